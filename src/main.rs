@@ -1,0 +1,114 @@
+//! The `natter` binary: parses the command line, then opens the window or runs headless.
+// Release builds on Windows are GUI programs: no console window behind Natter.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+use std::net::IpAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use natter::network::protocol::DEFAULT_PORT;
+use natter::network::server::{RateLimit, ServerConfig};
+
+/// Natter: a LAN messenger. One person hosts; everyone else connects by IP address and chats.
+///
+/// With no command, opens the window.
+#[derive(Parser)]
+#[command(name = "natter", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Host a room without a window, for an always-on machine. Prints where people can
+    /// connect, then one line per event.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on; 0.0.0.0 accepts people on every network.
+    #[arg(long, default_value = "0.0.0.0")]
+    bind: IpAddr,
+    /// Port to listen on; 0 picks any free port.
+    #[arg(long, short, default_value_t = DEFAULT_PORT)]
+    port: u16,
+    /// Room name shown to everyone who connects.
+    #[arg(long, default_value = "Natter")]
+    name: String,
+    /// Welcome text for newcomers.
+    #[arg(long)]
+    welcome: Option<String>,
+    /// People in the room at once; the next one is told the room is full.
+    #[arg(long, default_value_t = 1024)]
+    max_clients: usize,
+    /// Open connections from one IP address.
+    #[arg(long, default_value_t = 16)]
+    max_per_address: usize,
+    /// Longest line (frame or plain-text line) in bytes.
+    #[arg(long, default_value_t = natter::network::protocol::MAX_LINE_BYTES)]
+    max_line_bytes: usize,
+    /// Messages per second one person may send, on average.
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Messages one person may send in a burst.
+    #[arg(long, default_value_t = 20.0)]
+    burst: f64,
+    /// Seconds a Natter client has to say hello.
+    #[arg(long, default_value_t = 5)]
+    handshake_secs: u64,
+    /// Seconds of silence (pings unanswered) before a Natter client is dropped.
+    #[arg(long, default_value_t = 45)]
+    idle_secs: u64,
+}
+
+impl ServeArgs {
+    fn config(&self) -> ServerConfig {
+        let defaults = ServerConfig::default();
+        ServerConfig {
+            name: self.name.clone(),
+            welcome_text: self
+                .welcome
+                .clone()
+                .unwrap_or(defaults.welcome_text.clone()),
+            max_clients: self.max_clients,
+            max_per_address: self.max_per_address,
+            max_line_bytes: self
+                .max_line_bytes
+                .max(natter::network::protocol::MIN_LINE_BYTES),
+            handshake_timeout: Duration::from_secs(self.handshake_secs.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_secs.max(2)),
+            ping_interval: Duration::from_secs((self.idle_secs / 3).max(1)),
+            rate: RateLimit {
+                burst: self.burst.max(1.0),
+                per_second: self.rate.max(0.1),
+                ..defaults.rate
+            },
+            ..defaults
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Serve(args)) => {
+            match natter::headless::serve(args.bind, args.port, args.config()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("{message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        None => match natter::app::run_window() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("{message}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

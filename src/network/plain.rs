@@ -1,0 +1,174 @@
+//! The plain-text dialect: what `nc`, `telnet` and tutorial socket scripts see and type.
+//!
+//! Owns the wording and layout of plain-text lines and the parsing of what a plain peer types
+//! (`/nick`, `/who`, `exit`...). Does not own sockets or the room: the server calls these.
+
+use super::protocol::{ChatMessage, LeaveReason};
+use super::text::clean_text;
+
+/// Line ending sent to plain peers: telnet needs the CR, nc and Python ignore it.
+pub const EOL: &str = "\r\n";
+
+/// What one line typed by a plain peer asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlainCommand {
+    /// Nothing to do (an empty line, or only white space and control bytes).
+    Nothing,
+    Say(String),
+    Nick(String),
+    Who,
+    Help,
+    Quit,
+}
+
+/// Reads one line from a plain peer. Invalid UTF-8 is replaced (U+FFFD), never fatal; escapes
+/// and control characters are stripped before anything else looks at the text.
+pub fn parse_line(line: &[u8]) -> PlainCommand {
+    let text = clean_text(&String::from_utf8_lossy(line));
+    let text = text.trim();
+    if text.is_empty() {
+        return PlainCommand::Nothing;
+    }
+    let lower = text.to_lowercase();
+    if matches!(lower.as_str(), "exit" | "quit" | "bye" | "/quit" | "/exit") {
+        return PlainCommand::Quit;
+    }
+    if lower == "/who" || lower == "/users" {
+        return PlainCommand::Who;
+    }
+    if lower == "/help" || lower == "/?" {
+        return PlainCommand::Help;
+    }
+    if lower == "/nick" || lower.starts_with("/nick ") {
+        return PlainCommand::Nick(text[5..].trim().to_string());
+    }
+    PlainCommand::Say(text.to_string())
+}
+
+/// The welcome a plain peer reads first.
+pub fn greeting(server: &str, welcome: &str, nick: &str, online: &[String]) -> String {
+    let mut out = format!("Welcome to {server} (Natter).{EOL}");
+    if !welcome.is_empty() {
+        out.push_str(welcome);
+        out.push_str(EOL);
+    }
+    out.push_str(&format!(
+        "You are {nick}. Type /nick NAME to pick a name. Type a line and press Enter to send it.{EOL}"
+    ));
+    out.push_str(&format!(
+        "Type exit, quit, BYE or /quit to leave; /who lists who is online.{EOL}"
+    ));
+    out.push_str(&who(online));
+    out
+}
+
+pub fn help() -> String {
+    format!("Commands: /nick NAME (pick a name), /who (who is online), exit or /quit (leave).{EOL}")
+}
+
+pub fn who(online: &[String]) -> String {
+    format!("* Online ({}): {}{EOL}", online.len(), online.join(", "))
+}
+
+/// `[HH:MM] nick: text`, in the server's local time. Lines of a multi-line message after the
+/// first are indented so they cannot pass for a message of their own.
+pub fn chat(message: &ChatMessage) -> String {
+    let mut out = format!("[{}] {}: ", local_hh_mm(&message.time), message.from);
+    for (i, line) in message.text.split('\n').enumerate() {
+        if i > 0 {
+            out.push_str(EOL);
+            out.push_str("        ");
+        }
+        out.push_str(line);
+    }
+    out.push_str(EOL);
+    out
+}
+
+pub fn join(nick: &str) -> String {
+    format!("* {nick} joined{EOL}")
+}
+
+pub fn leave(nick: &str, reason: LeaveReason, detail: &str) -> String {
+    match reason {
+        LeaveReason::Left => format!("* {nick} left{EOL}"),
+        _ => format!("* {nick} left ({detail}){EOL}"),
+    }
+}
+
+pub fn renamed(from: &str, to: &str) -> String {
+    format!("* {from} is now {to}{EOL}")
+}
+
+pub fn notice(text: &str) -> String {
+    format!("! {text}{EOL}")
+}
+
+fn local_hh_mm(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+        .unwrap_or_else(|_| "--:--".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_lines_become_commands() {
+        assert_eq!(
+            parse_line(b"hello there"),
+            PlainCommand::Say("hello there".into())
+        );
+        assert_eq!(parse_line(b"  BYE "), PlainCommand::Quit);
+        for quit in ["exit", "quit", "Bye", "/quit"] {
+            assert_eq!(parse_line(quit.as_bytes()), PlainCommand::Quit);
+        }
+        assert_eq!(
+            parse_line(b"/nick  Dana "),
+            PlainCommand::Nick("Dana".into())
+        );
+        assert_eq!(parse_line(b"/who"), PlainCommand::Who);
+        assert_eq!(parse_line(b"\x1b[2J\x07"), PlainCommand::Nothing);
+        assert_eq!(
+            parse_line(b"caf\xe9 ok"),
+            PlainCommand::Say("caf\u{fffd} ok".into())
+        );
+        assert_eq!(
+            parse_line("exit now".as_bytes()),
+            PlainCommand::Say("exit now".into())
+        );
+    }
+
+    #[test]
+    fn chat_lines_have_time_nick_and_indented_continuations() {
+        let message = ChatMessage {
+            id: 1,
+            time: "2026-11-23T09:30:00.000Z".into(),
+            from: "דנה".into(),
+            text: "שלום\nsecond".into(),
+            client_id: None,
+        };
+        let line = chat(&message);
+        assert!(line.starts_with('['), "{line}");
+        assert_eq!(&line[3..4], ":", "HH:MM in brackets: {line}");
+        assert!(
+            line.ends_with("] דנה: שלום\r\n        second\r\n"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn greeting_says_how_to_leave_and_pick_a_name() {
+        let text = greeting(
+            "Lab",
+            "Be kind.",
+            "guest-1",
+            &["alice".into(), "guest-1".into()],
+        );
+        assert!(text.contains("You are guest-1"));
+        assert!(text.contains("/nick NAME"));
+        assert!(text.contains("exit, quit, BYE or /quit"));
+        assert!(text.contains("Online (2): alice, guest-1"));
+    }
+}

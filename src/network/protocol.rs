@@ -1,0 +1,485 @@
+//! The Natter wire protocol: frames in both directions, the line codec, and the limits.
+//!
+//! Owns what crosses the wire and nothing else: no sockets, no threads. docs/PROTOCOL.md is the
+//! human-readable twin of this file; a change here is a change there.
+//!
+//! Frames are typed by direction: [`ClientFrame`] travels client → server, [`ServerFrame`]
+//! server → client. Each is one JSON object on one line, tagged by its `"type"` field.
+
+use serde::{Deserialize, Serialize};
+
+/// Version spoken by this build. A server refuses a `hello` with any other version.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The port a server listens on and a client dials when none is given.
+pub const DEFAULT_PORT: u16 = 5050;
+/// Longest line (JSON frame or plain-text line) a server accepts, newline excluded.
+/// Announced in `welcome`; a longer line is answered with `line_too_long` and a close.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+/// Every server accepts at least this long a line, so a client may send `hello` before it has
+/// read `welcome`.
+pub const MIN_LINE_BYTES: usize = 4 * 1024;
+/// Messages kept for late joiners and resuming clients.
+pub const HISTORY_LEN: usize = 200;
+
+/// Frames a client sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// First frame of a Natter client, sent at once on connect (see "Dialects" in PROTOCOL.md).
+    Hello {
+        version: u32,
+        nick: String,
+        /// Present when the client comes back after a dropped link.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<Resume>,
+    },
+    /// A message for everyone. `client_id` is echoed back in the sender's copy only.
+    Chat {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+    /// Ask for another nickname.
+    Nick {
+        nick: String,
+    },
+    Ping {},
+    Pong {},
+    /// Leaving on purpose; the server answers nothing and closes.
+    Bye {},
+}
+
+/// What a client that lost its link says to pick up where it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    /// The `session` from the `accepted` frame of the earlier connection.
+    pub session: String,
+    /// Id of the last chat message this client saw (0 if none).
+    pub last_id: u64,
+}
+
+/// Frames a server sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// The server's first frame to a Natter client.
+    Welcome {
+        server: String,
+        version: u32,
+        max_line_bytes: usize,
+        ping_interval_secs: u64,
+        idle_timeout_secs: u64,
+        text: String,
+    },
+    /// Answer to `hello`: the client is in the room. Exactly `history_count` `chat` frames
+    /// follow at once, oldest first; live traffic comes after them.
+    Accepted {
+        nick: String,
+        session: String,
+        users: Vec<String>,
+        history_count: usize,
+        /// True when `hello` carried a session this server issued: history then holds
+        /// exactly the messages after `last_id`.
+        resumed: bool,
+        /// False when a resuming client missed more than the server still keeps.
+        history_complete: bool,
+    },
+    Chat(ChatMessage),
+    Join {
+        nick: String,
+        time: String,
+    },
+    Leave {
+        nick: String,
+        reason: LeaveReason,
+        detail: String,
+        time: String,
+    },
+    Nick {
+        from: String,
+        to: String,
+        time: String,
+    },
+    Ping {},
+    Pong {},
+    Error {
+        code: ErrorCode,
+        message: String,
+        /// Set when the error refuses one particular `chat` frame.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+    /// The server is going away (it is stopping); the connection closes after this.
+    Bye {
+        reason: String,
+    },
+}
+
+/// One chat message as the server stored and relayed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Server-assigned, strictly increasing, never reused while the server runs.
+    pub id: u64,
+    /// When the server accepted it: RFC 3339, UTC, e.g. `2026-11-23T09:30:00.123Z`.
+    pub time: String,
+    pub from: String,
+    pub text: String,
+    /// Only in the sender's own copy: the id the sender attached to its `chat` frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// Why someone left the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    /// Sent `bye` (or typed `exit`), or closed the socket.
+    Left,
+    /// Said nothing for longer than the idle timeout.
+    TimedOut,
+    /// Removed by the server for breaking a rule or a limit; `detail` says which.
+    Dropped,
+    /// The same session connected again; the old link was closed.
+    Replaced,
+    /// The server stopped.
+    ServerStopped,
+}
+
+/// Error codes of `error` frames. The list in PROTOCOL.md matches this enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadUtf8,
+    BadJson,
+    BadFrame,
+    UnknownType,
+    LineTooLong,
+    NotReady,
+    AlreadyJoined,
+    VersionMismatch,
+    BadNick,
+    HandshakeTimeout,
+    IdleTimeout,
+    RoomFull,
+    TooManyConnections,
+    RateLimited,
+    Flooding,
+    EmptyText,
+}
+
+impl ErrorCode {
+    /// Fatal errors are followed by the server closing the connection.
+    pub fn is_fatal(self) -> bool {
+        !matches!(
+            self,
+            ErrorCode::RateLimited | ErrorCode::EmptyText | ErrorCode::BadNick
+        )
+    }
+
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadUtf8 => "bad_utf8",
+            ErrorCode::BadJson => "bad_json",
+            ErrorCode::BadFrame => "bad_frame",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::LineTooLong => "line_too_long",
+            ErrorCode::NotReady => "not_ready",
+            ErrorCode::AlreadyJoined => "already_joined",
+            ErrorCode::VersionMismatch => "version_mismatch",
+            ErrorCode::BadNick => "bad_nick",
+            ErrorCode::HandshakeTimeout => "handshake_timeout",
+            ErrorCode::IdleTimeout => "idle_timeout",
+            ErrorCode::RoomFull => "room_full",
+            ErrorCode::TooManyConnections => "too_many_connections",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Flooding => "flooding",
+            ErrorCode::EmptyText => "empty_text",
+        }
+    }
+}
+
+/// Why a line could not be read as a frame. Each maps to the error code the server answers with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("the line is not valid UTF-8 (byte {valid_up_to} starts a bad sequence)")]
+    BadUtf8 { valid_up_to: usize },
+    #[error("the line is not a JSON object: {0}")]
+    BadJson(String),
+    #[error("unknown frame type \"{0}\"")]
+    UnknownType(String),
+    #[error("frame \"{kind}\" is malformed: {detail}")]
+    BadFrame { kind: String, detail: String },
+}
+
+impl DecodeError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DecodeError::BadUtf8 { .. } => ErrorCode::BadUtf8,
+            DecodeError::BadJson(_) => ErrorCode::BadJson,
+            DecodeError::UnknownType(_) => ErrorCode::UnknownType,
+            DecodeError::BadFrame { .. } => ErrorCode::BadFrame,
+        }
+    }
+}
+
+/// Serialises a frame as one line, newline included. serde_json escapes every control
+/// character, so the result never holds a newline before its end.
+pub fn encode<F: Serialize>(frame: &F) -> Vec<u8> {
+    // Serialising these plain enums cannot fail: no maps with non-string keys, no I/O.
+    let mut line = serde_json::to_vec(frame).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+/// Parses one line (without its newline) into a frame, telling apart the ways it can be wrong.
+pub fn decode<F: for<'de> Deserialize<'de>>(line: &[u8]) -> Result<F, DecodeError> {
+    let text = std::str::from_utf8(line).map_err(|e| DecodeError::BadUtf8 {
+        valid_up_to: e.valid_up_to(),
+    })?;
+    match serde_json::from_str::<F>(text) {
+        Ok(frame) => Ok(frame),
+        // Only on the error path: find out whether the JSON itself or the frame is wrong.
+        Err(frame_error) => Err(classify(text, frame_error)),
+    }
+}
+
+fn classify(text: &str, frame_error: serde_json::Error) -> DecodeError {
+    let value = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) => value,
+        Err(e) => return DecodeError::BadJson(e.to_string()),
+    };
+    let Some(object) = value.as_object() else {
+        return DecodeError::BadJson("expected an object such as {\"type\":\"ping\"}".into());
+    };
+    let Some(kind) = object.get("type").and_then(|t| t.as_str()) else {
+        return DecodeError::BadJson("the object has no string field \"type\"".into());
+    };
+    let detail = frame_error.to_string();
+    if detail.starts_with("unknown variant") {
+        DecodeError::UnknownType(kind.to_string())
+    } else {
+        DecodeError::BadFrame {
+            kind: kind.to_string(),
+            detail,
+        }
+    }
+}
+
+/// The line is longer than the limit; the connection cannot be trusted to resynchronise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a line is longer than {max} bytes")]
+pub struct LineTooLong {
+    pub max: usize,
+}
+
+/// Splits a byte stream into lines of at most `max` bytes.
+///
+/// Lines come out without their `\n` and without one `\r` before it (telnet sends CRLF).
+/// Bytes after the last newline wait in the splitter; plain-text peers that send no newline at
+/// all are served by [`LineSplitter::take_partial`].
+#[derive(Debug)]
+pub struct LineSplitter {
+    pending: Vec<u8>,
+    max: usize,
+}
+
+impl LineSplitter {
+    pub fn new(max: usize) -> Self {
+        LineSplitter {
+            pending: Vec::new(),
+            max,
+        }
+    }
+
+    /// Appends `bytes` and moves every completed line to `out`.
+    ///
+    /// On error the splitter keeps nothing; lines completed before the long one are in `out`.
+    pub fn push(&mut self, mut bytes: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), LineTooLong> {
+        while let Some(newline) = bytes.iter().position(|&b| b == b'\n') {
+            let (head, rest) = bytes.split_at(newline);
+            bytes = &rest[1..];
+            let mut line = if self.pending.is_empty() {
+                head.to_vec()
+            } else {
+                let mut line = std::mem::take(&mut self.pending);
+                line.extend_from_slice(head);
+                line
+            };
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            if line.len() > self.max {
+                self.pending.clear();
+                return Err(LineTooLong { max: self.max });
+            }
+            out.push(line);
+        }
+        // +1: a CR that may yet be followed by its LF does not count against the limit.
+        if self.pending.len() + bytes.len() > self.max + 1 {
+            self.pending.clear();
+            return Err(LineTooLong { max: self.max });
+        }
+        self.pending.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Whether bytes wait after the last newline.
+    pub fn has_partial(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Takes the bytes after the last newline as a line of their own (a trailing `\r` dropped).
+    pub fn take_partial(&mut self) -> Option<Vec<u8>> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let mut line = std::mem::take(&mut self.pending);
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        Some(line)
+    }
+}
+
+/// The two languages one port speaks. See "Dialects" in PROTOCOL.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Natter clients: JSON frames, one per line.
+    Json,
+    /// Everyone else (nc, telnet, tutorial scripts): lines of UTF-8 text.
+    Plain,
+}
+
+/// Tells the dialect from the first bytes a peer sent within the sniff window: a Natter client's
+/// first byte (after optional white space) is `{`. Silence (no bytes) means plain text.
+pub fn detect_dialect(first_bytes: &[u8]) -> Dialect {
+    match first_bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Dialect::Json,
+        _ => Dialect::Plain,
+    }
+}
+
+/// Current time as the protocol writes it: RFC 3339, UTC, milliseconds.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split_all(splitter: &mut LineSplitter, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for chunk in chunks {
+            splitter.push(chunk, &mut out).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn frames_round_trip_and_have_the_documented_shape() {
+        let hello = ClientFrame::Hello {
+            version: 1,
+            nick: "alice".into(),
+            resume: None,
+        };
+        let line = encode(&hello);
+        assert_eq!(
+            std::str::from_utf8(&line).unwrap(),
+            "{\"type\":\"hello\",\"version\":1,\"nick\":\"alice\"}\n"
+        );
+        assert_eq!(
+            decode::<ClientFrame>(&line[..line.len() - 1]).unwrap(),
+            hello
+        );
+
+        let chat = ServerFrame::Chat(ChatMessage {
+            id: 7,
+            time: "2026-11-23T09:30:00.123Z".into(),
+            from: "王小明".into(),
+            text: "שלום\nworld".into(),
+            client_id: Some("c1".into()),
+        });
+        let line = encode(&chat);
+        assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
+        assert!(
+            std::str::from_utf8(&line)
+                .unwrap()
+                .starts_with("{\"type\":\"chat\",\"id\":7,")
+        );
+        assert_eq!(
+            decode::<ServerFrame>(&line[..line.len() - 1]).unwrap(),
+            chat
+        );
+
+        let ping: ClientFrame = decode(br#"{"type":"ping"}"#).unwrap();
+        assert_eq!(ping, ClientFrame::Ping {});
+    }
+
+    #[test]
+    fn decode_tells_the_kinds_of_bad_lines_apart() {
+        let cases: [(&[u8], ErrorCode); 6] = [
+            (b"\xff\xfe{", ErrorCode::BadUtf8),
+            (b"not json", ErrorCode::BadJson),
+            (b"[1,2]", ErrorCode::BadJson),
+            (br#"{"nick":"x"}"#, ErrorCode::BadJson),
+            (br#"{"type":"teleport"}"#, ErrorCode::UnknownType),
+            (br#"{"type":"chat","text":5}"#, ErrorCode::BadFrame),
+        ];
+        for (line, code) in cases {
+            let err = decode::<ClientFrame>(line).unwrap_err();
+            assert_eq!(err.code(), code, "{:?}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn dialect_is_told_by_the_first_byte() {
+        assert_eq!(detect_dialect(b"{\"type\":\"hello\""), Dialect::Json);
+        assert_eq!(detect_dialect(b"\r\n {"), Dialect::Json);
+        assert_eq!(detect_dialect(b"hello {"), Dialect::Plain);
+        assert_eq!(detect_dialect(b""), Dialect::Plain);
+        assert_eq!(detect_dialect("你好".as_bytes()), Dialect::Plain);
+    }
+
+    #[test]
+    fn only_warnings_are_not_fatal() {
+        assert!(!ErrorCode::RateLimited.is_fatal());
+        assert!(ErrorCode::LineTooLong.is_fatal());
+        assert!(ErrorCode::NotReady.is_fatal());
+        let json = serde_json::to_string(&ErrorCode::TooManyConnections).unwrap();
+        assert_eq!(
+            json,
+            format!("\"{}\"", ErrorCode::TooManyConnections.as_str())
+        );
+    }
+
+    #[test]
+    fn splitter_joins_chunks_and_strips_crlf() {
+        let mut s = LineSplitter::new(100);
+        let lines = split_all(&mut s, &[b"hel", b"lo\r\nwor", b"ld\n\n", b"tail"]);
+        assert_eq!(
+            lines,
+            vec![b"hello".to_vec(), b"world".to_vec(), b"".to_vec()]
+        );
+        assert!(s.has_partial());
+        assert_eq!(s.take_partial(), Some(b"tail".to_vec()));
+        assert_eq!(s.take_partial(), None);
+    }
+
+    #[test]
+    fn splitter_refuses_long_lines_with_or_without_newline() {
+        let mut s = LineSplitter::new(4);
+        let mut out = Vec::new();
+        assert_eq!(s.push(b"12345\n", &mut out), Err(LineTooLong { max: 4 }));
+        let mut s = LineSplitter::new(4);
+        assert!(s.push(b"12", &mut out).is_ok());
+        assert_eq!(s.push(b"3456", &mut out), Err(LineTooLong { max: 4 }));
+        // Exactly the limit, with CRLF, is fine.
+        let mut s = LineSplitter::new(4);
+        let mut out = Vec::new();
+        s.push(b"1234\r", &mut out).unwrap();
+        s.push(b"\n", &mut out).unwrap();
+        assert_eq!(out, vec![b"1234".to_vec()]);
+    }
+}

@@ -1,0 +1,225 @@
+//! Cleaning what people send before anyone else sees it, and the rules for nicknames.
+//!
+//! Owns: stripping control characters and terminal escape sequences, nickname validation,
+//! reserved names and their look-alikes. Does not own uniqueness (the server's room does that).
+
+/// Longest nickname, in characters.
+pub const MAX_NICK_CHARS: usize = 24;
+
+/// Names nobody may take, because people would trust lines that seem to come from them.
+const RESERVED: [&str; 5] = ["host", "server", "system", "natter", "admin"];
+
+/// Removes what must never reach a terminal or a chat view: ANSI/VT escape sequences
+/// (CSI, OSC, and two-byte ESC sequences), other C0 controls except newline and tab, DEL and
+/// the C1 controls. Carriage returns go too, so a "\r\n" becomes "\n". Everything printable,
+/// including right-to-left marks that Hebrew and Arabic text needs, is kept.
+pub fn clean_text(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    let mut chars = input.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => skip_escape(&mut chars),
+            // C1 CSI (U+009B) starts a sequence just like ESC [.
+            '\u{9b}' => skip_csi(&mut chars),
+            '\u{9d}' => skip_osc(&mut chars),
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    match chars.next() {
+        Some('[') => skip_csi(chars),
+        Some(']') | Some('P') | Some('X') | Some('^') | Some('_') => skip_osc(chars),
+        // ESC followed by intermediates then one final byte (e.g. "ESC ( B").
+        Some(c) if ('\u{20}'..='\u{2f}').contains(&c) => {
+            while let Some(&next) = chars.peek() {
+                chars.next();
+                if !('\u{20}'..='\u{2f}').contains(&next) {
+                    break;
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// CSI: parameter and intermediate bytes, then one final byte in 0x40..=0x7E.
+fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    for c in chars.by_ref() {
+        if ('\u{40}'..='\u{7e}').contains(&c) || !('\u{20}'..='\u{7e}').contains(&c) {
+            break;
+        }
+    }
+}
+
+/// OSC and other string sequences end at BEL, at ESC \ or at ST (U+009C).
+fn skip_osc(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{7}' | '\u{9c}' => break,
+            '\u{1b}' => {
+                if chars.peek() == Some(&'\\') {
+                    chars.next();
+                }
+                break;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Why a nickname was refused; the text is shown to the person who chose it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NickError {
+    #[error("A nickname cannot be empty.")]
+    Empty,
+    #[error("A nickname can be at most {MAX_NICK_CHARS} characters long.")]
+    TooLong,
+    #[error("A nickname cannot contain \"{0}\".")]
+    BadChar(char),
+    #[error("A nickname cannot start with \"{0}\".")]
+    BadStart(char),
+    #[error("\"{0}\" is reserved (it looks like host, server or system): pick another nickname.")]
+    Reserved(String),
+}
+
+/// Checks a wanted nickname and returns it tidied: control characters and escapes removed,
+/// surrounding spaces trimmed and inner runs of white space folded to one space.
+pub fn normalize_nick(wanted: &str) -> Result<String, NickError> {
+    let cleaned = clean_text(wanted);
+    let nick = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    if nick.is_empty() {
+        return Err(NickError::Empty);
+    }
+    if nick.chars().count() > MAX_NICK_CHARS {
+        return Err(NickError::TooLong);
+    }
+    if let Some(c) = nick.chars().find(|&c| is_forbidden_in_nick(c)) {
+        return Err(NickError::BadChar(c));
+    }
+    if let Some(c) = nick
+        .chars()
+        .next()
+        .filter(|c| matches!(c, '/' | '*' | '-' | '['))
+    {
+        return Err(NickError::BadStart(c));
+    }
+    if is_reserved(&nick) {
+        return Err(NickError::Reserved(nick));
+    }
+    Ok(nick)
+}
+
+/// Characters that would let a nickname spoof a line or hide what it is: the separator of the
+/// plain-text line format, and invisible format characters (bidi overrides, zero-width joiners).
+fn is_forbidden_in_nick(c: char) -> bool {
+    matches!(c, ':' | '"' | '\\')
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{ad}')
+}
+
+/// Whether `nick` is, or looks like, a reserved name: case, digits used as letters, Cyrillic
+/// and Greek look-alike letters, separators and a trailing number do not make it different.
+pub fn is_reserved(nick: &str) -> bool {
+    let skeleton = skeleton(nick);
+    RESERVED.iter().any(|r| skeleton == *r)
+}
+
+fn skeleton(nick: &str) -> String {
+    let mut bare: String = nick
+        .chars()
+        .flat_map(char::to_lowercase)
+        .filter(|c| !matches!(c, '-' | '_' | '.' | ' ' | '\''))
+        .collect();
+    // "server2" or "host-01" would pass for the real thing in a busy room.
+    while bare.ends_with(|c: char| c.is_ascii_digit()) {
+        bare.pop();
+    }
+    let folded: String = bare
+        .chars()
+        .map(|c| match c {
+            '0' | 'о' | 'ο' | 'ө' => 'o',
+            '1' | 'l' | '|' | 'ӏ' | 'і' | 'ı' | 'ι' | '!' => 'i',
+            '3' | 'е' | 'ё' | 'ε' => 'e',
+            '4' | '@' | 'а' | 'α' => 'a',
+            '5' | '$' | 'ѕ' => 's',
+            '7' | 'т' | 'τ' => 't',
+            'у' | 'γ' => 'y',
+            'м' | 'μ' => 'm',
+            'н' | 'η' => 'h',
+            'р' | 'ρ' => 'p',
+            'с' | 'ϲ' => 'c',
+            'х' | 'χ' => 'x',
+            'ν' => 'v',
+            c => c,
+        })
+        .collect();
+    // "rn" reads as "m" and "vv" as "w" in many fonts.
+    folded.replace("rn", "m").replace("vv", "w")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_text_strips_escapes_and_controls_but_keeps_text() {
+        assert_eq!(clean_text("hi\u{1b}[31mred\u{1b}[0m!"), "hired!");
+        assert_eq!(clean_text("a\u{1b}]0;pwned\u{7}b"), "ab");
+        assert_eq!(clean_text("a\u{1b}]8;;http://x\u{1b}\\b"), "ab");
+        assert_eq!(clean_text("bell\u{7}\u{8}\u{0}\u{7f}\u{9b}2Jx"), "bellx");
+        assert_eq!(clean_text("line1\r\nline2\tend"), "line1\nline2\tend");
+        assert_eq!(
+            clean_text("שלום \u{200f}עולם 你好 😀"),
+            "שלום \u{200f}עולם 你好 😀"
+        );
+        assert_eq!(clean_text("trailing escape \u{1b}"), "trailing escape ");
+    }
+
+    #[test]
+    fn nicknames_are_tidied_or_refused_with_a_reason() {
+        assert_eq!(normalize_nick("  alice  ").unwrap(), "alice");
+        assert_eq!(normalize_nick("王 \t 小明").unwrap(), "王 小明");
+        assert_eq!(normalize_nick("דנה").unwrap(), "דנה");
+        assert_eq!(normalize_nick("bo\u{1b}[1mb").unwrap(), "bob");
+        assert_eq!(normalize_nick(" \u{7} "), Err(NickError::Empty));
+        assert_eq!(normalize_nick(&"x".repeat(25)), Err(NickError::TooLong));
+        assert_eq!(normalize_nick("a:b"), Err(NickError::BadChar(':')));
+        assert_eq!(
+            normalize_nick("ev\u{202e}il"),
+            Err(NickError::BadChar('\u{202e}'))
+        );
+        assert_eq!(normalize_nick("/quit"), Err(NickError::BadStart('/')));
+        assert!(normalize_nick(&"字".repeat(24)).is_ok());
+    }
+
+    #[test]
+    fn reserved_names_and_look_alikes_are_refused() {
+        for nick in [
+            "host",
+            "HOST",
+            "Server",
+            "system",
+            "h0st",
+            "5erver",
+            "systern",
+            "S-Y-S-T-E-M",
+            "ѕуѕtем",
+            "host2",
+            "server_01",
+            "Natter",
+            "hοst",
+        ] {
+            assert!(
+                matches!(normalize_nick(nick), Err(NickError::Reserved(_))),
+                "{nick} should be reserved"
+            );
+        }
+        for nick in ["hostess", "observer", "sys", "alice", "ghost", "serverus"] {
+            assert!(normalize_nick(nick).is_ok(), "{nick} should be allowed");
+        }
+    }
+}
