@@ -246,3 +246,65 @@ impl RawPeer {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 }
+
+/// A TCP relay in front of a server whose links can be cut, to drop a client's connection
+/// the way a flaky network does while the server and the client both keep running.
+pub struct CuttableProxy {
+    pub addr: SocketAddr,
+    links: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+    accepted: Receiver<()>,
+}
+
+impl CuttableProxy {
+    pub fn start(target: SocketAddr) -> CuttableProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (accepted_tx, accepted) = crossbeam_channel::unbounded();
+        let shared = links.clone();
+        thread::Builder::new()
+            .name("test-proxy".into())
+            .spawn(move || {
+                for client in listener.incoming() {
+                    let Ok(client) = client else { return };
+                    let Ok(upstream) = TcpStream::connect(target) else {
+                        return;
+                    };
+                    let pairs = [
+                        (client.try_clone().unwrap(), upstream.try_clone().unwrap()),
+                        (upstream.try_clone().unwrap(), client.try_clone().unwrap()),
+                    ];
+                    shared.lock().unwrap().extend([client, upstream]);
+                    for (mut from, mut to) in pairs {
+                        thread::spawn(move || {
+                            let _ = std::io::copy(&mut from, &mut to);
+                            let _ = to.shutdown(Shutdown::Both);
+                        });
+                    }
+                    if accepted_tx.send(()).is_err() {
+                        return;
+                    }
+                }
+            })
+            .unwrap();
+        CuttableProxy {
+            addr,
+            links,
+            accepted,
+        }
+    }
+
+    /// Waits until the proxy has relayed one more new connection.
+    pub fn wait_accept(&self) {
+        self.accepted
+            .recv_timeout(WAIT)
+            .expect("no connection through the proxy");
+    }
+
+    /// Cuts every relayed connection at once.
+    pub fn cut(&self) {
+        for link in self.links.lock().unwrap().drain(..) {
+            let _ = link.shutdown(Shutdown::Both);
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! The client half of the network against a real server (and a few impostors) on 127.0.0.1.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{CuttableProxy, RawPeer, WAIT, start_server, test_config};
+use natter::network::WakeUp;
+use natter::network::client::{
+    self, ClientCommand, ClientError, ClientEvent, ClientHandle, ConnectOptions,
+};
+use natter::network::protocol::{ChatMessage, ServerFrame};
+use natter::network::server::ServerConfig;
+
+fn quick(address: impl Into<String>, nick: &str) -> ConnectOptions {
+    ConnectOptions {
+        backoff_first: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(200),
+        ..ConnectOptions::new(address, nick)
+    }
+}
+
+/// A wake-up that counts, to prove the client pokes its owner for every event.
+fn counting_wake() -> (WakeUp, crossbeam_channel::Receiver<()>) {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    (
+        std::sync::Arc::new(move || {
+            let _ = tx.send(());
+        }),
+        rx,
+    )
+}
+
+fn next_event<T>(client: &ClientHandle, mut pick: impl FnMut(ClientEvent) -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = client
+            .events()
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("no matching client event: {e}"));
+        if let Some(found) = pick(event) {
+            return found;
+        }
+    }
+}
+
+fn connected(client: &ClientHandle) -> (String, Vec<String>, bool) {
+    next_event(client, |e| match e {
+        ClientEvent::Connected {
+            nick,
+            users,
+            resumed,
+            ..
+        } => Some((nick, users, resumed)),
+        ClientEvent::Failed(error) => panic!("failed: {error}"),
+        _ => None,
+    })
+}
+
+fn message(client: &ClientHandle) -> (ChatMessage, Option<u64>) {
+    next_event(client, |e| match e {
+        ClientEvent::Message { message, local_id } => Some((message, local_id)),
+        _ => None,
+    })
+}
+
+fn failure(client: &ClientHandle) -> ClientError {
+    next_event(client, |e| match e {
+        ClientEvent::Failed(error) => Some(error),
+        ClientEvent::Connected { .. } => panic!("should not connect"),
+        _ => None,
+    })
+}
+
+#[test]
+fn two_clients_chat_and_each_event_wakes_the_owner() {
+    let server = start_server(test_config());
+    let addr = server.local_addr().to_string();
+    let (wake, wakes) = counting_wake();
+    let alice = client::connect(quick(&addr, "alice"), wake).unwrap();
+    let (nick, users, _) = connected(&alice);
+    assert_eq!(nick, "alice");
+    assert_eq!(users, vec!["alice"]);
+    assert!(
+        wakes.try_iter().count() >= 2,
+        "Connecting and Connected each woke the owner"
+    );
+
+    let bob = client::connect(quick(&addr, "alice"), client_no_wake()).unwrap();
+    assert_eq!(connected(&bob).0, "alice-2");
+    let joined = next_event(&alice, |e| match e {
+        ClientEvent::Joined { nick, .. } => Some(nick),
+        _ => None,
+    });
+    assert_eq!(joined, "alice-2");
+
+    alice.send(ClientCommand::Send {
+        local_id: 41,
+        text: "hello 你好".into(),
+    });
+    let (own, local_id) = message(&alice);
+    assert_eq!(local_id, Some(41), "the echo confirms delivery");
+    let (theirs, local_id) = message(&bob);
+    assert_eq!(local_id, None);
+    assert_eq!(theirs.text, "hello 你好");
+    assert_eq!(theirs.id, own.id);
+
+    bob.disconnect();
+    let left = next_event(&alice, |e| match e {
+        ClientEvent::Left { nick, detail, .. } => Some((nick, detail)),
+        _ => None,
+    });
+    assert_eq!(left, ("alice-2".into(), "said goodbye".into()));
+    alice.send(ClientCommand::Disconnect);
+    next_event(&alice, |e| matches!(e, ClientEvent::Closed).then_some(()));
+}
+
+fn client_no_wake() -> WakeUp {
+    natter::network::no_wake_up()
+}
+
+#[test]
+fn a_refused_connection_fails_with_advice() {
+    // A port that was just free: nothing listens there now.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client =
+        client::connect(quick(format!("127.0.0.1:{port}"), "x"), client_no_wake()).unwrap();
+    let error = failure(&client);
+    assert!(matches!(error, ClientError::Refused { .. }), "{error:?}");
+    let text = error.to_string();
+    assert!(text.contains("is the host running Natter"), "{text}");
+    assert!(text.contains("firewall"), "{text}");
+}
+
+#[test]
+fn a_bad_address_fails_before_dialing() {
+    let client = client::connect(quick("192.168.1.20:port", "x"), client_no_wake()).unwrap();
+    let error = failure(&client);
+    assert!(
+        matches!(error, ClientError::InvalidAddress { .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_reserved_nickname_is_refused_by_the_host_for_good() {
+    let server = start_server(test_config());
+    let client = client::connect(
+        quick(server.local_addr().to_string(), "server"),
+        client_no_wake(),
+    )
+    .unwrap();
+    let error = failure(&client);
+    assert!(error.is_final());
+    assert!(error.to_string().contains("reserved"), "{error}");
+}
+
+#[test]
+fn a_dropped_link_reconnects_resumes_and_delivers_the_outbox() {
+    let server = start_server(test_config());
+    let proxy = CuttableProxy::start(server.local_addr());
+    let alice = client::connect(quick(proxy.addr.to_string(), "alice"), client_no_wake()).unwrap();
+    connected(&alice);
+    proxy.wait_accept();
+    let (mut bob, _) = RawPeer::join(server.local_addr(), "bob");
+    bob.say("before the drop", "b0");
+    assert_eq!(message(&alice).0.text, "before the drop");
+
+    proxy.cut();
+    next_event(&alice, |e| {
+        matches!(e, ClientEvent::LinkLost { .. }).then_some(())
+    });
+    // Written while the link is down: kept in the outbox.
+    alice.send(ClientCommand::Send {
+        local_id: 7,
+        text: "typed while offline".into(),
+    });
+    bob.say("while alice was away", "b1");
+
+    let (nick, _, resumed) = connected(&alice);
+    assert_eq!(nick, "alice");
+    assert!(resumed);
+    let (missed, _) = message(&alice);
+    assert_eq!(
+        missed.text, "while alice was away",
+        "exactly the missed message, once"
+    );
+    let (own, local_id) = message(&alice);
+    assert_eq!(
+        (own.text.as_str(), local_id),
+        ("typed while offline", Some(7))
+    );
+    let delivered = bob.frame_where(|f| match f {
+        ServerFrame::Chat(m) if m.from == "alice" => Some(m.text),
+        _ => None,
+    });
+    assert_eq!(delivered, "typed while offline");
+}
+
+#[test]
+fn a_host_that_stops_and_comes_back_gets_the_outbox() {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let alice = client::connect(quick(addr.to_string(), "alice"), client_no_wake()).unwrap();
+    connected(&alice);
+    server.stop();
+    let error = next_event(&alice, |e| match e {
+        ClientEvent::LinkLost { error, .. } => Some(error),
+        _ => None,
+    });
+    assert_eq!(error, ClientError::HostStopped);
+    alice.send(ClientCommand::Send {
+        local_id: 1,
+        text: "anyone?".into(),
+    });
+    let listener = natter::network::server::bind(addr).unwrap();
+    let server = natter::network::server::start(listener, test_config(), client_no_wake()).unwrap();
+    let (_, _, resumed) = connected(&alice);
+    assert!(!resumed, "a restarted host does not know the old session");
+    let (own, local_id) = message(&alice);
+    assert_eq!((own.text.as_str(), local_id), ("anyone?", Some(1)));
+    drop(server);
+}
+
+/// An echo server: the Natter client falls back to plain mode after the handshake timeout.
+#[test]
+fn a_server_that_does_not_speak_natter_gets_plain_mode() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 || stream.write_all(&buf[..n]).is_err() {
+                return;
+            }
+        }
+    });
+    let options = ConnectOptions {
+        handshake_timeout: Duration::from_millis(300),
+        ..quick(addr.to_string(), "alice")
+    };
+    let client = client::connect(options, client_no_wake()).unwrap();
+    next_event(&client, |e| match e {
+        ClientEvent::PlainMode { .. } => Some(()),
+        ClientEvent::Connected { .. } | ClientEvent::Failed(_) => panic!("{e:?}"),
+        _ => None,
+    });
+    client.send(ClientCommand::Send {
+        local_id: 3,
+        text: "echo me".into(),
+    });
+    let (own, local_id) = message(&client);
+    assert_eq!((own.text.as_str(), local_id), ("echo me", Some(3)));
+    let echoed = next_event(&client, |e| match e {
+        ClientEvent::PlainText(text) => Some(text),
+        _ => None,
+    });
+    assert_eq!(
+        echoed, "echo me",
+        "our hello's echo is not shown, the typed line is"
+    );
+}
+
+/// A tutorial chat server greets first with text: plain mode at once, greeting shown.
+#[test]
+fn a_tutorial_server_that_greets_in_text_is_shown_as_plain_lines() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let _ = stream.write_all("Welcome to the chat! 欢迎\nEnter your name: ".as_bytes());
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                return;
+            }
+        }
+    });
+    let client = client::connect(quick(addr.to_string(), "alice"), client_no_wake()).unwrap();
+    next_event(&client, |e| {
+        matches!(e, ClientEvent::PlainMode { .. }).then_some(())
+    });
+    let lines: Vec<String> = (0..2)
+        .map(|_| {
+            next_event(&client, |e| match e {
+                ClientEvent::PlainText(text) => Some(text),
+                _ => None,
+            })
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        vec!["Welcome to the chat! 欢迎", "Enter your name: "]
+    );
+}
+
+#[test]
+fn rate_limited_messages_are_reported_not_sent() {
+    let server = start_server(ServerConfig {
+        rate: natter::network::server::RateLimit {
+            burst: 1.0,
+            per_second: 0.01,
+            strikes: 100,
+        },
+        ..test_config()
+    });
+    let client = client::connect(
+        quick(server.local_addr().to_string(), "eager"),
+        client_no_wake(),
+    )
+    .unwrap();
+    connected(&client);
+    for local_id in [1, 2] {
+        client.send(ClientCommand::Send {
+            local_id,
+            text: format!("m{local_id}"),
+        });
+    }
+    assert_eq!(message(&client).1, Some(1));
+    let (local_id, reason) = next_event(&client, |e| match e {
+        ClientEvent::NotSent { local_id, reason } => Some((local_id, reason)),
+        _ => None,
+    });
+    assert_eq!(local_id, 2);
+    assert!(reason.contains("Slow down"), "{reason}");
+}
+
+#[test]
+fn a_client_that_is_dropped_never_blocks_its_owner() {
+    // Connecting to a TcpStream that accepts but never speaks: the handshake times out into
+    // plain mode and the handle can still be disconnected at once.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let holder = thread::spawn(move || listener.accept().map(|(s, _)| s));
+    let options = ConnectOptions {
+        handshake_timeout: Duration::from_millis(200),
+        ..quick(addr.to_string(), "alice")
+    };
+    let client = client::connect(options, client_no_wake()).unwrap();
+    next_event(&client, |e| {
+        matches!(e, ClientEvent::PlainMode { .. }).then_some(())
+    });
+    client.disconnect();
+    let _stream: Option<TcpStream> = holder.join().unwrap().ok();
+}

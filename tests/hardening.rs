@@ -1,0 +1,400 @@
+//! Strange and hostile peers: plain-text tools, limits, floods, slow readers, chaos.
+//! Every load loop here is bounded in count and stops by itself; all traffic is on 127.0.0.1.
+
+mod common;
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use common::{RawPeer, start_server, test_config, wait_event};
+use natter::network::protocol::{ChatMessage, ClientFrame, ErrorCode, LeaveReason, ServerFrame};
+use natter::network::server::{RateLimit, ServerConfig, ServerEvent};
+
+fn chat_of(frame: ServerFrame) -> Option<ChatMessage> {
+    match frame {
+        ServerFrame::Chat(message) => Some(message),
+        _ => None,
+    }
+}
+
+fn quick_sniff() -> ServerConfig {
+    ServerConfig {
+        sniff_window: Duration::from_millis(100),
+        ..test_config()
+    }
+}
+
+/// `nc HOST 5050`: says nothing first, so it is greeted after the sniff window; then it picks
+/// a name, chats both ways with a Natter client, and leaves with BYE.
+#[test]
+fn an_nc_user_is_greeted_chats_and_leaves() {
+    let server = start_server(quick_sniff());
+    let addr = server.local_addr();
+    let (mut natter, _) = RawPeer::join(addr, "alice");
+    let mut nc = RawPeer::connect(addr);
+    let greeting = nc.text_until("/who");
+    assert!(greeting.contains("Welcome to Natter"), "{greeting}");
+    assert!(greeting.contains("You are guest-1"), "{greeting}");
+    assert!(greeting.contains("/nick NAME"), "{greeting}");
+    assert!(greeting.contains("exit, quit, BYE or /quit"), "{greeting}");
+    let online = nc.text_line();
+    assert!(online.contains("Online (2): alice, guest-1"), "{online}");
+    assert_eq!(
+        natter.frame_where(|f| match f {
+            ServerFrame::Join { nick, .. } => Some(nick),
+            _ => None,
+        }),
+        "guest-1"
+    );
+
+    nc.send_raw(b"/nick Dana\n");
+    assert_eq!(nc.text_line(), "* guest-1 is now Dana");
+    // telnet sends CRLF.
+    nc.send_raw("shalom שלום\r\n".as_bytes());
+    let message = natter.frame_where(chat_of);
+    assert_eq!(
+        (message.from.as_str(), message.text.as_str()),
+        ("Dana", "shalom שלום")
+    );
+
+    natter.say("hi Dana 你好", "1");
+    let line = nc.text_line();
+    assert!(
+        line.starts_with('[') && line.ends_with("] alice: hi Dana 你好"),
+        "{line:?}"
+    );
+    assert_eq!(&line[3..4], ":", "[HH:MM]: {line}");
+
+    nc.send_raw(b"/who\n");
+    assert!(nc.text_line().contains("Online (2): alice, Dana"));
+
+    nc.send_raw(b"BYE\n");
+    assert!(nc.text_until_closed().contains("Goodbye, Dana."));
+    let left = natter.frame_where(|f| match f {
+        ServerFrame::Leave { nick, reason, .. } => Some((nick, reason)),
+        _ => None,
+    });
+    assert_eq!(left, ("Dana".into(), LeaveReason::Left));
+}
+
+/// The ten-line Python script: sends raw UTF-8 without a newline at once, then recv(1024).
+#[test]
+fn a_tutorial_script_without_newlines_is_understood() {
+    let server = start_server(quick_sniff());
+    let addr = server.local_addr();
+    let (natter, _) = RawPeer::join(addr, "alice");
+    let mut script = RawPeer::connect(addr);
+    script.send_raw("你好，世界".as_bytes());
+    let greeting = script.text_until("Online");
+    assert!(greeting.contains("You are guest-1"), "{greeting}");
+    let message = natter.frame_where(chat_of);
+    assert_eq!(
+        (message.from.as_str(), message.text.as_str()),
+        ("guest-1", "你好，世界")
+    );
+}
+
+#[test]
+fn every_goodbye_word_leaves() {
+    let server = start_server(quick_sniff());
+    for word in ["exit", "quit", "BYE", "/quit"] {
+        let mut peer = RawPeer::connect(server.local_addr());
+        peer.text_until("Online");
+        peer.send_raw(format!("{word}\r\n").as_bytes());
+        assert!(peer.text_until_closed().contains("Goodbye"), "{word}");
+    }
+}
+
+#[test]
+fn invalid_utf8_and_escapes_from_plain_peers_are_cleaned_not_fatal() {
+    let server = start_server(quick_sniff());
+    let addr = server.local_addr();
+    let (mut natter, _) = RawPeer::join(addr, "alice");
+    let mut nc = RawPeer::connect(addr);
+    nc.text_until("Online");
+    nc.send_raw(b"caf\xe9 \x1b[31mred\x1b[0m \x07done\n");
+    let message = natter.frame_where(chat_of);
+    assert_eq!(message.text, "caf\u{fffd} red done");
+    // And a Natter client cannot send an escape to a terminal either.
+    natter.say("\u{1b}[2J\u{1b}]0;title\u{7}clean", "1");
+    let line = nc.text_line();
+    assert!(line.ends_with("alice: clean"), "{line:?}");
+    assert!(!line.contains('\u{1b}'));
+}
+
+#[test]
+fn room_full_is_said_in_each_dialect() {
+    let server = start_server(ServerConfig {
+        max_clients: 2,
+        ..quick_sniff()
+    });
+    let addr = server.local_addr();
+    let (_a, _) = RawPeer::join(addr, "a");
+    let (_b, _) = RawPeer::join(addr, "b");
+    let mut late = RawPeer::connect(addr);
+    late.send(&ClientFrame::Hello {
+        version: 1,
+        nick: "late".into(),
+        resume: None,
+    });
+    let frames = late.frames_until_closed();
+    assert!(
+        frames.iter().any(|f| matches!(f, ServerFrame::Error { code: ErrorCode::RoomFull, message, .. } if message.contains("full (2 people)"))),
+        "{frames:?}"
+    );
+    let nc = RawPeer::connect(addr);
+    assert!(nc.text_until_closed().contains("The room is full"));
+}
+
+#[test]
+fn connections_per_address_are_capped() {
+    let server = start_server(ServerConfig {
+        max_per_address: 2,
+        ..quick_sniff()
+    });
+    let addr = server.local_addr();
+    let (a, _) = RawPeer::join(addr, "a");
+    let (_b, _) = RawPeer::join(addr, "b");
+    let mut third = RawPeer::connect(addr);
+    third.send(&ClientFrame::Hello {
+        version: 1,
+        nick: "c".into(),
+        resume: None,
+    });
+    let frames = third.frames_until_closed();
+    assert!(
+        frames.iter().any(|f| matches!(
+            f,
+            ServerFrame::Error {
+                code: ErrorCode::TooManyConnections,
+                ..
+            }
+        )),
+        "{frames:?}"
+    );
+    // Once they are gone, there is room again. The refused connection's slot frees when the
+    // server has finished closing it, so try a bounded number of times, each a full round trip.
+    third.vanish();
+    a.vanish();
+    wait_event(&server, |e| {
+        matches!(e, ServerEvent::Left { .. }).then_some(())
+    });
+    let joined = (0..50).find_map(|_| {
+        let mut peer = RawPeer::connect(addr);
+        peer.send(&ClientFrame::Hello {
+            version: 1,
+            nick: "d".into(),
+            resume: None,
+        });
+        let _welcome = peer.frame();
+        let answer = peer.line()?;
+        match natter::network::protocol::decode::<ServerFrame>(&answer) {
+            Ok(ServerFrame::Accepted { nick, .. }) => Some(nick),
+            _ => None,
+        }
+    });
+    assert_eq!(joined.as_deref(), Some("d"));
+}
+
+#[test]
+fn a_flood_is_warned_then_dropped() {
+    let server = start_server(ServerConfig {
+        rate: RateLimit {
+            burst: 3.0,
+            per_second: 0.01,
+            strikes: 3,
+        },
+        ..test_config()
+    });
+    let addr = server.local_addr();
+    let (watcher, _) = RawPeer::join(addr, "watcher");
+    let (mut flooder, _) = RawPeer::join(addr, "flooder");
+    for i in 0..10 {
+        flooder.say(&format!("spam {i}"), &i.to_string());
+    }
+    let frames = flooder.frames_until_closed();
+    let delivered = frames
+        .iter()
+        .filter(|f| matches!(f, ServerFrame::Chat(_)))
+        .count();
+    let warnings: Vec<Option<String>> = frames
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                client_id,
+                ..
+            } => Some(client_id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delivered, 3, "the burst goes through");
+    assert_eq!(
+        warnings,
+        vec![Some("3".into()), Some("4".into())],
+        "then warnings"
+    );
+    assert!(frames.iter().any(|f| matches!(
+        f,
+        ServerFrame::Error {
+            code: ErrorCode::Flooding,
+            ..
+        }
+    )));
+    let texts: Vec<String> = (0..3).map(|_| watcher.frame_where(chat_of).text).collect();
+    assert_eq!(texts, vec!["spam 0", "spam 1", "spam 2"]);
+    let reason = watcher.frame_where(|f| match f {
+        ServerFrame::Leave { reason, .. } => Some(reason),
+        _ => None,
+    });
+    assert_eq!(reason, LeaveReason::Dropped);
+}
+
+#[test]
+fn long_nicknames_and_look_alikes_of_reserved_names_are_refused() {
+    let server = start_server(test_config());
+    for nick in ["x".repeat(40), "H0ST".into(), "sуstem".into()] {
+        let mut peer = RawPeer::connect(server.local_addr());
+        peer.send(&ClientFrame::Hello {
+            version: 1,
+            nick: nick.clone(),
+            resume: None,
+        });
+        let frames = peer.frames_until_closed();
+        assert!(
+            frames.iter().any(|f| matches!(
+                f,
+                ServerFrame::Error {
+                    code: ErrorCode::BadNick,
+                    ..
+                }
+            )),
+            "{nick}: {frames:?}"
+        );
+    }
+}
+
+/// Opens a socket with a tiny receive buffer, joins, and never reads again.
+fn join_and_stop_reading(addr: SocketAddr, nick: &str) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let mut stream: TcpStream = socket.into();
+    stream
+        .write_all(&natter::network::protocol::encode(&ClientFrame::Hello {
+            version: 1,
+            nick: nick.into(),
+            resume: None,
+        }))
+        .unwrap();
+    stream
+}
+
+fn fast_config() -> ServerConfig {
+    ServerConfig {
+        rate: RateLimit {
+            burst: 10_000.0,
+            per_second: 10_000.0,
+            strikes: 10,
+        },
+        ..test_config()
+    }
+}
+
+/// 6 MB of messages: more than the stalled client's socket buffers on both ends can hold, so
+/// its writer is blocked for good. The 50 others still get every message while the stalled one
+/// sits in the room (it is not dropped: its queue and stall deadline are generous here).
+#[test]
+fn a_client_with_a_full_socket_buffer_does_not_delay_fifty_others() {
+    let server = start_server(ServerConfig {
+        queue_lines: 100_000,
+        write_stall: Duration::from_secs(600),
+        ..fast_config()
+    });
+    let addr = server.local_addr();
+    let stalled = join_and_stop_reading(addr, "stalled");
+    wait_event(&server, |e| {
+        matches!(e, ServerEvent::Joined { nick, .. } if nick == "stalled").then_some(())
+    });
+    let readers: Vec<RawPeer> = (0..50)
+        .map(|i| RawPeer::join(addr, &format!("r{i}")).0)
+        .collect();
+    let (mut sender, _) = RawPeer::join(addr, "sender");
+    let chunk = "x".repeat(20_000);
+    const COUNT: usize = 300;
+    for i in 0..COUNT {
+        sender.say(&format!("{i} {chunk}"), &i.to_string());
+    }
+    for reader in &readers {
+        for i in 0..COUNT {
+            let message = reader.frame_where(chat_of);
+            assert!(
+                message.text.starts_with(&format!("{i} ")),
+                "{}: message {i}",
+                reader.nick
+            );
+        }
+    }
+    assert!(
+        server.members().contains(&"stalled".to_string()),
+        "the stalled client was still sitting there the whole time"
+    );
+    drop(stalled);
+}
+
+/// With a small queue, the client that stopped reading is dropped with a reason everyone sees.
+#[test]
+fn a_client_that_stops_reading_is_dropped_once_its_queue_fills() {
+    let server = start_server(ServerConfig {
+        queue_lines: 32,
+        ..fast_config()
+    });
+    let addr = server.local_addr();
+    let _stalled = join_and_stop_reading(addr, "stalled");
+    wait_event(&server, |e| {
+        matches!(e, ServerEvent::Joined { nick, .. } if nick == "stalled").then_some(())
+    });
+    let (watcher, _) = RawPeer::join(addr, "watcher");
+    let (mut sender, _) = RawPeer::join(addr, "sender");
+    let chunk = "y".repeat(20_000);
+    for i in 0..400 {
+        sender.say(&format!("{i} {chunk}"), &i.to_string());
+    }
+    let (reason, detail) = watcher.frame_where(|f| match f {
+        ServerFrame::Leave {
+            nick,
+            reason,
+            detail,
+            ..
+        } if nick == "stalled" => Some((reason, detail)),
+        _ => None,
+    });
+    assert_eq!(reason, LeaveReason::Dropped);
+    assert!(detail.contains("stopped reading"), "{detail}");
+}
+
+/// A write that cannot progress past the deadline drops the client even with room in the queue.
+#[test]
+fn a_write_stalled_past_the_deadline_drops_the_client() {
+    let server = start_server(ServerConfig {
+        queue_lines: 100_000,
+        write_stall: Duration::from_millis(300),
+        ..fast_config()
+    });
+    let addr = server.local_addr();
+    let _stalled = join_and_stop_reading(addr, "stalled");
+    wait_event(&server, |e| {
+        matches!(e, ServerEvent::Joined { nick, .. } if nick == "stalled").then_some(())
+    });
+    let (mut sender, _) = RawPeer::join(addr, "sender");
+    let chunk = "z".repeat(20_000);
+    for i in 0..300 {
+        sender.say(&format!("{i} {chunk}"), &i.to_string());
+    }
+    let detail = wait_event(&server, |e| match e {
+        ServerEvent::Left { nick, detail, .. } if nick == "stalled" => Some(detail),
+        _ => None,
+    });
+    assert!(detail.contains("write stalled"), "{detail}");
+}
