@@ -1,4 +1,6 @@
 //! The client half of the network against a real server (and a few impostors) on 127.0.0.1.
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Strange and hostile peers: plain-text tools, limits, floods, slow readers, chaos.
 //! Every load loop here is bounded in count and stops by itself; all traffic is on 127.0.0.1.
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,4 +1,6 @@
 //! The server on real sockets (127.0.0.1, port 0), spoken to frame by frame.
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
