@@ -1,0 +1,235 @@
+//! Load benchmark for the server: N clients on 127.0.0.1, each sending at a fixed rate.
+//!
+//! `cargo bench --bench load -- --clients 10,100,500 --rate 4 --seconds 10`
+//!
+//! Reports delivered messages per second, delivery latency (p50/p99/max, send to receipt by
+//! every other client), lost deliveries and the CPU time of the server's threads. Bounded: each
+//! run sends for `--seconds` and then waits at most 10 s for stragglers. Loopback only.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use natter::network::no_wake_up;
+use natter::network::protocol::{ClientFrame, encode};
+use natter::network::server::{self, RateLimit, ServerConfig};
+
+struct Args {
+    clients: Vec<usize>,
+    rate: f64,
+    seconds: f64,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        clients: vec![10, 100, 500],
+        rate: 4.0,
+        seconds: 10.0,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--clients" => {
+                args.clients = it
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(|n| n.trim().parse().ok())
+                    .collect()
+            }
+            "--rate" => args.rate = it.next().and_then(|v| v.parse().ok()).unwrap_or(4.0),
+            "--seconds" => args.seconds = it.next().and_then(|v| v.parse().ok()).unwrap_or(10.0),
+            _ => {} // cargo bench passes --bench
+        }
+    }
+    args.seconds = args.seconds.clamp(1.0, 120.0);
+    args
+}
+
+/// CPU seconds used so far by this process's threads whose name starts with `prefix`.
+fn thread_cpu_seconds(prefix: &str) -> Option<f64> {
+    let mut ticks = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = task.ok()?.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if !comm.starts_with(prefix) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        // Fields after the ")" that closes the thread name: utime is the 12th, stime the 13th.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+        ticks += utime + stime;
+    }
+    // Linux reports in clock ticks of 1/100 s on every common configuration.
+    Some(ticks as f64 / 100.0)
+}
+
+/// Connects and completes the handshake; returns the stream ready for chat.
+fn join(addr: SocketAddr, nick: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+        .write_all(&encode(&ClientFrame::Hello {
+            version: 1,
+            nick: nick.into(),
+            resume: None,
+        }))
+        .unwrap();
+    // Welcome and accepted (no history in a fresh room): read two lines.
+    let mut seen_lines = 0;
+    let mut byte = [0u8; 1];
+    while seen_lines < 2 {
+        stream.read_exact(&mut byte).unwrap();
+        if byte[0] == b'\n' {
+            seen_lines += 1;
+        }
+    }
+    stream
+}
+
+/// Reads chat frames, and for each one our bench sent, records its latency in microseconds.
+fn read_loop(mut stream: TcpStream, base: Instant, received: Arc<AtomicU64>, until: Instant) -> Vec<u32> {
+    let mut latencies = Vec::with_capacity(1 << 16);
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut filled = 0;
+    let needle = b"\"text\":\"b";
+    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    while Instant::now() < until {
+        let n = match stream.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(_) => continue,
+        };
+        let now_us = base.elapsed().as_micros() as u64;
+        filled += n;
+        let mut start = 0;
+        while let Some(newline) = buf[start..filled].iter().position(|&b| b == b'\n') {
+            let line = &buf[start..start + newline];
+            if let Some(at) = line.windows(needle.len()).position(|w| w == needle) {
+                let digits = &line[at + needle.len()..];
+                let sent_us = digits
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0'));
+                latencies.push(now_us.saturating_sub(sent_us) as u32);
+                received.fetch_add(1, Ordering::Relaxed);
+            }
+            start += newline + 1;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+    }
+    latencies
+}
+
+fn run(clients: usize, rate: f64, seconds: f64) {
+    let config = ServerConfig {
+        max_clients: clients + 16,
+        max_per_address: clients + 16,
+        queue_lines: 65_536,
+        rate: RateLimit {
+            burst: 1000.0,
+            per_second: 1000.0,
+            strikes: 10,
+        },
+        ..ServerConfig::default()
+    };
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let server = server::start(listener, config, no_wake_up()).unwrap();
+    let addr = server.local_addr();
+    let base = Instant::now();
+    let writers: Vec<TcpStream> = (0..clients).map(|i| join(addr, &format!("c{i}"))).collect();
+    // Drain the join notices that reached earlier clients before timing anything.
+    let received = Arc::new(AtomicU64::new(0));
+    let send_for = Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let until = start + send_for + Duration::from_secs(10);
+    let readers: Vec<_> = writers
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let stream = w.try_clone().unwrap();
+            let received = Arc::clone(&received);
+            thread::Builder::new()
+                .name(format!("bench-read-{i}"))
+                .stack_size(256 * 1024)
+                .spawn(move || read_loop(stream, base, received, until))
+                .unwrap()
+        })
+        .collect();
+    let cpu_before = thread_cpu_seconds("natter-");
+
+    // One pacer sends for everyone, round robin, at clients × rate messages per second.
+    let total_rate = clients as f64 * rate;
+    let mut sent = 0u64;
+    let mut writers = writers;
+    while start.elapsed() < send_for {
+        let due = (start.elapsed().as_secs_f64() * total_rate) as u64;
+        while sent < due {
+            let i = (sent % clients as u64) as usize;
+            let text = format!("b{}", base.elapsed().as_micros());
+            let line = encode(&ClientFrame::Chat {
+                text,
+                client_id: None,
+            });
+            writers[i].write_all(&line).unwrap();
+            sent += 1;
+        }
+        thread::sleep(Duration::from_micros(500));
+    }
+    let expected = sent * clients as u64;
+    while received.load(Ordering::Relaxed) < expected && Instant::now() < until {
+        thread::sleep(Duration::from_millis(10));
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu_after = thread_cpu_seconds("natter-");
+    for w in &writers {
+        let _ = w.shutdown(std::net::Shutdown::Both);
+    }
+    let mut latencies: Vec<u32> = readers
+        .into_iter()
+        .flat_map(|r| r.join().unwrap())
+        .collect();
+    latencies.sort_unstable();
+    let got = latencies.len() as u64;
+    let pct = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return f64::NAN;
+        }
+        let idx = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        f64::from(latencies[idx]) / 1000.0
+    };
+    let cpu = match (cpu_before, cpu_after) {
+        (Some(b), Some(a)) => format!("{:.2} s ({:.0}% of one core)", a - b, (a - b) / elapsed * 100.0),
+        _ => "n/a".into(),
+    };
+    println!(
+        "clients={clients:4} rate={rate}/s/client sent={sent} deliveries={got}/{expected} \
+         delivered/s={:.0} p50={:.2}ms p99={:.2}ms max={:.2}ms lost={} server_cpu={cpu}",
+        got as f64 / elapsed,
+        pct(0.50),
+        pct(0.99),
+        latencies.last().map_or(f64::NAN, |&m| f64::from(m) / 1000.0),
+        expected.saturating_sub(got),
+    );
+    server.stop();
+}
+
+fn main() {
+    let args = parse_args();
+    println!(
+        "natter load benchmark: loopback, {} s per run, {} cores",
+        args.seconds,
+        thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    for clients in args.clients.clone() {
+        run(clients.max(1), args.rate, args.seconds);
+    }
+}
