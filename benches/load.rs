@@ -95,12 +95,19 @@ fn join(addr: SocketAddr, nick: &str) -> TcpStream {
 }
 
 /// Reads chat frames, and for each one our bench sent, records its latency in microseconds.
-fn read_loop(mut stream: TcpStream, base: Instant, received: Arc<AtomicU64>, until: Instant) -> Vec<u32> {
+fn read_loop(
+    mut stream: TcpStream,
+    base: Instant,
+    received: Arc<AtomicU64>,
+    until: Instant,
+) -> Vec<u32> {
     let mut latencies = Vec::with_capacity(1 << 16);
     let mut buf = vec![0u8; 256 * 1024];
     let mut filled = 0;
     let needle = b"\"text\":\"b";
-    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     while Instant::now() < until {
         let n = match stream.read(&mut buf[filled..]) {
             Ok(0) => break,
@@ -207,7 +214,11 @@ fn run(clients: usize, rate: f64, seconds: f64) {
         f64::from(latencies[idx]) / 1000.0
     };
     let cpu = match (cpu_before, cpu_after) {
-        (Some(b), Some(a)) => format!("{:.2} s ({:.0}% of one core)", a - b, (a - b) / elapsed * 100.0),
+        (Some(b), Some(a)) => format!(
+            "{:.2} s ({:.0}% of one core)",
+            a - b,
+            (a - b) / elapsed * 100.0
+        ),
         _ => "n/a".into(),
     };
     println!(
@@ -216,7 +227,9 @@ fn run(clients: usize, rate: f64, seconds: f64) {
         got as f64 / elapsed,
         pct(0.50),
         pct(0.99),
-        latencies.last().map_or(f64::NAN, |&m| f64::from(m) / 1000.0),
+        latencies
+            .last()
+            .map_or(f64::NAN, |&m| f64::from(m) / 1000.0),
         expected.saturating_sub(got),
     );
     server.stop();

@@ -1,6 +1,562 @@
-//! The window: placeholder until the window issue lands.
+//! The window's state and its reactions: what is hosted, what is connected, what is shown.
+//!
+//! Owns [`NatterApp`]: it drains network events every frame in [`eframe::App::logic`] (so the
+//! chat keeps up even while the window is hidden), turns the [`UiAction`]s that the `*_ui`
+//! modules return into network calls, and persists [`Settings`]. Drawing lives in `host_ui`,
+//! `connect_ui` and `chat_ui`; sockets live in `network`. Nothing here blocks on the network:
+//! stopping a server or a client happens on a named background thread.
 
-/// Opens the window and runs until it is closed.
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use egui::ViewportCommand;
+
+use crate::chat_state::{ChatState, LinkState};
+use crate::network::WakeUp;
+use crate::network::client::{self, ClientCommand, ClientHandle, ConnectOptions, parse_address};
+use crate::network::interfaces::{AddressKind, LocalAddress, local_ipv4_addresses};
+use crate::network::server::{self, HostError, ServerConfig, ServerEvent, ServerHandle};
+use crate::network::text::normalize_nick;
+use crate::settings::{STORAGE_KEY, Settings, ThemeChoice};
+use crate::{chat_log, chat_ui, connect_ui, fonts, host_ui};
+
+/// What a person asked for by clicking or typing; the UI returns these, the app carries them out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UiAction {
+    StartHosting,
+    /// After "port in use": host on any free port instead.
+    HostOnAnyPort,
+    StopHosting,
+    Connect,
+    CancelConnect,
+    /// Leave the chat (and stop hosting, for the host) and return to the tabs.
+    Leave,
+    Send(String),
+    SaveLog,
+    SetTheme(ThemeChoice),
+    DismissNotice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Host,
+    Connect,
+}
+
+/// A server this window runs.
+pub struct Hosting {
+    pub server: ServerHandle,
+    pub addresses: Vec<LocalAddress>,
+    pub port: u16,
+    pub people: usize,
+}
+
+/// Why hosting failed, and whether "any free port" would help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostProblem {
+    pub text: String,
+    pub port_in_use: bool,
+}
+
+pub struct NatterApp {
+    pub settings: Settings,
+    /// A sentence shown once at the top (e.g. settings could not be read).
+    pub notice: Option<String>,
+    pub tab: Tab,
+    /// Where a hosted server listens: every network by default; tests use 127.0.0.1.
+    pub host_bind: std::net::Ipv4Addr,
+    pub port_text: String,
+    pub address_text: String,
+    pub hosting: Option<Hosting>,
+    pub host_problem: Option<HostProblem>,
+    pub chat: Option<ChatState>,
+    pub connect_error: Option<String>,
+    /// Last result of saving the chat log.
+    pub log_status: Option<String>,
+    pub draft: String,
+    pub list: chat_ui::MessageListState,
+    pub unread: usize,
+    client: Option<ClientHandle>,
+    next_local_id: u64,
+    focused: bool,
+    title_unread: usize,
+    wake: WakeUp,
+    saved_tx: Sender<(PathBuf, Result<(), String>)>,
+    saved_rx: Receiver<(PathBuf, Result<(), String>)>,
+    /// Threads that stop servers and clients or run the save dialog; joined on exit.
+    background: Vec<JoinHandle<()>>,
+}
+
+impl NatterApp {
+    /// Builds the app from eframe's creation context: fonts, stored settings, theme.
+    pub fn new(cc: &eframe::CreationContext<'_>) -> Self {
+        let ctx = cc.egui_ctx.clone();
+        Self::with_wake(cc, Arc::new(move || ctx.request_repaint()))
+    }
+
+    /// Like [`NatterApp::new`] with a wake-up of the caller's choosing; UI tests pass one that
+    /// also pokes a channel, so they can wait for network events without sleeping.
+    pub fn with_wake(cc: &eframe::CreationContext<'_>, wake: WakeUp) -> Self {
+        fonts::install(&cc.egui_ctx);
+        let stored = cc.storage.and_then(|s| s.get_string(STORAGE_KEY));
+        let (settings, notice) = Settings::load(stored.as_deref());
+        let app = Self::with_settings(settings, notice, wake);
+        apply_theme(&cc.egui_ctx, app.settings.theme);
+        app
+    }
+
+    fn with_settings(settings: Settings, notice: Option<String>, wake: WakeUp) -> Self {
+        let (saved_tx, saved_rx) = crossbeam_channel::unbounded();
+        NatterApp {
+            port_text: settings.port.to_string(),
+            address_text: settings.recent_hosts.first().cloned().unwrap_or_default(),
+            settings,
+            notice,
+            tab: Tab::Host,
+            host_bind: std::net::Ipv4Addr::UNSPECIFIED,
+            hosting: None,
+            host_problem: None,
+            chat: None,
+            connect_error: None,
+            log_status: None,
+            draft: String::new(),
+            list: chat_ui::MessageListState::default(),
+            unread: 0,
+            client: None,
+            next_local_id: 1,
+            focused: true,
+            title_unread: 0,
+            wake,
+            saved_tx,
+            saved_rx,
+            background: Vec::new(),
+        }
+    }
+
+    /// Whether the chat view is up (rather than the Host and Connect tabs).
+    pub fn in_chat(&self) -> bool {
+        self.chat
+            .as_ref()
+            .is_some_and(|chat| chat.ever_connected || self.hosting.is_some())
+    }
+
+    pub fn connecting(&self) -> bool {
+        self.chat.is_some() && !self.in_chat()
+    }
+
+    /// Drains the network and keeps the title and attention in step. Runs every frame, also
+    /// while the window is hidden.
+    pub fn drain_events(&mut self, ctx: &egui::Context) {
+        self.drain_server();
+        self.drain_client(ctx);
+        if let Ok((path, result)) = self.saved_rx.try_recv() {
+            let result = result.map_err(std::io::Error::other);
+            self.log_status = Some(chat_log::outcome_message(&path, &result));
+        }
+        self.focused = ctx.input(|i| i.focused);
+        if self.focused {
+            self.unread = 0;
+        }
+        if self.title_unread != self.unread {
+            self.title_unread = self.unread;
+            ctx.send_viewport_cmd(ViewportCommand::Title(self.window_title()));
+        }
+        // The reconnect countdown is the only thing that changes without an event.
+        if self.chat.as_ref().and_then(|c| c.retry_in()).is_some() {
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
+    }
+
+    pub fn window_title(&self) -> String {
+        let room = self
+            .chat
+            .as_ref()
+            .filter(|c| !c.room.is_empty())
+            .map(|c| format!(" — {}", c.room))
+            .unwrap_or_default();
+        match self.unread {
+            0 => format!("Natter{room}"),
+            n => format!("({n}) Natter{room}"),
+        }
+    }
+
+    fn drain_server(&mut self) {
+        let Some(hosting) = &mut self.hosting else {
+            return;
+        };
+        let mut changed = false;
+        for event in hosting.server.events().try_iter() {
+            changed |= matches!(event, ServerEvent::Joined { .. } | ServerEvent::Left { .. });
+        }
+        if changed {
+            hosting.people = hosting.server.members().len();
+        }
+    }
+
+    fn drain_client(&mut self, ctx: &egui::Context) {
+        let (Some(client), Some(chat)) = (&self.client, &mut self.chat) else {
+            return;
+        };
+        let events: Vec<_> = client.events().try_iter().collect();
+        let mut ended = false;
+        for event in events {
+            let failure = match &event {
+                client::ClientEvent::Failed(error) => Some(error.to_string()),
+                _ => None,
+            };
+            let applied = chat.apply(event);
+            if applied.first_connect && self.hosting.is_none() {
+                self.settings.remember_host(&self.address_text);
+            }
+            if applied.new_message && !self.focused {
+                self.unread += 1;
+                ctx.send_viewport_cmd(ViewportCommand::RequestUserAttention(
+                    egui::UserAttentionType::Informational,
+                ));
+            }
+            if applied.ended {
+                ended = true;
+                if !chat.ever_connected {
+                    self.connect_error = failure;
+                }
+            }
+        }
+        if ended {
+            // The client's threads have finished: dropping the handle only joins them.
+            self.client = None;
+            if !self.chat.as_ref().is_some_and(|c| c.ever_connected) {
+                self.chat = None;
+                self.stop_hosting();
+            }
+        }
+    }
+
+    /// Carries out what the UI asked for.
+    pub fn apply(&mut self, action: UiAction) {
+        match action {
+            UiAction::StartHosting => self.start_hosting(None),
+            UiAction::HostOnAnyPort => self.start_hosting(Some(0)),
+            UiAction::StopHosting | UiAction::Leave => self.leave(),
+            UiAction::Connect => self.connect(),
+            UiAction::CancelConnect => {
+                self.drop_client();
+                self.chat = None;
+            }
+            UiAction::Send(text) => self.send(text),
+            UiAction::SaveLog => self.save_log_with_dialog(),
+            UiAction::SetTheme(theme) => self.settings.theme = theme,
+            UiAction::DismissNotice => self.notice = None,
+        }
+    }
+
+    fn checked_nick(&self) -> Result<String, String> {
+        normalize_nick(&self.settings.nickname).map_err(|e| e.to_string())
+    }
+
+    fn start_hosting(&mut self, port_override: Option<u16>) {
+        self.host_problem = None;
+        let nick = match self.checked_nick() {
+            Ok(nick) => nick,
+            Err(text) => {
+                self.host_problem = Some(HostProblem {
+                    text,
+                    port_in_use: false,
+                });
+                return;
+            }
+        };
+        let port = match port_override {
+            Some(port) => port,
+            None => match self.port_text.trim().parse::<u16>() {
+                Ok(port) => port,
+                Err(_) => {
+                    self.host_problem = Some(HostProblem {
+                        text: "The port must be a number from 0 to 65535 (5050 is usual; 0 picks any free port).".into(),
+                        port_in_use: false,
+                    });
+                    return;
+                }
+            },
+        };
+        let bind_addr: std::net::SocketAddr = (self.host_bind, port).into();
+        let started = server::bind(bind_addr).and_then(|listener| {
+            let config = ServerConfig {
+                name: format!("{nick}'s room"),
+                ..ServerConfig::default()
+            };
+            server::start(listener, config, self.wake.clone()).map_err(|source| HostError::Io {
+                addr: bind_addr,
+                source,
+            })
+        });
+        let server = match started {
+            Ok(server) => server,
+            Err(error) => {
+                self.host_problem = Some(HostProblem {
+                    port_in_use: matches!(error, HostError::AddrInUse { .. }),
+                    text: error.to_string(),
+                });
+                return;
+            }
+        };
+        let port = server.local_addr().port();
+        if port_override.is_none() {
+            self.settings.port = port;
+        }
+        self.port_text = port.to_string();
+        // Listening on one address: that is the only one people can use.
+        let addresses = if self.host_bind.is_unspecified() {
+            local_ipv4_addresses()
+        } else {
+            vec![LocalAddress {
+                ip: self.host_bind,
+                interface: "the address Natter listens on".into(),
+                kind: AddressKind::Lan,
+            }]
+        };
+        self.hosting = Some(Hosting {
+            server,
+            addresses,
+            port,
+            people: 0,
+        });
+        // The host chats in its own room like everyone else, over loopback.
+        self.open_chat(format!("127.0.0.1:{port}"), nick);
+    }
+
+    fn connect(&mut self) {
+        self.connect_error = None;
+        let nick = match self.checked_nick() {
+            Ok(nick) => nick,
+            Err(text) => {
+                self.connect_error = Some(text);
+                return;
+            }
+        };
+        if let Err(error) = parse_address(&self.address_text) {
+            self.connect_error = Some(error.to_string());
+            return;
+        }
+        self.open_chat(self.address_text.trim().to_string(), nick);
+    }
+
+    fn open_chat(&mut self, address: String, nick: String) {
+        self.drop_client();
+        self.list = chat_ui::MessageListState::default();
+        self.chat = Some(ChatState::new(&nick));
+        match client::connect(ConnectOptions::new(address, nick), self.wake.clone()) {
+            Ok(handle) => self.client = Some(handle),
+            Err(e) => {
+                self.chat = None;
+                self.connect_error = Some(format!("Could not start connecting: {e}"));
+            }
+        }
+    }
+
+    fn send(&mut self, text: String) {
+        let text = text.trim_end().to_string();
+        if text.trim().is_empty() {
+            return;
+        }
+        let (Some(chat), Some(client)) = (&mut self.chat, &self.client) else {
+            return;
+        };
+        let local_id = self.next_local_id;
+        self.next_local_id += 1;
+        chat.add_pending(local_id, &text);
+        client.send(ClientCommand::Send { local_id, text });
+        self.list.scroll_to_bottom = true;
+    }
+
+    fn leave(&mut self) {
+        self.drop_client();
+        self.chat = None;
+        self.stop_hosting();
+        self.unread = 0;
+    }
+
+    fn stop_hosting(&mut self) {
+        if let Some(hosting) = self.hosting.take() {
+            self.in_background("natter-stop-server", move || hosting.server.stop());
+        }
+    }
+
+    /// Disconnects on a background thread: saying bye and joining threads may take a moment.
+    fn drop_client(&mut self) {
+        if let Some(client) = self.client.take() {
+            self.in_background("natter-stop-client", move || client.disconnect());
+        }
+    }
+
+    fn in_background(&mut self, name: &str, work: impl FnOnce() + Send + 'static) {
+        self.background.retain(|t| !t.is_finished());
+        // With no thread to spare the work is dropped, which also closes its sockets.
+        if let Ok(handle) = thread::Builder::new().name(name.into()).spawn(work) {
+            self.background.push(handle);
+        }
+    }
+
+    /// The whole chat as log text (what Save chat log writes).
+    pub fn log_text(&self) -> String {
+        self.chat
+            .as_ref()
+            .map(|chat| chat_log::format_log(&chat.lines))
+            .unwrap_or_default()
+    }
+
+    /// Writes the log to `path` and records the outcome for the window.
+    pub fn save_log_to(&mut self, path: PathBuf) {
+        let result = chat_log::write_atomically(&path, &self.log_text());
+        self.log_status = Some(chat_log::outcome_message(&path, &result));
+    }
+
+    fn save_log_with_dialog(&mut self) {
+        let contents = self.log_text();
+        let name = chat_log::default_file_name(chrono::Local::now().date_naive());
+        let done = self.saved_tx.clone();
+        let wake = self.wake.clone();
+        // The dialog blocks its thread until the person picks a file, so it gets its own.
+        self.in_background("natter-save-dialog", move || {
+            let picked = rfd::FileDialog::new()
+                .set_file_name(&name)
+                .add_filter("Text", &["txt"])
+                .save_file();
+            if let Some(path) = picked {
+                let result =
+                    chat_log::write_atomically(&path, &contents).map_err(|e| e.to_string());
+                let _ = done.send((path, result));
+                wake();
+            }
+        });
+    }
+
+    pub fn link_state(&self) -> Option<&LinkState> {
+        self.chat.as_ref().map(|c| &c.link)
+    }
+}
+
+/// A tab header: looks like a selectable label, and tells assistive technology it is a tab.
+fn tab_button(ui: &mut egui::Ui, current: &mut Tab, value: Tab, label: &str) {
+    let selected = *current == value;
+    let response = ui.selectable_label(selected, egui::RichText::new(label).size(16.0));
+    response.widget_info(|| {
+        egui::WidgetInfo::selected(egui::accesskit::Role::Tab, true, selected, label)
+    });
+    if response.clicked() {
+        *current = value;
+    }
+}
+
+fn apply_theme(ctx: &egui::Context, theme: ThemeChoice) {
+    ctx.set_theme(match theme {
+        ThemeChoice::FollowSystem => egui::ThemePreference::System,
+        ThemeChoice::Light => egui::ThemePreference::Light,
+        ThemeChoice::Dark => egui::ThemePreference::Dark,
+    });
+}
+
+impl eframe::App for NatterApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.drain_events(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let mut actions = Vec::new();
+        if self.in_chat() {
+            chat_ui::show(ui, self, &mut actions);
+        } else {
+            let theme_before = self.settings.theme;
+            egui::Panel::top("tabs").show(ui, |ui| {
+                ui.add_space(4.0);
+                ui.horizontal(|ui| {
+                    ui.heading("Natter");
+                    ui.add_space(12.0);
+                    tab_button(ui, &mut self.tab, Tab::Host, "Host");
+                    tab_button(ui, &mut self.tab, Tab::Connect, "Connect");
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        egui::ComboBox::from_label("Theme")
+                            .selected_text(self.settings.theme.label())
+                            .show_ui(ui, |ui| {
+                                for theme in ThemeChoice::ALL {
+                                    ui.selectable_value(
+                                        &mut self.settings.theme,
+                                        theme,
+                                        theme.label(),
+                                    );
+                                }
+                            });
+                    });
+                });
+                ui.add_space(4.0);
+            });
+            if self.settings.theme != theme_before {
+                actions.push(UiAction::SetTheme(self.settings.theme));
+                apply_theme(ui.ctx(), self.settings.theme);
+            }
+            egui::CentralPanel::default().show(ui, |ui| {
+                if let Some(notice) = &self.notice {
+                    ui.horizontal_wrapped(|ui| {
+                        ui.colored_label(ui.visuals().warn_fg_color, notice);
+                        if ui.button("OK").clicked() {
+                            actions.push(UiAction::DismissNotice);
+                        }
+                    });
+                    ui.separator();
+                }
+                match self.tab {
+                    Tab::Host => host_ui::show(ui, self, &mut actions),
+                    Tab::Connect => connect_ui::show(ui, self, &mut actions),
+                }
+            });
+        }
+        for action in actions {
+            self.apply(action);
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        storage.set_string(STORAGE_KEY, self.settings.to_ron());
+    }
+
+    fn on_exit(&mut self) {
+        self.leave();
+        for handle in self.background.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for NatterApp {
+    fn drop(&mut self) {
+        // Tests drop the app without on_exit: still stop everything and join.
+        self.leave();
+        for handle in self.background.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Window options and the icon; then runs until the window closes.
 pub fn run_window() -> Result<(), String> {
-    Err("The window is not built yet; use `natter serve`.".into())
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Natter")
+        .with_app_id("natter")
+        .with_inner_size([900.0, 640.0])
+        .with_min_inner_size([420.0, 320.0]);
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(crate::ICON_PNG) {
+        viewport = viewport.with_icon(icon);
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Natter",
+        options,
+        Box::new(|cc| Ok(Box::new(NatterApp::new(cc)))),
+    )
+    .map_err(|e| format!("Could not open the window: {e}"))
 }

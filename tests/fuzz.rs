@@ -42,13 +42,16 @@ fn any_text() -> impl Strategy<Value = String> {
 
 fn client_frame() -> impl Strategy<Value = ClientFrame> {
     prop_oneof![
-        (any::<u32>(), any_text(), proptest::option::of((any_text(), any::<u64>()))).prop_map(
-            |(version, nick, resume)| ClientFrame::Hello {
+        (
+            any::<u32>(),
+            any_text(),
+            proptest::option::of((any_text(), any::<u64>()))
+        )
+            .prop_map(|(version, nick, resume)| ClientFrame::Hello {
                 version,
                 nick,
                 resume: resume.map(|(session, last_id)| Resume { session, last_id }),
-            }
-        ),
+            }),
         (any_text(), proptest::option::of(any_text()))
             .prop_map(|(text, client_id)| ClientFrame::Chat { text, client_id }),
         any_text().prop_map(|nick| ClientFrame::Nick { nick }),
@@ -70,25 +73,42 @@ fn reason() -> impl Strategy<Value = LeaveReason> {
 
 fn server_frame() -> impl Strategy<Value = ServerFrame> {
     prop_oneof![
-        (any::<u64>(), any_text(), any_text(), any_text(), proptest::option::of(any_text()))
-            .prop_map(|(id, time, from, text, client_id)| ServerFrame::Chat(ChatMessage {
-                id,
-                time,
-                from,
-                text,
-                client_id,
-            })),
-        (any_text(), any_text(), any::<usize>(), any::<bool>(), any::<bool>(), proptest::collection::vec(any_text(), 0..4))
-            .prop_map(|(nick, session, history_count, resumed, history_complete, users)| {
-                ServerFrame::Accepted {
-                    nick,
-                    session,
-                    users,
-                    history_count,
-                    resumed,
-                    history_complete,
+        (
+            any::<u64>(),
+            any_text(),
+            any_text(),
+            any_text(),
+            proptest::option::of(any_text())
+        )
+            .prop_map(
+                |(id, time, from, text, client_id)| ServerFrame::Chat(ChatMessage {
+                    id,
+                    time,
+                    from,
+                    text,
+                    client_id,
+                })
+            ),
+        (
+            any_text(),
+            any_text(),
+            any::<usize>(),
+            any::<bool>(),
+            any::<bool>(),
+            proptest::collection::vec(any_text(), 0..4)
+        )
+            .prop_map(
+                |(nick, session, history_count, resumed, history_complete, users)| {
+                    ServerFrame::Accepted {
+                        nick,
+                        session,
+                        users,
+                        history_count,
+                        resumed,
+                        history_complete,
+                    }
                 }
-            }),
+            ),
         (any_text(), reason(), any_text(), any_text()).prop_map(|(nick, reason, detail, time)| {
             ServerFrame::Leave {
                 nick,
@@ -188,7 +208,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 
@@ -279,9 +302,17 @@ fn chaos_at_the_socket_level_loses_nothing_for_normal_clients() {
             }
         }
         for i in 0..NORMAL {
-            let mine: Vec<&String> = seen.iter().filter(|t| t.starts_with(&format!("n{i}-"))).collect();
+            let mine: Vec<&String> = seen
+                .iter()
+                .filter(|t| t.starts_with(&format!("n{i}-")))
+                .collect();
             let expected: Vec<String> = (0..EACH).map(|r| format!("n{i}-{r}")).collect();
-            assert_eq!(mine, expected.iter().collect::<Vec<_>>(), "{}: all of n{i}, in order", peer.nick);
+            assert_eq!(
+                mine,
+                expected.iter().collect::<Vec<_>>(),
+                "{}: all of n{i}, in order",
+                peer.nick
+            );
         }
     }
     // And the server still answers.

@@ -1,0 +1,431 @@
+//! The chat as the window knows it: lines, who is online, what is pending, how the link is.
+//!
+//! Owns turning [`ClientEvent`]s into lines and list changes, and the outbox's visible side
+//! (pending and not-sent marks). Draws nothing and touches no socket.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Local};
+
+use crate::network::client::ClientEvent;
+use crate::network::protocol::LeaveReason;
+
+/// Whether one of our own messages reached the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    /// Typed, not yet confirmed; sent again after a reconnect.
+    Pending,
+    NotSent(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineKind {
+    Message {
+        /// Server id; `None` while pending or in plain mode.
+        id: Option<u64>,
+        from: String,
+        text: String,
+        delivery: Delivery,
+        /// Set on our own messages.
+        local_id: Option<u64>,
+    },
+    /// Joins, leaves, connection state: the app speaking.
+    System(String),
+    /// A line from a server in plain mode.
+    Plain(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatLine {
+    pub time: DateTime<Local>,
+    pub kind: LineKind,
+}
+
+/// The link as the chat view shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    Connecting {
+        attempt: u32,
+    },
+    Online,
+    Plain,
+    Reconnecting {
+        error: String,
+        retry_at: Instant,
+    },
+    /// Gave up for good; `Leave` is the way out.
+    Failed(String),
+}
+
+/// What one event changed, for the app to react to (attention, recent hosts, screens).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    /// A message from someone else arrived.
+    pub new_message: bool,
+    /// The first successful connection of this chat.
+    pub first_connect: bool,
+    /// The client ended (failed or closed): its handle can go.
+    pub ended: bool,
+}
+
+#[derive(Debug)]
+pub struct ChatState {
+    pub lines: Vec<ChatLine>,
+    /// Everyone online, including us, in join order.
+    pub users: Vec<String>,
+    pub my_nick: String,
+    pub room: String,
+    pub link: LinkState,
+    /// Whether the link ever came up; before that, failures belong to the Connect tab.
+    pub ever_connected: bool,
+    pending: HashMap<u64, usize>,
+}
+
+impl ChatState {
+    pub fn new(my_nick: &str) -> Self {
+        ChatState {
+            lines: Vec::new(),
+            users: Vec::new(),
+            my_nick: my_nick.to_string(),
+            room: String::new(),
+            link: LinkState::Connecting { attempt: 1 },
+            ever_connected: false,
+            pending: HashMap::new(),
+        }
+    }
+
+    pub fn system(&mut self, text: impl Into<String>) {
+        self.push(Local::now(), LineKind::System(text.into()));
+    }
+
+    fn push(&mut self, time: DateTime<Local>, kind: LineKind) {
+        self.lines.push(ChatLine { time, kind });
+    }
+
+    /// Shows a line we typed as pending until the server confirms it.
+    pub fn add_pending(&mut self, local_id: u64, text: &str) {
+        self.pending.insert(local_id, self.lines.len());
+        self.push(
+            Local::now(),
+            LineKind::Message {
+                id: None,
+                from: self.my_nick.clone(),
+                text: text.to_string(),
+                delivery: Delivery::Pending,
+                local_id: Some(local_id),
+            },
+        );
+    }
+
+    /// How many of our lines wait for confirmation.
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn apply(&mut self, event: ClientEvent) -> Applied {
+        let mut applied = Applied::default();
+        match event {
+            ClientEvent::Connecting { attempt, .. } => {
+                if !matches!(self.link, LinkState::Reconnecting { .. }) || attempt == 1 {
+                    self.link = LinkState::Connecting { attempt };
+                }
+            }
+            ClientEvent::Connected {
+                nick,
+                server,
+                welcome,
+                users,
+                resumed,
+                history_complete,
+            } => {
+                let again = self.ever_connected;
+                applied.first_connect = !again;
+                self.ever_connected = true;
+                self.link = LinkState::Online;
+                self.my_nick = nick.clone();
+                self.room = server.clone();
+                self.users = users;
+                if again {
+                    let pending = self.pending.len();
+                    let mut text = "Reconnected.".to_string();
+                    if pending > 0 {
+                        text.push_str(&format!(" Sending {pending} waiting message(s)."));
+                    }
+                    if !history_complete {
+                        text.push_str(" Some messages from while you were away are no longer kept by the host.");
+                    } else if !resumed {
+                        text.push_str(" The host restarted, so earlier messages are not repeated.");
+                    }
+                    self.system(text);
+                } else {
+                    self.system(format!("Connected to {server} as {nick}."));
+                    if !welcome.is_empty() {
+                        self.system(welcome);
+                    }
+                }
+            }
+            ClientEvent::PlainMode { address } => {
+                applied.first_connect = !self.ever_connected;
+                self.ever_connected = true;
+                self.link = LinkState::Plain;
+                self.room = address.clone();
+                self.users.clear();
+                self.system(format!(
+                    "{address} does not speak Natter: plain mode. What you type is sent as plain text lines; what the host sends is shown as it comes."
+                ));
+            }
+            ClientEvent::Message { message, local_id } => {
+                let time = parse_time(&message.time);
+                let confirmed = local_id.and_then(|id| self.pending.remove(&id));
+                match confirmed.and_then(|index| self.lines.get_mut(index)) {
+                    Some(line) => {
+                        if let LineKind::Message { id, delivery, .. } = &mut line.kind {
+                            *id = (message.id > 0).then_some(message.id);
+                            *delivery = Delivery::Delivered;
+                        }
+                        line.time = time;
+                    }
+                    None => {
+                        applied.new_message = local_id.is_none();
+                        self.push(
+                            time,
+                            LineKind::Message {
+                                id: (message.id > 0).then_some(message.id),
+                                from: message.from,
+                                text: message.text,
+                                delivery: Delivery::Delivered,
+                                local_id,
+                            },
+                        );
+                    }
+                }
+            }
+            ClientEvent::PlainText(text) => {
+                applied.new_message = true;
+                self.push(Local::now(), LineKind::Plain(text));
+            }
+            ClientEvent::Joined { nick, time } => {
+                if !self.users.contains(&nick) {
+                    self.users.push(nick.clone());
+                }
+                self.push(
+                    parse_time(&time),
+                    LineKind::System(format!("{nick} joined")),
+                );
+            }
+            ClientEvent::Left {
+                nick,
+                reason,
+                detail,
+                time,
+            } => {
+                self.users.retain(|u| *u != nick);
+                let text = match reason {
+                    LeaveReason::Left => format!("{nick} left"),
+                    LeaveReason::TimedOut => format!("{nick} left (timed out)"),
+                    _ => format!("{nick} left ({detail})"),
+                };
+                self.push(parse_time(&time), LineKind::System(text));
+            }
+            ClientEvent::Renamed { from, to, time } => {
+                for user in self.users.iter_mut().filter(|u| **u == from) {
+                    *user = to.clone();
+                }
+                let text = if from == self.my_nick {
+                    self.my_nick = to.clone();
+                    format!("You are now {to}")
+                } else {
+                    format!("{from} is now {to}")
+                };
+                self.push(parse_time(&time), LineKind::System(text));
+            }
+            ClientEvent::NotSent { local_id, reason } => {
+                if let Some(index) = self.pending.remove(&local_id)
+                    && let Some(LineKind::Message { delivery, .. }) =
+                        self.lines.get_mut(index).map(|l| &mut l.kind)
+                {
+                    *delivery = Delivery::NotSent(reason);
+                }
+            }
+            ClientEvent::Warning(text) => self.system(text),
+            ClientEvent::LinkLost { error, retry_in } => {
+                let secs = retry_in.as_secs_f32().max(0.1);
+                self.system(format!("{error} Reconnecting in {secs:.0} s…"));
+                self.link = LinkState::Reconnecting {
+                    error: error.to_string(),
+                    retry_at: Instant::now() + retry_in,
+                };
+            }
+            ClientEvent::Failed(error) => {
+                applied.ended = true;
+                let text = error.to_string();
+                if self.ever_connected {
+                    self.system(format!("{text} Natter stopped trying; press Leave."));
+                }
+                self.link = LinkState::Failed(text);
+            }
+            ClientEvent::Closed => applied.ended = true,
+        }
+        applied
+    }
+
+    /// Seconds until the next reconnect attempt, for the status line.
+    pub fn retry_in(&self) -> Option<Duration> {
+        match &self.link {
+            LinkState::Reconnecting { retry_at, .. } => {
+                Some(retry_at.saturating_duration_since(Instant::now()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Server time (RFC 3339) in local time; an unreadable stamp becomes "now".
+fn parse_time(rfc3339: &str) -> DateTime<Local> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.with_timezone(&Local))
+        .unwrap_or_else(|_| Local::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::client::ClientError;
+    use crate::network::protocol::ChatMessage;
+
+    fn message(id: u64, from: &str, text: &str) -> ChatMessage {
+        ChatMessage {
+            id,
+            time: "2026-11-23T09:30:00.000Z".into(),
+            from: from.into(),
+            text: text.into(),
+            client_id: None,
+        }
+    }
+
+    fn connected(chat: &mut ChatState) -> Applied {
+        chat.apply(ClientEvent::Connected {
+            nick: "me".into(),
+            server: "Lab".into(),
+            welcome: "hi".into(),
+            users: vec!["bob".into(), "me".into()],
+            resumed: false,
+            history_complete: true,
+        })
+    }
+
+    #[test]
+    fn pending_lines_are_confirmed_in_place() {
+        let mut chat = ChatState::new("me");
+        assert!(connected(&mut chat).first_connect);
+        chat.add_pending(1, "hello");
+        chat.apply(ClientEvent::Message {
+            message: message(5, "bob", "in between"),
+            local_id: None,
+        });
+        assert_eq!(chat.pending_count(), 1);
+        let applied = chat.apply(ClientEvent::Message {
+            message: message(6, "me", "hello"),
+            local_id: Some(1),
+        });
+        assert!(!applied.new_message, "our own echo is not news");
+        assert_eq!(chat.pending_count(), 0);
+        let mine = chat
+            .lines
+            .iter()
+            .find(|l| matches!(&l.kind, LineKind::Message { text, .. } if text == "hello"))
+            .unwrap();
+        assert!(matches!(
+            mine.kind,
+            LineKind::Message {
+                id: Some(6),
+                delivery: Delivery::Delivered,
+                ..
+            }
+        ));
+        let count = chat
+            .lines
+            .iter()
+            .filter(|l| matches!(l.kind, LineKind::Message { .. }))
+            .count();
+        assert_eq!(count, 2, "confirmation did not add a line");
+    }
+
+    #[test]
+    fn refused_lines_are_marked_not_sent() {
+        let mut chat = ChatState::new("me");
+        connected(&mut chat);
+        chat.add_pending(9, "spam");
+        chat.apply(ClientEvent::NotSent {
+            local_id: 9,
+            reason: "Slow down".into(),
+        });
+        assert!(chat.lines.iter().any(|l| matches!(
+            &l.kind,
+            LineKind::Message { delivery: Delivery::NotSent(r), .. } if r == "Slow down"
+        )));
+    }
+
+    #[test]
+    fn the_user_list_follows_joins_leaves_and_renames() {
+        let mut chat = ChatState::new("me");
+        connected(&mut chat);
+        let time = "2026-11-23T09:30:00.000Z".to_string();
+        chat.apply(ClientEvent::Joined {
+            nick: "carol".into(),
+            time: time.clone(),
+        });
+        chat.apply(ClientEvent::Renamed {
+            from: "bob".into(),
+            to: "robert".into(),
+            time: time.clone(),
+        });
+        chat.apply(ClientEvent::Left {
+            nick: "carol".into(),
+            reason: LeaveReason::TimedOut,
+            detail: String::new(),
+            time,
+        });
+        assert_eq!(chat.users, vec!["robert", "me"]);
+        let system: Vec<&str> = chat
+            .lines
+            .iter()
+            .filter_map(|l| match &l.kind {
+                LineKind::System(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(system.contains(&"carol joined"));
+        assert!(system.contains(&"bob is now robert"));
+        assert!(system.contains(&"carol left (timed out)"));
+    }
+
+    #[test]
+    fn a_lost_link_says_so_and_a_reconnect_reports_the_outbox() {
+        let mut chat = ChatState::new("me");
+        connected(&mut chat);
+        chat.apply(ClientEvent::LinkLost {
+            error: ClientError::HostStopped,
+            retry_in: Duration::from_secs(2),
+        });
+        assert!(matches!(chat.link, LinkState::Reconnecting { .. }));
+        chat.add_pending(3, "offline line");
+        let applied = chat.apply(ClientEvent::Connected {
+            nick: "me".into(),
+            server: "Lab".into(),
+            welcome: String::new(),
+            users: vec!["me".into()],
+            resumed: true,
+            history_complete: true,
+        });
+        assert!(!applied.first_connect);
+        assert_eq!(chat.link, LinkState::Online);
+        let last = chat.lines.last().unwrap();
+        assert_eq!(
+            last.kind,
+            LineKind::System("Reconnected. Sending 1 waiting message(s).".into())
+        );
+    }
+}

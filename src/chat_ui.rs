@@ -1,0 +1,356 @@
+//! The chat view: status bar, hosting details, the message list, who is online, the input box.
+//!
+//! Draws from the app's state and returns [`UiAction`]s; it never touches a socket. The message
+//! list lays out only the rows in view (heights of rows never seen are estimated), so a long
+//! history costs no more per frame than a short one.
+
+use egui::text::LayoutJob;
+use egui::{Align, Color32, FontId, Key, Layout, RichText, TextFormat};
+
+use crate::app::{NatterApp, UiAction};
+use crate::chat_state::{ChatLine, ChatState, Delivery, LineKind, LinkState};
+
+/// Remembered between frames: measured row heights and whether to jump to the end.
+#[derive(Debug, Default)]
+pub struct MessageListState {
+    /// Height of each row, measured when it was last laid out or estimated before that.
+    heights: Vec<f32>,
+    measured: Vec<bool>,
+    /// Width the heights were measured at; a new width invalidates them.
+    width: f32,
+    /// Set by sending or by "Jump to new messages": scroll to the end on the next frame.
+    pub scroll_to_bottom: bool,
+    /// Lines that had arrived when the person last was at the bottom.
+    seen: usize,
+}
+
+const ROW_GAP: f32 = 4.0;
+
+pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
+    if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, Key::S)) {
+        actions.push(UiAction::SaveLog);
+    }
+    egui::Panel::top("chat_top").show(ui, |ui| top_bar(ui, app, actions));
+    egui::Panel::bottom("chat_input").show(ui, |ui| input_box(ui, app, actions));
+    egui::Panel::right("users")
+        .default_size(170.0)
+        .show(ui, |ui| user_list(ui, app));
+    egui::CentralPanel::default().show(ui, |ui| {
+        if let Some(chat) = &app.chat {
+            message_list(ui, chat, &mut app.list);
+        }
+    });
+}
+
+fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
+    let Some(chat) = &app.chat else {
+        return;
+    };
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        ui.heading(if chat.room.is_empty() {
+            "Natter"
+        } else {
+            &chat.room
+        });
+        ui.add_space(8.0);
+        let (color, status) = status_text(ui, chat);
+        ui.colored_label(color, status);
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            let leave = if app.hosting.is_some() {
+                "Stop hosting"
+            } else {
+                "Leave"
+            };
+            if ui.button(leave).clicked() {
+                actions.push(UiAction::Leave);
+            }
+            if ui
+                .button("Save chat log")
+                .on_hover_text("Ctrl+S: save the whole chat as a text file")
+                .clicked()
+            {
+                actions.push(UiAction::SaveLog);
+            }
+        });
+    });
+    if let Some(hosting) = &app.hosting {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(format!(
+                "Hosting on port {} · {} connected · others can connect to:",
+                hosting.port, hosting.people
+            ));
+            let shown: Vec<_> = hosting
+                .addresses
+                .iter()
+                .filter(|a| a.kind != crate::network::interfaces::AddressKind::Loopback)
+                .collect();
+            if shown.is_empty() {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    "this computer has no network address yet (only this computer can connect, at 127.0.0.1)",
+                );
+            }
+            for address in shown {
+                let text = format!("{}:{}", address.ip, hosting.port);
+                ui.label(RichText::new(&text).monospace().strong())
+                    .on_hover_text(format!("interface {}", address.interface));
+                if ui.small_button("Copy").on_hover_text(format!("Copy {text}")).clicked() {
+                    ui.ctx().copy_text(text.clone());
+                }
+            }
+        });
+    }
+    if let Some(status) = &app.log_status {
+        ui.label(status);
+    }
+    ui.add_space(4.0);
+}
+
+fn status_text(ui: &egui::Ui, chat: &ChatState) -> (Color32, String) {
+    let visuals = ui.visuals();
+    match &chat.link {
+        LinkState::Online => (
+            Color32::from_rgb(60, 170, 90),
+            format!("● Online as {}", chat.my_nick),
+        ),
+        LinkState::Plain => (
+            visuals.warn_fg_color,
+            "● Plain mode (not a Natter host)".into(),
+        ),
+        LinkState::Connecting { .. } => (visuals.warn_fg_color, "● Connecting…".into()),
+        LinkState::Reconnecting { .. } => {
+            let secs = chat.retry_in().map_or(0, |d| d.as_secs() + 1);
+            let waiting = chat.pending_count();
+            let outbox = if waiting > 0 {
+                format!(" · {waiting} message(s) waiting")
+            } else {
+                String::new()
+            };
+            (
+                visuals.warn_fg_color,
+                format!("● Connection lost, reconnecting in {secs} s{outbox}"),
+            )
+        }
+        LinkState::Failed(_) => (visuals.error_fg_color, "● Disconnected".into()),
+    }
+}
+
+fn user_list(ui: &mut egui::Ui, app: &NatterApp) {
+    let Some(chat) = &app.chat else {
+        return;
+    };
+    ui.add_space(6.0);
+    ui.strong(format!("Online ({})", chat.users.len()));
+    ui.separator();
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        for user in &chat.users {
+            let mut text = RichText::new(user).color(nick_color(user, ui.visuals().dark_mode));
+            if *user == chat.my_nick {
+                text = text.strong();
+            }
+            ui.label(text);
+        }
+    });
+}
+
+fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
+    ui.add_space(6.0);
+    let id = egui::Id::unique("message_input");
+    let focused = ui.memory(|m| m.has_focus(id));
+    // Enter sends; Shift+Enter falls through to the text box and adds a line.
+    let send_by_key = focused && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, Key::Enter));
+    let mut send = send_by_key;
+    ui.horizontal(|ui| {
+        let button_width = 80.0;
+        let response = ui.add(
+            egui::TextEdit::multiline(&mut app.draft)
+                .id(id)
+                .hint_text("Write a message. Enter sends, Shift+Enter adds a line.")
+                .desired_rows(2)
+                .desired_width(ui.available_width() - button_width - 8.0)
+                .return_key(egui::KeyboardShortcut::new(
+                    egui::Modifiers::SHIFT,
+                    Key::Enter,
+                )),
+        );
+        if ui
+            .add_sized(
+                [button_width, response.rect.height()],
+                egui::Button::new("Send"),
+            )
+            .clicked()
+        {
+            send = true;
+        }
+        if send || app.chat.as_ref().is_some_and(|c| c.lines.is_empty()) {
+            response.request_focus();
+        }
+    });
+    if send && !app.draft.trim().is_empty() {
+        actions.push(UiAction::Send(std::mem::take(&mut app.draft)));
+    }
+    ui.add_space(6.0);
+}
+
+/// A stable, readable colour per nickname: the same person is the same colour for everyone.
+pub fn nick_color(nick: &str, dark_mode: bool) -> Color32 {
+    // FNV-1a: tiny, stable across runs and platforms (unlike std's randomly seeded hasher).
+    let hash = nick.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let hue = (hash % 360) as f32 / 360.0;
+    let (saturation, value) = if dark_mode { (0.55, 0.95) } else { (0.75, 0.6) };
+    egui::ecolor::Hsva::new(hue, saturation, value, 1.0).into()
+}
+
+fn message_list(ui: &mut egui::Ui, chat: &ChatState, list: &mut MessageListState) {
+    let width = ui.available_width();
+    let row_height = ui.text_style_height(&egui::TextStyle::Body);
+    if (list.width - width).abs() > 0.5 {
+        list.width = width;
+        list.measured.iter_mut().for_each(|m| *m = false);
+    }
+    // New rows get an estimate: wrapped lines guessed from their length.
+    let chars_per_line = (width / (row_height * 0.5)).max(10.0);
+    for line in &chat.lines[list.heights.len().min(chat.lines.len())..] {
+        list.heights
+            .push(estimate_height(line, chars_per_line, row_height));
+        list.measured.push(false);
+    }
+    list.heights.truncate(chat.lines.len());
+    list.measured.truncate(chat.lines.len());
+    let total: f32 = list.heights.iter().sum();
+
+    let jump = std::mem::take(&mut list.scroll_to_bottom);
+    let mut area = egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .stick_to_bottom(true);
+    if jump {
+        area = area.vertical_scroll_offset(total + 10_000.0);
+    }
+    let dark = ui.visuals().dark_mode;
+    let output = area.show_viewport(ui, |ui, viewport| {
+        ui.set_height(total);
+        let top = ui.min_rect().top();
+        let mut y = 0.0;
+        for (index, line) in chat.lines.iter().enumerate() {
+            let height = list.heights[index];
+            if y + height < viewport.min.y {
+                y += height;
+                continue;
+            }
+            if y > viewport.max.y {
+                break;
+            }
+            let rect = egui::Rect::from_min_size(
+                egui::pos2(ui.min_rect().left(), top + y),
+                egui::vec2(width, height),
+            );
+            let job = layout_line(ui, line, &chat.my_nick, dark, width);
+            let response = ui
+                .scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                    ui.add(egui::Label::new(job).selectable(true).wrap())
+                })
+                .inner;
+            let measured = response.rect.height() + ROW_GAP;
+            if (measured - height).abs() > 0.5 {
+                list.heights[index] = measured;
+                ui.ctx().request_discard("message row height was estimated");
+            }
+            list.measured[index] = true;
+            y += height;
+        }
+    });
+    let at_bottom =
+        output.state.clamped_offset().y + output.inner_rect.height() >= output.content_size.y - 4.0;
+    if at_bottom {
+        list.seen = chat.lines.len();
+    } else if chat.lines.len() > list.seen {
+        let button_pos = output.inner_rect.center_bottom() - egui::vec2(80.0, 40.0);
+        egui::Area::new(egui::Id::unique("jump_to_new"))
+            .fixed_pos(button_pos)
+            .show(ui.ctx(), |ui| {
+                if ui.button("Jump to new messages").clicked() {
+                    list.scroll_to_bottom = true;
+                }
+            });
+    }
+}
+
+fn estimate_height(line: &ChatLine, chars_per_line: f32, row_height: f32) -> f32 {
+    let text = match &line.kind {
+        LineKind::Message { text, from, .. } => text.chars().count() + from.chars().count() + 8,
+        LineKind::System(text) | LineKind::Plain(text) => text.chars().count() + 8,
+    };
+    let newlines = match &line.kind {
+        LineKind::Message { text, .. } => text.matches('\n').count(),
+        _ => 0,
+    };
+    let lines = (text as f32 / chars_per_line).ceil().max(1.0) + newlines as f32;
+    lines * row_height + ROW_GAP
+}
+
+fn layout_line(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool, width: f32) -> LayoutJob {
+    let body = FontId::proportional(14.0);
+    let weak = ui.visuals().weak_text_color();
+    let strong = ui.visuals().strong_text_color();
+    let normal = ui.visuals().text_color();
+    let mut job = LayoutJob {
+        wrap: egui::text::TextWrapping::wrap_at_width(width),
+        ..Default::default()
+    };
+    let format = |color: Color32| TextFormat {
+        font_id: body.clone(),
+        color,
+        ..Default::default()
+    };
+    job.append(&line.time.format("%H:%M  ").to_string(), 0.0, format(weak));
+    match &line.kind {
+        LineKind::Message {
+            from,
+            text,
+            delivery,
+            ..
+        } => {
+            let mut nick = format(nick_color(from, dark));
+            if from == my_nick {
+                nick.underline = egui::Stroke::new(1.0, nick.color);
+            }
+            job.append(from, 0.0, nick);
+            job.append(": ", 0.0, format(weak));
+            job.append(text, 0.0, format(strong.lerp_to_gamma(normal, 0.3)));
+            match delivery {
+                Delivery::Delivered => {}
+                Delivery::Pending => job.append("  (sending…)", 0.0, format(weak)),
+                Delivery::NotSent(reason) => job.append(
+                    &format!("  (not sent: {reason})"),
+                    0.0,
+                    format(ui.visuals().error_fg_color),
+                ),
+            }
+        }
+        LineKind::System(text) => {
+            let mut italic = format(weak);
+            italic.italics = true;
+            job.append(text, 0.0, italic);
+        }
+        LineKind::Plain(text) => {
+            job.append("host: ", 0.0, format(weak));
+            job.append(text, 0.0, format(normal));
+        }
+    }
+    job
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nick_colours_are_stable_and_differ_between_people() {
+        assert_eq!(nick_color("alice", true), nick_color("alice", true));
+        assert_ne!(nick_color("alice", true), nick_color("bob", true));
+        assert_ne!(nick_color("alice", true), nick_color("alice", false));
+    }
+}

@@ -1,0 +1,43 @@
+//! The Host tab: nickname, port, Start hosting, and what went wrong.
+//!
+//! Draws and edits the app's fields; returns [`UiAction`]s for anything that touches the network.
+
+use crate::app::{NatterApp, UiAction};
+
+pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
+    ui.add_space(8.0);
+    ui.heading("Host a chat on this computer");
+    ui.label("Others on your network connect to this computer's address, shown once you start.");
+    ui.add_space(12.0);
+    egui::Grid::new("host_form")
+        .num_columns(2)
+        .spacing([12.0, 10.0])
+        .show(ui, |ui| {
+            let label = ui.label("Your nickname");
+            ui.add(
+                egui::TextEdit::singleline(&mut app.settings.nickname)
+                    .hint_text("e.g. Dana")
+                    .desired_width(220.0),
+            )
+            .labelled_by(label.id);
+            ui.end_row();
+            let label = ui.label("Port");
+            ui.add(egui::TextEdit::singleline(&mut app.port_text).desired_width(80.0))
+                .on_hover_text("5050 is usual; 0 lets the system pick any free port")
+                .labelled_by(label.id);
+            ui.end_row();
+        });
+    ui.add_space(12.0);
+    let start = egui::Button::new(egui::RichText::new("Start hosting").size(18.0))
+        .min_size(egui::vec2(180.0, 40.0));
+    if ui.add(start).clicked() {
+        actions.push(UiAction::StartHosting);
+    }
+    if let Some(problem) = &app.host_problem {
+        ui.add_space(8.0);
+        ui.colored_label(ui.visuals().error_fg_color, &problem.text);
+        if problem.port_in_use && ui.button("Use any free port").clicked() {
+            actions.push(UiAction::HostOnAnyPort);
+        }
+    }
+}

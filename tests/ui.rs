@@ -1,0 +1,265 @@
+//! The real window (`NatterApp`) driven through egui_kittest: find widgets by label, click,
+//! type, and assert on what is shown. Hosts listen on 127.0.0.1 with port 0.
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use common::{CuttableProxy, WAIT};
+use crossbeam_channel::Receiver;
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use natter::app::{NatterApp, Tab};
+
+/// One window with a channel that hears every wake-up its network threads send.
+struct Window {
+    harness: Harness<'static, NatterApp>,
+    wakes: Receiver<()>,
+}
+
+impl Window {
+    fn new() -> Window {
+        let (tx, wakes) = crossbeam_channel::unbounded();
+        let harness = Harness::builder()
+            .with_size([900.0, 640.0])
+            .build_eframe(move |cc| {
+                let ctx = cc.egui_ctx.clone();
+                let mut app = NatterApp::with_wake(
+                    cc,
+                    Arc::new(move || {
+                        ctx.request_repaint();
+                        let _ = tx.send(());
+                    }),
+                );
+                app.host_bind = std::net::Ipv4Addr::LOCALHOST;
+                app
+            });
+        Window { harness, wakes }
+    }
+
+    fn app(&self) -> &NatterApp {
+        self.harness.state()
+    }
+
+    /// Steps the window until `done` holds, waiting on the wake-up channel between steps.
+    fn until(&mut self, what: &str, mut done: impl FnMut(&Harness<'static, NatterApp>) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            self.harness.run_steps(2);
+            if done(&self.harness) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                panic!("timed out waiting until {what}");
+            }
+            let _ = self
+                .wakes
+                .recv_timeout(left.min(std::time::Duration::from_millis(200)));
+        }
+    }
+
+    fn until_shown(&mut self, text: &str) {
+        let text = text.to_string();
+        self.until(&format!("{text:?} is shown"), |h| {
+            h.query_by_label_contains(&text).is_some()
+        });
+    }
+
+    fn type_into(&mut self, label: &str, text: &str) {
+        self.harness.get_by_label(label).focus();
+        self.harness.run_steps(1);
+        self.harness
+            .key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::A]);
+        self.harness.get_by_label(label).type_text(text);
+        self.harness.run_steps(2);
+    }
+
+    fn click(&mut self, label: &str) {
+        self.harness
+            .get_by_role_and_label(Role::Button, label)
+            .click();
+        self.harness.run_steps(2);
+    }
+
+    fn open_tab(&mut self, label: &str) {
+        self.harness.get_by_role_and_label(Role::Tab, label).click();
+        self.harness.run_steps(2);
+    }
+
+    /// Types a chat message and presses Enter.
+    fn say(&mut self, text: &str) {
+        let input = self.harness.get_by_role(Role::MultilineTextInput);
+        input.focus();
+        input.type_text(text);
+        self.harness.run_steps(1);
+        self.harness.key_press(egui::Key::Enter);
+        self.harness.run_steps(2);
+    }
+
+    fn host(nick: &str) -> (Window, String) {
+        let mut window = Window::new();
+        window.type_into("Your nickname", nick);
+        window.type_into("Port", "0");
+        window.click("Start hosting");
+        window.until("the host is in its own room", |h| {
+            h.query_by_label_contains("Online (1)").is_some()
+        });
+        let port = window.app().hosting.as_ref().unwrap().port;
+        (window, format!("127.0.0.1:{port}"))
+    }
+
+    fn join(nick: &str, address: &str) -> Window {
+        let mut window = Window::new();
+        window.open_tab("Connect");
+        window.type_into("Your nickname", nick);
+        window.type_into("Host address", address);
+        window.click("Connect");
+        window.until("the chat is open", |h| h.state().in_chat());
+        window
+    }
+}
+
+#[test]
+fn hosting_lists_an_address_and_a_second_window_joins_and_chats() {
+    let (mut alice, address) = Window::host("alice");
+    // The address others type, with a copy button.
+    alice.until_shown(&address);
+    assert!(alice.harness.query_by_label("Copy").is_some());
+    assert!(alice.harness.query_by_label("Stop hosting").is_some());
+
+    let mut bob = Window::join("bob", &address);
+    bob.until_shown("Online (2)");
+    alice.until_shown("Online (2)");
+    alice.until_shown("bob joined");
+    alice.until_shown("2 connected");
+
+    bob.say("hello from bob");
+    alice.until_shown("bob: hello from bob");
+    bob.until_shown("bob: hello from bob");
+
+    alice.say("hi bob\nsecond line");
+    bob.until_shown("alice: hi bob\nsecond line");
+
+    // Leave: bob's window returns to the tabs, and alice sees him go.
+    bob.click("Leave");
+    bob.until("the tabs are back", |h| !h.state().in_chat());
+    assert!(
+        bob.harness
+            .query_by_role_and_label(Role::Tab, "Connect")
+            .is_some()
+    );
+    alice.until_shown("bob left");
+    alice.until_shown("Online (1)");
+}
+
+#[test]
+fn a_refused_connection_shows_its_error_in_the_window() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut window = Window::new();
+    window.open_tab("Connect");
+    window.type_into("Your nickname", "carol");
+    window.type_into("Host address", &format!("127.0.0.1:{port}"));
+    window.harness.key_press(egui::Key::Enter);
+    window.until_shown("is the host running Natter");
+    assert!(!window.app().in_chat());
+    assert_eq!(window.app().tab, Tab::Connect);
+}
+
+#[test]
+fn a_bad_address_or_nickname_is_explained_before_dialing() {
+    let mut window = Window::new();
+    window.open_tab("Connect");
+    window.type_into("Your nickname", "server");
+    window.type_into("Host address", "10.0.0.1");
+    window.click("Connect");
+    window.until_shown("is reserved");
+    window.type_into("Your nickname", "dana");
+    window.type_into("Host address", "10.0.0.1:port");
+    window.click("Connect");
+    window.until_shown("must be a number from 1 to 65535");
+    assert!(window.app().chat.is_none(), "nothing was dialed");
+}
+
+#[test]
+fn a_taken_port_is_explained_and_any_free_port_offered() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut window = Window::new();
+    window.type_into("Your nickname", "alice");
+    window.type_into("Port", &taken.local_addr().unwrap().port().to_string());
+    window.click("Start hosting");
+    window.until_shown("Another program already uses port");
+    window.click("Use any free port");
+    window.until("hosting started on another port", |h| {
+        h.query_by_label_contains("Online (1)").is_some()
+    });
+    assert_ne!(
+        window.app().hosting.as_ref().unwrap().port,
+        taken.local_addr().unwrap().port()
+    );
+}
+
+#[test]
+fn save_chat_log_writes_what_the_chat_shows() {
+    let (mut alice, address) = Window::host("alice");
+    let mut bob = Window::join("bob", &address);
+    bob.say("שלום and 你好");
+    alice.until_shown("bob: שלום and 你好");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.txt");
+    alice.harness.state_mut().save_log_to(path.clone());
+    alice.until_shown("Chat log saved to");
+    let log = std::fs::read_to_string(&path).unwrap();
+    assert!(log.contains("  * bob joined\n"), "{log}");
+    let line = log.lines().find(|l| l.contains("bob: ")).unwrap();
+    // YYYY-MM-DD HH:MM:SS  bob: text
+    assert_eq!(&line[4..5], "-");
+    assert_eq!(&line[13..14], ":");
+    assert!(line.ends_with("  bob: שלום and 你好"), "{line}");
+}
+
+#[test]
+fn a_dropped_link_reconnects_and_the_outbox_is_delivered() {
+    let (mut alice, address) = Window::host("alice");
+    let proxy = CuttableProxy::start(address.parse().unwrap());
+    let mut bob = Window::join("bob", &proxy.addr.to_string());
+    alice.until_shown("bob joined");
+
+    proxy.cut();
+    bob.until_shown("reconnecting in");
+    bob.say("typed while offline");
+    // Shown at once, marked as waiting; then delivered after the reconnect.
+    bob.until_shown("typed while offline  (sending…)");
+    bob.until_shown("Reconnected.");
+    alice.until_shown("bob: typed while offline");
+    bob.until("the pending mark is gone", |h| {
+        h.query_by_label_contains("(sending…)").is_none()
+            && h.query_by_label_contains("bob: typed while offline")
+                .is_some()
+    });
+}
+
+#[test]
+fn an_unfocused_window_counts_unread_messages_in_its_title() {
+    let (mut alice, address) = Window::host("alice");
+    let mut bob = Window::join("bob", &address);
+    alice.until_shown("bob joined");
+    // Alice's window loses focus, then bob writes twice.
+    alice.harness.input_mut().focused = false;
+    alice.harness.run_steps(2);
+    bob.say("one");
+    bob.say("two");
+    alice.until("two unread", |h| h.state().unread == 2);
+    assert!(alice.app().window_title().starts_with("(2) Natter"));
+    alice.harness.input_mut().focused = true;
+    alice.until("read", |h| h.state().unread == 0);
+    assert!(alice.app().window_title().starts_with("Natter"));
+}
