@@ -45,6 +45,10 @@ pub struct ServerConfig {
     pub queue_lines: usize,
     /// A write that cannot make progress for this long drops the member.
     pub write_stall: Duration,
+    /// A member's writer writes at most once per this interval while busy, gathering what
+    /// arrives meanwhile into one write. An idle link writes at once; a busy one waits at most
+    /// this long. Trades a few milliseconds for far fewer syscalls and wake-ups under load.
+    pub coalesce: Duration,
     /// How long the server waits for a peer's first bytes before taking it for plain text.
     pub sniff_window: Duration,
     /// A Natter client must complete `hello` within this time of connecting.
@@ -80,6 +84,7 @@ impl Default for ServerConfig {
             history_len: super::protocol::HISTORY_LEN,
             queue_lines: 4096,
             write_stall: Duration::from_secs(10),
+            coalesce: Duration::from_millis(4),
             sniff_window: Duration::from_millis(500),
             handshake_timeout: Duration::from_secs(5),
             ping_interval: Duration::from_secs(15),
@@ -563,10 +568,10 @@ fn serve_connection(
             Err(_) => return,
         };
         let link = Arc::clone(&link);
-        let stall = shared.config.write_stall;
+        let (stall, coalesce) = (shared.config.write_stall, shared.config.coalesce);
         thread::Builder::new()
             .name(format!("natter-write-{id}"))
-            .spawn(move || write_loop(stream, out_rx, link, stall))
+            .spawn(move || write_loop(stream, out_rx, link, stall, coalesce))
     };
     let Ok(writer) = writer else {
         return;
@@ -652,10 +657,22 @@ fn drain_unread(stream: &TcpStream) {
     }
 }
 
-fn write_loop(stream: TcpStream, lines: Receiver<Out>, link: Arc<Link>, stall: Duration) {
+fn write_loop(
+    stream: TcpStream,
+    lines: Receiver<Out>,
+    link: Arc<Link>,
+    stall: Duration,
+    coalesce: Duration,
+) {
     let _ = stream.set_write_timeout(Some(stall));
     let mut batch: Vec<u8> = Vec::with_capacity(16 * 1024);
+    let mut last_write: Option<Instant> = None;
     while let Ok(first) = lines.recv() {
+        // Busy link: let more lines gather. Sleeping (rather than waiting on the channel) means
+        // broadcasters' sends do not wake this thread once per line.
+        if let Some(wait) = last_write.and_then(|t| coalesce.checked_sub(t.elapsed())) {
+            thread::sleep(wait);
+        }
         // Coalesce whatever is already queued into one write: under load this turns thousands
         // of small syscalls into a few large ones.
         let mut close = false;
@@ -673,6 +690,7 @@ fn write_loop(stream: TcpStream, lines: Receiver<Out>, link: Arc<Link>, stall: D
             }
         }
         if !batch.is_empty() {
+            last_write = Some(Instant::now());
             if let Err(e) = (&stream).write_all(&batch) {
                 if is_timeout(&e) {
                     let detail =
