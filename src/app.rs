@@ -108,7 +108,10 @@ impl NatterApp {
         app
     }
 
-    fn with_settings(settings: Settings, notice: Option<String>, wake: WakeUp) -> Self {
+    fn with_settings(mut settings: Settings, notice: Option<String>, wake: WakeUp) -> Self {
+        if settings.nickname.is_empty() {
+            settings.nickname = default_nickname();
+        }
         let (saved_tx, saved_rx) = crossbeam_channel::unbounded();
         NatterApp {
             port_text: settings.port.to_string(),
@@ -438,6 +441,16 @@ impl NatterApp {
     }
 }
 
+/// The login name, if it makes a valid nickname: one less thing to type on first start.
+fn default_nickname() -> String {
+    ["USER", "USERNAME"]
+        .iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .filter(|name| name != "root")
+        .find_map(|name| normalize_nick(&name).ok())
+        .unwrap_or_default()
+}
+
 /// A tab header: looks like a selectable label, and tells assistive technology it is a tab.
 fn tab_button(ui: &mut egui::Ui, current: &mut Tab, value: Tab, label: &str) {
     let selected = *current == value;
@@ -506,10 +519,23 @@ impl eframe::App for NatterApp {
                     });
                     ui.separator();
                 }
-                match self.tab {
-                    Tab::Host => host_ui::show(ui, self, &mut actions),
-                    Tab::Connect => connect_ui::show(ui, self, &mut actions),
-                }
+                // A centred card of readable width, however wide the window is.
+                let width = ui.available_width().min(520.0);
+                let margin = ((ui.available_width() - width) / 2.0).max(0.0);
+                ui.add_space(16.0);
+                ui.horizontal(|ui| {
+                    ui.add_space(margin);
+                    egui::Frame::group(ui.style())
+                        .inner_margin(egui::Margin::same(18))
+                        .corner_radius(8.0)
+                        .show(ui, |ui| {
+                            ui.set_width(width - 40.0);
+                            ui.vertical(|ui| match self.tab {
+                                Tab::Host => host_ui::show(ui, self, &mut actions),
+                                Tab::Connect => connect_ui::show(ui, self, &mut actions),
+                            });
+                        });
+                });
             });
         }
         for action in actions {
@@ -539,8 +565,38 @@ impl Drop for NatterApp {
     }
 }
 
+/// What the window does as soon as it opens (from the command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Startup {
+    Tabs,
+    Host { nick: String, port: Option<u16> },
+    Connect { address: String, nick: String },
+}
+
+impl NatterApp {
+    /// Starts hosting or connecting as the command line asked, as if the buttons were pressed.
+    pub fn start(&mut self, startup: Startup) {
+        match startup {
+            Startup::Tabs => {}
+            Startup::Host { nick, port } => {
+                self.settings.nickname = nick;
+                if let Some(port) = port {
+                    self.port_text = port.to_string();
+                }
+                self.apply(UiAction::StartHosting);
+            }
+            Startup::Connect { address, nick } => {
+                self.settings.nickname = nick;
+                self.address_text = address;
+                self.tab = Tab::Connect;
+                self.apply(UiAction::Connect);
+            }
+        }
+    }
+}
+
 /// Window options and the icon; then runs until the window closes.
-pub fn run_window() -> Result<(), String> {
+pub fn run_window(startup: Startup) -> Result<(), String> {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Natter")
         .with_app_id("natter")
@@ -556,7 +612,11 @@ pub fn run_window() -> Result<(), String> {
     eframe::run_native(
         "Natter",
         options,
-        Box::new(|cc| Ok(Box::new(NatterApp::new(cc)))),
+        Box::new(|cc| {
+            let mut app = NatterApp::new(cc);
+            app.start(startup);
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| format!("Could not open the window: {e}"))
 }

@@ -75,36 +75,59 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
         });
     });
     if let Some(hosting) = &app.hosting {
-        ui.horizontal_wrapped(|ui| {
-            ui.label(format!(
-                "Hosting on port {} · {} connected · others can connect to:",
-                hosting.port, hosting.people
-            ));
-            let shown: Vec<_> = hosting
-                .addresses
-                .iter()
-                .filter(|a| a.kind != crate::network::interfaces::AddressKind::Loopback)
-                .collect();
-            if shown.is_empty() {
-                ui.colored_label(
-                    ui.visuals().warn_fg_color,
-                    "this computer has no network address yet (only this computer can connect, at 127.0.0.1)",
-                );
-            }
-            for address in shown {
-                let text = format!("{}:{}", address.ip, hosting.port);
-                ui.label(RichText::new(&text).monospace().strong())
-                    .on_hover_text(format!("interface {}", address.interface));
-                if ui.small_button("Copy").on_hover_text(format!("Copy {text}")).clicked() {
-                    ui.ctx().copy_text(text.clone());
-                }
-            }
-        });
+        hosting_card(ui, hosting);
     }
     if let Some(status) = &app.log_status {
         ui.label(status);
     }
     ui.add_space(4.0);
+}
+
+/// What the host needs to tell people: the addresses to type, with copy buttons.
+fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
+    use crate::network::interfaces::AddressKind;
+    let fill = ui.visuals().selection.bg_fill.gamma_multiply(0.25);
+    egui::Frame::new()
+        .fill(fill)
+        .corner_radius(6.0)
+        .inner_margin(egui::Margin::symmetric(10, 8))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            let people = match hosting.people {
+                1 => "1 person in the room".to_string(),
+                n => format!("{n} people in the room"),
+            };
+            ui.label(format!("You are hosting on port {} · {people}", hosting.port));
+            let shown: Vec<_> = hosting
+                .addresses
+                .iter()
+                .filter(|a| a.kind != AddressKind::Loopback)
+                .collect();
+            if shown.is_empty() {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    "This computer has no network address yet: connect it to a network. Until then only this computer can join, at 127.0.0.1.",
+                );
+                return;
+            }
+            ui.label("Others on your network type one of these in Natter's Connect tab:");
+            for address in shown {
+                let text = format!("{}:{}", address.ip, hosting.port);
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new(&text).monospace().size(16.0).strong());
+                    if ui.small_button("Copy").on_hover_text(format!("Copy {text}")).clicked() {
+                        ui.ctx().copy_text(text.clone());
+                    }
+                    let note = match address.kind {
+                        AddressKind::Lan => address.interface.clone(),
+                        AddressKind::Other => format!("{}, not a private LAN address", address.interface),
+                        AddressKind::LinkLocal => format!("{}, no address from the network", address.interface),
+                        AddressKind::Loopback => address.interface.clone(),
+                    };
+                    ui.weak(note);
+                });
+            }
+        });
 }
 
 fn status_text(ui: &egui::Ui, chat: &ChatState) -> (Color32, String) {
@@ -200,7 +223,8 @@ pub fn nick_color(nick: &str, dark_mode: bool) -> Color32 {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
     let hue = (hash % 360) as f32 / 360.0;
-    let (saturation, value) = if dark_mode { (0.55, 0.95) } else { (0.75, 0.6) };
+    // Light backgrounds need darker names; yellows and greens most of all.
+    let (saturation, value) = if dark_mode { (0.55, 0.95) } else { (0.8, 0.5) };
     egui::ecolor::Hsva::new(hue, saturation, value, 1.0).into()
 }
 

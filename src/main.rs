@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use natter::app::Startup;
 use natter::network::protocol::DEFAULT_PORT;
 use natter::network::server::{RateLimit, ServerConfig};
 
@@ -18,6 +19,18 @@ use natter::network::server::{RateLimit, ServerConfig};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Open the window and start hosting at once, as this nickname.
+    #[arg(long, value_name = "NICK", conflicts_with = "connect")]
+    host: Option<String>,
+    /// Port for --host (default: the last one used, or 5050).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Open the window and connect at once to this address (use with --nick).
+    #[arg(long, value_name = "ADDRESS", requires = "nick")]
+    connect: Option<String>,
+    /// Nickname for --connect.
+    #[arg(long)]
+    nick: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -103,12 +116,21 @@ fn main() -> ExitCode {
                 }
             }
         }
-        None => match natter::app::run_window() {
+        None => {
+            let startup = if let Some(nick) = cli.host {
+                Startup::Host { nick, port: cli.port }
+            } else if let (Some(address), Some(nick)) = (cli.connect, cli.nick) {
+                Startup::Connect { address, nick }
+            } else {
+                Startup::Tabs
+            };
+            match natter::app::run_window(startup) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("{message}");
-                ExitCode::FAILURE
+                Err(message) => {
+                    eprintln!("{message}");
+                    ExitCode::FAILURE
+                }
             }
-        },
+        }
     }
 }

@@ -136,7 +136,7 @@ fn hosting_lists_an_address_and_a_second_window_joins_and_chats() {
     bob.until_shown("Online (2)");
     alice.until_shown("Online (2)");
     alice.until_shown("bob joined");
-    alice.until_shown("2 connected");
+    alice.until_shown("2 people in the room");
 
     bob.say("hello from bob");
     alice.until_shown("bob: hello from bob");
