@@ -29,7 +29,9 @@ fn main() {
     for i in 0..count {
         let text = match i % 4 {
             0 => format!("message {i}: short"),
-            1 => format!("message {i}: a longer line that will wrap once the window is narrow enough to make it wrap, which it is"),
+            1 => format!(
+                "message {i}: a longer line that will wrap once the window is narrow enough to make it wrap, which it is"
+            ),
             2 => format!("message {i}: two\nlines"),
             _ => format!("message {i}: 你好 שלום mixed"),
         };
@@ -48,30 +50,46 @@ fn main() {
     // Warm up: fonts, the first layout of the visible rows.
     harness.run_steps(10);
 
-    let time = |harness: &mut Harness<'_, NatterApp>, frames: usize, scroll: bool| -> Vec<Duration> {
-        (0..frames)
-            .map(|_| {
-                if scroll {
-                    harness.input_mut().events.push(egui::Event::MouseWheel {
-                        unit: egui::MouseWheelUnit::Point,
-                        delta: egui::vec2(0.0, 400.0),
-                        phase: egui::TouchPhase::Move,
-                        modifiers: egui::Modifiers::NONE,
-                        source: egui::MouseWheelSource::Wheel,
-                    });
-                }
-                let start = Instant::now();
-                harness.step();
-                start.elapsed()
-            })
-            .collect()
-    };
+    let time =
+        |harness: &mut Harness<'_, NatterApp>, frames: usize, scroll: bool| -> Vec<Duration> {
+            (0..frames)
+                .map(|_| {
+                    if scroll {
+                        harness.input_mut().events.push(egui::Event::MouseWheel {
+                            unit: egui::MouseWheelUnit::Point,
+                            delta: egui::vec2(0.0, 400.0),
+                            phase: egui::TouchPhase::Move,
+                            modifiers: egui::Modifiers::NONE,
+                            source: egui::MouseWheelSource::Wheel,
+                        });
+                    }
+                    let start = Instant::now();
+                    harness.step();
+                    start.elapsed()
+                })
+                .collect()
+        };
     let report = |name: &str, mut frames: Vec<Duration>| {
         frames.sort_unstable();
         let p = |q: f64| frames[((frames.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
-        println!("{name}: frames={} p50={:.2}ms p99={:.2}ms max={:.2}ms", frames.len(), p(0.5), p(0.99), p(1.0));
+        println!(
+            "{name}: frames={} p50={:.2}ms p99={:.2}ms max={:.2}ms",
+            frames.len(),
+            p(0.5),
+            p(0.99),
+            p(1.0)
+        );
     };
-    report(&format!("{count} messages, idle at the bottom"), time(&mut harness, 200, false));
-    harness.input_mut().events.push(egui::Event::PointerMoved(egui::pos2(300.0, 300.0)));
-    report(&format!("{count} messages, scrolling up"), time(&mut harness, 200, true));
+    report(
+        &format!("{count} messages, idle at the bottom"),
+        time(&mut harness, 200, false),
+    );
+    harness
+        .input_mut()
+        .events
+        .push(egui::Event::PointerMoved(egui::pos2(300.0, 300.0)));
+    report(
+        &format!("{count} messages, scrolling up"),
+        time(&mut harness, 200, true),
+    );
 }

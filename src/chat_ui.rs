@@ -9,6 +9,7 @@ use egui::{Align, Color32, FontId, Key, Layout, RichText, TextFormat};
 
 use crate::app::{NatterApp, UiAction};
 use crate::chat_state::{ChatLine, ChatState, Delivery, LineKind, LinkState};
+use crate::{bidi, bidi_ui};
 
 /// Remembered between frames: measured row heights and whether to jump to the end.
 #[derive(Debug, Default)]
@@ -168,11 +169,21 @@ fn user_list(ui: &mut egui::Ui, app: &NatterApp) {
     ui.separator();
     egui::ScrollArea::vertical().show(ui, |ui| {
         for user in &chat.users {
-            let mut text = RichText::new(user).color(nick_color(user, ui.visuals().dark_mode));
-            if *user == chat.my_nick {
-                text = text.strong();
-            }
-            ui.label(text);
+            let format = TextFormat {
+                font_id: FontId::proportional(14.0),
+                color: nick_color(user, ui.visuals().dark_mode),
+                underline: if *user == chat.my_nick {
+                    egui::Stroke::new(1.0, nick_color(user, ui.visuals().dark_mode))
+                } else {
+                    egui::Stroke::NONE
+                },
+                ..Default::default()
+            };
+            let mut job = LayoutJob::default();
+            bidi_ui::append_visual(&mut job, user, &format);
+            ui.label(job).widget_info(|| {
+                egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, user)
+            });
         }
     });
 }
@@ -271,10 +282,9 @@ fn message_list(ui: &mut egui::Ui, chat: &ChatState, list: &mut MessageListState
                 egui::pos2(ui.min_rect().left(), top + y),
                 egui::vec2(width, height),
             );
-            let job = layout_line(ui, line, &chat.my_nick, dark, width);
             let response = ui
                 .scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
-                    ui.add(egui::Label::new(job).selectable(true).wrap())
+                    draw_row(ui, line, &chat.my_nick, dark, width)
                 })
                 .inner;
             let measured = response.rect.height() + ROW_GAP;
@@ -315,21 +325,26 @@ fn estimate_height(line: &ChatLine, chars_per_line: f32, row_height: f32) -> f32
     lines * row_height + ROW_GAP
 }
 
-fn layout_line(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool, width: f32) -> LayoutJob {
-    let body = FontId::proportional(14.0);
+/// A chat row cut into what is always left-to-right (time, nickname) and the body text.
+struct RowParts {
+    prefix: LayoutJob,
+    body: String,
+    body_format: TextFormat,
+    /// Delivery state after the body: "(sending…)" or why it was not sent.
+    suffix: Option<(String, TextFormat)>,
+}
+
+fn row_parts(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool) -> RowParts {
+    let body_font = FontId::proportional(14.0);
     let weak = ui.visuals().weak_text_color();
-    let strong = ui.visuals().strong_text_color();
     let normal = ui.visuals().text_color();
-    let mut job = LayoutJob {
-        wrap: egui::text::TextWrapping::wrap_at_width(width),
-        ..Default::default()
-    };
     let format = |color: Color32| TextFormat {
-        font_id: body.clone(),
+        font_id: body_font.clone(),
         color,
         ..Default::default()
     };
-    job.append(&line.time.format("%H:%M  ").to_string(), 0.0, format(weak));
+    let mut prefix = LayoutJob::default();
+    prefix.append(&line.time.format("%H:%M  ").to_string(), 0.0, format(weak));
     match &line.kind {
         LineKind::Message {
             from,
@@ -341,30 +356,99 @@ fn layout_line(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool, width:
             if from == my_nick {
                 nick.underline = egui::Stroke::new(1.0, nick.color);
             }
-            job.append(from, 0.0, nick);
-            job.append(": ", 0.0, format(weak));
-            job.append(text, 0.0, format(strong.lerp_to_gamma(normal, 0.3)));
-            match delivery {
-                Delivery::Delivered => {}
-                Delivery::Pending => job.append("  (sending…)", 0.0, format(weak)),
-                Delivery::NotSent(reason) => job.append(
-                    &format!("  (not sent: {reason})"),
-                    0.0,
+            bidi_ui::append_visual(&mut prefix, from, &nick);
+            prefix.append(": ", 0.0, format(weak));
+            let suffix = match delivery {
+                Delivery::Delivered => None,
+                Delivery::Pending => Some(("  (sending…)".to_string(), format(weak))),
+                Delivery::NotSent(reason) => Some((
+                    format!("  (not sent: {reason})"),
                     format(ui.visuals().error_fg_color),
-                ),
+                )),
+            };
+            RowParts {
+                prefix,
+                body: text.clone(),
+                body_format: format(ui.visuals().strong_text_color().lerp_to_gamma(normal, 0.3)),
+                suffix,
             }
         }
         LineKind::System(text) => {
             let mut italic = format(weak);
             italic.italics = true;
-            job.append(text, 0.0, italic);
+            RowParts {
+                prefix,
+                body: text.clone(),
+                body_format: italic,
+                suffix: None,
+            }
         }
         LineKind::Plain(text) => {
-            job.append("host: ", 0.0, format(weak));
-            job.append(text, 0.0, format(normal));
+            prefix.append("host: ", 0.0, format(weak));
+            RowParts {
+                prefix,
+                body: text.clone(),
+                body_format: format(normal),
+                suffix: None,
+            }
         }
     }
-    job
+}
+
+/// Draws one chat row. Left-to-right rows are one selectable label; rows with right-to-left
+/// text get their body reordered (and right-aligned if it starts right to left). Every row
+/// has a context menu that copies in logical order.
+fn draw_row(
+    ui: &mut egui::Ui,
+    line: &ChatLine,
+    my_nick: &str,
+    dark: bool,
+    width: f32,
+) -> egui::Response {
+    let parts = row_parts(ui, line, my_nick, dark);
+    let needs_bidi = bidi::has_rtl(&parts.body);
+    let response = if needs_bidi {
+        let mut prefix = parts.prefix;
+        if let Some((suffix, format)) = &parts.suffix {
+            prefix.append(suffix.trim_start(), 0.0, format.clone());
+            prefix.append(" ", 0.0, format.clone());
+        }
+        let accessible = format!("{}{}", prefix.text, parts.body);
+        // The app's own sentences are English: left to right even when they quote a name.
+        let force_ltr = matches!(line.kind, LineKind::System(_));
+        bidi_ui::show(
+            ui,
+            Some(prefix),
+            &parts.body,
+            &parts.body_format,
+            width,
+            force_ltr,
+            &accessible,
+        )
+    } else {
+        let mut job = parts.prefix;
+        job.wrap = egui::text::TextWrapping::wrap_at_width(width);
+        job.append(&parts.body, 0.0, parts.body_format);
+        if let Some((suffix, format)) = parts.suffix {
+            job.append(&suffix, 0.0, format);
+        }
+        ui.add(egui::Label::new(job).selectable(true).wrap())
+    };
+    response.context_menu(|ui| {
+        let body = match &line.kind {
+            LineKind::Message { text, .. } | LineKind::System(text) | LineKind::Plain(text) => text,
+        };
+        if ui.button("Copy message").clicked() {
+            ui.ctx().copy_text(body.clone());
+            ui.close();
+        }
+        if ui.button("Copy line with time and name").clicked() {
+            ui.ctx()
+                .copy_text(crate::chat_log::format_log(std::slice::from_ref(line)));
+            ui.close();
+        }
+    });
+    response
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! Dependencies point one way: UI → network → protocol.
 
 pub mod app;
+pub mod bidi;
+pub mod bidi_ui;
 pub mod chat_log;
 pub mod chat_state;
 pub mod chat_ui;

@@ -118,14 +118,17 @@ fn main() -> ExitCode {
         }
         None => {
             let startup = if let Some(nick) = cli.host {
-                Startup::Host { nick, port: cli.port }
+                Startup::Host {
+                    nick,
+                    port: cli.port,
+                }
             } else if let (Some(address), Some(nick)) = (cli.connect, cli.nick) {
                 Startup::Connect { address, nick }
             } else {
                 Startup::Tabs
             };
             match natter::app::run_window(startup) {
-            Ok(()) => ExitCode::SUCCESS,
+                Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
                     eprintln!("{message}");
                     ExitCode::FAILURE

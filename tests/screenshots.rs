@@ -16,8 +16,8 @@ use std::time::Instant;
 use common::{RawPeer, WAIT};
 use crossbeam_channel::Receiver;
 use egui::accesskit::Role;
-use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
 use natter::app::NatterApp;
 use natter::network::interfaces::{AddressKind, LocalAddress};
 
@@ -56,7 +56,9 @@ impl Window {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             assert!(!left.is_zero(), "timed out waiting until {what}");
-            let _ = self.wakes.recv_timeout(left.min(std::time::Duration::from_millis(200)));
+            let _ = self
+                .wakes
+                .recv_timeout(left.min(std::time::Duration::from_millis(200)));
         }
     }
 
@@ -72,11 +74,18 @@ impl Window {
     /// Renders, checks it is a real picture, and saves it for the README when asked.
     fn capture(&mut self, name: &str) -> image::RgbaImage {
         // No mouse pointer in the middle of the picture.
-        self.harness.input_mut().events.push(egui::Event::PointerGone);
+        self.harness
+            .input_mut()
+            .events
+            .push(egui::Event::PointerGone);
         self.harness.run_steps(3);
         let image = self.harness.render().expect("software rendering works");
         let colours: HashSet<[u8; 4]> = image.pixels().map(|p| p.0).collect();
-        assert!(colours.len() > 50, "{name}: only {} colours: a blank screen?", colours.len());
+        assert!(
+            colours.len() > 50,
+            "{name}: only {} colours: a blank screen?",
+            colours.len()
+        );
         if std::env::var_os("NATTER_SCREENSHOTS").is_some() {
             let path = format!("{}/screenshots/{name}.png", env!("CARGO_MANIFEST_DIR"));
             image.save(&path).unwrap();
@@ -88,12 +97,21 @@ impl Window {
 fn host(window: &mut Window, nick: &str) -> std::net::SocketAddr {
     window.type_into("Your nickname", nick);
     window.type_into("Port", "0");
-    window.harness.get_by_role_and_label(Role::Button, "Start hosting").click();
+    window
+        .harness
+        .get_by_role_and_label(Role::Button, "Start hosting")
+        .click();
     window.until("hosting", |h| h.state().in_chat());
     let port = window.harness.state().hosting.as_ref().unwrap().port;
     // A screenshot should show what a host on a LAN sees; this one listens on loopback,
     // so give it the documentation's example addresses to display.
-    window.harness.state_mut().hosting.as_mut().unwrap().addresses = vec![
+    window
+        .harness
+        .state_mut()
+        .hosting
+        .as_mut()
+        .unwrap()
+        .addresses = vec![
         LocalAddress {
             ip: Ipv4Addr::new(192, 168, 1, 20),
             interface: "eth0".into(),
@@ -134,13 +152,23 @@ fn the_host_screen_lists_addresses() {
 
 #[test]
 fn the_connect_screen_shows_an_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut window = Window::new(900.0, 560.0);
-    window.harness.get_by_role_and_label(Role::Tab, "Connect").click();
+    window
+        .harness
+        .get_by_role_and_label(Role::Tab, "Connect")
+        .click();
     window.harness.run_steps(2);
     window.type_into("Your nickname", "Dana");
     window.type_into("Host address", &format!("127.0.0.1:{port}"));
-    window.harness.get_by_role_and_label(Role::Button, "Connect").click();
+    window
+        .harness
+        .get_by_role_and_label(Role::Button, "Connect")
+        .click();
     window.until("the error shows", |h| {
         h.query_by_label_contains("Connection refused").is_some()
     });
@@ -162,13 +190,68 @@ fn a_busy_multilingual_chat_renders_like_its_reference() {
         };
         peers[index].say(text, "1");
         window.until("the line arrives", |h| {
-            h.query_by_label_contains(&format!("{nick}: ")).is_some()
+            h.query_by_label_contains(&format!("{nick}: {text}"))
+                .is_some()
         });
     }
     window.until("all lines are in", |h| {
-        h.state().chat.as_ref().unwrap().lines.iter().filter(|l| {
-            matches!(l.kind, natter::chat_state::LineKind::Message { .. })
-        }).count() == WORLD.len()
+        h.state()
+            .chat
+            .as_ref()
+            .unwrap()
+            .lines
+            .iter()
+            .filter(|l| matches!(l.kind, natter::chat_state::LineKind::Message { .. }))
+            .count()
+            == WORLD.len()
     });
     window.capture("chat");
+}
+
+/// Rendered-image test of every script at once, from a fixed chat (fixed clock, no network),
+/// compared with tests/snapshots/multilingual.png. `UPDATE_SNAPSHOTS=1` rewrites the reference.
+#[test]
+fn every_script_renders_like_its_reference() {
+    use chrono::TimeZone;
+    use natter::chat_state::{ChatLine, ChatState, Delivery, LineKind, LinkState};
+
+    let mut window = Window::new(820.0, 520.0);
+    let time = chrono::Local
+        .with_ymd_and_hms(2026, 11, 23, 9, 30, 0)
+        .unwrap();
+    let mut chat = ChatState::new("Dana");
+    chat.ever_connected = true;
+    chat.link = LinkState::Online;
+    chat.room = "Scripts".into();
+    chat.users = ["Dana", "王小明", "Yuki", "지민", "דנה", "Omar", "Sam"]
+        .map(String::from)
+        .to_vec();
+    let mut lines: Vec<(&str, String)> = WORLD.iter().map(|(n, t)| (*n, t.to_string())).collect();
+    lines.push(("דנה", "פסקה ארוכה בעברית שנשברת לכמה שורות כדי לבדוק שהסדר נשמר גם אחרי הגלישה לשורה הבאה, עם מספר 2026 באמצע".into()));
+    lines.push(("Sam", "two lines:\nשורה שנייה".into()));
+    chat.lines.push(ChatLine {
+        time,
+        kind: LineKind::System("דנה joined".into()),
+    });
+    for (i, (from, text)) in lines.into_iter().enumerate() {
+        chat.lines.push(ChatLine {
+            time,
+            kind: LineKind::Message {
+                id: Some(i as u64 + 1),
+                from: from.into(),
+                text,
+                delivery: Delivery::Delivered,
+                local_id: None,
+            },
+        });
+    }
+    window.harness.state_mut().chat = Some(chat);
+    window.harness.state_mut().draft = "שלום".into();
+    window.capture("multilingual");
+    window.harness.snapshot_options(
+        "multilingual",
+        &egui_kittest::SnapshotOptions::new()
+            .threshold(2.0)
+            .max_failed_pixels(800),
+    );
 }
