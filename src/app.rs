@@ -105,6 +105,10 @@ impl NatterApp {
         let (settings, notice) = Settings::load(stored.as_deref());
         let app = Self::with_settings(settings, notice, wake);
         apply_theme(&cc.egui_ctx, app.settings.theme);
+        if let Some([width, height]) = app.settings.window_size {
+            cc.egui_ctx
+                .send_viewport_cmd(ViewportCommand::InnerSize(egui::vec2(width, height)));
+        }
         app
     }
 
@@ -160,6 +164,9 @@ impl NatterApp {
             self.log_status = Some(chat_log::outcome_message(&path, &result));
         }
         self.focused = ctx.input(|i| i.focused);
+        if let Some(rect) = ctx.input(|i| i.viewport().inner_rect) {
+            self.settings.window_size = Some([rect.width(), rect.height()]);
+        }
         if self.focused {
             self.unread = 0;
         }

@@ -193,7 +193,9 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
     let id = egui::Id::unique("message_input");
     let focused = ui.memory(|m| m.has_focus(id));
     // Enter sends; Shift+Enter falls through to the text box and adds a line.
-    let send_by_key = focused && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, Key::Enter));
+    // (consume_key alone would also take Shift+Enter: it matches modifiers loosely.)
+    let send_by_key = focused
+        && ui.input_mut(|i| !i.modifiers.shift && i.consume_key(egui::Modifiers::NONE, Key::Enter));
     let mut send = send_by_key;
     ui.horizontal(|ui| {
         let button_width = 80.0;

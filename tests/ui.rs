@@ -353,3 +353,52 @@ fn the_bidi_layout_orders_aligns_and_wraps() {
     // Nothing renders here: the font atlas updates are not needed.
     output.textures_delta.clear();
 }
+
+#[test]
+fn shift_enter_adds_a_line_and_enter_sends_both() {
+    let (mut alice, _address) = Window::host("alice");
+    let input = alice.harness.get_by_role(Role::MultilineTextInput);
+    input.focus();
+    input.type_text("first");
+    alice.harness.run_steps(1);
+    alice
+        .harness
+        .key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Enter);
+    alice.harness.run_steps(1);
+    alice
+        .harness
+        .get_by_role(Role::MultilineTextInput)
+        .type_text("second");
+    alice.harness.run_steps(1);
+    assert_eq!(
+        alice.app().draft,
+        "first\nsecond",
+        "Shift+Enter did not send"
+    );
+    alice.harness.key_press(egui::Key::Enter);
+    alice.harness.run_steps(2);
+    assert_eq!(alice.app().draft, "", "Enter sent it");
+    alice.until_shown("alice: first\nsecond");
+}
+
+#[test]
+fn cancel_stops_a_connection_attempt() {
+    // A listener that accepts but never answers keeps the client in its handshake.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let mut window = Window::new();
+    window.open_tab("Connect");
+    window.type_into("Your nickname", "dana");
+    window.type_into("Host address", &address);
+    window.click("Connect");
+    window.until_shown("Connecting to");
+    window.click("Cancel");
+    assert!(window.app().chat.is_none());
+    assert!(
+        window
+            .harness
+            .query_by_role_and_label(Role::Button, "Connect")
+            .is_some()
+    );
+    drop(listener);
+}
