@@ -10,98 +10,38 @@ mod common;
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
-use std::sync::Arc;
-use std::time::Instant;
 
-use common::{RawPeer, WAIT};
-use crossbeam_channel::Receiver;
+use common::RawPeer;
+use common::app_window::Window;
 use egui::accesskit::Role;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use natter::app::NatterApp;
 use natter::network::interfaces::{AddressKind, LocalAddress};
 
-struct Window {
-    harness: Harness<'static, NatterApp>,
-    wakes: Receiver<()>,
-}
-
-impl Window {
-    fn new(width: f32, height: f32) -> Window {
-        let (tx, wakes) = crossbeam_channel::unbounded();
-        let harness = Harness::builder()
-            .with_size([width, height])
-            .with_theme(egui::Theme::Light)
-            .build_eframe(move |cc| {
-                let ctx = cc.egui_ctx.clone();
-                let mut app = NatterApp::with_wake(
-                    cc,
-                    Arc::new(move || {
-                        ctx.request_repaint();
-                        let _ = tx.send(());
-                    }),
-                );
-                app.host_bind = Ipv4Addr::LOCALHOST;
-                app
-            });
-        Window { harness, wakes }
+/// Renders, checks it is a real picture, and saves it for the README when asked.
+fn capture(window: &mut Window, name: &str) -> image::RgbaImage {
+    // No mouse pointer in the middle of the picture.
+    window
+        .harness
+        .input_mut()
+        .events
+        .push(egui::Event::PointerGone);
+    window.harness.run_steps(3);
+    let image = window.harness.render().expect("software rendering works");
+    let colours: HashSet<[u8; 4]> = image.pixels().map(|p| p.0).collect();
+    assert!(
+        colours.len() > 50,
+        "{name}: only {} colours: a blank screen?",
+        colours.len()
+    );
+    if std::env::var_os("NATTER_SCREENSHOTS").is_some() {
+        let path = format!("{}/screenshots/{name}.png", env!("CARGO_MANIFEST_DIR"));
+        image.save(&path).unwrap();
     }
-
-    fn until(&mut self, what: &str, mut done: impl FnMut(&Harness<'static, NatterApp>) -> bool) {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            self.harness.run_steps(2);
-            if done(&self.harness) {
-                return;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "timed out waiting until {what}");
-            let _ = self
-                .wakes
-                .recv_timeout(left.min(std::time::Duration::from_millis(200)));
-        }
-    }
-
-    fn type_into(&mut self, label: &str, text: &str) {
-        self.harness.get_by_label(label).focus();
-        self.harness.run_steps(1);
-        self.harness
-            .key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::A]);
-        self.harness.get_by_label(label).type_text(text);
-        self.harness.run_steps(2);
-    }
-
-    /// Renders, checks it is a real picture, and saves it for the README when asked.
-    fn capture(&mut self, name: &str) -> image::RgbaImage {
-        // No mouse pointer in the middle of the picture.
-        self.harness
-            .input_mut()
-            .events
-            .push(egui::Event::PointerGone);
-        self.harness.run_steps(3);
-        let image = self.harness.render().expect("software rendering works");
-        let colours: HashSet<[u8; 4]> = image.pixels().map(|p| p.0).collect();
-        assert!(
-            colours.len() > 50,
-            "{name}: only {} colours: a blank screen?",
-            colours.len()
-        );
-        if std::env::var_os("NATTER_SCREENSHOTS").is_some() {
-            let path = format!("{}/screenshots/{name}.png", env!("CARGO_MANIFEST_DIR"));
-            image.save(&path).unwrap();
-        }
-        image
-    }
+    image
 }
 
 fn host(window: &mut Window, nick: &str) -> std::net::SocketAddr {
-    window.type_into("Your nickname", nick);
-    window.type_into("Port", "0");
-    window
-        .harness
-        .get_by_role_and_label(Role::Button, "Start hosting")
-        .click();
-    window.until("hosting", |h| h.state().in_chat());
+    window.start_hosting(nick);
     let port = window.harness.state().hosting.as_ref().unwrap().port;
     // A screenshot should show what a host on a LAN sees; this one listens on loopback,
     // so give it the documentation's example addresses to display.
@@ -140,14 +80,14 @@ const WORLD: [(&str, &str); 8] = [
 
 #[test]
 fn the_host_screen_lists_addresses() {
-    let mut window = Window::new(900.0, 560.0);
+    let mut window = Window::sized(900.0, 560.0);
     let addr = host(&mut window, "Dana");
     let (_bob, _) = RawPeer::join(addr, "bob");
     window.until("bob is in", |h| {
         h.query_by_label_contains("2 people in the room").is_some()
             && h.query_by_label_contains("Online (2)").is_some()
     });
-    window.capture("host");
+    capture(&mut window, "host");
 }
 
 #[test]
@@ -157,7 +97,7 @@ fn the_connect_screen_shows_an_error() {
         .local_addr()
         .unwrap()
         .port();
-    let mut window = Window::new(900.0, 560.0);
+    let mut window = Window::sized(900.0, 560.0);
     window
         .harness
         .get_by_role_and_label(Role::Tab, "Connect")
@@ -172,12 +112,12 @@ fn the_connect_screen_shows_an_error() {
     window.until("the error shows", |h| {
         h.query_by_label_contains("Connection refused").is_some()
     });
-    window.capture("connect-error");
+    capture(&mut window, "connect-error");
 }
 
 #[test]
 fn a_busy_multilingual_chat_renders_like_its_reference() {
-    let mut window = Window::new(900.0, 640.0);
+    let mut window = Window::sized(900.0, 640.0);
     let addr = host(&mut window, "Dana");
     let mut peers: Vec<RawPeer> = Vec::new();
     for (nick, text) in WORLD {
@@ -205,7 +145,7 @@ fn a_busy_multilingual_chat_renders_like_its_reference() {
             .count()
             == WORLD.len()
     });
-    window.capture("chat");
+    capture(&mut window, "chat");
 }
 
 /// Rendered-image test of every script at once, from a fixed chat (fixed clock, no network),
@@ -215,7 +155,7 @@ fn every_script_renders_like_its_reference() {
     use chrono::TimeZone;
     use natter::chat_state::{ChatLine, ChatState, Delivery, LineKind, LinkState};
 
-    let mut window = Window::new(820.0, 520.0);
+    let mut window = Window::sized(820.0, 520.0);
     let time = chrono::Local
         .with_ymd_and_hms(2026, 11, 23, 9, 30, 0)
         .unwrap();
@@ -247,7 +187,7 @@ fn every_script_renders_like_its_reference() {
     }
     window.harness.state_mut().chat = Some(chat);
     window.harness.state_mut().draft = "שלום".into();
-    window.capture("multilingual");
+    capture(&mut window, "multilingual");
     window.harness.snapshot_options(
         "multilingual",
         &egui_kittest::SnapshotOptions::new()

@@ -5,18 +5,9 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use common::{RawPeer, WAIT};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{Killed, RawPeer, WAIT};
 
 #[test]
 fn serve_prints_where_to_connect_then_one_line_per_event() {

@@ -988,11 +988,7 @@ impl Session<'_> {
         });
         if replaced.is_none() && room.members.len() >= self.config().max_clients {
             drop(room);
-            let message = format!(
-                "The room is full ({} people). Try again later.",
-                self.config().max_clients
-            );
-            return Some(self.refuse(ErrorCode::RoomFull, &message));
+            return Some(self.room_full());
         }
         let nick = match &replaced {
             Some(old) if old.nick.eq_ignore_ascii_case(&wanted) => old.nick.clone(),
@@ -1041,25 +1037,7 @@ impl Session<'_> {
             }
             self.send_frame(&ServerFrame::Chat(message));
         }
-        if replaced.is_none() {
-            let time = now_rfc3339();
-            room.broadcast(
-                None,
-                &ServerFrame::Join {
-                    nick: nick.clone(),
-                    time,
-                },
-                || plain::join(&nick),
-            );
-        }
-        room.members.push(Member {
-            id: self.id,
-            nick: nick.clone(),
-            dialect: Dialect::Json,
-            session: self.session_token.clone(),
-            out: self.out.clone(),
-            link: Arc::clone(self.link),
-        });
+        self.enter_room(&mut room, &nick, replaced.is_none());
         drop(room);
         self.nick = Some(nick.clone());
         self.shared.emit(ServerEvent::Joined {
@@ -1208,32 +1186,12 @@ impl Session<'_> {
         let mut room = lock(&self.shared.room);
         if room.members.len() >= self.config().max_clients {
             drop(room);
-            let message = format!(
-                "The room is full ({} people). Try again later.",
-                self.config().max_clients
-            );
-            return Some(self.refuse(ErrorCode::RoomFull, &message));
+            return Some(self.room_full());
         }
         room.next_guest += 1;
         let nick = room.unique_nick(&format!("guest-{}", room.next_guest), None);
         self.session_token = self.shared.new_session_token();
-        let time = now_rfc3339();
-        room.broadcast(
-            None,
-            &ServerFrame::Join {
-                nick: nick.clone(),
-                time,
-            },
-            || plain::join(&nick),
-        );
-        room.members.push(Member {
-            id: self.id,
-            nick: nick.clone(),
-            dialect: Dialect::Plain,
-            session: self.session_token.clone(),
-            out: self.out.clone(),
-            link: Arc::clone(self.link),
-        });
+        self.enter_room(&mut room, &nick, true);
         let config = self.config();
         let mut greeting =
             plain::greeting(&config.name, &config.welcome_text, &nick, &room.nicks());
@@ -1282,6 +1240,34 @@ impl Session<'_> {
                 })
             }
         }
+    }
+
+    fn room_full(&self) -> End {
+        let message = format!(
+            "The room is full ({} people). Try again later.",
+            self.config().max_clients
+        );
+        self.refuse(ErrorCode::RoomFull, &message)
+    }
+
+    /// Adds this connection to the room (under the caller's lock), announcing it to the others
+    /// unless it quietly takes over its own session's old link.
+    fn enter_room(&self, room: &mut Room, nick: &str, announce: bool) {
+        if announce {
+            let frame = ServerFrame::Join {
+                nick: nick.to_string(),
+                time: now_rfc3339(),
+            };
+            room.broadcast(None, &frame, || plain::join(nick));
+        }
+        room.members.push(Member {
+            id: self.id,
+            nick: nick.to_string(),
+            dialect: self.dialect,
+            session: self.session_token.clone(),
+            out: self.out.clone(),
+            link: Arc::clone(self.link),
+        });
     }
 
     /// Takes this connection out of the room and tells everyone why.

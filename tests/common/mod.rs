@@ -3,6 +3,8 @@
 //! Every wait is a channel receive with a timeout; nothing sleeps to synchronise.
 #![allow(dead_code)]
 
+pub mod app_window;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread;
@@ -306,5 +308,15 @@ impl CuttableProxy {
         for link in self.links.lock().unwrap().drain(..) {
             let _ = link.shutdown(Shutdown::Both);
         }
+    }
+}
+
+/// A child process killed and reaped when the test ends, however it ends.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
