@@ -260,16 +260,20 @@ fn message_list(ui: &mut egui::Ui, chat: &ChatState, list: &mut MessageListState
     let total: f32 = list.heights.iter().sum();
 
     let jump = std::mem::take(&mut list.scroll_to_bottom);
-    let mut area = egui::ScrollArea::vertical()
+    let area = egui::ScrollArea::vertical()
         .auto_shrink(false)
         .stick_to_bottom(true);
-    if jump {
-        area = area.vertical_scroll_offset(total + 10_000.0);
-    }
     let dark = ui.visuals().dark_mode;
     let output = area.show_viewport(ui, |ui, viewport| {
         ui.set_height(total);
         let top = ui.min_rect().top();
+        if jump {
+            let end = egui::Rect::from_min_size(
+                egui::pos2(ui.min_rect().left(), top + total - 1.0),
+                egui::vec2(1.0, 1.0),
+            );
+            ui.scroll_to_rect(end, Some(Align::BOTTOM));
+        }
         let mut y = 0.0;
         for (index, line) in chat.lines.iter().enumerate() {
             let height = list.heights[index];

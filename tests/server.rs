@@ -453,7 +453,7 @@ fn a_silent_natter_client_is_closed_after_the_handshake_deadline() {
 fn a_client_that_never_answers_pings_times_out() {
     let server = start_server(ServerConfig {
         ping_interval: Duration::from_millis(100),
-        idle_timeout: Duration::from_millis(400),
+        idle_timeout: Duration::from_millis(1000),
         ..test_config()
     });
     let addr = server.local_addr();

@@ -289,3 +289,68 @@ fn cancel_stops_a_connection_attempt() {
     );
     drop(listener);
 }
+
+/// Scrolled up, new messages do not yank the view down; a button offers to jump instead.
+#[test]
+fn scrolled_up_the_view_stays_and_offers_a_jump_to_new_messages() {
+    use chrono::Local;
+    use natter::chat_state::{ChatLine, ChatState, LineKind};
+
+    let mut window = Window::new();
+    let mut chat = ChatState::new("me");
+    chat.ever_connected = true;
+    for i in 0..300 {
+        chat.lines.push(ChatLine {
+            time: Local::now(),
+            kind: LineKind::System(format!("line {i}")),
+        });
+    }
+    window.harness.state_mut().chat = Some(chat);
+    window.harness.run_steps(4);
+    assert!(
+        window.harness.query_by_label_contains("line 299").is_some(),
+        "starts at the bottom"
+    );
+
+    // Scroll up a long way, then a message arrives.
+    window.harness.get_by_label_contains("line 299").hover();
+    for _ in 0..10 {
+        window.harness.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Page,
+            delta: egui::vec2(0.0, 1.0),
+            phase: egui::TouchPhase::Move,
+            modifiers: egui::Modifiers::NONE,
+            source: egui::MouseWheelSource::Wheel,
+        });
+        window.harness.run_steps(1);
+    }
+    assert!(
+        window.harness.query_by_label_contains("line 299").is_none(),
+        "scrolled away from the end"
+    );
+    let chat = window.harness.state_mut().chat.as_mut().unwrap();
+    chat.system("a new line");
+    window.harness.run_steps(3);
+    assert!(
+        window
+            .harness
+            .query_by_label_contains("a new line")
+            .is_none(),
+        "the view did not jump"
+    );
+    window.click("Jump to new messages");
+    window.harness.run_steps(4);
+    assert!(
+        window
+            .harness
+            .query_by_label_contains("a new line")
+            .is_some(),
+        "now at the end"
+    );
+    assert!(
+        window
+            .harness
+            .query_by_label("Jump to new messages")
+            .is_none()
+    );
+}

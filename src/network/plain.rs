@@ -47,7 +47,11 @@ pub fn parse_line(line: &[u8]) -> PlainCommand {
 
 /// The welcome a plain peer reads first.
 pub fn greeting(server: &str, welcome: &str, nick: &str, online: &[String]) -> String {
-    let mut out = format!("Welcome to {server} (Natter).{EOL}");
+    let mut out = if server == "Natter" {
+        format!("Welcome to Natter.{EOL}")
+    } else {
+        format!("Welcome to {server} (Natter).{EOL}")
+    };
     if !welcome.is_empty() {
         out.push_str(welcome);
         out.push_str(EOL);
