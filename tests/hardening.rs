@@ -9,16 +9,9 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use common::{RawPeer, start_server, test_config, wait_event};
-use natter::network::protocol::{ChatMessage, ClientFrame, ErrorCode, LeaveReason, ServerFrame};
+use common::{RawPeer, chat_of, start_server, test_config, wait_event};
+use natter::network::protocol::{ClientFrame, ErrorCode, LeaveReason, ServerFrame};
 use natter::network::server::{RateLimit, ServerConfig, ServerEvent};
-
-fn chat_of(frame: ServerFrame) -> Option<ChatMessage> {
-    match frame {
-        ServerFrame::Chat(message) => Some(message),
-        _ => None,
-    }
-}
 
 fn quick_sniff() -> ServerConfig {
     ServerConfig {

@@ -7,18 +7,11 @@ mod common;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::{RawPeer, start_server, test_config, wait_event};
+use common::{RawPeer, chat_of, start_server, test_config, wait_event};
 use natter::network::protocol::{
     ChatMessage, ClientFrame, ErrorCode, LeaveReason, Resume, ServerFrame,
 };
 use natter::network::server::{self, HostError, ServerConfig, ServerEvent};
-
-fn chat_of(frame: ServerFrame) -> Option<ChatMessage> {
-    match frame {
-        ServerFrame::Chat(message) => Some(message),
-        _ => None,
-    }
-}
 
 #[test]
 fn handshake_greets_first_frame_then_accepts_with_users() {

@@ -320,3 +320,11 @@ impl Drop for Killed {
         let _ = self.0.wait();
     }
 }
+
+/// The message inside a `chat` frame, for `frame_where`.
+pub fn chat_of(frame: ServerFrame) -> Option<natter::network::protocol::ChatMessage> {
+    match frame {
+        ServerFrame::Chat(message) => Some(message),
+        _ => None,
+    }
+}
