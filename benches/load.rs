@@ -1,6 +1,6 @@
 //! Load benchmark for the server: N clients on 127.0.0.1, each sending at a fixed rate.
 //!
-//! `cargo bench --bench load -- --clients 10,100,500 --rate 4 --seconds 10`
+//! `cargo bench --bench load -- --clients 10,100,500 --rate 4 --seconds 10 [--coalesce-ms 4]`
 //!
 //! Reports delivered messages per second, delivery latency (p50/p99/max, send to receipt by
 //! every other client), lost deliveries and the CPU time of the server's threads. Bounded: each
@@ -22,6 +22,8 @@ struct Args {
     clients: Vec<usize>,
     rate: f64,
     seconds: f64,
+    /// Overrides the server's write coalescing window.
+    coalesce_ms: Option<f64>,
 }
 
 fn parse_args() -> Args {
@@ -29,6 +31,7 @@ fn parse_args() -> Args {
         clients: vec![10, 100, 500],
         rate: 4.0,
         seconds: 10.0,
+        coalesce_ms: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -43,6 +46,7 @@ fn parse_args() -> Args {
             }
             "--rate" => args.rate = it.next().and_then(|v| v.parse().ok()).unwrap_or(4.0),
             "--seconds" => args.seconds = it.next().and_then(|v| v.parse().ok()).unwrap_or(10.0),
+            "--coalesce-ms" => args.coalesce_ms = it.next().and_then(|v| v.parse().ok()),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -164,8 +168,10 @@ fn read_loop(
     latencies
 }
 
-fn run(clients: usize, rate: f64, seconds: f64) {
+fn run(clients: usize, rate: f64, seconds: f64, coalesce_ms: Option<f64>) {
+    let defaults = ServerConfig::default();
     let config = ServerConfig {
+        coalesce: coalesce_ms.map_or(defaults.coalesce, |ms| Duration::from_secs_f64(ms / 1000.0)),
         max_clients: clients + 16,
         max_per_address: clients + 16,
         queue_lines: 65_536,
@@ -174,7 +180,7 @@ fn run(clients: usize, rate: f64, seconds: f64) {
             per_second: 1000.0,
             strikes: 10,
         },
-        ..ServerConfig::default()
+        ..defaults
     };
     let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let server = server::start(listener, config, no_wake_up()).unwrap();
@@ -274,6 +280,6 @@ fn main() {
         thread::available_parallelism().map_or(0, |n| n.get())
     );
     for clients in args.clients.clone() {
-        run(clients.max(1), args.rate, args.seconds);
+        run(clients.max(1), args.rate, args.seconds, args.coalesce_ms);
     }
 }
