@@ -23,6 +23,8 @@ pub struct MessageListState {
     pub scroll_to_bottom: bool,
     /// Lines that had arrived when the person last was at the bottom.
     seen: usize,
+    /// The message box got the keyboard focus when this chat opened.
+    input_focused_once: bool,
 }
 
 const ROW_GAP: f32 = 4.0;
@@ -219,8 +221,10 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
         {
             send = true;
         }
-        if send || app.chat.as_ref().is_some_and(|c| c.lines.is_empty()) {
+        // Ready to type as soon as the chat opens, and again after each send.
+        if send || !app.list.input_focused_once {
             response.request_focus();
+            app.list.input_focused_once = true;
         }
     });
     if send && !app.draft.trim().is_empty() {
