@@ -286,6 +286,11 @@ fn join_and_stop_reading(addr: SocketAddr, nick: &str) -> TcpStream {
     stream
 }
 
+/// The two ways a server writes: the flusher pool (the default on Unix) and a writer thread per
+/// connection (the only way elsewhere). The slow-client guarantees hold for both.
+const FLUSHER_POOL: usize = 2;
+const WRITER_THREADS: usize = 0;
+
 fn fast_config() -> ServerConfig {
     ServerConfig {
         rate: RateLimit {
@@ -302,9 +307,19 @@ fn fast_config() -> ServerConfig {
 /// sits in the room (it is not dropped: its queue and stall deadline are generous here).
 #[test]
 fn a_client_with_a_full_socket_buffer_does_not_delay_fifty_others() {
+    full_socket_buffer_does_not_delay_others(FLUSHER_POOL);
+}
+
+#[test]
+fn with_writer_threads_a_full_socket_buffer_does_not_delay_fifty_others() {
+    full_socket_buffer_does_not_delay_others(WRITER_THREADS);
+}
+
+fn full_socket_buffer_does_not_delay_others(flusher_threads: usize) {
     let server = start_server(ServerConfig {
         queue_lines: 100_000,
         write_stall: Duration::from_secs(600),
+        flusher_threads,
         ..fast_config()
     });
     let addr = server.local_addr();
@@ -341,8 +356,18 @@ fn a_client_with_a_full_socket_buffer_does_not_delay_fifty_others() {
 /// With a small queue, the client that stopped reading is dropped with a reason everyone sees.
 #[test]
 fn a_client_that_stops_reading_is_dropped_once_its_queue_fills() {
+    dropped_once_its_queue_fills(FLUSHER_POOL);
+}
+
+#[test]
+fn with_writer_threads_a_client_that_stops_reading_is_dropped_once_its_queue_fills() {
+    dropped_once_its_queue_fills(WRITER_THREADS);
+}
+
+fn dropped_once_its_queue_fills(flusher_threads: usize) {
     let server = start_server(ServerConfig {
         queue_lines: 32,
+        flusher_threads,
         ..fast_config()
     });
     let addr = server.local_addr();
@@ -372,9 +397,19 @@ fn a_client_that_stops_reading_is_dropped_once_its_queue_fills() {
 /// A write that cannot progress past the deadline drops the client even with room in the queue.
 #[test]
 fn a_write_stalled_past_the_deadline_drops_the_client() {
+    stalled_write_drops_the_client(FLUSHER_POOL);
+}
+
+#[test]
+fn with_writer_threads_a_write_stalled_past_the_deadline_drops_the_client() {
+    stalled_write_drops_the_client(WRITER_THREADS);
+}
+
+fn stalled_write_drops_the_client(flusher_threads: usize) {
     let server = start_server(ServerConfig {
         queue_lines: 100_000,
         write_stall: Duration::from_millis(300),
+        flusher_threads,
         ..fast_config()
     });
     let addr = server.local_addr();
@@ -392,4 +427,50 @@ fn a_write_stalled_past_the_deadline_drops_the_client() {
         _ => None,
     });
     assert!(detail.contains("write stalled"), "{detail}");
+}
+
+/// A member whose socket is full (it never reads) must not hold up stop: stop shuts every
+/// link, which fails the pending write at once instead of at the (here very long) deadline.
+#[test]
+fn stop_does_not_wait_for_a_client_that_stopped_reading() {
+    stop_with_a_stalled_client(FLUSHER_POOL);
+}
+
+#[test]
+fn with_writer_threads_stop_does_not_wait_for_a_client_that_stopped_reading() {
+    stop_with_a_stalled_client(WRITER_THREADS);
+}
+
+fn stop_with_a_stalled_client(flusher_threads: usize) {
+    let server = start_server(ServerConfig {
+        queue_lines: 100_000,
+        write_stall: Duration::from_secs(3600),
+        flusher_threads,
+        ..fast_config()
+    });
+    let addr = server.local_addr();
+    let _stalled = join_and_stop_reading(addr, "stalled");
+    wait_event(&server, |e| {
+        matches!(e, ServerEvent::Joined { nick, .. } if nick == "stalled").then_some(())
+    });
+    let (mut sender, _) = RawPeer::join(addr, "sender");
+    let chunk = "w".repeat(20_000);
+    for i in 0..300 {
+        sender.say(&format!("{i} {chunk}"), &i.to_string());
+    }
+    // The sender's own copy of the last message proves all 300 were relayed, so the stalled
+    // member's socket is full and its write is pending.
+    sender.frame_where(|f| match f {
+        ServerFrame::Chat(m) if m.text.starts_with("299 ") => Some(()),
+        _ => None,
+    });
+    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        server.stop();
+        let _ = done_tx.send(());
+    });
+    assert!(
+        done_rx.recv_timeout(common::WAIT).is_ok(),
+        "stop waited on the stalled client's write"
+    );
 }

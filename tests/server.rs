@@ -482,7 +482,20 @@ fn pings_are_answered() {
 
 #[test]
 fn stop_says_bye_joins_threads_and_releases_the_port() {
-    let server = start_server(test_config());
+    stop_says_bye_and_releases_the_port(test_config());
+}
+
+/// The same with a writer thread per connection instead of the flusher pool.
+#[test]
+fn with_writer_threads_stop_says_bye_joins_threads_and_releases_the_port() {
+    stop_says_bye_and_releases_the_port(ServerConfig {
+        flusher_threads: 0,
+        ..test_config()
+    });
+}
+
+fn stop_says_bye_and_releases_the_port(config: ServerConfig) {
+    let server = start_server(config);
     let addr = server.local_addr();
     let (alice, _) = RawPeer::join(addr, "alice");
     let (bob, _) = RawPeer::join(addr, "bob");

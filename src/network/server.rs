@@ -1,25 +1,26 @@
 //! The Natter server: accepts connections, runs the room, relays messages.
 //!
-//! Owns the listener thread, one reader thread and one writer thread per connection, the room
-//! (members, history, message ids) and every limit in [`ServerConfig`]. Does not own the wire
-//! format (see `protocol`) or the plain-text wording (see `plain`), and knows nothing of windows:
-//! it reports through [`ServerEvent`]s and a [`WakeUp`].
+//! Owns the listener thread, one reader thread per connection, the room (members, history,
+//! message ids) and every limit in [`ServerConfig`]. Does not own the wire format (see
+//! `protocol`), the plain-text wording (see `plain`) or the writing of queued lines (see
+//! `outbox`), and knows nothing of windows: it reports through [`ServerEvent`]s and a [`WakeUp`].
 //!
-//! Slow clients never hold anyone up: broadcasting only `try_send`s an already-serialised line
-//! into each member's bounded queue, and each member's own writer thread does the blocking write.
-//! A full queue, or a write stalled past the deadline, drops that member alone.
+//! Slow clients never hold anyone up: broadcasting only appends an already-serialised line to
+//! each member's bounded outbox, and flusher threads write with non-blocking sends. A full
+//! queue, or a write stalled past the deadline, drops that member alone.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender};
 
+use super::outbox::{Flushers, Outbox, OutboxConfig, WriteFailure};
 use super::plain::{self, PlainCommand};
 use super::protocol::{
     ChatMessage, ClientFrame, DecodeError, Dialect, ErrorCode, LeaveReason, LineSplitter,
@@ -45,10 +46,13 @@ pub struct ServerConfig {
     pub queue_lines: usize,
     /// A write that cannot make progress for this long drops the member.
     pub write_stall: Duration,
-    /// A member's writer writes at most once per this interval while busy, gathering what
-    /// arrives meanwhile into one write. An idle link writes at once; a busy one waits at most
-    /// this long. Trades a few milliseconds for far fewer syscalls and wake-ups under load.
+    /// A busy member is written at most once per this interval, gathering what arrives
+    /// meanwhile into one write. An idle link is written at once; a busy one waits at most this
+    /// long. Trades a few milliseconds for far fewer syscalls and wake-ups under load.
     pub coalesce: Duration,
+    /// Threads that write every member's queue with non-blocking sends (Unix). 0 gives each
+    /// connection a writer thread of its own instead, as is always the case off Unix.
+    pub flusher_threads: usize,
     /// How long the server waits for a peer's first bytes before taking it for plain text.
     pub sniff_window: Duration,
     /// A Natter client must complete `hello` within this time of connecting.
@@ -85,6 +89,7 @@ impl Default for ServerConfig {
             queue_lines: 4096,
             write_stall: Duration::from_secs(10),
             coalesce: Duration::from_millis(4),
+            flusher_threads: 2,
             sniff_window: Duration::from_millis(500),
             handshake_timeout: Duration::from_secs(5),
             ping_interval: Duration::from_secs(15),
@@ -226,6 +231,7 @@ pub fn start(
 ) -> io::Result<ServerHandle> {
     let local_addr = listener.local_addr()?;
     let (events_tx, events) = crossbeam_channel::bounded(8192);
+    let (config_threads, config_coalesce) = (config.flusher_threads, config.coalesce);
     let shared = Arc::new(Shared {
         config,
         local_addr,
@@ -237,6 +243,7 @@ pub fn start(
         wake,
         next_conn_id: AtomicU64::new(1),
         instance: random_hex(),
+        flushers: Mutex::new(Some(Flushers::start(config_threads, config_coalesce)?)),
     });
     shared.emit(ServerEvent::Started { addr: local_addr });
     let listener_shared = Arc::clone(&shared);
@@ -264,6 +271,8 @@ struct Shared {
     next_conn_id: AtomicU64,
     /// Random per run; prefixes every session token.
     instance: String,
+    /// Taken and stopped by the listener thread once every connection has ended.
+    flushers: Mutex<Option<Flushers>>,
 }
 
 impl Shared {
@@ -293,7 +302,7 @@ struct Conns {
     per_ip: HashMap<IpAddr, usize>,
 }
 
-/// One TCP connection's off switch, shared by its reader, its writer and the room.
+/// One TCP connection's off switch, shared by its reader, its outbox and the room.
 struct Link {
     stream: TcpStream,
     peer: SocketAddr,
@@ -302,7 +311,7 @@ struct Link {
 
 impl Link {
     /// Ends the connection for `reason` (the first reason given wins) by shutting the socket,
-    /// which wakes the reader and writer blocked on it.
+    /// which wakes the reader blocked on it and fails any write still to come.
     fn close(&self, reason: LeaveReason, detail: impl Into<String>) {
         {
             let mut end = lock(&self.end);
@@ -318,25 +327,18 @@ impl Link {
     }
 }
 
-/// What a connection's writer thread is told to do.
-enum Out {
-    Line(Arc<[u8]>),
-    /// Write what came before, then close our side.
-    Close,
-}
-
 struct Member {
     id: ConnId,
     nick: String,
     dialect: Dialect,
     session: String,
-    out: Sender<Out>,
+    out: Outbox,
     link: Arc<Link>,
 }
 
 impl Member {
     fn send(&self, line: Arc<[u8]>) {
-        if let Err(TrySendError::Full(_)) = self.out.try_send(Out::Line(line)) {
+        if self.out.push(line).is_err() {
             self.link.close(
                 LeaveReason::Dropped,
                 "stopped reading: too many messages waiting",
@@ -466,6 +468,10 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     for handle in threads {
         let _ = handle.join();
     }
+    // Every outbox has finished with its connection, so the flushers have nothing left.
+    if let Some(flushers) = lock(&shared.flushers).take() {
+        flushers.stop();
+    }
     drop(listener);
     shared.emit(ServerEvent::Stopped);
 }
@@ -494,7 +500,7 @@ fn say_goodbye_to_everyone(shared: &Shared) {
             plain::notice("The host stopped hosting. Goodbye.")
         });
         for member in &room.members {
-            let _ = member.out.try_send(Out::Close);
+            member.out.close_after_flush();
             // The reason others would read if they could: the room is going away.
             let mut end = lock(&member.link.end);
             end.get_or_insert((LeaveReason::ServerStopped, "the server stopped".into()));
@@ -561,19 +567,7 @@ fn serve_connection(
         Err(_) => return,
     };
 
-    let (out_tx, out_rx) = crossbeam_channel::bounded(shared.config.queue_lines);
-    let writer = {
-        let stream = match stream.try_clone() {
-            Ok(stream) => stream,
-            Err(_) => return,
-        };
-        let link = Arc::clone(&link);
-        let (stall, coalesce) = (shared.config.write_stall, shared.config.coalesce);
-        thread::Builder::new()
-            .name(format!("natter-write-{id}"))
-            .spawn(move || write_loop(stream, out_rx, link, stall, coalesce))
-    };
-    let Ok(writer) = writer else {
+    let Some(out) = open_outbox(shared, &stream, &link, id) else {
         return;
     };
 
@@ -581,7 +575,7 @@ fn serve_connection(
         shared,
         stream: &stream,
         link: &link,
-        out: out_tx,
+        out: out.clone(),
         id,
         dialect,
         splitter: LineSplitter::new(shared.config.max_line_bytes),
@@ -610,12 +604,38 @@ fn serve_connection(
         .unwrap_or((end.reason, end.detail.clone()));
     session.leave_room(reason, &detail);
     drop(session);
-    // Every sender is gone now (ours and the room's), so the writer drains and exits.
-    let _ = writer.join();
+    // No one can queue more for this connection now: write what is queued (or give up).
+    out.finish();
     if end.linger {
         drain_unread(&stream);
     }
     let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// The connection's outbox, writing to a handle of its own on the socket; a failed write
+/// closes the link with a reason the others will read.
+fn open_outbox(
+    shared: &Shared,
+    stream: &TcpStream,
+    link: &Arc<Link>,
+    id: ConnId,
+) -> Option<Outbox> {
+    let config = OutboxConfig {
+        capacity: shared.config.queue_lines,
+        stall: shared.config.write_stall,
+        coalesce: shared.config.coalesce,
+    };
+    let failed_link = Arc::clone(link);
+    let on_failure = Box::new(move |failure: WriteFailure| match failure {
+        WriteFailure::Stalled(stall) => failed_link.close(
+            LeaveReason::Dropped,
+            format!("stopped reading: a write stalled for {} s", stall.as_secs()),
+        ),
+        WriteFailure::Lost => failed_link.close(LeaveReason::Left, "connection lost"),
+    });
+    let flushers = lock(&shared.flushers);
+    let flushers = flushers.as_ref()?;
+    Outbox::new(stream.try_clone().ok()?, id, config, flushers, on_failure).ok()
 }
 
 /// Waits up to `window` for the peer's first bytes. `Ok(None)` is silence; `Err` a peer that
@@ -653,59 +673,6 @@ fn drain_unread(stream: &TcpStream) {
             Ok(n) => budget -= n.min(budget),
             Err(e) if is_timeout(&e) => continue,
             Err(_) => break,
-        }
-    }
-}
-
-fn write_loop(
-    stream: TcpStream,
-    lines: Receiver<Out>,
-    link: Arc<Link>,
-    stall: Duration,
-    coalesce: Duration,
-) {
-    let _ = stream.set_write_timeout(Some(stall));
-    let mut batch: Vec<u8> = Vec::with_capacity(16 * 1024);
-    let mut last_write: Option<Instant> = None;
-    while let Ok(first) = lines.recv() {
-        // Busy link: let more lines gather. Sleeping (rather than waiting on the channel) means
-        // broadcasters' sends do not wake this thread once per line.
-        if let Some(wait) = last_write.and_then(|t| coalesce.checked_sub(t.elapsed())) {
-            thread::sleep(wait);
-        }
-        // Coalesce whatever is already queued into one write: under load this turns thousands
-        // of small syscalls into a few large ones.
-        let mut close = false;
-        let mut next = Some(first);
-        while let Some(out) = next.take() {
-            match out {
-                Out::Line(line) => batch.extend_from_slice(&line),
-                Out::Close => {
-                    close = true;
-                    break;
-                }
-            }
-            if batch.len() < 256 * 1024 {
-                next = lines.try_recv().ok();
-            }
-        }
-        if !batch.is_empty() {
-            last_write = Some(Instant::now());
-            if let Err(e) = (&stream).write_all(&batch) {
-                if is_timeout(&e) {
-                    let detail =
-                        format!("stopped reading: a write stalled for {} s", stall.as_secs());
-                    link.close(LeaveReason::Dropped, detail);
-                } else {
-                    link.close(LeaveReason::Left, "connection lost");
-                }
-                return;
-            }
-            batch.clear();
-        }
-        if close {
-            let _ = stream.shutdown(Shutdown::Write);
-            return;
         }
     }
 }
@@ -749,7 +716,7 @@ struct Session<'a> {
     shared: &'a Arc<Shared>,
     stream: &'a TcpStream,
     link: &'a Arc<Link>,
-    out: Sender<Out>,
+    out: Outbox,
     id: ConnId,
     dialect: Dialect,
     splitter: LineSplitter,
@@ -776,7 +743,7 @@ impl Session<'_> {
     }
 
     fn send_line(&self, line: Vec<u8>) {
-        if let Err(TrySendError::Full(_)) = self.out.try_send(Out::Line(line.into())) {
+        if self.out.push(line.into()).is_err() {
             self.link.close(
                 LeaveReason::Dropped,
                 "stopped reading: too many messages waiting",
@@ -812,7 +779,7 @@ impl Session<'_> {
     /// Sends a fatal error, then closes once it is written.
     fn refuse(&self, code: ErrorCode, message: &str) -> End {
         self.send_error(code, message, None);
-        let _ = self.out.try_send(Out::Close);
+        self.out.close_after_flush();
         let reason = match code {
             ErrorCode::IdleTimeout => LeaveReason::TimedOut,
             _ => LeaveReason::Dropped,
@@ -1233,7 +1200,7 @@ impl Session<'_> {
             PlainCommand::Quit => {
                 let nick = self.nick.clone().unwrap_or_default();
                 self.send_text(&format!("Goodbye, {nick}.{}", plain::EOL));
-                let _ = self.out.try_send(Out::Close);
+                self.out.close_after_flush();
                 Some(End {
                     linger: true,
                     ..End::new(LeaveReason::Left, "said goodbye")
