@@ -83,6 +83,7 @@ fn help_explains_every_command() {
         "--max-per-address",
         "--rate",
         "--max-line-bytes",
+        "--flusher-threads",
     ] {
         assert!(text.contains(option), "{option} missing from: {text}");
     }
