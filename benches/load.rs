@@ -1,6 +1,7 @@
 //! Load benchmark for the server: N clients on 127.0.0.1, each sending at a fixed rate.
 //!
-//! `cargo bench --bench load -- --clients 10,100,500 --rate 4 --seconds 10 [--coalesce-ms 4]`
+//! `cargo bench --bench load -- --clients 10,100,500 --rate 4 --seconds 10 [--coalesce-ms 4]
+//! [--flushers 2]`
 //!
 //! Reports delivered messages per second, delivery latency (p50/p99/max, send to receipt by
 //! every other client), lost deliveries and the CPU time of the server's threads. Bounded: each
@@ -24,6 +25,8 @@ struct Args {
     seconds: f64,
     /// Overrides the server's write coalescing window.
     coalesce_ms: Option<f64>,
+    /// Overrides the server's flusher thread count (0: a writer thread per connection).
+    flushers: Option<usize>,
 }
 
 fn parse_args() -> Args {
@@ -32,6 +35,7 @@ fn parse_args() -> Args {
         rate: 4.0,
         seconds: 10.0,
         coalesce_ms: None,
+        flushers: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -47,6 +51,7 @@ fn parse_args() -> Args {
             "--rate" => args.rate = it.next().and_then(|v| v.parse().ok()).unwrap_or(4.0),
             "--seconds" => args.seconds = it.next().and_then(|v| v.parse().ok()).unwrap_or(10.0),
             "--coalesce-ms" => args.coalesce_ms = it.next().and_then(|v| v.parse().ok()),
+            "--flushers" => args.flushers = it.next().and_then(|v| v.parse().ok()),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -168,9 +173,11 @@ fn read_loop(
     latencies
 }
 
-fn run(clients: usize, rate: f64, seconds: f64, coalesce_ms: Option<f64>) {
+fn run(args: &Args, clients: usize) {
+    let (rate, seconds, coalesce_ms) = (args.rate, args.seconds, args.coalesce_ms);
     let defaults = ServerConfig::default();
     let config = ServerConfig {
+        flusher_threads: args.flushers.unwrap_or(defaults.flusher_threads),
         coalesce: coalesce_ms.map_or(defaults.coalesce, |ms| Duration::from_secs_f64(ms / 1000.0)),
         max_clients: clients + 16,
         max_per_address: clients + 16,
@@ -209,6 +216,7 @@ fn run(clients: usize, rate: f64, seconds: f64, coalesce_ms: Option<f64>) {
         })
         .collect();
     let cpu_before = thread_cpu_seconds("natter-");
+    let readers_cpu_before = thread_cpu_seconds("bench-read");
 
     // One pacer sends for everyone, round robin, at clients × rate messages per second.
     let total_rate = clients as f64 * rate;
@@ -234,6 +242,10 @@ fn run(clients: usize, rate: f64, seconds: f64, coalesce_ms: Option<f64>) {
     }
     let elapsed = start.elapsed().as_secs_f64();
     let cpu_after = thread_cpu_seconds("natter-");
+    let readers_cpu = match (readers_cpu_before, thread_cpu_seconds("bench-read")) {
+        (Some(b), Some(a)) => format!("{:.0}%", (a - b) / elapsed * 100.0),
+        _ => "n/a".into(),
+    };
     for w in &writers {
         let _ = w.shutdown(std::net::Shutdown::Both);
     }
@@ -260,7 +272,7 @@ fn run(clients: usize, rate: f64, seconds: f64, coalesce_ms: Option<f64>) {
     };
     println!(
         "clients={clients:4} rate={rate}/s/client sent={sent} deliveries={got}/{expected} \
-         delivered/s={:.0} p50={:.2}ms p99={:.2}ms max={:.2}ms lost={} server_cpu={cpu}",
+         delivered/s={:.0} p50={:.2}ms p99={:.2}ms max={:.2}ms lost={} server_cpu={cpu} bench_readers_cpu={readers_cpu}",
         got as f64 / elapsed,
         pct(0.50),
         pct(0.99),
@@ -280,6 +292,6 @@ fn main() {
         thread::available_parallelism().map_or(0, |n| n.get())
     );
     for clients in args.clients.clone() {
-        run(clients.max(1), args.rate, args.seconds, args.coalesce_ms);
+        run(&args, clients.max(1));
     }
 }
