@@ -167,6 +167,11 @@ fn read_loop(
                     start += newline + 1;
                 }
                 pending.drain(..start);
+                // A short read means the socket is drained for now; more data raises a new
+                // (edge-triggered) event, so skip the read that would only say WouldBlock.
+                if n < chunk.len() {
+                    break;
+                }
             }
         }
     }
