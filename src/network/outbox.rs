@@ -25,7 +25,7 @@
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -75,16 +75,22 @@ struct Queue {
     /// Set once the owner asked for the end; later pushes are ignored.
     ending: Option<Ending>,
     /// The writing side knows this outbox has work (it is in a flusher's hands, or its writer
-    /// thread was told), so a push need not tell it again.
+    /// thread is not waiting), so a push need not tell it again. Telling costs a syscall, and a
+    /// broadcast pushes to hundreds of outboxes while holding the room's lock.
     scheduled: bool,
+    /// When lines were last taken for writing; a busy connection's next write waits until
+    /// `coalesce` after this.
+    last_write: Option<Instant>,
     /// Everything is written (or given up); nothing more will be.
     done: bool,
 }
 
 struct Shared {
     queue: Mutex<Queue>,
-    /// Signalled when `done` is set, and (writer-thread mode) when there is work.
+    /// Signalled when `done` is set.
     changed: Condvar,
+    /// Writer-thread mode: signalled when there is work for a waiting writer.
+    work: Condvar,
     stream: TcpStream,
     config: OutboxConfig,
     on_failure: OnFailure,
@@ -122,24 +128,34 @@ impl Shared {
 
     /// Moves queued lines into `batch` (up to [`MAX_SEND_BYTES`]). Returns false, and marks the
     /// outbox unscheduled (or ended), when there was nothing to take.
-    fn take_lines(&self, batch: &mut Vec<u8>) -> bool {
-        let mut queue = lock(&self.queue);
-        if queue.done {
-            return false;
+    fn take_lines(&self, batch: &mut Vec<u8>, now: Instant) -> bool {
+        // Only pointers move under the lock; the copying happens after it is released, so a
+        // broadcaster (which holds the room's lock) never waits behind a 256 KiB copy.
+        let mut taken: Vec<Arc<[u8]>> = Vec::new();
+        {
+            let mut queue = lock(&self.queue);
+            if queue.done {
+                return false;
+            }
+            let mut bytes = batch.len();
+            while bytes < MAX_SEND_BYTES {
+                let Some(line) = queue.lines.pop_front() else {
+                    break;
+                };
+                bytes += line.len();
+                taken.push(line);
+            }
+            if taken.is_empty() {
+                queue.scheduled = false;
+                self.end_if_asked(&mut queue);
+                return false;
+            }
+            queue.last_write = Some(now);
         }
-        let mut took = false;
-        while batch.len() < MAX_SEND_BYTES {
-            let Some(line) = queue.lines.pop_front() else {
-                break;
-            };
-            batch.extend_from_slice(&line);
-            took = true;
+        for line in &taken {
+            batch.extend_from_slice(line);
         }
-        if !took {
-            queue.scheduled = false;
-            self.end_if_asked(&mut queue);
-        }
-        took
+        true
     }
 }
 
@@ -171,9 +187,11 @@ impl Outbox {
                 lines: VecDeque::new(),
                 ending: None,
                 scheduled: false,
+                last_write: None,
                 done: false,
             }),
             changed: Condvar::new(),
+            work: Condvar::new(),
             stream,
             config,
             on_failure,
@@ -210,7 +228,7 @@ impl Outbox {
             return Err(QueueFull);
         }
         queue.lines.push_back(line);
-        self.schedule(&mut queue);
+        self.schedule(queue);
         Ok(())
     }
 
@@ -244,22 +262,26 @@ impl Outbox {
             return;
         }
         queue.ending = Some(ending);
-        self.schedule(&mut queue);
+        self.schedule(queue);
     }
 
-    /// Makes sure the writing side will look at this outbox (called under its queue lock).
-    fn schedule(&self, queue: &mut Queue) {
-        #[cfg(unix)]
-        if let Some(flusher) = &self.shared.flusher {
-            if !queue.scheduled {
-                queue.scheduled = true;
-                flusher.schedule(Arc::clone(&self.shared));
-            }
+    /// Makes sure the writing side will look at this outbox. Signals after letting go of the
+    /// queue, so the woken thread does not at once block on the lock we hold.
+    fn schedule(&self, mut queue: MutexGuard<'_, Queue>) {
+        if queue.scheduled {
             return;
         }
-        // Writer-thread mode: the thread re-checks the queue itself before it waits.
-        let _ = queue;
-        self.shared.changed.notify_all();
+        queue.scheduled = true;
+        let due = queue.last_write.map(|t| t + self.shared.config.coalesce);
+        drop(queue);
+        #[cfg(unix)]
+        if let Some(flusher) = &self.shared.flusher {
+            flusher.schedule(Arc::clone(&self.shared), due);
+            return;
+        }
+        // Writer-thread mode: only a waiting writer needs a signal (it cleared `scheduled`).
+        let _ = due;
+        self.shared.work.notify_one();
     }
 }
 
@@ -272,9 +294,24 @@ fn write_loop(shared: &Shared) {
     loop {
         {
             let mut queue = lock(&shared.queue);
-            while !queue.done && queue.lines.is_empty() && queue.ending.is_none() {
+            let idle = |q: &Queue| !q.done && q.lines.is_empty() && q.ending.is_none();
+            // Written moments ago: more lines are likely on their way. Sleep out the coalescing
+            // window still marked as scheduled, so pushers need not signal (a syscall each,
+            // made while the room is locked); park only once the link has really gone quiet.
+            if idle(&queue)
+                && let Some(wait) =
+                    last_write.and_then(|t| config.coalesce.checked_sub(t.elapsed()))
+            {
+                drop(queue);
+                thread::sleep(wait);
+                last_write = None;
+                continue;
+            }
+            while idle(&queue) {
+                // From here on a push must signal us.
+                queue.scheduled = false;
                 queue = shared
-                    .changed
+                    .work
                     .wait(queue)
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
@@ -286,7 +323,7 @@ fn write_loop(shared: &Shared) {
         if let Some(wait) = last_write.and_then(|t| config.coalesce.checked_sub(t.elapsed())) {
             thread::sleep(wait);
         }
-        if !shared.take_lines(&mut batch) {
+        if !shared.take_lines(&mut batch, Instant::now()) {
             if lock(&shared.queue).done {
                 return;
             }
@@ -364,7 +401,7 @@ mod flusher {
     use std::collections::{BinaryHeap, HashMap, HashSet};
     use std::io;
     use std::os::fd::AsRawFd;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
     use std::thread::{self, JoinHandle};
     use std::time::{Duration, Instant};
@@ -400,8 +437,11 @@ mod flusher {
         waker: Waker,
         /// Outboxes that got lines (or an end) while not in the thread's hands.
         dirty: Mutex<Vec<Arc<Shared>>>,
-        /// The thread waits with nothing due: a new dirty outbox must wake it.
-        idle: AtomicBool,
+        /// When the thread plans to wake, in microseconds since `epoch`: `u64::MAX` while it
+        /// waits with nothing due, 0 while it runs (it looks at `dirty` before it sleeps).
+        /// A push that is due sooner than this wakes it.
+        wake_at: AtomicU64,
+        epoch: Instant,
         stop: AtomicBool,
     }
 
@@ -450,7 +490,8 @@ mod flusher {
                 registry: poll.registry().try_clone()?,
                 waker: Waker::new(poll.registry(), WAKER)?,
                 dirty: Mutex::new(Vec::new()),
-                idle: AtomicBool::new(false),
+                wake_at: AtomicU64::new(0),
+                epoch: Instant::now(),
                 stop: AtomicBool::new(false),
             });
             let thread_flusher = Arc::clone(&flusher);
@@ -472,13 +513,30 @@ mod flusher {
             let _ = self.registry.deregister(&mut SourceFd(&fd));
         }
 
-        pub(super) fn schedule(&self, outbox: Arc<Shared>) {
+        /// Hands over an outbox with new lines, to be written at `due` (`None`: at once).
+        pub(super) fn schedule(&self, outbox: Arc<Shared>, due: Option<Instant>) {
             lock(&self.dirty).push(outbox);
-            // Wake the thread only if it sleeps with nothing due. Otherwise it wakes within
-            // `coalesce` anyway, so a broadcast to 500 members costs no wake-ups at all.
-            if self.idle.swap(false, Ordering::SeqCst) {
+            // Wake the thread only if it would otherwise sleep past `due` by more than the
+            // slack. Under load it wakes every few hundred microseconds anyway, so a broadcast
+            // to 500 members costs next to no wake-ups.
+            let due = self.micros(due.unwrap_or_else(Instant::now));
+            let planned = self.wake_at.fetch_min(due, Ordering::SeqCst);
+            if planned > due.saturating_add(self.micros_of(self.slack())) {
                 let _ = self.waker.wake();
             }
+        }
+
+        fn micros(&self, t: Instant) -> u64 {
+            self.micros_of(t.saturating_duration_since(self.epoch))
+        }
+
+        fn micros_of(&self, d: Duration) -> u64 {
+            u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+        }
+
+        /// Deadlines this close together are served by one wake-up.
+        fn slack(&self) -> Duration {
+            self.coalesce / 4
         }
 
         pub(super) fn stop(&self) {
@@ -489,8 +547,7 @@ mod flusher {
         fn run(&self, mut poll: Poll) {
             let mut events = Events::with_capacity(1024);
             let mut table = Timetable::default();
-            // Deadlines this close together are served by one wake-up.
-            let slack = self.coalesce / 4;
+            let slack = self.slack();
             while !self.stop.load(Ordering::SeqCst) {
                 let now = Instant::now();
                 self.take_dirty(&mut table, now);
@@ -503,17 +560,17 @@ mod flusher {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 };
-                if next_due.is_none() {
-                    // Nothing to write: a push must wake us.
-                    self.idle.store(true, Ordering::SeqCst);
-                    if !lock(&self.dirty).is_empty() {
-                        self.idle.store(false, Ordering::SeqCst);
-                        continue;
-                    }
+                // Tell pushers when we plan to wake, then look at `dirty` once more: a push
+                // before the store is seen here, one after it sees the plan.
+                let planned = next_due.map_or(u64::MAX, |t| self.micros(t));
+                self.wake_at.store(planned, Ordering::SeqCst);
+                if !lock(&self.dirty).is_empty() {
+                    self.wake_at.store(0, Ordering::SeqCst);
+                    continue;
                 }
                 let timeout = wake_at.map(|t| t.saturating_duration_since(Instant::now()));
                 let polled = poll.poll(&mut events, timeout);
-                self.idle.store(false, Ordering::SeqCst);
+                self.wake_at.store(0, Ordering::SeqCst);
                 if let Err(e) = polled
                     && e.kind() != io::ErrorKind::Interrupted
                 {
@@ -646,7 +703,7 @@ mod flusher {
         if entry.sent == entry.batch.len() {
             entry.batch.clear();
             entry.sent = 0;
-            if !entry.outbox.take_lines(&mut entry.batch) {
+            if !entry.outbox.take_lines(&mut entry.batch, Instant::now()) {
                 // Nothing left: the outbox is unscheduled (or ended) and leaves our hands.
                 return if lock(&entry.outbox.queue).done {
                     Flushed::Ended
@@ -720,12 +777,21 @@ mod tests {
         config: OutboxConfig,
         flushers: &Flushers,
     ) -> (Outbox, Receiver<WriteFailure>) {
+        outbox_with_id(stream, 1, config, flushers)
+    }
+
+    fn outbox_with_id(
+        stream: TcpStream,
+        id: u64,
+        config: OutboxConfig,
+        flushers: &Flushers,
+    ) -> (Outbox, Receiver<WriteFailure>) {
         let (tx, rx) = crossbeam_channel::unbounded();
         let on_failure = Box::new(move |failure| {
             let _ = tx.send(failure);
         });
         (
-            Outbox::new(stream, 1, config, flushers, on_failure).unwrap(),
+            Outbox::new(stream, id, config, flushers, on_failure).unwrap(),
             rx,
         )
     }
@@ -817,5 +883,29 @@ mod tests {
             assert_eq!(failures.recv_timeout(WAIT), Ok(WriteFailure::Lost));
             out.finish();
         });
+    }
+
+    /// A flusher that waits out one busy connection's coalescing window (here an hour) must
+    /// still write a quiet connection's line at once.
+    #[test]
+    #[cfg(unix)]
+    fn a_quiet_connection_is_not_held_back_by_a_busy_one() {
+        let flushers = Flushers::start(1, Duration::from_secs(3600)).unwrap();
+        let (busy, busy_peer) = pair();
+        let (quiet, quiet_peer) = pair();
+        let (busy_out, _) = outbox_with_id(busy, 1, config(), &flushers);
+        let (quiet_out, _) = outbox_with_id(quiet, 2, config(), &flushers);
+        let read_line = |mut peer: &TcpStream| {
+            peer.set_read_timeout(Some(WAIT)).unwrap();
+            let mut buf = [0u8; 64];
+            let n = peer.read(&mut buf).unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        };
+        busy_out.push(line("first")).unwrap();
+        assert_eq!(read_line(&busy_peer), "first\n");
+        // The busy connection is now due again in an hour; the flusher plans to sleep till then.
+        quiet_out.push(line("hello")).unwrap();
+        assert_eq!(read_line(&quiet_peer), "hello\n");
+        flushers.stop();
     }
 }
