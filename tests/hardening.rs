@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{RawPeer, chat_of, start_server, test_config, wait_event};
 use natter::network::protocol::{ClientFrame, ErrorCode, LeaveReason, ServerFrame};
-use natter::network::server::{RateLimit, ServerConfig, ServerEvent};
+use natter::network::server::{RateLimit, ServerConfig, ServerEvent, ServerHandle};
 
 fn quick_sniff() -> ServerConfig {
     ServerConfig {
@@ -405,15 +405,20 @@ fn with_writer_threads_a_write_stalled_past_the_deadline_drops_the_client() {
     stalled_write_drops_the_client(WRITER_THREADS);
 }
 
-fn stalled_write_drops_the_client(flusher_threads: usize) {
+/// A room where "stalled" never reads and "sender" has just sent 300 messages of 20 KB: more
+/// than the stalled member's socket buffers hold, so a write to it is pending.
+fn room_with_a_stalled_member(
+    flusher_threads: usize,
+    write_stall: Duration,
+) -> (ServerHandle, TcpStream, RawPeer) {
     let server = start_server(ServerConfig {
         queue_lines: 100_000,
-        write_stall: Duration::from_millis(300),
+        write_stall,
         flusher_threads,
         ..fast_config()
     });
     let addr = server.local_addr();
-    let _stalled = join_and_stop_reading(addr, "stalled");
+    let stalled = join_and_stop_reading(addr, "stalled");
     wait_event(&server, |e| {
         matches!(e, ServerEvent::Joined { nick, .. } if nick == "stalled").then_some(())
     });
@@ -422,6 +427,12 @@ fn stalled_write_drops_the_client(flusher_threads: usize) {
     for i in 0..300 {
         sender.say(&format!("{i} {chunk}"), &i.to_string());
     }
+    (server, stalled, sender)
+}
+
+fn stalled_write_drops_the_client(flusher_threads: usize) {
+    let (server, _stalled, _sender) =
+        room_with_a_stalled_member(flusher_threads, Duration::from_millis(300));
     let detail = wait_event(&server, |e| match e {
         ServerEvent::Left { nick, detail, .. } if nick == "stalled" => Some(detail),
         _ => None,
@@ -442,22 +453,8 @@ fn with_writer_threads_stop_does_not_wait_for_a_client_that_stopped_reading() {
 }
 
 fn stop_with_a_stalled_client(flusher_threads: usize) {
-    let server = start_server(ServerConfig {
-        queue_lines: 100_000,
-        write_stall: Duration::from_secs(3600),
-        flusher_threads,
-        ..fast_config()
-    });
-    let addr = server.local_addr();
-    let _stalled = join_and_stop_reading(addr, "stalled");
-    wait_event(&server, |e| {
-        matches!(e, ServerEvent::Joined { nick, .. } if nick == "stalled").then_some(())
-    });
-    let (mut sender, _) = RawPeer::join(addr, "sender");
-    let chunk = "w".repeat(20_000);
-    for i in 0..300 {
-        sender.say(&format!("{i} {chunk}"), &i.to_string());
-    }
+    let (server, _stalled, sender) =
+        room_with_a_stalled_member(flusher_threads, Duration::from_secs(3600));
     // The sender's own copy of the last message proves all 300 were relayed, so the stalled
     // member's socket is full and its write is pending.
     sender.frame_where(|f| match f {
