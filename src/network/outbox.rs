@@ -377,10 +377,17 @@ impl Flushers {
         (n > 0).then(|| Arc::clone(&self.pool[(id % n) as usize].0))
     }
 
-    /// Stops and joins the flusher threads. Call after every outbox has finished.
+    /// Stops and joins the flusher threads. Call after every outbox has finished; dropping
+    /// does the same, so an early error path leaves no thread behind either.
     pub(crate) fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Flushers {
+    fn drop(&mut self) {
         #[cfg(unix)]
-        for (flusher, handle) in self.pool {
+        for (flusher, handle) in self.pool.drain(..) {
             flusher.stop();
             let _ = handle.join();
         }

@@ -1,0 +1,50 @@
+//! Stopping a server leaves no thread of its own behind: listener, readers, flushers, writers.
+//!
+//! Alone in its test binary, so no other test's server threads are counted. Linux only: it
+//! reads thread names from /proc.
+#![cfg(target_os = "linux")]
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{RawPeer, start_server, test_config};
+use natter::network::server::ServerConfig;
+
+/// Names of this process's threads that belong to a Natter server.
+fn natter_threads() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| name.starts_with("natter-"))
+        .collect()
+}
+
+#[test]
+fn stop_joins_every_server_thread_in_both_writing_modes() {
+    for flusher_threads in [2, 0] {
+        let server = start_server(ServerConfig {
+            flusher_threads,
+            ..test_config()
+        });
+        let addr = server.local_addr();
+        let (mut alice, _) = RawPeer::join(addr, "alice");
+        let (bob, _) = RawPeer::join(addr, "bob");
+        alice.say("hello", "1");
+        bob.frame_where(common::chat_of);
+        let running = natter_threads();
+        let expected = if flusher_threads > 0 {
+            "natter-flush-"
+        } else {
+            "natter-write-"
+        };
+        assert!(
+            running.iter().any(|name| name.starts_with(expected)),
+            "{running:?}"
+        );
+        server.stop();
+        assert_eq!(natter_threads(), Vec::<String>::new());
+        drop((alice, bob));
+    }
+}
