@@ -34,6 +34,17 @@ use super::lock;
 /// At most this many bytes are gathered into one send, so one backlog cannot hog a pass.
 const MAX_SEND_BYTES: usize = 256 * 1024;
 
+/// What [`Shared::take_lines`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Take {
+    /// Lines are in the batch.
+    Took,
+    /// The queue is empty; the outbox goes on.
+    Nothing,
+    /// The outbox has ended: nothing more will ever be written.
+    Ended,
+}
+
 /// Why writing to a connection stopped before its queue was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WriteFailure {
@@ -113,29 +124,27 @@ impl Shared {
     }
 
     /// Called with the queue empty and everything sent: ends the outbox if its owner asked.
-    /// Returns whether it ended.
-    fn end_if_asked(&self, queue: &mut Queue) -> bool {
+    fn end_if_asked(&self, queue: &mut Queue) {
         let Some(ending) = queue.ending else {
-            return false;
+            return;
         };
         if ending == Ending::ShutdownWrite {
             let _ = self.stream.shutdown(Shutdown::Write);
         }
         queue.done = true;
         self.changed.notify_all();
-        true
     }
 
-    /// Moves queued lines into `batch` (up to [`MAX_SEND_BYTES`]). Returns false, and marks the
-    /// outbox unscheduled (or ended), when there was nothing to take.
-    fn take_lines(&self, batch: &mut Vec<u8>, now: Instant) -> bool {
+    /// Moves queued lines into `batch` (up to [`MAX_SEND_BYTES`]). With nothing to take, the
+    /// outbox is marked unscheduled, or ended if its owner asked. `taken` is scratch space the
+    /// caller keeps, so this allocates nothing once warm.
+    fn take_lines(&self, batch: &mut Vec<u8>, taken: &mut Vec<Arc<[u8]>>) -> Take {
         // Only pointers move under the lock; the copying happens after it is released, so a
         // broadcaster (which holds the room's lock) never waits behind a 256 KiB copy.
-        let mut taken: Vec<Arc<[u8]>> = Vec::new();
         {
             let mut queue = lock(&self.queue);
             if queue.done {
-                return false;
+                return Take::Ended;
             }
             let mut bytes = batch.len();
             while bytes < MAX_SEND_BYTES {
@@ -148,14 +157,18 @@ impl Shared {
             if taken.is_empty() {
                 queue.scheduled = false;
                 self.end_if_asked(&mut queue);
-                return false;
+                return if queue.done {
+                    Take::Ended
+                } else {
+                    Take::Nothing
+                };
             }
-            queue.last_write = Some(now);
+            queue.last_write = Some(Instant::now());
         }
-        for line in &taken {
-            batch.extend_from_slice(line);
+        for line in taken.drain(..) {
+            batch.extend_from_slice(&line);
         }
-        true
+        Take::Took
     }
 }
 
@@ -290,24 +303,18 @@ fn write_loop(shared: &Shared) {
     let config = shared.config;
     let _ = shared.stream.set_write_timeout(Some(config.stall));
     let mut batch = Vec::with_capacity(16 * 1024);
+    let mut taken = Vec::new();
     let mut last_write: Option<Instant> = None;
     loop {
+        // Written moments ago: let more lines gather. The outbox stays marked as scheduled
+        // meanwhile, so pushers need not signal (a syscall each, made while the room is
+        // locked); the thread parks only once the link has really gone quiet.
+        if let Some(wait) = last_write.and_then(|t| config.coalesce.checked_sub(t.elapsed())) {
+            thread::sleep(wait);
+        }
         {
             let mut queue = lock(&shared.queue);
-            let idle = |q: &Queue| !q.done && q.lines.is_empty() && q.ending.is_none();
-            // Written moments ago: more lines are likely on their way. Sleep out the coalescing
-            // window still marked as scheduled, so pushers need not signal (a syscall each,
-            // made while the room is locked); park only once the link has really gone quiet.
-            if idle(&queue)
-                && let Some(wait) =
-                    last_write.and_then(|t| config.coalesce.checked_sub(t.elapsed()))
-            {
-                drop(queue);
-                thread::sleep(wait);
-                last_write = None;
-                continue;
-            }
-            while idle(&queue) {
+            while !queue.done && queue.lines.is_empty() && queue.ending.is_none() {
                 // From here on a push must signal us.
                 queue.scheduled = false;
                 queue = shared
@@ -315,19 +322,11 @@ fn write_loop(shared: &Shared) {
                     .wait(queue)
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
-            if queue.done {
-                return;
-            }
         }
-        // Busy link: let more lines gather before the next write.
-        if let Some(wait) = last_write.and_then(|t| config.coalesce.checked_sub(t.elapsed())) {
-            thread::sleep(wait);
-        }
-        if !shared.take_lines(&mut batch, Instant::now()) {
-            if lock(&shared.queue).done {
-                return;
-            }
-            continue;
+        match shared.take_lines(&mut batch, &mut taken) {
+            Take::Took => {}
+            Take::Nothing => continue,
+            Take::Ended => return,
         }
         last_write = Some(Instant::now());
         if let Err(e) = (&shared.stream).write_all(&batch) {
@@ -352,7 +351,6 @@ pub(crate) struct Flushers {
 }
 
 impl Flushers {
-    /// Starts `threads` flusher threads (none off Unix).
     /// Starts `threads` flusher threads (none off Unix), each writing a busy connection at
     /// most once per `coalesce`.
     pub(crate) fn start(threads: usize, coalesce: Duration) -> io::Result<Flushers> {
@@ -416,7 +414,7 @@ mod flusher {
     use mio::unix::SourceFd;
     use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
-    use super::{Shared, WriteFailure};
+    use super::{Shared, Take, WriteFailure};
     use crate::network::lock;
 
     const WAKER: Token = Token(0);
@@ -433,17 +431,14 @@ mod flusher {
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     const SEND_FLAGS: i32 = libc::MSG_DONTWAIT;
 
-    /// A batch kept between writes larger than this is given back to the allocator when its
-    /// connection goes quiet, so hundreds of idle connections do not each hold a large buffer.
-    const KEEP_BATCH_BYTES: usize = 64 * 1024;
-
     pub(super) struct Flusher {
         /// Least time between two writes to one busy connection.
         coalesce: Duration,
         registry: Registry,
         waker: Waker,
-        /// Outboxes that got lines (or an end) while not in the thread's hands.
-        dirty: Mutex<Vec<Arc<Shared>>>,
+        /// Outboxes that got lines (or an end) while not in the thread's hands, each with the
+        /// earliest time it may be written (`None`: at once).
+        dirty: Mutex<Vec<(Arc<Shared>, Option<Instant>)>>,
         /// When the thread plans to wake, in microseconds since `epoch`: `u64::MAX` while it
         /// waits with nothing due, 0 while it runs (it looks at `dirty` before it sleeps).
         /// A push that is due sooner than this wakes it.
@@ -452,14 +447,12 @@ mod flusher {
         stop: AtomicBool,
     }
 
-    /// A connection the thread has seen. Kept while the connection lives, so the time of its
-    /// last write is remembered across quiet moments.
+    /// A connection in the thread's hands: from its first new line until its queue is empty.
     struct Entry {
         outbox: Arc<Shared>,
         batch: Vec<u8>,
         sent: usize,
-        last_write: Option<Instant>,
-        /// When it is next written; `None` while it has nothing or waits for room.
+        /// When it is next written; `None` while it waits for room.
         due: Option<Instant>,
         /// The socket was full at this moment and has not taken a byte since.
         blocked_since: Option<Instant>,
@@ -469,7 +462,7 @@ mod flusher {
     enum Flushed {
         /// Everything taken was sent: look again `coalesce` from now for more.
         Sent,
-        /// Nothing was waiting.
+        /// Nothing was waiting: the outbox leaves our hands until its next push.
         Empty,
         /// The socket is full; wait for it to have room.
         Blocked,
@@ -484,6 +477,8 @@ mod flusher {
         /// Due times; an item whose entry's `due` differs is stale and skipped.
         due: BinaryHeap<Reverse<(Instant, usize)>>,
         blocked: HashSet<usize>,
+        /// Scratch for [`Shared::take_lines`].
+        taken: Vec<Arc<[u8]>>,
     }
 
     impl Flusher {
@@ -522,7 +517,7 @@ mod flusher {
 
         /// Hands over an outbox with new lines, to be written at `due` (`None`: at once).
         pub(super) fn schedule(&self, outbox: Arc<Shared>, due: Option<Instant>) {
-            lock(&self.dirty).push(outbox);
+            lock(&self.dirty).push((outbox, due));
             // Wake the thread only if it would otherwise sleep past `due` by more than the
             // slack. Under load it wakes every few hundred microseconds anyway, so a broadcast
             // to 500 members costs next to no wake-ups.
@@ -594,23 +589,20 @@ mod flusher {
         /// Puts outboxes that got lines into the timetable.
         fn take_dirty(&self, table: &mut Timetable, now: Instant) {
             let dirty = std::mem::take(&mut *lock(&self.dirty));
-            for outbox in dirty {
+            for (outbox, due) in dirty {
                 let token = outbox.token;
-                let entry = table.entries.entry(token).or_insert_with(|| Entry {
-                    outbox,
-                    batch: Vec::new(),
-                    sent: 0,
-                    last_write: None,
-                    due: None,
-                    blocked_since: None,
-                });
-                if entry.due.is_some() || entry.blocked_since.is_some() {
-                    continue; // already waiting its turn, or waiting for room
-                }
-                let due = entry
-                    .last_write
-                    .map_or(now, |t| (t + self.coalesce).max(now));
-                entry.due = Some(due);
+                // An outbox is handed over only while not in our hands, so the entry is new.
+                let due = due.map_or(now, |t| t.max(now));
+                table.entries.insert(
+                    token,
+                    Entry {
+                        outbox,
+                        batch: Vec::new(),
+                        sent: 0,
+                        due: Some(due),
+                        blocked_since: None,
+                    },
+                );
                 table.due.push(Reverse((due, token)));
             }
         }
@@ -631,23 +623,16 @@ mod flusher {
                     continue;
                 }
                 entry.due = None;
-                match flush(entry) {
+                match flush(entry, &mut self.taken) {
                     Flushed::Sent => {
-                        let now = Instant::now();
-                        entry.last_write = Some(now);
-                        let next = now + coalesce;
+                        let next = Instant::now() + coalesce;
                         entry.due = Some(next);
                         self.due.push(Reverse((next, token)));
-                    }
-                    Flushed::Empty => {
-                        if entry.batch.capacity() > KEEP_BATCH_BYTES {
-                            entry.batch = Vec::new();
-                        }
                     }
                     Flushed::Blocked => {
                         self.blocked.insert(token);
                     }
-                    Flushed::Ended => {
+                    Flushed::Empty | Flushed::Ended => {
                         self.entries.remove(&token);
                     }
                 }
@@ -706,17 +691,14 @@ mod flusher {
     }
 
     /// Sends what the entry holds, taking more from its queue first if it holds nothing.
-    fn flush(entry: &mut Entry) -> Flushed {
+    fn flush(entry: &mut Entry, taken: &mut Vec<Arc<[u8]>>) -> Flushed {
         if entry.sent == entry.batch.len() {
             entry.batch.clear();
             entry.sent = 0;
-            if !entry.outbox.take_lines(&mut entry.batch, Instant::now()) {
-                // Nothing left: the outbox is unscheduled (or ended) and leaves our hands.
-                return if lock(&entry.outbox.queue).done {
-                    Flushed::Ended
-                } else {
-                    Flushed::Empty
-                };
+            match entry.outbox.take_lines(&mut entry.batch, taken) {
+                Take::Took => {}
+                Take::Nothing => return Flushed::Empty,
+                Take::Ended => return Flushed::Ended,
             }
         }
         while entry.sent < entry.batch.len() {

@@ -231,7 +231,7 @@ pub fn start(
 ) -> io::Result<ServerHandle> {
     let local_addr = listener.local_addr()?;
     let (events_tx, events) = crossbeam_channel::bounded(8192);
-    let (config_threads, config_coalesce) = (config.flusher_threads, config.coalesce);
+    let flushers = Flushers::start(config.flusher_threads, config.coalesce)?;
     let shared = Arc::new(Shared {
         config,
         local_addr,
@@ -243,7 +243,7 @@ pub fn start(
         wake,
         next_conn_id: AtomicU64::new(1),
         instance: random_hex(),
-        flushers: Mutex::new(Some(Flushers::start(config_threads, config_coalesce)?)),
+        flushers: Mutex::new(Some(flushers)),
     });
     shared.emit(ServerEvent::Started { addr: local_addr });
     let listener_shared = Arc::clone(&shared);
