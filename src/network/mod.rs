@@ -5,11 +5,11 @@
 
 pub mod client;
 pub mod interfaces;
-mod outbox;
 pub mod plain;
 pub mod protocol;
 pub mod server;
 pub mod text;
+mod timed_read;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

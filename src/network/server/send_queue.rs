@@ -1,6 +1,6 @@
 //! Each connection's outgoing queue, and the threads that write it to the socket.
 //!
-//! Owns the bounded line queue of one connection ([`Outbox`]) and the writing side: on Unix a
+//! Owns the bounded line queue of one connection ([`SendQueue`]) and the writing side: on Unix a
 //! small pool of flusher threads ([`Flushers`]) that write every connection's queue with
 //! non-blocking sends and wait for full sockets with epoll (via mio); elsewhere, or when the pool
 //! has no threads, one writer thread per connection. Does not know what a line means, who is in
@@ -13,7 +13,7 @@
 //! broadcasters only append to queues and never wake anyone while a pass is due anyway.
 //!
 //! Guarantees, whichever way lines are written:
-//! - [`Outbox::push`] never blocks on the peer: it appends to a queue of at most `capacity`
+//! - [`SendQueue::push`] never blocks on the peer: it appends to a queue of at most `capacity`
 //!   lines or says the queue is full.
 //! - Lines go out in the order pushed, each whole, never interleaved with another connection's.
 //! - A socket that accepts nothing for `stall` is given up ([`WriteFailure::Stalled`]); any
@@ -34,14 +34,14 @@ use super::lock;
 /// At most this many bytes are gathered into one send, so one backlog cannot hog a pass.
 const MAX_SEND_BYTES: usize = 256 * 1024;
 
-/// What [`Shared::take_lines`] found.
+/// What [`QueueState::take_lines`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Take {
     /// Lines are in the batch.
     Took,
-    /// The queue is empty; the outbox goes on.
+    /// The queue is empty; the send queue goes on.
     Nothing,
-    /// The outbox has ended: nothing more will ever be written.
+    /// The send queue has ended: nothing more will ever be written.
     Ended,
 }
 
@@ -54,11 +54,11 @@ pub(crate) enum WriteFailure {
     Lost,
 }
 
-/// [`Outbox::push`] refused a line: `capacity` lines are already waiting.
+/// [`SendQueue::push`] refused a line: `capacity` lines are already waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct QueueFull;
 
-/// How an outbox's writing side ends once everything queued is written.
+/// How a send queue's writing side ends once everything queued is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ending {
     /// Shut our sending side, so the peer reads end-of-stream after the last line.
@@ -67,9 +67,9 @@ enum Ending {
     Keep,
 }
 
-/// Timing of an outbox's writes.
+/// Timing of a send queue's writes.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct OutboxConfig {
+pub(crate) struct SendQueueConfig {
     /// Lines waiting to be written; one more is [`QueueFull`].
     pub capacity: usize,
     /// A socket that accepts nothing for this long is given up.
@@ -85,9 +85,9 @@ struct Queue {
     lines: VecDeque<Arc<[u8]>>,
     /// Set once the owner asked for the end; later pushes are ignored.
     ending: Option<Ending>,
-    /// The writing side knows this outbox has work (it is in a flusher's hands, or its writer
+    /// The writing side knows this send queue has work (it is in a flusher's hands, or its writer
     /// thread is not waiting), so a push need not tell it again. Telling costs a syscall, and a
-    /// broadcast pushes to hundreds of outboxes while holding the room's lock.
+    /// broadcast pushes to hundreds of send queues while holding the room's lock.
     scheduled: bool,
     /// When lines were last taken for writing; a busy connection's next write waits until
     /// `coalesce` after this.
@@ -96,14 +96,14 @@ struct Queue {
     done: bool,
 }
 
-struct Shared {
+struct QueueState {
     queue: Mutex<Queue>,
     /// Signalled when `done` is set.
     changed: Condvar,
     /// Writer-thread mode: signalled when there is work for a waiting writer.
     work: Condvar,
     stream: TcpStream,
-    config: OutboxConfig,
+    config: SendQueueConfig,
     on_failure: OnFailure,
     #[cfg(unix)]
     flusher: Option<Arc<flusher::Flusher>>,
@@ -111,7 +111,7 @@ struct Shared {
     token: usize,
 }
 
-impl Shared {
+impl QueueState {
     /// Ends writing: reports `failure` if any, discards what is queued and wakes `finish`.
     fn set_done(&self, failure: Option<WriteFailure>) {
         if let Some(failure) = failure {
@@ -123,7 +123,7 @@ impl Shared {
         self.changed.notify_all();
     }
 
-    /// Called with the queue empty and everything sent: ends the outbox if its owner asked.
+    /// Called with the queue empty and everything sent: ends the send queue if its owner asked.
     fn end_if_asked(&self, queue: &mut Queue) {
         let Some(ending) = queue.ending else {
             return;
@@ -136,7 +136,7 @@ impl Shared {
     }
 
     /// Moves queued lines into `batch` (up to [`MAX_SEND_BYTES`]). With nothing to take, the
-    /// outbox is marked unscheduled, or ended if its owner asked. `taken` is scratch space the
+    /// send queue is marked unscheduled, or ended if its owner asked. `taken` is scratch space the
     /// caller keeps, so this allocates nothing once warm.
     fn take_lines(&self, batch: &mut Vec<u8>, taken: &mut Vec<Arc<[u8]>>) -> Take {
         // Only pointers move under the lock; the copying happens after it is released, so a
@@ -174,28 +174,28 @@ impl Shared {
 
 /// One connection's outgoing queue. Cloning gives another handle to the same queue.
 #[derive(Clone)]
-pub(crate) struct Outbox {
-    shared: Arc<Shared>,
+pub(crate) struct SendQueue {
+    shared: Arc<QueueState>,
     /// Writer-thread mode only; taken by the first `finish`.
     writer: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
-impl Outbox {
-    /// An outbox writing to `stream` (a handle of its own: it is never read from here). With a
+impl SendQueue {
+    /// A send queue writing to `stream` (a handle of its own: it is never read from here). With a
     /// flusher pool that has threads, the pool writes it; otherwise a writer thread of its own
     /// named `natter-write-{id}`. `on_failure` is called at most once, from a writing thread.
     pub(crate) fn new(
         stream: TcpStream,
         id: u64,
-        config: OutboxConfig,
+        config: SendQueueConfig,
         flushers: &Flushers,
         on_failure: OnFailure,
-    ) -> io::Result<Outbox> {
+    ) -> io::Result<SendQueue> {
         #[cfg(unix)]
         let flusher = flushers.pick(id);
         #[cfg(not(unix))]
         let _ = flushers;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(QueueState {
             queue: Mutex::new(Queue {
                 lines: VecDeque::new(),
                 ending: None,
@@ -216,7 +216,7 @@ impl Outbox {
         #[cfg(unix)]
         if let Some(flusher) = &shared.flusher {
             flusher.register(&shared)?;
-            return Ok(Outbox {
+            return Ok(SendQueue {
                 shared,
                 writer: Arc::new(Mutex::new(None)),
             });
@@ -225,7 +225,7 @@ impl Outbox {
         let writer = thread::Builder::new()
             .name(format!("natter-write-{id}"))
             .spawn(move || write_loop(&thread_shared))?;
-        Ok(Outbox {
+        Ok(SendQueue {
             shared,
             writer: Arc::new(Mutex::new(Some(writer))),
         })
@@ -278,7 +278,7 @@ impl Outbox {
         self.schedule(queue);
     }
 
-    /// Makes sure the writing side will look at this outbox. Signals after letting go of the
+    /// Makes sure the writing side will look at this send queue. Signals after letting go of the
     /// queue, so the woken thread does not at once block on the lock we hold.
     fn schedule(&self, mut queue: MutexGuard<'_, Queue>) {
         if queue.scheduled {
@@ -299,14 +299,14 @@ impl Outbox {
 }
 
 /// Writer-thread mode: waits for work, gathers it and writes it with blocking writes.
-fn write_loop(shared: &Shared) {
+fn write_loop(shared: &QueueState) {
     let config = shared.config;
     let _ = shared.stream.set_write_timeout(Some(config.stall));
     let mut batch = Vec::with_capacity(16 * 1024);
     let mut taken = Vec::new();
     let mut last_write: Option<Instant> = None;
     loop {
-        // Written moments ago: let more lines gather. The outbox stays marked as scheduled
+        // Written moments ago: let more lines gather. The send queue stays marked as scheduled
         // meanwhile, so pushers need not signal (a syscall each, made while the room is
         // locked); the thread parks only once the link has really gone quiet.
         if let Some(wait) = last_write.and_then(|t| config.coalesce.checked_sub(t.elapsed())) {
@@ -343,7 +343,7 @@ fn write_loop(shared: &Shared) {
     }
 }
 
-/// The flusher threads of one server. Without threads (or off Unix) every outbox has a writer
+/// The flusher threads of one server. Without threads (or off Unix) every send queue has a writer
 /// thread of its own instead.
 pub(crate) struct Flushers {
     #[cfg(unix)]
@@ -375,7 +375,7 @@ impl Flushers {
         (n > 0).then(|| Arc::clone(&self.pool[(id % n) as usize].0))
     }
 
-    /// Stops and joins the flusher threads. Call after every outbox has finished; dropping
+    /// Stops and joins the flusher threads. Call after every send queue has finished; dropping
     /// does the same, so an early error path leaves no thread behind either.
     pub(crate) fn stop(self) {
         drop(self);
@@ -393,343 +393,7 @@ impl Drop for Flushers {
 }
 
 #[cfg(unix)]
-mod flusher {
-    //! One flusher thread: a mio poll for "socket writable again", a list of outboxes with new
-    //! lines, and a timetable saying when each may be written next.
-    //!
-    //! Each connection is written when its lines are due: at once if it was last written more
-    //! than `coalesce` ago, else `coalesce` after that write. Deadlines of different connections
-    //! fall at different moments, so the work is spread evenly over time instead of arriving as
-    //! one long pass over every socket, which would make whoever is written last wait longest.
-
-    use std::cmp::Reverse;
-    use std::collections::{BinaryHeap, HashMap, HashSet};
-    use std::io;
-    use std::os::fd::AsRawFd;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    use std::sync::{Arc, Mutex};
-    use std::thread::{self, JoinHandle};
-    use std::time::{Duration, Instant};
-
-    use mio::unix::SourceFd;
-    use mio::{Events, Interest, Poll, Registry, Token, Waker};
-
-    use super::{Shared, Take, WriteFailure};
-    use crate::network::lock;
-
-    const WAKER: Token = Token(0);
-
-    pub(super) fn token_for(id: u64) -> usize {
-        // Token 0 is the waker's; connection ids start at 1 but keep clear of it regardless.
-        (id as usize).wrapping_add(1).max(1)
-    }
-
-    /// Non-blocking for this call only: the connection's reader shares the socket and relies
-    /// on blocking reads, so the socket itself stays blocking. No SIGPIPE on a closed peer.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    const SEND_FLAGS: i32 = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    const SEND_FLAGS: i32 = libc::MSG_DONTWAIT;
-
-    pub(super) struct Flusher {
-        /// Least time between two writes to one busy connection.
-        coalesce: Duration,
-        registry: Registry,
-        waker: Waker,
-        /// Outboxes that got lines (or an end) while not in the thread's hands, each with the
-        /// earliest time it may be written (`None`: at once).
-        dirty: Mutex<Vec<(Arc<Shared>, Option<Instant>)>>,
-        /// When the thread plans to wake, in microseconds since `epoch`: `u64::MAX` while it
-        /// waits with nothing due, 0 while it runs (it looks at `dirty` before it sleeps).
-        /// A push that is due sooner than this wakes it.
-        wake_at: AtomicU64,
-        epoch: Instant,
-        stop: AtomicBool,
-    }
-
-    /// A connection in the thread's hands: from its first new line until its queue is empty.
-    struct Entry {
-        outbox: Arc<Shared>,
-        batch: Vec<u8>,
-        sent: usize,
-        /// When it is next written; `None` while it waits for room.
-        due: Option<Instant>,
-        /// The socket was full at this moment and has not taken a byte since.
-        blocked_since: Option<Instant>,
-    }
-
-    /// What writing one entry led to.
-    enum Flushed {
-        /// Everything taken was sent: look again `coalesce` from now for more.
-        Sent,
-        /// Nothing was waiting: the outbox leaves our hands until its next push.
-        Empty,
-        /// The socket is full; wait for it to have room.
-        Blocked,
-        /// The outbox ended (all written, or failed): forget it.
-        Ended,
-    }
-
-    /// The thread's own bookkeeping.
-    #[derive(Default)]
-    struct Timetable {
-        entries: HashMap<usize, Entry>,
-        /// Due times; an item whose entry's `due` differs is stale and skipped.
-        due: BinaryHeap<Reverse<(Instant, usize)>>,
-        blocked: HashSet<usize>,
-        /// Scratch for [`Shared::take_lines`].
-        taken: Vec<Arc<[u8]>>,
-    }
-
-    impl Flusher {
-        pub(super) fn spawn(
-            index: usize,
-            coalesce: Duration,
-        ) -> io::Result<(Arc<Flusher>, JoinHandle<()>)> {
-            let poll = Poll::new()?;
-            let flusher = Arc::new(Flusher {
-                coalesce,
-                registry: poll.registry().try_clone()?,
-                waker: Waker::new(poll.registry(), WAKER)?,
-                dirty: Mutex::new(Vec::new()),
-                wake_at: AtomicU64::new(0),
-                epoch: Instant::now(),
-                stop: AtomicBool::new(false),
-            });
-            let thread_flusher = Arc::clone(&flusher);
-            let handle = thread::Builder::new()
-                .name(format!("natter-flush-{index}"))
-                .spawn(move || thread_flusher.run(poll))?;
-            Ok((flusher, handle))
-        }
-
-        pub(super) fn register(&self, outbox: &Shared) -> io::Result<()> {
-            let fd = outbox.stream.as_raw_fd();
-            // Edge-triggered: an event comes only when a socket that was full has room again.
-            self.registry
-                .register(&mut SourceFd(&fd), Token(outbox.token), Interest::WRITABLE)
-        }
-
-        pub(super) fn deregister(&self, outbox: &Shared) {
-            let fd = outbox.stream.as_raw_fd();
-            let _ = self.registry.deregister(&mut SourceFd(&fd));
-        }
-
-        /// Hands over an outbox with new lines, to be written at `due` (`None`: at once).
-        pub(super) fn schedule(&self, outbox: Arc<Shared>, due: Option<Instant>) {
-            lock(&self.dirty).push((outbox, due));
-            // Wake the thread only if it would otherwise sleep past `due` by more than the
-            // slack. Under load it wakes every few hundred microseconds anyway, so a broadcast
-            // to 500 members costs next to no wake-ups.
-            let due = self.micros(due.unwrap_or_else(Instant::now));
-            let planned = self.wake_at.fetch_min(due, Ordering::SeqCst);
-            if planned > due.saturating_add(self.micros_of(self.slack())) {
-                let _ = self.waker.wake();
-            }
-        }
-
-        fn micros(&self, t: Instant) -> u64 {
-            self.micros_of(t.saturating_duration_since(self.epoch))
-        }
-
-        fn micros_of(&self, d: Duration) -> u64 {
-            u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-        }
-
-        /// Deadlines this close together are served by one wake-up.
-        fn slack(&self) -> Duration {
-            self.coalesce / 4
-        }
-
-        pub(super) fn stop(&self) {
-            self.stop.store(true, Ordering::SeqCst);
-            let _ = self.waker.wake();
-        }
-
-        fn run(&self, mut poll: Poll) {
-            let mut events = Events::with_capacity(1024);
-            let mut table = Timetable::default();
-            let slack = self.slack();
-            while !self.stop.load(Ordering::SeqCst) {
-                let now = Instant::now();
-                self.take_dirty(&mut table, now);
-                table.write_due(now + slack, self.coalesce);
-                table.give_up_stalled(Instant::now());
-
-                let next_due = table.next_due();
-                let next_stall = table.next_stall();
-                let wake_at = match (next_due, next_stall) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                // Tell pushers when we plan to wake, then look at `dirty` once more: a push
-                // before the store is seen here, one after it sees the plan.
-                let planned = next_due.map_or(u64::MAX, |t| self.micros(t));
-                self.wake_at.store(planned, Ordering::SeqCst);
-                if !lock(&self.dirty).is_empty() {
-                    self.wake_at.store(0, Ordering::SeqCst);
-                    continue;
-                }
-                let timeout = wake_at.map(|t| t.saturating_duration_since(Instant::now()));
-                let polled = poll.poll(&mut events, timeout);
-                self.wake_at.store(0, Ordering::SeqCst);
-                if let Err(e) = polled
-                    && e.kind() != io::ErrorKind::Interrupted
-                {
-                    // Nothing sensible to do but not spin: wait a little and go on.
-                    thread::sleep(Duration::from_millis(1));
-                }
-                let now = Instant::now();
-                for event in &events {
-                    table.room_again(event.token().0, now);
-                }
-            }
-        }
-
-        /// Puts outboxes that got lines into the timetable.
-        fn take_dirty(&self, table: &mut Timetable, now: Instant) {
-            let dirty = std::mem::take(&mut *lock(&self.dirty));
-            for (outbox, due) in dirty {
-                let token = outbox.token;
-                // An outbox is handed over only while not in our hands, so the entry is new.
-                let due = due.map_or(now, |t| t.max(now));
-                table.entries.insert(
-                    token,
-                    Entry {
-                        outbox,
-                        batch: Vec::new(),
-                        sent: 0,
-                        due: Some(due),
-                        blocked_since: None,
-                    },
-                );
-                table.due.push(Reverse((due, token)));
-            }
-        }
-    }
-
-    impl Timetable {
-        /// Writes every entry due by `until`.
-        fn write_due(&mut self, until: Instant, coalesce: Duration) {
-            while let Some(&Reverse((due, token))) = self.due.peek() {
-                if due > until {
-                    break;
-                }
-                self.due.pop();
-                let Some(entry) = self.entries.get_mut(&token) else {
-                    continue;
-                };
-                if entry.due != Some(due) {
-                    continue;
-                }
-                entry.due = None;
-                match flush(entry, &mut self.taken) {
-                    Flushed::Sent => {
-                        let next = Instant::now() + coalesce;
-                        entry.due = Some(next);
-                        self.due.push(Reverse((next, token)));
-                    }
-                    Flushed::Blocked => {
-                        self.blocked.insert(token);
-                    }
-                    Flushed::Empty | Flushed::Ended => {
-                        self.entries.remove(&token);
-                    }
-                }
-            }
-        }
-
-        /// A full socket has room again: write it at once.
-        fn room_again(&mut self, token: usize, now: Instant) {
-            if !self.blocked.remove(&token) {
-                return;
-            }
-            if let Some(entry) = self.entries.get_mut(&token) {
-                entry.due = Some(now);
-                self.due.push(Reverse((now, token)));
-            }
-        }
-
-        fn next_due(&mut self) -> Option<Instant> {
-            // Drop stale items so an old deadline does not wake us for nothing.
-            while let Some(&Reverse((due, token))) = self.due.peek() {
-                if self.entries.get(&token).and_then(|e| e.due) == Some(due) {
-                    return Some(due);
-                }
-                self.due.pop();
-            }
-            None
-        }
-
-        fn next_stall(&self) -> Option<Instant> {
-            self.blocked
-                .iter()
-                .filter_map(|token| self.entries.get(token))
-                .filter_map(|e| e.blocked_since.map(|t| t + e.outbox.config.stall))
-                .min()
-        }
-
-        /// Gives up on connections whose socket took nothing for their stall deadline.
-        fn give_up_stalled(&mut self, now: Instant) {
-            let entries = &mut self.entries;
-            self.blocked.retain(|token| {
-                let Some(entry) = entries.get(token) else {
-                    return false;
-                };
-                let stall = entry.outbox.config.stall;
-                match entry.blocked_since {
-                    Some(since) if now.duration_since(since) >= stall => {
-                        entry.outbox.set_done(Some(WriteFailure::Stalled(stall)));
-                        entries.remove(token);
-                        false
-                    }
-                    Some(_) => true,
-                    None => false,
-                }
-            });
-        }
-    }
-
-    /// Sends what the entry holds, taking more from its queue first if it holds nothing.
-    fn flush(entry: &mut Entry, taken: &mut Vec<Arc<[u8]>>) -> Flushed {
-        if entry.sent == entry.batch.len() {
-            entry.batch.clear();
-            entry.sent = 0;
-            match entry.outbox.take_lines(&mut entry.batch, taken) {
-                Take::Took => {}
-                Take::Nothing => return Flushed::Empty,
-                Take::Ended => return Flushed::Ended,
-            }
-        }
-        while entry.sent < entry.batch.len() {
-            let socket = socket2::SockRef::from(&entry.outbox.stream);
-            match socket.send_with_flags(&entry.batch[entry.sent..], SEND_FLAGS) {
-                Ok(n) => {
-                    entry.sent += n;
-                    entry.blocked_since = None;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    entry.blocked_since.get_or_insert_with(Instant::now);
-                    return Flushed::Blocked;
-                }
-                Err(_) => {
-                    entry.outbox.set_done(Some(WriteFailure::Lost));
-                    return Flushed::Ended;
-                }
-            }
-        }
-        Flushed::Sent
-    }
-
-    impl Drop for Shared {
-        fn drop(&mut self) {
-            if let Some(flusher) = &self.flusher {
-                flusher.deregister(self);
-            }
-        }
-    }
-}
+mod flusher;
 
 #[cfg(test)]
 mod tests {
@@ -752,35 +416,35 @@ mod tests {
         (ours, peer)
     }
 
-    fn config() -> OutboxConfig {
-        OutboxConfig {
+    fn config() -> SendQueueConfig {
+        SendQueueConfig {
             capacity: 8,
             stall: Duration::from_secs(600),
             coalesce: Duration::from_millis(4),
         }
     }
 
-    /// An outbox on `stream` whose failures arrive on the returned channel.
-    fn outbox(
+    /// A send queue on `stream` whose failures arrive on the returned channel.
+    fn open_queue(
         stream: TcpStream,
-        config: OutboxConfig,
+        config: SendQueueConfig,
         flushers: &Flushers,
-    ) -> (Outbox, Receiver<WriteFailure>) {
-        outbox_with_id(stream, 1, config, flushers)
+    ) -> (SendQueue, Receiver<WriteFailure>) {
+        send_queue_with_id(stream, 1, config, flushers)
     }
 
-    fn outbox_with_id(
+    fn send_queue_with_id(
         stream: TcpStream,
         id: u64,
-        config: OutboxConfig,
+        config: SendQueueConfig,
         flushers: &Flushers,
-    ) -> (Outbox, Receiver<WriteFailure>) {
+    ) -> (SendQueue, Receiver<WriteFailure>) {
         let (tx, rx) = crossbeam_channel::unbounded();
         let on_failure = Box::new(move |failure| {
             let _ = tx.send(failure);
         });
         (
-            Outbox::new(stream, id, config, flushers, on_failure).unwrap(),
+            SendQueue::new(stream, id, config, flushers, on_failure).unwrap(),
             rx,
         )
     }
@@ -789,7 +453,7 @@ mod tests {
         format!("{text}\n").into_bytes().into()
     }
 
-    /// Both ways of writing: a flusher pool, and a writer thread per outbox.
+    /// Both ways of writing: a flusher pool, and a writer thread per send queue.
     fn each_mode(test: impl Fn(&Flushers)) {
         for threads in [1, 0] {
             let flushers = Flushers::start(threads, Duration::from_millis(4)).unwrap();
@@ -802,7 +466,7 @@ mod tests {
     fn lines_arrive_whole_and_in_order_then_end_of_stream() {
         each_mode(|flushers| {
             let (ours, mut peer) = pair();
-            let (out, failures) = outbox(ours, config(), flushers);
+            let (out, failures) = open_queue(ours, config(), flushers);
             for i in 0..5 {
                 out.push(line(&format!("line {i}"))).unwrap();
             }
@@ -823,7 +487,7 @@ mod tests {
         // Nobody reads and the socket buffers fill, so lines pile up in the queue.
         each_mode(|flushers| {
             let (ours, _peer) = pair();
-            let (out, _failures) = outbox(ours, config(), flushers);
+            let (out, _failures) = open_queue(ours, config(), flushers);
             let big: Arc<[u8]> = vec![b'x'; 1 << 20].into();
             let mut refused = false;
             for _ in 0..64 {
@@ -842,12 +506,12 @@ mod tests {
         each_mode(|flushers| {
             let (ours, _peer) = pair();
             let stall = Duration::from_millis(200);
-            let config = OutboxConfig {
+            let config = SendQueueConfig {
                 capacity: 1000,
                 stall,
                 ..config()
             };
-            let (out, failures) = outbox(ours, config, flushers);
+            let (out, failures) = open_queue(ours, config, flushers);
             let big: Arc<[u8]> = vec![b'y'; 1 << 20].into();
             for _ in 0..16 {
                 out.push(Arc::clone(&big)).unwrap();
@@ -867,7 +531,7 @@ mod tests {
             let (ours, peer) = pair();
             ours.shutdown(Shutdown::Both).unwrap();
             drop(peer);
-            let (out, failures) = outbox(ours, config(), flushers);
+            let (out, failures) = open_queue(ours, config(), flushers);
             out.push(line("into the void")).unwrap();
             assert_eq!(failures.recv_timeout(WAIT), Ok(WriteFailure::Lost));
             out.finish();
@@ -882,8 +546,8 @@ mod tests {
         let flushers = Flushers::start(1, Duration::from_secs(3600)).unwrap();
         let (busy, busy_peer) = pair();
         let (quiet, quiet_peer) = pair();
-        let (busy_out, _) = outbox_with_id(busy, 1, config(), &flushers);
-        let (quiet_out, _) = outbox_with_id(quiet, 2, config(), &flushers);
+        let (busy_out, _) = send_queue_with_id(busy, 1, config(), &flushers);
+        let (quiet_out, _) = send_queue_with_id(quiet, 2, config(), &flushers);
         let read_line = |mut peer: &TcpStream| {
             peer.set_read_timeout(Some(WAIT)).unwrap();
             let mut buf = [0u8; 64];

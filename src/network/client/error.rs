@@ -1,0 +1,105 @@
+//! Why a client's connection failed, in words a person can act on.
+//!
+//! Owns [`ClientError`]: its wording, which errors are final, and how socket errors map onto
+//! it. Does not decide when to retry (the supervisor does).
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::network::protocol::ErrorCode;
+
+/// Why a connection failed, in words a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "\"{input}\" is not an address: {why} Type the host's IP address, such as 192.168.1.20, or with a port, 192.168.1.20:5050."
+    )]
+    InvalidAddress { input: String, why: String },
+    #[error(
+        "Could not find a computer called \"{host}\": check the spelling, or type its IP address (the host's Natter window lists it)."
+    )]
+    UnknownHost { host: String },
+    #[error(
+        "Connection refused by {addr}: is the host running Natter, and is the port right? A firewall may block it."
+    )]
+    Refused { addr: SocketAddr },
+    #[error(
+        "No answer from {addr} within {secs} s: is the address right? A firewall may block port {port}."
+    )]
+    TimedOut {
+        addr: SocketAddr,
+        secs: u64,
+        port: u16,
+    },
+    #[error("Cannot reach {addr}: is this computer on the same network as the host?")]
+    Unreachable { addr: SocketAddr },
+    #[error(
+        "The host speaks Natter protocol version {theirs}, this app version {ours}: use the same Natter version on both ends."
+    )]
+    VersionMismatch { ours: u32, theirs: u32 },
+    #[error("The host refused: {message}")]
+    Rejected { code: ErrorCode, message: String },
+    #[error("The host stopped hosting.")]
+    HostStopped,
+    #[error("The connection to the host was lost ({detail}).")]
+    Lost { detail: String },
+    #[error("Nothing heard from the host for {secs} s: the link seems down.")]
+    Silent { secs: u64 },
+}
+
+impl ClientError {
+    /// Final errors end the client; the others are retried with backoff once connected.
+    pub fn is_final(&self) -> bool {
+        match self {
+            ClientError::InvalidAddress { .. } | ClientError::VersionMismatch { .. } => true,
+            ClientError::Rejected { code, .. } => !matches!(
+                code,
+                ErrorCode::RoomFull
+                    | ErrorCode::TooManyConnections
+                    | ErrorCode::IdleTimeout
+                    | ErrorCode::HandshakeTimeout
+            ),
+            _ => false,
+        }
+    }
+
+    pub(super) fn from_connect(e: &io::Error, addr: SocketAddr, timeout: Duration) -> Self {
+        match e.kind() {
+            io::ErrorKind::ConnectionRefused => ClientError::Refused { addr },
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ClientError::TimedOut {
+                addr,
+                secs: timeout.as_secs().max(1),
+                port: addr.port(),
+            },
+            io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+                ClientError::Unreachable { addr }
+            }
+            _ => ClientError::Lost {
+                detail: e.to_string(),
+            },
+        }
+    }
+
+    pub(super) fn lost(e: &io::Error) -> Self {
+        ClientError::Lost {
+            detail: e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_errors_carry_a_hint() {
+        let addr: SocketAddr = "10.1.2.3:5050".parse().unwrap();
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        let text = ClientError::from_connect(&refused, addr, Duration::from_secs(5)).to_string();
+        assert!(text.contains("is the host running"), "{text}");
+        let timed_out = io::Error::from(io::ErrorKind::TimedOut);
+        let text = ClientError::from_connect(&timed_out, addr, Duration::from_secs(5)).to_string();
+        assert!(text.contains("firewall may block port 5050"), "{text}");
+    }
+}

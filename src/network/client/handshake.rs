@@ -1,0 +1,425 @@
+//! Dialing a host and the handshake, up to being in the room (or knowing the host is plain).
+//!
+//! Owns resolving the address, connecting, sending `hello`, and [`Handshake`]: the small
+//! state type that reads `welcome`, `accepted` and the history that follows, or decides the
+//! host does not speak Natter. Does not own what happens once in the room (see `supervisor`).
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use super::address::parse_address;
+use super::error::ClientError;
+use crate::network::protocol::{
+    ChatMessage, ClientFrame, LineSplitter, MAX_LINE_BYTES, PROTOCOL_VERSION, Resume, ServerFrame,
+    decode, encode,
+};
+use crate::network::timed_read::{ReadOutcome, read_within};
+
+/// What `accepted` told us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Accepted {
+    pub(super) nick: String,
+    pub(super) session: String,
+    pub(super) users: Vec<String>,
+    pub(super) history_count: usize,
+    pub(super) resumed: bool,
+    pub(super) history_complete: bool,
+}
+
+/// A handshake that got us into the room.
+#[derive(Debug)]
+pub(super) struct Joined {
+    pub(super) server: String,
+    pub(super) welcome: String,
+    pub(super) accepted: Accepted,
+    pub(super) history: Vec<ChatMessage>,
+}
+
+/// The handshake's states, in the order they come.
+#[derive(Debug)]
+enum Stage {
+    AwaitingWelcome,
+    AwaitingAccepted {
+        server: String,
+        welcome: String,
+    },
+    ReceivingHistory {
+        server: String,
+        welcome: String,
+        accepted: Accepted,
+        history: Vec<ChatMessage>,
+    },
+}
+
+/// What one line did to the handshake.
+#[derive(Debug)]
+pub(super) enum Progress {
+    /// Go on reading.
+    Waiting,
+    /// The host pinged: answer `pong`, then go on reading.
+    Pong,
+    /// The first line was not `welcome`: the host speaks plain text, this line included.
+    NotNatter,
+    /// In the room.
+    Joined(Box<Joined>),
+}
+
+/// The handshake as a state machine over received lines; no I/O.
+#[derive(Debug)]
+pub(super) struct Handshake {
+    stage: Stage,
+}
+
+impl Handshake {
+    pub(super) fn new() -> Self {
+        Handshake {
+            stage: Stage::AwaitingWelcome,
+        }
+    }
+
+    pub(super) fn saw_welcome(&self) -> bool {
+        !matches!(self.stage, Stage::AwaitingWelcome)
+    }
+
+    /// Takes one complete line from the host.
+    pub(super) fn on_line(&mut self, line: &[u8]) -> Result<Progress, ClientError> {
+        if let Stage::AwaitingWelcome = self.stage {
+            return self.on_first_line(line);
+        }
+        let frame = decode::<ServerFrame>(line).map_err(|e| ClientError::Lost {
+            detail: format!("the host sent a bad frame: {e}"),
+        })?;
+        match (frame, &mut self.stage) {
+            (ServerFrame::Error { code, message, .. }, _) => {
+                Err(ClientError::Rejected { code, message })
+            }
+            (ServerFrame::Ping {}, _) => Ok(Progress::Pong),
+            (
+                ServerFrame::Accepted {
+                    nick,
+                    session,
+                    users,
+                    history_count,
+                    resumed,
+                    history_complete,
+                },
+                Stage::AwaitingAccepted { server, welcome },
+            ) => {
+                let accepted = Accepted {
+                    nick,
+                    session,
+                    users,
+                    history_count,
+                    resumed,
+                    history_complete,
+                };
+                let (server, welcome) = (std::mem::take(server), std::mem::take(welcome));
+                self.stage = Stage::ReceivingHistory {
+                    server,
+                    welcome,
+                    accepted,
+                    history: Vec::new(),
+                };
+                Ok(self.finish_if_complete())
+            }
+            (ServerFrame::Chat(message), Stage::ReceivingHistory { history, .. }) => {
+                history.push(message);
+                Ok(self.finish_if_complete())
+            }
+            (other, _) => Err(ClientError::Lost {
+                detail: format!("the host sent {other:?} during the handshake"),
+            }),
+        }
+    }
+
+    fn on_first_line(&mut self, line: &[u8]) -> Result<Progress, ClientError> {
+        let Ok(ServerFrame::Welcome {
+            server,
+            version,
+            text,
+            ..
+        }) = decode::<ServerFrame>(line)
+        else {
+            return Ok(Progress::NotNatter);
+        };
+        if version != PROTOCOL_VERSION {
+            return Err(ClientError::VersionMismatch {
+                ours: PROTOCOL_VERSION,
+                theirs: version,
+            });
+        }
+        self.stage = Stage::AwaitingAccepted {
+            server,
+            welcome: text,
+        };
+        Ok(Progress::Waiting)
+    }
+
+    /// The session token of the stay the host gave us, once `accepted` has come.
+    pub(super) fn session(&self) -> Option<&str> {
+        match &self.stage {
+            Stage::ReceivingHistory { accepted, .. } => Some(&accepted.session),
+            _ => None,
+        }
+    }
+
+    fn finish_if_complete(&mut self) -> Progress {
+        let Stage::ReceivingHistory {
+            accepted, history, ..
+        } = &self.stage
+        else {
+            return Progress::Waiting;
+        };
+        if history.len() < accepted.history_count {
+            return Progress::Waiting;
+        }
+        match std::mem::replace(&mut self.stage, Stage::AwaitingWelcome) {
+            Stage::ReceivingHistory {
+                server,
+                welcome,
+                accepted,
+                history,
+            } => Progress::Joined(Box::new(Joined {
+                server,
+                welcome,
+                accepted,
+                history,
+            })),
+            other => {
+                self.stage = other;
+                Progress::Waiting
+            }
+        }
+    }
+}
+
+/// A connection to a host, past the handshake.
+pub(super) struct Established {
+    pub(super) stream: TcpStream,
+    /// Bytes already read past the handshake, with their partial last line.
+    pub(super) splitter: LineSplitter,
+    /// Complete lines read during the handshake that belong to what follows it.
+    pub(super) early_lines: Vec<Vec<u8>>,
+    /// The host speaks plain text, not Natter.
+    pub(super) plain: bool,
+}
+
+/// Resolves and dials `address`, trying each of its addresses in turn.
+pub(super) fn dial(address: &str, timeout: Duration) -> Result<TcpStream, ClientError> {
+    let (host, port) = parse_address(address)?;
+    let addrs: Vec<SocketAddr> = (host.as_str(), port)
+        .to_socket_addrs()
+        .map_err(|_| ClientError::UnknownHost { host: host.clone() })?
+        .collect();
+    let mut last_error = ClientError::UnknownHost { host };
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
+                return Ok(stream);
+            }
+            Err(e) => last_error = ClientError::from_connect(&e, addr, timeout),
+        }
+    }
+    Err(last_error)
+}
+
+/// Says `hello` at once (the server tells Natter clients from plain peers by the first byte)
+/// and reads until we are in the room, or know the host speaks plain text. `resume` is
+/// updated as soon as the host names our new session, so a drop during the history still
+/// resumes the right stay. What the host said to let us in comes with a Natter host only.
+pub(super) fn greet(
+    stream: TcpStream,
+    hello: &ClientFrame,
+    timeout: Duration,
+    resume: &mut Option<Resume>,
+) -> Result<(Established, Option<Box<Joined>>), ClientError> {
+    (&stream)
+        .write_all(&encode(hello))
+        .map_err(|e| ClientError::lost(&e))?;
+    let deadline = Instant::now() + timeout;
+    let mut handshake = Handshake::new();
+    let mut splitter = LineSplitter::new(MAX_LINE_BYTES);
+    let mut lines: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        while let Some(line) = lines.pop_front() {
+            let progress = handshake.on_line(&line)?;
+            if let Some(session) = handshake.session() {
+                remember_session(resume, session);
+            }
+            match progress {
+                Progress::Waiting => {}
+                Progress::Pong => {
+                    let _ = (&stream).write_all(&encode(&ClientFrame::Pong {}));
+                }
+                Progress::NotNatter => {
+                    lines.push_front(line);
+                    return Ok((established(stream, splitter, lines, true), None));
+                }
+                Progress::Joined(joined) => {
+                    remember_session(resume, &joined.accepted.session);
+                    return Ok((established(stream, splitter, lines, false), Some(joined)));
+                }
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            if handshake.saw_welcome() {
+                return Err(lost("the host did not finish the handshake"));
+            }
+            // Silence, or text without a newline: a plain server.
+            return Ok((established(stream, splitter, lines, true), None));
+        }
+        match read_within(&stream, &mut buf, left) {
+            ReadOutcome::Bytes(n) => {
+                let mut complete = Vec::new();
+                if splitter.push(&buf[..n], &mut complete).is_err() {
+                    return Err(lost("the host sent a line that is too long"));
+                }
+                lines.extend(complete);
+            }
+            ReadOutcome::TimedOut => {}
+            ReadOutcome::Closed if handshake.saw_welcome() => {
+                return Err(lost("the host closed the connection during the handshake"));
+            }
+            ReadOutcome::Closed => {
+                let Some(partial) = splitter.take_partial() else {
+                    return Err(lost("the host closed the connection at once"));
+                };
+                lines.push_back(partial);
+                return Ok((established(stream, splitter, lines, true), None));
+            }
+            ReadOutcome::Failed(e) => return Err(ClientError::lost(&e)),
+        }
+    }
+}
+
+fn established(
+    stream: TcpStream,
+    splitter: LineSplitter,
+    lines: VecDeque<Vec<u8>>,
+    plain: bool,
+) -> Established {
+    Established {
+        stream,
+        splitter,
+        early_lines: lines.into(),
+        plain,
+    }
+}
+
+fn remember_session(resume: &mut Option<Resume>, session: &str) {
+    let last_id = resume.as_ref().map_or(0, |r| r.last_id);
+    *resume = Some(Resume {
+        session: session.to_string(),
+        last_id,
+    });
+}
+
+fn lost(detail: &str) -> ClientError {
+    ClientError::Lost {
+        detail: detail.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(frame: &ServerFrame) -> Vec<u8> {
+        let mut bytes = encode(frame);
+        bytes.pop();
+        bytes
+    }
+
+    fn welcome(version: u32) -> Vec<u8> {
+        line(&ServerFrame::Welcome {
+            server: "Lab".into(),
+            version,
+            max_line_bytes: MAX_LINE_BYTES,
+            ping_interval_secs: 15,
+            idle_timeout_secs: 45,
+            text: "Hi".into(),
+        })
+    }
+
+    fn accepted(history_count: usize) -> Vec<u8> {
+        line(&ServerFrame::Accepted {
+            nick: "dana".into(),
+            session: "s".repeat(32),
+            users: vec!["dana".into()],
+            history_count,
+            resumed: false,
+            history_complete: true,
+        })
+    }
+
+    #[test]
+    fn welcome_accepted_and_the_announced_history_complete_the_handshake() {
+        let mut handshake = Handshake::new();
+        assert!(matches!(
+            handshake.on_line(&welcome(PROTOCOL_VERSION)),
+            Ok(Progress::Waiting)
+        ));
+        assert!(matches!(
+            handshake.on_line(&accepted(1)),
+            Ok(Progress::Waiting)
+        ));
+        assert_eq!(handshake.session(), Some("s".repeat(32).as_str()));
+        let chat = line(&ServerFrame::Chat(ChatMessage {
+            id: 7,
+            time: "2026-11-25T10:00:00.000Z".into(),
+            from: "ari".into(),
+            text: "earlier".into(),
+            client_id: None,
+        }));
+        let Ok(Progress::Joined(joined)) = handshake.on_line(&chat) else {
+            panic!("the handshake should be complete after the one history message");
+        };
+        assert_eq!(joined.server, "Lab");
+        assert_eq!(joined.accepted.nick, "dana");
+        assert_eq!(joined.history.len(), 1);
+        assert_eq!(joined.history[0].id, 7);
+    }
+
+    #[test]
+    fn a_first_line_that_is_not_welcome_means_a_plain_host() {
+        let mut handshake = Handshake::new();
+        assert!(matches!(
+            handshake.on_line(b"Enter your name:"),
+            Ok(Progress::NotNatter)
+        ));
+    }
+
+    #[test]
+    fn another_protocol_version_is_refused() {
+        let mut handshake = Handshake::new();
+        assert!(matches!(
+            handshake.on_line(&welcome(PROTOCOL_VERSION + 1)),
+            Err(ClientError::VersionMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn an_error_frame_after_welcome_is_a_rejection_and_a_ping_asks_for_pong() {
+        let mut handshake = Handshake::new();
+        assert!(handshake.on_line(&welcome(PROTOCOL_VERSION)).is_ok());
+        assert!(matches!(
+            handshake.on_line(&line(&ServerFrame::Ping {})),
+            Ok(Progress::Pong)
+        ));
+        let error = line(&ServerFrame::Error {
+            code: crate::network::protocol::ErrorCode::RoomFull,
+            message: "full".into(),
+            client_id: None,
+        });
+        assert!(matches!(
+            handshake.on_line(&error),
+            Err(ClientError::Rejected { .. })
+        ));
+    }
+}

@@ -1,0 +1,194 @@
+//! The client side of the network: dialing a host, the handshake, reading and writing frames,
+//! reconnecting with backoff and resending what was not confirmed.
+//!
+//! This module owns the public face: [`connect`], the [`ClientHandle`], the
+//! [`ClientCommand`]s it takes (UI → network) and the [`ClientEvent`]s it reports
+//! (network → UI). The work is split by concept:
+//!
+//! - `address`: what a person types to reach a host ([`parse_address`]);
+//! - `error`: why a connection failed, in words ([`ClientError`]);
+//! - `handshake`: dialing, `hello`, and the handshake as a small state type;
+//! - `supervisor`: the connection's life as a loop over named states, one thread;
+//! - `reader`: the reader thread of a live link.
+//!
+//! Knows nothing of windows; calls the [`WakeUp`] after each event.
+//!
+//! A server that does not answer with a Natter `welcome` (an echo server, a tutorial chat
+//! server) is spoken to in plain mode: raw lines both ways.
+
+mod address;
+mod error;
+mod handshake;
+mod reader;
+mod supervisor;
+
+use std::io;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+
+pub use address::parse_address;
+pub use error::ClientError;
+
+use super::WakeUp;
+use super::protocol::{ChatMessage, LeaveReason};
+use supervisor::Supervisor;
+
+/// How to reach a host and how patient to be.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// What the person typed: `host`, `host:port`, `IP`, `IP:port` or `[IPv6]:port`.
+    pub address: String,
+    pub nick: String,
+    pub connect_timeout: Duration,
+    /// No Natter `welcome` within this time means the server speaks plain text.
+    pub handshake_timeout: Duration,
+    /// Nothing heard for this long (the server pings every 15 s) means the link is dead.
+    pub idle_timeout: Duration,
+    /// First wait before reconnecting; it doubles up to `backoff_max`.
+    pub backoff_first: Duration,
+    pub backoff_max: Duration,
+}
+
+impl ConnectOptions {
+    pub fn new(address: impl Into<String>, nick: impl Into<String>) -> Self {
+        ConnectOptions {
+            address: address.into(),
+            nick: nick.into(),
+            connect_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(3),
+            idle_timeout: Duration::from_secs(45),
+            backoff_first: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What the owner asks of the connection (UI → network).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientCommand {
+    /// Send a message. It stays unconfirmed, and is sent again after a reconnect, until the
+    /// server confirms it ([`ClientEvent::Message`] with this `local_id`) or refuses it
+    /// ([`ClientEvent::NotSent`]). `local_id` must be unique for this client's lifetime.
+    Send { local_id: u64, text: String },
+    /// Ask for another nickname; the answer is a [`ClientEvent::Renamed`] or a warning.
+    Rename(String),
+    /// Leave on purpose: says `bye`, closes, and ends with [`ClientEvent::Closed`].
+    Disconnect,
+}
+
+/// What happened on the connection (network → UI). Events come in the order things happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// Dialing; `attempt` is 1 for the first try and counts up while reconnecting.
+    Connecting {
+        address: String,
+        attempt: u32,
+    },
+    /// In the room. `users` includes us. The history follows as `Message` events.
+    Connected {
+        nick: String,
+        server: String,
+        welcome: String,
+        users: Vec<String>,
+        /// The server recognised us and sends exactly what we missed.
+        resumed: bool,
+        /// False if we missed more than the server keeps.
+        history_complete: bool,
+    },
+    /// The server does not speak Natter: lines go out raw and come back as `PlainText`.
+    PlainMode {
+        address: String,
+    },
+    /// A chat message, live or from history. `local_id` is set when it is our own message
+    /// coming back: the server's confirmation that it was delivered.
+    Message {
+        message: ChatMessage,
+        local_id: Option<u64>,
+    },
+    /// A line from a server in plain mode, escapes stripped.
+    PlainText(String),
+    Joined {
+        nick: String,
+        time: String,
+    },
+    Left {
+        nick: String,
+        reason: LeaveReason,
+        detail: String,
+        time: String,
+    },
+    /// Someone, maybe we, changed nickname.
+    Renamed {
+        from: String,
+        to: String,
+        time: String,
+    },
+    /// The server refused one of our messages; it is no longer unconfirmed and was not delivered.
+    NotSent {
+        local_id: u64,
+        reason: String,
+    },
+    /// Something the person should read that changes nothing (e.g. a refused nickname).
+    Warning(String),
+    /// The link dropped; a new attempt starts after `retry_in`. Unconfirmed messages wait.
+    LinkLost {
+        error: ClientError,
+        retry_in: Duration,
+    },
+    /// Gave up (the first connection failed, or the host refused us for good). Last event.
+    Failed(ClientError),
+    /// Closed on request. Last event.
+    Closed,
+}
+
+/// A running connection. Dropping it disconnects too; [`ClientHandle::disconnect`] also waits.
+pub struct ClientHandle {
+    commands: Sender<ClientCommand>,
+    events: Receiver<ClientEvent>,
+    supervisor: Option<JoinHandle<()>>,
+}
+
+impl ClientHandle {
+    pub fn send(&self, command: ClientCommand) {
+        // A closed channel means the client already ended, and said so with its last event.
+        let _ = self.commands.send(command);
+    }
+
+    pub fn events(&self) -> &Receiver<ClientEvent> {
+        &self.events
+    }
+
+    /// Says `bye`, closes, and joins the client's threads.
+    pub fn disconnect(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        if let Some(supervisor) = self.supervisor.take() {
+            let _ = self.commands.send(ClientCommand::Disconnect);
+            let _ = supervisor.join();
+        }
+    }
+}
+
+impl Drop for ClientHandle {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// Starts connecting in the background and returns at once; progress arrives as events.
+pub fn connect(options: ConnectOptions, wake: WakeUp) -> io::Result<ClientHandle> {
+    let (commands_tx, commands) = crossbeam_channel::unbounded();
+    let (events_tx, events) = crossbeam_channel::unbounded();
+    let supervisor = thread::Builder::new()
+        .name("natter-client".into())
+        .spawn(move || Supervisor::new(options, commands, events_tx, wake).run())?;
+    Ok(ClientHandle {
+        commands: commands_tx,
+        events,
+        supervisor: Some(supervisor),
+    })
+}

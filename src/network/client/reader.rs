@@ -1,0 +1,120 @@
+//! The client's reader thread: bytes from the host become frames (or plain lines) for the
+//! supervisor.
+//!
+//! Owns reading, splitting, decoding, the idle timeout and showing a plain host's prompt that
+//! has no newline. Does not answer anything: the supervisor writes.
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+
+use super::error::ClientError;
+use crate::network::protocol::{LineSplitter, ServerFrame, decode};
+use crate::network::text::clean_text;
+use crate::network::timed_read::{ReadOutcome, read_within};
+
+/// How long a plain host's unfinished line ("Enter your name: ") waits before it is shown.
+const PLAIN_PROMPT_PAUSE: Duration = Duration::from_millis(200);
+
+/// What the reader thread passes to the supervisor.
+pub(super) enum Incoming {
+    Frame(ServerFrame),
+    /// A line from a plain host, escapes stripped.
+    Text(String),
+    /// The connection ended; the last item.
+    Ended(ClientError),
+}
+
+/// Everything the reader thread needs.
+pub(super) struct Reader {
+    pub(super) stream: TcpStream,
+    pub(super) splitter: LineSplitter,
+    /// Lines the handshake already read.
+    pub(super) early_lines: Vec<Vec<u8>>,
+    pub(super) plain: bool,
+    pub(super) idle_timeout: Duration,
+    pub(super) incoming: Sender<Incoming>,
+}
+
+impl Reader {
+    /// Reads until the connection ends or the supervisor stops listening.
+    pub(super) fn run(mut self) {
+        let early = std::mem::take(&mut self.early_lines);
+        if !self.forward(early) {
+            return;
+        }
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut last_heard = Instant::now();
+        loop {
+            let waiting_prompt = self.plain && self.splitter.has_partial();
+            let timeout = if waiting_prompt {
+                PLAIN_PROMPT_PAUSE
+            } else {
+                self.idle_timeout
+            };
+            let mut lines = Vec::new();
+            let result = match read_within(&self.stream, &mut buf, timeout) {
+                ReadOutcome::Bytes(n) => {
+                    last_heard = Instant::now();
+                    self.splitter
+                        .push(&buf[..n], &mut lines)
+                        .map_err(|_| lost("the host sent a line that is too long"))
+                }
+                ReadOutcome::TimedOut if waiting_prompt => {
+                    lines.extend(self.splitter.take_partial());
+                    Ok(())
+                }
+                ReadOutcome::TimedOut
+                    if !self.plain && last_heard.elapsed() >= self.idle_timeout =>
+                {
+                    Err(ClientError::Silent {
+                        secs: self.idle_timeout.as_secs(),
+                    })
+                }
+                ReadOutcome::TimedOut => Ok(()),
+                ReadOutcome::Closed => Err(lost("the host closed the connection")),
+                ReadOutcome::Failed(e) => Err(ClientError::lost(&e)),
+            };
+            if !self.forward(lines) {
+                return;
+            }
+            if let Err(error) = result {
+                if self.plain {
+                    let partial: Vec<_> = self.splitter.take_partial().into_iter().collect();
+                    self.forward(partial);
+                }
+                let _ = self.incoming.send(Incoming::Ended(error));
+                return;
+            }
+        }
+    }
+
+    /// Passes lines on; false once reading should stop (a bad frame, or nobody listening).
+    fn forward(&self, lines: Vec<Vec<u8>>) -> bool {
+        for line in lines {
+            let item = self.to_item(&line);
+            let failed = matches!(item, Incoming::Ended(_));
+            if self.incoming.send(item).is_err() || failed {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn to_item(&self, line: &[u8]) -> Incoming {
+        if self.plain {
+            return Incoming::Text(clean_text(&String::from_utf8_lossy(line)));
+        }
+        match decode::<ServerFrame>(line) {
+            Ok(frame) => Incoming::Frame(frame),
+            Err(e) => Incoming::Ended(lost(&format!("the host sent a bad frame: {e}"))),
+        }
+    }
+}
+
+fn lost(detail: &str) -> ClientError {
+    ClientError::Lost {
+        detail: detail.to_string(),
+    }
+}

@@ -1,0 +1,388 @@
+//! The client's supervisor thread: dials, keeps the link, reconnects with backoff and resends
+//! what the host has not confirmed.
+//!
+//! Owns the connection's life as a loop over named [`State`]s, the unconfirmed messages, the
+//! resume token, writing to the host and turning frames into [`ClientEvent`]s. Does not read
+//! the socket (the reader thread does) or parse the handshake (see `handshake`).
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::net::{Shutdown, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::error::ClientError;
+use super::handshake::{Established, Joined, dial, greet};
+use super::reader::{Incoming, Reader};
+use super::{ClientCommand, ClientEvent, ConnectOptions};
+use crate::network::WakeUp;
+use crate::network::protocol::{
+    ChatMessage, ClientFrame, PROTOCOL_VERSION, Resume, ServerFrame, encode, now_rfc3339,
+};
+
+/// Where the connection is in its life.
+enum State {
+    /// Dialing and shaking hands; `attempt` counts from 1 and up while reconnecting.
+    Dialing { attempt: u32 },
+    /// Past the handshake: in the room, or talking to a plain-text host.
+    Live(Established),
+    /// Attempt `attempt` failed or the link dropped; dial again after `retry_in`.
+    WaitingToRetry { attempt: u32, retry_in: Duration },
+    /// This event is the last; the thread ends after posting it.
+    Finished(ClientEvent),
+}
+
+/// How a live link ended.
+enum LinkEnd {
+    Disconnected,
+    Lost(ClientError),
+}
+
+pub(super) struct Supervisor {
+    options: ConnectOptions,
+    /// Our current nickname (the server may have changed it), wanted again on reconnect.
+    nick: String,
+    commands: Receiver<ClientCommand>,
+    events: Sender<ClientEvent>,
+    wake: WakeUp,
+    /// Messages sent or waiting to be sent that the host has not confirmed yet, oldest first.
+    unconfirmed: VecDeque<(u64, String)>,
+    resume: Option<Resume>,
+    /// Once in, failures are retried; a first attempt that fails is final.
+    ever_connected: bool,
+}
+
+impl Supervisor {
+    pub(super) fn new(
+        options: ConnectOptions,
+        commands: Receiver<ClientCommand>,
+        events: Sender<ClientEvent>,
+        wake: WakeUp,
+    ) -> Self {
+        Supervisor {
+            nick: options.nick.clone(),
+            options,
+            commands,
+            events,
+            wake,
+            unconfirmed: VecDeque::new(),
+            resume: None,
+            ever_connected: false,
+        }
+    }
+
+    fn post(&self, event: ClientEvent) {
+        let _ = self.events.send(event);
+        (self.wake)();
+    }
+
+    pub(super) fn run(&mut self) {
+        let mut state = State::Dialing { attempt: 1 };
+        loop {
+            state = match state {
+                State::Dialing { attempt } => self.dial(attempt),
+                State::Live(established) => match self.run_link(established) {
+                    LinkEnd::Disconnected => State::Finished(ClientEvent::Closed),
+                    LinkEnd::Lost(error) => self.after_failure(1, error),
+                },
+                State::WaitingToRetry { attempt, retry_in } => match self.wait(retry_in) {
+                    true => State::Dialing {
+                        attempt: attempt + 1,
+                    },
+                    false => State::Finished(ClientEvent::Closed),
+                },
+                State::Finished(event) => return self.post(event),
+            };
+        }
+    }
+
+    fn dial(&mut self, attempt: u32) -> State {
+        self.post(ClientEvent::Connecting {
+            address: self.options.address.clone(),
+            attempt,
+        });
+        match self.establish() {
+            Ok(established) => {
+                self.ever_connected = true;
+                State::Live(established)
+            }
+            Err(error) => self.after_failure(attempt, error),
+        }
+    }
+
+    /// Gives up, or says when the next attempt comes.
+    fn after_failure(&self, attempt: u32, error: ClientError) -> State {
+        if !self.ever_connected || error.is_final() {
+            return State::Finished(ClientEvent::Failed(error));
+        }
+        let retry_in = self.backoff(attempt);
+        self.post(ClientEvent::LinkLost { error, retry_in });
+        State::WaitingToRetry { attempt, retry_in }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(10);
+        (self.options.backoff_first * factor).min(self.options.backoff_max)
+    }
+
+    /// Waits before a reconnect, still taking commands. False if told to disconnect.
+    fn wait(&mut self, delay: Duration) -> bool {
+        let deadline = Instant::now() + delay;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.commands.recv_timeout(left) {
+                Ok(ClientCommand::Send { local_id, text }) => {
+                    self.unconfirmed.push_back((local_id, text))
+                }
+                Ok(ClientCommand::Rename(nick)) => self.nick = nick,
+                Ok(ClientCommand::Disconnect) | Err(RecvTimeoutError::Disconnected) => {
+                    return false;
+                }
+                Err(RecvTimeoutError::Timeout) => return true,
+            }
+        }
+    }
+
+    /// Dials, says hello, and reads until we are in the room (or know it is a plain server).
+    fn establish(&mut self) -> Result<Established, ClientError> {
+        let stream = dial(&self.options.address, self.options.connect_timeout)?;
+        let hello = ClientFrame::Hello {
+            version: PROTOCOL_VERSION,
+            nick: self.nick.clone(),
+            resume: self.resume.clone(),
+        };
+        let timeout = self.options.handshake_timeout;
+        let (mut established, joined) = greet(stream, &hello, timeout, &mut self.resume)?;
+        match joined {
+            Some(joined) => self.on_joined(*joined),
+            None => self.on_plain_host(&mut established, &hello),
+        }
+        Ok(established)
+    }
+
+    fn on_joined(&mut self, joined: Joined) {
+        let accepted = joined.accepted;
+        self.nick = accepted.nick.clone();
+        self.post(ClientEvent::Connected {
+            nick: accepted.nick,
+            server: joined.server,
+            welcome: joined.welcome,
+            users: accepted.users,
+            resumed: accepted.resumed,
+            history_complete: accepted.history_complete,
+        });
+        for message in joined.history {
+            self.on_message(message);
+        }
+    }
+
+    fn on_plain_host(&mut self, established: &mut Established, hello: &ClientFrame) {
+        self.resume = None;
+        self.post(ClientEvent::PlainMode {
+            address: self.options.address.clone(),
+        });
+        // An echo server sends our hello straight back; nobody needs to see that.
+        let mut echoed = encode(hello);
+        echoed.pop();
+        established.early_lines.retain(|line| *line != echoed);
+    }
+
+    /// Posts a chat message; our own confirmed messages stop being unconfirmed.
+    fn on_message(&mut self, message: ChatMessage) {
+        if let Some(resume) = &mut self.resume {
+            resume.last_id = resume.last_id.max(message.id);
+        }
+        let local_id = message
+            .client_id
+            .as_deref()
+            .and_then(|id| id.parse::<u64>().ok());
+        if let Some(id) = local_id {
+            self.unconfirmed.retain(|(queued, _)| *queued != id);
+        }
+        self.post(ClientEvent::Message { message, local_id });
+    }
+
+    fn run_link(&mut self, established: Established) -> LinkEnd {
+        let (incoming_tx, incoming) = crossbeam_channel::unbounded();
+        let reader_stream = match established.stream.try_clone() {
+            Ok(stream) => stream,
+            Err(e) => return LinkEnd::Lost(ClientError::lost(&e)),
+        };
+        let plain = established.plain;
+        let reader = Reader {
+            stream: reader_stream,
+            splitter: established.splitter,
+            early_lines: established.early_lines,
+            plain,
+            idle_timeout: self.options.idle_timeout,
+            incoming: incoming_tx,
+        };
+        let reader = match thread::Builder::new()
+            .name("natter-client-read".into())
+            .spawn(move || reader.run())
+        {
+            Ok(reader) => reader,
+            Err(e) => return LinkEnd::Lost(ClientError::lost(&e)),
+        };
+        let stream = established.stream;
+        let end = match self.resend_unconfirmed(&stream, plain) {
+            Ok(()) => self.pump(&stream, plain, &incoming),
+            Err(error) => LinkEnd::Lost(error),
+        };
+        if matches!(end, LinkEnd::Disconnected) && !plain {
+            let _ = (&stream).write_all(&encode(&ClientFrame::Bye {}));
+        }
+        let _ = stream.shutdown(Shutdown::Both);
+        let _ = reader.join();
+        end
+    }
+
+    /// Unconfirmed messages from before the drop go out again, oldest first.
+    fn resend_unconfirmed(&mut self, stream: &TcpStream, plain: bool) -> Result<(), ClientError> {
+        for (local_id, text) in self.unconfirmed.clone() {
+            self.write_chat(stream, plain, local_id, &text)?;
+        }
+        Ok(())
+    }
+
+    /// Moves commands to the socket and frames to events until the link ends.
+    fn pump(&mut self, stream: &TcpStream, plain: bool, incoming: &Receiver<Incoming>) -> LinkEnd {
+        loop {
+            let result = crossbeam_channel::select! {
+                recv(self.commands) -> command => match command {
+                    Ok(command) => self.on_command(stream, plain, command),
+                    Err(_) => Err(LinkEnd::Disconnected),
+                },
+                recv(incoming) -> item => match item {
+                    Ok(Incoming::Frame(frame)) => self.on_frame(stream, frame),
+                    Ok(Incoming::Text(text)) => {
+                        self.post(ClientEvent::PlainText(text));
+                        Ok(())
+                    }
+                    Ok(Incoming::Ended(error)) => Err(LinkEnd::Lost(error)),
+                    Err(_) => Err(LinkEnd::Lost(ClientError::Lost {
+                        detail: "reader stopped".into(),
+                    })),
+                },
+            };
+            if let Err(end) = result {
+                return end;
+            }
+        }
+    }
+
+    fn on_command(
+        &mut self,
+        stream: &TcpStream,
+        plain: bool,
+        command: ClientCommand,
+    ) -> Result<(), LinkEnd> {
+        match command {
+            ClientCommand::Send { local_id, text } => {
+                self.unconfirmed.push_back((local_id, text.clone()));
+                self.write_chat(stream, plain, local_id, &text)
+                    .map_err(LinkEnd::Lost)
+            }
+            ClientCommand::Rename(nick) if plain => {
+                self.nick = nick;
+                Ok(())
+            }
+            ClientCommand::Rename(nick) => {
+                write_frame(stream, &ClientFrame::Nick { nick }).map_err(LinkEnd::Lost)
+            }
+            ClientCommand::Disconnect => Err(LinkEnd::Disconnected),
+        }
+    }
+
+    fn write_chat(
+        &mut self,
+        stream: &TcpStream,
+        plain: bool,
+        local_id: u64,
+        text: &str,
+    ) -> Result<(), ClientError> {
+        if !plain {
+            let frame = ClientFrame::Chat {
+                text: text.to_string(),
+                client_id: Some(local_id.to_string()),
+            };
+            return write_frame(stream, &frame);
+        }
+        let mut line = text.replace('\n', " ");
+        line.push('\n');
+        (&*stream)
+            .write_all(line.as_bytes())
+            .map_err(|e| ClientError::lost(&e))?;
+        // A plain server confirms nothing: written is as delivered as it gets.
+        let message = ChatMessage {
+            id: 0,
+            time: now_rfc3339(),
+            from: self.nick.clone(),
+            text: text.to_string(),
+            client_id: None,
+        };
+        self.unconfirmed.retain(|(queued, _)| *queued != local_id);
+        self.post(ClientEvent::Message {
+            message,
+            local_id: Some(local_id),
+        });
+        Ok(())
+    }
+
+    fn on_frame(&mut self, stream: &TcpStream, frame: ServerFrame) -> Result<(), LinkEnd> {
+        match frame {
+            ServerFrame::Chat(message) => self.on_message(message),
+            ServerFrame::Join { nick, time } => self.post(ClientEvent::Joined { nick, time }),
+            ServerFrame::Leave {
+                nick,
+                reason,
+                detail,
+                time,
+            } => self.post(ClientEvent::Left {
+                nick,
+                reason,
+                detail,
+                time,
+            }),
+            ServerFrame::Nick { from, to, time } => {
+                if from == self.nick {
+                    self.nick = to.clone();
+                }
+                self.post(ClientEvent::Renamed { from, to, time });
+            }
+            ServerFrame::Ping {} => {
+                write_frame(stream, &ClientFrame::Pong {}).map_err(LinkEnd::Lost)?;
+            }
+            ServerFrame::Error {
+                code,
+                message,
+                client_id,
+            } => {
+                if code.is_fatal() {
+                    return Err(LinkEnd::Lost(ClientError::Rejected { code, message }));
+                }
+                match client_id.and_then(|id| id.parse::<u64>().ok()) {
+                    Some(local_id) => {
+                        self.unconfirmed.retain(|(queued, _)| *queued != local_id);
+                        self.post(ClientEvent::NotSent {
+                            local_id,
+                            reason: message,
+                        });
+                    }
+                    None => self.post(ClientEvent::Warning(message)),
+                }
+            }
+            ServerFrame::Bye { .. } => return Err(LinkEnd::Lost(ClientError::HostStopped)),
+            ServerFrame::Pong {} | ServerFrame::Welcome { .. } | ServerFrame::Accepted { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+fn write_frame(stream: &TcpStream, frame: &ClientFrame) -> Result<(), ClientError> {
+    (&*stream)
+        .write_all(&encode(frame))
+        .map_err(|e| ClientError::lost(&e))
+}

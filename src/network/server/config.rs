@@ -1,0 +1,81 @@
+//! The limits and timings of a server, in one place.
+//!
+//! Owns [`ServerConfig`] and [`RateLimit`] and their defaults (what `natter serve` and the
+//! window use). Does not enforce anything: the listener, handlers and room read these.
+
+use std::time::Duration;
+
+/// Every limit and timing of a server. `Default` is what `natter serve` and the window use.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Shown to clients in `welcome` and in the plain-text greeting.
+    pub name: String,
+    /// A sentence for newcomers, like the tutorials' welcome message.
+    pub welcome_text: String,
+    pub max_line_bytes: usize,
+    /// People in the room at once; the next one gets `room_full`.
+    pub max_clients: usize,
+    /// Open connections from one IP address; the next one gets `too_many_connections`.
+    pub max_per_address: usize,
+    pub history_len: usize,
+    /// Lines waiting for one member's writer; a member whose queue is full is dropped.
+    pub queue_lines: usize,
+    /// A write that cannot make progress for this long drops the member.
+    pub write_stall: Duration,
+    /// A busy member is written at most once per this interval, gathering what arrives
+    /// meanwhile into one write. An idle link is written at once; a busy one waits at most this
+    /// long. Trades a few milliseconds for far fewer syscalls and wake-ups under load.
+    pub coalesce: Duration,
+    /// Threads that write every member's queue with non-blocking sends (Unix). 0 gives each
+    /// connection a writer thread of its own instead, as is always the case off Unix.
+    pub flusher_threads: usize,
+    /// How long the server waits for a peer's first bytes before taking it for plain text.
+    pub sniff_window: Duration,
+    /// A Natter client must complete `hello` within this time of connecting.
+    pub handshake_timeout: Duration,
+    /// The server pings a Natter client that has been silent this long.
+    pub ping_interval: Duration,
+    /// A Natter client silent this long (pings unanswered) is closed as timed out.
+    pub idle_timeout: Duration,
+    /// A plain peer's line without a newline counts as sent after this much silence.
+    pub plain_flush: Duration,
+    pub rate: RateLimit,
+}
+
+/// Per-member message rate: a token bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimit {
+    /// Messages that may be sent in a burst.
+    pub burst: f64,
+    /// Tokens added per second.
+    pub per_second: f64,
+    /// Messages refused in a row (each answered `rate_limited`) before the member is dropped.
+    pub strikes: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            name: "Natter".into(),
+            welcome_text: "Welcome! Be kind; everyone here can read what you write.".into(),
+            max_line_bytes: crate::network::protocol::MAX_LINE_BYTES,
+            max_clients: 1024,
+            max_per_address: 16,
+            history_len: crate::network::protocol::HISTORY_LEN,
+            queue_lines: 4096,
+            write_stall: Duration::from_secs(10),
+            coalesce: Duration::from_millis(4),
+            flusher_threads: 2,
+            sniff_window: Duration::from_millis(500),
+            handshake_timeout: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(45),
+            plain_flush: Duration::from_millis(200),
+            rate: RateLimit {
+                burst: 20.0,
+                per_second: 10.0,
+                strikes: 10,
+            },
+        }
+    }
+}

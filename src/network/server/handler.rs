@@ -1,0 +1,340 @@
+//! One connection's reading side and its place in the room, whichever dialect it speaks.
+//!
+//! Owns the read loop (bytes → lines → the dialect's handling, with deadlines), answering the
+//! peer, refusing it, and the actions both dialects share: chatting, renaming, entering and
+//! leaving the room. The dialect-specific parts are in `json_dialect` and `plain_dialect`.
+//! Does not own the socket's set-up or close (see `connection`).
+
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::ServerEvent;
+use super::config::ServerConfig;
+use super::connection::{ConnId, End, Recipient};
+use super::rate::TokenBucket;
+use super::room::{Member, Room, StoredMessage};
+use super::state::ServerState;
+use crate::network::lock;
+use crate::network::plain;
+use crate::network::protocol::{
+    ChatMessage, Dialect, ErrorCode, LeaveReason, LineSplitter, ServerFrame, encode, now_rfc3339,
+};
+use crate::network::text::{clean_text, normalize_nick};
+use crate::network::timed_read::{ReadOutcome, read_within};
+
+/// Handles one connection, from its first line to its leaving the room.
+pub(super) struct Handler<'a> {
+    pub(super) state: &'a Arc<ServerState>,
+    stream: &'a TcpStream,
+    pub(super) recipient: Recipient,
+    pub(super) id: ConnId,
+    pub(super) dialect: Dialect,
+    pub(super) splitter: LineSplitter,
+    /// Set once the peer is in the room.
+    pub(super) nick: Option<String>,
+    /// The resume token of this stay (empty until the peer is in the room).
+    pub(super) session_token: String,
+    bucket: TokenBucket,
+    pub(super) connected_at: Instant,
+    pub(super) last_heard: Instant,
+    pub(super) last_ping: Instant,
+}
+
+impl<'a> Handler<'a> {
+    pub(super) fn new(
+        state: &'a Arc<ServerState>,
+        stream: &'a TcpStream,
+        recipient: Recipient,
+        id: ConnId,
+        dialect: Dialect,
+    ) -> Self {
+        let now = Instant::now();
+        Handler {
+            state,
+            stream,
+            recipient,
+            id,
+            dialect,
+            splitter: LineSplitter::new(state.config.max_line_bytes),
+            nick: None,
+            session_token: String::new(),
+            bucket: TokenBucket::new(state.config.rate),
+            connected_at: now,
+            last_heard: now,
+            last_ping: now,
+        }
+    }
+
+    pub(super) fn config(&self) -> &ServerConfig {
+        &self.state.config
+    }
+
+    /// Reads until the peer leaves, breaks a rule or the connection ends; `first_bytes` are
+    /// what the sniffing already read.
+    pub(super) fn run(&mut self, first_bytes: &[u8]) -> End {
+        let started = match self.dialect {
+            Dialect::Json => self.send_welcome(),
+            Dialect::Plain => self.join_plain(),
+        };
+        if let Some(end) = started.or_else(|| self.feed(first_bytes)) {
+            return end;
+        }
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let wait = match self.next_wait() {
+                Ok(wait) => wait,
+                Err(end) => return end,
+            };
+            let end = match read_within(self.stream, &mut buf, wait) {
+                ReadOutcome::Bytes(n) => {
+                    self.last_heard = Instant::now();
+                    self.feed(&buf[..n])
+                }
+                ReadOutcome::TimedOut => self.on_quiet(),
+                ReadOutcome::Closed => Some(self.on_closed("closed the connection")),
+                ReadOutcome::Failed(_) => Some(self.on_closed("connection lost")),
+            };
+            if let Some(end) = end {
+                return end;
+            }
+        }
+    }
+
+    /// How long the next read may wait before a deadline needs looking at.
+    fn next_wait(&mut self) -> Result<Duration, End> {
+        match self.dialect {
+            Dialect::Json => self.check_json_deadlines(),
+            Dialect::Plain => Ok(self.plain_wait()),
+        }
+    }
+
+    /// The read timed out with the connection still open.
+    fn on_quiet(&mut self) -> Option<End> {
+        match self.dialect {
+            Dialect::Json => None,
+            Dialect::Plain => self.flush_partial_plain_line(),
+        }
+    }
+
+    /// The peer closed or the connection broke: a plain peer's unfinished line still counts.
+    fn on_closed(&mut self, detail: &str) -> End {
+        if self.dialect == Dialect::Plain {
+            self.flush_partial_plain_line();
+        }
+        End::new(LeaveReason::Left, detail)
+    }
+
+    /// Splits `bytes` into lines and handles each complete one, in the peer's dialect.
+    fn feed(&mut self, bytes: &[u8]) -> Option<End> {
+        let mut lines = Vec::new();
+        if self.splitter.push(bytes, &mut lines).is_err() {
+            return Some(self.line_too_long());
+        }
+        lines.iter().find_map(|line| match self.dialect {
+            Dialect::Json => self.handle_json_line(line),
+            Dialect::Plain => self.handle_plain_line(line),
+        })
+    }
+
+    pub(super) fn send_line(&self, line: Vec<u8>) {
+        self.recipient.send(line.into());
+    }
+
+    pub(super) fn send_frame(&self, frame: &ServerFrame) {
+        self.send_line(encode(frame));
+    }
+
+    pub(super) fn send_text(&self, text: &str) {
+        self.send_line(text.as_bytes().to_vec());
+    }
+
+    /// Tells the peer what went wrong in its own dialect.
+    pub(super) fn send_error(&self, code: ErrorCode, message: &str, client_id: Option<String>) {
+        match self.dialect {
+            Dialect::Json => self.send_frame(&ServerFrame::Error {
+                code,
+                message: message.to_string(),
+                client_id,
+            }),
+            Dialect::Plain => self.send_text(&plain::notice(message)),
+        }
+        self.state.emit(ServerEvent::PeerError {
+            peer: self.recipient.connection.peer,
+            code,
+            message: message.to_string(),
+        });
+    }
+
+    /// Sends a fatal error, then closes once it is written.
+    pub(super) fn refuse(&self, code: ErrorCode, message: &str) -> End {
+        self.send_error(code, message, None);
+        self.recipient.queue.close_after_flush();
+        let reason = match code {
+            ErrorCode::IdleTimeout => LeaveReason::TimedOut,
+            _ => LeaveReason::Dropped,
+        };
+        End {
+            reason,
+            detail: message.to_string(),
+            linger: true,
+        }
+    }
+
+    fn line_too_long(&self) -> End {
+        let max = self.config().max_line_bytes;
+        self.refuse(
+            ErrorCode::LineTooLong,
+            &format!("A line was longer than {max} bytes."),
+        )
+    }
+
+    pub(super) fn room_full(&self) -> End {
+        let message = format!(
+            "The room is full ({} people). Try again later.",
+            self.config().max_clients
+        );
+        self.refuse(ErrorCode::RoomFull, &message)
+    }
+
+    /// Rate-limits, cleans, stores and relays one message. `client_id` goes back to the sender.
+    pub(super) fn chat(&mut self, text: &str, client_id: Option<String>) -> Option<End> {
+        if let Err(strikes) = self.bucket.take() {
+            return self.rate_limited(strikes, client_id);
+        }
+        let text = clean_text(text);
+        let text = text.trim_matches(|c: char| c == '\n' || c == ' ' || c == '\t');
+        if text.is_empty() {
+            let message = "An empty message was not sent.";
+            self.send_error(ErrorCode::EmptyText, message, client_id);
+            return None;
+        }
+        let mut room = lock(&self.state.room);
+        room.next_message_id += 1;
+        let message = ChatMessage {
+            id: room.next_message_id,
+            time: now_rfc3339(),
+            from: self.nick.clone().unwrap_or_default(),
+            text: text.to_string(),
+            client_id: None,
+        };
+        // A plain-text sender already sees its line on its own terminal; a Natter sender gets
+        // its copy back with its client_id, which is its delivery confirmation.
+        let frame = ServerFrame::Chat(message.clone());
+        room.broadcast(Some(self.id), &frame, || plain::chat(&message));
+        if self.dialect == Dialect::Json {
+            let own = ChatMessage {
+                client_id: client_id.clone(),
+                ..message.clone()
+            };
+            self.send_frame(&ServerFrame::Chat(own));
+        }
+        let stored = StoredMessage {
+            message: ChatMessage {
+                client_id,
+                ..message.clone()
+            },
+            session: self.session_token.clone(),
+        };
+        room.remember(stored, self.config().history_len);
+        drop(room);
+        self.state.emit(ServerEvent::Message(message));
+        None
+    }
+
+    /// A refused message: a warning, or a drop after too many in a row.
+    fn rate_limited(&self, strikes: u32, client_id: Option<String>) -> Option<End> {
+        if strikes >= self.config().rate.strikes {
+            let message = "Too many messages too fast, even after warnings.";
+            return Some(self.refuse(ErrorCode::Flooding, message));
+        }
+        let per_second = self.config().rate.per_second;
+        let message = format!(
+            "Slow down: at most {per_second} messages a second. That message was not sent."
+        );
+        self.send_error(ErrorCode::RateLimited, &message, client_id);
+        None
+    }
+
+    pub(super) fn rename(&mut self, wanted: &str) {
+        let wanted = match normalize_nick(wanted) {
+            Ok(nick) => nick,
+            Err(e) => return self.send_error(ErrorCode::BadNick, &e.to_string(), None),
+        };
+        let mut room = lock(&self.state.room);
+        let Some(from) = room.member(self.id).map(|m| m.nick.clone()) else {
+            return;
+        };
+        let to = room.unique_nick(&wanted, Some(self.id));
+        if to == from {
+            return;
+        }
+        if let Some(member) = room.member_mut(self.id) {
+            member.nick = to.clone();
+        }
+        let frame = ServerFrame::Nick {
+            from: from.clone(),
+            to: to.clone(),
+            time: now_rfc3339(),
+        };
+        room.broadcast(None, &frame, || plain::renamed(&from, &to));
+        drop(room);
+        self.nick = Some(to.clone());
+        self.state.emit(ServerEvent::Renamed { from, to });
+    }
+
+    /// Adds this connection to the room (under the caller's lock), announcing it to the others
+    /// unless it quietly takes over its own session's old connection.
+    pub(super) fn enter_room(&self, room: &mut Room, nick: &str, announce: bool) {
+        if announce {
+            let frame = ServerFrame::Join {
+                nick: nick.to_string(),
+                time: now_rfc3339(),
+            };
+            room.broadcast(None, &frame, || plain::join(nick));
+        }
+        room.members.push(Member {
+            id: self.id,
+            nick: nick.to_string(),
+            dialect: self.dialect,
+            session: self.session_token.clone(),
+            recipient: self.recipient.clone(),
+        });
+    }
+
+    /// After [`Handler::enter_room`] and the room's lock is let go: remembers the nickname and
+    /// tells the owner.
+    pub(super) fn joined(&mut self, nick: String) {
+        self.nick = Some(nick.clone());
+        self.state.emit(ServerEvent::Joined {
+            nick,
+            peer: self.recipient.connection.peer,
+            dialect: self.dialect,
+        });
+    }
+
+    /// Takes this connection out of the room and tells everyone why.
+    pub(super) fn leave_room(&mut self, reason: LeaveReason, detail: &str) {
+        let Some(nick) = self.nick.take() else {
+            return;
+        };
+        let mut room = lock(&self.state.room);
+        // Gone already if the same session's new connection took over: the room saw no change.
+        if let Some(position) = room.members.iter().position(|m| m.id == self.id) {
+            let member = room.members.remove(position);
+            let frame = ServerFrame::Leave {
+                nick: member.nick.clone(),
+                reason,
+                detail: detail.to_string(),
+                time: now_rfc3339(),
+            };
+            room.broadcast(None, &frame, || plain::leave(&member.nick, reason, detail));
+        }
+        drop(room);
+        self.state.emit(ServerEvent::Left {
+            nick,
+            reason,
+            detail: detail.to_string(),
+        });
+    }
+}

@@ -1,0 +1,197 @@
+//! The Natter (JSON lines) dialect on the server: `welcome`, `hello`, resume, pings.
+//!
+//! Owns what only Natter clients get: the handshake and its deadline, resuming a session with
+//! exactly the history it missed, keep-alive pings and the idle timeout, and the dispatch of
+//! each [`ClientFrame`]. Actions both dialects share live in `handler`.
+
+use std::time::{Duration, Instant};
+
+use super::connection::End;
+use super::handler::Handler;
+use super::room::{Member, Room, StoredMessage};
+use crate::network::lock;
+use crate::network::protocol::{
+    ClientFrame, DecodeError, ErrorCode, LeaveReason, PROTOCOL_VERSION, Resume, ServerFrame, decode,
+};
+use crate::network::text::normalize_nick;
+
+impl Handler<'_> {
+    /// The server's first frame to a Natter client.
+    pub(super) fn send_welcome(&self) -> Option<End> {
+        let config = self.config();
+        self.send_frame(&ServerFrame::Welcome {
+            server: config.name.clone(),
+            version: PROTOCOL_VERSION,
+            max_line_bytes: config.max_line_bytes,
+            ping_interval_secs: config.ping_interval.as_secs(),
+            idle_timeout_secs: config.idle_timeout.as_secs(),
+            text: config.welcome_text.clone(),
+        });
+        None
+    }
+
+    /// Handshake deadline, pings and the idle timeout. Returns how long the next read may wait.
+    pub(super) fn check_json_deadlines(&mut self) -> Result<Duration, End> {
+        let (handshake_timeout, ping_interval, idle_timeout) = {
+            let config = self.config();
+            (
+                config.handshake_timeout,
+                config.ping_interval,
+                config.idle_timeout,
+            )
+        };
+        let now = Instant::now();
+        if self.nick.is_none() {
+            let deadline = self.connected_at + handshake_timeout;
+            if now >= deadline {
+                let secs = handshake_timeout.as_secs_f32();
+                let message = format!("No hello within {secs} s of connecting.");
+                return Err(self.refuse(ErrorCode::HandshakeTimeout, &message));
+            }
+            return Ok(deadline - now);
+        }
+        let silent = now.duration_since(self.last_heard);
+        if silent >= idle_timeout {
+            let secs = idle_timeout.as_secs_f32();
+            let message = format!("Nothing heard for {secs} s; closing the link.");
+            return Err(self.refuse(ErrorCode::IdleTimeout, &message));
+        }
+        if silent >= ping_interval && now.duration_since(self.last_ping) >= ping_interval {
+            self.last_ping = now;
+            self.send_frame(&ServerFrame::Ping {});
+        }
+        let until_ping = if silent < ping_interval {
+            ping_interval - silent
+        } else {
+            ping_interval.saturating_sub(now.duration_since(self.last_ping))
+        };
+        Ok(until_ping
+            .min(idle_timeout - silent)
+            .max(Duration::from_millis(10)))
+    }
+
+    pub(super) fn handle_json_line(&mut self, line: &[u8]) -> Option<End> {
+        let frame = match decode::<ClientFrame>(line) {
+            Ok(frame) => frame,
+            Err(e) => return Some(self.refuse(e.code(), &decode_message(&e))),
+        };
+        let joined = self.nick.is_some();
+        match frame {
+            ClientFrame::Hello {
+                version,
+                nick,
+                resume,
+            } => self.hello(version, &nick, resume),
+            ClientFrame::Chat { .. } if !joined => {
+                Some(self.refuse(ErrorCode::NotReady, "Send hello before chatting."))
+            }
+            ClientFrame::Nick { .. } if !joined => {
+                Some(self.refuse(ErrorCode::NotReady, "Send hello before nick."))
+            }
+            ClientFrame::Chat { text, client_id } => self.chat(&text, client_id),
+            ClientFrame::Nick { nick } => {
+                self.rename(&nick);
+                None
+            }
+            ClientFrame::Ping {} => {
+                self.send_frame(&ServerFrame::Pong {});
+                None
+            }
+            ClientFrame::Pong {} => None,
+            ClientFrame::Bye {} => Some(End::new(LeaveReason::Left, "said goodbye")),
+        }
+    }
+
+    fn hello(&mut self, version: u32, wanted: &str, resume: Option<Resume>) -> Option<End> {
+        if self.nick.is_some() {
+            return Some(self.refuse(ErrorCode::AlreadyJoined, "Hello was already sent."));
+        }
+        if version != PROTOCOL_VERSION {
+            let message = format!(
+                "This server speaks Natter protocol version {PROTOCOL_VERSION}, your client version {version}: use the same Natter version on both ends."
+            );
+            return Some(self.refuse(ErrorCode::VersionMismatch, &message));
+        }
+        let wanted = match normalize_nick(wanted) {
+            Ok(nick) => nick,
+            Err(e) => return Some(self.refuse(ErrorCode::BadNick, &e.to_string())),
+        };
+        let state = self.state;
+        let mut room = lock(&state.room);
+        // A session coming back takes over from its own old connection, which may not have
+        // noticed the drop yet; the room sees no leave and no join.
+        let replaced = resume
+            .as_ref()
+            .and_then(|r| take_member(&mut room, &r.session));
+        if replaced.is_none() && room.members.len() >= self.config().max_clients {
+            drop(room);
+            return Some(self.room_full());
+        }
+        let nick = match &replaced {
+            Some(old) if old.nick.eq_ignore_ascii_case(&wanted) => old.nick.clone(),
+            _ => room.unique_nick(&wanted, None),
+        };
+        if let Some(old) = &replaced {
+            let old_connection = &old.recipient.connection;
+            old_connection.close(LeaveReason::Replaced, "reconnected on a new connection");
+        }
+        self.accept(&room, &nick, resume.as_ref());
+        self.enter_room(&mut room, &nick, replaced.is_none());
+        drop(room);
+        self.joined(nick);
+        None
+    }
+
+    /// Sends `accepted` and the history that follows it. Only a session this very server
+    /// issued can resume: after a restart, message ids start again and an old `last_id`
+    /// means nothing.
+    fn accept(&mut self, room: &Room, nick: &str, resume: Option<&Resume>) {
+        let resumed = resume.filter(|r| self.state.issued_here(&r.session));
+        self.session_token = match resumed {
+            Some(r) => r.session.clone(),
+            None => self.state.new_session_token(),
+        };
+        let since = resumed.map(|r| r.last_id);
+        let history: Vec<&StoredMessage> = room
+            .history
+            .iter()
+            .filter(|stored| since.is_none_or(|last| stored.message.id > last))
+            .collect();
+        let history_complete = match (since, room.history.front()) {
+            (Some(last), Some(oldest)) => oldest.message.id <= last + 1,
+            _ => true,
+        };
+        let mut users = room.nicks();
+        users.push(nick.to_string());
+        self.send_frame(&ServerFrame::Accepted {
+            nick: nick.to_string(),
+            session: self.session_token.clone(),
+            users,
+            history_count: history.len(),
+            resumed: since.is_some(),
+            history_complete,
+        });
+        for stored in history {
+            let mut message = stored.message.clone();
+            if stored.session != self.session_token {
+                message.client_id = None;
+            }
+            self.send_frame(&ServerFrame::Chat(message));
+        }
+    }
+}
+
+/// Takes the member whose stay has this session token out of the room, if it is there.
+fn take_member(room: &mut Room, session: &str) -> Option<Member> {
+    let position = room.members.iter().position(|m| m.session == session)?;
+    Some(room.members.remove(position))
+}
+
+fn decode_message(e: &DecodeError) -> String {
+    match e {
+        DecodeError::UnknownType(kind) => format!(
+            "Unknown frame type \"{kind}\": this server speaks Natter protocol version {PROTOCOL_VERSION}."
+        ),
+        other => format!("Could not read your frame: {other}."),
+    }
+}

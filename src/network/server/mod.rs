@@ -1,0 +1,193 @@
+//! The Natter server: accepts connections, runs the room, relays messages.
+//!
+//! This module owns the public face of a server: [`start`] and [`bind`], the [`ServerHandle`]
+//! that stops it, the [`ServerEvent`]s it reports and the [`HostError`]s of starting. The work
+//! is split by concept, in the manner of tokio's mini-redis:
+//!
+//! - `config`: every limit and timing ([`ServerConfig`]);
+//! - `state`: what all threads of one server share (room, open connections, events);
+//! - `listener`: the accept loop, per-address caps and the order of shutting down;
+//! - `connection`: one socket's set-up, dialect sniffing, off switch and close;
+//! - `handler`: one connection's read loop and the actions both dialects share;
+//! - `json_dialect` / `plain_dialect`: what only Natter clients / plain peers get;
+//! - `room`: members, history, nickname uniqueness, broadcasting;
+//! - `rate`: the token bucket;
+//! - `send_queue`: each connection's bounded outgoing queue and the threads that write it.
+//!
+//! It does not own the wire format (`network::protocol`), the plain-text wording
+//! (`network::plain`) or text cleaning (`network::text`), and knows nothing of windows: it
+//! reports through [`ServerEvent`]s and a [`WakeUp`].
+//!
+//! Slow clients never hold anyone up: broadcasting only appends an already-serialised line to
+//! each member's bounded send queue, and flusher threads write with non-blocking sends. A full
+//! queue, or a write stalled past the deadline, drops that member alone.
+
+mod config;
+mod connection;
+mod handler;
+mod json_dialect;
+mod listener;
+mod plain_dialect;
+mod rate;
+mod room;
+mod send_queue;
+mod state;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+
+pub use config::{RateLimit, ServerConfig};
+
+use super::protocol::{ChatMessage, Dialect, ErrorCode, LeaveReason};
+use super::{WakeUp, lock};
+use send_queue::Flushers;
+use state::ServerState;
+
+/// What the server reports to whoever runs it (the window or `natter serve`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// The server accepts connections on `addr` (the real port, even when 0 was asked for).
+    /// Always the first event.
+    Started {
+        addr: SocketAddr,
+    },
+    /// Someone entered the room.
+    Joined {
+        nick: String,
+        peer: SocketAddr,
+        dialect: Dialect,
+    },
+    /// Someone left the room; `detail` is the human-readable why.
+    Left {
+        nick: String,
+        reason: LeaveReason,
+        detail: String,
+    },
+    Renamed {
+        from: String,
+        to: String,
+    },
+    /// A message was accepted and relayed.
+    Message(ChatMessage),
+    /// A peer broke a rule or a limit and was refused, warned or dropped.
+    PeerError {
+        peer: SocketAddr,
+        code: ErrorCode,
+        message: String,
+    },
+    /// Every thread is joined and the port is released. Always the last event.
+    Stopped,
+}
+
+/// Why hosting could not start, in words for the person who pressed the button.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error(
+        "Another program already uses port {port}. Pick another port, or 0 to let the system choose a free one."
+    )]
+    AddrInUse { port: u16 },
+    #[error(
+        "Not allowed to use port {port}: ports below 1024 need administrator rights. Pick 5050 or another port above 1024."
+    )]
+    PermissionDenied { port: u16 },
+    #[error("This machine has no address {ip}. Use 0.0.0.0 to accept people on every network.")]
+    AddrNotAvailable { ip: IpAddr },
+    #[error("Could not start hosting on {addr}: {source}")]
+    Io { addr: SocketAddr, source: io::Error },
+}
+
+/// Binds the listening socket, turning the usual failures into advice.
+pub fn bind(addr: SocketAddr) -> Result<TcpListener, HostError> {
+    TcpListener::bind(addr).map_err(|source| match source.kind() {
+        io::ErrorKind::AddrInUse => HostError::AddrInUse { port: addr.port() },
+        io::ErrorKind::PermissionDenied => HostError::PermissionDenied { port: addr.port() },
+        io::ErrorKind::AddrNotAvailable => HostError::AddrNotAvailable { ip: addr.ip() },
+        _ => HostError::Io { addr, source },
+    })
+}
+
+/// A running server. Dropping it stops it too; [`ServerHandle::stop`] also waits.
+pub struct ServerHandle {
+    state: Arc<ServerState>,
+    events: Receiver<ServerEvent>,
+    listener_thread: Option<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// The address the server accepts on, with the real port.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.state.local_addr
+    }
+
+    /// The event stream; see [`ServerEvent`].
+    pub fn events(&self) -> &Receiver<ServerEvent> {
+        &self.events
+    }
+
+    /// Nicknames in the room, in the order they joined.
+    pub fn members(&self) -> Vec<String> {
+        lock(&self.state.room).nicks()
+    }
+
+    /// Says `bye` to everyone, closes every connection, joins every thread and releases the
+    /// port. Returns when all that is done; `ServerEvent::Stopped` is then on the channel.
+    pub fn stop(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        let Some(listener_thread) = self.listener_thread.take() else {
+            return;
+        };
+        self.state.stopping.store(true, Ordering::SeqCst);
+        // accept() blocks; a connection of our own is the portable way to wake it.
+        let wake_addr = loopback_for(self.state.local_addr);
+        let _ = TcpStream::connect_timeout(&wake_addr, Duration::from_secs(1));
+        let _ = listener_thread.join();
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+fn loopback_for(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
+        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
+        _ => addr,
+    }
+}
+
+/// Starts serving on an already-bound listener (so callers, tests above all, can bind port 0
+/// and learn the real port). Returns once the listener thread runs.
+pub fn start(
+    listener: TcpListener,
+    config: ServerConfig,
+    wake: WakeUp,
+) -> io::Result<ServerHandle> {
+    let local_addr = listener.local_addr()?;
+    let (events_tx, events) = crossbeam_channel::bounded(8192);
+    let flushers = Flushers::start(config.flusher_threads, config.coalesce)?;
+    let state = Arc::new(ServerState::new(
+        config, local_addr, events_tx, wake, flushers,
+    ));
+    state.emit(ServerEvent::Started { addr: local_addr });
+    let listener_state = Arc::clone(&state);
+    let listener_thread = thread::Builder::new()
+        .name("natter-listen".into())
+        .spawn(move || listener::accept_loop(listener, listener_state))?;
+    Ok(ServerHandle {
+        state,
+        events,
+        listener_thread: Some(listener_thread),
+    })
+}

@@ -1,0 +1,92 @@
+//! The plain-text dialect on the server: what `nc`, `telnet` and tutorial scripts get.
+//!
+//! Owns joining a plain peer as `guest-N` with a greeting and recent messages, acting on the
+//! lines it types, and counting an unfinished line as sent after a short silence. The wording
+//! lives in `network::plain`; actions both dialects share live in `handler`.
+
+use std::time::Duration;
+
+use super::connection::End;
+use super::handler::Handler;
+use crate::network::lock;
+use crate::network::plain::{self, PlainCommand};
+use crate::network::protocol::LeaveReason;
+
+/// How many recent messages a plain peer is shown on joining.
+const RECENT_FOR_PLAIN: usize = 20;
+
+impl Handler<'_> {
+    /// Puts a plain peer in the room as `guest-N` and greets it.
+    pub(super) fn join_plain(&mut self) -> Option<End> {
+        let state = self.state;
+        let mut room = lock(&state.room);
+        if room.members.len() >= self.config().max_clients {
+            drop(room);
+            return Some(self.room_full());
+        }
+        room.next_guest += 1;
+        let nick = room.unique_nick(&format!("guest-{}", room.next_guest), None);
+        self.session_token = state.new_session_token();
+        self.enter_room(&mut room, &nick, true);
+        let config = self.config();
+        let mut greeting =
+            plain::greeting(&config.name, &config.welcome_text, &nick, &room.nicks());
+        let recent: Vec<_> = room.history.iter().rev().take(RECENT_FOR_PLAIN).collect();
+        if !recent.is_empty() {
+            greeting.push_str(&plain::notice("Recent messages:"));
+            for stored in recent.into_iter().rev() {
+                greeting.push_str(&plain::chat(&stored.message));
+            }
+        }
+        self.send_text(&greeting);
+        drop(room);
+        self.joined(nick);
+        None
+    }
+
+    /// A script that sends "hello" without a newline and waits: after a short silence the
+    /// partial line counts as sent. Otherwise wait as long as the peer likes; TCP keepalive
+    /// finds dead peers, since plain peers cannot answer pings.
+    pub(super) fn plain_wait(&self) -> Duration {
+        if self.splitter.has_partial() {
+            self.config().plain_flush
+        } else {
+            Duration::from_secs(3600)
+        }
+    }
+
+    /// Handles the unfinished line, if any, as if its newline had come.
+    pub(super) fn flush_partial_plain_line(&mut self) -> Option<End> {
+        let line = self.splitter.take_partial()?;
+        self.handle_plain_line(&line)
+    }
+
+    pub(super) fn handle_plain_line(&mut self, line: &[u8]) -> Option<End> {
+        match plain::parse_line(line) {
+            PlainCommand::Nothing => None,
+            PlainCommand::Say(text) => self.chat(&text, None),
+            PlainCommand::Nick(nick) => {
+                self.rename(&nick);
+                None
+            }
+            PlainCommand::Who => {
+                let nicks = lock(&self.state.room).nicks();
+                self.send_text(&plain::who(&nicks));
+                None
+            }
+            PlainCommand::Help => {
+                self.send_text(&plain::help());
+                None
+            }
+            PlainCommand::Quit => {
+                let nick = self.nick.clone().unwrap_or_default();
+                self.send_text(&format!("Goodbye, {nick}.{}", plain::EOL));
+                self.recipient.queue.close_after_flush();
+                Some(End {
+                    linger: true,
+                    ..End::new(LeaveReason::Left, "said goodbye")
+                })
+            }
+        }
+    }
+}

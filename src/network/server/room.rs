@@ -1,0 +1,146 @@
+//! The room: who is in it, the history late joiners get, and relaying to everyone.
+//!
+//! Owns the member list, message ids, the history and nickname uniqueness. Does not own
+//! sockets or reading (see `handler`), nor how a line is written (see `send_queue`): a member
+//! is reached through its [`Recipient`], which never blocks.
+
+use std::cell::OnceCell;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::connection::{ConnId, Recipient};
+use crate::network::protocol::{ChatMessage, Dialect, ServerFrame, encode};
+use crate::network::text::MAX_NICK_CHARS;
+
+/// Someone in the room.
+pub(super) struct Member {
+    pub(super) id: ConnId,
+    pub(super) nick: String,
+    pub(super) dialect: Dialect,
+    /// The resume token of this member's stay (see `accepted` in PROTOCOL.md).
+    pub(super) session: String,
+    pub(super) recipient: Recipient,
+}
+
+/// A message kept for late joiners, with the stay that sent it, so a resuming sender gets
+/// its own `client_id` back.
+pub(super) struct StoredMessage {
+    pub(super) message: ChatMessage,
+    pub(super) session: String,
+}
+
+#[derive(Default)]
+pub(super) struct Room {
+    pub(super) next_message_id: u64,
+    pub(super) next_guest: u64,
+    pub(super) history: VecDeque<StoredMessage>,
+    pub(super) members: Vec<Member>,
+}
+
+impl Room {
+    pub(super) fn nicks(&self) -> Vec<String> {
+        self.members.iter().map(|m| m.nick.clone()).collect()
+    }
+
+    /// `wanted`, or a free variant of it (see [`unique_nick`]), ignoring member `except`.
+    pub(super) fn unique_nick(&self, wanted: &str, except: Option<ConnId>) -> String {
+        unique_nick(wanted, |candidate| {
+            self.members
+                .iter()
+                .any(|m| Some(m.id) != except && same_nick(&m.nick, candidate))
+        })
+    }
+
+    /// Sends one event to every member but `skip`, serialised once per dialect.
+    pub(super) fn broadcast(
+        &self,
+        skip: Option<ConnId>,
+        frame: &ServerFrame,
+        plain_text: impl Fn() -> String,
+    ) {
+        let json: Arc<[u8]> = encode(frame).into();
+        let plain = OnceCell::<Arc<[u8]>>::new();
+        for member in self.members.iter().filter(|m| Some(m.id) != skip) {
+            let line = match member.dialect {
+                Dialect::Json => Arc::clone(&json),
+                Dialect::Plain => {
+                    Arc::clone(plain.get_or_init(|| plain_text().into_bytes().into()))
+                }
+            };
+            member.recipient.send(line);
+        }
+    }
+
+    pub(super) fn member(&self, id: ConnId) -> Option<&Member> {
+        self.members.iter().find(|m| m.id == id)
+    }
+
+    pub(super) fn member_mut(&mut self, id: ConnId) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| m.id == id)
+    }
+
+    /// Appends to the history, forgetting the oldest beyond `keep`.
+    pub(super) fn remember(&mut self, stored: StoredMessage, keep: usize) {
+        self.history.push_back(stored);
+        while self.history.len() > keep {
+            self.history.pop_front();
+        }
+    }
+}
+
+/// Whether two nicknames count as the same name (case does not make a name unique).
+fn same_nick(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
+}
+
+/// `wanted` if it is free, else `wanted-2`, `wanted-3`, ... The number replaces the end of a
+/// long name rather than growing it past [`MAX_NICK_CHARS`].
+pub(super) fn unique_nick(wanted: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(wanted) {
+        return wanted.to_string();
+    }
+    (2u32..)
+        .map(|n| {
+            let suffix = format!("-{n}");
+            let room_for_base = MAX_NICK_CHARS.saturating_sub(suffix.chars().count());
+            let base: String = wanted.chars().take(room_for_base).collect();
+            format!("{}{suffix}", base.trim_end())
+        })
+        .find(|candidate| !taken(candidate))
+        .unwrap_or_else(|| wanted.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn taken_from(names: &[&str]) -> impl Fn(&str) -> bool {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        move |candidate| names.iter().any(|n| same_nick(n, candidate))
+    }
+
+    #[test]
+    fn a_free_nick_is_kept_as_asked() {
+        assert_eq!(unique_nick("dana", taken_from(&["alice"])), "dana");
+    }
+
+    #[test]
+    fn a_taken_nick_gets_the_lowest_free_number_ignoring_case() {
+        assert_eq!(unique_nick("Dana", taken_from(&["dana"])), "Dana-2");
+        assert_eq!(
+            unique_nick("dana", taken_from(&["dana", "DANA-2", "dana-3"])),
+            "dana-4"
+        );
+    }
+
+    #[test]
+    fn a_numbered_long_nick_stays_within_the_length_limit() {
+        let long = "x".repeat(MAX_NICK_CHARS);
+        let unique = unique_nick(&long, taken_from(&[&long]));
+        assert_eq!(unique.chars().count(), MAX_NICK_CHARS, "{unique}");
+        assert!(unique.ends_with("-2"), "{unique}");
+        let cjk = "字".repeat(MAX_NICK_CHARS);
+        let unique = unique_nick(&cjk, taken_from(&[&cjk]));
+        assert_eq!(unique.chars().count(), MAX_NICK_CHARS, "{unique}");
+    }
+}

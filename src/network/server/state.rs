@@ -1,0 +1,98 @@
+//! What every thread of one running server shares.
+//!
+//! Owns [`ServerState`]: the configuration, the room, the table of open connections, the
+//! event channel to the owner, the stop flag and session tokens. Does not run anything: the
+//! listener and the handlers act on it.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Condvar, Mutex};
+
+use crossbeam_channel::Sender;
+
+use super::ServerEvent;
+use super::config::ServerConfig;
+use super::connection::{ConnId, Connection};
+use super::room::Room;
+use super::send_queue::Flushers;
+use crate::network::WakeUp;
+
+pub(super) struct ServerState {
+    pub(super) config: ServerConfig,
+    pub(super) local_addr: SocketAddr,
+    pub(super) stopping: AtomicBool,
+    pub(super) room: Mutex<Room>,
+    pub(super) connections: Mutex<OpenConnections>,
+    /// Signalled whenever a connection leaves `connections`.
+    pub(super) connections_changed: Condvar,
+    events: Sender<ServerEvent>,
+    wake: WakeUp,
+    pub(super) next_conn_id: AtomicU64,
+    /// Random per run; prefixes every session token.
+    instance: String,
+    /// Taken and stopped by the listener thread once every connection has ended.
+    pub(super) flushers: Mutex<Option<Flushers>>,
+}
+
+/// Every open connection, in the room or not, so that stop can reach them all.
+#[derive(Default)]
+pub(super) struct OpenConnections {
+    pub(super) by_id: HashMap<ConnId, Arc<Connection>>,
+    pub(super) per_ip: HashMap<IpAddr, usize>,
+}
+
+impl ServerState {
+    pub(super) fn new(
+        config: ServerConfig,
+        local_addr: SocketAddr,
+        events: Sender<ServerEvent>,
+        wake: WakeUp,
+        flushers: Flushers,
+    ) -> Self {
+        ServerState {
+            config,
+            local_addr,
+            stopping: AtomicBool::new(false),
+            room: Mutex::new(Room::default()),
+            connections: Mutex::new(OpenConnections::default()),
+            connections_changed: Condvar::new(),
+            events,
+            wake,
+            next_conn_id: AtomicU64::new(1),
+            instance: random_hex(),
+            flushers: Mutex::new(Some(flushers)),
+        }
+    }
+
+    /// An unguessable token naming one client's stay, so a resuming client can prove it is the
+    /// same one. It starts with this server's instance id, so tokens of an earlier run of the
+    /// server are recognised as stale.
+    pub(super) fn new_session_token(&self) -> String {
+        format!("{}{}", self.instance, random_hex())
+    }
+
+    pub(super) fn issued_here(&self, session: &str) -> bool {
+        session.len() == 32 && session.starts_with(&self.instance)
+    }
+
+    /// Posts an event and wakes the owner. A full event channel (nobody reading) drops the
+    /// event rather than stalling the network.
+    pub(super) fn emit(&self, event: ServerEvent) {
+        let _ = self.events.try_send(event);
+        (self.wake)();
+    }
+}
+
+/// 64 random bits as hex. RandomState is seeded from the operating system's randomness.
+fn random_hex() -> String {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    format!("{:016x}", hasher.finish())
+}
