@@ -1,9 +1,9 @@
 //! The window's state and its reactions: what is hosted, what is connected, what is shown.
 //!
 //! Owns [`NatterApp`]: it drains network events every frame in [`eframe::App::logic`] (so the
-//! chat keeps up even while the window is hidden), turns the [`UiAction`]s that the `*_ui`
-//! modules return into network calls, and persists [`Settings`]. Drawing lives in `host_ui`,
-//! `connect_ui` and `chat_ui`; sockets live in `network`. Nothing here blocks on the network:
+//! chat keeps up even while the window is hidden), turns the [`UiAction`]s that the
+//! [`ui`] modules return into network calls, and persists [`Settings`]. Drawing lives in
+//! [`ui`]; sockets live in `network`. Nothing here blocks on the network:
 //! stopping a server or a client happens on a named background thread.
 
 use std::path::PathBuf;
@@ -14,6 +14,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 use egui::ViewportCommand;
 
+use crate::chat_log;
 use crate::chat_state::{ChatState, LinkState};
 use crate::network::WakeUp;
 use crate::network::client::{self, ClientCommand, ClientHandle, ConnectOptions, parse_address};
@@ -21,7 +22,7 @@ use crate::network::interfaces::{AddressKind, LocalAddress, local_ipv4_addresses
 use crate::network::server::{self, HostError, ServerConfig, ServerEvent, ServerHandle};
 use crate::network::text::normalize_nick;
 use crate::settings::{STORAGE_KEY, Settings, ThemeChoice};
-use crate::{chat_log, chat_ui, connect_ui, fonts, host_ui};
+use crate::ui::{self, fonts};
 
 /// What a person asked for by clicking or typing; the UI returns these, the app carries them out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +30,6 @@ pub enum UiAction {
     StartHosting,
     /// After "port in use": host on any free port instead.
     HostOnAnyPort,
-    StopHosting,
     Connect,
     CancelConnect,
     /// Leave the chat (and stop hosting, for the host) and return to the tabs.
@@ -77,7 +77,7 @@ pub struct NatterApp {
     /// Last result of saving the chat log.
     pub log_status: Option<String>,
     pub draft: String,
-    pub list: chat_ui::MessageListState,
+    pub list: ui::chat::MessageListState,
     pub unread: usize,
     client: Option<ClientHandle>,
     next_local_id: u64,
@@ -104,7 +104,7 @@ impl NatterApp {
         let stored = cc.storage.and_then(|s| s.get_string(STORAGE_KEY));
         let (settings, notice) = Settings::load(stored.as_deref());
         let app = Self::with_settings(settings, notice, wake);
-        apply_theme(&cc.egui_ctx, app.settings.theme);
+        ui::shell::apply_theme(&cc.egui_ctx, app.settings.theme);
         if let Some([width, height]) = app.settings.window_size {
             cc.egui_ctx
                 .send_viewport_cmd(ViewportCommand::InnerSize(egui::vec2(width, height)));
@@ -130,7 +130,7 @@ impl NatterApp {
             connect_error: None,
             log_status: None,
             draft: String::new(),
-            list: chat_ui::MessageListState::default(),
+            list: ui::chat::MessageListState::default(),
             unread: 0,
             client: None,
             next_local_id: 1,
@@ -249,7 +249,7 @@ impl NatterApp {
         match action {
             UiAction::StartHosting => self.start_hosting(None),
             UiAction::HostOnAnyPort => self.start_hosting(Some(0)),
-            UiAction::StopHosting | UiAction::Leave => self.leave(),
+            UiAction::Leave => self.leave(),
             UiAction::Connect => self.connect(),
             UiAction::CancelConnect => {
                 self.drop_client();
@@ -355,7 +355,7 @@ impl NatterApp {
 
     fn open_chat(&mut self, address: String, nick: String) {
         self.drop_client();
-        self.list = chat_ui::MessageListState::default();
+        self.list = ui::chat::MessageListState::default();
         self.chat = Some(ChatState::new(&nick));
         match client::connect(ConnectOptions::new(address, nick), self.wake.clone()) {
             Ok(handle) => self.client = Some(handle),
@@ -458,26 +458,6 @@ fn default_nickname() -> String {
         .unwrap_or_default()
 }
 
-/// A tab header: looks like a selectable label, and tells assistive technology it is a tab.
-fn tab_button(ui: &mut egui::Ui, current: &mut Tab, value: Tab, label: &str) {
-    let selected = *current == value;
-    let response = ui.selectable_label(selected, egui::RichText::new(label).size(16.0));
-    response.widget_info(|| {
-        egui::WidgetInfo::selected(egui::accesskit::Role::Tab, true, selected, label)
-    });
-    if response.clicked() {
-        *current = value;
-    }
-}
-
-fn apply_theme(ctx: &egui::Context, theme: ThemeChoice) {
-    ctx.set_theme(match theme {
-        ThemeChoice::FollowSystem => egui::ThemePreference::System,
-        ThemeChoice::Light => egui::ThemePreference::Light,
-        ThemeChoice::Dark => egui::ThemePreference::Dark,
-    });
-}
-
 impl eframe::App for NatterApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events(ctx);
@@ -486,64 +466,9 @@ impl eframe::App for NatterApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut actions = Vec::new();
         if self.in_chat() {
-            chat_ui::show(ui, self, &mut actions);
+            ui::chat::show(ui, self, &mut actions);
         } else {
-            let theme_before = self.settings.theme;
-            egui::Panel::top("tabs").show(ui, |ui| {
-                ui.add_space(4.0);
-                ui.horizontal(|ui| {
-                    ui.heading("Natter");
-                    ui.add_space(12.0);
-                    tab_button(ui, &mut self.tab, Tab::Host, "Host");
-                    tab_button(ui, &mut self.tab, Tab::Connect, "Connect");
-                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                        egui::ComboBox::from_label("Theme")
-                            .selected_text(self.settings.theme.label())
-                            .show_ui(ui, |ui| {
-                                for theme in ThemeChoice::ALL {
-                                    ui.selectable_value(
-                                        &mut self.settings.theme,
-                                        theme,
-                                        theme.label(),
-                                    );
-                                }
-                            });
-                    });
-                });
-                ui.add_space(4.0);
-            });
-            if self.settings.theme != theme_before {
-                actions.push(UiAction::SetTheme(self.settings.theme));
-                apply_theme(ui.ctx(), self.settings.theme);
-            }
-            egui::CentralPanel::default().show(ui, |ui| {
-                if let Some(notice) = &self.notice {
-                    ui.horizontal_wrapped(|ui| {
-                        ui.colored_label(ui.visuals().warn_fg_color, notice);
-                        if ui.button("OK").clicked() {
-                            actions.push(UiAction::DismissNotice);
-                        }
-                    });
-                    ui.separator();
-                }
-                // A centred card of readable width, however wide the window is.
-                let width = ui.available_width().min(520.0);
-                let margin = ((ui.available_width() - width) / 2.0).max(0.0);
-                ui.add_space(16.0);
-                ui.horizontal(|ui| {
-                    ui.add_space(margin);
-                    egui::Frame::group(ui.style())
-                        .inner_margin(egui::Margin::same(18))
-                        .corner_radius(8.0)
-                        .show(ui, |ui| {
-                            ui.set_width(width - 40.0);
-                            ui.vertical(|ui| match self.tab {
-                                Tab::Host => host_ui::show(ui, self, &mut actions),
-                                Tab::Connect => connect_ui::show(ui, self, &mut actions),
-                            });
-                        });
-                });
-            });
+            ui::shell::show(ui, self, &mut actions);
         }
         for action in actions {
             self.apply(action);
@@ -553,18 +478,11 @@ impl eframe::App for NatterApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         storage.set_string(STORAGE_KEY, self.settings.to_ron());
     }
-
-    fn on_exit(&mut self) {
-        self.leave();
-        for handle in self.background.drain(..) {
-            let _ = handle.join();
-        }
-    }
 }
 
 impl Drop for NatterApp {
     fn drop(&mut self) {
-        // Tests drop the app without on_exit: still stop everything and join.
+        // eframe drops the app when the window closes, tests when they end: stop and join.
         self.leave();
         for handle in self.background.drain(..) {
             let _ = handle.join();

@@ -1,7 +1,7 @@
 //! The chat as the window knows it: lines, who is online, what is pending, how the link is.
 //!
-//! Owns turning [`ClientEvent`]s into lines and list changes, and the outbox's visible side
-//! (pending and not-sent marks). Draws nothing and touches no socket.
+//! Owns turning [`ClientEvent`]s into lines and list changes, and the visible side of the
+//! unconfirmed messages (pending and not-sent marks). Draws nothing and touches no socket.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Local};
 
 use crate::network::client::ClientEvent;
-use crate::network::protocol::LeaveReason;
+use crate::network::protocol::{ChatMessage, LeaveReason};
 
 /// Whether one of our own messages reached the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,11 +127,7 @@ impl ChatState {
     pub fn apply(&mut self, event: ClientEvent) -> Applied {
         let mut applied = Applied::default();
         match event {
-            ClientEvent::Connecting { attempt, .. } => {
-                if !matches!(self.link, LinkState::Reconnecting { .. }) || attempt == 1 {
-                    self.link = LinkState::Connecting { attempt };
-                }
-            }
+            ClientEvent::Connecting { attempt, .. } => self.on_connecting(attempt),
             ClientEvent::Connected {
                 nick,
                 server,
@@ -140,135 +136,178 @@ impl ChatState {
                 resumed,
                 history_complete,
             } => {
-                let again = self.ever_connected;
-                applied.first_connect = !again;
-                self.ever_connected = true;
-                self.link = LinkState::Online;
-                self.my_nick = nick.clone();
-                self.room = server.clone();
-                self.users = users;
-                if again {
-                    let pending = self.pending.len();
-                    let mut text = "Reconnected.".to_string();
-                    if pending > 0 {
-                        text.push_str(&format!(" Sending {pending} waiting message(s)."));
-                    }
-                    if !history_complete {
-                        text.push_str(" Some messages from while you were away are no longer kept by the host.");
-                    } else if !resumed {
-                        text.push_str(" The host restarted, so earlier messages are not repeated.");
-                    }
-                    self.system(text);
-                } else {
-                    self.system(format!("Connected to {server} as {nick}."));
-                    if !welcome.is_empty() {
-                        self.system(welcome);
-                    }
+                applied.first_connect = !self.ever_connected;
+                self.on_connected(nick, server, welcome, users);
+                if applied.first_connect {
+                    return applied;
                 }
+                self.on_reconnected(resumed, history_complete);
             }
             ClientEvent::PlainMode { address } => {
                 applied.first_connect = !self.ever_connected;
-                self.ever_connected = true;
-                self.link = LinkState::Plain;
-                self.room = address.clone();
-                self.users.clear();
-                self.system(format!(
-                    "{address} does not speak Natter: plain mode. What you type is sent as plain text lines; what the host sends is shown as it comes."
-                ));
+                self.on_plain_mode(address);
             }
             ClientEvent::Message { message, local_id } => {
-                let time = parse_time(&message.time);
-                let confirmed = local_id.and_then(|id| self.pending.remove(&id));
-                match confirmed.and_then(|index| self.lines.get_mut(index)) {
-                    Some(line) => {
-                        if let LineKind::Message { id, delivery, .. } = &mut line.kind {
-                            *id = (message.id > 0).then_some(message.id);
-                            *delivery = Delivery::Delivered;
-                        }
-                        line.time = time;
-                    }
-                    None => {
-                        applied.new_message = local_id.is_none();
-                        self.push(
-                            time,
-                            LineKind::Message {
-                                id: (message.id > 0).then_some(message.id),
-                                from: message.from,
-                                text: message.text,
-                                delivery: Delivery::Delivered,
-                                local_id,
-                            },
-                        );
-                    }
-                }
+                applied.new_message = self.on_message(message, local_id);
             }
             ClientEvent::PlainText(text) => {
                 applied.new_message = true;
                 self.push(Local::now(), LineKind::Plain(text));
             }
-            ClientEvent::Joined { nick, time } => {
-                if !self.users.contains(&nick) {
-                    self.users.push(nick.clone());
-                }
-                self.push(
-                    parse_time(&time),
-                    LineKind::System(format!("{nick} joined")),
-                );
-            }
+            ClientEvent::Joined { nick, time } => self.on_joined(nick, &time),
             ClientEvent::Left {
                 nick,
                 reason,
                 detail,
                 time,
-            } => {
-                self.users.retain(|u| *u != nick);
-                let text = match reason {
-                    LeaveReason::Left => format!("{nick} left"),
-                    LeaveReason::TimedOut => format!("{nick} left (timed out)"),
-                    _ => format!("{nick} left ({detail})"),
-                };
-                self.push(parse_time(&time), LineKind::System(text));
-            }
-            ClientEvent::Renamed { from, to, time } => {
-                for user in self.users.iter_mut().filter(|u| **u == from) {
-                    *user = to.clone();
-                }
-                let text = if from == self.my_nick {
-                    self.my_nick = to.clone();
-                    format!("You are now {to}")
-                } else {
-                    format!("{from} is now {to}")
-                };
-                self.push(parse_time(&time), LineKind::System(text));
-            }
-            ClientEvent::NotSent { local_id, reason } => {
-                if let Some(index) = self.pending.remove(&local_id)
-                    && let Some(LineKind::Message { delivery, .. }) =
-                        self.lines.get_mut(index).map(|l| &mut l.kind)
-                {
-                    *delivery = Delivery::NotSent(reason);
-                }
-            }
+            } => self.on_left(nick, reason, &detail, &time),
+            ClientEvent::Renamed { from, to, time } => self.on_renamed(&from, to, &time),
+            ClientEvent::NotSent { local_id, reason } => self.on_not_sent(local_id, reason),
             ClientEvent::Warning(text) => self.system(text),
-            ClientEvent::LinkLost { error, retry_in } => {
-                let secs = retry_in.as_secs_f32().max(0.1);
-                self.system(format!("{error} Reconnecting in {secs:.0} s…"));
-                self.link = LinkState::Reconnecting {
-                    error: error.to_string(),
-                    retry_at: Instant::now() + retry_in,
-                };
-            }
+            ClientEvent::LinkLost { error, retry_in } => self.on_link_lost(&error, retry_in),
             ClientEvent::Failed(error) => {
                 applied.ended = true;
-                let text = error.to_string();
-                if self.ever_connected {
-                    self.system(format!("{text} Natter stopped trying; press Leave."));
-                }
-                self.link = LinkState::Failed(text);
+                self.on_failed(error.to_string());
             }
             ClientEvent::Closed => applied.ended = true,
         }
         applied
+    }
+
+    /// A new attempt: shown as "connecting" unless a reconnect countdown is already showing.
+    fn on_connecting(&mut self, attempt: u32) {
+        if !matches!(self.link, LinkState::Reconnecting { .. }) || attempt == 1 {
+            self.link = LinkState::Connecting { attempt };
+        }
+    }
+
+    /// Joined (first time or again): who we are, where, and who is here. The first time also
+    /// says so, with the room's welcome.
+    fn on_connected(&mut self, nick: String, server: String, welcome: String, users: Vec<String>) {
+        let first = !self.ever_connected;
+        self.ever_connected = true;
+        self.link = LinkState::Online;
+        self.my_nick = nick.clone();
+        self.room = server.clone();
+        self.users = users;
+        if first {
+            self.system(format!("Connected to {server} as {nick}."));
+            if !welcome.is_empty() {
+                self.system(welcome);
+            }
+        }
+    }
+
+    /// Back after a lost link: what is being re-sent and whether anything was missed.
+    fn on_reconnected(&mut self, resumed: bool, history_complete: bool) {
+        let pending = self.pending.len();
+        let mut text = "Reconnected.".to_string();
+        if pending > 0 {
+            text.push_str(&format!(" Sending {pending} waiting message(s)."));
+        }
+        if !history_complete {
+            text.push_str(
+                " Some messages from while you were away are no longer kept by the host.",
+            );
+        } else if !resumed {
+            text.push_str(" The host restarted, so earlier messages are not repeated.");
+        }
+        self.system(text);
+    }
+
+    fn on_plain_mode(&mut self, address: String) {
+        self.ever_connected = true;
+        self.link = LinkState::Plain;
+        self.room = address.clone();
+        self.users.clear();
+        self.system(format!(
+            "{address} does not speak Natter: plain mode. What you type is sent as plain text lines; what the host sends is shown as it comes."
+        ));
+    }
+
+    /// A chat message: confirms our own pending line, or adds a new one. Returns whether it is
+    /// someone else's new message (which counts as unread).
+    fn on_message(&mut self, message: ChatMessage, local_id: Option<u64>) -> bool {
+        let time = parse_time(&message.time);
+        let id = (message.id > 0).then_some(message.id);
+        let confirmed = local_id.and_then(|local| self.pending.remove(&local));
+        if let Some(line) = confirmed.and_then(|index| self.lines.get_mut(index)) {
+            if let LineKind::Message {
+                id: line_id,
+                delivery,
+                ..
+            } = &mut line.kind
+            {
+                *line_id = id;
+                *delivery = Delivery::Delivered;
+            }
+            line.time = time;
+            return false;
+        }
+        let kind = LineKind::Message {
+            id,
+            from: message.from,
+            text: message.text,
+            delivery: Delivery::Delivered,
+            local_id,
+        };
+        self.push(time, kind);
+        local_id.is_none()
+    }
+
+    fn on_joined(&mut self, nick: String, time: &str) {
+        if !self.users.contains(&nick) {
+            self.users.push(nick.clone());
+        }
+        self.push(parse_time(time), LineKind::System(format!("{nick} joined")));
+    }
+
+    fn on_left(&mut self, nick: String, reason: LeaveReason, detail: &str, time: &str) {
+        self.users.retain(|u| *u != nick);
+        let text = match reason {
+            LeaveReason::Left => format!("{nick} left"),
+            LeaveReason::TimedOut => format!("{nick} left (timed out)"),
+            _ => format!("{nick} left ({detail})"),
+        };
+        self.push(parse_time(time), LineKind::System(text));
+    }
+
+    fn on_renamed(&mut self, from: &str, to: String, time: &str) {
+        for user in self.users.iter_mut().filter(|u| *u == from) {
+            *user = to.clone();
+        }
+        let text = if from == self.my_nick {
+            self.my_nick = to.clone();
+            format!("You are now {to}")
+        } else {
+            format!("{from} is now {to}")
+        };
+        self.push(parse_time(time), LineKind::System(text));
+    }
+
+    fn on_not_sent(&mut self, local_id: u64, reason: String) {
+        if let Some(index) = self.pending.remove(&local_id)
+            && let Some(LineKind::Message { delivery, .. }) =
+                self.lines.get_mut(index).map(|l| &mut l.kind)
+        {
+            *delivery = Delivery::NotSent(reason);
+        }
+    }
+
+    fn on_link_lost(&mut self, error: &impl std::fmt::Display, retry_in: Duration) {
+        let secs = retry_in.as_secs_f32().max(0.1);
+        self.system(format!("{error} Reconnecting in {secs:.0} s…"));
+        self.link = LinkState::Reconnecting {
+            error: error.to_string(),
+            retry_at: Instant::now() + retry_in,
+        };
+    }
+
+    fn on_failed(&mut self, text: String) {
+        if self.ever_connected {
+            self.system(format!("{text} Natter stopped trying; press Leave."));
+        }
+        self.link = LinkState::Failed(text);
     }
 
     /// Seconds until the next reconnect attempt, for the status line.
@@ -403,7 +442,7 @@ mod tests {
     }
 
     #[test]
-    fn a_lost_link_says_so_and_a_reconnect_reports_the_outbox() {
+    fn a_lost_link_says_so_and_a_reconnect_reports_the_unconfirmed_messages() {
         let mut chat = ChatState::new("me");
         connected(&mut chat);
         chat.apply(ClientEvent::LinkLost {

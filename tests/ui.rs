@@ -210,25 +210,25 @@ fn hebrew_is_sent_in_logical_order_and_shown_right_aligned() {
 #[test]
 fn the_bidi_layout_orders_aligns_and_wraps() {
     let ctx = egui::Context::default();
-    natter::fonts::install(&ctx);
+    natter::ui::fonts::install(&ctx);
     let format = egui::TextFormat {
         font_id: egui::FontId::proportional(14.0),
         ..Default::default()
     };
     let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
-        let rows = natter::bidi_ui::layout(ui, "שלום world", &format, 400.0, false);
+        let rows = natter::ui::bidi_text::layout(ui, "שלום world", &format, 400.0, false);
         assert_eq!(rows.len(), 1);
         assert!(rows[0].1, "a paragraph starting in Hebrew is right-aligned");
         assert_eq!(rows[0].0.text(), "world שלום", "visual piece order");
 
-        let rows = natter::bidi_ui::layout(ui, "hello שלום", &format, 400.0, false);
+        let rows = natter::ui::bidi_text::layout(ui, "hello שלום", &format, 400.0, false);
         assert!(
             !rows[0].1,
             "a paragraph starting in English is left-aligned"
         );
 
         let long = "אחת שתיים שלוש ארבע חמש שש שבע שמונה תשע עשר";
-        let rows = natter::bidi_ui::layout(ui, long, &format, 80.0, false);
+        let rows = natter::ui::bidi_text::layout(ui, long, &format, 80.0, false);
         assert!(rows.len() > 2, "wrapped into several rows");
         assert!(
             rows[0].0.text().contains("אחת"),

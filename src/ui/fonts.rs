@@ -24,22 +24,22 @@ struct Bundled {
 const BUNDLED: [Bundled; 4] = [
     Bundled {
         name: "natter-hebrew",
-        bytes: include_bytes!("../assets/fonts/NotoSansHebrew-Regular.ttf"),
+        bytes: include_bytes!("../../assets/fonts/NotoSansHebrew-Regular.ttf"),
         covers: |c| matches!(c, '\u{0590}'..='\u{05FF}' | '\u{FB1D}'..='\u{FB4F}'),
     },
     Bundled {
         name: "natter-arabic",
-        bytes: include_bytes!("../assets/fonts/NotoSansArabic-subset.ttf"),
+        bytes: include_bytes!("../../assets/fonts/NotoSansArabic-subset.ttf"),
         covers: |c| matches!(c, '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}' | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}'),
     },
     Bundled {
         name: "natter-cjk",
-        bytes: include_bytes!("../assets/fonts/NotoSansCJKsc-subset.otf"),
+        bytes: include_bytes!("../../assets/fonts/NotoSansCJKsc-subset.otf"),
         covers: |c| matches!(c, '\u{1100}'..='\u{11FF}' | '\u{2E80}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}' | '\u{F900}'..='\u{FAFF}' | '\u{FF00}'..='\u{FFEF}'),
     },
     Bundled {
         name: "natter-symbols",
-        bytes: include_bytes!("../assets/fonts/DejaVuSans-symbols.ttf"),
+        bytes: include_bytes!("../../assets/fonts/DejaVuSans-symbols.ttf"),
         covers: |c| matches!(c, '\u{00A0}'..='\u{024F}' | '\u{0370}'..='\u{04FF}' | '\u{2000}'..='\u{2BFF}'),
     },
 ];

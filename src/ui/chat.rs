@@ -9,7 +9,7 @@ use egui::{Align, Color32, FontId, Key, Layout, RichText, TextFormat};
 
 use crate::app::{NatterApp, UiAction};
 use crate::chat_state::{ChatLine, ChatState, Delivery, LineKind, LinkState};
-use crate::{bidi, bidi_ui};
+use crate::ui::{bidi, bidi_text};
 
 /// Remembered between frames: measured row heights and whether to jump to the end.
 #[derive(Debug, Default)]
@@ -148,14 +148,14 @@ fn status_text(ui: &egui::Ui, chat: &ChatState) -> (Color32, String) {
         LinkState::Reconnecting { .. } => {
             let secs = chat.retry_in().map_or(0, |d| d.as_secs() + 1);
             let waiting = chat.pending_count();
-            let outbox = if waiting > 0 {
+            let unconfirmed = if waiting > 0 {
                 format!(" · {waiting} message(s) waiting")
             } else {
                 String::new()
             };
             (
                 visuals.warn_fg_color,
-                format!("● Connection lost, reconnecting in {secs} s{outbox}"),
+                format!("● Connection lost, reconnecting in {secs} s{unconfirmed}"),
             )
         }
         LinkState::Failed(_) => (visuals.error_fg_color, "● Disconnected".into()),
@@ -182,7 +182,7 @@ fn user_list(ui: &mut egui::Ui, app: &NatterApp) {
                 ..Default::default()
             };
             let mut job = LayoutJob::default();
-            bidi_ui::append_visual(&mut job, user, &format);
+            bidi_text::append_visual(&mut job, user, &format);
             ui.label(job).widget_info(|| {
                 egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, user)
             });
@@ -366,7 +366,7 @@ fn row_parts(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool) -> RowPa
             if from == my_nick {
                 nick.underline = egui::Stroke::new(1.0, nick.color);
             }
-            bidi_ui::append_visual(&mut prefix, from, &nick);
+            bidi_text::append_visual(&mut prefix, from, &nick);
             prefix.append(": ", 0.0, format(weak));
             let suffix = match delivery {
                 Delivery::Delivered => None,
@@ -426,7 +426,7 @@ fn draw_row(
         let accessible = format!("{}{}", prefix.text, parts.body);
         // The app's own sentences are English: left to right even when they quote a name.
         let force_ltr = matches!(line.kind, LineKind::System(_));
-        bidi_ui::show(
+        bidi_text::show(
             ui,
             Some(prefix),
             &parts.body,

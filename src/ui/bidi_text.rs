@@ -10,7 +10,7 @@ use std::sync::Arc;
 use egui::text::LayoutJob;
 use egui::{Galley, Response, Sense, TextFormat, Ui};
 
-use crate::bidi::{Paragraph, Piece};
+use crate::ui::bidi::{Paragraph, Piece};
 
 /// Appends pieces as sections of their own, so the shaper treats each one separately.
 pub fn append_pieces(job: &mut LayoutJob, pieces: &[Piece], format: &TextFormat) {
@@ -21,7 +21,7 @@ pub fn append_pieces(job: &mut LayoutJob, pieces: &[Piece], format: &TextFormat)
 
 /// Appends a short one-line text (a nickname) in visual order.
 pub fn append_visual(job: &mut LayoutJob, text: &str, format: &TextFormat) {
-    if crate::bidi::has_rtl(text) {
+    if crate::ui::bidi::has_rtl(text) {
         let paragraph = Paragraph::new(text);
         append_pieces(job, &paragraph.line_pieces(0..text.len()), format);
     } else {
@@ -33,7 +33,7 @@ pub fn append_visual(job: &mut LayoutJob, text: &str, format: &TextFormat) {
 fn row_ranges(ui: &Ui, text: &str, format: &TextFormat, width: f32) -> Vec<std::ops::Range<usize>> {
     // egui's own wrapping cannot be used here: for right-to-left runs its rows report more
     // glyphs than characters, so their character ranges are wrong. Measuring words is exact.
-    crate::bidi::wrap(text, width, |piece| {
+    crate::ui::bidi::wrap(text, width, |piece| {
         ui.fonts_mut(|f| {
             f.layout_no_wrap(piece.to_string(), format.font_id.clone(), format.color)
                 .size()

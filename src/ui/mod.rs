@@ -1,0 +1,16 @@
+//! Drawing: every module here turns the app's state into widgets and returns what the person
+//! asked for as [`UiAction`](crate::app::UiAction)s. Nothing here changes state beyond what a
+//! widget edits in place (a text field, the selected tab), and nothing touches the network.
+//!
+//! `shell` is the window outside a chat (tabs, theme, the card), `host` and `connect` fill the
+//! card, `chat` is the chat screen. `bidi` (the Unicode Bidirectional Algorithm) and
+//! `bidi_text` (a label that uses it) draw right-to-left scripts; `fonts` makes every script
+//! in a chat drawable.
+
+pub mod bidi;
+pub mod bidi_text;
+pub mod chat;
+pub mod connect;
+pub mod fonts;
+pub mod host;
+pub mod shell;

@@ -1,0 +1,90 @@
+//! The window outside a chat: the title bar with the Host and Connect tabs and the theme
+//! picker, a notice line, and a centred card that the `host` or `connect` module fills.
+//!
+//! Owns layout only: what the tabs do is in `host`/`connect`, what the actions do is in `app`.
+
+use crate::app::{NatterApp, Tab, UiAction};
+use crate::settings::ThemeChoice;
+use crate::ui::{connect, host};
+
+/// The card's widest: lines of text stay readable however wide the window is.
+const CARD_WIDTH: f32 = 520.0;
+
+/// Draws the tabs and the current tab's card; pushes what the person asked for to `actions`.
+pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
+    let theme_before = app.settings.theme;
+    egui::Panel::top("tabs").show(ui, |ui| title_bar(ui, app));
+    if app.settings.theme != theme_before {
+        actions.push(UiAction::SetTheme(app.settings.theme));
+        apply_theme(ui.ctx(), app.settings.theme);
+    }
+    egui::CentralPanel::default().show(ui, |ui| {
+        if let Some(notice) = &app.notice {
+            ui.horizontal_wrapped(|ui| {
+                ui.colored_label(ui.visuals().warn_fg_color, notice);
+                if ui.button("OK").clicked() {
+                    actions.push(UiAction::DismissNotice);
+                }
+            });
+            ui.separator();
+        }
+        let width = ui.available_width().min(CARD_WIDTH);
+        let margin = ((ui.available_width() - width) / 2.0).max(0.0);
+        ui.add_space(16.0);
+        ui.horizontal(|ui| {
+            ui.add_space(margin);
+            egui::Frame::group(ui.style())
+                .inner_margin(egui::Margin::same(18))
+                .corner_radius(8.0)
+                .show(ui, |ui| {
+                    ui.set_width(width - 40.0);
+                    ui.vertical(|ui| match app.tab {
+                        Tab::Host => host::show(ui, app, actions),
+                        Tab::Connect => connect::show(ui, app, actions),
+                    });
+                });
+        });
+    });
+}
+
+/// "Natter", the two tabs, and the theme picker on the right.
+fn title_bar(ui: &mut egui::Ui, app: &mut NatterApp) {
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        ui.heading("Natter");
+        ui.add_space(12.0);
+        tab_button(ui, &mut app.tab, Tab::Host, "Host");
+        tab_button(ui, &mut app.tab, Tab::Connect, "Connect");
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            egui::ComboBox::from_label("Theme")
+                .selected_text(app.settings.theme.label())
+                .show_ui(ui, |ui| {
+                    for theme in ThemeChoice::ALL {
+                        ui.selectable_value(&mut app.settings.theme, theme, theme.label());
+                    }
+                });
+        });
+    });
+    ui.add_space(4.0);
+}
+
+/// A tab header: looks like a selectable label, and tells assistive technology it is a tab.
+fn tab_button(ui: &mut egui::Ui, current: &mut Tab, value: Tab, label: &str) {
+    let selected = *current == value;
+    let response = ui.selectable_label(selected, egui::RichText::new(label).size(16.0));
+    response.widget_info(|| {
+        egui::WidgetInfo::selected(egui::accesskit::Role::Tab, true, selected, label)
+    });
+    if response.clicked() {
+        *current = value;
+    }
+}
+
+/// Makes egui follow the chosen theme (or the system's).
+pub fn apply_theme(ctx: &egui::Context, theme: ThemeChoice) {
+    ctx.set_theme(match theme {
+        ThemeChoice::FollowSystem => egui::ThemePreference::System,
+        ThemeChoice::Light => egui::ThemePreference::Light,
+        ThemeChoice::Dark => egui::ThemePreference::Dark,
+    });
+}
