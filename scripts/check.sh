@@ -1,8 +1,24 @@
 #!/usr/bin/env bash
-# The one check: formatting, lints (warnings are errors; unwrap/expect allowed only in tests,
-# see clippy.toml) and every test. CI runs exactly this.
+# Every check, exactly as CI runs it: first installs what this machine lacks (system packages
+# through scripts/setup.sh, the clippy and rustfmt components through rustup), then
+# formatting, lints (warnings are errors; unwrap/expect allowed only in tests, see
+# clippy.toml) and every test. Safe to run again: installing is skipped when nothing is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = 0 ]; then
+  bash scripts/setup.sh
+elif command -v sudo >/dev/null 2>&1; then
+  sudo bash scripts/setup.sh
+else
+  echo "Not root and no sudo: skipping system packages (see scripts/setup.sh)."
+fi
+if command -v rustup >/dev/null 2>&1; then
+  for component in clippy rustfmt; do
+    rustup component list --installed | grep -q "^$component" || rustup component add "$component"
+  done
+fi
+
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
