@@ -12,15 +12,8 @@ use egui_kittest::Harness;
 use natter::app::NatterApp;
 use natter::chat_state::{ChatState, Delivery, LineKind};
 
-fn main() {
-    let count: usize = std::env::args()
-        .skip_while(|a| a != "--messages")
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(100_000);
-    let mut harness = Harness::builder()
-        .with_size([900.0, 640.0])
-        .build_eframe(|cc| NatterApp::with_wake(cc, natter::network::no_wake_up()));
+/// A chat of `count` messages from 40 people: short, wrapping, two-line and mixed-script ones.
+fn long_chat(count: usize) -> ChatState {
     let mut chat = ChatState::new("me");
     chat.ever_connected = true;
     chat.room = "Bench room".into();
@@ -46,7 +39,19 @@ fn main() {
             },
         });
     }
-    harness.state_mut().chat = Some(chat);
+    chat
+}
+
+fn main() {
+    let count: usize = std::env::args()
+        .skip_while(|a| a != "--messages")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let mut harness = Harness::builder()
+        .with_size([900.0, 640.0])
+        .build_eframe(|cc| NatterApp::with_wake(cc, natter::network::no_wake_up()));
+    harness.state_mut().chat = Some(long_chat(count));
     // Warm up: fonts, the first layout of the visible rows.
     harness.run_steps(10);
 

@@ -178,12 +178,14 @@ fn read_loop(
     latencies
 }
 
-fn run(args: &Args, clients: usize) {
-    let (rate, seconds, coalesce_ms) = (args.rate, args.seconds, args.coalesce_ms);
+/// The server as the bench runs it: room for everyone, and a rate limit no sender reaches.
+fn bench_config(args: &Args, clients: usize) -> ServerConfig {
     let defaults = ServerConfig::default();
-    let config = ServerConfig {
+    ServerConfig {
         flusher_threads: args.flushers.unwrap_or(defaults.flusher_threads),
-        coalesce: coalesce_ms.map_or(defaults.coalesce, |ms| Duration::from_secs_f64(ms / 1000.0)),
+        coalesce: args
+            .coalesce_ms
+            .map_or(defaults.coalesce, |ms| Duration::from_secs_f64(ms / 1000.0)),
         max_clients: clients + 16,
         max_per_address: clients + 16,
         queue_lines: 65_536,
@@ -193,44 +195,45 @@ fn run(args: &Args, clients: usize) {
             strikes: 10,
         },
         ..defaults
-    };
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let server = server::start(listener, config, no_wake_up()).unwrap();
-    let addr = server.local_addr();
-    let base = Instant::now();
-    let writers: Vec<TcpStream> = (0..clients).map(|i| join(addr, &format!("c{i}"))).collect();
-    // Drain the join notices that reached earlier clients before timing anything.
-    let received = Arc::new(AtomicU64::new(0));
-    let send_for = Duration::from_secs_f64(seconds);
-    let start = Instant::now();
-    let until = start + send_for + Duration::from_secs(10);
-    const READER_THREADS: usize = 2;
+    }
+}
+
+const READER_THREADS: usize = 2;
+
+/// Reader threads sharing the clients' sockets between them; each returns its latencies.
+fn start_readers(
+    writers: &[TcpStream],
+    base: Instant,
+    received: &Arc<AtomicU64>,
+    until: Instant,
+) -> Vec<thread::JoinHandle<Vec<u32>>> {
     let mut groups: Vec<Vec<TcpStream>> = (0..READER_THREADS).map(|_| Vec::new()).collect();
     for (i, w) in writers.iter().enumerate() {
         groups[i % READER_THREADS].push(w.try_clone().unwrap());
     }
-    let readers: Vec<_> = groups
+    groups
         .into_iter()
         .enumerate()
         .map(|(i, group)| {
-            let received = Arc::clone(&received);
+            let received = Arc::clone(received);
             thread::Builder::new()
                 .name(format!("bench-read-{i}"))
                 .spawn(move || read_loop(group, base, received, until))
                 .unwrap()
         })
-        .collect();
-    let cpu_before = thread_cpu_seconds("natter-");
-    let readers_cpu_before = thread_cpu_seconds("bench-read");
+        .collect()
+}
 
-    // One pacer sends for everyone, round robin, at clients × rate messages per second.
-    let total_rate = clients as f64 * rate;
+/// One pacer sends for everyone, round robin, at clients × rate messages per second, for
+/// `send_for`. Returns how many messages it sent.
+fn pace(writers: &mut [TcpStream], rate: f64, base: Instant, send_for: Duration) -> u64 {
+    let start = Instant::now();
+    let total_rate = writers.len() as f64 * rate;
     let mut sent = 0u64;
-    let mut writers = writers;
     while start.elapsed() < send_for {
         let due = (start.elapsed().as_secs_f64() * total_rate) as u64;
         while sent < due {
-            let i = (sent % clients as u64) as usize;
+            let i = (sent % writers.len() as u64) as usize;
             let text = format!("b{}", base.elapsed().as_micros());
             let line = encode(&ClientFrame::Chat {
                 text,
@@ -241,16 +244,56 @@ fn run(args: &Args, clients: usize) {
         }
         thread::sleep(Duration::from_micros(500));
     }
+    sent
+}
+
+/// The `p`-quantile of sorted latencies (microseconds), in milliseconds.
+fn quantile_ms(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[idx]) / 1000.0
+}
+
+/// CPU used between two readings, as seconds and as a share of one core over `elapsed`.
+fn cpu_share(before: Option<f64>, after: Option<f64>, elapsed: f64) -> String {
+    match (before, after) {
+        (Some(b), Some(a)) => format!(
+            "{:.2} s ({:.0}% of one core)",
+            a - b,
+            (a - b) / elapsed * 100.0
+        ),
+        _ => "n/a".into(),
+    }
+}
+
+fn run(args: &Args, clients: usize) {
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let server = server::start(listener, bench_config(args, clients), no_wake_up()).unwrap();
+    let addr = server.local_addr();
+    let base = Instant::now();
+    let mut writers: Vec<TcpStream> = (0..clients).map(|i| join(addr, &format!("c{i}"))).collect();
+    let received = Arc::new(AtomicU64::new(0));
+    let send_for = Duration::from_secs_f64(args.seconds);
+    let start = Instant::now();
+    let until = start + send_for + Duration::from_secs(10);
+    let readers = start_readers(&writers, base, &received, until);
+    let cpu_before = thread_cpu_seconds("natter-");
+    let readers_cpu_before = thread_cpu_seconds("bench-read");
+
+    let sent = pace(&mut writers, args.rate, base, send_for);
     let expected = sent * clients as u64;
     while received.load(Ordering::Relaxed) < expected && Instant::now() < until {
         thread::sleep(Duration::from_millis(10));
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let cpu_after = thread_cpu_seconds("natter-");
-    let readers_cpu = match (readers_cpu_before, thread_cpu_seconds("bench-read")) {
-        (Some(b), Some(a)) => format!("{:.0}%", (a - b) / elapsed * 100.0),
-        _ => "n/a".into(),
-    };
+    let cpu = cpu_share(cpu_before, thread_cpu_seconds("natter-"), elapsed);
+    let readers_cpu = cpu_share(
+        readers_cpu_before,
+        thread_cpu_seconds("bench-read"),
+        elapsed,
+    );
     for w in &writers {
         let _ = w.shutdown(std::net::Shutdown::Both);
     }
@@ -260,30 +303,14 @@ fn run(args: &Args, clients: usize) {
         .collect();
     latencies.sort_unstable();
     let got = latencies.len() as u64;
-    let pct = |p: f64| -> f64 {
-        if latencies.is_empty() {
-            return f64::NAN;
-        }
-        let idx = ((latencies.len() as f64 - 1.0) * p).round() as usize;
-        f64::from(latencies[idx]) / 1000.0
-    };
-    let cpu = match (cpu_before, cpu_after) {
-        (Some(b), Some(a)) => format!(
-            "{:.2} s ({:.0}% of one core)",
-            a - b,
-            (a - b) / elapsed * 100.0
-        ),
-        _ => "n/a".into(),
-    };
     println!(
-        "clients={clients:4} rate={rate}/s/client sent={sent} deliveries={got}/{expected} \
+        "clients={clients:4} rate={}/s/client sent={sent} deliveries={got}/{expected} \
          delivered/s={:.0} p50={:.2}ms p99={:.2}ms max={:.2}ms lost={} server_cpu={cpu} bench_readers_cpu={readers_cpu}",
+        args.rate,
         got as f64 / elapsed,
-        pct(0.50),
-        pct(0.99),
-        latencies
-            .last()
-            .map_or(f64::NAN, |&m| f64::from(m) / 1000.0),
+        quantile_ms(&latencies, 0.50),
+        quantile_ms(&latencies, 0.99),
+        quantile_ms(&latencies, 1.0),
         expected.saturating_sub(got),
     );
     server.stop();
