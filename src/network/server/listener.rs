@@ -7,7 +7,7 @@
 use std::net::{IpAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use super::ServerEvent;
@@ -19,7 +19,6 @@ use crate::network::protocol::{ErrorCode, LeaveReason, ServerFrame};
 
 /// Accepts until the server stops, then ends every connection and joins every thread.
 pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
-    let mut threads: Vec<JoinHandle<()>> = Vec::new();
     for incoming in listener.incoming() {
         if state.stopping.load(Ordering::SeqCst) {
             break;
@@ -37,15 +36,10 @@ pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
                 continue;
             }
         };
-        threads.retain(|t| !t.is_finished());
-        if let Some(thread) = admit(&state, stream) {
-            threads.push(thread);
-        }
+        admit(&state, stream);
     }
     say_goodbye_to_everyone(&state);
-    for handle in threads {
-        let _ = handle.join();
-    }
+    state.conn_threads.join_all();
     // Every send queue has finished with its connection, so the flushers have nothing left.
     if let Some(flushers) = lock(&state.flushers).take() {
         flushers.stop();
@@ -54,8 +48,8 @@ pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
     state.emit(ServerEvent::Stopped);
 }
 
-/// Registers a new connection and starts its thread; `None` if it was closed unread.
-fn admit(state: &Arc<ServerState>, stream: TcpStream) -> Option<JoinHandle<()>> {
+/// Registers a new connection and starts its thread (or closes it unread).
+fn admit(state: &Arc<ServerState>, stream: TcpStream) -> Option<()> {
     let peer = stream.peer_addr().ok()?;
     let connection = Arc::new(Connection::new(stream.try_clone().ok()?, peer));
     let id: ConnId = state.next_conn_id.fetch_add(1, Ordering::Relaxed);
@@ -77,9 +71,13 @@ fn admit(state: &Arc<ServerState>, stream: TcpStream) -> Option<JoinHandle<()>> 
         .spawn(move || {
             connection::serve(&thread_state, stream, connection, id, over_address_cap);
             unregister(&thread_state, id, peer.ip());
+            thread_state.conn_threads.ending(id);
         });
     match spawned {
-        Ok(handle) => Some(handle),
+        Ok(handle) => {
+            state.conn_threads.add(id, handle);
+            Some(())
+        }
         Err(_) => {
             unregister(state, id, peer.ip());
             None

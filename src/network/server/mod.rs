@@ -23,6 +23,7 @@
 //! queue, or a write stalled past the deadline, drops that member alone.
 
 mod config;
+mod conn_threads;
 mod connection;
 mod handler;
 mod json_dialect;

@@ -14,6 +14,7 @@ use crossbeam_channel::Sender;
 
 use super::ServerEvent;
 use super::config::ServerConfig;
+use super::conn_threads::ConnThreads;
 use super::connection::{ConnId, Connection};
 use super::room::Room;
 use super::send_queue::Flushers;
@@ -27,6 +28,8 @@ pub(super) struct ServerState {
     pub(super) connections: Mutex<OpenConnections>,
     /// Signalled whenever a connection leaves `connections`.
     pub(super) connections_changed: Condvar,
+    /// The connections' threads, joined as each ends.
+    pub(super) conn_threads: ConnThreads,
     events: Sender<ServerEvent>,
     wake: WakeUp,
     pub(super) next_conn_id: AtomicU64,
@@ -58,6 +61,7 @@ impl ServerState {
             room: Mutex::new(Room::default()),
             connections: Mutex::new(OpenConnections::default()),
             connections_changed: Condvar::new(),
+            conn_threads: ConnThreads::default(),
             events,
             wake,
             next_conn_id: AtomicU64::new(1),
