@@ -11,8 +11,8 @@ mod common;
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
-use common::RawPeer;
 use common::app_window::Window;
+use common::{RawPeer, closed_port};
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use natter::network::interfaces::{AddressKind, LocalAddress};
@@ -92,11 +92,7 @@ fn the_host_screen_lists_addresses() {
 
 #[test]
 fn the_connect_screen_shows_an_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = closed_port();
     let mut window = Window::sized(900.0, 560.0);
     window
         .harness
@@ -104,7 +100,7 @@ fn the_connect_screen_shows_an_error() {
         .click();
     window.harness.run_steps(2);
     window.type_into("Your nickname", "Dana");
-    window.type_into("Host address", &format!("127.0.0.1:{port}"));
+    window.type_into("Host address", &closed.addr.to_string());
     window
         .harness
         .get_by_role_and_label(Role::Button, "Connect")

@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::CuttableProxy;
 use common::app_window::Window;
+use common::{CuttableProxy, closed_port};
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use natter::app::Tab;
@@ -46,15 +46,11 @@ fn hosting_lists_an_address_and_a_second_window_joins_and_chats() {
 
 #[test]
 fn a_refused_connection_shows_its_error_in_the_window() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = closed_port();
     let mut window = Window::new();
     window.open_tab("Connect");
     window.type_into("Your nickname", "carol");
-    window.type_into("Host address", &format!("127.0.0.1:{port}"));
+    window.type_into("Host address", &closed.addr.to_string());
     window.harness.key_press(egui::Key::Enter);
     window.until_shown("is the host running Natter");
     assert!(!window.app().in_chat());
@@ -114,7 +110,7 @@ fn save_chat_log_writes_what_the_chat_shows() {
 }
 
 #[test]
-fn a_dropped_link_reconnects_and_the_outbox_is_delivered() {
+fn a_dropped_link_reconnects_and_unconfirmed_messages_are_delivered() {
     let (mut alice, address) = Window::host("alice");
     let proxy = CuttableProxy::start(address.parse().unwrap());
     let mut bob = Window::join("bob", &proxy.addr.to_string());
