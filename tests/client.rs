@@ -7,15 +7,15 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{CuttableProxy, RawPeer, WAIT, start_server, test_config};
+use common::{CuttableProxy, RawPeer, WAIT, closed_port, recv_where, start_server, test_config};
 use natter::network::WakeUp;
 use natter::network::client::{
     self, ClientCommand, ClientError, ClientEvent, ClientHandle, ConnectOptions,
 };
 use natter::network::protocol::{ChatMessage, ServerFrame};
-use natter::network::server::ServerConfig;
+use natter::network::server::{self, ServerConfig};
 
 fn quick(address: impl Into<String>, nick: &str) -> ConnectOptions {
     ConnectOptions {
@@ -36,22 +36,8 @@ fn counting_wake() -> (WakeUp, crossbeam_channel::Receiver<()>) {
     )
 }
 
-fn next_event<T>(client: &ClientHandle, mut pick: impl FnMut(ClientEvent) -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let event = client
-            .events()
-            .recv_timeout(left)
-            .unwrap_or_else(|e| panic!("no matching client event: {e}"));
-        if let Some(found) = pick(event) {
-            return found;
-        }
-    }
-}
-
 fn connected(client: &ClientHandle) -> (String, Vec<String>, bool) {
-    next_event(client, |e| match e {
+    recv_where(client.events(), "client event Connected", |e| match e {
         ClientEvent::Connected {
             nick,
             users,
@@ -64,14 +50,14 @@ fn connected(client: &ClientHandle) -> (String, Vec<String>, bool) {
 }
 
 fn message(client: &ClientHandle) -> (ChatMessage, Option<u64>) {
-    next_event(client, |e| match e {
+    recv_where(client.events(), "client event Message", |e| match e {
         ClientEvent::Message { message, local_id } => Some((message, local_id)),
         _ => None,
     })
 }
 
 fn failure(client: &ClientHandle) -> ClientError {
-    next_event(client, |e| match e {
+    recv_where(client.events(), "client event Failed", |e| match e {
         ClientEvent::Failed(error) => Some(error),
         ClientEvent::Connected { .. } => panic!("should not connect"),
         _ => None,
@@ -94,7 +80,7 @@ fn two_clients_chat_and_each_event_wakes_the_owner() {
 
     let bob = client::connect(quick(&addr, "alice"), client_no_wake()).unwrap();
     assert_eq!(connected(&bob).0, "alice-2");
-    let joined = next_event(&alice, |e| match e {
+    let joined = recv_where(alice.events(), "Joined alice-2", |e| match e {
         ClientEvent::Joined { nick, .. } => Some(nick),
         _ => None,
     });
@@ -112,13 +98,15 @@ fn two_clients_chat_and_each_event_wakes_the_owner() {
     assert_eq!(theirs.id, own.id);
 
     bob.disconnect();
-    let left = next_event(&alice, |e| match e {
+    let left = recv_where(alice.events(), "Left alice-2", |e| match e {
         ClientEvent::Left { nick, detail, .. } => Some((nick, detail)),
         _ => None,
     });
     assert_eq!(left, ("alice-2".into(), "said goodbye".into()));
     alice.send(ClientCommand::Disconnect);
-    next_event(&alice, |e| matches!(e, ClientEvent::Closed).then_some(()));
+    recv_where(alice.events(), "Closed", |e| {
+        matches!(e, ClientEvent::Closed).then_some(())
+    });
 }
 
 fn client_no_wake() -> WakeUp {
@@ -127,14 +115,8 @@ fn client_no_wake() -> WakeUp {
 
 #[test]
 fn a_refused_connection_fails_with_advice() {
-    // A port that was just free: nothing listens there now.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let client =
-        client::connect(quick(format!("127.0.0.1:{port}"), "x"), client_no_wake()).unwrap();
+    let closed = closed_port();
+    let client = client::connect(quick(closed.addr.to_string(), "x"), client_no_wake()).unwrap();
     let error = failure(&client);
     assert!(matches!(error, ClientError::Refused { .. }), "{error:?}");
     let text = error.to_string();
@@ -166,7 +148,7 @@ fn a_reserved_nickname_is_refused_by_the_host_for_good() {
 }
 
 #[test]
-fn a_dropped_link_reconnects_resumes_and_delivers_the_outbox() {
+fn a_dropped_link_reconnects_resumes_and_delivers_unconfirmed_messages() {
     let server = start_server(test_config());
     let proxy = CuttableProxy::start(server.local_addr());
     let alice = client::connect(quick(proxy.addr.to_string(), "alice"), client_no_wake()).unwrap();
@@ -177,10 +159,10 @@ fn a_dropped_link_reconnects_resumes_and_delivers_the_outbox() {
     assert_eq!(message(&alice).0.text, "before the drop");
 
     proxy.cut();
-    next_event(&alice, |e| {
+    recv_where(alice.events(), "LinkLost", |e| {
         matches!(e, ClientEvent::LinkLost { .. }).then_some(())
     });
-    // Written while the link is down: kept in the outbox.
+    // Written while the link is down: kept unconfirmed, sent again after the reconnect.
     alice.send(ClientCommand::Send {
         local_id: 7,
         text: "typed while offline".into(),
@@ -207,24 +189,38 @@ fn a_dropped_link_reconnects_resumes_and_delivers_the_outbox() {
     assert_eq!(delivered, "typed while offline");
 }
 
+/// The host stops (its clients see `HostStopped`) and a new server run comes up at the same
+/// address: the client reconnects by itself, is a new session there, and delivers what it wrote
+/// in between. The second run serves a `try_clone` of the first run's listening socket, so no
+/// other program can take the port in the gap; connections made in the gap wait in its backlog
+/// instead of being refused. That the port itself is released on stop is checked in
+/// tests/server.rs.
 #[test]
-fn a_host_that_stops_and_comes_back_gets_the_outbox() {
-    let server = start_server(test_config());
+fn a_host_that_stops_and_comes_back_gets_the_unconfirmed_messages() {
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let kept = listener
+        .try_clone()
+        .expect("a second handle on the listening socket");
+    let server = server::start(listener, test_config(), client_no_wake()).unwrap();
     let addr = server.local_addr();
     let alice = client::connect(quick(addr.to_string(), "alice"), client_no_wake()).unwrap();
     connected(&alice);
     server.stop();
-    let error = next_event(&alice, |e| match e {
-        ClientEvent::LinkLost { error, .. } => Some(error),
-        _ => None,
-    });
+    let error = recv_where(
+        alice.events(),
+        "LinkLost after the host stopped",
+        |e| match e {
+            ClientEvent::LinkLost { error, .. } => Some(error),
+            _ => None,
+        },
+    );
     assert_eq!(error, ClientError::HostStopped);
     alice.send(ClientCommand::Send {
         local_id: 1,
         text: "anyone?".into(),
     });
-    let listener = natter::network::server::bind(addr).unwrap();
-    let server = natter::network::server::start(listener, test_config(), client_no_wake()).unwrap();
+    let server = server::start(kept, test_config(), client_no_wake()).unwrap();
+    assert_eq!(server.local_addr(), addr);
     let (_, _, resumed) = connected(&alice);
     assert!(!resumed, "a restarted host does not know the old session");
     let (own, local_id) = message(&alice);
@@ -251,7 +247,7 @@ fn a_server_that_does_not_speak_natter_gets_plain_mode() {
         ..quick(addr.to_string(), "alice")
     };
     let client = client::connect(options, client_no_wake()).unwrap();
-    next_event(&client, |e| match e {
+    recv_where(client.events(), "PlainMode", |e| match e {
         ClientEvent::PlainMode { .. } => Some(()),
         ClientEvent::Connected { .. } | ClientEvent::Failed(_) => panic!("{e:?}"),
         _ => None,
@@ -262,7 +258,7 @@ fn a_server_that_does_not_speak_natter_gets_plain_mode() {
     });
     let (own, local_id) = message(&client);
     assert_eq!((own.text.as_str(), local_id), ("echo me", Some(3)));
-    let echoed = next_event(&client, |e| match e {
+    let echoed = recv_where(client.events(), "PlainText echo", |e| match e {
         ClientEvent::PlainText(text) => Some(text),
         _ => None,
     });
@@ -288,12 +284,12 @@ fn a_tutorial_server_that_greets_in_text_is_shown_as_plain_lines() {
         }
     });
     let client = client::connect(quick(addr.to_string(), "alice"), client_no_wake()).unwrap();
-    next_event(&client, |e| {
+    recv_where(client.events(), "PlainMode", |e| {
         matches!(e, ClientEvent::PlainMode { .. }).then_some(())
     });
     let lines: Vec<String> = (0..2)
         .map(|_| {
-            next_event(&client, |e| match e {
+            recv_where(client.events(), "PlainText line", |e| match e {
                 ClientEvent::PlainText(text) => Some(text),
                 _ => None,
             })
@@ -328,7 +324,7 @@ fn rate_limited_messages_are_reported_not_sent() {
         });
     }
     assert_eq!(message(&client).1, Some(1));
-    let (local_id, reason) = next_event(&client, |e| match e {
+    let (local_id, reason) = recv_where(client.events(), "NotSent", |e| match e {
         ClientEvent::NotSent { local_id, reason } => Some((local_id, reason)),
         _ => None,
     });
@@ -336,10 +332,11 @@ fn rate_limited_messages_are_reported_not_sent() {
     assert!(reason.contains("Slow down"), "{reason}");
 }
 
+/// A server that accepts and never speaks: the handshake times out into plain mode, where the
+/// client's reader waits on a silent socket. Dropping the handle must still return promptly;
+/// the bound is generous (WAIT), so only a hang fails, not a slow machine.
 #[test]
 fn a_client_that_is_dropped_never_blocks_its_owner() {
-    // Connecting to a TcpStream that accepts but never speaks: the handshake times out into
-    // plain mode and the handle can still be disconnected at once.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let holder = thread::spawn(move || listener.accept().map(|(s, _)| s));
@@ -348,9 +345,43 @@ fn a_client_that_is_dropped_never_blocks_its_owner() {
         ..quick(addr.to_string(), "alice")
     };
     let client = client::connect(options, client_no_wake()).unwrap();
-    next_event(&client, |e| {
+    recv_where(client.events(), "PlainMode", |e| {
         matches!(e, ClientEvent::PlainMode { .. }).then_some(())
     });
-    client.disconnect();
-    let _stream: Option<TcpStream> = holder.join().unwrap().ok();
+    // The silent server keeps its end open for the whole drop.
+    let _silent: TcpStream = holder.join().unwrap().expect("the client connected");
+    let (done_tx, done) = crossbeam_channel::bounded(1);
+    thread::spawn(move || {
+        drop(client);
+        let _ = done_tx.send(());
+    });
+    done.recv_timeout(WAIT)
+        .expect("dropping the client handle returned within WAIT");
+}
+
+#[test]
+fn a_client_that_renames_itself_is_seen_renamed_by_everyone() {
+    let server = start_server(test_config());
+    let addr = server.local_addr().to_string();
+    let alice = client::connect(quick(&addr, "alice"), client_no_wake()).unwrap();
+    connected(&alice);
+    let bob = client::connect(quick(&addr, "bob"), client_no_wake()).unwrap();
+    connected(&bob);
+    recv_where(alice.events(), "Joined bob", |e| {
+        matches!(e, ClientEvent::Joined { nick, .. } if nick == "bob").then_some(())
+    });
+
+    alice.send(ClientCommand::Rename("Alicia".into()));
+    for (who, client) in [("alice", &alice), ("bob", &bob)] {
+        let renamed = recv_where(
+            client.events(),
+            &format!("Renamed seen by {who}"),
+            |e| match e {
+                ClientEvent::Renamed { from, to, .. } => Some((from, to)),
+                _ => None,
+            },
+        );
+        assert_eq!(renamed, ("alice".into(), "Alicia".into()), "seen by {who}");
+    }
+    assert_eq!(server.members(), vec!["Alicia", "bob"]);
 }

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use common::{RawPeer, chat_of, start_server, test_config, wait_event};
+use common::{RawPeer, chat_of, recv_where, start_server, test_config};
 use natter::network::protocol::{ClientFrame, ErrorCode, LeaveReason, ServerFrame};
 use natter::network::server::{RateLimit, ServerConfig, ServerEvent, ServerHandle};
 
@@ -127,17 +127,9 @@ fn room_full_is_said_in_each_dialect() {
     let addr = server.local_addr();
     let (_a, _) = RawPeer::join(addr, "a");
     let (_b, _) = RawPeer::join(addr, "b");
-    let mut late = RawPeer::connect(addr);
-    late.send(&ClientFrame::Hello {
-        version: 1,
-        nick: "late".into(),
-        resume: None,
-    });
-    let frames = late.frames_until_closed();
-    assert!(
-        frames.iter().any(|f| matches!(f, ServerFrame::Error { code: ErrorCode::RoomFull, message, .. } if message.contains("full (2 people)"))),
-        "{frames:?}"
-    );
+    let mut late = RawPeer::hello(addr, "late");
+    let message = late.assert_error(ErrorCode::RoomFull);
+    assert!(message.contains("full (2 people)"), "{message}");
     let nc = RawPeer::connect(addr);
     assert!(nc.text_until_closed().contains("The room is full"));
 }
@@ -151,37 +143,17 @@ fn connections_per_address_are_capped() {
     let addr = server.local_addr();
     let (a, _) = RawPeer::join(addr, "a");
     let (_b, _) = RawPeer::join(addr, "b");
-    let mut third = RawPeer::connect(addr);
-    third.send(&ClientFrame::Hello {
-        version: 1,
-        nick: "c".into(),
-        resume: None,
-    });
-    let frames = third.frames_until_closed();
-    assert!(
-        frames.iter().any(|f| matches!(
-            f,
-            ServerFrame::Error {
-                code: ErrorCode::TooManyConnections,
-                ..
-            }
-        )),
-        "{frames:?}"
-    );
+    let mut third = RawPeer::hello(addr, "c");
+    third.assert_error(ErrorCode::TooManyConnections);
     // Once they are gone, there is room again. The refused connection's slot frees when the
     // server has finished closing it, so try a bounded number of times, each a full round trip.
     third.vanish();
     a.vanish();
-    wait_event(&server, |e| {
+    recv_where(server.events(), "server event Left", |e| {
         matches!(e, ServerEvent::Left { .. }).then_some(())
     });
     let joined = (0..50).find_map(|_| {
-        let mut peer = RawPeer::connect(addr);
-        peer.send(&ClientFrame::Hello {
-            version: 1,
-            nick: "d".into(),
-            resume: None,
-        });
+        let peer = RawPeer::hello(addr, "d");
         let _welcome = peer.frame();
         let answer = peer.line()?;
         match natter::network::protocol::decode::<ServerFrame>(&answer) {
@@ -250,23 +222,8 @@ fn a_flood_is_warned_then_dropped() {
 fn long_nicknames_and_look_alikes_of_reserved_names_are_refused() {
     let server = start_server(test_config());
     for nick in ["x".repeat(40), "H0ST".into(), "sуstem".into()] {
-        let mut peer = RawPeer::connect(server.local_addr());
-        peer.send(&ClientFrame::Hello {
-            version: 1,
-            nick: nick.clone(),
-            resume: None,
-        });
-        let frames = peer.frames_until_closed();
-        assert!(
-            frames.iter().any(|f| matches!(
-                f,
-                ServerFrame::Error {
-                    code: ErrorCode::BadNick,
-                    ..
-                }
-            )),
-            "{nick}: {frames:?}"
-        );
+        let mut peer = RawPeer::hello(server.local_addr(), &nick);
+        peer.assert_error(ErrorCode::BadNick);
     }
 }
 
@@ -324,7 +281,7 @@ fn full_socket_buffer_does_not_delay_others(flusher_threads: usize) {
     });
     let addr = server.local_addr();
     let stalled = join_and_stop_reading(addr, "stalled");
-    wait_event(&server, |e| {
+    recv_where(server.events(), "server event Joined stalled", |e| {
         matches!(e, ServerEvent::Joined { nick, .. } if nick == "stalled").then_some(())
     });
     let readers: Vec<RawPeer> = (0..50)
@@ -372,7 +329,7 @@ fn dropped_once_its_queue_fills(flusher_threads: usize) {
     });
     let addr = server.local_addr();
     let _stalled = join_and_stop_reading(addr, "stalled");
-    wait_event(&server, |e| {
+    recv_where(server.events(), "server event Joined stalled", |e| {
         matches!(e, ServerEvent::Joined { nick, .. } if nick == "stalled").then_some(())
     });
     let (watcher, _) = RawPeer::join(addr, "watcher");
@@ -419,7 +376,7 @@ fn room_with_a_stalled_member(
     });
     let addr = server.local_addr();
     let stalled = join_and_stop_reading(addr, "stalled");
-    wait_event(&server, |e| {
+    recv_where(server.events(), "server event Joined stalled", |e| {
         matches!(e, ServerEvent::Joined { nick, .. } if nick == "stalled").then_some(())
     });
     let (mut sender, _) = RawPeer::join(addr, "sender");
@@ -433,7 +390,7 @@ fn room_with_a_stalled_member(
 fn stalled_write_drops_the_client(flusher_threads: usize) {
     let (server, _stalled, _sender) =
         room_with_a_stalled_member(flusher_threads, Duration::from_millis(300));
-    let detail = wait_event(&server, |e| match e {
+    let detail = recv_where(server.events(), "server event Left stalled", |e| match e {
         ServerEvent::Left { nick, detail, .. } if nick == "stalled" => Some(detail),
         _ => None,
     });

@@ -7,7 +7,7 @@ mod common;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::{RawPeer, chat_of, start_server, test_config, wait_event};
+use common::{RawPeer, chat_of, recv_where, start_server, test_config};
 use natter::network::protocol::{
     ChatMessage, ClientFrame, ErrorCode, LeaveReason, Resume, ServerFrame,
 };
@@ -20,12 +20,7 @@ fn handshake_greets_first_frame_then_accepts_with_users() {
         ..test_config()
     });
     let (_alice, _) = RawPeer::join(server.local_addr(), "alice");
-    let mut bob = RawPeer::connect(server.local_addr());
-    bob.send(&ClientFrame::Hello {
-        version: 1,
-        nick: "bob".into(),
-        resume: None,
-    });
+    let bob = RawPeer::hello(server.local_addr(), "bob");
     match bob.frame() {
         ServerFrame::Welcome {
             server,
@@ -92,7 +87,7 @@ fn messages_reach_every_client_with_increasing_ids_and_a_confirmation() {
             first.time
         );
     }
-    let relayed = wait_event(&server, |e| match e {
+    let relayed = recv_where(server.events(), "server event Message", |e| match e {
         ServerEvent::Message(m) => Some(m),
         _ => None,
     });
@@ -127,11 +122,7 @@ fn renaming_is_announced_and_kept_unique() {
     alice.send(&ClientFrame::Nick {
         nick: "server".into(),
     });
-    let code = alice.frame_where(|f| match f {
-        ServerFrame::Error { code, .. } => Some(code),
-        _ => None,
-    });
-    assert_eq!(code, ErrorCode::BadNick);
+    alice.assert_error(ErrorCode::BadNick);
     alice.say("still here", "x");
     assert_eq!(bob.frame_where(chat_of).from, "bob-2");
 }
@@ -181,7 +172,7 @@ fn resuming_after_a_dropped_link_delivers_exactly_the_missed_messages() {
     alice.say("mine, unconfirmed", "a7");
     let mine = bob.frame_where(|f| chat_of(f).filter(|m| m.from == "alice"));
     alice.vanish();
-    wait_event(&server, |e| {
+    recv_where(server.events(), "server event Left", |e| {
         matches!(e, ServerEvent::Left { .. }).then_some(())
     });
     bob.say("missed 1", "b1");
@@ -310,7 +301,7 @@ fn joins_and_leaves_are_announced_with_reasons() {
     });
     assert_eq!(left.0, "abrupt");
     assert_eq!(left.1, LeaveReason::Left);
-    let event = wait_event(&server, |e| match e {
+    let event = recv_where(server.events(), "server event Left abrupt", |e| match e {
         ServerEvent::Left { nick, reason, .. } if nick == "abrupt" => Some(reason),
         _ => None,
     });
@@ -405,14 +396,7 @@ fn a_joined_client_sending_garbage_is_dropped_and_others_see_why() {
     let (watcher, _) = RawPeer::join(addr, "watcher");
     let (mut rogue, _) = RawPeer::join(addr, "rogue");
     rogue.send_raw(b"\xc3\x28 not json\n");
-    let frames = rogue.frames_until_closed();
-    assert!(frames.iter().any(|f| matches!(
-        f,
-        ServerFrame::Error {
-            code: ErrorCode::BadUtf8,
-            ..
-        }
-    )));
+    rogue.assert_error(ErrorCode::BadUtf8);
     let (nick, reason) = watcher.frame_where(|f| match f {
         ServerFrame::Leave { nick, reason, .. } => Some((nick, reason)),
         _ => None,
@@ -429,16 +413,10 @@ fn a_silent_natter_client_is_closed_after_the_handshake_deadline() {
     let mut peer = RawPeer::connect(server.local_addr());
     // A '{' says "Natter client", but no hello follows.
     peer.send_raw(b"{");
-    let frames = peer.frames_until_closed();
+    peer.assert_error(ErrorCode::HandshakeTimeout);
     assert!(
-        frames.iter().any(|f| matches!(
-            f,
-            ServerFrame::Error {
-                code: ErrorCode::HandshakeTimeout,
-                ..
-            }
-        )),
-        "{frames:?}"
+        peer.line().is_none(),
+        "the connection closes after the error"
     );
 }
 

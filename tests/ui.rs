@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::CuttableProxy;
 use common::app_window::Window;
+use common::{CuttableProxy, closed_port};
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use natter::app::Tab;
@@ -46,15 +46,11 @@ fn hosting_lists_an_address_and_a_second_window_joins_and_chats() {
 
 #[test]
 fn a_refused_connection_shows_its_error_in_the_window() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = closed_port();
     let mut window = Window::new();
     window.open_tab("Connect");
     window.type_into("Your nickname", "carol");
-    window.type_into("Host address", &format!("127.0.0.1:{port}"));
+    window.type_into("Host address", &closed.addr.to_string());
     window.harness.key_press(egui::Key::Enter);
     window.until_shown("is the host running Natter");
     assert!(!window.app().in_chat());
@@ -114,7 +110,7 @@ fn save_chat_log_writes_what_the_chat_shows() {
 }
 
 #[test]
-fn a_dropped_link_reconnects_and_the_outbox_is_delivered() {
+fn a_dropped_link_reconnects_and_unconfirmed_messages_are_delivered() {
     let (mut alice, address) = Window::host("alice");
     let proxy = CuttableProxy::start(address.parse().unwrap());
     let mut bob = Window::join("bob", &proxy.addr.to_string());
@@ -181,13 +177,40 @@ fn ime_composition_types_chinese_into_the_message_box() {
     alice.until_shown("alice: 你好");
 }
 
-/// Hebrew typed in the box is sent in logical order and shown right to left once sent.
+/// Where the harness's last frame painted the text whose galley reads exactly `text`.
+fn painted_text(
+    harness: &egui_kittest::Harness<'_, natter::app::NatterApp>,
+    text: &str,
+) -> egui::Rect {
+    let rects: Vec<egui::Rect> = harness
+        .output()
+        .shapes
+        .iter()
+        .filter_map(|clipped| match &clipped.shape {
+            egui::Shape::Text(shape) if shape.galley.text() == text => {
+                Some(shape.galley.rect.translate(shape.pos.to_vec2()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rects.len(), 1, "{text:?} painted once: {rects:?}");
+    rects[0]
+}
+
+/// Hebrew typed in the box is sent in logical order and shown right to left once sent: the
+/// painted Hebrew row ends at the right edge of its chat row, while an English row starts at
+/// the left edge, measured on what the window painted.
 #[test]
 fn hebrew_is_sent_in_logical_order_and_shown_right_aligned() {
     let (mut alice, address) = Window::host("alice");
     let mut bob = Window::join("bob", &address);
     bob.say("שלום world");
     alice.until_shown("bob: שלום world");
+    alice.say("hello world");
+    alice.until("alice's line is delivered", |h| {
+        h.query_by_label_contains("alice: hello world").is_some()
+            && h.query_by_label_contains("(sending…)").is_none()
+    });
     let chat = alice.app().chat.as_ref().unwrap();
     let sent = chat
         .lines
@@ -202,6 +225,56 @@ fn hebrew_is_sent_in_logical_order_and_shown_right_aligned() {
     assert_eq!(
         sent, "שלום world",
         "logical order on the wire and in the model"
+    );
+
+    alice.harness.run_steps(2);
+    // A right-to-left row takes the chat's whole width; a left-to-right row is a label as wide
+    // as its text, starting where every row starts.
+    let width = alice
+        .harness
+        .get_by_label_contains("bob: שלום world")
+        .rect();
+    let english_row = alice
+        .harness
+        .get_by_label_contains("alice: hello world")
+        .rect();
+    assert!(width.width() > 600.0, "a chat-wide row: {width:?}");
+    assert!(
+        (english_row.left() - width.left()).abs() < 1.0,
+        "rows start at the same x: {english_row:?} {width:?}"
+    );
+    let hebrew_row = width;
+    // The right-to-left body is painted in visual order, on its own after the time and nick.
+    let hebrew = painted_text(&alice.harness, "world שלום");
+    assert!(
+        (hebrew.right() - hebrew_row.right()).abs() <= 2.0,
+        "the Hebrew line ends at the right edge: painted {hebrew:?} in row {hebrew_row:?}"
+    );
+    assert!(
+        hebrew.left() > hebrew_row.center().x,
+        "and is not stretched from the left: {hebrew:?} in {hebrew_row:?}"
+    );
+    // A left-to-right row is one label: time, nick and text, starting at the left edge.
+    let english_text = alice
+        .harness
+        .output()
+        .shapes
+        .iter()
+        .find_map(|clipped| match &clipped.shape {
+            egui::Shape::Text(shape) if shape.galley.text().ends_with("alice: hello world") => {
+                Some(shape.galley.text().to_string())
+            }
+            _ => None,
+        })
+        .expect("the English row is painted");
+    let english = painted_text(&alice.harness, &english_text);
+    assert!(
+        (english.left() - width.left()).abs() <= 2.0,
+        "the English line starts at the left edge: painted {english:?} in {width:?}"
+    );
+    assert!(
+        english.right() < width.center().x,
+        "and does not reach the right: {english:?} in {width:?}"
     );
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use natter::network::no_wake_up;
-use natter::network::protocol::{ClientFrame, Resume, ServerFrame, decode, encode};
+use natter::network::protocol::{ClientFrame, ErrorCode, Resume, ServerFrame, decode, encode};
 use natter::network::server::{self, ServerConfig, ServerEvent, ServerHandle};
 
 /// Long enough for a loaded CI machine, short enough that a hang fails fast.
@@ -35,19 +35,58 @@ pub fn start_server(config: ServerConfig) -> ServerHandle {
     handle
 }
 
-/// Waits for the first server event that `pick` accepts, skipping others.
-pub fn wait_event<T>(server: &ServerHandle, mut pick: impl FnMut(ServerEvent) -> Option<T>) -> T {
+/// Receives from `events` until `pick` accepts one, skipping the rest; panics after WAIT with
+/// `what` and the last events skipped, so a failure says what was awaited and what came instead.
+pub fn recv_where<E: std::fmt::Debug, T>(
+    events: &Receiver<E>,
+    what: &str,
+    mut pick: impl FnMut(E) -> Option<T>,
+) -> T {
+    const KEEP: usize = 20;
     let deadline = Instant::now() + WAIT;
+    let mut skipped = std::collections::VecDeque::with_capacity(KEEP);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        match server.events().recv_timeout(left) {
+        match events.recv_timeout(left) {
             Ok(event) => {
+                let shown = format!("{event:?}");
                 if let Some(found) = pick(event) {
                     return found;
                 }
+                if skipped.len() == KEEP {
+                    skipped.pop_front();
+                }
+                skipped.push_back(shown);
             }
-            Err(e) => panic!("no matching server event: {e}"),
+            Err(e) => panic!("no {what} within {WAIT:?} ({e}); last skipped: {skipped:?}"),
         }
+    }
+}
+
+/// An address on 127.0.0.1 that refuses connections and stays that way while this lives.
+///
+/// The port is bound by a socket that never listens: a connection gets a reset (refused), and
+/// no other socket can take the port meanwhile (it has no `SO_REUSEADDR`, so a later bind
+/// fails even with it). Unlike binding a listener and dropping it, nothing can race for it.
+#[must_use = "the port is only reserved while the ClosedPort lives"]
+pub struct ClosedPort {
+    pub addr: SocketAddr,
+    _reserved: socket2::Socket,
+}
+
+pub fn closed_port() -> ClosedPort {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+        .expect("a TCP socket");
+    let any_port: SocketAddr = (std::net::Ipv4Addr::LOCALHOST, 0).into();
+    socket.bind(&any_port.into()).expect("bind 127.0.0.1:0");
+    let addr = socket
+        .local_addr()
+        .expect("the bound address")
+        .as_socket()
+        .expect("an IP address");
+    ClosedPort {
+        addr,
+        _reserved: socket,
     }
 }
 
@@ -139,13 +178,42 @@ impl RawPeer {
         auto_pong: bool,
     ) -> (RawPeer, Vec<ServerFrame>) {
         let mut peer = RawPeer::connect_with(addr, auto_pong);
-        peer.send(&ClientFrame::Hello {
+        peer.send_hello(nick, resume);
+        let (accepted, history_count) = peer.accepted();
+        let mut frames = vec![accepted];
+        for _ in 0..history_count {
+            frames.push(peer.frame());
+        }
+        (peer, frames)
+    }
+
+    /// Connects and sends a version 1 Natter `hello`, reading nothing back yet: follow with
+    /// [`RawPeer::accepted`] or [`RawPeer::assert_error`] (or use [`RawPeer::join`]).
+    pub fn hello(addr: SocketAddr, nick: &str) -> RawPeer {
+        let mut peer = RawPeer::connect(addr);
+        peer.send_hello(nick, None);
+        peer
+    }
+
+    fn send_hello(&mut self, nick: &str, resume: Option<Resume>) {
+        self.nick = nick.into();
+        self.send(&ClientFrame::Hello {
             version: 1,
             nick: nick.into(),
             resume,
         });
-        assert!(matches!(peer.frame(), ServerFrame::Welcome { .. }));
-        let accepted = peer.frame();
+    }
+
+    /// Reads `welcome` then `accepted`, and takes on the nickname and session the server gave.
+    /// Returns the `accepted` frame and how many history frames follow it.
+    pub fn accepted(&mut self) -> (ServerFrame, usize) {
+        let welcome = self.frame();
+        assert!(
+            matches!(welcome, ServerFrame::Welcome { .. }),
+            "{}: expected welcome, got {welcome:?}",
+            self.nick
+        );
+        let accepted = self.frame();
         let ServerFrame::Accepted {
             nick,
             session,
@@ -153,15 +221,36 @@ impl RawPeer {
             ..
         } = &accepted
         else {
-            panic!("expected accepted, got {accepted:?}");
+            panic!("{}: expected accepted, got {accepted:?}", self.nick);
         };
-        peer.nick = nick.clone();
-        peer.session = session.clone();
-        let mut frames = vec![accepted.clone()];
-        for _ in 0..*history_count {
-            frames.push(peer.frame());
+        self.nick = nick.clone();
+        self.session = session.clone();
+        let count = *history_count;
+        (accepted, count)
+    }
+
+    /// Reads until the server sends an `error` frame with `code` and returns its message;
+    /// other frames (and errors with other codes) on the way are skipped. Panics with
+    /// everything seen if the connection closes or WAIT passes first.
+    pub fn assert_error(&mut self, code: ErrorCode) -> String {
+        let mut seen = Vec::new();
+        loop {
+            let Some(line) = self.line() else {
+                panic!(
+                    "{}: closed without an error {code:?}; got {seen:?}",
+                    self.nick
+                );
+            };
+            let frame: ServerFrame = decode(&line).unwrap_or_else(|e| {
+                panic!("{}: {e}: {:?}", self.nick, String::from_utf8_lossy(&line))
+            });
+            match frame {
+                ServerFrame::Error {
+                    code: got, message, ..
+                } if got == code => return message,
+                other => seen.push(other),
+            }
         }
-        (peer, frames)
     }
 
     pub fn send(&mut self, frame: &ClientFrame) {
