@@ -73,10 +73,12 @@ fn two_clients_chat_and_each_event_wakes_the_owner() {
     let (nick, users, _) = connected(&alice);
     assert_eq!(nick, "alice");
     assert_eq!(users, vec!["alice"]);
-    assert!(
-        wakes.try_iter().count() >= 2,
-        "Connecting and Connected each woke the owner"
-    );
+    // The owner is woken just after each event is posted: wait for both wake-ups.
+    for event in ["Connecting", "Connected"] {
+        wakes
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("{event} did not wake the owner"));
+    }
 
     let bob = client::connect(quick(&addr, "alice"), client_no_wake()).unwrap();
     assert_eq!(connected(&bob).0, "alice-2");

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{WAIT, start_server, test_config, wait_event};
+use common::{WAIT, recv_where, start_server, test_config};
 use natter::network::protocol::{ClientFrame, encode};
 use natter::network::server::ServerEvent;
 
@@ -67,7 +67,7 @@ fn a_crowd_that_leaves_gives_back_its_thread_stacks_without_waiting_for_a_newcom
     join_and_leave_all(server.local_addr());
     let mut left = 0;
     while left < CROWD {
-        wait_event(&server, |e| {
+        recv_where(server.events(), "a member leaving", |e| {
             matches!(e, ServerEvent::Left { .. }).then_some(())
         });
         left += 1;
