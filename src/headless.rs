@@ -3,16 +3,16 @@
 //! Owns the wording of what the headless host prints. Runs the same `network::server` the
 //! window uses, so both behave the same.
 
-use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
+use crate::console::{self, Console};
 use crate::network::interfaces::{AddressKind, local_ipv4_addresses};
 use crate::network::protocol::Dialect;
 use crate::network::server::{self, ServerConfig, ServerEvent};
 
 /// One line for the console per server event, or `None` for the last one.
 pub fn describe(event: &ServerEvent) -> Option<String> {
-    let now = chrono::Local::now().format("%H:%M:%S");
     let text = match event {
         ServerEvent::Started { addr } => format!("listening on {addr}"),
         ServerEvent::Joined {
@@ -38,7 +38,13 @@ pub fn describe(event: &ServerEvent) -> Option<String> {
         } => format!("{peer}: {} ({message})", code.as_str()),
         ServerEvent::Stopped => return None,
     };
-    Some(format!("[{now}] {text}"))
+    Some(stamped(&text))
+}
+
+/// `text` after the local time, as every event line is printed.
+fn stamped(text: &str) -> String {
+    let now = chrono::Local::now().format("%H:%M:%S");
+    format!("[{now}] {text}")
 }
 
 /// Where people can connect, for the first lines the host prints.
@@ -53,36 +59,78 @@ pub fn address_lines(bind: IpAddr, port: u16) -> Vec<String> {
         .collect()
 }
 
-/// Binds, prints where to connect, then prints one line per event until the process ends.
+/// Binds, prints where to connect, then prints one line per event until a stop signal
+/// (Ctrl+C, SIGINT, SIGTERM, SIGHUP; Ctrl+C or closing the console on Windows), when everyone is
+/// told goodbye in their own dialect before the process ends. Printing never holds the server:
+/// lines go through a bounded queue (see [`Console`]).
 pub fn serve(bind: IpAddr, port: u16, config: ServerConfig) -> Result<(), String> {
+    // Before anything listens, so no signal finds the default action (dying without a word).
+    let (stop_tx, stop) = crossbeam_channel::bounded::<()>(1);
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.try_send(());
+    })
+    .map_err(|e| format!("Could not catch Ctrl+C and termination signals: {e}"))?;
     let listener = server::bind(SocketAddr::new(bind, port)).map_err(|e| e.to_string())?;
     let handle = server::start(listener, config, crate::network::no_wake_up())
         .map_err(|e| format!("Could not start the server: {e}"))?;
-    let port = handle.local_addr().port();
-    let mut out = std::io::stdout().lock();
-    let lines = address_lines(bind, port);
-    if lines.is_empty() {
-        let _ = writeln!(
-            out,
-            "Natter is hosting on port {port}, but this machine has no network address yet."
-        );
-    } else {
-        let _ = writeln!(out, "Natter is hosting. People can connect to:");
-        for line in lines {
-            let _ = writeln!(out, "{line}");
+    let mut console = Console::start(
+        std::io::stdout(),
+        console::QUEUE_LINES,
+        console::QUEUE_BYTES,
+    )
+    .map_err(|e| format!("Could not start printing: {e}"))?;
+    for line in intro_lines(bind, handle.local_addr().port()) {
+        console.print(line);
+    }
+    let events = handle.events().clone();
+    loop {
+        crossbeam_channel::select! {
+            recv(events) -> event => match event.ok().as_ref().and_then(describe) {
+                Some(line) => console.print(line),
+                None => break,
+            },
+            recv(stop) -> _ => {
+                let people = handle.members().len();
+                console.print(stamped(&format!(
+                    "stopping: asked to stop (Ctrl+C or a termination signal); saying goodbye to {people} {}",
+                    if people == 1 { "person" } else { "people" }
+                )));
+                handle.stop();
+                for line in events.try_iter().filter_map(|e| describe(&e)) {
+                    console.print(line);
+                }
+                console.print(stamped("stopped"));
+                break;
+            },
+            default(ANNOUNCE_EVERY) => {
+                console.announce_dropped();
+            },
         }
     }
-    let _ = writeln!(
-        out,
-        "Plain-text peers can join too: nc ADDRESS {port}. Press Ctrl+C to stop."
-    );
-    let _ = out.flush();
-    drop(out);
-    for event in handle.events().iter() {
-        match describe(&event) {
-            Some(line) => println!("{line}"),
-            None => break,
-        }
-    }
+    console.finish(FINISH_PRINTING_WITHIN);
     Ok(())
+}
+
+/// How often a notice of dropped lines is tried again while nothing else is printed.
+const ANNOUNCE_EVERY: Duration = Duration::from_millis(250);
+
+/// How long a stopping server waits for the output to take its last lines: a blocked output
+/// must not keep the process from ending (the whole stop stays within a second).
+const FINISH_PRINTING_WITHIN: Duration = Duration::from_millis(300);
+
+fn intro_lines(bind: IpAddr, port: u16) -> Vec<String> {
+    let lines = address_lines(bind, port);
+    let mut intro = Vec::new();
+    if lines.is_empty() {
+        intro.push(format!(
+            "Natter is hosting on port {port}, but this machine has no network address yet."
+        ));
+    } else {
+        intro.push("Natter is hosting. People can connect to:".to_string());
+        intro.extend(lines);
+    }
+    intro.push(format!(
+        "Plain-text peers can join too: nc ADDRESS {port}. Press Ctrl+C to stop."
+    ));
+    intro
 }

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod chat_log;
 pub mod chat_state;
+pub mod console;
 pub mod headless;
 pub mod network;
 pub mod settings;

@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod interfaces;
+pub mod lookalike;
 pub mod plain;
 pub mod protocol;
 pub mod server;

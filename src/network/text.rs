@@ -3,6 +3,9 @@
 //! Owns: stripping control characters and terminal escape sequences, nickname validation,
 //! reserved names and their look-alikes. Does not own uniqueness (the server's room does that).
 
+pub use super::lookalike::{NickKey, nicks_look_alike};
+use super::lookalike::{reserved_form, visible_part};
+
 /// Longest nickname, in characters.
 pub const MAX_NICK_CHARS: usize = 24;
 
@@ -77,6 +80,8 @@ fn skip_osc(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 pub enum NickError {
     #[error("A nickname cannot be empty.")]
     Empty,
+    #[error("A nickname needs at least one visible character.")]
+    Invisible,
     #[error("A nickname can be at most {MAX_NICK_CHARS} characters long.")]
     TooLong,
     #[error("A nickname cannot contain \"{0}\".")]
@@ -94,6 +99,9 @@ pub fn normalize_nick(wanted: &str) -> Result<String, NickError> {
     let nick = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
     if nick.is_empty() {
         return Err(NickError::Empty);
+    }
+    if visible_part(&nick).is_empty() {
+        return Err(NickError::Invisible);
     }
     if nick.chars().count() > MAX_NICK_CHARS {
         return Err(NickError::TooLong);
@@ -121,44 +129,12 @@ fn is_forbidden_in_nick(c: char) -> bool {
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{ad}')
 }
 
-/// Whether `nick` is, or looks like, a reserved name: case, digits used as letters, Cyrillic
-/// and Greek look-alike letters, separators and a trailing number do not make it different.
+/// Whether `nick` is, or looks like, a reserved name: compared by confusable skeleton, without
+/// case, accents, strokes, separators or a trailing number, digits read as letters (see
+/// [`reserved_form`]).
 pub fn is_reserved(nick: &str) -> bool {
-    let skeleton = skeleton(nick);
-    RESERVED.iter().any(|r| skeleton == *r)
-}
-
-fn skeleton(nick: &str) -> String {
-    let mut bare: String = nick
-        .chars()
-        .flat_map(char::to_lowercase)
-        .filter(|c| !matches!(c, '-' | '_' | '.' | ' ' | '\''))
-        .collect();
-    // "server2" or "host-01" would pass for the real thing in a busy room.
-    while bare.ends_with(|c: char| c.is_ascii_digit()) {
-        bare.pop();
-    }
-    let folded: String = bare
-        .chars()
-        .map(|c| match c {
-            '0' | 'о' | 'ο' | 'ө' => 'o',
-            '1' | 'l' | '|' | 'ӏ' | 'і' | 'ı' | 'ι' | '!' => 'i',
-            '3' | 'е' | 'ё' | 'ε' => 'e',
-            '4' | '@' | 'а' | 'α' => 'a',
-            '5' | '$' | 'ѕ' => 's',
-            '7' | 'т' | 'τ' => 't',
-            'у' | 'γ' => 'y',
-            'м' | 'μ' => 'm',
-            'н' | 'η' => 'h',
-            'р' | 'ρ' => 'p',
-            'с' | 'ϲ' => 'c',
-            'х' | 'χ' => 'x',
-            'ν' => 'v',
-            c => c,
-        })
-        .collect();
-    // "rn" reads as "m" and "vv" as "w" in many fonts.
-    folded.replace("rn", "m").replace("vv", "w")
+    let form = reserved_form(nick);
+    RESERVED.iter().any(|r| form == reserved_form(r))
 }
 
 #[cfg(test)]
@@ -186,6 +162,11 @@ mod tests {
         assert_eq!(normalize_nick("דנה").unwrap(), "דנה");
         assert_eq!(normalize_nick("bo\u{1b}[1mb").unwrap(), "bob");
         assert_eq!(normalize_nick(" \u{7} "), Err(NickError::Empty));
+        assert_eq!(normalize_nick("\u{3164}"), Err(NickError::Invisible));
+        assert_eq!(
+            normalize_nick("\u{fe0f} \u{e0041}"),
+            Err(NickError::Invisible)
+        );
         assert_eq!(normalize_nick(&"x".repeat(25)), Err(NickError::TooLong));
         assert_eq!(normalize_nick("a:b"), Err(NickError::BadChar(':')));
         assert_eq!(
@@ -212,6 +193,13 @@ mod tests {
             "server_01",
             "Natter",
             "hοst",
+            "\u{ff48}\u{ff4f}\u{ff53}\u{ff54}",
+            "\u{1d5c1}\u{1d5c8}\u{1d5cc}\u{1d5cd}",
+            "\u{127}ost",
+            "h\u{f6}st",
+            "Ｓｅｒｖｅｒ",
+            "adm\u{131}n",
+            "n\u{430}tter",
         ] {
             assert!(
                 matches!(normalize_nick(nick), Err(NickError::Reserved(_))),

@@ -20,7 +20,7 @@ use crate::network::plain;
 use crate::network::protocol::{
     ChatMessage, Dialect, ErrorCode, LeaveReason, LineSplitter, ServerFrame, encode, now_rfc3339,
 };
-use crate::network::text::{clean_text, normalize_nick};
+use crate::network::text::{NickKey, clean_text, normalize_nick};
 use crate::network::timed_read::{ReadOutcome, read_within};
 
 /// Handles one connection, from its first line to its leaving the room.
@@ -270,7 +270,7 @@ impl<'a> Handler<'a> {
             return;
         }
         if let Some(member) = room.member_mut(self.id) {
-            member.nick = to.clone();
+            member.set_nick(&to);
         }
         let frame = ServerFrame::Nick {
             from: from.clone(),
@@ -296,6 +296,7 @@ impl<'a> Handler<'a> {
         room.members.push(Member {
             id: self.id,
             nick: nick.to_string(),
+            key: NickKey::of(nick),
             dialect: self.dialect,
             session: self.session_token.clone(),
             recipient: self.recipient.clone(),

@@ -10,12 +10,14 @@ use std::sync::Arc;
 
 use super::connection::{ConnId, Recipient};
 use crate::network::protocol::{ChatMessage, Dialect, ServerFrame, encode};
-use crate::network::text::MAX_NICK_CHARS;
+use crate::network::text::{MAX_NICK_CHARS, NickKey};
 
 /// Someone in the room.
 pub(super) struct Member {
     pub(super) id: ConnId,
     pub(super) nick: String,
+    /// What `nick` is compared by, kept so a join does not recompute everyone's.
+    pub(super) key: NickKey,
     pub(super) dialect: Dialect,
     /// The resume token of this member's stay (see `accepted` in PROTOCOL.md).
     pub(super) session: String,
@@ -37,17 +39,26 @@ pub(super) struct Room {
     pub(super) members: Vec<Member>,
 }
 
+impl Member {
+    pub(super) fn set_nick(&mut self, nick: &str) {
+        self.nick = nick.to_string();
+        self.key = NickKey::of(nick);
+    }
+}
+
 impl Room {
     pub(super) fn nicks(&self) -> Vec<String> {
         self.members.iter().map(|m| m.nick.clone()).collect()
     }
 
-    /// `wanted`, or a free variant of it (see [`unique_nick`]), ignoring member `except`.
+    /// `wanted`, or a free variant of it (see [`unique_nick`]), ignoring member `except`. A
+    /// name is taken when it looks like a member's (see [`NickKey`]).
     pub(super) fn unique_nick(&self, wanted: &str, except: Option<ConnId>) -> String {
         unique_nick(wanted, |candidate| {
+            let key = NickKey::of(candidate);
             self.members
                 .iter()
-                .any(|m| Some(m.id) != except && same_nick(&m.nick, candidate))
+                .any(|m| Some(m.id) != except && m.key.looks_like(&key))
         })
     }
 
@@ -88,11 +99,6 @@ impl Room {
     }
 }
 
-/// Whether two nicknames count as the same name (case does not make a name unique).
-fn same_nick(a: &str, b: &str) -> bool {
-    a.to_lowercase() == b.to_lowercase()
-}
-
 /// `wanted` if it is free, else `wanted-2`, `wanted-3`, ... The number replaces the end of a
 /// long name rather than growing it past [`MAX_NICK_CHARS`].
 pub(super) fn unique_nick(wanted: &str, taken: impl Fn(&str) -> bool) -> String {
@@ -116,7 +122,11 @@ mod tests {
 
     fn taken_from(names: &[&str]) -> impl Fn(&str) -> bool {
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        move |candidate| names.iter().any(|n| same_nick(n, candidate))
+        move |candidate| {
+            names
+                .iter()
+                .any(|n| crate::network::text::nicks_look_alike(n, candidate))
+        }
     }
 
     #[test]
