@@ -177,6 +177,8 @@ fn resuming_after_a_dropped_link_delivers_exactly_the_missed_messages() {
     });
     bob.say("missed 1", "b1");
     bob.say("missed 2", "b2");
+    // Bob's own copy of the second means the server has stored both before Alice is back.
+    bob.frame_where(|f| chat_of(f).filter(|m| m.text == "missed 2"));
 
     let (alice, frames) = RawPeer::join_with(
         addr,
