@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use super::address::parse_address;
 use super::error::ClientError;
+use super::from_host::decode_from_host;
 use crate::network::protocol::{
     ChatMessage, ClientFrame, LineSplitter, MAX_LINE_BYTES, PROTOCOL_VERSION, Resume, ServerFrame,
-    decode, encode,
+    encode,
 };
 use crate::network::timed_read::{ReadOutcome, read_within};
 
@@ -88,7 +89,7 @@ impl Handshake {
         if let Stage::AwaitingWelcome = self.stage {
             return self.on_first_line(line);
         }
-        let frame = decode::<ServerFrame>(line).map_err(|e| ClientError::Lost {
+        let frame = decode_from_host(line).map_err(|e| ClientError::Lost {
             detail: format!("the host sent a bad frame: {e}"),
         })?;
         match (frame, &mut self.stage) {
@@ -140,7 +141,7 @@ impl Handshake {
             version,
             text,
             ..
-        }) = decode::<ServerFrame>(line)
+        }) = decode_from_host(line)
         else {
             return Ok(Progress::NotNatter);
         };
