@@ -119,7 +119,8 @@ impl Handler<'_> {
         let state = self.state;
         let mut room = lock(&state.room);
         // A session coming back takes over from its own old connection, which may not have
-        // noticed the drop yet; the room sees no leave and no join.
+        // noticed the drop yet; the room sees no leave and no join, so the stay keeps its
+        // nickname and its place in the list whatever name this hello asks for.
         let replaced = resume
             .as_ref()
             .and_then(|r| take_member(&mut room, &r.session));
@@ -128,24 +129,31 @@ impl Handler<'_> {
             return Some(self.room_full());
         }
         let nick = match &replaced {
-            Some(old) if old.nick.eq_ignore_ascii_case(&wanted) => old.nick.clone(),
-            _ => room.unique_nick(&wanted, None),
+            Some((_, old)) => old.nick.clone(),
+            None => room.unique_nick(&wanted, None),
         };
-        if let Some(old) = &replaced {
+        if let Some((_, old)) = &replaced {
             let old_connection = &old.recipient.connection;
             old_connection.close(LeaveReason::Replaced, "reconnected on a new connection");
         }
-        self.accept(&room, &nick, resume.as_ref());
+        let place = replaced.as_ref().map(|(position, _)| *position);
+        self.accept(&room, &nick, place, resume.as_ref());
         self.enter_room(&mut room, &nick, replaced.is_none());
+        if let Some(position) = place
+            && let Some(member) = room.members.pop()
+        {
+            let position = position.min(room.members.len());
+            room.members.insert(position, member);
+        }
         drop(room);
         self.joined(nick);
         None
     }
 
-    /// Sends `accepted` and the history that follows it. Only a session this very server
-    /// issued can resume: after a restart, message ids start again and an old `last_id`
-    /// means nothing.
-    fn accept(&mut self, room: &Room, nick: &str, resume: Option<&Resume>) {
+    /// Sends `accepted` and the history that follows it; `place` is where a resumed stay
+    /// sits in the list (a newcomer comes last). Only a session this very server issued can
+    /// resume: after a restart, message ids start again and an old `last_id` means nothing.
+    fn accept(&mut self, room: &Room, nick: &str, place: Option<usize>, resume: Option<&Resume>) {
         let resumed = resume.filter(|r| self.state.issued_here(&r.session));
         self.session_token = match resumed {
             Some(r) => r.session.clone(),
@@ -162,7 +170,8 @@ impl Handler<'_> {
             _ => true,
         };
         let mut users = room.nicks();
-        users.push(nick.to_string());
+        let place = place.unwrap_or(users.len()).min(users.len());
+        users.insert(place, nick.to_string());
         self.send_frame(&ServerFrame::Accepted {
             nick: nick.to_string(),
             session: self.session_token.clone(),
@@ -181,10 +190,11 @@ impl Handler<'_> {
     }
 }
 
-/// Takes the member whose stay has this session token out of the room, if it is there.
-fn take_member(room: &mut Room, session: &str) -> Option<Member> {
+/// Takes the member whose stay has this session token out of the room, if it is there, with
+/// its place in the list.
+fn take_member(room: &mut Room, session: &str) -> Option<(usize, Member)> {
     let position = room.members.iter().position(|m| m.session == session)?;
-    Some(room.members.remove(position))
+    Some((position, room.members.remove(position)))
 }
 
 fn decode_message(e: &DecodeError) -> String {
