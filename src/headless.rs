@@ -37,6 +37,15 @@ pub fn describe(event: &ServerEvent) -> Option<String> {
             code,
             message,
         } => format!("{peer}: {} ({message})", code.as_str()),
+        ServerEvent::Refused {
+            peer,
+            code,
+            message,
+            total,
+        } => format!(
+            "refused {peer}: {} ({message}); {total} refused so far",
+            code.as_str()
+        ),
         ServerEvent::Stopped => return None,
     };
     Some(format!("[{now}] {}", for_console(&text)))

@@ -136,14 +136,18 @@ impl Handshake {
     }
 
     fn on_first_line(&mut self, line: &[u8]) -> Result<Progress, ClientError> {
-        let Ok(ServerFrame::Welcome {
-            server,
-            version,
-            text,
-            ..
-        }) = decode_from_host(line)
-        else {
-            return Ok(Progress::NotNatter);
+        let (server, version, text) = match decode_from_host(line) {
+            Ok(ServerFrame::Welcome {
+                server,
+                version,
+                text,
+                ..
+            }) => (server, version, text),
+            // A Natter host refusing us before its welcome (older hosts did so).
+            Ok(ServerFrame::Error { code, message, .. }) if code.is_fatal() => {
+                return Err(ClientError::Rejected { code, message });
+            }
+            _ => return Ok(Progress::NotNatter),
         };
         if version != PROTOCOL_VERSION {
             return Err(ClientError::VersionMismatch {

@@ -149,8 +149,18 @@ impl<'a> Handler<'a> {
         self.send_line(text.as_bytes().to_vec());
     }
 
-    /// Tells the peer what went wrong in its own dialect.
+    /// Tells the peer what went wrong in its own dialect, and the owner too.
     pub(super) fn send_error(&self, code: ErrorCode, message: &str, client_id: Option<String>) {
+        self.tell(code, message, client_id);
+        self.state.emit(ServerEvent::PeerError {
+            peer: self.recipient.connection.peer,
+            code,
+            message: message.to_string(),
+        });
+    }
+
+    /// Tells the peer what went wrong in its own dialect.
+    fn tell(&self, code: ErrorCode, message: &str, client_id: Option<String>) {
         match self.dialect {
             Dialect::Json => self.send_frame(&ServerFrame::Error {
                 code,
@@ -159,16 +169,16 @@ impl<'a> Handler<'a> {
             }),
             Dialect::Plain => self.send_text(&plain::notice(message)),
         }
-        self.state.emit(ServerEvent::PeerError {
-            peer: self.recipient.connection.peer,
-            code,
-            message: message.to_string(),
-        });
     }
 
     /// Sends a fatal error, then closes once it is written.
     pub(super) fn refuse(&self, code: ErrorCode, message: &str) -> End {
         self.send_error(code, message, None);
+        self.close_after_error(code, message)
+    }
+
+    /// Closes once the fatal error just queued is written.
+    fn close_after_error(&self, code: ErrorCode, message: &str) -> End {
         self.recipient.queue.close_after_flush();
         let reason = match code {
             ErrorCode::IdleTimeout => LeaveReason::TimedOut,
@@ -189,12 +199,14 @@ impl<'a> Handler<'a> {
         )
     }
 
+    /// Refuses a peer at the room's door; counted with the other refusals.
     pub(super) fn room_full(&self) -> End {
-        let message = format!(
-            "The room is full ({} people). Try again later.",
-            self.config().max_clients
-        );
-        self.refuse(ErrorCode::RoomFull, &message)
+        let message = room_full_message(self.config());
+        self.tell(ErrorCode::RoomFull, &message, None);
+        let peer = self.recipient.connection.peer;
+        self.state
+            .count_refusal(peer, ErrorCode::RoomFull, &message);
+        self.close_after_error(ErrorCode::RoomFull, &message)
     }
 
     /// Rate-limits, cleans, stores and relays one message. `client_id` goes back to the sender.
@@ -337,4 +349,12 @@ impl<'a> Handler<'a> {
             detail: detail.to_string(),
         });
     }
+}
+
+/// What someone who finds the room full is told.
+pub(super) fn room_full_message(config: &ServerConfig) -> String {
+    format!(
+        "The room is full ({} people). Try again later.",
+        config.max_clients
+    )
 }

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::config::ServerConfig;
 use super::connection::End;
 use super::handler::Handler;
 use super::room::{Member, Room, StoredMessage};
@@ -18,15 +19,7 @@ use crate::network::text::normalize_nick;
 impl Handler<'_> {
     /// The server's first frame to a Natter client.
     pub(super) fn send_welcome(&self) -> Option<End> {
-        let config = self.config();
-        self.send_frame(&ServerFrame::Welcome {
-            server: config.name.clone(),
-            version: PROTOCOL_VERSION,
-            max_line_bytes: config.max_line_bytes,
-            ping_interval_secs: config.ping_interval.as_secs(),
-            idle_timeout_secs: config.idle_timeout.as_secs(),
-            text: config.welcome_text.clone(),
-        });
+        self.send_frame(&welcome_frame(self.config()));
         None
     }
 
@@ -187,6 +180,18 @@ impl Handler<'_> {
             }
             self.send_frame(&ServerFrame::Chat(message));
         }
+    }
+}
+
+/// The server's first frame to a Natter client, sent before its `hello` is looked at.
+pub(super) fn welcome_frame(config: &ServerConfig) -> ServerFrame {
+    ServerFrame::Welcome {
+        server: config.name.clone(),
+        version: PROTOCOL_VERSION,
+        max_line_bytes: config.max_line_bytes,
+        ping_interval_secs: config.ping_interval.as_secs(),
+        idle_timeout_secs: config.idle_timeout.as_secs(),
+        text: config.welcome_text.clone(),
     }
 }
 

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::ServerEvent;
 use super::connection::{self, ConnId, Connection};
+use super::handler::room_full_message;
+use super::refuser::{Refusal, Refuser};
 use super::state::ServerState;
 use crate::network::lock;
 use crate::network::plain;
@@ -20,6 +22,7 @@ use crate::network::protocol::{ErrorCode, LeaveReason, ServerFrame};
 /// Accepts until the server stops, then ends every connection and joins every thread.
 pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
     let mut threads: Vec<JoinHandle<()>> = Vec::new();
+    let refuser = Refuser::start(&state);
     for incoming in listener.incoming() {
         if state.stopping.load(Ordering::SeqCst) {
             break;
@@ -38,10 +41,11 @@ pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
             }
         };
         threads.retain(|t| !t.is_finished());
-        if let Some(thread) = admit(&state, stream) {
+        if let Some(thread) = admit(&state, stream, &refuser) {
             threads.push(thread);
         }
     }
+    refuser.stop();
     say_goodbye_to_everyone(&state);
     for handle in threads {
         let _ = handle.join();
@@ -54,28 +58,46 @@ pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
     state.emit(ServerEvent::Stopped);
 }
 
-/// Registers a new connection and starts its thread; `None` if it was closed unread.
-fn admit(state: &Arc<ServerState>, stream: TcpStream) -> Option<JoinHandle<()>> {
+/// Registers a new connection and starts its thread, or hands it to the refuser with the
+/// reason it cannot be served; `None` if it gets no thread.
+fn admit(state: &Arc<ServerState>, stream: TcpStream, refuser: &Refuser) -> Option<JoinHandle<()>> {
     let peer = stream.peer_addr().ok()?;
     let connection = Arc::new(Connection::new(stream.try_clone().ok()?, peer));
     let id: ConnId = state.next_conn_id.fetch_add(1, Ordering::Relaxed);
-    // Connections beyond this are closed unread: it bounds threads under a connection flood.
+    // Connections beyond this get no thread: it bounds threads under a connection flood.
     let hard_cap = state.config.max_clients + 64;
-    let over_address_cap = {
+    let (from_peer, too_many_open) = {
         let mut open = lock(&state.connections);
-        if open.by_id.len() >= hard_cap {
-            return None;
+        let from_peer = open.per_ip.get(&peer.ip()).copied().unwrap_or(0);
+        let too_many_open = open.by_id.len() >= hard_cap;
+        if from_peer < state.config.max_per_address && !too_many_open {
+            open.by_id.insert(id, Arc::clone(&connection));
+            *open.per_ip.entry(peer.ip()).or_default() += 1;
         }
-        open.by_id.insert(id, Arc::clone(&connection));
-        let count = open.per_ip.entry(peer.ip()).or_default();
-        *count += 1;
-        *count > state.config.max_per_address
+        (from_peer, too_many_open)
     };
+    let refused = if from_peer >= state.config.max_per_address {
+        Some(too_many_from(state, peer.ip()))
+    } else if too_many_open {
+        Some(busy(state))
+    } else {
+        None
+    };
+    if let Some((code, message)) = refused {
+        let refusal = Refusal {
+            stream,
+            peer,
+            code,
+            message,
+        };
+        refuser.refuse(state, refusal);
+        return None;
+    }
     let thread_state = Arc::clone(state);
     let spawned = thread::Builder::new()
         .name(format!("natter-conn-{id}"))
         .spawn(move || {
-            connection::serve(&thread_state, stream, connection, id, over_address_cap);
+            connection::serve(&thread_state, stream, connection, id);
             unregister(&thread_state, id, peer.ip());
         });
     match spawned {
@@ -85,6 +107,25 @@ fn admit(state: &Arc<ServerState>, stream: TcpStream) -> Option<JoinHandle<()>> 
             None
         }
     }
+}
+
+fn too_many_from(state: &ServerState, ip: IpAddr) -> (ErrorCode, String) {
+    let message = format!(
+        "Too many connections from {ip}: at most {} at once.",
+        state.config.max_per_address
+    );
+    (ErrorCode::TooManyConnections, message)
+}
+
+/// Why a connection past the cap on open connections is refused: the room is full, or too
+/// many connections have not joined yet.
+fn busy(state: &ServerState) -> (ErrorCode, String) {
+    if lock(&state.room).members.len() >= state.config.max_clients {
+        return (ErrorCode::RoomFull, room_full_message(&state.config));
+    }
+    let message =
+        "The server is busy: too many connections are still saying hello. Try again in a moment.";
+    (ErrorCode::TooManyConnections, message.to_string())
 }
 
 fn unregister(state: &ServerState, id: ConnId, ip: IpAddr) {
