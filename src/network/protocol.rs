@@ -20,6 +20,8 @@ pub const DEFAULT_PORT: u16 = 5050;
 /// Longest line (JSON frame or plain-text line) a server accepts, newline excluded.
 /// Announced in `welcome`; a longer line is answered with `line_too_long` and a close.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
+/// Longest `client_id` a client may attach to a `chat`, in bytes; a longer one is `bad_frame`.
+pub const MAX_CLIENT_ID_BYTES: usize = 64;
 /// Every server accepts at least this long a line, so a client may send `hello` before it has
 /// read `welcome`.
 pub const MIN_LINE_BYTES: usize = 4 * 1024;
@@ -170,6 +172,8 @@ pub enum ErrorCode {
     RateLimited,
     Flooding,
     EmptyText,
+    /// The message would make a line longer than `max_line_bytes` once relayed.
+    TextTooLong,
 }
 
 impl ErrorCode {
@@ -177,7 +181,10 @@ impl ErrorCode {
     pub fn is_fatal(self) -> bool {
         !matches!(
             self,
-            ErrorCode::RateLimited | ErrorCode::EmptyText | ErrorCode::BadNick
+            ErrorCode::RateLimited
+                | ErrorCode::EmptyText
+                | ErrorCode::BadNick
+                | ErrorCode::TextTooLong
         )
     }
 
@@ -200,6 +207,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Flooding => "flooding",
             ErrorCode::EmptyText => "empty_text",
+            ErrorCode::TextTooLong => "text_too_long",
         }
     }
 }

@@ -221,6 +221,14 @@ impl<'a> Handler<'a> {
             self.send_error(ErrorCode::EmptyText, message, client_id);
             return None;
         }
+        if let Some(relayed) = self.too_long_to_relay(text, client_id.as_deref()) {
+            let max = self.config().max_line_bytes;
+            let message = format!(
+                "That message is too long to relay ({relayed} bytes as a line; at most {max}). It was not sent."
+            );
+            self.send_error(ErrorCode::TextTooLong, &message, client_id);
+            return None;
+        }
         let mut room = lock(&self.state.room);
         room.next_message_id += 1;
         let message = ChatMessage {
@@ -252,6 +260,29 @@ impl<'a> Handler<'a> {
         drop(room);
         self.state.emit(ServerEvent::Message(message));
         None
+    }
+
+    /// The length of the longest line relaying `text` would make (the sender's own copy, with
+    /// its `client_id`), if that is over `max_line_bytes`: no line the server sends may be
+    /// longer than the limit it announces. Exact only near the limit; short messages skip it.
+    fn too_long_to_relay(&self, text: &str, client_id: Option<&str>) -> Option<usize> {
+        let max = self.config().max_line_bytes;
+        let from = self.nick.clone().unwrap_or_default();
+        // Escaping at most doubles cleaned text and nicknames (no control characters are
+        // left but newline and tab); a client_id may hold controls, six bytes each.
+        let rough = 2 * (text.len() + from.len()) + 6 * client_id.map_or(0, str::len) + 128;
+        if rough <= max {
+            return None;
+        }
+        let widest = ServerFrame::Chat(ChatMessage {
+            id: u64::MAX,
+            time: now_rfc3339(),
+            from,
+            text: text.to_string(),
+            client_id: client_id.map(str::to_string),
+        });
+        let len = encode(&widest).len() - 1;
+        (len > max).then_some(len)
     }
 
     /// A refused message: a warning, or a drop after too many in a row.

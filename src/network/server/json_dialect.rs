@@ -12,7 +12,8 @@ use super::handler::Handler;
 use super::room::{Member, Room, StoredMessage};
 use crate::network::lock;
 use crate::network::protocol::{
-    ClientFrame, DecodeError, ErrorCode, LeaveReason, PROTOCOL_VERSION, Resume, ServerFrame, decode,
+    ClientFrame, DecodeError, ErrorCode, LeaveReason, MAX_CLIENT_ID_BYTES, PROTOCOL_VERSION,
+    Resume, ServerFrame, decode,
 };
 use crate::network::text::normalize_nick;
 
@@ -80,6 +81,15 @@ impl Handler<'_> {
             }
             ClientFrame::Nick { .. } if !joined => {
                 Some(self.refuse(ErrorCode::NotReady, "Send hello before nick."))
+            }
+            ClientFrame::Chat {
+                client_id: Some(id),
+                ..
+            } if id.len() > MAX_CLIENT_ID_BYTES => {
+                let message = format!(
+                    "Could not read your frame: a client_id is at most {MAX_CLIENT_ID_BYTES} bytes."
+                );
+                Some(self.refuse(ErrorCode::BadFrame, &message))
             }
             ClientFrame::Chat { text, client_id } => self.chat(&text, client_id),
             ClientFrame::Nick { nick } => {
