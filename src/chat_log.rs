@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::chat_state::{ChatLine, LineKind};
+use crate::network::text::{clean_text, single_line};
 
 /// The name the save dialog suggests: `natter-YYYY-MM-DD.txt`, today's local date.
 pub fn default_file_name(today: chrono::NaiveDate) -> String {
@@ -24,6 +25,9 @@ pub fn format_log(lines: &[ChatLine]) -> String {
             LineKind::System(text) => ("* ".to_string(), text.as_str()),
             LineKind::Plain(text) => ("host> ".to_string(), text.as_str()),
         };
+        // Text from others was cleaned when it arrived; this keeps the file safe to `cat`
+        // whatever the source of a line.
+        let (who, text) = (single_line(&who), clean_text(text));
         out.push_str(&format!("{stamp}  {who}"));
         for (i, part) in text.split('\n').enumerate() {
             if i > 0 {
@@ -103,6 +107,24 @@ mod tests {
             "2026-11-23 09:30:05  * alice joined\n\
              2026-11-23 09:30:05  דנה: שלום world\n                     second line\n"
         );
+    }
+
+    #[test]
+    fn no_escape_or_control_byte_reaches_the_file() {
+        let lines = vec![
+            line(LineKind::System("\u{1b}]0;PWNED\u{7}x left".into())),
+            line(LineKind::Message {
+                id: Some(1),
+                from: "ev\u{1b}[2Jil\n".into(),
+                text: "a\u{9b}31mb\r\nc".into(),
+                delivery: Delivery::Delivered,
+                local_id: None,
+            }),
+            line(LineKind::Plain("\u{1b}[1mplain\u{7}".into())),
+        ];
+        let log = format_log(&lines);
+        assert!(!log.chars().any(|c| c.is_control() && c != '\n'), "{log:?}");
+        assert!(log.contains("evil : ab\n"), "{log:?}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::console::{self, Console};
 use crate::network::interfaces::{AddressKind, local_ipv4_addresses};
 use crate::network::protocol::Dialect;
 use crate::network::server::{self, ServerConfig, ServerEvent};
+use crate::network::text::clean_text;
 
 /// One line for the console per server event, or `None` for the last one.
 pub fn describe(event: &ServerEvent) -> Option<String> {
@@ -36,15 +37,34 @@ pub fn describe(event: &ServerEvent) -> Option<String> {
             code,
             message,
         } => format!("{peer}: {} ({message})", code.as_str()),
+        ServerEvent::Refused {
+            peer,
+            code,
+            message,
+            total,
+        } => format!(
+            "refused {peer}: {} ({message}); {total} refused so far",
+            code.as_str()
+        ),
         ServerEvent::Stopped => return None,
     };
     Some(stamped(&text))
 }
 
-/// `text` after the local time, as every event line is printed.
+/// `text` after the local time, as every event line is printed, made safe for the console.
 fn stamped(text: &str) -> String {
     let now = chrono::Local::now().format("%H:%M:%S");
-    format!("[{now}] {text}")
+    format!("[{now}] {}", for_console(text))
+}
+
+/// Indent of a message's further lines: the width of the time stamp.
+const CONTINUATION: &str = "\n           ";
+
+/// The last guard before the console: no escape or control byte (peer text is cleaned where
+/// it enters, this makes sure), and a message's further lines indented so that none can pass
+/// for a log line of its own.
+fn for_console(text: &str) -> String {
+    clean_text(text).replace('\n', CONTINUATION)
 }
 
 /// Where people can connect, for the first lines the host prints.

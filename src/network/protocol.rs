@@ -8,6 +8,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::text::{MAX_QUOTED_CHARS, quote};
+
+/// Longest parser explanation quoted back (it can quote a value the peer sent), in characters.
+const MAX_DETAIL_CHARS: usize = 120;
+
 /// Version spoken by this build. A server refuses a `hello` with any other version.
 pub const PROTOCOL_VERSION: u32 = 1;
 /// The port a server listens on and a client dials when none is given.
@@ -15,6 +20,8 @@ pub const DEFAULT_PORT: u16 = 5050;
 /// Longest line (JSON frame or plain-text line) a server accepts, newline excluded.
 /// Announced in `welcome`; a longer line is answered with `line_too_long` and a close.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
+/// Longest `client_id` a client may attach to a `chat`, in bytes; a longer one is `bad_frame`.
+pub const MAX_CLIENT_ID_BYTES: usize = 64;
 /// Every server accepts at least this long a line, so a client may send `hello` before it has
 /// read `welcome`.
 pub const MIN_LINE_BYTES: usize = 4 * 1024;
@@ -165,6 +172,8 @@ pub enum ErrorCode {
     RateLimited,
     Flooding,
     EmptyText,
+    /// The message would make a line longer than `max_line_bytes` once relayed.
+    TextTooLong,
 }
 
 impl ErrorCode {
@@ -172,7 +181,10 @@ impl ErrorCode {
     pub fn is_fatal(self) -> bool {
         !matches!(
             self,
-            ErrorCode::RateLimited | ErrorCode::EmptyText | ErrorCode::BadNick
+            ErrorCode::RateLimited
+                | ErrorCode::EmptyText
+                | ErrorCode::BadNick
+                | ErrorCode::TextTooLong
         )
     }
 
@@ -195,6 +207,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Flooding => "flooding",
             ErrorCode::EmptyText => "empty_text",
+            ErrorCode::TextTooLong => "text_too_long",
         }
     }
 }
@@ -244,10 +257,13 @@ pub fn decode<F: for<'de> Deserialize<'de>>(line: &[u8]) -> Result<F, DecodeErro
     }
 }
 
+/// Tells why `text` is not a frame. What the peer wrote (its type name, a value the parser
+/// quotes) is cleaned and cut short here, where it enters our messages: these errors are sent
+/// to the peer, quoted in the leave notice others read and printed on the host's console.
 fn classify(text: &str, frame_error: serde_json::Error) -> DecodeError {
     let value = match serde_json::from_str::<serde_json::Value>(text) {
         Ok(value) => value,
-        Err(e) => return DecodeError::BadJson(e.to_string()),
+        Err(e) => return DecodeError::BadJson(quote(&e.to_string(), MAX_DETAIL_CHARS)),
     };
     let Some(object) = value.as_object() else {
         return DecodeError::BadJson("expected an object such as {\"type\":\"ping\"}".into());
@@ -257,11 +273,11 @@ fn classify(text: &str, frame_error: serde_json::Error) -> DecodeError {
     };
     let detail = frame_error.to_string();
     if detail.starts_with("unknown variant") {
-        DecodeError::UnknownType(kind.to_string())
+        DecodeError::UnknownType(quote(kind, MAX_QUOTED_CHARS))
     } else {
         DecodeError::BadFrame {
-            kind: kind.to_string(),
-            detail,
+            kind: quote(kind, MAX_QUOTED_CHARS),
+            detail: quote(&detail, MAX_DETAIL_CHARS),
         }
     }
 }

@@ -33,6 +33,31 @@ pub fn clean_text(input: &str) -> String {
     out
 }
 
+/// Longest piece of someone's text quoted inside another message (an error, a leave notice,
+/// a log line), in characters; longer text is cut and ends with "…".
+pub const MAX_QUOTED_CHARS: usize = 64;
+
+/// Someone's text made safe to show on one line: cleaned as [`clean_text`] cleans messages,
+/// line breaks and tabs turned into spaces, so it can neither reach a terminal as an escape
+/// nor start a line of its own.
+pub fn single_line(input: &str) -> String {
+    clean_text(input)
+        .chars()
+        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+        .collect()
+}
+
+/// Someone's text to quote inside a message of ours: [`single_line`], cut to `max_chars`
+/// (usually [`MAX_QUOTED_CHARS`]). Every piece of peer text that ends up in an error, a leave
+/// detail or a log line passes through here (or through the nickname rules) first.
+pub fn quote(input: &str, max_chars: usize) -> String {
+    let line = single_line(input);
+    match line.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
 fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     match chars.next() {
         Some('[') => skip_csi(chars),
@@ -153,6 +178,21 @@ mod tests {
             "שלום \u{200f}עולם 你好 😀"
         );
         assert_eq!(clean_text("trailing escape \u{1b}"), "trailing escape ");
+    }
+
+    #[test]
+    fn quoted_peer_text_is_one_clean_line_cut_short() {
+        let q = |text: &str| quote(text, MAX_QUOTED_CHARS);
+        assert_eq!(q("\u{1b}]0;PWNED\u{7}\u{1b}[2Jteleport"), "teleport");
+        assert_eq!(q("two\nlines\tand tab\r"), "two lines and tab");
+        let long = q(&"字".repeat(1000));
+        assert_eq!(long.chars().count(), MAX_QUOTED_CHARS + 1);
+        assert!(long.ends_with('…'));
+        assert_eq!(
+            q(&"x".repeat(MAX_QUOTED_CHARS)),
+            "x".repeat(MAX_QUOTED_CHARS)
+        );
+        assert_eq!(single_line("a\nb\u{7}"), "a b");
     }
 
     #[test]

@@ -11,11 +11,15 @@ use std::time::{Duration, Instant};
 
 use super::address::parse_address;
 use super::error::ClientError;
+use super::from_host::decode_from_host;
 use crate::network::protocol::{
-    ChatMessage, ClientFrame, LineSplitter, MAX_LINE_BYTES, PROTOCOL_VERSION, Resume, ServerFrame,
-    decode, encode,
+    ChatMessage, ClientFrame, LineSplitter, PROTOCOL_VERSION, Resume, ServerFrame, encode,
 };
 use crate::network::timed_read::{ReadOutcome, read_within};
+
+/// Longest line read from a host. Hosts keep every line within their `max_line_bytes` but
+/// `accepted`, whose user list can pass 64 KiB in a big room (PROTOCOL.md §3).
+const HOST_LINE_LIMIT: usize = 1 << 20;
 
 /// What `accepted` told us.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +92,7 @@ impl Handshake {
         if let Stage::AwaitingWelcome = self.stage {
             return self.on_first_line(line);
         }
-        let frame = decode::<ServerFrame>(line).map_err(|e| ClientError::Lost {
+        let frame = decode_from_host(line).map_err(|e| ClientError::Lost {
             detail: format!("the host sent a bad frame: {e}"),
         })?;
         match (frame, &mut self.stage) {
@@ -135,14 +139,18 @@ impl Handshake {
     }
 
     fn on_first_line(&mut self, line: &[u8]) -> Result<Progress, ClientError> {
-        let Ok(ServerFrame::Welcome {
-            server,
-            version,
-            text,
-            ..
-        }) = decode::<ServerFrame>(line)
-        else {
-            return Ok(Progress::NotNatter);
+        let (server, version, text) = match decode_from_host(line) {
+            Ok(ServerFrame::Welcome {
+                server,
+                version,
+                text,
+                ..
+            }) => (server, version, text),
+            // A Natter host refusing us before its welcome (older hosts did so).
+            Ok(ServerFrame::Error { code, message, .. }) if code.is_fatal() => {
+                return Err(ClientError::Rejected { code, message });
+            }
+            _ => return Ok(Progress::NotNatter),
         };
         if version != PROTOCOL_VERSION {
             return Err(ClientError::VersionMismatch {
@@ -242,7 +250,7 @@ pub(super) fn greet(
         .map_err(|e| ClientError::lost(&e))?;
     let deadline = Instant::now() + timeout;
     let mut handshake = Handshake::new();
-    let mut splitter = LineSplitter::new(MAX_LINE_BYTES);
+    let mut splitter = LineSplitter::new(HOST_LINE_LIMIT);
     let mut lines: VecDeque<Vec<u8>> = VecDeque::new();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -340,7 +348,7 @@ mod tests {
         line(&ServerFrame::Welcome {
             server: "Lab".into(),
             version,
-            max_line_bytes: MAX_LINE_BYTES,
+            max_line_bytes: crate::network::protocol::MAX_LINE_BYTES,
             ping_interval_secs: 15,
             idle_timeout_secs: 45,
             text: "Hi".into(),

@@ -7,6 +7,7 @@
 //!
 //! - `address`: what a person types to reach a host ([`parse_address`]);
 //! - `error`: why a connection failed, in words ([`ClientError`]);
+//! - `from_host`: decoding the host's lines with every text field cleaned;
 //! - `handshake`: dialing, `hello`, and the handshake as a small state type;
 //! - `supervisor`: the connection's life as a loop over named states, one thread;
 //! - `reader`: the reader thread of a live link.
@@ -18,6 +19,7 @@
 
 mod address;
 mod error;
+mod from_host;
 mod handshake;
 mod reader;
 mod supervisor;

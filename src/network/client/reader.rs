@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use super::error::ClientError;
-use crate::network::protocol::{LineSplitter, ServerFrame, decode};
+use super::from_host::decode_from_host;
+use crate::network::protocol::{LineSplitter, ServerFrame};
 use crate::network::text::clean_text;
 use crate::network::timed_read::{ReadOutcome, read_within};
 
@@ -106,7 +107,7 @@ impl Reader {
         if self.plain {
             return Incoming::Text(clean_text(&String::from_utf8_lossy(line)));
         }
-        match decode::<ServerFrame>(line) {
+        match decode_from_host(line) {
             Ok(frame) => Incoming::Frame(frame),
             Err(e) => Incoming::Ended(lost(&format!("the host sent a bad frame: {e}"))),
         }

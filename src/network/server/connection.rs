@@ -13,7 +13,7 @@ use super::handler::Handler;
 use super::send_queue::{SendQueue, SendQueueConfig, WriteFailure};
 use super::state::ServerState;
 use crate::network::lock;
-use crate::network::protocol::{Dialect, ErrorCode, LeaveReason, detect_dialect};
+use crate::network::protocol::{Dialect, LeaveReason, detect_dialect};
 use crate::network::timed_read::{ReadOutcome, read_within};
 
 /// Numbers every connection of one server run; never reused.
@@ -97,7 +97,6 @@ pub(super) fn serve(
     stream: TcpStream,
     connection: Arc<Connection>,
     id: ConnId,
-    over_address_cap: bool,
 ) {
     configure(&stream);
     let (first_bytes, dialect) = match sniff(&stream, state.config.sniff_window) {
@@ -118,16 +117,7 @@ pub(super) fn serve(
         connection: Arc::clone(&connection),
     };
     let mut handler = Handler::new(state, &stream, recipient, id, dialect);
-    let end = if over_address_cap {
-        let message = format!(
-            "Too many connections from {}: at most {} at once.",
-            connection.peer.ip(),
-            state.config.max_per_address
-        );
-        handler.refuse(ErrorCode::TooManyConnections, &message)
-    } else {
-        handler.run(&first_bytes)
-    };
+    let end = handler.run(&first_bytes);
     let (reason, detail) = connection
         .end_reason()
         .unwrap_or((end.reason, end.detail.clone()));

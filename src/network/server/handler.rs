@@ -149,8 +149,18 @@ impl<'a> Handler<'a> {
         self.send_line(text.as_bytes().to_vec());
     }
 
-    /// Tells the peer what went wrong in its own dialect.
+    /// Tells the peer what went wrong in its own dialect, and the owner too.
     pub(super) fn send_error(&self, code: ErrorCode, message: &str, client_id: Option<String>) {
+        self.tell(code, message, client_id);
+        self.state.emit(ServerEvent::PeerError {
+            peer: self.recipient.connection.peer,
+            code,
+            message: message.to_string(),
+        });
+    }
+
+    /// Tells the peer what went wrong in its own dialect.
+    fn tell(&self, code: ErrorCode, message: &str, client_id: Option<String>) {
         match self.dialect {
             Dialect::Json => self.send_frame(&ServerFrame::Error {
                 code,
@@ -159,16 +169,16 @@ impl<'a> Handler<'a> {
             }),
             Dialect::Plain => self.send_text(&plain::notice(message)),
         }
-        self.state.emit(ServerEvent::PeerError {
-            peer: self.recipient.connection.peer,
-            code,
-            message: message.to_string(),
-        });
     }
 
     /// Sends a fatal error, then closes once it is written.
     pub(super) fn refuse(&self, code: ErrorCode, message: &str) -> End {
         self.send_error(code, message, None);
+        self.close_after_error(code, message)
+    }
+
+    /// Closes once the fatal error just queued is written.
+    fn close_after_error(&self, code: ErrorCode, message: &str) -> End {
         self.recipient.queue.close_after_flush();
         let reason = match code {
             ErrorCode::IdleTimeout => LeaveReason::TimedOut,
@@ -189,12 +199,14 @@ impl<'a> Handler<'a> {
         )
     }
 
+    /// Refuses a peer at the room's door; counted with the other refusals.
     pub(super) fn room_full(&self) -> End {
-        let message = format!(
-            "The room is full ({} people). Try again later.",
-            self.config().max_clients
-        );
-        self.refuse(ErrorCode::RoomFull, &message)
+        let message = room_full_message(self.config());
+        self.tell(ErrorCode::RoomFull, &message, None);
+        let peer = self.recipient.connection.peer;
+        self.state
+            .count_refusal(peer, ErrorCode::RoomFull, &message);
+        self.close_after_error(ErrorCode::RoomFull, &message)
     }
 
     /// Rate-limits, cleans, stores and relays one message. `client_id` goes back to the sender.
@@ -207,6 +219,14 @@ impl<'a> Handler<'a> {
         if text.is_empty() {
             let message = "An empty message was not sent.";
             self.send_error(ErrorCode::EmptyText, message, client_id);
+            return None;
+        }
+        if let Some(relayed) = self.too_long_to_relay(text, client_id.as_deref()) {
+            let max = self.config().max_line_bytes;
+            let message = format!(
+                "That message is too long to relay ({relayed} bytes as a line; at most {max}). It was not sent."
+            );
+            self.send_error(ErrorCode::TextTooLong, &message, client_id);
             return None;
         }
         let mut room = lock(&self.state.room);
@@ -240,6 +260,29 @@ impl<'a> Handler<'a> {
         drop(room);
         self.state.emit(ServerEvent::Message(message));
         None
+    }
+
+    /// The length of the longest line relaying `text` would make (the sender's own copy, with
+    /// its `client_id`), if that is over `max_line_bytes`: no line the server sends may be
+    /// longer than the limit it announces. Exact only near the limit; short messages skip it.
+    fn too_long_to_relay(&self, text: &str, client_id: Option<&str>) -> Option<usize> {
+        let max = self.config().max_line_bytes;
+        let from = self.nick.clone().unwrap_or_default();
+        // Escaping at most doubles cleaned text and nicknames (no control characters are
+        // left but newline and tab); a client_id may hold controls, six bytes each.
+        let rough = 2 * (text.len() + from.len()) + 6 * client_id.map_or(0, str::len) + 128;
+        if rough <= max {
+            return None;
+        }
+        let widest = ServerFrame::Chat(ChatMessage {
+            id: u64::MAX,
+            time: now_rfc3339(),
+            from,
+            text: text.to_string(),
+            client_id: client_id.map(str::to_string),
+        });
+        let len = encode(&widest).len() - 1;
+        (len > max).then_some(len)
     }
 
     /// A refused message: a warning, or a drop after too many in a row.
@@ -338,4 +381,12 @@ impl<'a> Handler<'a> {
             detail: detail.to_string(),
         });
     }
+}
+
+/// What someone who finds the room full is told.
+pub(super) fn room_full_message(config: &ServerConfig) -> String {
+    format!(
+        "The room is full ({} people). Try again later.",
+        config.max_clients
+    )
 }

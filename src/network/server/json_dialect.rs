@@ -6,27 +6,21 @@
 
 use std::time::{Duration, Instant};
 
+use super::config::ServerConfig;
 use super::connection::End;
 use super::handler::Handler;
 use super::room::{Member, Room, StoredMessage};
 use crate::network::lock;
 use crate::network::protocol::{
-    ClientFrame, DecodeError, ErrorCode, LeaveReason, PROTOCOL_VERSION, Resume, ServerFrame, decode,
+    ClientFrame, DecodeError, ErrorCode, LeaveReason, MAX_CLIENT_ID_BYTES, PROTOCOL_VERSION,
+    Resume, ServerFrame, decode,
 };
 use crate::network::text::normalize_nick;
 
 impl Handler<'_> {
     /// The server's first frame to a Natter client.
     pub(super) fn send_welcome(&self) -> Option<End> {
-        let config = self.config();
-        self.send_frame(&ServerFrame::Welcome {
-            server: config.name.clone(),
-            version: PROTOCOL_VERSION,
-            max_line_bytes: config.max_line_bytes,
-            ping_interval_secs: config.ping_interval.as_secs(),
-            idle_timeout_secs: config.idle_timeout.as_secs(),
-            text: config.welcome_text.clone(),
-        });
+        self.send_frame(&welcome_frame(self.config()));
         None
     }
 
@@ -88,6 +82,15 @@ impl Handler<'_> {
             ClientFrame::Nick { .. } if !joined => {
                 Some(self.refuse(ErrorCode::NotReady, "Send hello before nick."))
             }
+            ClientFrame::Chat {
+                client_id: Some(id),
+                ..
+            } if id.len() > MAX_CLIENT_ID_BYTES => {
+                let message = format!(
+                    "Could not read your frame: a client_id is at most {MAX_CLIENT_ID_BYTES} bytes."
+                );
+                Some(self.refuse(ErrorCode::BadFrame, &message))
+            }
             ClientFrame::Chat { text, client_id } => self.chat(&text, client_id),
             ClientFrame::Nick { nick } => {
                 self.rename(&nick);
@@ -119,7 +122,8 @@ impl Handler<'_> {
         let state = self.state;
         let mut room = lock(&state.room);
         // A session coming back takes over from its own old connection, which may not have
-        // noticed the drop yet; the room sees no leave and no join.
+        // noticed the drop yet; the room sees no leave and no join, so the stay keeps its
+        // nickname and its place in the list whatever name this hello asks for.
         let replaced = resume
             .as_ref()
             .and_then(|r| take_member(&mut room, &r.session));
@@ -128,24 +132,31 @@ impl Handler<'_> {
             return Some(self.room_full());
         }
         let nick = match &replaced {
-            Some(old) if old.nick.eq_ignore_ascii_case(&wanted) => old.nick.clone(),
-            _ => room.unique_nick(&wanted, None),
+            Some((_, old)) => old.nick.clone(),
+            None => room.unique_nick(&wanted, None),
         };
-        if let Some(old) = &replaced {
+        if let Some((_, old)) = &replaced {
             let old_connection = &old.recipient.connection;
             old_connection.close(LeaveReason::Replaced, "reconnected on a new connection");
         }
-        self.accept(&room, &nick, resume.as_ref());
+        let place = replaced.as_ref().map(|(position, _)| *position);
+        self.accept(&room, &nick, place, resume.as_ref());
         self.enter_room(&mut room, &nick, replaced.is_none());
+        if let Some(position) = place
+            && let Some(member) = room.members.pop()
+        {
+            let position = position.min(room.members.len());
+            room.members.insert(position, member);
+        }
         drop(room);
         self.joined(nick);
         None
     }
 
-    /// Sends `accepted` and the history that follows it. Only a session this very server
-    /// issued can resume: after a restart, message ids start again and an old `last_id`
-    /// means nothing.
-    fn accept(&mut self, room: &Room, nick: &str, resume: Option<&Resume>) {
+    /// Sends `accepted` and the history that follows it; `place` is where a resumed stay
+    /// sits in the list (a newcomer comes last). Only a session this very server issued can
+    /// resume: after a restart, message ids start again and an old `last_id` means nothing.
+    fn accept(&mut self, room: &Room, nick: &str, place: Option<usize>, resume: Option<&Resume>) {
         let resumed = resume.filter(|r| self.state.issued_here(&r.session));
         self.session_token = match resumed {
             Some(r) => r.session.clone(),
@@ -162,7 +173,8 @@ impl Handler<'_> {
             _ => true,
         };
         let mut users = room.nicks();
-        users.push(nick.to_string());
+        let place = place.unwrap_or(users.len()).min(users.len());
+        users.insert(place, nick.to_string());
         self.send_frame(&ServerFrame::Accepted {
             nick: nick.to_string(),
             session: self.session_token.clone(),
@@ -181,10 +193,23 @@ impl Handler<'_> {
     }
 }
 
-/// Takes the member whose stay has this session token out of the room, if it is there.
-fn take_member(room: &mut Room, session: &str) -> Option<Member> {
+/// The server's first frame to a Natter client, sent before its `hello` is looked at.
+pub(super) fn welcome_frame(config: &ServerConfig) -> ServerFrame {
+    ServerFrame::Welcome {
+        server: config.name.clone(),
+        version: PROTOCOL_VERSION,
+        max_line_bytes: config.max_line_bytes,
+        ping_interval_secs: config.ping_interval.as_secs(),
+        idle_timeout_secs: config.idle_timeout.as_secs(),
+        text: config.welcome_text.clone(),
+    }
+}
+
+/// Takes the member whose stay has this session token out of the room, if it is there, with
+/// its place in the list.
+fn take_member(room: &mut Room, session: &str) -> Option<(usize, Member)> {
     let position = room.members.iter().position(|m| m.session == session)?;
-    Some(room.members.remove(position))
+    Some((position, room.members.remove(position)))
 }
 
 fn decode_message(e: &DecodeError) -> String {

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::ServerEvent;
 use super::connection::{self, ConnId, Connection};
+use super::handler::room_full_message;
+use super::refuser::{Refusal, Refuser};
 use super::state::ServerState;
 use crate::network::lock;
 use crate::network::plain;
@@ -19,6 +21,7 @@ use crate::network::protocol::{ErrorCode, LeaveReason, ServerFrame};
 
 /// Accepts until the server stops, then ends every connection and joins every thread.
 pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
+    let refuser = Refuser::start(&state);
     for incoming in listener.incoming() {
         if state.stopping.load(Ordering::SeqCst) {
             break;
@@ -36,8 +39,9 @@ pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
                 continue;
             }
         };
-        admit(&state, stream);
+        admit(&state, stream, &refuser);
     }
+    refuser.stop();
     say_goodbye_to_everyone(&state);
     state.conn_threads.join_all();
     // Every send queue has finished with its connection, so the flushers have nothing left.
@@ -48,28 +52,46 @@ pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
     state.emit(ServerEvent::Stopped);
 }
 
-/// Registers a new connection and starts its thread (or closes it unread).
-fn admit(state: &Arc<ServerState>, stream: TcpStream) -> Option<()> {
+/// Registers a new connection and starts its thread, or hands it to the refuser with the
+/// reason it cannot be served; `None` if it gets no thread.
+fn admit(state: &Arc<ServerState>, stream: TcpStream, refuser: &Refuser) -> Option<()> {
     let peer = stream.peer_addr().ok()?;
     let connection = Arc::new(Connection::new(stream.try_clone().ok()?, peer));
     let id: ConnId = state.next_conn_id.fetch_add(1, Ordering::Relaxed);
-    // Connections beyond this are closed unread: it bounds threads under a connection flood.
+    // Connections beyond this get no thread: it bounds threads under a connection flood.
     let hard_cap = state.config.max_clients + 64;
-    let over_address_cap = {
+    let (from_peer, too_many_open) = {
         let mut open = lock(&state.connections);
-        if open.by_id.len() >= hard_cap {
-            return None;
+        let from_peer = open.per_ip.get(&peer.ip()).copied().unwrap_or(0);
+        let too_many_open = open.by_id.len() >= hard_cap;
+        if from_peer < state.config.max_per_address && !too_many_open {
+            open.by_id.insert(id, Arc::clone(&connection));
+            *open.per_ip.entry(peer.ip()).or_default() += 1;
         }
-        open.by_id.insert(id, Arc::clone(&connection));
-        let count = open.per_ip.entry(peer.ip()).or_default();
-        *count += 1;
-        *count > state.config.max_per_address
+        (from_peer, too_many_open)
     };
+    let refused = if from_peer >= state.config.max_per_address {
+        Some(too_many_from(state, peer.ip()))
+    } else if too_many_open {
+        Some(busy(state))
+    } else {
+        None
+    };
+    if let Some((code, message)) = refused {
+        let refusal = Refusal {
+            stream,
+            peer,
+            code,
+            message,
+        };
+        refuser.refuse(state, refusal);
+        return None;
+    }
     let thread_state = Arc::clone(state);
     let spawned = thread::Builder::new()
         .name(format!("natter-conn-{id}"))
         .spawn(move || {
-            connection::serve(&thread_state, stream, connection, id, over_address_cap);
+            connection::serve(&thread_state, stream, connection, id);
             unregister(&thread_state, id, peer.ip());
             thread_state.conn_threads.ending(id);
         });
@@ -83,6 +105,25 @@ fn admit(state: &Arc<ServerState>, stream: TcpStream) -> Option<()> {
             None
         }
     }
+}
+
+fn too_many_from(state: &ServerState, ip: IpAddr) -> (ErrorCode, String) {
+    let message = format!(
+        "Too many connections from {ip}: at most {} at once.",
+        state.config.max_per_address
+    );
+    (ErrorCode::TooManyConnections, message)
+}
+
+/// Why a connection past the cap on open connections is refused: the room is full, or too
+/// many connections have not joined yet.
+fn busy(state: &ServerState) -> (ErrorCode, String) {
+    if lock(&state.room).members.len() >= state.config.max_clients {
+        return (ErrorCode::RoomFull, room_full_message(&state.config));
+    }
+    let message =
+        "The server is busy: too many connections are still saying hello. Try again in a moment.";
+    (ErrorCode::TooManyConnections, message.to_string())
 }
 
 fn unregister(state: &ServerState, id: ConnId, ip: IpAddr) {

@@ -7,6 +7,7 @@
 //! - `config`: every limit and timing ([`ServerConfig`]);
 //! - `state`: what all threads of one server share (room, open connections, events);
 //! - `listener`: the accept loop, per-address caps and the order of shutting down;
+//! - `refuser`: telling every refused connection why, in its dialect, on one thread;
 //! - `connection`: one socket's set-up, dialect sniffing, off switch and close;
 //! - `handler`: one connection's read loop and the actions both dialects share;
 //! - `json_dialect` / `plain_dialect`: what only Natter clients / plain peers get;
@@ -30,6 +31,7 @@ mod json_dialect;
 mod listener;
 mod plain_dialect;
 mod rate;
+mod refuser;
 mod room;
 mod send_queue;
 mod state;
@@ -81,6 +83,14 @@ pub enum ServerEvent {
         peer: SocketAddr,
         code: ErrorCode,
         message: String,
+    },
+    /// A connection was refused (room full, too many from one address, too many open) and
+    /// told why; `total` counts every refusal of this run, this one included.
+    Refused {
+        peer: SocketAddr,
+        code: ErrorCode,
+        message: String,
+        total: u64,
     },
     /// Every thread is joined and the port is released. Always the last event.
     Stopped,

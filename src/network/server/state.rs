@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crossbeam_channel::Sender;
@@ -19,6 +19,7 @@ use super::connection::{ConnId, Connection};
 use super::room::Room;
 use super::send_queue::Flushers;
 use crate::network::WakeUp;
+use crate::network::protocol::ErrorCode;
 
 pub(super) struct ServerState {
     pub(super) config: ServerConfig,
@@ -33,6 +34,8 @@ pub(super) struct ServerState {
     events: Sender<ServerEvent>,
     wake: WakeUp,
     pub(super) next_conn_id: AtomicU64,
+    /// Connections refused so far in this run, for the log.
+    refused: AtomicU64,
     /// Random per run; prefixes every session token.
     instance: String,
     /// Taken and stopped by the listener thread once every connection has ended.
@@ -65,6 +68,7 @@ impl ServerState {
             events,
             wake,
             next_conn_id: AtomicU64::new(1),
+            refused: AtomicU64::new(0),
             instance: random_hex(),
             flushers: Mutex::new(Some(flushers)),
         }
@@ -79,6 +83,18 @@ impl ServerState {
 
     pub(super) fn issued_here(&self, session: &str) -> bool {
         session.len() == 32 && session.starts_with(&self.instance)
+    }
+
+    /// Counts one refused connection and reports it with the running total, so the log
+    /// accounts for every refusal even when some events were dropped.
+    pub(super) fn count_refusal(&self, peer: SocketAddr, code: ErrorCode, message: &str) {
+        let total = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+        self.emit(ServerEvent::Refused {
+            peer,
+            code,
+            message: message.to_string(),
+            total,
+        });
     }
 
     /// Posts an event and wakes the owner. A full event channel (nobody reading) drops the

@@ -1,0 +1,90 @@
+//! Reading what the host sends as untrusted text.
+//!
+//! Owns [`decode_from_host`], the one way the client turns a line from the host into a frame:
+//! every piece of text in it is cleaned before the supervisor, the window or a saved chat log
+//! sees it. A hostile or broken host can then no more reach a terminal or the log with an
+//! escape than a peer can through a well-behaved host.
+
+use crate::network::protocol::{ChatMessage, DecodeError, ServerFrame, decode};
+use crate::network::text::{clean_text, single_line};
+
+/// Decodes one line from the host, cleaning every text field: messages keep their line
+/// breaks, names and the other one-line fields are made one line.
+pub(super) fn decode_from_host(line: &[u8]) -> Result<ServerFrame, DecodeError> {
+    decode::<ServerFrame>(line).map(clean_frame)
+}
+
+fn clean_frame(frame: ServerFrame) -> ServerFrame {
+    let one = |text: String| single_line(&text);
+    match frame {
+        ServerFrame::Welcome {
+            server,
+            version,
+            max_line_bytes,
+            ping_interval_secs,
+            idle_timeout_secs,
+            text,
+        } => ServerFrame::Welcome {
+            server: one(server),
+            version,
+            max_line_bytes,
+            ping_interval_secs,
+            idle_timeout_secs,
+            text: clean_text(&text),
+        },
+        ServerFrame::Accepted {
+            nick,
+            session,
+            users,
+            history_count,
+            resumed,
+            history_complete,
+        } => ServerFrame::Accepted {
+            nick: one(nick),
+            session: one(session),
+            users: users.into_iter().map(one).collect(),
+            history_count,
+            resumed,
+            history_complete,
+        },
+        ServerFrame::Chat(message) => ServerFrame::Chat(ChatMessage {
+            time: one(message.time),
+            from: one(message.from),
+            text: clean_text(&message.text),
+            ..message
+        }),
+        ServerFrame::Join { nick, time } => ServerFrame::Join {
+            nick: one(nick),
+            time: one(time),
+        },
+        ServerFrame::Leave {
+            nick,
+            reason,
+            detail,
+            time,
+        } => ServerFrame::Leave {
+            nick: one(nick),
+            reason,
+            detail: one(detail),
+            time: one(time),
+        },
+        ServerFrame::Nick { from, to, time } => ServerFrame::Nick {
+            from: one(from),
+            to: one(to),
+            time: one(time),
+        },
+        ServerFrame::Error {
+            code,
+            message,
+            client_id,
+        } => ServerFrame::Error {
+            code,
+            message: one(message),
+            client_id,
+        },
+        ServerFrame::Bye { reason } => ServerFrame::Bye {
+            reason: one(reason),
+        },
+        other @ (ServerFrame::Ping {} | ServerFrame::Pong {}) => other,
+    }
+}

@@ -1,0 +1,225 @@
+//! Every refused connection is told why in its own dialect, however many come at once, and the
+//! server's events (and `natter serve`'s log) count every refusal (issue 10, item 6).
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::{Killed, RawPeer, WAIT, start_server, test_config};
+use natter::network::client::{self, ClientError, ClientEvent, ConnectOptions};
+use natter::network::protocol::{ClientFrame, ErrorCode, encode};
+use natter::network::server::{ServerConfig, ServerEvent, ServerHandle};
+
+fn quick_sniff() -> ServerConfig {
+    ServerConfig {
+        sniff_window: Duration::from_millis(100),
+        ..test_config()
+    }
+}
+
+/// Reads until `needle` arrives; false if the server closed (or went quiet) first.
+fn reads_reason(stream: &mut TcpStream, needle: &str) -> bool {
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if String::from_utf8_lossy(&got).contains(needle) {
+            return true;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// `Refused` events until `count` have come; returns them.
+fn refusals(server: &ServerHandle, count: usize) -> Vec<(ErrorCode, u64)> {
+    let deadline = Instant::now() + WAIT;
+    let mut seen = Vec::new();
+    while seen.len() < count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match server.events().recv_timeout(left) {
+            Ok(ServerEvent::Refused { code, total, .. }) => seen.push((code, total)),
+            Ok(_) => {}
+            Err(e) => panic!("{} refusals reported of {count}: {e}", seen.len()),
+        }
+    }
+    seen
+}
+
+#[test]
+fn each_of_200_connections_to_a_full_room_reads_its_refusal_and_all_are_counted() {
+    const BURST: usize = 200;
+    let server = start_server(ServerConfig {
+        max_clients: 2,
+        ..quick_sniff()
+    });
+    let addr = server.local_addr();
+    let (_a, _) = RawPeer::join(addr, "a");
+    let (_b, _) = RawPeer::join(addr, "b");
+    // Half are Natter clients (hello at once), half say nothing, like nc.
+    let mut burst: Vec<(bool, TcpStream)> = (0..BURST)
+        .map(|i| {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            let natter = i % 2 == 0;
+            if natter {
+                let hello = ClientFrame::Hello {
+                    version: 1,
+                    nick: format!("n{i}"),
+                    resume: None,
+                };
+                stream.write_all(&encode(&hello)).unwrap();
+            }
+            (natter, stream)
+        })
+        .collect();
+    let mut silent = Vec::new();
+    for (i, (natter, stream)) in burst.iter_mut().enumerate() {
+        let needle = if *natter {
+            "\"code\":\"room_full\""
+        } else {
+            "! The room is full"
+        };
+        if !reads_reason(stream, needle) {
+            silent.push(i);
+        }
+    }
+    assert!(
+        silent.is_empty(),
+        "{} refused without a word: {silent:?}",
+        silent.len()
+    );
+    let seen = refusals(&server, BURST);
+    assert!(
+        seen.iter().all(|(code, _)| *code == ErrorCode::RoomFull),
+        "{seen:?}"
+    );
+    let mut totals: Vec<u64> = seen.iter().map(|(_, total)| *total).collect();
+    totals.sort_unstable();
+    assert_eq!(totals, (1..=BURST as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn over_the_address_cap_each_dialect_is_told_why() {
+    let server = start_server(ServerConfig {
+        max_per_address: 1,
+        ..quick_sniff()
+    });
+    let addr = server.local_addr();
+    let (_a, _) = RawPeer::join(addr, "a");
+    let mut nc = TcpStream::connect(addr).unwrap();
+    assert!(reads_reason(
+        &mut nc,
+        "! Too many connections from 127.0.0.1"
+    ));
+    let mut natter = TcpStream::connect(addr).unwrap();
+    let hello = ClientFrame::Hello {
+        version: 1,
+        nick: "b".into(),
+        resume: None,
+    };
+    natter.write_all(&encode(&hello)).unwrap();
+    assert!(reads_reason(
+        &mut natter,
+        "\"code\":\"too_many_connections\""
+    ));
+    let seen = refusals(&server, 2);
+    assert!(
+        seen.iter()
+            .all(|(code, _)| *code == ErrorCode::TooManyConnections),
+        "{seen:?}"
+    );
+}
+
+/// Natter itself, refused at the door, says why instead of taking the host for a plain-text
+/// server.
+#[test]
+fn a_natter_client_refused_for_too_many_connections_fails_with_the_reason() {
+    let server = start_server(ServerConfig {
+        max_per_address: 1,
+        ..quick_sniff()
+    });
+    let addr: SocketAddr = server.local_addr();
+    let (_a, _) = RawPeer::join(addr, "a");
+    let options = ConnectOptions::new(addr.to_string(), "b");
+    let client = client::connect(options, natter::network::no_wake_up()).unwrap();
+    let deadline = Instant::now() + WAIT;
+    let error = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match client.events().recv_timeout(left).unwrap() {
+            ClientEvent::Failed(error) => break error,
+            ClientEvent::PlainMode { .. } => panic!("took a Natter host for a plain one"),
+            ClientEvent::Connected { .. } => panic!("should be refused"),
+            _ => {}
+        }
+    };
+    assert!(
+        matches!(
+            error,
+            ClientError::Rejected {
+                code: ErrorCode::TooManyConnections,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn serve_logs_each_refusal_with_a_running_count() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_natter"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--max-clients",
+            "0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _child = Killed(child);
+    let (tx, lines) = crossbeam_channel::unbounded();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                return;
+            }
+        }
+    });
+    let next_until = |needle: &str| -> String {
+        loop {
+            let line = lines
+                .recv_timeout(WAIT)
+                .unwrap_or_else(|_| panic!("no {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    };
+    let listening = next_until("listening on 127.0.0.1:");
+    let port: u16 = listening
+        .trim()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    for _ in 0..3 {
+        let mut peer = TcpStream::connect(addr).unwrap();
+        peer.write_all(b"hi\n").unwrap();
+        assert!(reads_reason(&mut peer, "The room is full"));
+    }
+    let line = next_until("3 refused so far");
+    assert!(line.contains("room_full"), "{line}");
+}
