@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use common::{RawPeer, WAIT, start_server, test_config};
+use common::{RawPeer, ServeProcess, WAIT, start_server, test_config};
 use natter::network::client::{self, ClientEvent, ConnectOptions};
 use natter::network::protocol::{ErrorCode, ServerFrame};
 use natter::network::server::{ServerConfig, ServerEvent, ServerHandle};
@@ -263,52 +263,19 @@ fn a_hostile_host_puts_no_escape_into_any_client_event() {
 /// line printed starts with the time stamp or is an indented continuation.
 #[test]
 fn serve_prints_no_escape_and_no_forged_line_from_peer_text() {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_natter"))
-        .args(["serve", "--bind", "127.0.0.1", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _child = common::Killed(child);
-    let (tx, lines) = crossbeam_channel::unbounded::<Vec<u8>>();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        loop {
-            let mut line = Vec::new();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {
-                    if tx.send(line).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    let mut banner = Vec::new();
-    let listening = next_until(&lines, &mut banner, "listening on 127.0.0.1:");
-    let listening = String::from_utf8(listening).unwrap();
-    let port: u16 = listening
-        .trim()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let addr = ([127, 0, 0, 1], port).into();
+    let mut serve = ServeProcess::start(&[]);
+    let addr = serve.addr;
 
     // From here on every line printed is an event.
-    let mut printed = Vec::new();
+    serve.printed.clear();
     let (mut liar, _) = RawPeer::join(addr, "liar");
     liar.say("hi\n[00:00:00] admin joined from 10.0.0.1 (Natter)", "1");
-    next_until(&lines, &mut printed, "liar: hi");
+    serve.line_with("liar: hi");
     let (mut rogue, _) = RawPeer::join(addr, "rogue\u{1b}[31m");
     rogue.send_raw(HOSTILE_TYPE_LINE);
-    next_until(&lines, &mut printed, "rogue left");
+    serve.line_with("rogue left");
 
-    for line in &printed {
+    for line in &serve.printed {
         let text = String::from_utf8_lossy(line);
         assert!(!has_control_byte(line), "printed raw: {text:?}");
         assert!(
@@ -316,22 +283,5 @@ fn serve_prints_no_escape_and_no_forged_line_from_peer_text() {
             "a line that does not start with the time: {text:?}"
         );
         assert!(!text.starts_with("[00:00:00] admin"), "forged: {text:?}");
-    }
-}
-
-/// Reads printed lines into `printed` until one contains `needle`; returns that one.
-fn next_until(
-    lines: &crossbeam_channel::Receiver<Vec<u8>>,
-    printed: &mut Vec<Vec<u8>>,
-    needle: &str,
-) -> Vec<u8> {
-    loop {
-        let line = lines
-            .recv_timeout(WAIT)
-            .unwrap_or_else(|_| panic!("no {needle:?} in {printed:?}"));
-        printed.push(line.clone());
-        if String::from_utf8_lossy(&line).contains(needle) {
-            return line;
-        }
     }
 }

@@ -5,11 +5,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::{Killed, RawPeer, WAIT, start_server, test_config};
+use common::{RawPeer, ServeProcess, WAIT, start_server, test_config};
 use natter::network::client::{self, ClientError, ClientEvent, ConnectOptions};
 use natter::network::protocol::{ClientFrame, ErrorCode, encode};
 use natter::network::server::{ServerConfig, ServerEvent, ServerHandle};
@@ -172,54 +172,13 @@ fn a_natter_client_refused_for_too_many_connections_fails_with_the_reason() {
 
 #[test]
 fn serve_logs_each_refusal_with_a_running_count() {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_natter"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--max-clients",
-            "0",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _child = Killed(child);
-    let (tx, lines) = crossbeam_channel::unbounded();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap_or_default()).is_err() {
-                return;
-            }
-        }
-    });
-    let next_until = |needle: &str| -> String {
-        loop {
-            let line = lines
-                .recv_timeout(WAIT)
-                .unwrap_or_else(|_| panic!("no {needle:?}"));
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    };
-    let listening = next_until("listening on 127.0.0.1:");
-    let port: u16 = listening
-        .trim()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut serve = ServeProcess::start(&["--max-clients", "0"]);
+    let addr = serve.addr;
     for _ in 0..3 {
         let mut peer = TcpStream::connect(addr).unwrap();
         peer.write_all(b"hi\n").unwrap();
         assert!(reads_reason(&mut peer, "The room is full"));
     }
-    let line = next_until("3 refused so far");
+    let line = serve.line_with("3 refused so far");
     assert!(line.contains("room_full"), "{line}");
 }

@@ -4,61 +4,27 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::{Killed, RawPeer, WAIT};
+use common::{RawPeer, ServeProcess};
 
 #[test]
 fn serve_prints_where_to_connect_then_one_line_per_event() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_natter"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--name",
-            "Lab",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _child = Killed(child);
-    // A thread turns lines into a channel, so every wait has a timeout.
-    let (tx, lines) = crossbeam_channel::unbounded();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap_or_default()).is_err() {
-                return;
-            }
-        }
-    });
-    let next_until = |needle: &str| -> String {
-        loop {
-            let line = lines
-                .recv_timeout(WAIT)
-                .unwrap_or_else(|_| panic!("no {needle:?}"));
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    };
-    assert!(next_until("People can connect to").contains("Natter is hosting"));
-    let listening = next_until("listening on 127.0.0.1:");
-    let port: u16 = listening
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let (mut alice, _) = RawPeer::join(([127, 0, 0, 1], port).into(), "alice");
-    assert!(next_until("alice joined").contains("(Natter)"));
+    let mut serve = ServeProcess::start(&["--name", "Lab"]);
+    let banner = serve
+        .printed
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).into_owned());
+    assert!(
+        banner
+            .into_iter()
+            .any(|l| l.contains("People can connect to") && l.contains("Natter is hosting")),
+        "the first lines say where to connect"
+    );
+    let (mut alice, _) = RawPeer::join(serve.addr, "alice");
+    assert!(serve.line_with("alice joined").contains("(Natter)"));
     alice.say("hello from a test", "1");
-    assert!(next_until("alice: hello from a test").contains('#'));
+    assert!(serve.line_with("alice: hello from a test").contains('#'));
 }
 
 #[test]

@@ -417,3 +417,76 @@ pub fn chat_of(frame: ServerFrame) -> Option<natter::network::protocol::ChatMess
         _ => None,
     }
 }
+
+/// The real `natter serve` on 127.0.0.1, port 0, killed when dropped, with its stdout as raw
+/// lines on a channel (raw, so tests can look for control bytes).
+pub struct ServeProcess {
+    pub child: Killed,
+    pub addr: SocketAddr,
+    lines: Receiver<Vec<u8>>,
+    /// Every line read so far, in order.
+    pub printed: Vec<Vec<u8>>,
+}
+
+impl ServeProcess {
+    /// Starts `natter serve --bind 127.0.0.1 --port 0` plus `extra` arguments and waits for
+    /// the line that says where it listens.
+    pub fn start(extra: &[&str]) -> ServeProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_natter"))
+            .args(["serve", "--bind", "127.0.0.1", "--port", "0"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the natter binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = crossbeam_channel::unbounded();
+        thread::spawn(move || {
+            let mut reader = std::io::BufReader::new(stdout);
+            loop {
+                let mut line = Vec::new();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) if tx.send(line).is_err() => return,
+                    Ok(_) => {}
+                }
+            }
+        });
+        let mut serve = ServeProcess {
+            child: Killed(child),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            lines,
+            printed: Vec::new(),
+        };
+        let listening = serve.line_with("listening on 127.0.0.1:");
+        let port = listening
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok());
+        serve
+            .addr
+            .set_port(port.expect("a port after 'listening on'"));
+        serve
+    }
+
+    /// Waits (up to WAIT) for the next printed line containing `needle` and returns it.
+    pub fn line_with(&mut self, needle: &str) -> String {
+        loop {
+            let line = self.lines.recv_timeout(WAIT).unwrap_or_else(|_| {
+                let printed: Vec<_> = self
+                    .printed
+                    .iter()
+                    .map(|l| String::from_utf8_lossy(l))
+                    .collect();
+                panic!("natter serve printed no {needle:?}; it printed {printed:?}")
+            });
+            self.printed.push(line.clone());
+            let text = String::from_utf8_lossy(&line).into_owned();
+            if text.contains(needle) {
+                return text;
+            }
+        }
+    }
+}
