@@ -165,6 +165,7 @@ pub enum ErrorCode {
     RateLimited,
     Flooding,
     EmptyText,
+    ServerError,
 }
 
 impl ErrorCode {
@@ -195,6 +196,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Flooding => "flooding",
             ErrorCode::EmptyText => "empty_text",
+            ErrorCode::ServerError => "server_error",
         }
     }
 }

@@ -59,6 +59,7 @@ impl ClientError {
                     | ErrorCode::TooManyConnections
                     | ErrorCode::IdleTimeout
                     | ErrorCode::HandshakeTimeout
+                    | ErrorCode::ServerError
             ),
             _ => false,
         }

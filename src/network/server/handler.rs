@@ -197,6 +197,14 @@ impl<'a> Handler<'a> {
         self.refuse(ErrorCode::RoomFull, &message)
     }
 
+    /// The OS had no secure randomness for a session token (it practically never happens):
+    /// refuse rather than hand out a guessable one.
+    pub(super) fn no_session_token(&self, error: &getrandom::Error) -> End {
+        let message =
+            format!("The host could not make a session token ({error}). Try again in a moment.");
+        self.refuse(ErrorCode::ServerError, &message)
+    }
+
     /// Rate-limits, cleans, stores and relays one message. `client_id` goes back to the sender.
     pub(super) fn chat(&mut self, text: &str, client_id: Option<String>) -> Option<End> {
         if let Err(strikes) = self.bucket.take() {

@@ -116,6 +116,11 @@ impl Handler<'_> {
             Ok(nick) => nick,
             Err(e) => return Some(self.refuse(ErrorCode::BadNick, &e.to_string())),
         };
+        // Made before the room is touched, so that a failure changes nothing there.
+        let fresh_token = match self.state.new_session_token() {
+            Ok(token) => token,
+            Err(e) => return Some(self.no_session_token(&e)),
+        };
         let state = self.state;
         let mut room = lock(&state.room);
         // A session coming back takes over from its own old connection, which may not have
@@ -135,7 +140,7 @@ impl Handler<'_> {
             let old_connection = &old.recipient.connection;
             old_connection.close(LeaveReason::Replaced, "reconnected on a new connection");
         }
-        self.accept(&room, &nick, resume.as_ref());
+        self.accept(&room, &nick, resume.as_ref(), fresh_token);
         self.enter_room(&mut room, &nick, replaced.is_none());
         drop(room);
         self.joined(nick);
@@ -145,12 +150,13 @@ impl Handler<'_> {
     /// Sends `accepted` and the history that follows it. Only a session this very server
     /// issued can resume: after a restart, message ids start again and an old `last_id`
     /// means nothing.
-    fn accept(&mut self, room: &Room, nick: &str, resume: Option<&Resume>) {
+    fn accept(&mut self, room: &Room, nick: &str, resume: Option<&Resume>, fresh_token: String) {
         let resumed = resume.filter(|r| self.state.issued_here(&r.session));
         self.session_token = match resumed {
             Some(r) => r.session.clone(),
-            None => self.state.new_session_token(),
+            None => fresh_token,
         };
+        self.state.remember_session(&self.session_token);
         let since = resumed.map(|r| r.last_id);
         let history: Vec<&StoredMessage> = room
             .history

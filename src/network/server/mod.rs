@@ -12,6 +12,7 @@
 //! - `json_dialect` / `plain_dialect`: what only Natter clients / plain peers get;
 //! - `room`: members, history, nickname uniqueness, broadcasting;
 //! - `rate`: the token bucket;
+//! - `session`: session tokens and which ones this run issued;
 //! - `send_queue`: each connection's bounded outgoing queue and the threads that write it.
 //!
 //! It does not own the wire format (`network::protocol`), the plain-text wording
@@ -31,6 +32,7 @@ mod plain_dialect;
 mod rate;
 mod room;
 mod send_queue;
+mod session;
 mod state;
 
 use std::io;

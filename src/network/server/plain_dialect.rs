@@ -18,6 +18,10 @@ const RECENT_FOR_PLAIN: usize = 20;
 impl Handler<'_> {
     /// Puts a plain peer in the room as `guest-N` and greets it.
     pub(super) fn join_plain(&mut self) -> Option<End> {
+        let token = match self.state.new_session_token() {
+            Ok(token) => token,
+            Err(e) => return Some(self.no_session_token(&e)),
+        };
         let state = self.state;
         let mut room = lock(&state.room);
         if room.members.len() >= self.config().max_clients {
@@ -26,7 +30,8 @@ impl Handler<'_> {
         }
         room.next_guest += 1;
         let nick = room.unique_nick(&format!("guest-{}", room.next_guest), None);
-        self.session_token = state.new_session_token();
+        state.remember_session(&token);
+        self.session_token = token;
         self.enter_room(&mut room, &nick, true);
         let config = self.config();
         let mut greeting =
