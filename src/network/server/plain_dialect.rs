@@ -50,8 +50,9 @@ impl Handler<'_> {
     }
 
     /// A script that sends "hello" without a newline and waits: after a short silence the
-    /// partial line counts as sent. Otherwise wait as long as the peer likes; TCP keepalive
-    /// finds dead peers, since plain peers cannot answer pings.
+    /// partial line counts as sent. Otherwise wait as long as the peer likes (a silent plain
+    /// peer is never timed out): TCP keepalive and `TCP_USER_TIMEOUT` find dead peers, since
+    /// plain peers cannot answer pings (see `connection::configure`).
     pub(super) fn plain_wait(&self) -> Duration {
         if self.splitter.has_partial() {
             self.config().plain_flush
