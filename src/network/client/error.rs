@@ -57,6 +57,7 @@ impl ClientError {
                 code,
                 ErrorCode::RoomFull
                     | ErrorCode::TooManyConnections
+                    | ErrorCode::TooManyJoins
                     | ErrorCode::IdleTimeout
                     | ErrorCode::HandshakeTimeout
                     | ErrorCode::ServerError

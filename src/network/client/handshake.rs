@@ -135,14 +135,18 @@ impl Handshake {
     }
 
     fn on_first_line(&mut self, line: &[u8]) -> Result<Progress, ClientError> {
-        let Ok(ServerFrame::Welcome {
-            server,
-            version,
-            text,
-            ..
-        }) = decode::<ServerFrame>(line)
-        else {
-            return Ok(Progress::NotNatter);
+        let (server, version, text) = match decode::<ServerFrame>(line) {
+            Ok(ServerFrame::Welcome {
+                server,
+                version,
+                text,
+                ..
+            }) => (server, version, text),
+            // A Natter host may refuse before its welcome (too many new connections).
+            Ok(ServerFrame::Error { code, message, .. }) => {
+                return Err(ClientError::Rejected { code, message });
+            }
+            _ => return Ok(Progress::NotNatter),
         };
         if version != PROTOCOL_VERSION {
             return Err(ClientError::VersionMismatch {
@@ -392,6 +396,20 @@ mod tests {
         assert!(matches!(
             handshake.on_line(b"Enter your name:"),
             Ok(Progress::NotNatter)
+        ));
+    }
+
+    #[test]
+    fn an_error_frame_before_welcome_is_a_rejection_not_a_plain_host() {
+        let mut handshake = Handshake::new();
+        let error = line(&ServerFrame::Error {
+            code: crate::network::protocol::ErrorCode::TooManyJoins,
+            message: "Too many new connections".into(),
+            client_id: None,
+        });
+        assert!(matches!(
+            handshake.on_line(&error),
+            Err(ClientError::Rejected { .. })
         ));
     }
 

@@ -89,10 +89,7 @@ impl Handler<'_> {
                 Some(self.refuse(ErrorCode::NotReady, "Send hello before nick."))
             }
             ClientFrame::Chat { text, client_id } => self.chat(&text, client_id),
-            ClientFrame::Nick { nick } => {
-                self.rename(&nick);
-                None
-            }
+            ClientFrame::Nick { nick } => self.rename(&nick),
             ClientFrame::Ping {} => {
                 self.send_frame(&ServerFrame::Pong {});
                 None

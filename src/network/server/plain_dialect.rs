@@ -71,10 +71,7 @@ impl Handler<'_> {
         match plain::parse_line(line) {
             PlainCommand::Nothing => None,
             PlainCommand::Say(text) => self.chat(&text, None),
-            PlainCommand::Nick(nick) => {
-                self.rename(&nick);
-                None
-            }
+            PlainCommand::Nick(nick) => self.rename(&nick),
             PlainCommand::Who => {
                 let nicks = lock(&self.state.room).nicks();
                 self.send_text(&plain::who(&nicks));
