@@ -99,7 +99,7 @@ fn admit(state: &Arc<ServerState>, stream: TcpStream) -> Option<JoinHandle<()>> 
 }
 
 /// Refuses a connection from an address that opened too many lately, on the listener thread
-/// and without reading: one `too_many_joins` frame (a Natter client shows it; to `nc` it is a
+/// and without waiting for the peer: one `too_many_joins` frame (a Natter client shows it; to `nc` it is a
 /// readable line), then close. The host is told when [`Refused::note`] says so: at the first
 /// refusal and then every few seconds with a count, so a flood cannot flood the log.
 fn refuse_join(state: &ServerState, stream: &TcpStream, peer: SocketAddr, refused: Refused) {
@@ -119,9 +119,10 @@ fn refuse_join(state: &ServerState, stream: &TcpStream, peer: SocketAddr, refuse
     // peer already sent (its hello) is read first, so closing does not answer it with a reset
     // that could overtake the refusal.
     if stream.set_nonblocking(true).is_ok() {
+        let mut socket = stream;
         let mut unread = [0u8; 4096];
-        let _ = (&*stream).read(&mut unread);
-        let _ = (&*stream).write(&line);
+        let _ = socket.read(&mut unread);
+        let _ = socket.write(&line);
     }
     let _ = stream.shutdown(Shutdown::Write);
     if let Some(count) = refused.note {
