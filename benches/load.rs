@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use natter::network::no_wake_up;
 use natter::network::protocol::{ClientFrame, encode};
-use natter::network::server::{self, RateLimit, ServerConfig};
+use natter::network::server::{self, JoinLimit, RateLimit, ServerConfig};
 
 struct Args {
     clients: Vec<usize>,
@@ -188,6 +188,11 @@ fn bench_config(args: &Args, clients: usize) -> ServerConfig {
             .map_or(defaults.coalesce, |ms| Duration::from_secs_f64(ms / 1000.0)),
         max_clients: clients + 16,
         max_per_address: clients + 16,
+        // Every bench client connects from 127.0.0.1 at once.
+        joins_per_address: JoinLimit {
+            burst: (clients + 16) as f64,
+            per_second: 1000.0,
+        },
         queue_lines: 65_536,
         rate: RateLimit {
             burst: 1000.0,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use natter::app::Startup;
 use natter::network::protocol::DEFAULT_PORT;
-use natter::network::server::{RateLimit, ServerConfig};
+use natter::network::server::{JoinLimit, RateLimit, ServerConfig};
 
 /// Natter: a LAN messenger. One person hosts; everyone else connects by IP address and chats.
 ///
@@ -60,13 +60,19 @@ struct ServeArgs {
     /// Open connections from one IP address.
     #[arg(long, default_value_t = 16)]
     max_per_address: usize,
+    /// New connections one IP address may open in a burst (a classroom behind one NAT).
+    #[arg(long, default_value_t = 20.0)]
+    join_burst: f64,
+    /// New connections one IP address may open per minute after the burst; more are refused.
+    #[arg(long, default_value_t = 60.0)]
+    joins_per_minute: f64,
     /// Longest line (frame or plain-text line) in bytes.
     #[arg(long, default_value_t = natter::network::protocol::MAX_LINE_BYTES)]
     max_line_bytes: usize,
-    /// Messages per second one person may send, on average.
+    /// Messages (and nickname changes) per second one person may send, on average.
     #[arg(long, default_value_t = 10.0)]
     rate: f64,
-    /// Messages one person may send in a burst.
+    /// Messages (and nickname changes) one person may send in a burst.
     #[arg(long, default_value_t = 20.0)]
     burst: f64,
     /// Seconds a Natter client has to say hello.
@@ -91,6 +97,10 @@ impl ServeArgs {
                 .unwrap_or(defaults.welcome_text.clone()),
             max_clients: self.max_clients,
             max_per_address: self.max_per_address,
+            joins_per_address: JoinLimit {
+                burst: self.join_burst.max(1.0),
+                per_second: self.joins_per_minute.max(0.1) / 60.0,
+            },
             max_line_bytes: self
                 .max_line_bytes
                 .max(natter::network::protocol::MIN_LINE_BYTES),

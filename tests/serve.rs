@@ -47,6 +47,8 @@ fn help_explains_every_command() {
         "--name",
         "--max-clients",
         "--max-per-address",
+        "--join-burst",
+        "--joins-per-minute",
         "--rate",
         "--max-line-bytes",
         "--flusher-threads",

@@ -169,11 +169,13 @@ pub enum ErrorCode {
     IdleTimeout,
     RoomFull,
     TooManyConnections,
+    TooManyJoins,
     RateLimited,
     Flooding,
     EmptyText,
     /// The message would make a line longer than `max_line_bytes` once relayed.
     TextTooLong,
+    ServerError,
 }
 
 impl ErrorCode {
@@ -204,10 +206,12 @@ impl ErrorCode {
             ErrorCode::IdleTimeout => "idle_timeout",
             ErrorCode::RoomFull => "room_full",
             ErrorCode::TooManyConnections => "too_many_connections",
+            ErrorCode::TooManyJoins => "too_many_joins",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Flooding => "flooding",
             ErrorCode::EmptyText => "empty_text",
             ErrorCode::TextTooLong => "text_too_long",
+            ErrorCode::ServerError => "server_error",
         }
     }
 }

@@ -21,6 +21,11 @@ pub const WAIT: Duration = Duration::from_secs(10);
 pub fn test_config() -> ServerConfig {
     ServerConfig {
         max_per_address: 1024,
+        // Tests open many connections from 127.0.0.1 in quick succession.
+        joins_per_address: natter::network::server::JoinLimit {
+            burst: 100_000.0,
+            per_second: 100_000.0,
+        },
         ..ServerConfig::default()
     }
 }

@@ -57,8 +57,10 @@ impl ClientError {
                 code,
                 ErrorCode::RoomFull
                     | ErrorCode::TooManyConnections
+                    | ErrorCode::TooManyJoins
                     | ErrorCode::IdleTimeout
                     | ErrorCode::HandshakeTimeout
+                    | ErrorCode::ServerError
             ),
             _ => false,
         }

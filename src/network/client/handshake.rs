@@ -146,8 +146,8 @@ impl Handshake {
                 text,
                 ..
             }) => (server, version, text),
-            // A Natter host refusing us before its welcome (older hosts did so).
-            Ok(ServerFrame::Error { code, message, .. }) if code.is_fatal() => {
+            // A Natter host may refuse before its welcome (too many new connections).
+            Ok(ServerFrame::Error { code, message, .. }) => {
                 return Err(ClientError::Rejected { code, message });
             }
             _ => return Ok(Progress::NotNatter),
@@ -400,6 +400,20 @@ mod tests {
         assert!(matches!(
             handshake.on_line(b"Enter your name:"),
             Ok(Progress::NotNatter)
+        ));
+    }
+
+    #[test]
+    fn an_error_frame_before_welcome_is_a_rejection_not_a_plain_host() {
+        let mut handshake = Handshake::new();
+        let error = line(&ServerFrame::Error {
+            code: crate::network::protocol::ErrorCode::TooManyJoins,
+            message: "Too many new connections".into(),
+            client_id: None,
+        });
+        assert!(matches!(
+            handshake.on_line(&error),
+            Err(ClientError::Rejected { .. })
         ));
     }
 

@@ -1,6 +1,6 @@
 //! The limits and timings of a server, in one place.
 //!
-//! Owns [`ServerConfig`] and [`RateLimit`] and their defaults (what `natter serve` and the
+//! Owns [`ServerConfig`], [`RateLimit`] and [`JoinLimit`] and their defaults (what `natter serve` and the
 //! window use). Does not enforce anything: the listener, handlers and room read these.
 
 use std::time::Duration;
@@ -17,6 +17,9 @@ pub struct ServerConfig {
     pub max_clients: usize,
     /// Open connections from one IP address; the next one gets `too_many_connections`.
     pub max_per_address: usize,
+    /// New connections from one IP address over time: beyond it a connection is refused at
+    /// once with `too_many_joins`. Bounds join/leave churn and reconnect storms.
+    pub joins_per_address: JoinLimit,
     pub history_len: usize,
     /// Lines waiting for one member's writer; a member whose queue is full is dropped.
     pub queue_lines: usize,
@@ -53,6 +56,15 @@ pub struct RateLimit {
     pub strikes: u32,
 }
 
+/// New connections per IP address: a token bucket per address.
+#[derive(Debug, Clone, Copy)]
+pub struct JoinLimit {
+    /// Connections that may be opened in a burst (a classroom behind one NAT at the bell).
+    pub burst: f64,
+    /// Tokens added per second.
+    pub per_second: f64,
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
@@ -61,6 +73,10 @@ impl Default for ServerConfig {
             max_line_bytes: crate::network::protocol::MAX_LINE_BYTES,
             max_clients: 1024,
             max_per_address: 16,
+            joins_per_address: JoinLimit {
+                burst: 20.0,
+                per_second: 1.0,
+            },
             history_len: crate::network::protocol::HISTORY_LEN,
             queue_lines: 4096,
             write_stall: Duration::from_secs(10),

@@ -131,14 +131,43 @@ pub(super) fn serve(
     let _ = stream.shutdown(Shutdown::Both);
 }
 
-/// No Nagle delay (chat lines are small and wanted now); keepalive finds dead plain peers,
-/// which cannot answer pings.
-fn configure(stream: &TcpStream) {
+/// A silent connection gets its first keepalive probe after this long.
+pub(super) const KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
+/// Then one probe every this long.
+pub(super) const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+/// Unanswered probes before the kernel gives up (where `TCP_USER_TIMEOUT` does not decide it):
+/// 10 s + 2 × 5 s = 20 s.
+pub(super) const KEEPALIVE_RETRIES: u32 = 2;
+/// Linux: data or probes left unacknowledged this long end the connection, so a vanished peer
+/// with messages queued to it is not retried for the kernel's default of about 15 minutes.
+/// Worst case: a message queued just before the last probe, 20 s more: about 40 s, within the
+/// 45 s idle time Natter clients are held to.
+pub(super) const UNACKNOWLEDGED_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// No Nagle delay (chat lines are small and wanted now). Keepalive and, on Linux,
+/// `TCP_USER_TIMEOUT` find a peer that vanished without closing (unplugged, lid shut) within
+/// 20–40 s whatever its dialect: plain peers cannot answer pings, and retransmissions
+/// of queued data would otherwise keep a dead connection for many minutes. Best effort: a
+/// socket that refuses an option still works.
+pub(super) fn configure(stream: &TcpStream) {
     let _ = stream.set_nodelay(true);
     let keepalive = socket2::TcpKeepalive::new()
-        .with_time(Duration::from_secs(30))
-        .with_interval(Duration::from_secs(10));
-    let _ = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive);
+        .with_time(KEEPALIVE_IDLE)
+        .with_interval(KEEPALIVE_INTERVAL);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "windows"
+    ))]
+    let keepalive = keepalive.with_retries(KEEPALIVE_RETRIES);
+    let socket = socket2::SockRef::from(stream);
+    let _ = socket.set_tcp_keepalive(&keepalive);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = socket.set_tcp_user_timeout(Some(UNACKNOWLEDGED_TIMEOUT));
 }
 
 /// The connection's send queue, writing to a handle of its own on the socket; a failed write
@@ -196,5 +225,63 @@ fn drain_unread(stream: &TcpStream) {
             ReadOutcome::TimedOut => continue,
             ReadOutcome::Closed | ReadOutcome::Failed(_) => break,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A real accepted socket on 127.0.0.1, as the listener would get it.
+    fn accepted_socket() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        (accepted, client)
+    }
+
+    #[test]
+    fn an_accepted_socket_gets_nodelay_and_keepalive_after_10_s_every_5_s_twice() {
+        let (accepted, _client) = accepted_socket();
+        configure(&accepted);
+        let socket = socket2::SockRef::from(&accepted);
+        assert!(socket.tcp_nodelay().unwrap());
+        assert!(socket.keepalive().unwrap());
+        assert_eq!(
+            socket.tcp_keepalive_time().unwrap(),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            socket.tcp_keepalive_interval().unwrap(),
+            Duration::from_secs(5)
+        );
+        #[cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "windows"
+        ))]
+        assert_eq!(socket.tcp_keepalive_retries().unwrap(), 2);
+        assert_eq!(
+            KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_RETRIES,
+            UNACKNOWLEDGED_TIMEOUT,
+            "both ways of noticing a dead peer take the same documented time"
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_accepted_socket_gives_up_on_unacknowledged_data_after_20_s() {
+        let (accepted, _client) = accepted_socket();
+        configure(&accepted);
+        let socket = socket2::SockRef::from(&accepted);
+        assert_eq!(
+            socket.tcp_user_timeout().unwrap(),
+            Some(Duration::from_secs(20))
+        );
     }
 }

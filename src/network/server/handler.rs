@@ -4,6 +4,10 @@
 //! peer, refusing it, and the actions both dialects share: chatting, renaming, entering and
 //! leaving the room. The dialect-specific parts are in `json_dialect` and `plain_dialect`.
 //! Does not own the socket's set-up or close (see `connection`).
+//!
+//! Rule: every action of a member that makes the server send something to others takes a
+//! token from the member's `bucket` first (today: chat and rename). Joining (and so leaving) is
+//! paced per address by the listener instead, before a connection has a handler.
 
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -209,10 +213,18 @@ impl<'a> Handler<'a> {
         self.close_after_error(ErrorCode::RoomFull, &message)
     }
 
+    /// The OS had no secure randomness for a session token (it practically never happens):
+    /// refuse rather than hand out a guessable one.
+    pub(super) fn no_session_token(&self, error: &getrandom::Error) -> End {
+        let message =
+            format!("The host could not make a session token ({error}). Try again in a moment.");
+        self.refuse(ErrorCode::ServerError, &message)
+    }
+
     /// Rate-limits, cleans, stores and relays one message. `client_id` goes back to the sender.
     pub(super) fn chat(&mut self, text: &str, client_id: Option<String>) -> Option<End> {
         if let Err(strikes) = self.bucket.take() {
-            return self.rate_limited(strikes, client_id);
+            return self.rate_limited(strikes, client_id, "That message was not sent.");
         }
         let text = clean_text(text);
         let text = text.trim_matches(|c: char| c == '\n' || c == ' ' || c == '\t');
@@ -285,32 +297,44 @@ impl<'a> Handler<'a> {
         (len > max).then_some(len)
     }
 
-    /// A refused message: a warning, or a drop after too many in a row.
-    fn rate_limited(&self, strikes: u32, client_id: Option<String>) -> Option<End> {
+    /// A refused message or nickname change (`what_happened` says which): a warning, or a drop
+    /// after too many in a row.
+    fn rate_limited(
+        &self,
+        strikes: u32,
+        client_id: Option<String>,
+        what_happened: &str,
+    ) -> Option<End> {
         if strikes >= self.config().rate.strikes {
-            let message = "Too many messages too fast, even after warnings.";
+            let message = "Too many messages or nickname changes too fast, even after warnings.";
             return Some(self.refuse(ErrorCode::Flooding, message));
         }
         let per_second = self.config().rate.per_second;
         let message = format!(
-            "Slow down: at most {per_second} messages a second. That message was not sent."
+            "Slow down: at most {per_second} messages a second, nickname changes included. {what_happened}"
         );
         self.send_error(ErrorCode::RateLimited, &message, client_id);
         None
     }
 
-    pub(super) fn rename(&mut self, wanted: &str) {
+    /// Changes this member's nickname and tells everyone; like a message, it takes a token
+    /// from the member's rate budget, since everyone in the room is sent the change.
+    pub(super) fn rename(&mut self, wanted: &str) -> Option<End> {
+        if let Err(strikes) = self.bucket.take() {
+            return self.rate_limited(strikes, None, "Your nickname was not changed.");
+        }
         let wanted = match normalize_nick(wanted) {
             Ok(nick) => nick,
-            Err(e) => return self.send_error(ErrorCode::BadNick, &e.to_string(), None),
+            Err(e) => {
+                self.send_error(ErrorCode::BadNick, &e.to_string(), None);
+                return None;
+            }
         };
         let mut room = lock(&self.state.room);
-        let Some(from) = room.member(self.id).map(|m| m.nick.clone()) else {
-            return;
-        };
+        let from = room.member(self.id).map(|m| m.nick.clone())?;
         let to = room.unique_nick(&wanted, Some(self.id));
         if to == from {
-            return;
+            return None;
         }
         if let Some(member) = room.member_mut(self.id) {
             member.set_nick(&to);
@@ -324,6 +348,7 @@ impl<'a> Handler<'a> {
         drop(room);
         self.nick = Some(to.clone());
         self.state.emit(ServerEvent::Renamed { from, to });
+        None
     }
 
     /// Adds this connection to the room (under the caller's lock), announcing it to the others

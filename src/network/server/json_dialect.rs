@@ -92,10 +92,7 @@ impl Handler<'_> {
                 Some(self.refuse(ErrorCode::BadFrame, &message))
             }
             ClientFrame::Chat { text, client_id } => self.chat(&text, client_id),
-            ClientFrame::Nick { nick } => {
-                self.rename(&nick);
-                None
-            }
+            ClientFrame::Nick { nick } => self.rename(&nick),
             ClientFrame::Ping {} => {
                 self.send_frame(&ServerFrame::Pong {});
                 None
@@ -119,6 +116,11 @@ impl Handler<'_> {
             Ok(nick) => nick,
             Err(e) => return Some(self.refuse(ErrorCode::BadNick, &e.to_string())),
         };
+        // Made before the room is touched, so that a failure changes nothing there.
+        let fresh_token = match self.state.new_session_token() {
+            Ok(token) => token,
+            Err(e) => return Some(self.no_session_token(&e)),
+        };
         let state = self.state;
         let mut room = lock(&state.room);
         // A session coming back takes over from its own old connection, which may not have
@@ -140,7 +142,7 @@ impl Handler<'_> {
             old_connection.close(LeaveReason::Replaced, "reconnected on a new connection");
         }
         let place = replaced.as_ref().map(|(position, _)| *position);
-        self.accept(&room, &nick, place, resume.as_ref());
+        self.accept(&room, &nick, place, resume.as_ref(), fresh_token);
         self.enter_room(&mut room, &nick, replaced.is_none());
         if let Some(position) = place
             && let Some(member) = room.members.pop()
@@ -156,12 +158,20 @@ impl Handler<'_> {
     /// Sends `accepted` and the history that follows it; `place` is where a resumed stay
     /// sits in the list (a newcomer comes last). Only a session this very server issued can
     /// resume: after a restart, message ids start again and an old `last_id` means nothing.
-    fn accept(&mut self, room: &Room, nick: &str, place: Option<usize>, resume: Option<&Resume>) {
+    fn accept(
+        &mut self,
+        room: &Room,
+        nick: &str,
+        place: Option<usize>,
+        resume: Option<&Resume>,
+        fresh_token: String,
+    ) {
         let resumed = resume.filter(|r| self.state.issued_here(&r.session));
         self.session_token = match resumed {
             Some(r) => r.session.clone(),
-            None => self.state.new_session_token(),
+            None => fresh_token,
         };
+        self.state.remember_session(&self.session_token);
         let since = resumed.map(|r| r.last_id);
         let history: Vec<&StoredMessage> = room
             .history

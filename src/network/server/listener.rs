@@ -1,10 +1,12 @@
 //! The listener thread: accepts connections, caps them, gives each a thread, and on stop says
 //! goodbye to everyone and joins every thread.
 //!
-//! Owns the accept loop, the table of open connections and the order of shutting down. Does
-//! not own what happens on a connection (see `connection` and `handler`).
+//! Owns the accept loop, the pace of new connections per address, the table of open
+//! connections and the order of shutting down. Does not own what happens on a connection (see
+//! `connection` and `handler`).
 
-use std::net::{IpAddr, TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread;
@@ -13,15 +15,17 @@ use std::time::{Duration, Instant};
 use super::ServerEvent;
 use super::connection::{self, ConnId, Connection};
 use super::handler::room_full_message;
+use super::rate::{ADDRESSES_TRACKED, AddressBuckets, Refused};
 use super::refuser::{Refusal, Refuser};
 use super::state::ServerState;
 use crate::network::lock;
 use crate::network::plain;
-use crate::network::protocol::{ErrorCode, LeaveReason, ServerFrame};
+use crate::network::protocol::{ErrorCode, LeaveReason, ServerFrame, encode};
 
 /// Accepts until the server stops, then ends every connection and joins every thread.
 pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
     let refuser = Refuser::start(&state);
+    let mut joins = AddressBuckets::new(state.config.joins_per_address, ADDRESSES_TRACKED);
     for incoming in listener.incoming() {
         if state.stopping.load(Ordering::SeqCst) {
             break;
@@ -39,6 +43,13 @@ pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
                 continue;
             }
         };
+        let Ok(peer) = stream.peer_addr() else {
+            continue;
+        };
+        if let Err(refused) = joins.admit(peer.ip(), Instant::now()) {
+            refuse_join(&state, &stream, peer, refused);
+            continue;
+        }
         admit(&state, stream, &refuser);
     }
     refuser.stop();
@@ -124,6 +135,42 @@ fn busy(state: &ServerState) -> (ErrorCode, String) {
     let message =
         "The server is busy: too many connections are still saying hello. Try again in a moment.";
     (ErrorCode::TooManyConnections, message.to_string())
+}
+
+/// Refuses a connection from an address that opened too many lately, on the listener thread
+/// and without waiting for the peer: one `too_many_joins` frame (a Natter client shows it; to `nc` it is a
+/// readable line), then close. The host is told when [`Refused::note`] says so: at the first
+/// refusal and then every few seconds with a count, so a flood cannot flood the log.
+fn refuse_join(state: &ServerState, stream: &TcpStream, peer: SocketAddr, refused: Refused) {
+    let limit = state.config.joins_per_address;
+    let message = format!(
+        "Too many new connections from {}: at most {} at once, then {} a minute. Try again in a minute.",
+        peer.ip(),
+        limit.burst,
+        limit.per_second * 60.0
+    );
+    let line = encode(&ServerFrame::Error {
+        code: ErrorCode::TooManyJoins,
+        message: message.clone(),
+        client_id: None,
+    });
+    // Never block the listener: a new socket's send buffer has room for one line. What the
+    // peer already sent (its hello) is read first, so closing does not answer it with a reset
+    // that could overtake the refusal.
+    if stream.set_nonblocking(true).is_ok() {
+        let mut socket = stream;
+        let mut unread = [0u8; 4096];
+        let _ = socket.read(&mut unread);
+        let _ = socket.write(&line);
+    }
+    let _ = stream.shutdown(Shutdown::Write);
+    if let Some(count) = refused.note {
+        state.emit(ServerEvent::PeerError {
+            peer,
+            code: ErrorCode::TooManyJoins,
+            message: format!("{message} ({count} refused since the last note)"),
+        });
+    }
 }
 
 fn unregister(state: &ServerState, id: ConnId, ip: IpAddr) {

@@ -6,13 +6,14 @@
 //!
 //! - `config`: every limit and timing ([`ServerConfig`]);
 //! - `state`: what all threads of one server share (room, open connections, events);
-//! - `listener`: the accept loop, per-address caps and the order of shutting down;
+//! - `listener`: the accept loop, per-address caps and pace, and the order of shutting down;
 //! - `refuser`: telling every refused connection why, in its dialect, on one thread;
 //! - `connection`: one socket's set-up, dialect sniffing, off switch and close;
 //! - `handler`: one connection's read loop and the actions both dialects share;
 //! - `json_dialect` / `plain_dialect`: what only Natter clients / plain peers get;
 //! - `room`: members, history, nickname uniqueness, broadcasting;
-//! - `rate`: the token bucket;
+//! - `rate`: token buckets: each member's budget, and new connections per address;
+//! - `session`: session tokens and which ones this run issued;
 //! - `send_queue`: each connection's bounded outgoing queue and the threads that write it.
 //!
 //! It does not own the wire format (`network::protocol`), the plain-text wording
@@ -34,6 +35,7 @@ mod rate;
 mod refuser;
 mod room;
 mod send_queue;
+mod session;
 mod state;
 
 use std::io;
@@ -45,7 +47,7 @@ use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 
-pub use config::{RateLimit, ServerConfig};
+pub use config::{JoinLimit, RateLimit, ServerConfig};
 
 use super::protocol::{ChatMessage, Dialect, ErrorCode, LeaveReason};
 use super::{WakeUp, lock};

@@ -18,6 +18,10 @@ const RECENT_FOR_PLAIN: usize = 20;
 impl Handler<'_> {
     /// Puts a plain peer in the room as `guest-N` and greets it.
     pub(super) fn join_plain(&mut self) -> Option<End> {
+        let token = match self.state.new_session_token() {
+            Ok(token) => token,
+            Err(e) => return Some(self.no_session_token(&e)),
+        };
         let state = self.state;
         let mut room = lock(&state.room);
         if room.members.len() >= self.config().max_clients {
@@ -26,7 +30,8 @@ impl Handler<'_> {
         }
         room.next_guest += 1;
         let nick = room.unique_nick(&format!("guest-{}", room.next_guest), None);
-        self.session_token = state.new_session_token();
+        state.remember_session(&token);
+        self.session_token = token;
         self.enter_room(&mut room, &nick, true);
         let config = self.config();
         let mut greeting =
@@ -45,8 +50,9 @@ impl Handler<'_> {
     }
 
     /// A script that sends "hello" without a newline and waits: after a short silence the
-    /// partial line counts as sent. Otherwise wait as long as the peer likes; TCP keepalive
-    /// finds dead peers, since plain peers cannot answer pings.
+    /// partial line counts as sent. Otherwise wait as long as the peer likes (a silent plain
+    /// peer is never timed out): TCP keepalive and `TCP_USER_TIMEOUT` find dead peers, since
+    /// plain peers cannot answer pings (see `connection::configure`).
     pub(super) fn plain_wait(&self) -> Duration {
         if self.splitter.has_partial() {
             self.config().plain_flush
@@ -65,10 +71,7 @@ impl Handler<'_> {
         match plain::parse_line(line) {
             PlainCommand::Nothing => None,
             PlainCommand::Say(text) => self.chat(&text, None),
-            PlainCommand::Nick(nick) => {
-                self.rename(&nick);
-                None
-            }
+            PlainCommand::Nick(nick) => self.rename(&nick),
             PlainCommand::Who => {
                 let nicks = lock(&self.state.room).nicks();
                 self.send_text(&plain::who(&nicks));

@@ -1,11 +1,10 @@
 //! What every thread of one running server shares.
 //!
 //! Owns [`ServerState`]: the configuration, the room, the table of open connections, the
-//! event channel to the owner, the stop flag and session tokens. Does not run anything: the
-//! listener and the handlers act on it.
+//! event channel to the owner, the stop flag and the record of issued session tokens. Does not
+//! run anything: the listener and the handlers act on it.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -18,8 +17,9 @@ use super::conn_threads::ConnThreads;
 use super::connection::{ConnId, Connection};
 use super::room::Room;
 use super::send_queue::Flushers;
-use crate::network::WakeUp;
+use super::session::{self, IssuedSessions};
 use crate::network::protocol::ErrorCode;
+use crate::network::{WakeUp, lock};
 
 pub(super) struct ServerState {
     pub(super) config: ServerConfig,
@@ -34,10 +34,10 @@ pub(super) struct ServerState {
     events: Sender<ServerEvent>,
     wake: WakeUp,
     pub(super) next_conn_id: AtomicU64,
+    /// The session tokens this run issued, so that only those can resume.
+    sessions: Mutex<IssuedSessions>,
     /// Connections refused so far in this run, for the log.
     refused: AtomicU64,
-    /// Random per run; prefixes every session token.
-    instance: String,
     /// Taken and stopped by the listener thread once every connection has ended.
     pub(super) flushers: Mutex<Option<Flushers>>,
 }
@@ -68,21 +68,29 @@ impl ServerState {
             events,
             wake,
             next_conn_id: AtomicU64::new(1),
+            sessions: Mutex::new(IssuedSessions::default()),
             refused: AtomicU64::new(0),
-            instance: random_hex(),
             flushers: Mutex::new(Some(flushers)),
         }
     }
 
     /// An unguessable token naming one client's stay, so a resuming client can prove it is the
-    /// same one. It starts with this server's instance id, so tokens of an earlier run of the
-    /// server are recognised as stale.
-    pub(super) fn new_session_token(&self) -> String {
-        format!("{}{}", self.instance, random_hex())
+    /// same one: 128 bits from the OS's secure random source. Fails only if the OS has none.
+    /// Not yet resumable: see [`ServerState::remember_session`].
+    pub(super) fn new_session_token(&self) -> Result<String, getrandom::Error> {
+        session::new_token()
     }
 
+    /// Records that `session` names a stay in this run (a new one, or one resumed again), so
+    /// that it can resume later.
+    pub(super) fn remember_session(&self, session: &str) {
+        lock(&self.sessions).remember(session);
+    }
+
+    /// Whether this run of the server issued `session` (and has not forgotten it since): only
+    /// those can resume, since message ids start again with every run.
     pub(super) fn issued_here(&self, session: &str) -> bool {
-        session.len() == 32 && session.starts_with(&self.instance)
+        lock(&self.sessions).contains(session)
     }
 
     /// Counts one refused connection and reports it with the running total, so the log
@@ -103,16 +111,4 @@ impl ServerState {
         let _ = self.events.try_send(event);
         (self.wake)();
     }
-}
-
-/// 64 random bits as hex. RandomState is seeded from the operating system's randomness.
-fn random_hex() -> String {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    format!("{:016x}", hasher.finish())
 }
