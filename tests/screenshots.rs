@@ -1,7 +1,7 @@
 //! Renders the main screens of the real app with kittest's software (wgpu) renderer.
 //!
 //! `NATTER_SCREENSHOTS=1 cargo test --test screenshots` writes them to `screenshots/` for the
-//! README. Every run checks that each screen draws (many colours, not a blank window) and
+//! README; `NATTER_SCREENSHOT_DIR=/tmp/x` writes them there instead, to look at. Every run checks that each screen draws (many colours, not a blank window) and
 //! compares the two multilingual chats with their reference images in tests/snapshots/ (same
 //! size, and at most a few hundred pixels differing beyond a small colour threshold; a failure
 //! writes `NAME.diff.png` and `NAME.new.png` next to the reference). After an intended change
@@ -42,6 +42,12 @@ fn capture(window: &mut Window, name: &str) -> image::RgbaImage {
     if std::env::var_os("NATTER_SCREENSHOTS").is_some() {
         let path = format!("{}/screenshots/{name}.png", env!("CARGO_MANIFEST_DIR"));
         image.save(&path).unwrap();
+    }
+    // To look at a screen without touching the README's pictures.
+    if let Some(dir) = std::env::var_os("NATTER_SCREENSHOT_DIR") {
+        image
+            .save(std::path::Path::new(&dir).join(format!("{name}.png")))
+            .unwrap();
     }
     image
 }
@@ -217,3 +223,30 @@ fn every_script_renders_like_its_reference() {
     capture(&mut window, "multilingual");
     assert_like_reference(&mut window, "multilingual");
 }
+
+/// The chat at its narrow (420 px) and a wide (900 px) size with the longest nicknames, as a
+/// host and as a client: the top bar's buttons and shortened title, for a person to look at.
+#[test]
+fn the_chat_with_long_names_renders_at_420_and_900_px() {
+    for width in [420.0, 900.0] {
+        let mut host_window = Window::sized(width, 560.0);
+        let addr = host(&mut host_window, LONG_HOST_NICK);
+        let mut client = Window::sized(width, 560.0);
+        client.open_tab("Connect");
+        client.type_into("Your nickname", LONG_CLIENT_NICK);
+        client.type_into("Host address", &addr.to_string());
+        client.click("Connect");
+        client.until("the client is in", |h| {
+            h.query_by_label_contains("Online (2)").is_some()
+        });
+        host_window.until("the host sees the client", |h| {
+            h.query_by_label_contains("Online (2)").is_some()
+        });
+        capture(&mut host_window, &format!("long-names-host-{width}"));
+        capture(&mut client, &format!("long-names-client-{width}"));
+    }
+}
+
+/// 24 characters each, the longest nicknames allowed.
+const LONG_HOST_NICK: &str = "AlexandraKonstantinopoli";
+const LONG_CLIENT_NICK: &str = "BartholomewFitzwilliamsX";

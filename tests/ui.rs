@@ -427,3 +427,65 @@ fn scrolled_up_the_view_stays_and_offers_a_jump_to_new_messages() {
             .is_none()
     );
 }
+
+/// 24 characters each, the longest nicknames allowed.
+const LONG_HOST_NICK: &str = "AlexandraKonstantinopoli";
+const LONG_CLIENT_NICK: &str = "BartholomewFitzwilliamsX";
+
+/// The rects of `buttons` lie inside the window and clear of the room title and status labels.
+fn assert_top_bar_fits(window: &Window, width: f32, who: &str, buttons: &[&str]) {
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(width, 640.0));
+    let chat = window.app().chat.as_ref().unwrap();
+    let title = window
+        .harness
+        .get_by_role_and_label(Role::Label, &chat.room)
+        .rect();
+    let status = window
+        .harness
+        .get_by_role_and_label(Role::Label, &format!("● Online as {}", chat.my_nick))
+        .rect();
+    assert!(
+        title.width() > 0.0 && status.width() > 0.0,
+        "{who} at {width}: labels shown"
+    );
+    for button in buttons {
+        let rect = window
+            .harness
+            .get_by_role_and_label(Role::Button, button)
+            .rect();
+        assert!(
+            screen.contains_rect(rect),
+            "{who} at {width} px: {button:?} {rect:?} inside the window {screen:?}"
+        );
+        assert!(
+            !rect.intersects(title) && !rect.intersects(status),
+            "{who} at {width} px: {button:?} {rect:?} clear of title {title:?} and status {status:?}"
+        );
+    }
+}
+
+#[test]
+fn top_bar_buttons_stay_inside_the_window_and_clear_of_title_and_status_at_400_640_900_px() {
+    assert_eq!(LONG_HOST_NICK.chars().count(), 24);
+    assert_eq!(LONG_CLIENT_NICK.chars().count(), 24);
+    for width in [400.0, 640.0, 900.0] {
+        let mut host = Window::sized(width, 640.0);
+        host.start_hosting(LONG_HOST_NICK);
+        let port = host.app().hosting.as_ref().unwrap().port;
+        let mut client = Window::sized(width, 640.0);
+        client.open_tab("Connect");
+        client.type_into("Your nickname", LONG_CLIENT_NICK);
+        client.type_into("Host address", &format!("127.0.0.1:{port}"));
+        client.click("Connect");
+        client.until_shown("Online (2)");
+        host.until_shown("Online (2)");
+        client.harness.run_steps(2);
+        host.harness.run_steps(2);
+        assert!(
+            client.app().chat.as_ref().unwrap().room.chars().count() >= 30,
+            "a long room name"
+        );
+        assert_top_bar_fits(&host, width, "host", &["Save chat log", "Stop hosting"]);
+        assert_top_bar_fits(&client, width, "client", &["Save chat log", "Leave"]);
+    }
+}

@@ -33,8 +33,10 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
     if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, Key::S)) {
         actions.push(UiAction::SaveLog);
     }
-    egui::Panel::top("chat_top").show(ui, |ui| top_bar(ui, app, actions));
+    // The input box is drawn first so that it is the first Tab stop (egui moves focus in the
+    // order widgets are added); the top bar's Stop hosting / Leave come after it.
     egui::Panel::bottom("chat_input").show(ui, |ui| input_box(ui, app, actions));
+    egui::Panel::top("chat_top").show(ui, |ui| top_bar(ui, app, actions));
     egui::Panel::right("users")
         .default_size(170.0)
         .show(ui, |ui| user_list(ui, app));
@@ -50,16 +52,23 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
         return;
     };
     ui.add_space(4.0);
-    ui.horizontal(|ui| {
-        ui.heading(if chat.room.is_empty() {
-            "Natter"
-        } else {
-            &chat.room
-        });
-        ui.add_space(8.0);
-        let (color, status) = status_text(ui, chat);
-        ui.colored_label(color, status);
-        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+    let title = if chat.room.is_empty() {
+        "Natter"
+    } else {
+        &chat.room
+    };
+    let (color, status) = status_text(ui, chat);
+    let height = ui
+        .spacing()
+        .interact_size
+        .y
+        .max(ui.text_style_height(&egui::TextStyle::Heading));
+    ui.allocate_ui_with_layout(
+        egui::vec2(ui.available_width(), height),
+        Layout::right_to_left(Align::Center),
+        |ui| {
+            // The buttons first, from the right edge: they always get their room. The title and
+            // status share what is left and shorten with "…" (the full text on hover).
             let leave = if app.hosting.is_some() {
                 "Stop hosting"
             } else {
@@ -75,8 +84,12 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
             {
                 actions.push(UiAction::SaveLog);
             }
-        });
-    });
+            ui.add_space(8.0);
+            ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
+                title_and_status(ui, title, color, &status);
+            });
+        },
+    );
     if let Some(hosting) = &app.hosting {
         hosting_card(ui, hosting);
     }
@@ -133,6 +146,47 @@ fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
         });
 }
 
+/// The room title and the link status in the width left of the buttons, each shortened with
+/// "…" when it does not fit (hovering shows the whole text). The title gets what it needs up to
+/// half the width while the status needs the rest; a short title leaves more to the status.
+fn title_and_status(ui: &mut egui::Ui, title: &str, color: Color32, status: &str) {
+    let gap = 8.0;
+    let width = ui.available_width().max(0.0);
+    let measure = |ui: &egui::Ui, text: RichText| {
+        egui::WidgetText::from(text)
+            .into_galley(
+                ui,
+                Some(egui::TextWrapMode::Extend),
+                f32::INFINITY,
+                egui::TextStyle::Body,
+            )
+            .size()
+            .x
+    };
+    let title_text = RichText::new(title).heading();
+    let title_needs = measure(ui, title_text.clone());
+    let status_needs = measure(ui, RichText::new(status));
+    let title_width = if title_needs + gap + status_needs <= width {
+        title_needs
+    } else {
+        title_needs.min((width - gap - status_needs).max(width * 0.5))
+    };
+    let height = ui.available_height();
+    ui.allocate_ui_with_layout(
+        egui::vec2(title_width.ceil(), height),
+        Layout::left_to_right(Align::Center),
+        |ui| {
+            ui.add(egui::Label::new(title_text).truncate())
+                .widget_info(|| {
+                    egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, title)
+                });
+        },
+    );
+    ui.add_space(gap);
+    ui.add(egui::Label::new(RichText::new(status).color(color)).truncate())
+        .widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, status));
+}
+
 fn status_text(ui: &egui::Ui, chat: &ChatState) -> (Color32, String) {
     let visuals = ui.visuals();
     match &chat.link {
@@ -183,7 +237,8 @@ fn user_list(ui: &mut egui::Ui, app: &NatterApp) {
             };
             let mut job = LayoutJob::default();
             bidi_text::append_visual(&mut job, user, &format);
-            ui.label(job).widget_info(|| {
+            // One row per name: a long one ends in "…" (whole on hover), never broken mid-word.
+            ui.add(egui::Label::new(job).truncate()).widget_info(|| {
                 egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, user)
             });
         }
