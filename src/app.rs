@@ -74,6 +74,13 @@ pub struct NatterApp {
     pub host_problem: Option<HostProblem>,
     pub chat: Option<ChatState>,
     pub connect_error: Option<String>,
+    /// Show the nickname rules' verdict under the nickname field even for an empty field: set
+    /// once hosting or connecting was tried. (A non-empty nick is checked as it is typed.)
+    pub nick_checked: bool,
+    /// Give the nickname field the keyboard focus on the next frame (at launch).
+    pub focus_nickname: bool,
+    /// Give the host address field the keyboard focus on the next frame (after a failed connect).
+    pub focus_address: bool,
     /// Last result of saving the chat log.
     pub log_status: Option<String>,
     pub draft: String,
@@ -128,6 +135,9 @@ impl NatterApp {
             host_problem: None,
             chat: None,
             connect_error: None,
+            nick_checked: false,
+            focus_nickname: true,
+            focus_address: false,
             log_status: None,
             draft: String::new(),
             list: ui::chat::MessageListState::default(),
@@ -231,6 +241,7 @@ impl NatterApp {
                 ended = true;
                 if !chat.ever_connected {
                     self.connect_error = failure;
+                    self.focus_address = self.hosting.is_none();
                 }
             }
         }
@@ -262,21 +273,29 @@ impl NatterApp {
         }
     }
 
-    fn checked_nick(&self) -> Result<String, String> {
-        normalize_nick(&self.settings.nickname).map_err(|e| e.to_string())
+    /// The nickname, tidied, if it follows the rules. If not, the nickname field shows why
+    /// ([`NatterApp::nick_problem`]), and keeps showing it only while it is still true.
+    fn checked_nick(&mut self) -> Option<String> {
+        self.nick_checked = true;
+        normalize_nick(&self.settings.nickname).ok()
+    }
+
+    /// What is wrong with the nickname as typed, to show under the field: checked as the
+    /// person types, so it disappears as soon as it is fixed. An empty field is only
+    /// reported once hosting or connecting was tried.
+    pub fn nick_problem(&self) -> Option<String> {
+        if self.settings.nickname.is_empty() && !self.nick_checked {
+            return None;
+        }
+        normalize_nick(&self.settings.nickname)
+            .err()
+            .map(|e| e.to_string())
     }
 
     fn start_hosting(&mut self, port_override: Option<u16>) {
         self.host_problem = None;
-        let nick = match self.checked_nick() {
-            Ok(nick) => nick,
-            Err(text) => {
-                self.host_problem = Some(HostProblem {
-                    text,
-                    port_in_use: false,
-                });
-                return;
-            }
+        let Some(nick) = self.checked_nick() else {
+            return;
         };
         let port = match port_override {
             Some(port) => port,
@@ -339,15 +358,12 @@ impl NatterApp {
 
     fn connect(&mut self) {
         self.connect_error = None;
-        let nick = match self.checked_nick() {
-            Ok(nick) => nick,
-            Err(text) => {
-                self.connect_error = Some(text);
-                return;
-            }
+        let Some(nick) = self.checked_nick() else {
+            return;
         };
         if let Err(error) = parse_address(&self.address_text) {
             self.connect_error = Some(error.to_string());
+            self.focus_address = true;
             return;
         }
         self.open_chat(self.address_text.trim().to_string(), nick);

@@ -489,3 +489,125 @@ fn top_bar_buttons_stay_inside_the_window_and_clear_of_title_and_status_at_400_6
         assert_top_bar_fits(&client, width, "client", &["Save chat log", "Leave"]);
     }
 }
+
+#[test]
+fn at_launch_the_nickname_field_has_the_keyboard_focus() {
+    let mut window = Window::new();
+    window.harness.run_steps(2);
+    assert!(window.harness.get_by_label("Your nickname").is_focused());
+}
+
+#[test]
+fn enter_in_the_host_tabs_nickname_or_port_field_starts_hosting() {
+    for field in ["Your nickname", "Port"] {
+        let mut window = Window::new();
+        window.type_into("Port", "0");
+        window.type_into("Your nickname", "alice");
+        window.harness.get_by_label(field).focus();
+        window.harness.run_steps(1);
+        window.harness.key_press(egui::Key::Enter);
+        window.until(&format!("Enter in {field:?} started hosting"), |h| {
+            h.query_by_label_contains("Online (1)").is_some()
+        });
+        assert!(window.app().hosting.is_some());
+    }
+}
+
+#[test]
+fn in_the_chat_one_tab_press_from_no_focus_focuses_the_message_box() {
+    let (mut alice, _address) = Window::host("alice");
+    // Escape drops the focus the box gets when the chat opens.
+    alice.harness.key_press(egui::Key::Escape);
+    alice.harness.run_steps(2);
+    assert!(
+        !alice
+            .harness
+            .get_by_role(Role::MultilineTextInput)
+            .is_focused()
+    );
+    alice.harness.key_press(egui::Key::Tab);
+    alice.harness.run_steps(2);
+    assert!(
+        alice
+            .harness
+            .get_by_role(Role::MultilineTextInput)
+            .is_focused(),
+        "the message box is the first Tab stop"
+    );
+    assert!(
+        !alice
+            .harness
+            .get_by_role_and_label(Role::Button, "Stop hosting")
+            .is_focused()
+    );
+}
+
+#[test]
+fn the_nickname_field_does_not_take_a_25th_character() {
+    let mut window = Window::new();
+    window.type_into("Your nickname", &"x".repeat(25));
+    assert_eq!(window.app().settings.nickname, "x".repeat(24));
+    window.type_into("Your nickname", &"字".repeat(30));
+    assert_eq!(window.app().settings.nickname, "字".repeat(24));
+}
+
+#[test]
+fn a_nickname_error_shows_as_typed_and_disappears_once_fixed() {
+    let mut window = Window::new();
+    window.type_into("Your nickname", "server");
+    assert!(
+        window
+            .harness
+            .query_by_label_contains("is reserved")
+            .is_some(),
+        "shown while typing, before any button"
+    );
+    window.click("Start hosting");
+    assert!(
+        window.app().hosting.is_none(),
+        "an invalid nick does not host"
+    );
+    assert!(
+        window
+            .harness
+            .query_by_label_contains("is reserved")
+            .is_some()
+    );
+    window.type_into("Your nickname", "dana");
+    assert!(
+        window
+            .harness
+            .query_by_label_contains("is reserved")
+            .is_none(),
+        "the stale error is gone"
+    );
+    // The same on the Connect tab, for a nickname with a forbidden first character.
+    window.open_tab("Connect");
+    window.type_into("Your nickname", "/dana");
+    assert!(
+        window
+            .harness
+            .query_by_label_contains("cannot start with")
+            .is_some()
+    );
+    window.type_into("Your nickname", "dana");
+    assert!(
+        window
+            .harness
+            .query_by_label_contains("cannot start with")
+            .is_none()
+    );
+}
+
+#[test]
+fn after_a_refused_connect_the_address_field_has_the_keyboard_focus() {
+    let closed = closed_port();
+    let mut window = Window::new();
+    window.open_tab("Connect");
+    window.type_into("Your nickname", "carol");
+    window.type_into("Host address", &closed.addr.to_string());
+    window.harness.key_press(egui::Key::Enter);
+    window.until_shown("is the host running Natter");
+    window.harness.run_steps(2);
+    assert!(window.harness.get_by_label("Host address").is_focused());
+}

@@ -3,6 +3,7 @@
 //! Draws and edits the app's fields; returns [`UiAction`]s for anything that touches the network.
 
 use crate::app::{NatterApp, UiAction};
+use crate::ui::shell;
 
 pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
     ui.add_space(8.0);
@@ -15,15 +16,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
         .num_columns(2)
         .spacing([12.0, 10.0])
         .show(ui, |ui| {
-            let label = ui.label("Your nickname");
-            ui.add_enabled(
-                !connecting,
-                egui::TextEdit::singleline(&mut app.settings.nickname)
-                    .hint_text("e.g. Dana")
-                    .desired_width(220.0),
-            )
-            .labelled_by(label.id);
-            ui.end_row();
+            let nick = shell::nickname_row(ui, app, !connecting);
             let label = ui.label("Host address");
             let response = ui
                 .add_enabled(
@@ -33,7 +26,12 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
                         .desired_width(220.0),
                 )
                 .labelled_by(label.id);
-            enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if std::mem::take(&mut app.focus_address) {
+                // A failed attempt: the address is the likeliest thing to fix.
+                response.request_focus();
+            }
+            enter = (nick.lost_focus() || response.lost_focus())
+                && ui.input(|i| i.key_pressed(egui::Key::Enter));
             ui.end_row();
         });
     if !app.settings.recent_hosts.is_empty() && !connecting {

@@ -3,34 +3,33 @@
 //! Draws and edits the app's fields; returns [`UiAction`]s for anything that touches the network.
 
 use crate::app::{NatterApp, UiAction};
+use crate::ui::shell;
 
 pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
     ui.add_space(8.0);
     ui.heading("Host a chat on this computer");
     ui.label("Others on your network connect to this computer's address, shown once you start.");
     ui.add_space(12.0);
+    let mut enter = false;
     egui::Grid::new("host_form")
         .num_columns(2)
         .spacing([12.0, 10.0])
         .show(ui, |ui| {
-            let label = ui.label("Your nickname");
-            ui.add(
-                egui::TextEdit::singleline(&mut app.settings.nickname)
-                    .hint_text("e.g. Dana")
-                    .desired_width(220.0),
-            )
-            .labelled_by(label.id);
-            ui.end_row();
+            let nick = shell::nickname_row(ui, app, true);
             let label = ui.label("Port");
-            ui.add(egui::TextEdit::singleline(&mut app.port_text).desired_width(80.0))
+            let port = ui
+                .add(egui::TextEdit::singleline(&mut app.port_text).desired_width(80.0))
                 .on_hover_text("5050 is usual; 0 lets the system pick any free port")
                 .labelled_by(label.id);
             ui.end_row();
+            // Enter in either field starts hosting, as Enter in the address field connects.
+            enter = (nick.lost_focus() || port.lost_focus())
+                && ui.input(|i| i.key_pressed(egui::Key::Enter));
         });
     ui.add_space(12.0);
     let start = egui::Button::new(egui::RichText::new("Start hosting").size(18.0))
         .min_size(egui::vec2(180.0, 40.0));
-    if ui.add(start).clicked() {
+    if ui.add(start).clicked() || enter {
         actions.push(UiAction::StartHosting);
     }
     if let Some(problem) = &app.host_problem {

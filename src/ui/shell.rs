@@ -88,3 +88,34 @@ pub fn apply_theme(ctx: &egui::Context, theme: ThemeChoice) {
         ThemeChoice::Dark => egui::ThemePreference::Dark,
     });
 }
+
+/// The "Your nickname" row of a tab's form grid, and under it what is wrong with the nickname
+/// as typed (checked on every keystroke, so a fixed mistake disappears at once). The field
+/// takes at most [`MAX_NICK_CHARS`] characters, and the keyboard focus at launch. Returns the
+/// field's response.
+pub fn nickname_row(ui: &mut egui::Ui, app: &mut NatterApp, enabled: bool) -> egui::Response {
+    use crate::network::text::MAX_NICK_CHARS;
+    let label = ui.label("Your nickname");
+    let response = ui
+        .add_enabled(
+            enabled,
+            egui::TextEdit::singleline(&mut app.settings.nickname)
+                .hint_text("e.g. Dana")
+                .char_limit(MAX_NICK_CHARS)
+                .desired_width(220.0),
+        )
+        .labelled_by(label.id);
+    if std::mem::take(&mut app.focus_nickname) {
+        response.request_focus();
+    }
+    ui.end_row();
+    if let Some(problem) = app.nick_problem() {
+        ui.label("");
+        ui.add(
+            egui::Label::new(egui::RichText::new(problem).color(ui.visuals().error_fg_color))
+                .wrap(),
+        );
+        ui.end_row();
+    }
+    response
+}
