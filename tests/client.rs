@@ -569,3 +569,26 @@ fn retry_now_starts_the_next_attempt_at_once_instead_of_after_a_60_s_wait() {
         asked.elapsed()
     );
 }
+
+/// `RetryNow` while the link is up (or queued from before) is not kept for later: the wait
+/// after the next drop is not cut short by it.
+#[test]
+fn retry_now_sent_while_the_link_is_up_does_not_cut_a_later_wait_short() {
+    let server = start_server(test_config());
+    let options = ConnectOptions {
+        backoff_first: Duration::from_secs(60),
+        backoff_max: Duration::from_secs(60),
+        ..ConnectOptions::new(server.local_addr().to_string(), "alice")
+    };
+    let client = client::connect(options, client_no_wake()).unwrap();
+    connected(&client);
+    for _ in 0..3 {
+        client.send(ClientCommand::RetryNow);
+    }
+    server.stop();
+    recv_where(client.events(), "LinkLost", |e| {
+        matches!(e, ClientEvent::LinkLost { .. }).then_some(())
+    });
+    let early = client.events().recv_timeout(Duration::from_secs(1));
+    assert!(early.is_err(), "no new attempt within 1 s: {early:?}");
+}

@@ -11,7 +11,7 @@ use std::net::{Shutdown, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use super::error::ClientError;
 use super::handshake::{Established, Joined, dial, greet, looks_like};
@@ -141,6 +141,9 @@ impl Supervisor {
             return State::Finished(ClientEvent::Failed(error));
         }
         self.failures = self.failures.saturating_add(1);
+        if !self.take_queued_commands() {
+            return State::Finished(ClientEvent::Closed);
+        }
         let retry_in = backoff(
             self.options.backoff_first,
             self.options.backoff_max,
@@ -153,6 +156,23 @@ impl Supervisor {
             retry_in,
         });
         State::WaitingToRetry { attempt, retry_in }
+    }
+
+    /// Takes the commands that queued up while dialing. A `RetryNow` among them was meant for
+    /// an earlier wait (a double click, say): it must not cut the coming one short. False if
+    /// told to disconnect.
+    fn take_queued_commands(&mut self) -> bool {
+        loop {
+            match self.commands.try_recv() {
+                Ok(ClientCommand::Send { local_id, text }) => {
+                    self.unconfirmed.push_back((local_id, text))
+                }
+                Ok(ClientCommand::Rename(nick)) => self.nick = nick,
+                Ok(ClientCommand::RetryNow) => {}
+                Ok(ClientCommand::Disconnect) | Err(TryRecvError::Disconnected) => return false,
+                Err(TryRecvError::Empty) => return true,
+            }
+        }
     }
 
     /// Waits before a reconnect, still taking commands. False if told to disconnect.
