@@ -35,6 +35,8 @@ pub enum UiAction {
     /// Leave the chat (and stop hosting, for the host) and return to the tabs.
     Leave,
     Send(String),
+    /// While the link is down: stop waiting and reconnect now.
+    RetryNow,
     SaveLog,
     SetTheme(ThemeChoice),
     DismissNotice,
@@ -68,6 +70,8 @@ pub struct NatterApp {
     pub tab: Tab,
     /// Where a hosted server listens: every network by default; tests use 127.0.0.1.
     pub host_bind: std::net::Ipv4Addr,
+    /// First and longest wait before a reconnect (`ConnectOptions`); tests lengthen it.
+    pub reconnect_backoff: (Duration, Duration),
     pub port_text: String,
     pub address_text: String,
     pub hosting: Option<Hosting>,
@@ -131,6 +135,10 @@ impl NatterApp {
             notice,
             tab: Tab::Host,
             host_bind: std::net::Ipv4Addr::UNSPECIFIED,
+            reconnect_backoff: {
+                let defaults = ConnectOptions::new("", "");
+                (defaults.backoff_first, defaults.backoff_max)
+            },
             hosting: None,
             host_problem: None,
             chat: None,
@@ -267,6 +275,11 @@ impl NatterApp {
                 self.chat = None;
             }
             UiAction::Send(text) => self.send(text),
+            UiAction::RetryNow => {
+                if let Some(client) = &self.client {
+                    client.send(ClientCommand::RetryNow);
+                }
+            }
             UiAction::SaveLog => self.save_log_with_dialog(),
             UiAction::SetTheme(theme) => self.settings.theme = theme,
             UiAction::DismissNotice => self.notice = None,
@@ -373,7 +386,13 @@ impl NatterApp {
         self.drop_client();
         self.list = ui::chat::MessageListState::default();
         self.chat = Some(ChatState::new(&nick));
-        match client::connect(ConnectOptions::new(address, nick), self.wake.clone()) {
+        let (backoff_first, backoff_max) = self.reconnect_backoff;
+        let options = ConnectOptions {
+            backoff_first,
+            backoff_max,
+            ..ConnectOptions::new(address, nick)
+        };
+        match client::connect(options, self.wake.clone()) {
             Ok(handle) => self.client = Some(handle),
             Err(e) => {
                 self.chat = None;

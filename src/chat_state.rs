@@ -51,9 +51,12 @@ pub enum LinkState {
     },
     Online,
     Plain,
+    /// The link is down and the client keeps trying. `attempt` is the next (or current)
+    /// reconnect attempt; `retry_at` is when it starts, `None` while it is under way.
     Reconnecting {
         error: String,
-        retry_at: Instant,
+        attempt: u32,
+        retry_at: Option<Instant>,
     },
     /// Gave up for good; `Leave` is the way out.
     Failed(String),
@@ -64,7 +67,8 @@ pub enum LinkState {
 pub struct Applied {
     /// A message from someone else arrived.
     pub new_message: bool,
-    /// The first successful connection of this chat.
+    /// The first Natter handshake of this chat (plain hosts never set it: they are not
+    /// remembered as recent hosts).
     pub first_connect: bool,
     /// The client ended (failed or closed): its handle can go.
     pub ended: bool,
@@ -143,10 +147,10 @@ impl ChatState {
                 }
                 self.on_reconnected(resumed, history_complete);
             }
-            ClientEvent::PlainMode { address } => {
-                applied.first_connect = !self.ever_connected;
-                self.on_plain_mode(address);
-            }
+            ClientEvent::PlainMode {
+                address,
+                looks_like,
+            } => self.on_plain_mode(address, looks_like),
             ClientEvent::Message { message, local_id } => {
                 applied.new_message = self.on_message(message, local_id);
             }
@@ -164,7 +168,11 @@ impl ChatState {
             ClientEvent::Renamed { from, to, time } => self.on_renamed(&from, to, &time),
             ClientEvent::NotSent { local_id, reason } => self.on_not_sent(local_id, reason),
             ClientEvent::Warning(text) => self.system(text),
-            ClientEvent::LinkLost { error, retry_in } => self.on_link_lost(&error, retry_in),
+            ClientEvent::LinkLost {
+                error,
+                attempt,
+                retry_in,
+            } => self.on_link_lost(&error, attempt, retry_in),
             ClientEvent::Failed(error) => {
                 applied.ended = true;
                 self.on_failed(error.to_string());
@@ -174,10 +182,18 @@ impl ChatState {
         applied
     }
 
-    /// A new attempt: shown as "connecting" unless a reconnect countdown is already showing.
+    /// A new attempt. While reconnecting it updates the status in place (no chat line).
     fn on_connecting(&mut self, attempt: u32) {
-        if !matches!(self.link, LinkState::Reconnecting { .. }) || attempt == 1 {
-            self.link = LinkState::Connecting { attempt };
+        match &mut self.link {
+            LinkState::Reconnecting {
+                attempt: shown,
+                retry_at,
+                ..
+            } => {
+                *shown = attempt;
+                *retry_at = None;
+            }
+            link => *link = LinkState::Connecting { attempt },
         }
     }
 
@@ -215,14 +231,25 @@ impl ChatState {
         self.system(text);
     }
 
-    fn on_plain_mode(&mut self, address: String) {
+    /// A host that does not speak Natter: said once, with what it seems to be; a reconnect to
+    /// it says only that the link is back.
+    fn on_plain_mode(&mut self, address: String, looks_like: Option<String>) {
+        let first = !self.ever_connected;
+        let was_down = matches!(self.link, LinkState::Reconnecting { .. });
         self.ever_connected = true;
         self.link = LinkState::Plain;
         self.room = address.clone();
         self.users.clear();
-        self.system(format!(
-            "{address} does not speak Natter: plain mode. What you type is sent as plain text lines; what the host sends is shown as it comes."
-        ));
+        if first {
+            let seems = looks_like
+                .map(|what| format!(" (it answered like {what})"))
+                .unwrap_or_default();
+            self.system(format!(
+                "{address} is not a Natter host{seems}: plain mode. What you type is sent as plain text lines; what the host sends is shown as it comes."
+            ));
+        } else if was_down {
+            self.system("Reconnected (plain mode).");
+        }
     }
 
     /// A chat message: confirms our own pending line, or adds a new one. Returns whether it is
@@ -294,13 +321,23 @@ impl ChatState {
         }
     }
 
-    fn on_link_lost(&mut self, error: &impl std::fmt::Display, retry_in: Duration) {
-        let secs = retry_in.as_secs_f32().max(0.1);
-        self.system(format!("{error} Reconnecting in {secs:.0} s…"));
+    /// The link is down, or one more attempt failed. Only the first says so in the chat;
+    /// later ones update the status line in place.
+    fn on_link_lost(&mut self, error: &impl std::fmt::Display, attempt: u32, retry_in: Duration) {
+        if !matches!(self.link, LinkState::Reconnecting { .. }) {
+            self.system(format!("{error} Reconnecting…"));
+        }
         self.link = LinkState::Reconnecting {
             error: error.to_string(),
-            retry_at: Instant::now() + retry_in,
+            attempt: attempt.saturating_add(1),
+            retry_at: Some(Instant::now() + retry_in),
         };
+    }
+
+    /// Whether the link is down while the client keeps trying (the user list is last seen).
+    pub fn link_down(&self) -> bool {
+        matches!(self.link, LinkState::Reconnecting { .. })
+            || (self.ever_connected && matches!(self.link, LinkState::Failed(_)))
     }
 
     fn on_failed(&mut self, text: String) {
@@ -313,9 +350,10 @@ impl ChatState {
     /// Seconds until the next reconnect attempt, for the status line.
     pub fn retry_in(&self) -> Option<Duration> {
         match &self.link {
-            LinkState::Reconnecting { retry_at, .. } => {
-                Some(retry_at.saturating_duration_since(Instant::now()))
-            }
+            LinkState::Reconnecting {
+                retry_at: Some(retry_at),
+                ..
+            } => Some(retry_at.saturating_duration_since(Instant::now())),
             _ => None,
         }
     }
@@ -447,6 +485,7 @@ mod tests {
         connected(&mut chat);
         chat.apply(ClientEvent::LinkLost {
             error: ClientError::HostStopped,
+            attempt: 0,
             retry_in: Duration::from_secs(2),
         });
         assert!(matches!(chat.link, LinkState::Reconnecting { .. }));
@@ -466,5 +505,87 @@ mod tests {
             last.kind,
             LineKind::System("Reconnected. Sending 1 waiting message(s).".into())
         );
+    }
+
+    fn system_lines(chat: &ChatState) -> Vec<&str> {
+        chat.lines
+            .iter()
+            .filter_map(|l| match &l.kind {
+                LineKind::System(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn many_failed_reconnects_add_one_line_and_update_the_status_in_place() {
+        let mut chat = ChatState::new("me");
+        connected(&mut chat);
+        let before = chat.lines.len();
+        let refused = ClientError::Refused {
+            addr: "127.0.0.1:5050".parse().unwrap(),
+        };
+        chat.apply(ClientEvent::LinkLost {
+            error: ClientError::HostStopped,
+            attempt: 0,
+            retry_in: Duration::from_millis(500),
+        });
+        for attempt in 1..=6 {
+            chat.apply(ClientEvent::Connecting {
+                address: "x".into(),
+                attempt,
+            });
+            assert!(chat.retry_in().is_none(), "no countdown while dialing");
+            chat.apply(ClientEvent::LinkLost {
+                error: refused.clone(),
+                attempt,
+                retry_in: Duration::from_secs(3),
+            });
+            assert!(matches!(
+                &chat.link,
+                LinkState::Reconnecting { attempt: next, retry_at: Some(_), .. } if *next == attempt + 1
+            ));
+            assert!(chat.link_down());
+        }
+        assert_eq!(chat.lines.len(), before + 1, "one line for the loss");
+        assert_eq!(
+            system_lines(&chat).last(),
+            Some(&"The host stopped hosting. Reconnecting…")
+        );
+        chat.apply(ClientEvent::Connected {
+            nick: "me".into(),
+            server: "Lab".into(),
+            welcome: String::new(),
+            users: vec!["me".into()],
+            resumed: true,
+            history_complete: true,
+        });
+        assert_eq!(chat.lines.len(), before + 2, "and one for the return");
+        assert!(!chat.link_down());
+    }
+
+    #[test]
+    fn a_plain_host_is_named_once_with_what_it_seems_to_be_and_is_not_a_first_connect() {
+        let mut chat = ChatState::new("me");
+        let applied = chat.apply(ClientEvent::PlainMode {
+            address: "10.0.0.2:80".into(),
+            looks_like: Some("a web server".into()),
+        });
+        assert!(!applied.first_connect, "a plain host is not remembered");
+        assert_eq!(chat.link, LinkState::Plain);
+        chat.apply(ClientEvent::LinkLost {
+            error: ClientError::HostStopped,
+            attempt: 0,
+            retry_in: Duration::from_secs(1),
+        });
+        chat.apply(ClientEvent::PlainMode {
+            address: "10.0.0.2:80".into(),
+            looks_like: Some("a web server".into()),
+        });
+        let lines = system_lines(&chat);
+        let naming: Vec<_> = lines.iter().filter(|l| l.contains("web server")).collect();
+        assert_eq!(naming.len(), 1, "{lines:?}");
+        assert!(naming[0].contains("is not a Natter host (it answered like a web server)"));
+        assert_eq!(lines.last(), Some(&"Reconnected (plain mode)."));
     }
 }

@@ -227,7 +227,7 @@ fn every_script_renders_like_its_reference() {
 /// The chat at its narrow (420 px) and a wide (900 px) size with the longest nicknames, as a
 /// host and as a client: the top bar's buttons and shortened title, for a person to look at.
 #[test]
-fn the_chat_with_long_names_renders_at_420_and_900_px() {
+fn the_chat_with_long_names_renders_at_420_and_900_px_and_keeps_every_button_in_view() {
     for width in [420.0, 900.0] {
         let mut host_window = Window::sized(width, 560.0);
         let addr = host(&mut host_window, LONG_HOST_NICK);
@@ -235,6 +235,11 @@ fn the_chat_with_long_names_renders_at_420_and_900_px() {
         client.open_tab("Connect");
         client.type_into("Your nickname", LONG_CLIENT_NICK);
         client.type_into("Host address", &addr.to_string());
+        // A long wait after the host goes away, so Retry now stays while it is drawn.
+        client.harness.state_mut().reconnect_backoff = (
+            std::time::Duration::from_secs(60),
+            std::time::Duration::from_secs(60),
+        );
         client.click("Connect");
         client.until("the client is in", |h| {
             h.query_by_label_contains("Online (2)").is_some()
@@ -244,6 +249,21 @@ fn the_chat_with_long_names_renders_at_420_and_900_px() {
         });
         capture(&mut host_window, &format!("long-names-host-{width}"));
         capture(&mut client, &format!("long-names-client-{width}"));
+
+        // The host goes away: the client's top bar now also holds Retry now, still in view.
+        host_window.click("Stop hosting");
+        client.until("the client waits to reconnect", |h| {
+            h.query_by_label("Retry now").is_some()
+        });
+        capture(&mut client, &format!("reconnecting-client-{width}"));
+        let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(width, 560.0));
+        for button in ["Retry now", "Save chat log", "Leave"] {
+            let rect = client.harness.get_by_label(button).rect();
+            assert!(
+                screen.contains_rect(rect),
+                "{button} {rect:?} at {width} px"
+            );
+        }
     }
 }
 

@@ -117,7 +117,7 @@ fn a_dropped_link_reconnects_and_unconfirmed_messages_are_delivered() {
     alice.until_shown("bob joined");
 
     proxy.cut();
-    bob.until_shown("reconnecting in");
+    bob.until_shown("Reconnecting…");
     bob.say("typed while offline");
     // Shown at once, marked as waiting; then delivered after the reconnect.
     bob.until_shown("typed while offline  (sending…)");
@@ -610,4 +610,37 @@ fn after_a_refused_connect_the_address_field_has_the_keyboard_focus() {
     window.until_shown("is the host running Natter");
     window.harness.run_steps(2);
     assert!(window.harness.get_by_label("Host address").is_focused());
+}
+/// Issue 17: while the link is down the status line says so with the attempt and a
+/// **Retry now** button, the user list is greyed as last seen, and clicking the button
+/// dials at once instead of after the (here 60 s) wait.
+#[test]
+fn retry_now_appears_while_reconnecting_and_clicking_it_dials_at_once() {
+    let (mut alice, address) = Window::host("alice");
+    let mut bob = Window::new();
+    bob.harness.state_mut().reconnect_backoff = (
+        std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(60),
+    );
+    bob.open_tab("Connect");
+    bob.type_into("Your nickname", "bob");
+    bob.type_into("Host address", &address);
+    bob.click("Connect");
+    bob.until_shown("Online (2)");
+    assert!(bob.harness.query_by_label("Retry now").is_none());
+
+    alice.click("Stop hosting");
+    bob.until_shown("attempt 1, next try in");
+    bob.until_shown("Last seen (");
+    assert!(bob.harness.query_by_label_contains("(link down)").is_some());
+    let lines_before = bob.app().chat.as_ref().map_or(0, |c| c.lines.len());
+
+    bob.click("Retry now");
+    // Attempt 1 fails at once (nobody listens now): attempt 2 is announced long before 60 s.
+    bob.until_shown("attempt 2, next try in");
+    let lines_after = bob.app().chat.as_ref().map_or(0, |c| c.lines.len());
+    assert_eq!(
+        lines_before, lines_after,
+        "a failed retry adds no chat line"
+    );
 }

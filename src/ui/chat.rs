@@ -84,6 +84,17 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
             {
                 actions.push(UiAction::SaveLog);
             }
+            if let LinkState::Reconnecting { error, .. } = &chat.link
+                && chat.retry_in().is_some()
+                && ui
+                    .small_button("Retry now")
+                    .on_hover_text(format!(
+                        "Stop waiting and try to reconnect at once. {error}"
+                    ))
+                    .clicked()
+            {
+                actions.push(UiAction::RetryNow);
+            }
             ui.add_space(8.0);
             ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
                 title_and_status(ui, title, color, &status);
@@ -199,17 +210,20 @@ fn status_text(ui: &egui::Ui, chat: &ChatState) -> (Color32, String) {
             "● Plain mode (not a Natter host)".into(),
         ),
         LinkState::Connecting { .. } => (visuals.warn_fg_color, "● Connecting…".into()),
-        LinkState::Reconnecting { .. } => {
-            let secs = chat.retry_in().map_or(0, |d| d.as_secs() + 1);
+        LinkState::Reconnecting { attempt, .. } => {
             let waiting = chat.pending_count();
             let unconfirmed = if waiting > 0 {
                 format!(" · {waiting} message(s) waiting")
             } else {
                 String::new()
             };
+            let when = match chat.retry_in() {
+                Some(left) => format!("next try in {} s", left.as_secs() + 1),
+                None => "trying now…".into(),
+            };
             (
                 visuals.warn_fg_color,
-                format!("● Connection lost, reconnecting in {secs} s{unconfirmed}"),
+                format!("● Link down, reconnecting · attempt {attempt}, {when}{unconfirmed}"),
             )
         }
         LinkState::Failed(_) => (visuals.error_fg_color, "● Disconnected".into()),
@@ -221,15 +235,27 @@ fn user_list(ui: &mut egui::Ui, app: &NatterApp) {
         return;
     };
     ui.add_space(6.0);
-    ui.strong(format!("Online ({})", chat.users.len()));
+    // While the link is down the list is what we last saw, greyed.
+    let down = chat.link_down();
+    if down {
+        ui.strong(format!("Last seen ({})", chat.users.len()));
+        ui.weak("(link down)");
+    } else {
+        ui.strong(format!("Online ({})", chat.users.len()));
+    }
     ui.separator();
     egui::ScrollArea::vertical().show(ui, |ui| {
         for user in &chat.users {
+            let color = if down {
+                ui.visuals().weak_text_color()
+            } else {
+                nick_color(user, ui.visuals().dark_mode)
+            };
             let format = TextFormat {
                 font_id: FontId::proportional(14.0),
-                color: nick_color(user, ui.visuals().dark_mode),
+                color,
                 underline: if *user == chat.my_nick {
-                    egui::Stroke::new(1.0, nick_color(user, ui.visuals().dark_mode))
+                    egui::Stroke::new(1.0, color)
                 } else {
                     egui::Stroke::NONE
                 },

@@ -46,13 +46,19 @@ pub enum ClientError {
     Lost { detail: String },
     #[error("Nothing heard from the host for {secs} s: the link seems down.")]
     Silent { secs: u64 },
+    #[error(
+        "{address} closed the connection: it is not a Natter host. Check the address and port with the person hosting."
+    )]
+    NotNatter { address: String },
 }
 
 impl ClientError {
     /// Final errors end the client; the others are retried with backoff once connected.
     pub fn is_final(&self) -> bool {
         match self {
-            ClientError::InvalidAddress { .. } | ClientError::VersionMismatch { .. } => true,
+            ClientError::InvalidAddress { .. }
+            | ClientError::VersionMismatch { .. }
+            | ClientError::NotNatter { .. } => true,
             ClientError::Rejected { code, .. } => !matches!(
                 code,
                 ErrorCode::RoomFull

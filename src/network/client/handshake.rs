@@ -306,6 +306,28 @@ pub(super) fn greet(
     }
 }
 
+/// What a host that does not speak Natter seems to be, from the first line it sent (and the
+/// `hello` we sent, which an echo server sends back), e.g. "a web server".
+pub(super) fn looks_like(first_line: &[u8], hello: &[u8]) -> Option<&'static str> {
+    let starts = |prefix: &str| {
+        first_line.len() >= prefix.len()
+            && first_line[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    };
+    if !hello.is_empty() && first_line == hello {
+        Some("an echo server (it sends back what it receives)")
+    } else if starts("HTTP/") || starts("<!DOCTYPE") || starts("<html") {
+        Some("a web server")
+    } else if starts("SSH-") {
+        Some("an SSH server")
+    } else if starts("220 ") || starts("220-") {
+        Some("a mail or FTP server")
+    } else if starts("+OK") || starts("* OK") {
+        Some("a mail server")
+    } else {
+        None
+    }
+}
+
 fn established(
     stream: TcpStream,
     splitter: LineSplitter,
@@ -392,6 +414,26 @@ mod tests {
         assert_eq!(joined.accepted.nick, "dana");
         assert_eq!(joined.history.len(), 1);
         assert_eq!(joined.history[0].id, 7);
+    }
+
+    #[test]
+    fn looks_like_names_web_ssh_mail_and_echo_servers_and_nothing_else() {
+        let hello = br#"{"type":"hello"}"#;
+        assert_eq!(
+            looks_like(b"HTTP/1.1 400 Bad Request\r", hello),
+            Some("a web server")
+        );
+        assert_eq!(
+            looks_like(b"SSH-2.0-OpenSSH_9.6", hello),
+            Some("an SSH server")
+        );
+        assert_eq!(
+            looks_like(b"220 mail.example ESMTP", hello),
+            Some("a mail or FTP server")
+        );
+        assert!(looks_like(hello, hello).is_some_and(|s| s.contains("echo")));
+        assert_eq!(looks_like(b"Welcome to the chat!", hello), None);
+        assert_eq!(looks_like(b"", hello), None);
     }
 
     #[test]

@@ -48,9 +48,16 @@ pub struct ConnectOptions {
     pub handshake_timeout: Duration,
     /// Nothing heard for this long (the server pings every 15 s) means the link is dead.
     pub idle_timeout: Duration,
-    /// First wait before reconnecting; it doubles up to `backoff_max`.
+    /// First wait before reconnecting; it doubles up to `backoff_max`. Each wait is cut by a
+    /// random share of up to a quarter (jitter), so clients of one host do not come back in
+    /// step; no wait is ever longer than `backoff_max`.
     pub backoff_first: Duration,
     pub backoff_max: Duration,
+    /// A link that stays up this long counts as working: its loss starts the backoff over.
+    /// A shorter link does not, so a host that lets us in and hangs up at once is retried
+    /// with a growing wait, never in a loop. A plain host that closes sooner than this
+    /// without ever having stayed up is not a host to retry: the client gives up.
+    pub stable_after: Duration,
 }
 
 impl ConnectOptions {
@@ -62,7 +69,9 @@ impl ConnectOptions {
             handshake_timeout: Duration::from_secs(3),
             idle_timeout: Duration::from_secs(45),
             backoff_first: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(15),
+            // On a LAN a host is back within seconds: keep the waits short.
+            backoff_max: Duration::from_secs(3),
+            stable_after: Duration::from_secs(10),
         }
     }
 }
@@ -78,6 +87,10 @@ pub enum ClientCommand {
     Rename(String),
     /// Leave on purpose: says `bye`, closes, and ends with [`ClientEvent::Closed`].
     Disconnect,
+    /// While waiting to reconnect (after [`ClientEvent::LinkLost`]): stop waiting and dial
+    /// now. Ignored at any other time. The backoff is not reset: if this attempt fails too,
+    /// the next wait is as long as it would have been.
+    RetryNow,
 }
 
 /// What happened on the connection (network → UI). Events come in the order things happened.
@@ -100,8 +113,11 @@ pub enum ClientEvent {
         history_complete: bool,
     },
     /// The server does not speak Natter: lines go out raw and come back as `PlainText`.
+    /// `looks_like` is what its first bytes suggest it is, e.g. "a web server", when they
+    /// suggest anything. Posted on every plain link (also after a reconnect).
     PlainMode {
         address: String,
+        looks_like: Option<String>,
     },
     /// A chat message, live or from history. `local_id` is set when it is our own message
     /// coming back: the server's confirmation that it was delivered.
@@ -134,9 +150,12 @@ pub enum ClientEvent {
     },
     /// Something the person should read that changes nothing (e.g. a refused nickname).
     Warning(String),
-    /// The link dropped; a new attempt starts after `retry_in`. Unconfirmed messages wait.
+    /// The link dropped (`attempt` 0), or reconnect attempt `attempt` failed; attempt
+    /// `attempt + 1` starts after `retry_in` (or at once on [`ClientCommand::RetryNow`]). Posted once per failed
+    /// attempt. Unconfirmed messages wait.
     LinkLost {
         error: ClientError,
+        attempt: u32,
         retry_in: Duration,
     },
     /// Gave up (the first connection failed, or the host refused us for good). Last event.

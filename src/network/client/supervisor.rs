@@ -11,10 +11,10 @@ use std::net::{Shutdown, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use super::error::ClientError;
-use super::handshake::{Established, Joined, dial, greet};
+use super::handshake::{Established, Joined, dial, greet, looks_like};
 use super::reader::{Incoming, Reader};
 use super::{ClientCommand, ClientEvent, ConnectOptions};
 use crate::network::WakeUp;
@@ -52,6 +52,8 @@ pub(super) struct Supervisor {
     resume: Option<Resume>,
     /// Once in, failures are retried; a first attempt that fails is final.
     ever_connected: bool,
+    /// Failed attempts and short-lived links since the last link that stayed up: sets the wait.
+    failures: u32,
 }
 
 impl Supervisor {
@@ -70,6 +72,7 @@ impl Supervisor {
             unconfirmed: VecDeque::new(),
             resume: None,
             ever_connected: false,
+            failures: 0,
         }
     }
 
@@ -83,10 +86,7 @@ impl Supervisor {
         loop {
             state = match state {
                 State::Dialing { attempt } => self.dial(attempt),
-                State::Live(established) => match self.run_link(established) {
-                    LinkEnd::Disconnected => State::Finished(ClientEvent::Closed),
-                    LinkEnd::Lost(error) => self.after_failure(1, error),
-                },
+                State::Live(established) => self.live(established),
                 State::WaitingToRetry { attempt, retry_in } => match self.wait(retry_in) {
                     true => State::Dialing {
                         attempt: attempt + 1,
@@ -105,26 +105,74 @@ impl Supervisor {
         });
         match self.establish() {
             Ok(established) => {
-                self.ever_connected = true;
+                // A plain host counts as reached only once its link has stayed up (`live`).
+                self.ever_connected |= !established.plain;
                 State::Live(established)
             }
             Err(error) => self.after_failure(attempt, error),
         }
     }
 
+    /// Runs a link until it ends. Only a link that stayed up `stable_after` starts the backoff
+    /// over; every other loss keeps counting, so no host is ever redialed in a tight loop.
+    fn live(&mut self, established: Established) -> State {
+        let plain = established.plain;
+        let started = Instant::now();
+        let end = self.run_link(established);
+        if started.elapsed() >= self.options.stable_after {
+            self.ever_connected = true;
+            self.failures = 0;
+        }
+        match end {
+            LinkEnd::Disconnected => State::Finished(ClientEvent::Closed),
+            LinkEnd::Lost(_) if plain && !self.ever_connected => {
+                State::Finished(ClientEvent::Failed(ClientError::NotNatter {
+                    address: self.options.address.clone(),
+                }))
+            }
+            // Attempt 0 failed: the link itself.
+            LinkEnd::Lost(error) => self.after_failure(0, error),
+        }
+    }
+
     /// Gives up, or says when the next attempt comes.
-    fn after_failure(&self, attempt: u32, error: ClientError) -> State {
+    fn after_failure(&mut self, attempt: u32, error: ClientError) -> State {
         if !self.ever_connected || error.is_final() {
             return State::Finished(ClientEvent::Failed(error));
         }
-        let retry_in = self.backoff(attempt);
-        self.post(ClientEvent::LinkLost { error, retry_in });
+        self.failures = self.failures.saturating_add(1);
+        if !self.take_queued_commands() {
+            return State::Finished(ClientEvent::Closed);
+        }
+        let retry_in = backoff(
+            self.options.backoff_first,
+            self.options.backoff_max,
+            self.failures,
+            jitter(),
+        );
+        self.post(ClientEvent::LinkLost {
+            error,
+            attempt,
+            retry_in,
+        });
         State::WaitingToRetry { attempt, retry_in }
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32 << attempt.saturating_sub(1).min(10);
-        (self.options.backoff_first * factor).min(self.options.backoff_max)
+    /// Takes the commands that queued up while dialing. A `RetryNow` among them was meant for
+    /// an earlier wait (a double click, say): it must not cut the coming one short. False if
+    /// told to disconnect.
+    fn take_queued_commands(&mut self) -> bool {
+        loop {
+            match self.commands.try_recv() {
+                Ok(ClientCommand::Send { local_id, text }) => {
+                    self.unconfirmed.push_back((local_id, text))
+                }
+                Ok(ClientCommand::Rename(nick)) => self.nick = nick,
+                Ok(ClientCommand::RetryNow) => {}
+                Ok(ClientCommand::Disconnect) | Err(TryRecvError::Disconnected) => return false,
+                Err(TryRecvError::Empty) => return true,
+            }
+        }
     }
 
     /// Waits before a reconnect, still taking commands. False if told to disconnect.
@@ -140,7 +188,7 @@ impl Supervisor {
                 Ok(ClientCommand::Disconnect) | Err(RecvTimeoutError::Disconnected) => {
                     return false;
                 }
-                Err(RecvTimeoutError::Timeout) => return true,
+                Ok(ClientCommand::RetryNow) | Err(RecvTimeoutError::Timeout) => return true,
             }
         }
     }
@@ -180,12 +228,17 @@ impl Supervisor {
 
     fn on_plain_host(&mut self, established: &mut Established, hello: &ClientFrame) {
         self.resume = None;
-        self.post(ClientEvent::PlainMode {
-            address: self.options.address.clone(),
-        });
-        // An echo server sends our hello straight back; nobody needs to see that.
         let mut echoed = encode(hello);
         echoed.pop();
+        let looks_like = established
+            .early_lines
+            .first()
+            .and_then(|first| looks_like(first, &echoed));
+        self.post(ClientEvent::PlainMode {
+            address: self.options.address.clone(),
+            looks_like: looks_like.map(str::to_string),
+        });
+        // An echo server sends our hello straight back; nobody needs to see that.
         established.early_lines.retain(|line| *line != echoed);
     }
 
@@ -293,6 +346,8 @@ impl Supervisor {
                 write_frame(stream, &ClientFrame::Nick { nick }).map_err(LinkEnd::Lost)
             }
             ClientCommand::Disconnect => Err(LinkEnd::Disconnected),
+            // The link is up: there is nothing to retry.
+            ClientCommand::RetryNow => Ok(()),
         }
     }
 
@@ -381,8 +436,48 @@ impl Supervisor {
     }
 }
 
+/// The wait before reconnecting after `failures` failures in a row: `first` doubling up to
+/// `max`, less a `jitter` share (0.0 to 1.0) of up to a quarter. Never above `max`, never below
+/// three quarters of `first`.
+fn backoff(first: Duration, max: Duration, failures: u32, jitter: f64) -> Duration {
+    let factor = 1u32 << failures.saturating_sub(1).min(16);
+    let full = first.saturating_mul(factor).min(max);
+    full.mul_f64(1.0 - 0.25 * jitter.clamp(0.0, 1.0))
+}
+
+/// A random share from 0.0 to 1.0; none (0.0) if the OS has no randomness to give.
+fn jitter() -> f64 {
+    getrandom::u32().map_or(0.0, |r| f64::from(r) / f64::from(u32::MAX))
+}
+
 fn write_frame(stream: &TcpStream, frame: &ClientFrame) -> Result<(), ClientError> {
     (&*stream)
         .write_all(&encode(frame))
         .map_err(|e| ClientError::lost(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_first_and_never_exceeds_the_cap_whatever_the_jitter() {
+        let (first, max) = (Duration::from_millis(500), Duration::from_secs(3));
+        let plain: Vec<_> = (1..=5).map(|n| backoff(first, max, n, 0.0)).collect();
+        let ms = |d: &Duration| d.as_millis();
+        assert_eq!(
+            plain.iter().map(ms).collect::<Vec<_>>(),
+            vec![500, 1000, 2000, 3000, 3000]
+        );
+        for failures in [1, 2, 3, 10, 40, u32::MAX] {
+            for jitter in [0.0, 0.3, 1.0] {
+                let wait = backoff(first, max, failures, jitter);
+                assert!(wait <= max, "{wait:?} after {failures} failures");
+                assert!(
+                    wait >= first.mul_f64(0.75),
+                    "{wait:?} after {failures} failures"
+                );
+            }
+        }
+    }
 }
