@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0
-  xvfb x11-apps imagemagick
+  xvfb x11-apps imagemagick xdotool
 )
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
   echo "Not a Debian/Ubuntu machine: install Mesa (Vulkan or GL) and Xvfb yourself;" \

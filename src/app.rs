@@ -94,6 +94,9 @@ pub struct NatterApp {
     next_local_id: u64,
     focused: bool,
     title_unread: usize,
+    /// egui's clock at the last key, click or pointer move: the text cursor blinks only
+    /// for a while after it (see `settle_cursor`).
+    last_input_at: f64,
     wake: WakeUp,
     saved_tx: Sender<(PathBuf, Result<(), String>)>,
     saved_rx: Receiver<(PathBuf, Result<(), String>)>,
@@ -154,6 +157,7 @@ impl NatterApp {
             next_local_id: 1,
             focused: true,
             title_unread: 0,
+            last_input_at: 0.0,
             wake,
             saved_tx,
             saved_rx,
@@ -493,9 +497,29 @@ fn default_nickname() -> String {
         .unwrap_or_default()
 }
 
+/// How long the text cursor blinks after the last input before it stays lit.
+pub const CURSOR_BLINK_SECS: f64 = 5.0;
+
+impl NatterApp {
+    /// The text cursor blinks for a few seconds after the last input, then stays lit, as many
+    /// editors do: every blink repaints the whole window, ~10% of a core on a software
+    /// renderer for a window nobody is touching.
+    fn settle_cursor(&mut self, ctx: &egui::Context) {
+        let (now, active) = ctx.input(|i| (i.time, !i.events.is_empty()));
+        if active {
+            self.last_input_at = now;
+        }
+        let blink = now - self.last_input_at < CURSOR_BLINK_SECS;
+        if ctx.global_style().visuals.text_cursor.blink != blink {
+            ctx.all_styles_mut(|style| style.visuals.text_cursor.blink = blink);
+        }
+    }
+}
+
 impl eframe::App for NatterApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events(ctx);
+        self.settle_cursor(ctx);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
