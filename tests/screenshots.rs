@@ -202,21 +202,19 @@ fn every_script_renders_like_its_reference() {
     let mut lines: Vec<(&str, String)> = WORLD.iter().map(|(n, t)| (*n, t.to_string())).collect();
     lines.push(("דנה", "פסקה ארוכה בעברית שנשברת לכמה שורות כדי לבדוק שהסדר נשמר גם אחרי הגלישה לשורה הבאה, עם מספר 2026 באמצע".into()));
     lines.push(("Sam", "two lines:\nשורה שנייה".into()));
-    chat.lines.push(ChatLine {
-        time,
-        kind: LineKind::System("דנה joined".into()),
-    });
+    chat.lines
+        .push(ChatLine::new(time, LineKind::System("דנה joined".into())));
     for (i, (from, text)) in lines.into_iter().enumerate() {
-        chat.lines.push(ChatLine {
+        chat.lines.push(ChatLine::new(
             time,
-            kind: LineKind::Message {
+            LineKind::Message {
                 id: Some(i as u64 + 1),
                 from: from.into(),
                 text,
                 delivery: Delivery::Delivered,
                 local_id: None,
             },
-        });
+        ));
     }
     window.harness.state_mut().chat = Some(chat);
     window.harness.state_mut().draft = "שלום".into();
