@@ -74,6 +74,8 @@ pub enum LinkState {
     },
     /// Gave up for good; `Leave` is the way out.
     Failed(String),
+    /// We left (or stopped hosting): the chat is kept to read and save.
+    Ended,
 }
 
 /// What one event changed, for the app to react to (attention, recent hosts, screens).
@@ -395,8 +397,22 @@ impl ChatState {
     }
 
     /// Whether the link is down while the client keeps trying (the user list is last seen).
+    /// We left: says so and marks the chat ended (see [`LinkState::Ended`]).
+    pub fn end(&mut self, text: &str) {
+        self.pending.clear();
+        for line in &mut self.lines {
+            if let LineKind::Message { delivery, .. } = &mut line.kind
+                && *delivery == Delivery::Pending
+            {
+                *delivery = Delivery::NotSent("you left before it was delivered".into());
+            }
+        }
+        self.system(text);
+        self.link = LinkState::Ended;
+    }
+
     pub fn link_down(&self) -> bool {
-        matches!(self.link, LinkState::Reconnecting { .. })
+        matches!(self.link, LinkState::Reconnecting { .. } | LinkState::Ended)
             || (self.ever_connected && matches!(self.link, LinkState::Failed(_)))
     }
 

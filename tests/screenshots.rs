@@ -250,6 +250,10 @@ fn the_chat_with_long_names_renders_at_420_and_900_px_and_keeps_every_button_in_
 
         // The host goes away: the client's top bar now also holds Retry now, still in view.
         host_window.click("Stop hosting");
+        host_window.until_shown("Stop hosting?");
+        capture(&mut host_window, &format!("confirm-stop-hosting-{width}"));
+        host_window.end_chat("Stop hosting");
+        capture(&mut host_window, &format!("ended-host-{width}"));
         client.until("the client waits to reconnect", |h| {
             h.query_by_label("Retry now").is_some()
         });

@@ -32,8 +32,11 @@ fn hosting_lists_an_address_and_a_second_window_joins_and_chats() {
     alice.say("hi bob\nsecond line");
     bob.until_shown("alice: hi bob\nsecond line");
 
-    // Leave: bob's window returns to the tabs, and alice sees him go.
-    bob.click("Leave");
+    // Leave (confirmed: alice is there): bob's chat stays, ended; New chat returns to the tabs;
+    // alice sees him go.
+    bob.end_chat("Leave");
+    bob.until_shown("You left the chat.");
+    bob.click("New chat");
     bob.until("the tabs are back", |h| !h.state().in_chat());
     assert!(
         bob.harness
@@ -626,7 +629,7 @@ fn retry_now_appears_while_reconnecting_and_clicking_it_dials_at_once() {
     bob.until_shown("Online (2)");
     assert!(bob.harness.query_by_label("Retry now").is_none());
 
-    alice.click("Stop hosting");
+    alice.end_chat("Stop hosting");
     bob.until_shown("attempt 1, next try in");
     bob.until_shown("Last seen (");
     assert!(bob.harness.query_by_label_contains("(link down)").is_some());
@@ -674,7 +677,7 @@ fn continuation_lines_of_typed_breaks_and_wraps_start_under_the_text_not_under_t
     alice.until("both lines are delivered", |h| {
         h.query_by_label_contains("alice: first line\nsecond line")
             .is_some()
-            && h.query_by_label_contains("(sending…)").is_none()
+            && h.query_all_by_label_contains("(sending…)").next().is_none()
     });
     alice.harness.run_steps(2);
     let row = alice
@@ -751,4 +754,83 @@ fn the_message_box_grows_for_3_lines_stops_at_its_cap_for_10_and_send_keeps_its_
     assert!(ten < one * 3.0, "the cap is a few lines: {one} -> {ten}");
     assert_eq!(send_one, send_three, "Send keeps its size");
     assert_eq!(send_one, send_ten, "Send keeps its size");
+}
+
+#[test]
+fn stop_hosting_with_a_member_asks_first_cancel_keeps_hosting_and_confirming_keeps_the_chat_saveable()
+ {
+    let (mut alice, address) = Window::host("alice");
+    let mut bob = Window::join("bob", &address);
+    bob.say("hello from bob");
+    alice.until_shown("bob: hello from bob");
+
+    alice.click("Stop hosting");
+    alice.until_shown("Stop hosting?");
+    assert!(alice.app().hosting.is_some(), "nothing stopped yet");
+    alice.click("Cancel");
+    assert!(alice.harness.query_by_label("Stop hosting?").is_none());
+    assert!(alice.app().hosting.is_some(), "Cancel keeps hosting");
+    assert!(!alice.app().chat_ended());
+
+    alice.click("Stop hosting");
+    alice.until_shown("Stop hosting?");
+    alice.click("Stop hosting");
+    alice.until("the chat has ended", |h| h.state().chat_ended());
+    assert!(alice.app().hosting.is_none(), "hosting stopped");
+    bob.until_shown("Reconnecting…");
+    // The conversation is still shown, marked as ended, and can still be saved.
+    alice.until_shown("You stopped hosting.");
+    assert!(
+        alice
+            .harness
+            .query_by_label_contains("bob: hello from bob")
+            .is_some()
+    );
+    assert!(
+        alice
+            .harness
+            .query_by_label_contains("● Chat ended")
+            .is_some()
+    );
+    assert!(
+        alice
+            .harness
+            .query_by_role(Role::MultilineTextInput)
+            .is_none(),
+        "nothing can be sent any more"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.txt");
+    alice.harness.state_mut().save_log_to(path.clone());
+    alice.until_shown("Chat log saved to");
+    let log = std::fs::read_to_string(&path).unwrap();
+    assert!(log.contains("  bob: hello from bob\n"), "{log}");
+    assert!(log.contains("You stopped hosting."), "{log}");
+    assert!(
+        alice
+            .harness
+            .query_by_role_and_label(Role::Button, "Save chat log")
+            .is_some()
+    );
+
+    // Starting something new: New chat returns to the tabs.
+    alice.click("New chat");
+    alice.until("the tabs are back", |h| !h.state().in_chat());
+    assert!(alice.app().chat.is_none());
+}
+
+#[test]
+fn alone_in_the_room_stop_hosting_ends_at_once_without_asking() {
+    let (mut alice, _address) = Window::host("alice");
+    alice.say("note to self");
+    alice.until_shown("alice: note to self");
+    alice.click("Stop hosting");
+    assert!(
+        alice.harness.query_by_label("Stop hosting?").is_none(),
+        "no confirmation when nobody else is there"
+    );
+    alice.until("the chat has ended", |h| h.state().chat_ended());
+    alice.until_shown("You stopped hosting.");
+    assert!(alice.app().log_text().contains("alice: note to self"));
+    assert!(alice.app().in_chat(), "the conversation is still shown");
 }

@@ -37,7 +37,18 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
     }
     // The input box is drawn first so that it is the first Tab stop (egui moves focus in the
     // order widgets are added); the top bar's Stop hosting / Leave come after it.
-    egui::Panel::bottom("chat_input").show(ui, |ui| input_box(ui, app, actions));
+    if app.chat_ended() {
+        egui::Panel::bottom("chat_input").show(ui, |ui| {
+            ui.add_space(6.0);
+            ui.weak("This chat has ended. Save chat log keeps it; New chat goes back to hosting and connecting.");
+            ui.add_space(6.0);
+        });
+    } else {
+        egui::Panel::bottom("chat_input").show(ui, |ui| input_box(ui, app, actions));
+    }
+    if app.confirm_leave {
+        confirm_leave(ui, app, actions);
+    }
     egui::Panel::top("chat_top").show(ui, |ui| top_bar(ui, app, actions));
     egui::Panel::right("users")
         .default_size(170.0)
@@ -71,13 +82,19 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
         |ui| {
             // The buttons first, from the right edge: they always get their room. The title and
             // status share what is left and shorten with "…" (the full text on hover).
-            let leave = if app.hosting.is_some() {
-                "Stop hosting"
-            } else {
-                "Leave"
-            };
-            if ui.button(leave).clicked() {
-                actions.push(UiAction::Leave);
+            if app.chat_ended() {
+                if ui
+                    .button("New chat")
+                    .on_hover_text("Close this chat and go back to hosting and connecting")
+                    .clicked()
+                {
+                    actions.push(UiAction::CloseChat);
+                }
+            } else if !app.confirm_leave {
+                // (While the confirmation is up, its own button is the only one by that name.)
+                if ui.button(leave_label(app)).clicked() {
+                    actions.push(UiAction::Leave);
+                }
             }
             if ui
                 .button("Save chat log")
@@ -110,6 +127,52 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
         ui.label(status);
     }
     ui.add_space(4.0);
+}
+
+fn leave_label(app: &NatterApp) -> &'static str {
+    if app.hosting.is_some() {
+        "Stop hosting"
+    } else {
+        "Leave"
+    }
+}
+
+/// "Stop hosting?" / "Leave?" while others are in the room: they would be cut off.
+fn confirm_leave(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
+    let others = app.others_in_room();
+    let people = match others {
+        1 => "1 other person is".to_string(),
+        n => format!("{n} other people are"),
+    };
+    let (question, consequence) = if app.hosting.is_some() {
+        (
+            "Stop hosting?",
+            format!("{people} in the room; they will be disconnected."),
+        )
+    } else {
+        (
+            "Leave the chat?",
+            format!("{people} in the room; you will stop receiving their messages."),
+        )
+    };
+    let modal = egui::Modal::new(egui::Id::unique("confirm_leave")).show(ui.ctx(), |ui| {
+        ui.set_max_width(320.0);
+        ui.heading(question);
+        ui.label(consequence);
+        ui.label("The conversation stays in this window to read and save.");
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            if ui.button(leave_label(app)).clicked() {
+                actions.push(UiAction::ConfirmLeave);
+            }
+            if ui.button("Cancel").clicked() {
+                actions.push(UiAction::CancelLeave);
+            }
+        });
+    });
+    if modal.should_close() && !actions.contains(&UiAction::ConfirmLeave) {
+        actions.push(UiAction::CancelLeave);
+    }
 }
 
 /// What the host needs to tell people: the addresses to type, with copy buttons.
@@ -229,6 +292,7 @@ fn status_text(ui: &egui::Ui, chat: &ChatState) -> (Color32, String) {
             )
         }
         LinkState::Failed(_) => (visuals.error_fg_color, "● Disconnected".into()),
+        LinkState::Ended => (visuals.weak_text_color(), "● Chat ended".into()),
     }
 }
 
@@ -241,7 +305,11 @@ fn user_list(ui: &mut egui::Ui, app: &NatterApp) {
     let down = chat.link_down();
     if down {
         ui.strong(format!("Last seen ({})", chat.users.len()));
-        ui.weak("(link down)");
+        ui.weak(if matches!(chat.link, LinkState::Ended) {
+            "(chat ended)"
+        } else {
+            "(link down)"
+        });
     } else {
         ui.strong(format!("Online ({})", chat.users.len()));
     }
