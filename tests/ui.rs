@@ -834,3 +834,25 @@ fn alone_in_the_room_stop_hosting_ends_at_once_without_asking() {
     assert!(alice.app().log_text().contains("alice: note to self"));
     assert!(alice.app().in_chat(), "the conversation is still shown");
 }
+
+#[test]
+fn a_late_joiner_sees_history_after_an_earlier_messages_line_and_before_connected() {
+    let (mut alice, address) = Window::host("alice");
+    alice.say("said before bob came");
+    alice.until_shown("alice: said before bob came");
+    let mut bob = Window::join("bob", &address);
+    bob.until_shown("Connected to alice's room as bob.");
+    let log = bob.app().log_text();
+    let at = |text: &str| {
+        log.find(text)
+            .unwrap_or_else(|| panic!("{text:?} in the log: {log}"))
+    };
+    assert!(
+        at("Earlier messages (before you joined):") < at("alice: said before bob came"),
+        "{log}"
+    );
+    assert!(
+        at("alice: said before bob came") < at("Connected to alice's room as bob."),
+        "{log}"
+    );
+}
