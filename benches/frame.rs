@@ -28,16 +28,16 @@ fn long_chat(count: usize) -> ChatState {
             2 => format!("message {i}: two\nlines"),
             _ => format!("message {i}: 你好 שלום mixed"),
         };
-        chat.lines.push(natter::chat_state::ChatLine {
-            time: now,
-            kind: LineKind::Message {
+        chat.lines.push(natter::chat_state::ChatLine::new(
+            now,
+            LineKind::Message {
                 id: Some(i as u64 + 1),
                 from: format!("user{}", i % 40),
                 text,
                 delivery: Delivery::Delivered,
                 local_id: None,
             },
-        });
+        ));
     }
     chat
 }

@@ -32,8 +32,15 @@ pub enum UiAction {
     HostOnAnyPort,
     Connect,
     CancelConnect,
-    /// Leave the chat (and stop hosting, for the host) and return to the tabs.
+    /// Leave the chat (and stop hosting, for the host). With others in the room this only
+    /// asks for confirmation ([`NatterApp::confirm_leave`]); the chat stays readable, ended.
     Leave,
+    /// Yes, leave (or stop hosting), from the confirmation.
+    ConfirmLeave,
+    /// No, stay, from the confirmation.
+    CancelLeave,
+    /// Close an ended chat and return to the tabs ("New chat").
+    CloseChat,
     Send(String),
     /// While the link is down: stop waiting and reconnect now.
     RetryNow,
@@ -88,6 +95,8 @@ pub struct NatterApp {
     /// Last result of saving the chat log.
     pub log_status: Option<String>,
     pub draft: String,
+    /// Stop hosting / Leave was clicked with others in the room: the window asks first.
+    pub confirm_leave: bool,
     pub list: ui::chat::MessageListState,
     pub unread: usize,
     client: Option<ClientHandle>,
@@ -151,6 +160,7 @@ impl NatterApp {
             focus_address: false,
             log_status: None,
             draft: String::new(),
+            confirm_leave: false,
             list: ui::chat::MessageListState::default(),
             unread: 0,
             client: None,
@@ -272,7 +282,21 @@ impl NatterApp {
         match action {
             UiAction::StartHosting => self.start_hosting(None),
             UiAction::HostOnAnyPort => self.start_hosting(Some(0)),
-            UiAction::Leave => self.leave(),
+            UiAction::Leave => {
+                if self.others_in_room() > 0 {
+                    self.confirm_leave = true;
+                } else {
+                    self.end_chat();
+                }
+            }
+            UiAction::ConfirmLeave => self.end_chat(),
+            UiAction::CancelLeave => self.confirm_leave = false,
+            UiAction::CloseChat => {
+                self.end_chat();
+                self.chat = None;
+                self.log_status = None;
+                self.list = ui::chat::MessageListState::default();
+            }
             UiAction::Connect => self.connect(),
             UiAction::CancelConnect => {
                 self.drop_client();
@@ -420,11 +444,52 @@ impl NatterApp {
         self.list.scroll_to_bottom = true;
     }
 
-    fn leave(&mut self) {
+    /// How many other people leaving or stopping would cut off: those in the room while the
+    /// link is up (or coming back).
+    pub fn others_in_room(&self) -> usize {
+        match &self.chat {
+            Some(chat)
+                if matches!(
+                    chat.link,
+                    LinkState::Online | LinkState::Reconnecting { .. }
+                ) =>
+            {
+                chat.users.len().saturating_sub(1)
+            }
+            _ => 0,
+        }
+    }
+
+    /// Whether the chat was left or hosting stopped: readable and saveable, nothing is sent.
+    pub fn chat_ended(&self) -> bool {
+        self.chat
+            .as_ref()
+            .is_some_and(|c| matches!(c.link, LinkState::Ended))
+    }
+
+    /// Leaves (and stops hosting). A chat that was ever up stays, marked as ended, until the
+    /// person closes it; one that never connected goes at once.
+    fn end_chat(&mut self) {
+        self.confirm_leave = false;
+        let was_hosting = self.hosting.is_some();
+        let was_live = self.client.is_some();
         self.drop_client();
-        self.chat = None;
         self.stop_hosting();
         self.unread = 0;
+        match &mut self.chat {
+            Some(chat) if chat.ever_connected => {
+                if !matches!(chat.link, LinkState::Ended) {
+                    chat.end(if was_hosting {
+                        "You stopped hosting. The chat stays here to read and save."
+                    } else if was_live {
+                        "You left the chat. It stays here to read and save."
+                    } else {
+                        "You closed the connection. The chat stays here to read and save."
+                    });
+                }
+            }
+            _ => self.chat = None,
+        }
     }
 
     fn stop_hosting(&mut self) {
@@ -542,7 +607,8 @@ impl eframe::App for NatterApp {
 impl Drop for NatterApp {
     fn drop(&mut self) {
         // eframe drops the app when the window closes, tests when they end: stop and join.
-        self.leave();
+        self.drop_client();
+        self.stop_hosting();
         for handle in self.background.drain(..) {
             let _ = handle.join();
         }

@@ -82,12 +82,12 @@ mod tests {
     use chrono::TimeZone;
 
     fn line(kind: LineKind) -> ChatLine {
-        ChatLine {
-            time: chrono::Local
+        ChatLine::new(
+            chrono::Local
                 .with_ymd_and_hms(2026, 11, 23, 9, 30, 5)
                 .unwrap(),
             kind,
-        }
+        )
     }
 
     #[test]

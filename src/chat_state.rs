@@ -39,8 +39,22 @@ pub enum LineKind {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatLine {
+    /// When it was written (our own lines: when we typed it, even if it went out later).
     pub time: DateTime<Local>,
     pub kind: LineKind,
+    /// Our own line confirmed by the host in a later minute than it was written (queued while
+    /// the link was down): when it was delivered.
+    pub delivered_late: Option<DateTime<Local>>,
+}
+
+impl ChatLine {
+    pub fn new(time: DateTime<Local>, kind: LineKind) -> Self {
+        ChatLine {
+            time,
+            kind,
+            delivered_late: None,
+        }
+    }
 }
 
 /// The link as the chat view shows it.
@@ -60,6 +74,8 @@ pub enum LinkState {
     },
     /// Gave up for good; `Leave` is the way out.
     Failed(String),
+    /// We left (or stopped hosting): the chat is kept to read and save.
+    Ended,
 }
 
 /// What one event changed, for the app to react to (attention, recent hosts, screens).
@@ -85,6 +101,10 @@ pub struct ChatState {
     /// Whether the link ever came up; before that, failures belong to the Connect tab.
     pub ever_connected: bool,
     pending: HashMap<u64, usize>,
+    /// First connect with history: the history messages still to come, and the
+    /// "Connected… / welcome" lines that follow them.
+    history_left: usize,
+    connected_lines: Vec<String>,
 }
 
 impl ChatState {
@@ -97,6 +117,8 @@ impl ChatState {
             link: LinkState::Connecting { attempt: 1 },
             ever_connected: false,
             pending: HashMap::new(),
+            history_left: 0,
+            connected_lines: Vec::new(),
         }
     }
 
@@ -105,7 +127,7 @@ impl ChatState {
     }
 
     fn push(&mut self, time: DateTime<Local>, kind: LineKind) {
-        self.lines.push(ChatLine { time, kind });
+        self.lines.push(ChatLine::new(time, kind));
     }
 
     /// Shows a line we typed as pending until the server confirms it.
@@ -130,6 +152,10 @@ impl ChatState {
 
     pub fn apply(&mut self, event: ClientEvent) -> Applied {
         let mut applied = Applied::default();
+        if !matches!(event, ClientEvent::Message { .. }) {
+            // History is only ever followed by live events: whatever is missing is not coming.
+            self.end_history();
+        }
         match event {
             ClientEvent::Connecting { attempt, .. } => self.on_connecting(attempt),
             ClientEvent::Connected {
@@ -139,9 +165,10 @@ impl ChatState {
                 users,
                 resumed,
                 history_complete,
+                history,
             } => {
                 applied.first_connect = !self.ever_connected;
-                self.on_connected(nick, server, welcome, users);
+                self.on_connected(nick, server, welcome, users, history);
                 if applied.first_connect {
                     return applied;
                 }
@@ -153,6 +180,12 @@ impl ChatState {
             } => self.on_plain_mode(address, looks_like),
             ClientEvent::Message { message, local_id } => {
                 applied.new_message = self.on_message(message, local_id);
+                if self.history_left > 0 {
+                    self.history_left -= 1;
+                    if self.history_left == 0 {
+                        self.end_history();
+                    }
+                }
             }
             ClientEvent::PlainText(text) => {
                 applied.new_message = true;
@@ -198,8 +231,17 @@ impl ChatState {
     }
 
     /// Joined (first time or again): who we are, where, and who is here. The first time also
-    /// says so, with the room's welcome.
-    fn on_connected(&mut self, nick: String, server: String, welcome: String, users: Vec<String>) {
+    /// says so, with the room's welcome: after the history when there is some, which is set
+    /// apart by an "Earlier messages" line, so the room's past never reads as news after
+    /// "Connected".
+    fn on_connected(
+        &mut self,
+        nick: String,
+        server: String,
+        welcome: String,
+        users: Vec<String>,
+        history: usize,
+    ) {
         let first = !self.ever_connected;
         self.ever_connected = true;
         self.link = LinkState::Online;
@@ -207,10 +249,24 @@ impl ChatState {
         self.room = server.clone();
         self.users = users;
         if first {
-            self.system(format!("Connected to {server} as {nick}."));
+            self.connected_lines = vec![format!("Connected to {server} as {nick}.")];
             if !welcome.is_empty() {
-                self.system(welcome);
+                self.connected_lines.push(welcome);
             }
+            if history > 0 {
+                self.system("Earlier messages (before you joined):");
+                self.history_left = history;
+            } else {
+                self.end_history();
+            }
+        }
+    }
+
+    /// The history is in (or will not come): now say that we are connected.
+    fn end_history(&mut self) {
+        self.history_left = 0;
+        for text in std::mem::take(&mut self.connected_lines) {
+            self.system(text);
         }
     }
 
@@ -268,7 +324,13 @@ impl ChatState {
                 *line_id = id;
                 *delivery = Delivery::Delivered;
             }
-            line.time = time;
+            // The line keeps the time it was written; a later minute is shown next to it.
+            let now = Local::now();
+            if now.format("%Y-%m-%d %H:%M").to_string()
+                != line.time.format("%Y-%m-%d %H:%M").to_string()
+            {
+                line.delivered_late = Some(now);
+            }
             return false;
         }
         let kind = LineKind::Message {
@@ -335,8 +397,22 @@ impl ChatState {
     }
 
     /// Whether the link is down while the client keeps trying (the user list is last seen).
+    /// We left: says so and marks the chat ended (see [`LinkState::Ended`]).
+    pub fn end(&mut self, text: &str) {
+        self.pending.clear();
+        for line in &mut self.lines {
+            if let LineKind::Message { delivery, .. } = &mut line.kind
+                && *delivery == Delivery::Pending
+            {
+                *delivery = Delivery::NotSent("you left before it was delivered".into());
+            }
+        }
+        self.system(text);
+        self.link = LinkState::Ended;
+    }
+
     pub fn link_down(&self) -> bool {
-        matches!(self.link, LinkState::Reconnecting { .. })
+        matches!(self.link, LinkState::Reconnecting { .. } | LinkState::Ended)
             || (self.ever_connected && matches!(self.link, LinkState::Failed(_)))
     }
 
@@ -390,6 +466,7 @@ mod tests {
             users: vec!["bob".into(), "me".into()],
             resumed: false,
             history_complete: true,
+            history: 0,
         })
     }
 
@@ -497,6 +574,7 @@ mod tests {
             users: vec!["me".into()],
             resumed: true,
             history_complete: true,
+            history: 0,
         });
         assert!(!applied.first_connect);
         assert_eq!(chat.link, LinkState::Online);
@@ -559,6 +637,7 @@ mod tests {
             users: vec!["me".into()],
             resumed: true,
             history_complete: true,
+            history: 0,
         });
         assert_eq!(chat.lines.len(), before + 2, "and one for the return");
         assert!(!chat.link_down());
@@ -587,5 +666,101 @@ mod tests {
         assert_eq!(naming.len(), 1, "{lines:?}");
         assert!(naming[0].contains("is not a Natter host (it answered like a web server)"));
         assert_eq!(lines.last(), Some(&"Reconnected (plain mode)."));
+    }
+
+    #[test]
+    fn history_on_joining_comes_after_an_earlier_messages_line_and_before_connected() {
+        let mut chat = ChatState::new("me");
+        chat.apply(ClientEvent::Connected {
+            nick: "me".into(),
+            server: "Lab".into(),
+            welcome: "Welcome to Lab".into(),
+            users: vec!["bob".into(), "me".into()],
+            resumed: false,
+            history_complete: true,
+            history: 2,
+        });
+        for (id, text) in [(1, "old one"), (2, "old two")] {
+            chat.apply(ClientEvent::Message {
+                message: message(id, "bob", text),
+                local_id: None,
+            });
+        }
+        chat.apply(ClientEvent::Message {
+            message: message(3, "bob", "live"),
+            local_id: None,
+        });
+        let texts: Vec<&str> = chat
+            .lines
+            .iter()
+            .map(|l| match &l.kind {
+                LineKind::Message { text, .. } | LineKind::System(text) | LineKind::Plain(text) => {
+                    text.as_str()
+                }
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "Earlier messages (before you joined):",
+                "old one",
+                "old two",
+                "Connected to Lab as me.",
+                "Welcome to Lab",
+                "live"
+            ]
+        );
+    }
+
+    #[test]
+    fn without_history_connected_and_welcome_come_first_and_a_cut_history_still_says_connected() {
+        let mut chat = ChatState::new("me");
+        connected(&mut chat);
+        assert_eq!(system_lines(&chat), ["Connected to Lab as me.", "hi"]);
+
+        let mut chat = ChatState::new("me");
+        chat.apply(ClientEvent::Connected {
+            nick: "me".into(),
+            server: "Lab".into(),
+            welcome: String::new(),
+            users: vec!["me".into()],
+            resumed: false,
+            history_complete: true,
+            history: 5,
+        });
+        chat.apply(ClientEvent::Message {
+            message: message(1, "bob", "old"),
+            local_id: None,
+        });
+        chat.apply(ClientEvent::Joined {
+            nick: "bob".into(),
+            time: "2026-11-23T09:31:00.000Z".into(),
+        });
+        assert_eq!(
+            system_lines(&chat),
+            [
+                "Earlier messages (before you joined):",
+                "Connected to Lab as me.",
+                "bob joined"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_line_confirmed_in_a_later_minute_keeps_its_written_time_and_records_the_delivery() {
+        let mut chat = ChatState::new("me");
+        connected(&mut chat);
+        chat.add_pending(1, "typed offline");
+        let written = Local::now() - chrono::Duration::minutes(2);
+        let index = chat.lines.len() - 1;
+        chat.lines[index].time = written;
+        chat.apply(ClientEvent::Message {
+            message: message(7, "me", "typed offline"),
+            local_id: Some(1),
+        });
+        let late = &chat.lines[index];
+        assert_eq!(late.time, written, "the written time stays");
+        let delivered = late.delivered_late.expect("a later delivery is recorded");
+        assert!(delivered > written + chrono::Duration::minutes(1));
     }
 }

@@ -202,21 +202,19 @@ fn every_script_renders_like_its_reference() {
     let mut lines: Vec<(&str, String)> = WORLD.iter().map(|(n, t)| (*n, t.to_string())).collect();
     lines.push(("דנה", "פסקה ארוכה בעברית שנשברת לכמה שורות כדי לבדוק שהסדר נשמר גם אחרי הגלישה לשורה הבאה, עם מספר 2026 באמצע".into()));
     lines.push(("Sam", "two lines:\nשורה שנייה".into()));
-    chat.lines.push(ChatLine {
-        time,
-        kind: LineKind::System("דנה joined".into()),
-    });
+    chat.lines
+        .push(ChatLine::new(time, LineKind::System("דנה joined".into())));
     for (i, (from, text)) in lines.into_iter().enumerate() {
-        chat.lines.push(ChatLine {
+        chat.lines.push(ChatLine::new(
             time,
-            kind: LineKind::Message {
+            LineKind::Message {
                 id: Some(i as u64 + 1),
                 from: from.into(),
                 text,
                 delivery: Delivery::Delivered,
                 local_id: None,
             },
-        });
+        ));
     }
     window.harness.state_mut().chat = Some(chat);
     window.harness.state_mut().draft = "שלום".into();
@@ -252,6 +250,10 @@ fn the_chat_with_long_names_renders_at_420_and_900_px_and_keeps_every_button_in_
 
         // The host goes away: the client's top bar now also holds Retry now, still in view.
         host_window.click("Stop hosting");
+        host_window.until_shown("Stop hosting?");
+        capture(&mut host_window, &format!("confirm-stop-hosting-{width}"));
+        host_window.end_chat("Stop hosting");
+        capture(&mut host_window, &format!("ended-host-{width}"));
         client.until("the client waits to reconnect", |h| {
             h.query_by_label("Retry now").is_some()
         });

@@ -32,8 +32,11 @@ fn hosting_lists_an_address_and_a_second_window_joins_and_chats() {
     alice.say("hi bob\nsecond line");
     bob.until_shown("alice: hi bob\nsecond line");
 
-    // Leave: bob's window returns to the tabs, and alice sees him go.
-    bob.click("Leave");
+    // Leave (confirmed: alice is there): bob's chat stays, ended; New chat returns to the tabs;
+    // alice sees him go.
+    bob.end_chat("Leave");
+    bob.until_shown("You left the chat.");
+    bob.click("New chat");
     bob.until("the tabs are back", |h| !h.state().in_chat());
     assert!(
         bob.harness
@@ -228,21 +231,13 @@ fn hebrew_is_sent_in_logical_order_and_shown_right_aligned() {
     );
 
     alice.harness.run_steps(2);
-    // A right-to-left row takes the chat's whole width; a left-to-right row is a label as wide
-    // as its text, starting where every row starts.
+    // A right-to-left row takes the chat's whole width; a left-to-right row's text is a label
+    // as wide as its text, after the time and nick (checked below on what was painted).
     let width = alice
         .harness
         .get_by_label_contains("bob: שלום world")
         .rect();
-    let english_row = alice
-        .harness
-        .get_by_label_contains("alice: hello world")
-        .rect();
     assert!(width.width() > 600.0, "a chat-wide row: {width:?}");
-    assert!(
-        (english_row.left() - width.left()).abs() < 1.0,
-        "rows start at the same x: {english_row:?} {width:?}"
-    );
     let hebrew_row = width;
     // The right-to-left body is painted in visual order, on its own after the time and nick.
     let hebrew = painted_text(&alice.harness, "world שלום");
@@ -254,23 +249,28 @@ fn hebrew_is_sent_in_logical_order_and_shown_right_aligned() {
         hebrew.left() > hebrew_row.center().x,
         "and is not stretched from the left: {hebrew:?} in {hebrew_row:?}"
     );
-    // A left-to-right row is one label: time, nick and text, starting at the left edge.
-    let english_text = alice
+    // A left-to-right row: time and nick from the left edge, then the text beside them.
+    let prefix_text = alice
         .harness
         .output()
         .shapes
         .iter()
         .find_map(|clipped| match &clipped.shape {
-            egui::Shape::Text(shape) if shape.galley.text().ends_with("alice: hello world") => {
+            egui::Shape::Text(shape) if shape.galley.text().ends_with("alice: ") => {
                 Some(shape.galley.text().to_string())
             }
             _ => None,
         })
-        .expect("the English row is painted");
-    let english = painted_text(&alice.harness, &english_text);
+        .expect("the English row's time and nick are painted");
+    let prefix = painted_text(&alice.harness, &prefix_text);
+    let english = painted_text(&alice.harness, "hello world");
     assert!(
-        (english.left() - width.left()).abs() <= 2.0,
-        "the English line starts at the left edge: painted {english:?} in {width:?}"
+        (prefix.left() - width.left()).abs() <= 2.0,
+        "the English line starts at the left edge: painted {prefix:?} in {width:?}"
+    );
+    assert!(
+        (english.left() - prefix.right()).abs() <= 2.0,
+        "its text follows the nick: {english:?} after {prefix:?}"
     );
     assert!(
         english.right() < width.center().x,
@@ -373,10 +373,10 @@ fn scrolled_up_the_view_stays_and_offers_a_jump_to_new_messages() {
     let mut chat = ChatState::new("me");
     chat.ever_connected = true;
     for i in 0..300 {
-        chat.lines.push(ChatLine {
-            time: Local::now(),
-            kind: LineKind::System(format!("line {i}")),
-        });
+        chat.lines.push(ChatLine::new(
+            Local::now(),
+            LineKind::System(format!("line {i}")),
+        ));
     }
     window.harness.state_mut().chat = Some(chat);
     window.harness.run_steps(4);
@@ -629,7 +629,7 @@ fn retry_now_appears_while_reconnecting_and_clicking_it_dials_at_once() {
     bob.until_shown("Online (2)");
     assert!(bob.harness.query_by_label("Retry now").is_none());
 
-    alice.click("Stop hosting");
+    alice.end_chat("Stop hosting");
     bob.until_shown("attempt 1, next try in");
     bob.until_shown("Last seen (");
     assert!(bob.harness.query_by_label_contains("(link down)").is_some());
@@ -642,5 +642,217 @@ fn retry_now_appears_while_reconnecting_and_clicking_it_dials_at_once() {
     assert_eq!(
         lines_before, lines_after,
         "a failed retry adds no chat line"
+    );
+}
+
+/// Where each row of the painted galley whose text is exactly `text` starts (x).
+fn painted_row_lefts(
+    harness: &egui_kittest::Harness<'_, natter::app::NatterApp>,
+    text: &str,
+) -> Vec<f32> {
+    harness
+        .output()
+        .shapes
+        .iter()
+        .find_map(|clipped| match &clipped.shape {
+            egui::Shape::Text(shape) if shape.galley.text() == text => Some(
+                shape
+                    .galley
+                    .rows
+                    .iter()
+                    .map(|row| shape.pos.x + row.rect().left())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{text:?} is painted"))
+}
+
+#[test]
+fn continuation_lines_of_typed_breaks_and_wraps_start_under_the_text_not_under_the_time() {
+    let (mut alice, _address) = Window::host("alice");
+    alice.say("first line\nsecond line");
+    let long = "a long message that goes on and on ".repeat(8);
+    alice.say(long.trim_end());
+    alice.until("both lines are delivered", |h| {
+        h.query_by_label_contains("alice: first line\nsecond line")
+            .is_some()
+            && h.query_all_by_label_contains("(sending…)").next().is_none()
+    });
+    alice.harness.run_steps(2);
+    let row = alice
+        .harness
+        .get_by_label_contains("alice: first line\nsecond line")
+        .rect();
+    let lines = painted_row_lefts(&alice.harness, "first line\nsecond line");
+    assert_eq!(lines.len(), 2, "two rows: {lines:?}");
+    assert!(
+        (lines[1] - lines[0]).abs() < 1.0,
+        "the second line starts where the first line's text does: {lines:?}"
+    );
+    // The time and nickname are painted before the text, starting at the row's left edge.
+    let time_x = alice
+        .harness
+        .output()
+        .shapes
+        .iter()
+        .find_map(|clipped| match &clipped.shape {
+            egui::Shape::Text(shape) if shape.galley.text().ends_with("alice: ") => {
+                Some(shape.pos.x)
+            }
+            _ => None,
+        })
+        .expect("time and nickname are painted");
+    assert!(
+        lines[0] > time_x + 40.0,
+        "the text is indented past the time and nick: text at {}, time at {time_x}, row {row:?}",
+        lines[0]
+    );
+    let wrapped = painted_row_lefts(&alice.harness, long.trim_end());
+    assert!(wrapped.len() > 1, "the long message wraps: {wrapped:?}");
+    assert!(
+        wrapped.iter().all(|x| (x - lines[0]).abs() < 1.0),
+        "every wrapped line starts under the text: {wrapped:?} vs {}",
+        lines[0]
+    );
+}
+
+#[test]
+fn the_message_box_grows_for_3_lines_stops_at_its_cap_for_10_and_send_keeps_its_size() {
+    let (mut alice, _address) = Window::host("alice");
+    // The input panel sits on the window's bottom edge with Send at its top right: how far up
+    // Send is is how tall the panel (the box) is.
+    let panel_height = |window: &Window| {
+        640.0
+            - window
+                .harness
+                .get_by_role_and_label(Role::Button, "Send")
+                .rect()
+                .top()
+    };
+    let send_size = |window: &Window| {
+        window
+            .harness
+            .get_by_role_and_label(Role::Button, "Send")
+            .rect()
+            .size()
+    };
+    let mut measure = |lines: usize| {
+        alice.harness.state_mut().draft = vec!["line"; lines].join("\n");
+        alice.harness.run_steps(3);
+        (panel_height(&alice), send_size(&alice))
+    };
+    let (one, send_one) = measure(1);
+    let (three, send_three) = measure(3);
+    let (five, _) = measure(5);
+    let (ten, send_ten) = measure(10);
+    assert!(three > one + 5.0, "3 lines grow the box: {one} -> {three}");
+    assert!(
+        (ten - five).abs() < 1.0,
+        "past the cap it scrolls instead: {five} vs {ten}"
+    );
+    assert!(ten < one * 3.0, "the cap is a few lines: {one} -> {ten}");
+    assert_eq!(send_one, send_three, "Send keeps its size");
+    assert_eq!(send_one, send_ten, "Send keeps its size");
+}
+
+#[test]
+fn stop_hosting_with_a_member_asks_first_cancel_keeps_hosting_and_confirming_keeps_the_chat_saveable()
+ {
+    let (mut alice, address) = Window::host("alice");
+    let mut bob = Window::join("bob", &address);
+    bob.say("hello from bob");
+    alice.until_shown("bob: hello from bob");
+
+    alice.click("Stop hosting");
+    alice.until_shown("Stop hosting?");
+    assert!(alice.app().hosting.is_some(), "nothing stopped yet");
+    alice.click("Cancel");
+    assert!(alice.harness.query_by_label("Stop hosting?").is_none());
+    assert!(alice.app().hosting.is_some(), "Cancel keeps hosting");
+    assert!(!alice.app().chat_ended());
+
+    alice.click("Stop hosting");
+    alice.until_shown("Stop hosting?");
+    alice.click("Stop hosting");
+    alice.until("the chat has ended", |h| h.state().chat_ended());
+    assert!(alice.app().hosting.is_none(), "hosting stopped");
+    bob.until_shown("Reconnecting…");
+    // The conversation is still shown, marked as ended, and can still be saved.
+    alice.until_shown("You stopped hosting.");
+    assert!(
+        alice
+            .harness
+            .query_by_label_contains("bob: hello from bob")
+            .is_some()
+    );
+    assert!(
+        alice
+            .harness
+            .query_by_label_contains("● Chat ended")
+            .is_some()
+    );
+    assert!(
+        alice
+            .harness
+            .query_by_role(Role::MultilineTextInput)
+            .is_none(),
+        "nothing can be sent any more"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.txt");
+    alice.harness.state_mut().save_log_to(path.clone());
+    alice.until_shown("Chat log saved to");
+    let log = std::fs::read_to_string(&path).unwrap();
+    assert!(log.contains("  bob: hello from bob\n"), "{log}");
+    assert!(log.contains("You stopped hosting."), "{log}");
+    assert!(
+        alice
+            .harness
+            .query_by_role_and_label(Role::Button, "Save chat log")
+            .is_some()
+    );
+
+    // Starting something new: New chat returns to the tabs.
+    alice.click("New chat");
+    alice.until("the tabs are back", |h| !h.state().in_chat());
+    assert!(alice.app().chat.is_none());
+}
+
+#[test]
+fn alone_in_the_room_stop_hosting_ends_at_once_without_asking() {
+    let (mut alice, _address) = Window::host("alice");
+    alice.say("note to self");
+    alice.until_shown("alice: note to self");
+    alice.click("Stop hosting");
+    assert!(
+        alice.harness.query_by_label("Stop hosting?").is_none(),
+        "no confirmation when nobody else is there"
+    );
+    alice.until("the chat has ended", |h| h.state().chat_ended());
+    alice.until_shown("You stopped hosting.");
+    assert!(alice.app().log_text().contains("alice: note to self"));
+    assert!(alice.app().in_chat(), "the conversation is still shown");
+}
+
+#[test]
+fn a_late_joiner_sees_history_after_an_earlier_messages_line_and_before_connected() {
+    let (mut alice, address) = Window::host("alice");
+    alice.say("said before bob came");
+    alice.until_shown("alice: said before bob came");
+    let mut bob = Window::join("bob", &address);
+    bob.until_shown("Connected to alice's room as bob.");
+    let log = bob.app().log_text();
+    let at = |text: &str| {
+        log.find(text)
+            .unwrap_or_else(|| panic!("{text:?} in the log: {log}"))
+    };
+    assert!(
+        at("Earlier messages (before you joined):") < at("alice: said before bob came"),
+        "{log}"
+    );
+    assert!(
+        at("alice: said before bob came") < at("Connected to alice's room as bob."),
+        "{log}"
     );
 }

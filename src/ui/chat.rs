@@ -28,6 +28,8 @@ pub struct MessageListState {
 }
 
 const ROW_GAP: f32 = 4.0;
+/// The message box grows to this many lines of text, then scrolls.
+const INPUT_MAX_ROWS: f32 = 4.0;
 
 pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
     if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, Key::S)) {
@@ -35,7 +37,18 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
     }
     // The input box is drawn first so that it is the first Tab stop (egui moves focus in the
     // order widgets are added); the top bar's Stop hosting / Leave come after it.
-    egui::Panel::bottom("chat_input").show(ui, |ui| input_box(ui, app, actions));
+    if app.chat_ended() {
+        egui::Panel::bottom("chat_input").show(ui, |ui| {
+            ui.add_space(6.0);
+            ui.weak("This chat has ended. Save chat log keeps it; New chat goes back to hosting and connecting.");
+            ui.add_space(6.0);
+        });
+    } else {
+        egui::Panel::bottom("chat_input").show(ui, |ui| input_box(ui, app, actions));
+    }
+    if app.confirm_leave {
+        confirm_leave(ui, app, actions);
+    }
     egui::Panel::top("chat_top").show(ui, |ui| top_bar(ui, app, actions));
     egui::Panel::right("users")
         .default_size(170.0)
@@ -69,13 +82,19 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
         |ui| {
             // The buttons first, from the right edge: they always get their room. The title and
             // status share what is left and shorten with "…" (the full text on hover).
-            let leave = if app.hosting.is_some() {
-                "Stop hosting"
-            } else {
-                "Leave"
-            };
-            if ui.button(leave).clicked() {
-                actions.push(UiAction::Leave);
+            if app.chat_ended() {
+                if ui
+                    .button("New chat")
+                    .on_hover_text("Close this chat and go back to hosting and connecting")
+                    .clicked()
+                {
+                    actions.push(UiAction::CloseChat);
+                }
+            } else if !app.confirm_leave {
+                // (While the confirmation is up, its own button is the only one by that name.)
+                if ui.button(leave_label(app)).clicked() {
+                    actions.push(UiAction::Leave);
+                }
             }
             if ui
                 .button("Save chat log")
@@ -108,6 +127,52 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
         ui.label(status);
     }
     ui.add_space(4.0);
+}
+
+fn leave_label(app: &NatterApp) -> &'static str {
+    if app.hosting.is_some() {
+        "Stop hosting"
+    } else {
+        "Leave"
+    }
+}
+
+/// "Stop hosting?" / "Leave?" while others are in the room: they would be cut off.
+fn confirm_leave(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
+    let others = app.others_in_room();
+    let people = match others {
+        1 => "1 other person is".to_string(),
+        n => format!("{n} other people are"),
+    };
+    let (question, consequence) = if app.hosting.is_some() {
+        (
+            "Stop hosting?",
+            format!("{people} in the room; they will be disconnected."),
+        )
+    } else {
+        (
+            "Leave the chat?",
+            format!("{people} in the room; you will stop receiving their messages."),
+        )
+    };
+    let modal = egui::Modal::new(egui::Id::unique("confirm_leave")).show(ui.ctx(), |ui| {
+        ui.set_max_width(320.0);
+        ui.heading(question);
+        ui.label(consequence);
+        ui.label("The conversation stays in this window to read and save.");
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            if ui.button(leave_label(app)).clicked() {
+                actions.push(UiAction::ConfirmLeave);
+            }
+            if ui.button("Cancel").clicked() {
+                actions.push(UiAction::CancelLeave);
+            }
+        });
+    });
+    if modal.should_close() && !actions.contains(&UiAction::ConfirmLeave) {
+        actions.push(UiAction::CancelLeave);
+    }
 }
 
 /// What the host needs to tell people: the addresses to type, with copy buttons.
@@ -227,6 +292,7 @@ fn status_text(ui: &egui::Ui, chat: &ChatState) -> (Color32, String) {
             )
         }
         LinkState::Failed(_) => (visuals.error_fg_color, "● Disconnected".into()),
+        LinkState::Ended => (visuals.weak_text_color(), "● Chat ended".into()),
     }
 }
 
@@ -239,7 +305,11 @@ fn user_list(ui: &mut egui::Ui, app: &NatterApp) {
     let down = chat.link_down();
     if down {
         ui.strong(format!("Last seen ({})", chat.users.len()));
-        ui.weak("(link down)");
+        ui.weak(if matches!(chat.link, LinkState::Ended) {
+            "(chat ended)"
+        } else {
+            "(link down)"
+        });
     } else {
         ui.strong(format!("Online ({})", chat.users.len()));
     }
@@ -280,22 +350,35 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
     let send_by_key = focused
         && ui.input_mut(|i| !i.modifiers.shift && i.consume_key(egui::Modifiers::NONE, Key::Enter));
     let mut send = send_by_key;
-    ui.horizontal(|ui| {
+    ui.horizontal_top(|ui| {
         let button_width = 80.0;
-        let response = ui.add(
-            egui::TextEdit::multiline(&mut app.draft)
-                .id(id)
-                .hint_text("Write a message. Enter sends, Shift+Enter adds a line.")
-                .desired_rows(2)
-                .desired_width(ui.available_width() - button_width - 8.0)
-                .return_key(egui::KeyboardShortcut::new(
-                    egui::Modifiers::SHIFT,
-                    Key::Enter,
-                )),
-        );
+        let row_height = ui.text_style_height(&egui::TextStyle::Body);
+        // TextEdit's default inner margin is 2 px above and below the text.
+        let margin = 4.0;
+        // The box grows with what is typed up to INPUT_MAX_ROWS lines, then scrolls; the Send
+        // button keeps the size of the two-line box.
+        let input_width = ui.available_width() - button_width - 8.0;
+        let response = egui::ScrollArea::vertical()
+            .id_salt("message_input_scroll")
+            .max_height(INPUT_MAX_ROWS * row_height + margin)
+            .min_scrolled_height(0.0)
+            .show(ui, |ui| {
+                ui.add(
+                    egui::TextEdit::multiline(&mut app.draft)
+                        .id(id)
+                        .hint_text("Write a message. Enter sends, Shift+Enter adds a line.")
+                        .desired_rows(2)
+                        .desired_width(input_width)
+                        .return_key(egui::KeyboardShortcut::new(
+                            egui::Modifiers::SHIFT,
+                            Key::Enter,
+                        )),
+                )
+            })
+            .inner;
         if ui
             .add_sized(
-                [button_width, response.rect.height()],
+                [button_width, 2.0 * row_height + margin],
                 egui::Button::new("Send"),
             )
             .clicked()
@@ -416,6 +499,16 @@ fn estimate_height(line: &ChatLine, chars_per_line: f32, row_height: f32) -> f32
     lines * row_height + ROW_GAP
 }
 
+/// When a line was written, and when it was delivered if that was in a later minute (a line
+/// typed while the link was down): "10:01 (sent 10:03)".
+pub fn time_label(line: &ChatLine) -> String {
+    let written = line.time.format("%H:%M").to_string();
+    match line.delivered_late {
+        Some(delivered) => format!("{written} (sent {})", delivered.format("%H:%M")),
+        None => written,
+    }
+}
+
 /// A chat row cut into what is always left-to-right (time, nickname) and the body text.
 struct RowParts {
     prefix: LayoutJob,
@@ -435,7 +528,7 @@ fn row_parts(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool) -> RowPa
         ..Default::default()
     };
     let mut prefix = LayoutJob::default();
-    prefix.append(&line.time.format("%H:%M  ").to_string(), 0.0, format(weak));
+    prefix.append(&format!("{}  ", time_label(line)), 0.0, format(weak));
     match &line.kind {
         LineKind::Message {
             from,
@@ -517,13 +610,37 @@ fn draw_row(
             &accessible,
         )
     } else {
-        let mut job = parts.prefix;
-        job.wrap = egui::text::TextWrapping::wrap_at_width(width);
+        // Time and nickname on the left; the body beside them, so that typed line breaks and
+        // wrapped lines continue under the text, not under the time.
+        let accessible = format!(
+            "{}{}{}",
+            parts.prefix.text,
+            parts.body,
+            parts.suffix.as_ref().map_or("", |(s, _)| s.as_str())
+        );
+        let prefix = ui.fonts_mut(|f| f.layout_job(parts.prefix));
+        let indent = prefix.size().x;
+        let mut job = LayoutJob {
+            wrap: egui::text::TextWrapping::wrap_at_width((width - indent).max(40.0)),
+            ..Default::default()
+        };
         job.append(&parts.body, 0.0, parts.body_format);
         if let Some((suffix, format)) = parts.suffix {
             job.append(&suffix, 0.0, format);
         }
-        ui.add(egui::Label::new(job).selectable(true).wrap())
+        ui.horizontal_top(|ui| {
+            ui.spacing_mut().item_spacing.x = 0.0;
+            let (rect, prefix_response) =
+                ui.allocate_exact_size(prefix.size(), egui::Sense::click());
+            ui.painter()
+                .galley(rect.left_top(), prefix, ui.visuals().text_color());
+            let body = ui.add(egui::Label::new(job).selectable(true).wrap());
+            body.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, &accessible)
+            });
+            body.union(prefix_response)
+        })
+        .inner
     };
     response.context_menu(|ui| {
         let body = match &line.kind {
@@ -551,5 +668,17 @@ mod tests {
         assert_eq!(nick_color("alice", true), nick_color("alice", true));
         assert_ne!(nick_color("alice", true), nick_color("bob", true));
         assert_ne!(nick_color("alice", true), nick_color("alice", false));
+    }
+
+    #[test]
+    fn a_line_delivered_in_a_later_minute_shows_written_and_sent_times() {
+        use chrono::TimeZone;
+        let written = chrono::Local
+            .with_ymd_and_hms(2026, 11, 23, 10, 1, 30)
+            .unwrap();
+        let mut line = ChatLine::new(written, LineKind::System("x".into()));
+        assert_eq!(time_label(&line), "10:01");
+        line.delivered_late = Some(written + chrono::Duration::minutes(2));
+        assert_eq!(time_label(&line), "10:01 (sent 10:03)");
     }
 }

@@ -93,6 +93,22 @@ impl Window {
         self.harness.run_steps(2);
     }
 
+    /// Clicks Stop hosting / Leave (`label`) and, when the window asks because others are in
+    /// the room, confirms with the dialog's button of the same name.
+    pub fn end_chat(&mut self, label: &str) {
+        self.click(label);
+        // A new dialog is measured on its first frame and can be clicked from the next one.
+        self.harness.run_steps(2);
+        if self
+            .harness
+            .query_by_role_and_label(Role::Button, label)
+            .is_some()
+        {
+            self.click(label);
+        }
+        self.until("the chat has ended", |h| h.state().chat_ended());
+    }
+
     pub fn open_tab(&mut self, label: &str) {
         self.harness.get_by_role_and_label(Role::Tab, label).click();
         self.harness.run_steps(2);

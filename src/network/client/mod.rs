@@ -111,6 +111,9 @@ pub enum ClientEvent {
         resumed: bool,
         /// False if we missed more than the server keeps.
         history_complete: bool,
+        /// How many of the `Message` events that follow at once are history (sent before we
+        /// joined), not live.
+        history: usize,
     },
     /// The server does not speak Natter: lines go out raw and come back as `PlainText`.
     /// `looks_like` is what its first bytes suggest it is, e.g. "a web server", when they

@@ -220,6 +220,7 @@ impl Supervisor {
             users: accepted.users,
             resumed: accepted.resumed,
             history_complete: accepted.history_complete,
+            history: joined.history.len(),
         });
         for message in joined.history {
             self.on_message(message);
