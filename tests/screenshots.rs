@@ -247,6 +247,12 @@ fn the_chat_with_long_names_renders_at_420_and_900_px_and_keeps_every_button_in_
         });
         capture(&mut host_window, &format!("long-names-host-{width}"));
         capture(&mut client, &format!("long-names-client-{width}"));
+        // And in the dark theme, which has its own palette.
+        for (window, who) in [(&mut host_window, "host"), (&mut client, "client")] {
+            window.harness.ctx.set_theme(egui::Theme::Dark);
+            capture(window, &format!("long-names-{who}-{width}-dark"));
+            window.harness.ctx.set_theme(egui::Theme::Light);
+        }
 
         // The host goes away: the client's top bar now also holds Retry now, still in view.
         host_window.click("Stop hosting");
