@@ -16,6 +16,7 @@ use egui::ViewportCommand;
 
 use crate::chat_log;
 use crate::chat_state::{ChatState, LinkState};
+use crate::commands::{self, Typed};
 use crate::network::WakeUp;
 use crate::network::client::{self, ClientCommand, ClientHandle, ConnectOptions, parse_address};
 use crate::network::interfaces::{AddressKind, LocalAddress, local_ipv4_addresses};
@@ -401,6 +402,8 @@ impl NatterApp {
         }
     }
 
+    /// A line typed in the chat: a message, or a command (see [`commands`]). Commands the
+    /// window answers itself send nothing.
     fn send(&mut self, text: String) {
         let text = text.trim_end().to_string();
         if text.trim().is_empty() {
@@ -409,11 +412,44 @@ impl NatterApp {
         let (Some(chat), Some(client)) = (&mut self.chat, &self.client) else {
             return;
         };
+        self.list.scroll_to_bottom = true;
+        let (text, action) = match commands::parse(&text) {
+            Typed::Say(text) => (text, false),
+            Typed::Action(text) => (text, true),
+            Typed::Nick(wanted) => {
+                match normalize_nick(&wanted) {
+                    Ok(nick) if nick == chat.my_nick => {
+                        chat.system(format!("You are already {nick}."))
+                    }
+                    Ok(nick) => {
+                        chat.asked_for_nick(&nick);
+                        client.send(ClientCommand::Rename(nick));
+                    }
+                    Err(problem) => chat.system(format!("Your name was not changed: {problem}")),
+                }
+                return;
+            }
+            Typed::Who => {
+                chat.system(commands::who(&chat.users));
+                return;
+            }
+            Typed::Help => {
+                chat.system(commands::HELP);
+                return;
+            }
+            Typed::Local(answer) => {
+                chat.system(answer);
+                return;
+            }
+        };
         let local_id = self.next_local_id;
         self.next_local_id += 1;
-        chat.add_pending(local_id, &text);
-        client.send(ClientCommand::Send { local_id, text });
-        self.list.scroll_to_bottom = true;
+        chat.add_pending_line(local_id, &text, action);
+        client.send(if action {
+            ClientCommand::SendAction { local_id, text }
+        } else {
+            ClientCommand::Send { local_id, text }
+        });
     }
 
     fn leave(&mut self) {

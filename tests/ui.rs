@@ -109,6 +109,83 @@ fn save_chat_log_writes_what_the_chat_shows() {
     assert!(line.ends_with("  bob: שלום and 你好"), "{line}");
 }
 
+/// Whether no widget in `window` has a label containing `text`.
+fn no_label_contains(window: &Window, text: &str) -> bool {
+    window.harness.query_by_label_contains(text).is_none()
+}
+
+#[test]
+fn slash_nick_renames_and_the_member_lists_show_the_new_name() {
+    let (mut alice, address) = Window::host("alice");
+    let mut bob = Window::join("bob", &address);
+    alice.until_shown("bob joined");
+    bob.say("/nick robert");
+    bob.until_shown("You are now robert");
+    bob.until("bob's member list shows robert", |h| {
+        h.query_by_label("robert").is_some()
+    });
+    alice.until_shown("bob is now robert");
+    alice.until("alice's member list shows robert", |h| {
+        h.query_by_label("robert").is_some() && h.query_by_label("bob").is_none()
+    });
+}
+
+#[test]
+fn slash_me_shows_a_star_line_in_both_windows() {
+    let (mut alice, address) = Window::host("alice");
+    let mut bob = Window::join("bob", &address);
+    alice.until_shown("bob joined");
+    alice.say("/me waves");
+    bob.until_shown("* alice waves");
+    alice.until_shown("* alice waves");
+    assert!(no_label_contains(&bob, "/me"));
+}
+
+#[test]
+fn an_unknown_command_is_answered_locally_and_not_sent() {
+    let (mut alice, address) = Window::host("alice");
+    let mut bob = Window::join("bob", &address);
+    alice.until_shown("bob joined");
+    alice.say("/dance now");
+    alice.until_shown("Unknown command /dance; /help lists them");
+    alice.say("after the dance");
+    bob.until_shown("alice: after the dance");
+    assert!(no_label_contains(&bob, "dance now"), "nothing was sent");
+    assert!(no_label_contains(&bob, "Unknown command"));
+}
+
+#[test]
+fn double_slash_sends_a_line_that_starts_with_one_slash() {
+    let (mut alice, address) = Window::host("alice");
+    let mut bob = Window::join("bob", &address);
+    alice.until_shown("bob joined");
+    alice.say("//text");
+    bob.until_shown("alice: /text");
+    assert!(no_label_contains(&bob, "//text"));
+}
+
+#[test]
+fn who_and_help_are_answered_in_the_window() {
+    let (mut alice, address) = Window::host("alice");
+    let mut bob = Window::join("bob", &address);
+    alice.until_shown("bob joined");
+    alice.say("/who");
+    alice.until_shown("Online (2): alice, bob");
+    alice.say("/help");
+    alice.until_shown("/me TEXT");
+    alice.say("sync");
+    bob.until_shown("alice: sync");
+    assert!(no_label_contains(&bob, "Online (2): alice, bob"));
+}
+
+#[test]
+fn a_taken_name_is_announced_once_with_the_name_given() {
+    let (mut alice, address) = Window::host("alice");
+    let mut other = Window::join("alice", &address);
+    other.until_shown("The name alice was taken; you are alice-2.");
+    alice.until_shown("alice-2 joined");
+}
+
 #[test]
 fn a_dropped_link_reconnects_and_unconfirmed_messages_are_delivered() {
     let (mut alice, address) = Window::host("alice");

@@ -441,14 +441,19 @@ fn row_parts(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool) -> RowPa
             from,
             text,
             delivery,
+            action,
             ..
         } => {
             let mut nick = format(nick_color(from, dark));
             if from == my_nick {
                 nick.underline = egui::Stroke::new(1.0, nick.color);
             }
+            // An action reads "* alice waves".
+            if *action {
+                prefix.append("* ", 0.0, format(nick.color));
+            }
             bidi_text::append_visual(&mut prefix, from, &nick);
-            prefix.append(": ", 0.0, format(weak));
+            prefix.append(if *action { " " } else { ": " }, 0.0, format(weak));
             let suffix = match delivery {
                 Delivery::Delivered => None,
                 Delivery::Pending => Some(("  (sending…)".to_string(), format(weak))),
