@@ -187,6 +187,75 @@ fn a_taken_name_is_announced_once_with_the_name_given() {
 }
 
 #[test]
+fn the_settings_button_in_the_chat_switches_the_theme() {
+    let (mut alice, _) = Window::host("alice");
+    assert!(!(alice.harness.ctx.theme() == egui::Theme::Dark));
+    alice.click("⚙");
+    alice
+        .harness
+        .get_by_role_and_label(Role::RadioButton, "Dark")
+        .click();
+    alice.harness.run_steps(3);
+    assert_eq!(
+        alice.app().settings.theme,
+        natter::settings::ThemeChoice::Dark
+    );
+    assert!(
+        (alice.harness.ctx.theme() == egui::Theme::Dark),
+        "the window is dark now"
+    );
+    assert!(alice.app().in_chat(), "still chatting");
+}
+
+#[test]
+fn copy_says_copied_after_a_click_and_copy_again_seconds_later() {
+    let (mut alice, address) = Window::host("alice");
+    alice.until_shown(&address);
+    alice.click("Copy");
+    assert!(
+        alice
+            .harness
+            .query_by_role_and_label(Role::Button, "Copied")
+            .is_some()
+    );
+    assert!(
+        alice
+            .harness
+            .query_by_role_and_label(Role::Button, "Copy")
+            .is_none()
+    );
+    // Kittest's clock moves 1/60 s a step: three seconds later it says Copy again.
+    alice.harness.run_steps(180);
+    assert!(
+        alice
+            .harness
+            .query_by_role_and_label(Role::Button, "Copy")
+            .is_some()
+    );
+}
+
+#[test]
+fn a_host_without_a_private_lan_address_is_told_what_that_means_and_what_to_do() {
+    use natter::network::interfaces::{AddressKind, LocalAddress};
+    let (mut alice, _) = Window::host("alice");
+    alice
+        .harness
+        .state_mut()
+        .hosting
+        .as_mut()
+        .unwrap()
+        .addresses = vec![LocalAddress {
+        ip: std::net::Ipv4Addr::new(100, 64, 1, 2),
+        interface: "wwan0".into(),
+        kind: AddressKind::Other,
+    }];
+    alice.harness.run_steps(2);
+    alice.until_shown("no private LAN address");
+    alice.until_shown("connect this computer to the same Wi-Fi or wired network");
+    alice.until_shown("100.64.1.2:");
+}
+
+#[test]
 fn a_dropped_link_reconnects_and_unconfirmed_messages_are_delivered() {
     let (mut alice, address) = Window::host("alice");
     let proxy = CuttableProxy::start(address.parse().unwrap());
@@ -562,8 +631,13 @@ fn top_bar_buttons_stay_inside_the_window_and_clear_of_title_and_status_at_400_6
             client.app().chat.as_ref().unwrap().room.chars().count() >= 30,
             "a long room name"
         );
-        assert_top_bar_fits(&host, width, "host", &["Save chat log", "Stop hosting"]);
-        assert_top_bar_fits(&client, width, "client", &["Save chat log", "Leave"]);
+        assert_top_bar_fits(
+            &host,
+            width,
+            "host",
+            &["Save chat log", "Stop hosting", "⚙"],
+        );
+        assert_top_bar_fits(&client, width, "client", &["Save chat log", "Leave", "⚙"]);
     }
 }
 
