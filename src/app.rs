@@ -36,6 +36,8 @@ pub enum UiAction {
     /// Leave the chat (and stop hosting, for the host) and return to the tabs.
     Leave,
     Send(String),
+    /// Ask the host for this nickname (the rename box; `/nick NAME` does the same).
+    Rename(String),
     /// While the link is down: stop waiting and reconnect now.
     RetryNow,
     SaveLog,
@@ -89,6 +91,8 @@ pub struct NatterApp {
     /// Last result of saving the chat log.
     pub log_status: Option<String>,
     pub draft: String,
+    /// The rename box (opened by clicking your own name in the user list) and what it holds.
+    pub rename_draft: Option<String>,
     pub list: ui::chat::MessageListState,
     pub unread: usize,
     client: Option<ClientHandle>,
@@ -149,6 +153,7 @@ impl NatterApp {
             focus_address: false,
             log_status: None,
             draft: String::new(),
+            rename_draft: None,
             list: ui::chat::MessageListState::default(),
             unread: 0,
             client: None,
@@ -276,6 +281,7 @@ impl NatterApp {
                 self.chat = None;
             }
             UiAction::Send(text) => self.send(text),
+            UiAction::Rename(wanted) => self.rename(&wanted),
             UiAction::RetryNow => {
                 if let Some(client) = &self.client {
                     client.send(ClientCommand::RetryNow);
@@ -417,16 +423,7 @@ impl NatterApp {
             Typed::Say(text) => (text, false),
             Typed::Action(text) => (text, true),
             Typed::Nick(wanted) => {
-                match normalize_nick(&wanted) {
-                    Ok(nick) if nick == chat.my_nick => {
-                        chat.system(format!("You are already {nick}."))
-                    }
-                    Ok(nick) => {
-                        chat.asked_for_nick(&nick);
-                        client.send(ClientCommand::Rename(nick));
-                    }
-                    Err(problem) => chat.system(format!("Your name was not changed: {problem}")),
-                }
+                self.rename(&wanted);
                 return;
             }
             Typed::Who => {
@@ -450,6 +447,22 @@ impl NatterApp {
         } else {
             ClientCommand::Send { local_id, text }
         });
+    }
+
+    /// Asks the host for another nickname, if it follows the rules; the chat says what came of it.
+    fn rename(&mut self, wanted: &str) {
+        let (Some(chat), Some(client)) = (&mut self.chat, &self.client) else {
+            return;
+        };
+        match normalize_nick(wanted) {
+            Ok(nick) if nick == chat.my_nick => chat.system(format!("You are already {nick}.")),
+            Ok(nick) => {
+                chat.asked_for_nick(&nick);
+                client.send(ClientCommand::Rename(nick));
+            }
+            Err(problem) => chat.system(format!("Your name was not changed: {problem}")),
+        }
+        self.list.scroll_to_bottom = true;
     }
 
     fn leave(&mut self) {

@@ -256,6 +256,25 @@ fn a_host_without_a_private_lan_address_is_told_what_that_means_and_what_to_do()
 }
 
 #[test]
+fn clicking_your_own_name_opens_a_rename_box_that_renames_you() {
+    let (mut alice, address) = Window::host("alice");
+    let mut bob = Window::join("bob", &address);
+    alice.until_shown("bob joined");
+    bob.harness.get_by_label("bob").click();
+    bob.harness.run_steps(2);
+    bob.type_into("New name", "robert");
+    bob.click("Rename");
+    bob.until_shown("You are now robert");
+    assert!(
+        bob.harness.query_by_label("New name").is_none(),
+        "the box closed"
+    );
+    alice.until("alice's member list shows robert", |h| {
+        h.query_by_label("robert").is_some()
+    });
+}
+
+#[test]
 fn a_dropped_link_reconnects_and_unconfirmed_messages_are_delivered() {
     let (mut alice, address) = Window::host("alice");
     let proxy = CuttableProxy::start(address.parse().unwrap());

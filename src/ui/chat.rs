@@ -40,7 +40,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
     egui::Panel::top("chat_top").show(ui, |ui| top_bar(ui, app, actions));
     egui::Panel::right("users")
         .default_size(170.0)
-        .show(ui, |ui| user_list(ui, app));
+        .show(ui, |ui| user_list(ui, app, actions));
     egui::CentralPanel::default().show(ui, |ui| {
         if let Some(chat) = &app.chat {
             message_list(ui, chat, &mut app.list);
@@ -282,10 +282,11 @@ fn status_text(ui: &egui::Ui, chat: &ChatState) -> (Color32, String) {
     }
 }
 
-fn user_list(ui: &mut egui::Ui, app: &NatterApp) {
+fn user_list(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
     let Some(chat) = &app.chat else {
         return;
     };
+    let mut open_rename = false;
     ui.add_space(6.0);
     // While the link is down the list is what we last saw, greyed.
     let down = chat.link_down();
@@ -316,11 +317,74 @@ fn user_list(ui: &mut egui::Ui, app: &NatterApp) {
             let mut job = LayoutJob::default();
             bidi_text::append_visual(&mut job, user, &format);
             // One row per name: a long one ends in "…" (whole on hover), never broken mid-word.
-            ui.add(egui::Label::new(job).truncate()).widget_info(|| {
+            let mine = *user == chat.my_nick && !down;
+            let label = egui::Label::new(job).truncate();
+            let label = if mine {
+                label.sense(egui::Sense::click())
+            } else {
+                label
+            };
+            let response = ui.add(label);
+            response.widget_info(|| {
                 egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, user)
             });
+            if mine
+                && response
+                    .on_hover_text("Click to change your name")
+                    .on_hover_cursor(egui::CursorIcon::PointingHand)
+                    .clicked()
+            {
+                open_rename = true;
+            }
         }
     });
+    if open_rename && app.rename_draft.is_none() {
+        app.rename_draft = Some(chat.my_nick.clone());
+        ui.memory_mut(|m| m.request_focus(rename_field_id()));
+    }
+    rename_box(ui, app, actions);
+}
+
+fn rename_field_id() -> egui::Id {
+    egui::Id::unique("rename_field")
+}
+
+/// The small box for a new name, under the user list while it is open.
+fn rename_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
+    use crate::network::text::MAX_NICK_CHARS;
+    let Some(draft) = &mut app.rename_draft else {
+        return;
+    };
+    let mut done = None;
+    egui::Frame::popup(ui.style()).show(ui, |ui| {
+        let label = ui.label("New name");
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(draft)
+                    .id(rename_field_id())
+                    .char_limit(MAX_NICK_CHARS)
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+        ui.horizontal(|ui| {
+            if ui.button("Rename").clicked() || enter {
+                done = Some(true);
+            }
+            if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(Key::Escape)) {
+                done = Some(false);
+            }
+        });
+    });
+    match done {
+        Some(true) => {
+            if let Some(wanted) = app.rename_draft.take() {
+                actions.push(UiAction::Rename(wanted));
+            }
+        }
+        Some(false) => app.rename_draft = None,
+        None => {}
+    }
 }
 
 fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
