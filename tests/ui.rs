@@ -256,12 +256,16 @@ fn a_host_without_a_private_lan_address_is_told_what_that_means_and_what_to_do()
 }
 
 #[test]
-fn clicking_your_own_name_opens_a_rename_box_that_renames_you() {
+fn clicking_your_own_name_opens_a_focused_rename_box_that_renames_you() {
     let (mut alice, address) = Window::host("alice");
     let mut bob = Window::join("bob", &address);
     alice.until_shown("bob joined");
     bob.harness.get_by_label("bob").click();
     bob.harness.run_steps(2);
+    assert!(
+        bob.harness.get_by_label("New name").is_focused(),
+        "the box has the keyboard focus"
+    );
     bob.type_into("New name", "robert");
     bob.click("Rename");
     bob.until_shown("You are now robert");

@@ -340,7 +340,8 @@ fn user_list(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
     });
     if open_rename && app.rename_draft.is_none() {
         app.rename_draft = Some(chat.my_nick.clone());
-        ui.memory_mut(|m| m.request_focus(rename_field_id()));
+        // The box takes the keyboard focus once, when its field exists (next in this frame).
+        ui.data_mut(|d| d.insert_temp(rename_field_id(), true));
     }
     rename_box(ui, app, actions);
 }
@@ -366,6 +367,9 @@ fn rename_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction
                     .desired_width(f32::INFINITY),
             )
             .labelled_by(label.id);
+        if ui.data_mut(|d| d.remove_temp::<bool>(rename_field_id()).unwrap_or(false)) {
+            field.request_focus();
+        }
         let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
         ui.horizontal(|ui| {
             if ui.button("Rename").clicked() || enter {
