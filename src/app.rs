@@ -419,7 +419,13 @@ impl NatterApp {
             return;
         };
         self.list.scroll_to_bottom = true;
-        let (text, action) = match commands::parse(&text) {
+        // A host that does not speak Natter has its own commands, if any: send what was typed.
+        let typed = if chat.link == LinkState::Plain {
+            Typed::Say(text)
+        } else {
+            commands::parse(&text)
+        };
+        let (text, action) = match typed {
             Typed::Say(text) => (text, false),
             Typed::Action(text) => (text, true),
             Typed::Nick(wanted) => {

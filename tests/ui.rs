@@ -279,6 +279,30 @@ fn clicking_your_own_name_opens_a_focused_rename_box_that_renames_you() {
 }
 
 #[test]
+fn to_a_host_that_does_not_speak_natter_slash_lines_are_sent_as_typed() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let (lines_tx, lines) = crossbeam_channel::unbounded();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.write_all(b"Welcome to the tutorial chat\n").unwrap();
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { return };
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut window = Window::join("carol", &address);
+    window.until_shown("Welcome to the tutorial chat");
+    window.say("/nick dana");
+    let wait = std::time::Duration::from_secs(5);
+    let sent = std::iter::from_fn(|| lines.recv_timeout(wait).ok())
+        .find(|line| !line.starts_with('{'))
+        .expect("a line reached the host");
+    assert_eq!(sent, "/nick dana");
+}
+
+#[test]
 fn a_dropped_link_reconnects_and_unconfirmed_messages_are_delivered() {
     let (mut alice, address) = Window::host("alice");
     let proxy = CuttableProxy::start(address.parse().unwrap());
