@@ -36,6 +36,7 @@ fn long_chat(count: usize) -> ChatState {
                 text,
                 delivery: Delivery::Delivered,
                 local_id: None,
+                action: false,
             },
         ));
     }

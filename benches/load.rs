@@ -243,6 +243,7 @@ fn pace(writers: &mut [TcpStream], rate: f64, base: Instant, send_for: Duration)
             let line = encode(&ClientFrame::Chat {
                 text,
                 client_id: None,
+                action: false,
             });
             writers[i].write_all(&line).unwrap();
             sent += 1;

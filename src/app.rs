@@ -16,6 +16,7 @@ use egui::ViewportCommand;
 
 use crate::chat_log;
 use crate::chat_state::{ChatState, LinkState};
+use crate::commands::{self, Typed};
 use crate::network::WakeUp;
 use crate::network::client::{self, ClientCommand, ClientHandle, ConnectOptions, parse_address};
 use crate::network::interfaces::{AddressKind, LocalAddress, local_ipv4_addresses};
@@ -42,6 +43,8 @@ pub enum UiAction {
     /// Close an ended chat and return to the tabs ("New chat").
     CloseChat,
     Send(String),
+    /// Ask the host for this nickname (the rename box; `/nick NAME` does the same).
+    Rename(String),
     /// While the link is down: stop waiting and reconnect now.
     RetryNow,
     SaveLog,
@@ -97,6 +100,8 @@ pub struct NatterApp {
     pub draft: String,
     /// Stop hosting / Leave was clicked with others in the room: the window asks first.
     pub confirm_leave: bool,
+    /// The rename box (opened by clicking your own name in the user list) and what it holds.
+    pub rename_draft: Option<String>,
     pub list: ui::chat::MessageListState,
     pub unread: usize,
     client: Option<ClientHandle>,
@@ -161,6 +166,7 @@ impl NatterApp {
             log_status: None,
             draft: String::new(),
             confirm_leave: false,
+            rename_draft: None,
             list: ui::chat::MessageListState::default(),
             unread: 0,
             client: None,
@@ -303,6 +309,7 @@ impl NatterApp {
                 self.chat = None;
             }
             UiAction::Send(text) => self.send(text),
+            UiAction::Rename(wanted) => self.rename(&wanted),
             UiAction::RetryNow => {
                 if let Some(client) = &self.client {
                     client.send(ClientCommand::RetryNow);
@@ -429,6 +436,8 @@ impl NatterApp {
         }
     }
 
+    /// A line typed in the chat: a message, or a command (see [`commands`]). Commands the
+    /// window answers itself send nothing.
     fn send(&mut self, text: String) {
         let text = text.trim_end().to_string();
         if text.trim().is_empty() {
@@ -437,10 +446,56 @@ impl NatterApp {
         let (Some(chat), Some(client)) = (&mut self.chat, &self.client) else {
             return;
         };
+        self.list.scroll_to_bottom = true;
+        // A host that does not speak Natter has its own commands, if any: send what was typed.
+        let typed = if chat.link == LinkState::Plain {
+            Typed::Say(text)
+        } else {
+            commands::parse(&text)
+        };
+        let (text, action) = match typed {
+            Typed::Say(text) => (text, false),
+            Typed::Action(text) => (text, true),
+            Typed::Nick(wanted) => {
+                self.rename(&wanted);
+                return;
+            }
+            Typed::Who => {
+                chat.system(commands::who(&chat.users));
+                return;
+            }
+            Typed::Help => {
+                chat.system(commands::HELP);
+                return;
+            }
+            Typed::Local(answer) => {
+                chat.system(answer);
+                return;
+            }
+        };
         let local_id = self.next_local_id;
         self.next_local_id += 1;
-        chat.add_pending(local_id, &text);
-        client.send(ClientCommand::Send { local_id, text });
+        chat.add_pending_line(local_id, &text, action);
+        client.send(if action {
+            ClientCommand::SendAction { local_id, text }
+        } else {
+            ClientCommand::Send { local_id, text }
+        });
+    }
+
+    /// Asks the host for another nickname, if it follows the rules; the chat says what came of it.
+    fn rename(&mut self, wanted: &str) {
+        let (Some(chat), Some(client)) = (&mut self.chat, &self.client) else {
+            return;
+        };
+        match normalize_nick(wanted) {
+            Ok(nick) if nick == chat.my_nick => chat.system(format!("You are already {nick}.")),
+            Ok(nick) => {
+                chat.asked_for_nick(&nick);
+                client.send(ClientCommand::Rename(nick));
+            }
+            Err(problem) => chat.system(format!("Your name was not changed: {problem}")),
+        }
         self.list.scroll_to_bottom = true;
     }
 

@@ -21,6 +21,12 @@ pub fn format_log(lines: &[ChatLine]) -> String {
     for line in lines {
         let stamp = line.time.format("%Y-%m-%d %H:%M:%S");
         let (who, text) = match &line.kind {
+            LineKind::Message {
+                from,
+                text,
+                action: true,
+                ..
+            } => (format!("* {from} "), text.as_str()),
             LineKind::Message { from, text, .. } => (format!("{from}: "), text.as_str()),
             LineKind::System(text) => ("* ".to_string(), text.as_str()),
             LineKind::Plain(text) => ("host> ".to_string(), text.as_str()),
@@ -100,6 +106,7 @@ mod tests {
                 text: "שלום world\nsecond line".into(),
                 delivery: Delivery::Delivered,
                 local_id: None,
+                action: false,
             }),
         ];
         assert_eq!(
@@ -119,6 +126,7 @@ mod tests {
                 text: "a\u{9b}31mb\r\nc".into(),
                 delivery: Delivery::Delivered,
                 local_id: None,
+                action: false,
             }),
             line(LineKind::Plain("\u{1b}[1mplain\u{7}".into())),
         ];

@@ -30,6 +30,8 @@ pub enum LineKind {
         delivery: Delivery,
         /// Set on our own messages.
         local_id: Option<u64>,
+        /// An action ("/me waves"), shown as `* alice waves`.
+        action: bool,
     },
     /// Joins, leaves, connection state: the app speaking.
     System(String),
@@ -105,6 +107,9 @@ pub struct ChatState {
     /// "Connected… / welcome" lines that follow them.
     history_left: usize,
     connected_lines: Vec<String>,
+    /// The name asked for with `/nick`, until the answer comes: if the host gave another
+    /// (taken, so `bob-2`), the chat says so.
+    wanted_nick: Option<String>,
 }
 
 impl ChatState {
@@ -119,6 +124,7 @@ impl ChatState {
             pending: HashMap::new(),
             history_left: 0,
             connected_lines: Vec::new(),
+            wanted_nick: None,
         }
     }
 
@@ -132,6 +138,11 @@ impl ChatState {
 
     /// Shows a line we typed as pending until the server confirms it.
     pub fn add_pending(&mut self, local_id: u64, text: &str) {
+        self.add_pending_line(local_id, text, false);
+    }
+
+    /// Like [`ChatState::add_pending`]; `action` for "/me waves".
+    pub fn add_pending_line(&mut self, local_id: u64, text: &str, action: bool) {
         self.pending.insert(local_id, self.lines.len());
         self.push(
             Local::now(),
@@ -141,8 +152,14 @@ impl ChatState {
                 text: text.to_string(),
                 delivery: Delivery::Pending,
                 local_id: Some(local_id),
+                action,
             },
         );
+    }
+
+    /// We asked the host for this nickname (`/nick`); see `wanted_nick`.
+    pub fn asked_for_nick(&mut self, nick: &str) {
+        self.wanted_nick = Some(nick.to_string());
     }
 
     /// How many of our lines wait for confirmation.
@@ -245,7 +262,11 @@ impl ChatState {
         let first = !self.ever_connected;
         self.ever_connected = true;
         self.link = LinkState::Online;
-        self.my_nick = nick.clone();
+        // We asked for `my_nick`; a taken name comes back as `bob-2`. Said at once, plainly.
+        let asked = std::mem::replace(&mut self.my_nick, nick.clone());
+        if asked != nick {
+            self.system(taken_notice(&asked, &nick));
+        }
         self.room = server.clone();
         self.users = users;
         if first {
@@ -339,6 +360,7 @@ impl ChatState {
             text: message.text,
             delivery: Delivery::Delivered,
             local_id,
+            action: message.action,
         };
         self.push(time, kind);
         local_id.is_none()
@@ -367,7 +389,10 @@ impl ChatState {
         }
         let text = if from == self.my_nick {
             self.my_nick = to.clone();
-            format!("You are now {to}")
+            match self.wanted_nick.take() {
+                Some(wanted) if wanted != to => taken_notice(&wanted, &to),
+                _ => format!("You are now {to}"),
+            }
         } else {
             format!("{from} is now {to}")
         };
@@ -442,6 +467,11 @@ fn parse_time(rfc3339: &str) -> DateTime<Local> {
         .unwrap_or_else(|_| Local::now())
 }
 
+/// The host gave us another name than we asked for.
+fn taken_notice(asked: &str, given: &str) -> String {
+    format!("The name {asked} was taken; you are {given}.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,6 +485,7 @@ mod tests {
             from: from.into(),
             text: text.into(),
             client_id: None,
+            action: false,
         }
     }
 
@@ -520,6 +551,27 @@ mod tests {
             &l.kind,
             LineKind::Message { delivery: Delivery::NotSent(r), .. } if r == "Slow down"
         )));
+    }
+
+    #[test]
+    fn a_nick_the_host_changed_because_it_was_taken_is_said_once() {
+        let mut chat = ChatState::new("me");
+        connected(&mut chat);
+        chat.asked_for_nick("bob");
+        chat.apply(ClientEvent::Renamed {
+            from: "me".into(),
+            to: "bob-2".into(),
+            time: "2026-11-23T09:30:00.000Z".into(),
+        });
+        assert_eq!(chat.my_nick, "bob-2");
+        let taken = "The name bob was taken; you are bob-2.";
+        assert_eq!(system_lines(&chat).last(), Some(&taken));
+        chat.apply(ClientEvent::Renamed {
+            from: "bob-2".into(),
+            to: "bob-3".into(),
+            time: "2026-11-23T09:30:00.000Z".into(),
+        });
+        assert_eq!(system_lines(&chat).last(), Some(&"You are now bob-3"));
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Natter: a desktop LAN messenger. One person hosts, everyone else connects by IP address.
 //!
 //! The tree reads: `app` (the window's state) · `ui` (drawing) · `network` (sockets, on
-//! background threads, knowing nothing of the window). `chat_state` is the chat's model,
+//! background threads, knowing nothing of the window). `chat_state` is the chat's model, `commands` what a typed line means,
 //! `chat_log` its text file, `settings` what is remembered, `headless` is `natter serve`.
 //! Dependencies point one way: UI → network → protocol.
 
 pub mod app;
 pub mod chat_log;
 pub mod chat_state;
+pub mod commands;
 pub mod console;
 pub mod headless;
 pub mod network;

@@ -52,8 +52,13 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
                 nick,
                 resume: resume.map(|(session, last_id)| Resume { session, last_id }),
             }),
-        (any_text(), proptest::option::of(any_text()))
-            .prop_map(|(text, client_id)| ClientFrame::Chat { text, client_id }),
+        (any_text(), proptest::option::of(any_text()), any::<bool>()).prop_map(
+            |(text, client_id, action)| ClientFrame::Chat {
+                text,
+                client_id,
+                action
+            }
+        ),
         any_text().prop_map(|nick| ClientFrame::Nick { nick }),
         Just(ClientFrame::Ping {}),
         Just(ClientFrame::Pong {}),
@@ -78,15 +83,17 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
             any_text(),
             any_text(),
             any_text(),
-            proptest::option::of(any_text())
+            proptest::option::of(any_text()),
+            any::<bool>()
         )
             .prop_map(
-                |(id, time, from, text, client_id)| ServerFrame::Chat(ChatMessage {
+                |(id, time, from, text, client_id, action)| ServerFrame::Chat(ChatMessage {
                     id,
                     time,
                     from,
                     text,
                     client_id,
+                    action,
                 })
             ),
         (

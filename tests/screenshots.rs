@@ -213,6 +213,7 @@ fn every_script_renders_like_its_reference() {
                 text,
                 delivery: Delivery::Delivered,
                 local_id: None,
+                action: false,
             },
         ));
     }

@@ -525,3 +525,30 @@ fn control_characters_and_escapes_never_reach_anyone() {
     });
     assert_eq!(error, (ErrorCode::EmptyText, Some("2".into())));
 }
+
+#[test]
+fn an_action_reaches_a_plain_peer_as_a_star_line_and_a_plain_me_reaches_natter_peers_as_an_action()
+{
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let (mut alice, _) = RawPeer::join(addr, "alice");
+    let mut nc = RawPeer::connect(addr);
+    nc.text_until("Online");
+    alice.send(&ClientFrame::Chat {
+        text: "waves".into(),
+        client_id: Some("1".into()),
+        action: true,
+    });
+    let seen = nc.text_until("* alice waves");
+    assert!(!seen.contains("alice: waves"), "{seen}");
+    let own = alice.frame_where(chat_of);
+    assert!(own.action, "the sender's copy is an action too: {own:?}");
+
+    nc.send_raw(b"/me nods\n");
+    let relayed = alice.frame_where(chat_of);
+    assert_eq!(
+        (relayed.text.as_str(), relayed.action),
+        ("nods", true),
+        "{relayed:?}"
+    );
+}

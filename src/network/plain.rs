@@ -15,6 +15,8 @@ pub enum PlainCommand {
     /// Nothing to do (an empty line, or only white space and control bytes).
     Nothing,
     Say(String),
+    /// `/me waves`: an action, relayed as `* alice waves`.
+    Action(String),
     Nick(String),
     Who,
     Help,
@@ -42,6 +44,14 @@ pub fn parse_line(line: &[u8]) -> PlainCommand {
     if lower == "/nick" || lower.starts_with("/nick ") {
         return PlainCommand::Nick(text[5..].trim().to_string());
     }
+    if let Some(action) = text
+        .get(..4)
+        .filter(|start| start.eq_ignore_ascii_case("/me "))
+        .map(|_| text[4..].trim())
+        .filter(|rest| !rest.is_empty())
+    {
+        return PlainCommand::Action(action.to_string());
+    }
     PlainCommand::Say(text.to_string())
 }
 
@@ -67,7 +77,9 @@ pub fn greeting(server: &str, welcome: &str, nick: &str, online: &[String]) -> S
 }
 
 pub fn help() -> String {
-    format!("Commands: /nick NAME (pick a name), /who (who is online), exit or /quit (leave).{EOL}")
+    format!(
+        "Commands: /nick NAME (pick a name), /me TEXT (an action: * you TEXT), /who (who is online), exit or /quit (leave).{EOL}"
+    )
 }
 
 pub fn who(online: &[String]) -> String {
@@ -76,8 +88,14 @@ pub fn who(online: &[String]) -> String {
 
 /// `[HH:MM] nick: text`, in the server's local time. Lines of a multi-line message after the
 /// first are indented so they cannot pass for a message of their own.
+/// An action reads `[HH:MM] * alice waves`.
 pub fn chat(message: &ChatMessage) -> String {
-    let mut out = format!("[{}] {}: ", local_hh_mm(&message.time), message.from);
+    let time = local_hh_mm(&message.time);
+    let mut out = if message.action {
+        format!("[{time}] * {} ", message.from)
+    } else {
+        format!("[{time}] {}: ", message.from)
+    };
     for (i, line) in message.text.split('\n').enumerate() {
         if i > 0 {
             out.push_str(EOL);
@@ -133,6 +151,11 @@ mod tests {
             PlainCommand::Nick("Dana".into())
         );
         assert_eq!(parse_line(b"/who"), PlainCommand::Who);
+        assert_eq!(
+            parse_line(b"/ME  waves "),
+            PlainCommand::Action("waves".into())
+        );
+        assert_eq!(parse_line(b"/me"), PlainCommand::Say("/me".into()));
         assert_eq!(parse_line(b"\x1b[2J\x07"), PlainCommand::Nothing);
         assert_eq!(
             parse_line(b"caf\xe9 ok"),
@@ -152,6 +175,7 @@ mod tests {
             from: "דנה".into(),
             text: "שלום\nsecond".into(),
             client_id: None,
+            action: false,
         };
         let line = chat(&message);
         assert!(line.starts_with('['), "{line}");

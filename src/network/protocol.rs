@@ -45,6 +45,10 @@ pub enum ClientFrame {
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_id: Option<String>,
+        /// An action ("/me waves"): shown as `* alice waves`. Absent means false, so peers
+        /// that do not know the field ignore it and see an ordinary message.
+        #[serde(default, skip_serializing_if = "is_false")]
+        action: bool,
     },
     /// Ask for another nickname.
     Nick {
@@ -134,6 +138,14 @@ pub struct ChatMessage {
     /// Only in the sender's own copy: the id the sender attached to its `chat` frame.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// An action ("/me waves"), shown as `* alice waves`; absent means false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub action: bool,
+}
+
+/// For serde: leave a false flag out of the frame, so old peers see nothing new.
+fn is_false(flag: &bool) -> bool {
+    !*flag
 }
 
 /// Why someone left the room.
@@ -420,6 +432,7 @@ mod tests {
             from: "王小明".into(),
             text: "שלום\nworld".into(),
             client_id: Some("c1".into()),
+            action: false,
         });
         let line = encode(&chat);
         assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);

@@ -9,6 +9,7 @@ use egui::{Align, Color32, FontId, Key, Layout, RichText, TextFormat};
 
 use crate::app::{NatterApp, UiAction};
 use crate::chat_state::{ChatLine, ChatState, Delivery, LineKind, LinkState};
+use crate::settings::ThemeChoice;
 use crate::ui::{bidi, bidi_text};
 
 /// Remembered between frames: measured row heights and whether to jump to the end.
@@ -52,7 +53,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
     egui::Panel::top("chat_top").show(ui, |ui| top_bar(ui, app, actions));
     egui::Panel::right("users")
         .default_size(170.0)
-        .show(ui, |ui| user_list(ui, app));
+        .show(ui, |ui| user_list(ui, app, actions));
     egui::CentralPanel::default().show(ui, |ui| {
         if let Some(chat) = &app.chat {
             message_list(ui, chat, &mut app.list);
@@ -103,6 +104,7 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
             {
                 actions.push(UiAction::SaveLog);
             }
+            settings_menu(ui, app, actions);
             if let LinkState::Reconnecting { error, .. } = &chat.link
                 && chat.retry_in().is_some()
                 && ui
@@ -175,6 +177,52 @@ fn confirm_leave(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>
     }
 }
 
+/// "⚙": the settings that make sense while chatting (the theme), without leaving the chat.
+fn settings_menu(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
+    ui.menu_button("⚙", |ui| {
+        ui.label(RichText::new("Theme").strong());
+        for theme in ThemeChoice::ALL {
+            if ui
+                .radio(app.settings.theme == theme, theme.label())
+                .clicked()
+            {
+                crate::ui::shell::apply_theme(ui.ctx(), theme);
+                actions.push(UiAction::SetTheme(theme));
+                ui.close();
+            }
+        }
+    })
+    .response
+    .on_hover_text("Settings: theme");
+}
+
+/// How long a Copy button says "Copied" after a click, in seconds.
+const COPIED_FOR: f64 = 2.0;
+
+/// A small Copy button that says "Copied" for [`COPIED_FOR`] seconds after a click.
+fn copy_button(ui: &mut egui::Ui, text: &str) {
+    let id = egui::Id::unique(("copied", text));
+    let now = ui.input(|i| i.time);
+    let copied_at = ui.data(|d| d.get_temp::<f64>(id));
+    let copied = copied_at.is_some_and(|at| now - at < COPIED_FOR);
+    let label = if copied { "Copied" } else { "Copy" };
+    if ui
+        .small_button(label)
+        .on_hover_text(format!("Copy {text}"))
+        .clicked()
+    {
+        ui.ctx().copy_text(text.to_string());
+        ui.data_mut(|d| d.insert_temp(id, now));
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_secs_f64(COPIED_FOR));
+    } else if let Some(at) = copied_at.filter(|_| copied) {
+        // Come back when "Copied" should turn back into "Copy".
+        let left = (COPIED_FOR - (now - at)).max(0.0);
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_secs_f64(left));
+    }
+}
+
 /// What the host needs to tell people: the addresses to type, with copy buttons.
 fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
     use crate::network::interfaces::AddressKind;
@@ -202,14 +250,18 @@ fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
                 );
                 return;
             }
+            if !shown.iter().any(|a| a.kind == AddressKind::Lan) {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    "This computer has no private LAN address (like 192.168.x.x or 10.x.x.x), so it may not be on the same local network as the others. They can try an address below; if it does not work, connect this computer to the same Wi-Fi or wired network as them (not a guest network) and host again.",
+                );
+            }
             ui.label("Others on your network type one of these in Natter's Connect tab:");
             for address in shown {
                 let text = format!("{}:{}", address.ip, hosting.port);
                 ui.horizontal(|ui| {
                     ui.label(RichText::new(&text).monospace().size(16.0).strong());
-                    if ui.small_button("Copy").on_hover_text(format!("Copy {text}")).clicked() {
-                        ui.ctx().copy_text(text.clone());
-                    }
+                    copy_button(ui, &text);
                     let note = match address.kind {
                         AddressKind::Lan => address.interface.clone(),
                         AddressKind::Other => format!("{}, not a private LAN address", address.interface),
@@ -296,10 +348,11 @@ fn status_text(ui: &egui::Ui, chat: &ChatState) -> (Color32, String) {
     }
 }
 
-fn user_list(ui: &mut egui::Ui, app: &NatterApp) {
+fn user_list(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
     let Some(chat) = &app.chat else {
         return;
     };
+    let mut open_rename = false;
     ui.add_space(6.0);
     // While the link is down the list is what we last saw, greyed.
     let down = chat.link_down();
@@ -334,11 +387,78 @@ fn user_list(ui: &mut egui::Ui, app: &NatterApp) {
             let mut job = LayoutJob::default();
             bidi_text::append_visual(&mut job, user, &format);
             // One row per name: a long one ends in "…" (whole on hover), never broken mid-word.
-            ui.add(egui::Label::new(job).truncate()).widget_info(|| {
+            let mine = *user == chat.my_nick && !down;
+            let label = egui::Label::new(job).truncate();
+            let label = if mine {
+                label.sense(egui::Sense::click())
+            } else {
+                label
+            };
+            let response = ui.add(label);
+            response.widget_info(|| {
                 egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, user)
             });
+            if mine
+                && response
+                    .on_hover_text("Click to change your name")
+                    .on_hover_cursor(egui::CursorIcon::PointingHand)
+                    .clicked()
+            {
+                open_rename = true;
+            }
         }
     });
+    if open_rename && app.rename_draft.is_none() {
+        app.rename_draft = Some(chat.my_nick.clone());
+        // The box takes the keyboard focus once, when its field exists (next in this frame).
+        ui.data_mut(|d| d.insert_temp(rename_field_id(), true));
+    }
+    rename_box(ui, app, actions);
+}
+
+fn rename_field_id() -> egui::Id {
+    egui::Id::unique("rename_field")
+}
+
+/// The small box for a new name, under the user list while it is open.
+fn rename_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
+    use crate::network::text::MAX_NICK_CHARS;
+    let Some(draft) = &mut app.rename_draft else {
+        return;
+    };
+    let mut done = None;
+    egui::Frame::popup(ui.style()).show(ui, |ui| {
+        let label = ui.label("New name");
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(draft)
+                    .id(rename_field_id())
+                    .char_limit(MAX_NICK_CHARS)
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
+        if ui.data_mut(|d| d.remove_temp::<bool>(rename_field_id()).unwrap_or(false)) {
+            field.request_focus();
+        }
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+        ui.horizontal(|ui| {
+            if ui.button("Rename").clicked() || enter {
+                done = Some(true);
+            }
+            if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(Key::Escape)) {
+                done = Some(false);
+            }
+        });
+    });
+    match done {
+        Some(true) => {
+            if let Some(wanted) = app.rename_draft.take() {
+                actions.push(UiAction::Rename(wanted));
+            }
+        }
+        Some(false) => app.rename_draft = None,
+        None => {}
+    }
 }
 
 fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
@@ -403,10 +523,26 @@ pub fn nick_color(nick: &str, dark_mode: bool) -> Color32 {
     let hash = nick.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    let hue = (hash % 360) as f32 / 360.0;
-    // Light backgrounds need darker names; yellows and greens most of all.
-    let (saturation, value) = if dark_mode { (0.55, 0.95) } else { (0.8, 0.5) };
-    egui::ecolor::Hsva::new(hue, saturation, value, 1.0).into()
+    palette_color((hash % 360) as u16, dark_mode)
+}
+
+/// Every colour a nickname can get: one per degree of hue. Light backgrounds need darker
+/// names (yellow is the lightest hue at a given value): at value 0.45 (gamma) every hue reaches
+/// 4.5:1 (WCAG AA) against the light panel, which the tests check.
+pub fn palette_color(hue_degrees: u16, dark_mode: bool) -> Color32 {
+    let hue = f32::from(hue_degrees % 360) / 360.0;
+    if dark_mode {
+        egui::ecolor::Hsva::new(hue, 0.55, 0.95, 1.0).into()
+    } else {
+        // Value in gamma space (as shown), so it bounds how light the name looks.
+        egui::ecolor::HsvaGamma {
+            h: hue,
+            s: 0.8,
+            v: 0.45,
+            a: 1.0,
+        }
+        .into()
+    }
 }
 
 fn message_list(ui: &mut egui::Ui, chat: &ChatState, list: &mut MessageListState) {
@@ -534,14 +670,19 @@ fn row_parts(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool) -> RowPa
             from,
             text,
             delivery,
+            action,
             ..
         } => {
             let mut nick = format(nick_color(from, dark));
             if from == my_nick {
                 nick.underline = egui::Stroke::new(1.0, nick.color);
             }
+            // An action reads "* alice waves".
+            if *action {
+                prefix.append("* ", 0.0, format(nick.color));
+            }
             bidi_text::append_visual(&mut prefix, from, &nick);
-            prefix.append(": ", 0.0, format(weak));
+            prefix.append(if *action { " " } else { ": " }, 0.0, format(weak));
             let suffix = match delivery {
                 Delivery::Delivered => None,
                 Delivery::Pending => Some(("  (sending…)".to_string(), format(weak))),
@@ -680,5 +821,59 @@ mod tests {
         assert_eq!(time_label(&line), "10:01");
         line.delivered_late = Some(written + chrono::Duration::minutes(2));
         assert_eq!(time_label(&line), "10:01 (sent 10:03)");
+    }
+
+    /// WCAG 2 relative luminance of an opaque colour.
+    fn luminance(color: Color32) -> f64 {
+        let channel = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.040_45 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(color.r()) + 0.7152 * channel(color.g()) + 0.0722 * channel(color.b())
+    }
+
+    /// WCAG contrast ratio of `fg` drawn over `bg` (a translucent `fg` is blended first:
+    /// egui's colours are premultiplied).
+    fn contrast(fg: Color32, bg: Color32) -> f64 {
+        let keep = 1.0 - f32::from(fg.a()) / 255.0;
+        let blend = |f: u8, b: u8| (f32::from(f) + f32::from(b) * keep).round().min(255.0) as u8;
+        let shown = Color32::from_rgb(
+            blend(fg.r(), bg.r()),
+            blend(fg.g(), bg.g()),
+            blend(fg.b(), bg.b()),
+        );
+        let (a, b) = (luminance(shown), luminance(bg));
+        (a.max(b) + 0.05) / (a.min(b) + 0.05)
+    }
+
+    #[test]
+    fn every_nick_colour_and_the_timestamp_colour_reach_4_5_to_1_on_the_panel_in_both_themes() {
+        for theme in [egui::Theme::Light, egui::Theme::Dark] {
+            let visuals = crate::ui::shell::visuals(theme);
+            let background = visuals.panel_fill;
+            for hue in 0..360 {
+                let color = palette_color(hue, visuals.dark_mode);
+                let ratio = contrast(color, background);
+                assert!(
+                    ratio >= 4.5,
+                    "{theme:?}: hue {hue} {color:?} on {background:?} is {ratio:.2}:1"
+                );
+            }
+            let weak = visuals.weak_text_color();
+            let ratio = contrast(weak, background);
+            assert!(
+                ratio >= 4.5,
+                "{theme:?}: timestamps {weak:?} on {background:?} are {ratio:.2}:1"
+            );
+        }
+        // The names people get come from the palette.
+        for nick in ["alice", "bob", "דנה", "王小明"] {
+            let hue = (0..360).find(|&h| palette_color(h, false) == nick_color(nick, false));
+            assert!(hue.is_some(), "{nick}");
+        }
     }
 }

@@ -270,6 +270,7 @@ impl RawPeer {
         self.send(&ClientFrame::Chat {
             text: text.into(),
             client_id: Some(client_id.into()),
+            action: false,
         });
     }
 

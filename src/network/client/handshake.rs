@@ -406,6 +406,7 @@ mod tests {
             from: "ari".into(),
             text: "earlier".into(),
             client_id: None,
+            action: false,
         }));
         let Ok(Progress::Joined(joined)) = handshake.on_line(&chat) else {
             panic!("the handshake should be complete after the one history message");

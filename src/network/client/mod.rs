@@ -83,6 +83,8 @@ pub enum ClientCommand {
     /// server confirms it ([`ClientEvent::Message`] with this `local_id`) or refuses it
     /// ([`ClientEvent::NotSent`]). `local_id` must be unique for this client's lifetime.
     Send { local_id: u64, text: String },
+    /// Like `Send`, for an action ("/me waves" sends `waves`): everyone sees `* alice waves`.
+    SendAction { local_id: u64, text: String },
     /// Ask for another nickname; the answer is a [`ClientEvent::Renamed`] or a warning.
     Rename(String),
     /// Leave on purpose: says `bye`, closes, and ends with [`ClientEvent::Closed`].

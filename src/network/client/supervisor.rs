@@ -48,7 +48,8 @@ pub(super) struct Supervisor {
     events: Sender<ClientEvent>,
     wake: WakeUp,
     /// Messages sent or waiting to be sent that the host has not confirmed yet, oldest first.
-    unconfirmed: VecDeque<(u64, String)>,
+    /// Each is (local id, text, whether it is an action).
+    unconfirmed: VecDeque<(u64, String, bool)>,
     resume: Option<Resume>,
     /// Once in, failures are retried; a first attempt that fails is final.
     ever_connected: bool,
@@ -165,7 +166,10 @@ impl Supervisor {
         loop {
             match self.commands.try_recv() {
                 Ok(ClientCommand::Send { local_id, text }) => {
-                    self.unconfirmed.push_back((local_id, text))
+                    self.unconfirmed.push_back((local_id, text, false))
+                }
+                Ok(ClientCommand::SendAction { local_id, text }) => {
+                    self.unconfirmed.push_back((local_id, text, true))
                 }
                 Ok(ClientCommand::Rename(nick)) => self.nick = nick,
                 Ok(ClientCommand::RetryNow) => {}
@@ -182,7 +186,10 @@ impl Supervisor {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.commands.recv_timeout(left) {
                 Ok(ClientCommand::Send { local_id, text }) => {
-                    self.unconfirmed.push_back((local_id, text))
+                    self.unconfirmed.push_back((local_id, text, false))
+                }
+                Ok(ClientCommand::SendAction { local_id, text }) => {
+                    self.unconfirmed.push_back((local_id, text, true))
                 }
                 Ok(ClientCommand::Rename(nick)) => self.nick = nick,
                 Ok(ClientCommand::Disconnect) | Err(RecvTimeoutError::Disconnected) => {
@@ -253,7 +260,7 @@ impl Supervisor {
             .as_deref()
             .and_then(|id| id.parse::<u64>().ok());
         if let Some(id) = local_id {
-            self.unconfirmed.retain(|(queued, _)| *queued != id);
+            self.unconfirmed.retain(|(queued, ..)| *queued != id);
         }
         self.post(ClientEvent::Message { message, local_id });
     }
@@ -295,8 +302,8 @@ impl Supervisor {
 
     /// Unconfirmed messages from before the drop go out again, oldest first.
     fn resend_unconfirmed(&mut self, stream: &TcpStream, plain: bool) -> Result<(), ClientError> {
-        for (local_id, text) in self.unconfirmed.clone() {
-            self.write_chat(stream, plain, local_id, &text)?;
+        for (local_id, text, action) in self.unconfirmed.clone() {
+            self.write_chat(stream, plain, local_id, &text, action)?;
         }
         Ok(())
     }
@@ -335,8 +342,13 @@ impl Supervisor {
     ) -> Result<(), LinkEnd> {
         match command {
             ClientCommand::Send { local_id, text } => {
-                self.unconfirmed.push_back((local_id, text.clone()));
-                self.write_chat(stream, plain, local_id, &text)
+                self.unconfirmed.push_back((local_id, text.clone(), false));
+                self.write_chat(stream, plain, local_id, &text, false)
+                    .map_err(LinkEnd::Lost)
+            }
+            ClientCommand::SendAction { local_id, text } => {
+                self.unconfirmed.push_back((local_id, text.clone(), true));
+                self.write_chat(stream, plain, local_id, &text, true)
                     .map_err(LinkEnd::Lost)
             }
             ClientCommand::Rename(nick) if plain => {
@@ -358,15 +370,22 @@ impl Supervisor {
         plain: bool,
         local_id: u64,
         text: &str,
+        action: bool,
     ) -> Result<(), ClientError> {
         if !plain {
             let frame = ClientFrame::Chat {
                 text: text.to_string(),
                 client_id: Some(local_id.to_string()),
+                action,
             };
             return write_frame(stream, &frame);
         }
-        let mut line = text.replace('\n', " ");
+        // A host that does not speak Natter gets an action as the line people would read.
+        let mut line = if action {
+            format!("* {} {}", self.nick, text.replace('\n', " "))
+        } else {
+            text.replace('\n', " ")
+        };
         line.push('\n');
         (&*stream)
             .write_all(line.as_bytes())
@@ -378,8 +397,9 @@ impl Supervisor {
             from: self.nick.clone(),
             text: text.to_string(),
             client_id: None,
+            action,
         };
-        self.unconfirmed.retain(|(queued, _)| *queued != local_id);
+        self.unconfirmed.retain(|(queued, ..)| *queued != local_id);
         self.post(ClientEvent::Message {
             message,
             local_id: Some(local_id),
@@ -421,7 +441,7 @@ impl Supervisor {
                 }
                 match client_id.and_then(|id| id.parse::<u64>().ok()) {
                     Some(local_id) => {
-                        self.unconfirmed.retain(|(queued, _)| *queued != local_id);
+                        self.unconfirmed.retain(|(queued, ..)| *queued != local_id);
                         self.post(ClientEvent::NotSent {
                             local_id,
                             reason: message,

@@ -222,7 +222,13 @@ impl<'a> Handler<'a> {
     }
 
     /// Rate-limits, cleans, stores and relays one message. `client_id` goes back to the sender.
-    pub(super) fn chat(&mut self, text: &str, client_id: Option<String>) -> Option<End> {
+    /// A message from this peer; `action` for "/me waves" (relayed as `* alice waves`).
+    pub(super) fn chat(
+        &mut self,
+        text: &str,
+        client_id: Option<String>,
+        action: bool,
+    ) -> Option<End> {
         if let Err(strikes) = self.bucket.take() {
             return self.rate_limited(strikes, client_id, "That message was not sent.");
         }
@@ -233,7 +239,7 @@ impl<'a> Handler<'a> {
             self.send_error(ErrorCode::EmptyText, message, client_id);
             return None;
         }
-        if let Some(relayed) = self.too_long_to_relay(text, client_id.as_deref()) {
+        if let Some(relayed) = self.too_long_to_relay(text, client_id.as_deref(), action) {
             let max = self.config().max_line_bytes;
             let message = format!(
                 "That message is too long to relay ({relayed} bytes as a line; at most {max}). It was not sent."
@@ -249,6 +255,7 @@ impl<'a> Handler<'a> {
             from: self.nick.clone().unwrap_or_default(),
             text: text.to_string(),
             client_id: None,
+            action,
         };
         // A plain-text sender already sees its line on its own terminal; a Natter sender gets
         // its copy back with its client_id, which is its delivery confirmation.
@@ -277,7 +284,12 @@ impl<'a> Handler<'a> {
     /// The length of the longest line relaying `text` would make (the sender's own copy, with
     /// its `client_id`), if that is over `max_line_bytes`: no line the server sends may be
     /// longer than the limit it announces. Exact only near the limit; short messages skip it.
-    fn too_long_to_relay(&self, text: &str, client_id: Option<&str>) -> Option<usize> {
+    fn too_long_to_relay(
+        &self,
+        text: &str,
+        client_id: Option<&str>,
+        action: bool,
+    ) -> Option<usize> {
         let max = self.config().max_line_bytes;
         let from = self.nick.clone().unwrap_or_default();
         // Escaping at most doubles cleaned text and nicknames (no control characters are
@@ -292,6 +304,7 @@ impl<'a> Handler<'a> {
             from,
             text: text.to_string(),
             client_id: client_id.map(str::to_string),
+            action,
         });
         let len = encode(&widest).len() - 1;
         (len > max).then_some(len)

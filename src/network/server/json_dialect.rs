@@ -91,7 +91,11 @@ impl Handler<'_> {
                 );
                 Some(self.refuse(ErrorCode::BadFrame, &message))
             }
-            ClientFrame::Chat { text, client_id } => self.chat(&text, client_id),
+            ClientFrame::Chat {
+                text,
+                client_id,
+                action,
+            } => self.chat(&text, client_id, action),
             ClientFrame::Nick { nick } => self.rename(&nick),
             ClientFrame::Ping {} => {
                 self.send_frame(&ServerFrame::Pong {});

@@ -70,7 +70,8 @@ impl Handler<'_> {
     pub(super) fn handle_plain_line(&mut self, line: &[u8]) -> Option<End> {
         match plain::parse_line(line) {
             PlainCommand::Nothing => None,
-            PlainCommand::Say(text) => self.chat(&text, None),
+            PlainCommand::Say(text) => self.chat(&text, None, false),
+            PlainCommand::Action(text) => self.chat(&text, None, true),
             PlainCommand::Nick(nick) => self.rename(&nick),
             PlainCommand::Who => {
                 let nicks = lock(&self.state.room).nicks();
