@@ -191,3 +191,18 @@ fn server_only_frame_types_from_a_client_are_unknown_type() {
         assert_eq!(code, ErrorCode::UnknownType, "{kind}");
     }
 }
+
+/// PROTOCOL.md §1: a line of only white space is no frame, even before the first `{`.
+#[test]
+fn blank_lines_before_and_between_frames_are_ignored() {
+    let server = start_server(test_config());
+    let mut peer = RawPeer::connect(server.local_addr());
+    peer.send_raw(b"\r\n  \n");
+    peer.send_raw(br#"{"type":"hello","version":1,"nick":"blank"}"#);
+    peer.send_raw(b"\n\n   \n");
+    peer.send_raw(br#"{"type":"chat","text":"after blanks","client_id":"1"}"#);
+    peer.send_raw(b"\n");
+    let echo = peer.frame_where(chat_of);
+    assert_eq!(echo.text, "after blanks");
+    assert_eq!(echo.from, "blank");
+}

@@ -199,15 +199,24 @@ fn open_send_queue(
 /// Waits up to `window` for the peer's first bytes. `Ok(None)` is silence; `Err` a peer that
 /// closed or broke without a word.
 fn sniff(stream: &TcpStream, window: Duration) -> Result<Option<Vec<u8>>, ()> {
-    let mut buf = vec![0u8; 4096];
-    match read_within(stream, &mut buf, window) {
-        ReadOutcome::Bytes(n) => {
-            buf.truncate(n);
-            Ok(Some(buf))
+    let deadline = Instant::now() + window;
+    let mut first = Vec::new();
+    let mut buf = [0u8; 4096];
+    // White space decides nothing (PROTOCOL.md §2: the first non-white-space byte does), so
+    // keep reading while only white space came, within the window.
+    while first.iter().all(u8::is_ascii_whitespace) && first.len() < buf.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
         }
-        ReadOutcome::TimedOut => Ok(None),
-        ReadOutcome::Closed | ReadOutcome::Failed(_) => Err(()),
+        match read_within(stream, &mut buf, left) {
+            ReadOutcome::Bytes(n) => first.extend_from_slice(&buf[..n]),
+            ReadOutcome::TimedOut => break,
+            ReadOutcome::Closed | ReadOutcome::Failed(_) if first.is_empty() => return Err(()),
+            ReadOutcome::Closed | ReadOutcome::Failed(_) => break,
+        }
     }
+    Ok((!first.is_empty()).then_some(first))
 }
 
 /// Reads and discards what the peer still sends, briefly and boundedly.

@@ -65,6 +65,11 @@ impl Handler<'_> {
     }
 
     pub(super) fn handle_json_line(&mut self, line: &[u8]) -> Option<End> {
+        // A blank line is no frame: a hand-typed session (telnet) or a newline sent before the
+        // first `{` must not cost the connection.
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return None;
+        }
         let frame = match decode::<ClientFrame>(line) {
             Ok(frame) => frame,
             Err(e) => return Some(self.refuse(e.code(), &decode_message(&e))),
