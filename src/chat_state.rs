@@ -475,6 +475,19 @@ fn taken_notice(asked: &str, given: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The link back, the session resumed and nothing missed.
+    fn back_online() -> ClientEvent {
+        ClientEvent::Connected {
+            nick: "me".into(),
+            server: "Lab".into(),
+            welcome: String::new(),
+            users: vec!["me".into()],
+            resumed: true,
+            history_complete: true,
+            history: 0,
+        }
+    }
     use crate::network::client::ClientError;
     use crate::network::protocol::ChatMessage;
 
@@ -619,15 +632,7 @@ mod tests {
         });
         assert!(matches!(chat.link, LinkState::Reconnecting { .. }));
         chat.add_pending(3, "offline line");
-        let applied = chat.apply(ClientEvent::Connected {
-            nick: "me".into(),
-            server: "Lab".into(),
-            welcome: String::new(),
-            users: vec!["me".into()],
-            resumed: true,
-            history_complete: true,
-            history: 0,
-        });
+        let applied = chat.apply(back_online());
         assert!(!applied.first_connect);
         assert_eq!(chat.link, LinkState::Online);
         let last = chat.lines.last().unwrap();
@@ -682,15 +687,7 @@ mod tests {
             system_lines(&chat).last(),
             Some(&"The host stopped hosting. Reconnecting…")
         );
-        chat.apply(ClientEvent::Connected {
-            nick: "me".into(),
-            server: "Lab".into(),
-            welcome: String::new(),
-            users: vec!["me".into()],
-            resumed: true,
-            history_complete: true,
-            history: 0,
-        });
+        chat.apply(back_online());
         assert_eq!(chat.lines.len(), before + 2, "and one for the return");
         assert!(!chat.link_down());
     }
