@@ -1,7 +1,7 @@
 //! Load benchmark for the server: N clients on 127.0.0.1, each sending at a fixed rate.
 //!
 //! `cargo bench --bench load -- --clients 10,100,500 --rate 4 --seconds 10 [--coalesce-ms 4]
-//! [--flushers 2]`
+//! [--io-threads 2]`
 //!
 //! Reports delivered messages per second, delivery latency (p50/p99/max, send to receipt by
 //! every other client), lost deliveries and the CPU time of the server's threads. Bounded: each
@@ -25,8 +25,8 @@ struct Args {
     seconds: f64,
     /// Overrides the server's write coalescing window.
     coalesce_ms: Option<f64>,
-    /// Overrides the server's flusher thread count (0: a writer thread per connection).
-    flushers: Option<usize>,
+    /// Overrides the server's I/O thread count.
+    io_threads: Option<usize>,
 }
 
 fn parse_args() -> Args {
@@ -35,7 +35,7 @@ fn parse_args() -> Args {
         rate: 4.0,
         seconds: 10.0,
         coalesce_ms: None,
-        flushers: None,
+        io_threads: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -51,7 +51,7 @@ fn parse_args() -> Args {
             "--rate" => args.rate = it.next().and_then(|v| v.parse().ok()).unwrap_or(4.0),
             "--seconds" => args.seconds = it.next().and_then(|v| v.parse().ok()).unwrap_or(10.0),
             "--coalesce-ms" => args.coalesce_ms = it.next().and_then(|v| v.parse().ok()),
-            "--flushers" => args.flushers = it.next().and_then(|v| v.parse().ok()),
+            "--io-threads" => args.io_threads = it.next().and_then(|v| v.parse().ok()),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -182,7 +182,7 @@ fn read_loop(
 fn bench_config(args: &Args, clients: usize) -> ServerConfig {
     let defaults = ServerConfig::default();
     ServerConfig {
-        flusher_threads: args.flushers.unwrap_or(defaults.flusher_threads),
+        io_threads: args.io_threads.unwrap_or(defaults.io_threads),
         coalesce: args
             .coalesce_ms
             .map_or(defaults.coalesce, |ms| Duration::from_secs_f64(ms / 1000.0)),

@@ -81,9 +81,9 @@ struct ServeArgs {
     /// Seconds of silence (pings unanswered) before a Natter client is dropped.
     #[arg(long, default_value_t = 45)]
     idle_secs: u64,
-    /// Threads that write to every client (Unix); 0 gives each client a writer thread instead.
+    /// Threads that read and write every connection (1 to 64), whatever the number of people.
     #[arg(long, default_value_t = 2)]
-    flusher_threads: usize,
+    io_threads: usize,
 }
 
 impl ServeArgs {
@@ -107,7 +107,7 @@ impl ServeArgs {
             handshake_timeout: Duration::from_secs(self.handshake_secs.max(1)),
             idle_timeout: Duration::from_secs(self.idle_secs.max(2)),
             ping_interval: Duration::from_secs((self.idle_secs / 3).max(1)),
-            flusher_threads: self.flusher_threads.min(64),
+            io_threads: self.io_threads.clamp(1, 64),
             rate: RateLimit {
                 burst: self.burst.max(1.0),
                 per_second: self.rate.max(0.1),

@@ -243,10 +243,10 @@ fn join_and_stop_reading(addr: SocketAddr, nick: &str) -> TcpStream {
     stream
 }
 
-/// The two ways a server writes: the flusher pool (the default on Unix) and a writer thread per
-/// connection (the only way elsewhere). The slow-client guarantees hold for both.
-const FLUSHER_POOL: usize = 2;
-const WRITER_THREADS: usize = 0;
+/// Connections spread over two I/O threads (the default), or all on one (so the stalled
+/// socket shares its thread with everyone). The slow-client guarantees hold for both.
+const TWO_IO_THREADS: usize = 2;
+const ONE_IO_THREAD: usize = 1;
 
 fn fast_config() -> ServerConfig {
     ServerConfig {
@@ -264,19 +264,19 @@ fn fast_config() -> ServerConfig {
 /// sits in the room (it is not dropped: its queue and stall deadline are generous here).
 #[test]
 fn a_client_with_a_full_socket_buffer_does_not_delay_fifty_others() {
-    full_socket_buffer_does_not_delay_others(FLUSHER_POOL);
+    full_socket_buffer_does_not_delay_others(TWO_IO_THREADS);
 }
 
 #[test]
-fn with_writer_threads_a_full_socket_buffer_does_not_delay_fifty_others() {
-    full_socket_buffer_does_not_delay_others(WRITER_THREADS);
+fn with_one_io_thread_a_full_socket_buffer_does_not_delay_fifty_others() {
+    full_socket_buffer_does_not_delay_others(ONE_IO_THREAD);
 }
 
-fn full_socket_buffer_does_not_delay_others(flusher_threads: usize) {
+fn full_socket_buffer_does_not_delay_others(io_threads: usize) {
     let server = start_server(ServerConfig {
         queue_lines: 100_000,
         write_stall: Duration::from_secs(600),
-        flusher_threads,
+        io_threads,
         ..fast_config()
     });
     let addr = server.local_addr();
@@ -313,18 +313,18 @@ fn full_socket_buffer_does_not_delay_others(flusher_threads: usize) {
 /// With a small queue, the client that stopped reading is dropped with a reason everyone sees.
 #[test]
 fn a_client_that_stops_reading_is_dropped_once_its_queue_fills() {
-    dropped_once_its_queue_fills(FLUSHER_POOL);
+    dropped_once_its_queue_fills(TWO_IO_THREADS);
 }
 
 #[test]
-fn with_writer_threads_a_client_that_stops_reading_is_dropped_once_its_queue_fills() {
-    dropped_once_its_queue_fills(WRITER_THREADS);
+fn with_one_io_thread_a_client_that_stops_reading_is_dropped_once_its_queue_fills() {
+    dropped_once_its_queue_fills(ONE_IO_THREAD);
 }
 
-fn dropped_once_its_queue_fills(flusher_threads: usize) {
+fn dropped_once_its_queue_fills(io_threads: usize) {
     let server = start_server(ServerConfig {
         queue_lines: 32,
-        flusher_threads,
+        io_threads,
         ..fast_config()
     });
     let addr = server.local_addr();
@@ -354,24 +354,24 @@ fn dropped_once_its_queue_fills(flusher_threads: usize) {
 /// A write that cannot progress past the deadline drops the client even with room in the queue.
 #[test]
 fn a_write_stalled_past_the_deadline_drops_the_client() {
-    stalled_write_drops_the_client(FLUSHER_POOL);
+    stalled_write_drops_the_client(TWO_IO_THREADS);
 }
 
 #[test]
-fn with_writer_threads_a_write_stalled_past_the_deadline_drops_the_client() {
-    stalled_write_drops_the_client(WRITER_THREADS);
+fn with_one_io_thread_a_write_stalled_past_the_deadline_drops_the_client() {
+    stalled_write_drops_the_client(ONE_IO_THREAD);
 }
 
 /// A room where "stalled" never reads and "sender" has just sent 300 messages of 20 KB: more
 /// than the stalled member's socket buffers hold, so a write to it is pending.
 fn room_with_a_stalled_member(
-    flusher_threads: usize,
+    io_threads: usize,
     write_stall: Duration,
 ) -> (ServerHandle, TcpStream, RawPeer) {
     let server = start_server(ServerConfig {
         queue_lines: 100_000,
         write_stall,
-        flusher_threads,
+        io_threads,
         ..fast_config()
     });
     let addr = server.local_addr();
@@ -387,9 +387,9 @@ fn room_with_a_stalled_member(
     (server, stalled, sender)
 }
 
-fn stalled_write_drops_the_client(flusher_threads: usize) {
+fn stalled_write_drops_the_client(io_threads: usize) {
     let (server, _stalled, _sender) =
-        room_with_a_stalled_member(flusher_threads, Duration::from_millis(300));
+        room_with_a_stalled_member(io_threads, Duration::from_millis(300));
     let detail = recv_where(server.events(), "server event Left stalled", |e| match e {
         ServerEvent::Left { nick, detail, .. } if nick == "stalled" => Some(detail),
         _ => None,
@@ -401,17 +401,17 @@ fn stalled_write_drops_the_client(flusher_threads: usize) {
 /// link, which fails the pending write at once instead of at the (here very long) deadline.
 #[test]
 fn stop_does_not_wait_for_a_client_that_stopped_reading() {
-    stop_with_a_stalled_client(FLUSHER_POOL);
+    stop_with_a_stalled_client(TWO_IO_THREADS);
 }
 
 #[test]
-fn with_writer_threads_stop_does_not_wait_for_a_client_that_stopped_reading() {
-    stop_with_a_stalled_client(WRITER_THREADS);
+fn with_one_io_thread_stop_does_not_wait_for_a_client_that_stopped_reading() {
+    stop_with_a_stalled_client(ONE_IO_THREAD);
 }
 
-fn stop_with_a_stalled_client(flusher_threads: usize) {
+fn stop_with_a_stalled_client(io_threads: usize) {
     let (server, _stalled, sender) =
-        room_with_a_stalled_member(flusher_threads, Duration::from_secs(3600));
+        room_with_a_stalled_member(io_threads, Duration::from_secs(3600));
     // The sender's own copy of the last message proves all 300 were relayed, so the stalled
     // member's socket is full and its write is pending.
     sender.frame_where(|f| match f {

@@ -51,7 +51,7 @@ fn help_explains_every_command() {
         "--joins-per-minute",
         "--rate",
         "--max-line-bytes",
-        "--flusher-threads",
+        "--io-threads",
     ] {
         assert!(text.contains(option), "{option} missing from: {text}");
     }

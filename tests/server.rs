@@ -466,11 +466,11 @@ fn stop_says_bye_joins_threads_and_releases_the_port() {
     stop_says_bye_and_releases_the_port(test_config());
 }
 
-/// The same with a writer thread per connection instead of the flusher pool.
+/// The same with every connection on one I/O thread.
 #[test]
-fn with_writer_threads_stop_says_bye_joins_threads_and_releases_the_port() {
+fn with_one_io_thread_stop_says_bye_joins_threads_and_releases_the_port() {
     stop_says_bye_and_releases_the_port(ServerConfig {
-        flusher_threads: 0,
+        io_threads: 1,
         ..test_config()
     });
 }

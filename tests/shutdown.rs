@@ -1,4 +1,4 @@
-//! Stopping a server leaves no thread of its own behind: listener, readers, flushers, writers.
+//! Stopping a server leaves no thread of its own behind: listener, refuser, I/O threads.
 //!
 //! Alone in its test binary, so no other test's server threads are counted. Linux only: it
 //! reads thread names from /proc.
@@ -22,10 +22,10 @@ fn natter_threads() -> Vec<String> {
 }
 
 #[test]
-fn stop_joins_every_server_thread_in_both_writing_modes() {
-    for flusher_threads in [2, 0] {
+fn stop_joins_every_server_thread_with_one_or_two_io_threads() {
+    for io_threads in [2, 1] {
         let server = start_server(ServerConfig {
-            flusher_threads,
+            io_threads,
             ..test_config()
         });
         let addr = server.local_addr();
@@ -34,15 +34,11 @@ fn stop_joins_every_server_thread_in_both_writing_modes() {
         alice.say("hello", "1");
         bob.frame_where(common::chat_of);
         let running = natter_threads();
-        let expected = if flusher_threads > 0 {
-            "natter-flush-"
-        } else {
-            "natter-write-"
-        };
-        assert!(
-            running.iter().any(|name| name.starts_with(expected)),
-            "{running:?}"
-        );
+        let io = running
+            .iter()
+            .filter(|n| n.starts_with("natter-io-"))
+            .count();
+        assert_eq!(io, io_threads, "{running:?}");
         server.stop();
         assert_eq!(natter_threads(), Vec::<String>::new());
         drop((alice, bob));

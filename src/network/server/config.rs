@@ -21,7 +21,8 @@ pub struct ServerConfig {
     /// once with `too_many_joins`. Bounds join/leave churn and reconnect storms.
     pub joins_per_address: JoinLimit,
     pub history_len: usize,
-    /// Lines waiting for one member's writer; a member whose queue is full is dropped.
+    /// Lines waiting for one member; a member whose queue is full is dropped. While a
+    /// member's queue holds a quarter of this, the server reads from nobody (backpressure).
     pub queue_lines: usize,
     /// A write that cannot make progress for this long drops the member.
     pub write_stall: Duration,
@@ -29,9 +30,8 @@ pub struct ServerConfig {
     /// meanwhile into one write. An idle link is written at once; a busy one waits at most this
     /// long. Trades a few milliseconds for far fewer syscalls and wake-ups under load.
     pub coalesce: Duration,
-    /// Threads that write every member's queue with non-blocking sends (Unix). 0 gives each
-    /// connection a writer thread of its own instead, as is always the case off Unix.
-    pub flusher_threads: usize,
+    /// Threads that own the connections, reading and writing them (at least one).
+    pub io_threads: usize,
     /// How long the server waits for a peer's first bytes before taking it for plain text.
     pub sniff_window: Duration,
     /// A Natter client must complete `hello` within this time of connecting.
@@ -81,7 +81,7 @@ impl Default for ServerConfig {
             queue_lines: 4096,
             write_stall: Duration::from_secs(10),
             coalesce: Duration::from_millis(4),
-            flusher_threads: 2,
+            io_threads: 2,
             sniff_window: Duration::from_millis(500),
             handshake_timeout: Duration::from_secs(5),
             ping_interval: Duration::from_secs(15),

@@ -1,45 +1,42 @@
-//! One TCP connection on the server: setting it up, telling its dialect, and closing it.
+//! One TCP connection on the server as the rest of the server sees it.
 //!
-//! Owns the socket options, the sniffing of the first bytes, the connection's off switch
-//! ([`Connection`]), the way to queue lines to it ([`Recipient`]) and the orderly close (write
-//! what is queued, drain unread input). Does not own what the peer says: the handler reads
-//! and answers it.
+//! Owns the connection's off switch ([`Connection`]), the way to queue lines to it
+//! ([`Recipient`]), how a handler's run ended ([`End`]) and the socket options every accepted
+//! socket gets ([`configure`]). Does not touch the socket after that: the I/O thread that owns
+//! it reads and writes (see `conn_io`).
 
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::handler::Handler;
-use super::send_queue::{SendQueue, SendQueueConfig, WriteFailure};
-use super::state::ServerState;
+use super::outbox::Outbox;
 use crate::network::lock;
-use crate::network::protocol::{Dialect, LeaveReason, detect_dialect};
-use crate::network::timed_read::{ReadOutcome, read_within};
+use crate::network::protocol::LeaveReason;
 
 /// Numbers every connection of one server run; never reused.
 pub(super) type ConnId = u64;
 
-/// One connection's off switch, shared by its handler, its send queue and the room.
+/// One connection's off switch, shared by its handler, its outbox and the room.
 pub(super) struct Connection {
-    stream: TcpStream,
     pub(super) peer: SocketAddr,
+    pub(super) outbox: Outbox,
     end: Mutex<Option<(LeaveReason, String)>>,
 }
 
 impl Connection {
-    pub(super) fn new(stream: TcpStream, peer: SocketAddr) -> Self {
+    pub(super) fn new(peer: SocketAddr, outbox: Outbox) -> Self {
         Connection {
-            stream,
             peer,
+            outbox,
             end: Mutex::new(None),
         }
     }
 
-    /// Ends the connection for `reason` (the first reason given wins) by shutting the socket,
-    /// which wakes the handler blocked on it and fails any write still to come.
+    /// Ends the connection for `reason` (the first reason given wins): nothing more is
+    /// written, and its I/O thread takes it out of the room and drops the socket.
     pub(super) fn close(&self, reason: LeaveReason, detail: impl Into<String>) {
         self.set_end_reason(reason, detail);
-        let _ = self.stream.shutdown(Shutdown::Both);
+        self.outbox.kill();
     }
 
     /// Records why the connection ends, unless a reason was already given.
@@ -52,11 +49,11 @@ impl Connection {
     }
 }
 
-/// Where lines for one peer go: its send queue, and its connection to close when the queue
+/// Where lines for one peer go: its outbox, and its connection to close when the outbox
 /// overflows. Cheap to clone; never blocks.
 #[derive(Clone)]
 pub(super) struct Recipient {
-    pub(super) queue: SendQueue,
+    pub(super) queue: Outbox,
     pub(super) connection: Arc<Connection>,
 }
 
@@ -89,46 +86,6 @@ impl End {
             linger: false,
         }
     }
-}
-
-/// Runs one connection from its first byte to its close, on the calling thread.
-pub(super) fn serve(
-    state: &Arc<ServerState>,
-    stream: TcpStream,
-    connection: Arc<Connection>,
-    id: ConnId,
-) {
-    configure(&stream);
-    let (first_bytes, dialect) = match sniff(&stream, state.config.sniff_window) {
-        Ok(Some(first)) => {
-            let dialect = detect_dialect(&first);
-            (first, dialect)
-        }
-        // Silence: a tutorial script waiting for us to speak first.
-        Ok(None) => (Vec::new(), Dialect::Plain),
-        // Closed or reset before saying anything: a port scan or a wake-up connection.
-        Err(()) => return,
-    };
-    let Some(queue) = open_send_queue(state, &stream, &connection, id) else {
-        return;
-    };
-    let recipient = Recipient {
-        queue: queue.clone(),
-        connection: Arc::clone(&connection),
-    };
-    let mut handler = Handler::new(state, &stream, recipient, id, dialect);
-    let end = handler.run(&first_bytes);
-    let (reason, detail) = connection
-        .end_reason()
-        .unwrap_or((end.reason, end.detail.clone()));
-    handler.leave_room(reason, &detail);
-    drop(handler);
-    // No one can queue more for this connection now: write what is queued (or give up).
-    queue.finish();
-    if end.linger {
-        drain_unread(&stream);
-    }
-    let _ = stream.shutdown(Shutdown::Both);
 }
 
 /// A silent connection gets its first keepalive probe after this long.
@@ -168,73 +125,6 @@ pub(super) fn configure(stream: &TcpStream) {
     let _ = socket.set_tcp_keepalive(&keepalive);
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let _ = socket.set_tcp_user_timeout(Some(UNACKNOWLEDGED_TIMEOUT));
-}
-
-/// The connection's send queue, writing to a handle of its own on the socket; a failed write
-/// closes the connection with a reason the others will read.
-fn open_send_queue(
-    state: &ServerState,
-    stream: &TcpStream,
-    connection: &Arc<Connection>,
-    id: ConnId,
-) -> Option<SendQueue> {
-    let config = SendQueueConfig {
-        capacity: state.config.queue_lines,
-        stall: state.config.write_stall,
-        coalesce: state.config.coalesce,
-    };
-    let failed = Arc::clone(connection);
-    let on_failure = Box::new(move |failure: WriteFailure| match failure {
-        WriteFailure::Stalled(stall) => failed.close(
-            LeaveReason::Dropped,
-            format!("stopped reading: a write stalled for {} s", stall.as_secs()),
-        ),
-        WriteFailure::Lost => failed.close(LeaveReason::Left, "connection lost"),
-    });
-    let flushers = lock(&state.flushers);
-    let flushers = flushers.as_ref()?;
-    SendQueue::new(stream.try_clone().ok()?, id, config, flushers, on_failure).ok()
-}
-
-/// Waits up to `window` for the peer's first bytes. `Ok(None)` is silence; `Err` a peer that
-/// closed or broke without a word.
-fn sniff(stream: &TcpStream, window: Duration) -> Result<Option<Vec<u8>>, ()> {
-    let deadline = Instant::now() + window;
-    let mut first = Vec::new();
-    let mut buf = [0u8; 4096];
-    // White space decides nothing (PROTOCOL.md §2: the first non-white-space byte does), so
-    // keep reading while only white space came, within the window.
-    while first.iter().all(u8::is_ascii_whitespace) && first.len() < buf.len() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        match read_within(stream, &mut buf, left) {
-            ReadOutcome::Bytes(n) => first.extend_from_slice(&buf[..n]),
-            ReadOutcome::TimedOut => break,
-            ReadOutcome::Closed | ReadOutcome::Failed(_) if first.is_empty() => return Err(()),
-            ReadOutcome::Closed | ReadOutcome::Failed(_) => break,
-        }
-    }
-    Ok((!first.is_empty()).then_some(first))
-}
-
-/// Reads and discards what the peer still sends, briefly and boundedly.
-fn drain_unread(stream: &TcpStream) {
-    let deadline = Instant::now() + Duration::from_secs(1);
-    let mut budget = 1usize << 20;
-    let mut buf = [0u8; 8192];
-    while budget > 0 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        match read_within(stream, &mut buf, left.min(Duration::from_millis(100))) {
-            ReadOutcome::Bytes(n) => budget -= n.min(budget),
-            ReadOutcome::TimedOut => continue,
-            ReadOutcome::Closed | ReadOutcome::Failed(_) => break,
-        }
-    }
 }
 
 #[cfg(test)]

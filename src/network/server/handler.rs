@@ -9,9 +9,8 @@
 //! token from the member's `bucket` first (today: chat and rename). Joining (and so leaving) is
 //! paced per address by the listener instead, before a connection has a handler.
 
-use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::ServerEvent;
 use super::config::ServerConfig;
@@ -25,12 +24,10 @@ use crate::network::protocol::{
     ChatMessage, Dialect, ErrorCode, LeaveReason, LineSplitter, ServerFrame, encode, now_rfc3339,
 };
 use crate::network::text::{NickKey, clean_text, normalize_nick};
-use crate::network::timed_read::{ReadOutcome, read_within};
 
 /// Handles one connection, from its first line to its leaving the room.
-pub(super) struct Handler<'a> {
-    pub(super) state: &'a Arc<ServerState>,
-    stream: &'a TcpStream,
+pub(super) struct Handler {
+    pub(super) state: Arc<ServerState>,
     pub(super) recipient: Recipient,
     pub(super) id: ConnId,
     pub(super) dialect: Dialect,
@@ -45,18 +42,16 @@ pub(super) struct Handler<'a> {
     pub(super) last_ping: Instant,
 }
 
-impl<'a> Handler<'a> {
+impl Handler {
     pub(super) fn new(
-        state: &'a Arc<ServerState>,
-        stream: &'a TcpStream,
+        state: &Arc<ServerState>,
         recipient: Recipient,
         id: ConnId,
         dialect: Dialect,
     ) -> Self {
         let now = Instant::now();
         Handler {
-            state,
-            stream,
+            state: Arc::clone(state),
             recipient,
             id,
             dialect,
@@ -74,55 +69,51 @@ impl<'a> Handler<'a> {
         &self.state.config
     }
 
-    /// Reads until the peer leaves, breaks a rule or the connection ends; `first_bytes` are
-    /// what the sniffing already read.
-    pub(super) fn run(&mut self, first_bytes: &[u8]) -> End {
+    /// The connection's first words, in its dialect, then `first_bytes` (what the sniffing
+    /// read) as if just received.
+    pub(super) fn start(&mut self, first_bytes: &[u8]) -> Option<End> {
         let started = match self.dialect {
             Dialect::Json => self.send_welcome(),
             Dialect::Plain => self.join_plain(),
         };
-        if let Some(end) = started.or_else(|| self.feed(first_bytes)) {
-            return end;
-        }
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            let wait = match self.next_wait() {
-                Ok(wait) => wait,
-                Err(end) => return end,
-            };
-            let end = match read_within(self.stream, &mut buf, wait) {
-                ReadOutcome::Bytes(n) => {
-                    self.last_heard = Instant::now();
-                    self.feed(&buf[..n])
-                }
-                ReadOutcome::TimedOut => self.on_quiet(),
-                ReadOutcome::Closed => Some(self.on_closed("closed the connection")),
-                ReadOutcome::Failed(_) => Some(self.on_closed("connection lost")),
-            };
-            if let Some(end) = end {
-                return end;
-            }
+        started.or_else(|| self.feed(first_bytes))
+    }
+
+    /// Bytes arrived at `now`.
+    pub(super) fn heard(&mut self, now: Instant) {
+        self.last_heard = now;
+    }
+
+    /// When the handler next needs looking at without any bytes arriving (`None`: never), or
+    /// the end a passed deadline (handshake, idle) brings. May send a ping. A plain peer's
+    /// partial line ("hello" without a newline, from a script that then waits) counts as sent
+    /// after a short silence; a silent plain peer is never timed out: TCP keepalive and
+    /// `TCP_USER_TIMEOUT` find dead peers, since plain peers cannot answer pings (see
+    /// `connection::configure`).
+    pub(super) fn next_deadline(&mut self, now: Instant) -> Result<Option<Instant>, End> {
+        match self.dialect {
+            Dialect::Json => self.check_json_deadlines().map(|wait| Some(now + wait)),
+            Dialect::Plain => Ok(self
+                .splitter
+                .has_partial()
+                .then(|| self.last_heard + self.config().plain_flush)),
         }
     }
 
-    /// How long the next read may wait before a deadline needs looking at.
-    fn next_wait(&mut self) -> Result<Duration, End> {
+    /// A deadline from [`Handler::next_deadline`] passed.
+    pub(super) fn on_deadline(&mut self, now: Instant) -> Option<End> {
         match self.dialect {
-            Dialect::Json => self.check_json_deadlines(),
-            Dialect::Plain => Ok(self.plain_wait()),
-        }
-    }
-
-    /// The read timed out with the connection still open.
-    fn on_quiet(&mut self) -> Option<End> {
-        match self.dialect {
+            // The deadlines are checked again by `next_deadline`.
             Dialect::Json => None,
-            Dialect::Plain => self.flush_partial_plain_line(),
+            Dialect::Plain if now >= self.last_heard + self.config().plain_flush => {
+                self.flush_partial_plain_line()
+            }
+            Dialect::Plain => None,
         }
     }
 
     /// The peer closed or the connection broke: a plain peer's unfinished line still counts.
-    fn on_closed(&mut self, detail: &str) -> End {
+    pub(super) fn on_closed(&mut self, detail: &str) -> End {
         if self.dialect == Dialect::Plain {
             self.flush_partial_plain_line();
         }
@@ -130,7 +121,7 @@ impl<'a> Handler<'a> {
     }
 
     /// Splits `bytes` into lines and handles each complete one, in the peer's dialect.
-    fn feed(&mut self, bytes: &[u8]) -> Option<End> {
+    pub(super) fn feed(&mut self, bytes: &[u8]) -> Option<End> {
         let mut lines = Vec::new();
         if self.splitter.push(bytes, &mut lines).is_err() {
             return Some(self.line_too_long());

@@ -4,6 +4,7 @@
 //! exactly the history it missed, keep-alive pings and the idle timeout, and the dispatch of
 //! each [`ClientFrame`]. Actions both dialects share live in `handler`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::config::ServerConfig;
@@ -17,7 +18,7 @@ use crate::network::protocol::{
 };
 use crate::network::text::normalize_nick;
 
-impl Handler<'_> {
+impl Handler {
     /// The server's first frame to a Natter client.
     pub(super) fn send_welcome(&self) -> Option<End> {
         self.send_frame(&welcome_frame(self.config()));
@@ -130,7 +131,7 @@ impl Handler<'_> {
             Ok(token) => token,
             Err(e) => return Some(self.no_session_token(&e)),
         };
-        let state = self.state;
+        let state = Arc::clone(&self.state);
         let mut room = lock(&state.room);
         // A session coming back takes over from its own old connection, which may not have
         // noticed the drop yet; the room sees no leave and no join, so the stay keeps its

@@ -1,5 +1,5 @@
-//! The listener thread: accepts connections, caps them, gives each a thread, and on stop says
-//! goodbye to everyone and joins every thread.
+//! The listener thread: accepts connections, caps them, hands each to an I/O thread, and on
+//! stop says goodbye to everyone and stops the I/O threads.
 //!
 //! Owns the accept loop, the pace of new connections per address, the table of open
 //! connections and the order of shutting down. Does not own what happens on a connection (see
@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use super::ServerEvent;
 use super::connection::{self, ConnId, Connection};
 use super::handler::room_full_message;
+use super::io_thread::{NewConn, token_for};
+use super::outbox::{Marks, Outbox};
 use super::rate::{ADDRESSES_TRACKED, AddressBuckets, Refused};
 use super::refuser::{Refusal, Refuser};
 use super::state::ServerState;
@@ -54,22 +56,29 @@ pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
     }
     refuser.stop();
     say_goodbye_to_everyone(&state);
-    state.conn_threads.join_all();
-    // Every send queue has finished with its connection, so the flushers have nothing left.
-    if let Some(flushers) = lock(&state.flushers).take() {
-        flushers.stop();
+    // Each I/O thread takes what is left out of the room and drops it.
+    if let Some(io_threads) = lock(&state.io_threads).take() {
+        io_threads.stop();
     }
     drop(listener);
     state.emit(ServerEvent::Stopped);
 }
 
-/// Registers a new connection and starts its thread, or hands it to the refuser with the
-/// reason it cannot be served; `None` if it gets no thread.
+/// Registers a new connection and hands it to its I/O thread, or hands it to the refuser
+/// with the reason it cannot be served.
 fn admit(state: &Arc<ServerState>, stream: TcpStream, refuser: &Refuser) -> Option<()> {
     let peer = stream.peer_addr().ok()?;
-    let connection = Arc::new(Connection::new(stream.try_clone().ok()?, peer));
     let id: ConnId = state.next_conn_id.fetch_add(1, Ordering::Relaxed);
-    // Connections beyond this get no thread: it bounds threads under a connection flood.
+    let io = lock(&state.io_threads).as_ref()?.pick(id).cloned()?;
+    let marks = Marks::for_capacity(state.config.queue_lines);
+    let outbox = Outbox::new(
+        token_for(id),
+        marks,
+        Arc::clone(&io),
+        Arc::clone(&state.pressure),
+    );
+    let connection = Arc::new(Connection::new(peer, outbox));
+    // Connections beyond this are refused: it bounds memory under a connection flood.
     let hard_cap = state.config.max_clients + 64;
     let (from_peer, too_many_open) = {
         let mut open = lock(&state.connections);
@@ -98,24 +107,13 @@ fn admit(state: &Arc<ServerState>, stream: TcpStream, refuser: &Refuser) -> Opti
         refuser.refuse(state, refusal);
         return None;
     }
-    let thread_state = Arc::clone(state);
-    let spawned = thread::Builder::new()
-        .name(format!("natter-conn-{id}"))
-        .spawn(move || {
-            connection::serve(&thread_state, stream, connection, id);
-            unregister(&thread_state, id, peer.ip());
-            thread_state.conn_threads.ending(id);
-        });
-    match spawned {
-        Ok(handle) => {
-            state.conn_threads.add(id, handle);
-            Some(())
-        }
-        Err(_) => {
-            unregister(state, id, peer.ip());
-            None
-        }
-    }
+    connection::configure(&stream);
+    io.hand_over(NewConn {
+        id,
+        stream,
+        connection,
+    });
+    Some(())
 }
 
 fn too_many_from(state: &ServerState, ip: IpAddr) -> (ErrorCode, String) {
@@ -171,18 +169,6 @@ fn refuse_join(state: &ServerState, stream: &TcpStream, peer: SocketAddr, refuse
             message: format!("{message} ({count} refused since the last note)"),
         });
     }
-}
-
-fn unregister(state: &ServerState, id: ConnId, ip: IpAddr) {
-    let mut open = lock(&state.connections);
-    open.by_id.remove(&id);
-    if let Some(count) = open.per_ip.get_mut(&ip) {
-        *count -= 1;
-        if *count == 0 {
-            open.per_ip.remove(&ip);
-        }
-    }
-    state.connections_changed.notify_all();
 }
 
 /// On stop: members get `bye` (or a plain line) and a moment to read it; then every

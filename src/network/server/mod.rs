@@ -25,16 +25,17 @@
 //! queue, or a write stalled past the deadline, drops that member alone.
 
 mod config;
-mod conn_threads;
+mod conn_io;
 mod connection;
 mod handler;
+mod io_thread;
 mod json_dialect;
 mod listener;
+mod outbox;
 mod plain_dialect;
 mod rate;
 mod refuser;
 mod room;
-mod send_queue;
 mod session;
 mod state;
 
@@ -51,7 +52,6 @@ pub use config::{JoinLimit, RateLimit, ServerConfig};
 
 use super::protocol::{ChatMessage, Dialect, ErrorCode, LeaveReason};
 use super::{WakeUp, lock};
-use send_queue::Flushers;
 use state::ServerState;
 
 /// What the server reports to whoever runs it (the window or `natter serve`).
@@ -189,10 +189,10 @@ pub fn start(
 ) -> io::Result<ServerHandle> {
     let local_addr = listener.local_addr()?;
     let (events_tx, events) = crossbeam_channel::bounded(8192);
-    let flushers = Flushers::start(config.flusher_threads, config.coalesce)?;
-    let state = Arc::new(ServerState::new(
-        config, local_addr, events_tx, wake, flushers,
-    ));
+    let io_threads = config.io_threads;
+    let state = Arc::new(ServerState::new(config, local_addr, events_tx, wake));
+    let threads = io_thread::IoThreads::start(&state, io_threads)?;
+    *lock(&state.io_threads) = Some(threads);
     state.emit(ServerEvent::Started { addr: local_addr });
     let listener_state = Arc::clone(&state);
     let listener_thread = thread::Builder::new()

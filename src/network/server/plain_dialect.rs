@@ -4,7 +4,7 @@
 //! lines it types, and counting an unfinished line as sent after a short silence. The wording
 //! lives in `network::plain`; actions both dialects share live in `handler`.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use super::connection::End;
 use super::handler::Handler;
@@ -15,14 +15,14 @@ use crate::network::protocol::LeaveReason;
 /// How many recent messages a plain peer is shown on joining.
 const RECENT_FOR_PLAIN: usize = 20;
 
-impl Handler<'_> {
+impl Handler {
     /// Puts a plain peer in the room as `guest-N` and greets it.
     pub(super) fn join_plain(&mut self) -> Option<End> {
         let token = match self.state.new_session_token() {
             Ok(token) => token,
             Err(e) => return Some(self.no_session_token(&e)),
         };
-        let state = self.state;
+        let state = Arc::clone(&self.state);
         let mut room = lock(&state.room);
         if room.members.len() >= self.config().max_clients {
             drop(room);
@@ -47,18 +47,6 @@ impl Handler<'_> {
         drop(room);
         self.joined(nick);
         None
-    }
-
-    /// A script that sends "hello" without a newline and waits: after a short silence the
-    /// partial line counts as sent. Otherwise wait as long as the peer likes (a silent plain
-    /// peer is never timed out): TCP keepalive and `TCP_USER_TIMEOUT` find dead peers, since
-    /// plain peers cannot answer pings (see `connection::configure`).
-    pub(super) fn plain_wait(&self) -> Duration {
-        if self.splitter.has_partial() {
-            self.config().plain_flush
-        } else {
-            Duration::from_secs(3600)
-        }
     }
 
     /// Handles the unfinished line, if any, as if its newline had come.

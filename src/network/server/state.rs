@@ -13,10 +13,10 @@ use crossbeam_channel::Sender;
 
 use super::ServerEvent;
 use super::config::ServerConfig;
-use super::conn_threads::ConnThreads;
 use super::connection::{ConnId, Connection};
+use super::io_thread::IoThreads;
+use super::outbox::Pressure;
 use super::room::Room;
-use super::send_queue::Flushers;
 use super::session::{self, IssuedSessions};
 use crate::network::protocol::ErrorCode;
 use crate::network::{WakeUp, lock};
@@ -29,8 +29,8 @@ pub(super) struct ServerState {
     pub(super) connections: Mutex<OpenConnections>,
     /// Signalled whenever a connection leaves `connections`.
     pub(super) connections_changed: Condvar,
-    /// The connections' threads, joined as each ends.
-    pub(super) conn_threads: ConnThreads,
+    /// How many members' queues hold the readers back (see `outbox`).
+    pub(super) pressure: Arc<Pressure>,
     events: Sender<ServerEvent>,
     wake: WakeUp,
     pub(super) next_conn_id: AtomicU64,
@@ -38,8 +38,9 @@ pub(super) struct ServerState {
     sessions: Mutex<IssuedSessions>,
     /// Connections refused so far in this run, for the log.
     refused: AtomicU64,
-    /// Taken and stopped by the listener thread once every connection has ended.
-    pub(super) flushers: Mutex<Option<Flushers>>,
+    /// The threads that own the connections; set right after start, taken and stopped by the
+    /// listener thread at stop.
+    pub(super) io_threads: Mutex<Option<IoThreads>>,
 }
 
 /// Every open connection, in the room or not, so that stop can reach them all.
@@ -55,7 +56,6 @@ impl ServerState {
         local_addr: SocketAddr,
         events: Sender<ServerEvent>,
         wake: WakeUp,
-        flushers: Flushers,
     ) -> Self {
         ServerState {
             config,
@@ -64,13 +64,13 @@ impl ServerState {
             room: Mutex::new(Room::default()),
             connections: Mutex::new(OpenConnections::default()),
             connections_changed: Condvar::new(),
-            conn_threads: ConnThreads::default(),
+            pressure: Pressure::new(),
             events,
             wake,
             next_conn_id: AtomicU64::new(1),
             sessions: Mutex::new(IssuedSessions::default()),
             refused: AtomicU64::new(0),
-            flushers: Mutex::new(Some(flushers)),
+            io_threads: Mutex::new(None),
         }
     }
 
@@ -103,6 +103,19 @@ impl ServerState {
             message: message.to_string(),
             total,
         });
+    }
+
+    /// Forgets a connection that has ended, so its address may open another.
+    pub(super) fn unregister(&self, id: ConnId, ip: IpAddr) {
+        let mut open = lock(&self.connections);
+        open.by_id.remove(&id);
+        if let Some(count) = open.per_ip.get_mut(&ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.per_ip.remove(&ip);
+            }
+        }
+        self.connections_changed.notify_all();
     }
 
     /// Posts an event and wakes the owner. A full event channel (nobody reading) drops the

@@ -1,0 +1,426 @@
+//! One connection's life on the I/O thread that owns it: sniffing its dialect, reading into
+//! its handler, writing its outbox, and closing it in order.
+//!
+//! Owns the non-blocking socket and everything that touches it, in both directions, so the
+//! connection's transport state needs no lock. Does not own waiting for readiness, timers or
+//! fairness between connections (see `io_thread`), nor what the peer says (see `handler`).
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+
+use super::connection::{ConnId, Connection, End, Recipient};
+use super::handler::Handler;
+use super::outbox::{Ending, HOLD_GRACE, Outbox, Take};
+use super::state::ServerState;
+use crate::network::protocol::{Dialect, LeaveReason, detect_dialect};
+
+/// At most this many bytes are gathered into one send.
+const MAX_SEND_BYTES: usize = 256 * 1024;
+/// At most this much is read from one connection in one turn, so a blaster cannot starve
+/// the others on its thread (and one turn's fan-out stays well under a queue's capacity).
+pub(super) const READ_BUDGET: usize = 16 * 1024;
+/// The first bytes decide the dialect once this many came, even if all white space.
+const SNIFF_MAX: usize = 4096;
+/// A closing connection's unread input is drained this long at most...
+const LINGER: Duration = Duration::from_secs(1);
+/// ...and this much at most.
+const LINGER_BYTES: usize = 1 << 20;
+
+enum Phase {
+    /// Waiting for the first bytes, until the sniff window ends.
+    Sniffing {
+        first: Vec<u8>,
+        until: Instant,
+    },
+    Serving(Box<Handler>),
+    /// Out of the room: writing what is queued, then maybe draining the peer's input.
+    Closing {
+        /// The peer was sent an error: drain its input before closing, so the kernel does not
+        /// answer it with a reset that could swallow that error.
+        linger: bool,
+        /// The peer closed its side: there is nothing to drain.
+        read_closed: bool,
+        drain_until: Option<Instant>,
+        drained: usize,
+    },
+    /// Nothing more to do: the thread drops the connection.
+    Done,
+}
+
+/// What a write turn led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flushed {
+    /// A batch was sent; look again for more a coalescing interval later.
+    Sent,
+    /// Nothing was waiting.
+    Empty,
+    /// The socket is full; wait until it has room.
+    Blocked,
+    /// Writing is over (ended, failed or killed).
+    Over,
+}
+
+pub(super) struct Conn {
+    pub(super) id: ConnId,
+    pub(super) stream: TcpStream,
+    pub(super) connection: Arc<Connection>,
+    outbox: Outbox,
+    phase: Phase,
+    batch: Vec<u8>,
+    sent: usize,
+    /// The socket was full at this moment and took nothing since.
+    blocked_since: Option<Instant>,
+    /// Told the outbox it does not hold the room (blocked past [`HOLD_GRACE`]).
+    exempt: bool,
+    /// The handler's next deadline (pings, timeouts, a plain peer's partial line).
+    handler_due: Option<Instant>,
+    /// Readiness was reported and not yet read to the end.
+    pub(super) readable: bool,
+    /// When the thread plans to write this connection (`None`: not planned).
+    pub(super) write_due: Option<Instant>,
+    /// The deadline the thread's timer heap holds for this connection.
+    pub(super) timer: Option<Instant>,
+}
+
+impl Conn {
+    pub(super) fn new(
+        id: ConnId,
+        stream: TcpStream,
+        connection: Arc<Connection>,
+        sniff_window: Duration,
+        now: Instant,
+    ) -> Conn {
+        let outbox = connection.outbox.clone();
+        Conn {
+            id,
+            stream,
+            connection,
+            outbox,
+            phase: Phase::Sniffing {
+                first: Vec::new(),
+                until: now + sniff_window,
+            },
+            batch: Vec::new(),
+            sent: 0,
+            blocked_since: None,
+            exempt: false,
+            handler_due: None,
+            readable: false,
+            write_due: None,
+            timer: None,
+        }
+    }
+
+    pub(super) fn is_done(&self) -> bool {
+        matches!(self.phase, Phase::Done)
+    }
+
+    /// Whether reading waits while the room is under pressure: everything that can make the
+    /// server send to others does (a closing connection's input is only drained).
+    pub(super) fn reads_add_load(&self) -> bool {
+        matches!(self.phase, Phase::Sniffing { .. } | Phase::Serving(_))
+    }
+
+    pub(super) fn is_blocked(&self) -> bool {
+        self.blocked_since.is_some()
+    }
+
+    /// The earliest moment something must be looked at without any event.
+    pub(super) fn deadline(&self, stall: Duration) -> Option<Instant> {
+        let phase = match &self.phase {
+            Phase::Sniffing { until, .. } => Some(*until),
+            Phase::Serving(_) => self.handler_due,
+            Phase::Closing { drain_until, .. } => *drain_until,
+            Phase::Done => None,
+        };
+        let blocked = self.blocked_since.map(|since| {
+            if self.exempt {
+                since + stall
+            } else {
+                since + HOLD_GRACE.min(stall)
+            }
+        });
+        [phase, blocked].into_iter().flatten().min()
+    }
+
+    /// Reads what the peer sent, at most `budget` bytes. Returns false if readiness is not
+    /// used up (more may be waiting).
+    pub(super) fn read(&mut self, state: &Arc<ServerState>, scratch: &mut [u8]) -> bool {
+        let mut budget = READ_BUDGET;
+        while budget > 0 && !self.is_done() {
+            let want = scratch.len().min(budget);
+            match (&self.stream).read(&mut scratch[..want]) {
+                Ok(0) => {
+                    self.on_closed(state, "closed the connection");
+                    return true;
+                }
+                Ok(n) => {
+                    budget -= n;
+                    self.on_bytes(state, &scratch[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(_) => {
+                    self.on_closed(state, "connection lost");
+                    return true;
+                }
+            }
+        }
+        self.is_done()
+    }
+
+    fn on_bytes(&mut self, state: &Arc<ServerState>, bytes: &[u8]) {
+        let now = Instant::now();
+        match &mut self.phase {
+            Phase::Sniffing { first, .. } => {
+                first.extend_from_slice(bytes);
+                if !first.iter().all(u8::is_ascii_whitespace) || first.len() >= SNIFF_MAX {
+                    self.start_serving(state, now);
+                }
+            }
+            Phase::Serving(handler) => {
+                handler.heard(now);
+                let end = handler.feed(bytes);
+                self.after_handler(end, now);
+            }
+            Phase::Closing { drained, .. } => {
+                *drained += bytes.len();
+                if *drained >= LINGER_BYTES {
+                    self.phase = Phase::Done;
+                }
+            }
+            Phase::Done => {}
+        }
+    }
+
+    /// The dialect is decided by what came (or by silence): the handler takes over.
+    fn start_serving(&mut self, state: &Arc<ServerState>, now: Instant) {
+        let Phase::Sniffing { first, .. } = std::mem::replace(&mut self.phase, Phase::Done) else {
+            return;
+        };
+        let dialect = if first.is_empty() {
+            // Silence: a tutorial script waiting for us to speak first.
+            Dialect::Plain
+        } else {
+            detect_dialect(&first)
+        };
+        let recipient = Recipient {
+            queue: self.outbox.clone(),
+            connection: Arc::clone(&self.connection),
+        };
+        let mut handler = Box::new(Handler::new(state, recipient, self.id, dialect));
+        let end = handler.start(&first);
+        self.phase = Phase::Serving(handler);
+        self.after_handler(end, now);
+    }
+
+    /// After the handler acted: end the connection, or note its next deadline.
+    fn after_handler(&mut self, end: Option<End>, now: Instant) {
+        let Phase::Serving(handler) = &mut self.phase else {
+            return;
+        };
+        let end = end.map_or_else(|| handler.next_deadline(now), Err);
+        match end {
+            Ok(due) => self.handler_due = due,
+            Err(end) => self.end(end),
+        }
+    }
+
+    fn on_closed(&mut self, state: &Arc<ServerState>, detail: &str) {
+        match &mut self.phase {
+            // Closed before a word: a port scan or a wake-up connection. Nobody is told.
+            Phase::Sniffing { first, .. } if first.is_empty() => self.phase = Phase::Done,
+            Phase::Sniffing { .. } => {
+                self.start_serving(state, Instant::now());
+                self.on_closed(state, detail);
+            }
+            Phase::Serving(handler) => {
+                let end = handler.on_closed(detail);
+                self.end(end);
+                self.on_closed(state, detail);
+            }
+            Phase::Closing {
+                read_closed,
+                drain_until,
+                ..
+            } => {
+                *read_closed = true;
+                // Written out already (draining): done. Otherwise the writes finish first.
+                if drain_until.is_some() {
+                    self.phase = Phase::Done;
+                }
+            }
+            Phase::Done => {}
+        }
+    }
+
+    /// Takes the member out of the room and starts the orderly close.
+    fn end(&mut self, end: End) {
+        let Phase::Serving(mut handler) = std::mem::replace(&mut self.phase, Phase::Done) else {
+            return;
+        };
+        let (reason, detail) = self
+            .connection
+            .end_reason()
+            .unwrap_or((end.reason, end.detail.clone()));
+        handler.leave_room(reason, &detail);
+        drop(handler);
+        // No one can queue more for this connection now: write what is queued, then close.
+        self.outbox.finish();
+        self.handler_due = None;
+        self.phase = Phase::Closing {
+            linger: end.linger,
+            read_closed: false,
+            drain_until: None,
+            drained: 0,
+        };
+        if self.outbox.killed() {
+            self.phase = Phase::Done;
+        }
+    }
+
+    /// `Connection::close` was called from elsewhere: stop now, writing nothing more.
+    pub(super) fn kill(&mut self) {
+        if let Phase::Serving(handler) = &mut self.phase {
+            let end = handler.on_closed("connection lost");
+            self.end(end);
+        }
+        self.phase = Phase::Done;
+    }
+
+    /// A deadline may have passed.
+    pub(super) fn on_timer(&mut self, state: &Arc<ServerState>, now: Instant) {
+        let stall = state.config.write_stall;
+        if let Some(since) = self.blocked_since {
+            let blocked = now.saturating_duration_since(since);
+            if blocked >= stall {
+                self.write_failed(
+                    LeaveReason::Dropped,
+                    format!("stopped reading: a write stalled for {} s", stall.as_secs()),
+                );
+                return;
+            }
+            if blocked >= HOLD_GRACE && !self.exempt {
+                self.exempt = true;
+                self.outbox.set_exempt(true);
+            }
+        }
+        match &mut self.phase {
+            Phase::Sniffing { until, .. } if now >= *until => self.start_serving(state, now),
+            Phase::Serving(handler) if self.handler_due.is_some_and(|due| now >= due) => {
+                let end = handler.on_deadline(now);
+                self.after_handler(end, now);
+            }
+            Phase::Closing {
+                drain_until: Some(until),
+                ..
+            } if now >= *until => self.phase = Phase::Done,
+            _ => {}
+        }
+    }
+
+    /// Writing failed for good: the connection ends for `reason`.
+    fn write_failed(&mut self, reason: LeaveReason, detail: String) {
+        self.connection.set_end_reason(reason, detail.clone());
+        self.outbox.discard();
+        if matches!(self.phase, Phase::Serving(_)) {
+            self.end(End::new(reason, detail));
+        }
+        self.phase = Phase::Done;
+    }
+
+    /// Writes one batch of what is queued (taking more lines first if the last batch is out).
+    pub(super) fn write(&mut self, taken: &mut Vec<Arc<[u8]>>, now: Instant) -> Flushed {
+        if self.is_done() {
+            return Flushed::Over;
+        }
+        if self.outbox.killed() {
+            self.kill();
+            return Flushed::Over;
+        }
+        if self.sent == self.batch.len() {
+            self.batch.clear();
+            self.sent = 0;
+            match self.outbox.take_lines(taken, MAX_SEND_BYTES) {
+                Take::Took => {
+                    for line in taken.drain(..) {
+                        self.batch.extend_from_slice(&line);
+                    }
+                }
+                Take::Nothing => return Flushed::Empty,
+                Take::Ended(ending) => {
+                    self.written_out(ending, now);
+                    return Flushed::Over;
+                }
+            }
+        }
+        while self.sent < self.batch.len() {
+            match (&self.stream).write(&self.batch[self.sent..]) {
+                Ok(0) => {
+                    self.write_failed(LeaveReason::Left, "connection lost".into());
+                    return Flushed::Over;
+                }
+                Ok(n) => {
+                    self.sent += n;
+                    self.blocked_since = None;
+                    if self.exempt {
+                        self.exempt = false;
+                        self.outbox.set_exempt(false);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.blocked_since.get_or_insert(now);
+                    return Flushed::Blocked;
+                }
+                Err(_) => {
+                    self.write_failed(LeaveReason::Left, "connection lost".into());
+                    return Flushed::Over;
+                }
+            }
+        }
+        Flushed::Sent
+    }
+
+    /// Everything queued is written and the owner asked for the end.
+    fn written_out(&mut self, ending: Ending, now: Instant) {
+        if ending == Ending::ShutdownWrite {
+            let _ = self.stream.shutdown(Shutdown::Write);
+        }
+        match &mut self.phase {
+            Phase::Closing {
+                linger: true,
+                read_closed: false,
+                drain_until,
+                ..
+            } => {
+                drain_until.get_or_insert(now + LINGER);
+            }
+            Phase::Closing { .. } => self.phase = Phase::Done,
+            // Still serving (a goodbye asked for the end): the peer's close ends the rest.
+            _ => {}
+        }
+    }
+
+    /// Called as the thread lets the connection go: the room must not count its queue.
+    pub(super) fn release(&mut self) {
+        self.outbox.discard();
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    /// On stop: leaves the room without writing anything more.
+    pub(super) fn stop(&mut self) {
+        if let Phase::Serving(handler) = &mut self.phase {
+            let end = handler.on_closed("the server stopped");
+            self.end(End {
+                reason: LeaveReason::ServerStopped,
+                ..end
+            });
+        }
+        self.phase = Phase::Done;
+    }
+}

@@ -1,0 +1,472 @@
+//! The server's I/O threads: a fixed few, each owning a share of the connections, both
+//! directions, from the first byte to the close.
+//!
+//! Owns waiting (a mio poll: epoll on Linux, kqueue on macOS and BSD, IOCP-backed on
+//! Windows), the hand-over of new connections and of outboxes with new lines ([`IoShared`]),
+//! write coalescing, timers, fairness between connections, and pausing reads while the room
+//! is under pressure. Does not own what a connection does with its bytes (see `conn_io`).
+//!
+//! Why a few threads and not one per connection: 5,000 people meant 5,000 threads and
+//! 250 MB; and a connection owned by one thread needs no lock around its transport state.
+//!
+//! Write coalescing: a connection is written at once if idle, else at most once per
+//! `coalesce`, gathering what arrived meanwhile into one send. Deadlines of different
+//! connections fall at different moments, so the work is spread evenly over time.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
+
+use super::conn_io::{Conn, Flushed, READ_BUDGET};
+use super::connection::{ConnId, Connection};
+use super::outbox::Pressure;
+use super::state::ServerState;
+use crate::network::lock;
+
+const WAKER: Token = Token(0);
+/// How often every connection is checked for a queue held over its mark too long.
+const SWEEP: Duration = Duration::from_millis(500);
+
+/// The token of connection `id` (ids start at 1; token 0 is the waker's).
+pub(super) fn token_for(id: ConnId) -> usize {
+    (id as usize).wrapping_add(1).max(1)
+}
+
+/// A new connection for an I/O thread.
+pub(super) struct NewConn {
+    pub(super) id: ConnId,
+    pub(super) stream: std::net::TcpStream,
+    pub(super) connection: Arc<Connection>,
+}
+
+#[derive(Default)]
+struct Inbox {
+    new: Vec<NewConn>,
+    /// Outboxes with work, each with the earliest time it may be written (`None`: at once).
+    dirty: Vec<(usize, Option<Instant>)>,
+}
+
+/// What other threads may do to an I/O thread: hand it connections and work, wake it, stop it.
+pub(super) struct IoShared {
+    /// Least time between two writes to one busy connection.
+    pub(super) coalesce: Duration,
+    registry: Registry,
+    waker: Waker,
+    inbox: Mutex<Inbox>,
+    /// When the thread plans to wake, in microseconds since `epoch`: `u64::MAX` while it
+    /// waits with nothing due, 0 while it runs (it looks at the inbox before it sleeps).
+    wake_at: AtomicU64,
+    epoch: Instant,
+    stop: AtomicBool,
+}
+
+impl IoShared {
+    /// Hands over an outbox with work, to be written at `due` (`None`: at once). Wakes the
+    /// thread only if it would otherwise sleep past `due` by more than the slack: under load it
+    /// wakes every few hundred microseconds anyway, so a broadcast costs next to no wake-ups.
+    pub(super) fn schedule(&self, token: usize, due: Option<Instant>) {
+        lock(&self.inbox).dirty.push((token, due));
+        let due = self.micros(due.unwrap_or_else(Instant::now));
+        let planned = self.wake_at.fetch_min(due, Ordering::SeqCst);
+        if planned > due.saturating_add(micros_of(self.slack())) {
+            let _ = self.waker.wake();
+        }
+    }
+
+    /// Gives the thread a new connection.
+    pub(super) fn hand_over(&self, conn: NewConn) {
+        lock(&self.inbox).new.push(conn);
+        let _ = self.waker.wake();
+    }
+
+    pub(super) fn wake(&self) {
+        let _ = self.waker.wake();
+    }
+
+    fn micros(&self, t: Instant) -> u64 {
+        micros_of(t.saturating_duration_since(self.epoch))
+    }
+
+    /// Deadlines this close together are served by one wake-up.
+    fn slack(&self) -> Duration {
+        self.coalesce / 4
+    }
+}
+
+fn micros_of(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The running I/O threads.
+pub(super) struct IoThreads {
+    shared: Vec<Arc<IoShared>>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl IoThreads {
+    /// Starts `count` (at least one) threads named `natter-io-{i}`.
+    pub(super) fn start(state: &Arc<ServerState>, count: usize) -> io::Result<IoThreads> {
+        let mut threads = IoThreads {
+            shared: Vec::new(),
+            handles: Vec::new(),
+        };
+        for index in 0..count.max(1) {
+            let poll = Poll::new()?;
+            let shared = Arc::new(IoShared {
+                coalesce: state.config.coalesce,
+                registry: poll.registry().try_clone()?,
+                waker: Waker::new(poll.registry(), WAKER)?,
+                inbox: Mutex::new(Inbox::default()),
+                wake_at: AtomicU64::new(0),
+                epoch: Instant::now(),
+                stop: AtomicBool::new(false),
+            });
+            let worker = Worker::new(Arc::clone(&shared), Arc::clone(state), poll);
+            let handle = thread::Builder::new()
+                .name(format!("natter-io-{index}"))
+                .spawn(move || worker.run())?;
+            threads.shared.push(shared);
+            threads.handles.push(handle);
+        }
+        state.pressure.set_io_threads(threads.shared.clone());
+        Ok(threads)
+    }
+
+    /// The thread that owns connection `id`.
+    pub(super) fn pick(&self, id: ConnId) -> Option<&Arc<IoShared>> {
+        let n = self.shared.len().max(1);
+        self.shared.get((id as usize) % n)
+    }
+
+    /// Stops every thread (each takes its remaining connections out of the room without
+    /// writing more) and joins them.
+    pub(super) fn stop(self) {
+        for shared in &self.shared {
+            shared.stop.store(true, Ordering::SeqCst);
+            shared.wake();
+        }
+        for handle in self.handles {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// One I/O thread's own bookkeeping.
+struct Worker {
+    shared: Arc<IoShared>,
+    state: Arc<ServerState>,
+    pressure: Arc<Pressure>,
+    poll: Poll,
+    conns: HashMap<usize, Conn>,
+    /// Planned writes; an item whose connection's `write_due` differs is stale.
+    writes: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Deadlines; an item whose connection's `timer` differs is stale.
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Connections with input not yet read to the end.
+    to_read: Vec<usize>,
+    scratch: Vec<u8>,
+    taken: Vec<Arc<[u8]>>,
+    next_sweep: Instant,
+}
+
+impl Worker {
+    fn new(shared: Arc<IoShared>, state: Arc<ServerState>, poll: Poll) -> Worker {
+        Worker {
+            pressure: Arc::clone(&state.pressure),
+            shared,
+            state,
+            poll,
+            conns: HashMap::new(),
+            writes: BinaryHeap::new(),
+            timers: BinaryHeap::new(),
+            to_read: Vec::new(),
+            scratch: vec![0; READ_BUDGET],
+            taken: Vec::new(),
+            next_sweep: Instant::now() + SWEEP,
+        }
+    }
+
+    fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let slack = self.shared.slack();
+        loop {
+            let now = Instant::now();
+            self.take_inbox(now);
+            if self.shared.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            if !self.pressure.is_on() {
+                self.read_ready();
+            }
+            self.fire_timers(Instant::now());
+            self.write_due(Instant::now() + slack);
+            self.sweep(Instant::now());
+
+            let wake_at = self.next_wake();
+            let planned = self
+                .next_write()
+                .map_or(u64::MAX, |t| self.shared.micros(t));
+            self.shared.wake_at.store(planned, Ordering::SeqCst);
+            // Look at the inbox once more: a hand-over before the store is seen here, one
+            // after it sees the plan and wakes us.
+            {
+                let inbox = lock(&self.shared.inbox);
+                if !inbox.new.is_empty() || !inbox.dirty.is_empty() {
+                    drop(inbox);
+                    self.shared.wake_at.store(0, Ordering::SeqCst);
+                    continue;
+                }
+            }
+            let timeout = if !self.to_read.is_empty() && !self.pressure.is_on() {
+                Some(Duration::ZERO)
+            } else {
+                wake_at.map(|t| t.saturating_duration_since(Instant::now()))
+            };
+            let polled = self.poll.poll(&mut events, timeout);
+            self.shared.wake_at.store(0, Ordering::SeqCst);
+            if let Err(e) = polled
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                // Nothing sensible to do but not spin: wait a little and go on.
+                thread::sleep(Duration::from_millis(1));
+            }
+            let now = Instant::now();
+            for event in &events {
+                self.on_event(event, now);
+            }
+        }
+        self.stop_all();
+    }
+
+    fn on_event(&mut self, event: &mio::event::Event, now: Instant) {
+        let token = event.token().0;
+        if token == WAKER.0 {
+            return;
+        }
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if (event.is_readable() || event.is_read_closed() || event.is_error()) && !conn.readable {
+            conn.readable = true;
+            self.to_read.push(token);
+        }
+        if (event.is_writable() || event.is_error()) && conn.is_blocked() {
+            self.plan_write(token, now);
+        }
+    }
+
+    /// New connections and outboxes with work.
+    fn take_inbox(&mut self, now: Instant) {
+        let Inbox { new, dirty } = std::mem::take(&mut *lock(&self.shared.inbox));
+        for conn in new {
+            self.adopt(conn, now);
+        }
+        for (token, due) in dirty {
+            let due = due.map_or(now, |t| t.max(now));
+            self.plan_write(token, due);
+        }
+    }
+
+    fn adopt(&mut self, new: NewConn, now: Instant) {
+        let token = token_for(new.id);
+        let _ = new.stream.set_nonblocking(true);
+        let mut stream = mio::net::TcpStream::from_std(new.stream);
+        let registered = self.shared.registry.register(
+            &mut stream,
+            Token(token),
+            Interest::READABLE | Interest::WRITABLE,
+        );
+        let mut conn = Conn::new(
+            new.id,
+            stream,
+            new.connection,
+            self.state.config.sniff_window,
+            now,
+        );
+        if registered.is_err() {
+            conn.release();
+            self.state.unregister(new.id, conn.connection.peer.ip());
+            return;
+        }
+        // Whatever already arrived is read at once; the registration reports it too.
+        conn.readable = true;
+        self.to_read.push(token);
+        self.conns.insert(token, conn);
+        self.retime(token);
+    }
+
+    /// Reads every connection with input waiting, one budget each; what is left waits for
+    /// the next turn, so one sender cannot starve the others.
+    fn read_ready(&mut self) {
+        let tokens = std::mem::take(&mut self.to_read);
+        for token in tokens {
+            let Some(conn) = self.conns.get_mut(&token) else {
+                continue;
+            };
+            if self.pressure.is_on() && conn.reads_add_load() {
+                self.to_read.push(token);
+                continue;
+            }
+            let drained = conn.read(&self.state, &mut self.scratch);
+            if drained {
+                conn.readable = false;
+            } else {
+                self.to_read.push(token);
+            }
+            self.settle(token);
+        }
+    }
+
+    fn plan_write(&mut self, token: usize, due: Instant) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if conn.write_due.is_some_and(|planned| planned <= due) {
+            return;
+        }
+        conn.write_due = Some(due);
+        self.writes.push(Reverse((due, token)));
+    }
+
+    /// Writes every connection due by `until`.
+    fn write_due(&mut self, until: Instant) {
+        let coalesce = self.shared.coalesce;
+        while let Some(&Reverse((due, token))) = self.writes.peek() {
+            if due > until {
+                break;
+            }
+            self.writes.pop();
+            let Some(conn) = self.conns.get_mut(&token) else {
+                continue;
+            };
+            if conn.write_due != Some(due) {
+                continue;
+            }
+            conn.write_due = None;
+            match conn.write(&mut self.taken, Instant::now()) {
+                Flushed::Sent => {
+                    let next = Instant::now() + coalesce;
+                    conn.write_due = Some(next);
+                    self.writes.push(Reverse((next, token)));
+                }
+                // Written again when the socket says it has room (`on_event`).
+                Flushed::Blocked | Flushed::Empty | Flushed::Over => {}
+            }
+            self.settle(token);
+        }
+    }
+
+    fn next_write(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((due, token))) = self.writes.peek() {
+            if self.conns.get(&token).and_then(|c| c.write_due) == Some(due) {
+                return Some(due);
+            }
+            self.writes.pop();
+        }
+        None
+    }
+
+    fn next_timer(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((due, token))) = self.timers.peek() {
+            if self.conns.get(&token).and_then(|c| c.timer) == Some(due) {
+                return Some(due);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    fn next_wake(&mut self) -> Option<Instant> {
+        [self.next_write(), self.next_timer(), Some(self.next_sweep)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(due) = self.next_timer() {
+            if due > now {
+                break;
+            }
+            let Some(Reverse((_, token))) = self.timers.pop() else {
+                break;
+            };
+            if let Some(conn) = self.conns.get_mut(&token) {
+                conn.timer = None;
+                conn.on_timer(&self.state, now);
+            }
+            self.settle(token);
+        }
+    }
+
+    /// Drops members whose queue stayed over its high mark for the stall time while their
+    /// socket took bytes: they read, but too slowly to keep up, and hold everyone else.
+    fn sweep(&mut self, now: Instant) {
+        if now < self.next_sweep {
+            return;
+        }
+        self.next_sweep = now + SWEEP;
+        let stall = self.state.config.write_stall;
+        for conn in self.conns.values() {
+            let outbox = &conn.connection.outbox;
+            if let Some(since) = outbox.over_since()
+                && now.saturating_duration_since(since) >= stall
+            {
+                let waiting = outbox.len();
+                conn.connection.close(
+                    crate::network::protocol::LeaveReason::Dropped,
+                    format!(
+                        "reading too slowly: {waiting} messages waited more than {} s",
+                        stall.as_secs()
+                    ),
+                );
+            }
+        }
+    }
+
+    /// After anything happened to a connection: drop it if done, else keep its timer right.
+    fn settle(&mut self, token: usize) {
+        let done = self.conns.get(&token).is_none_or(Conn::is_done);
+        if done {
+            if let Some(mut conn) = self.conns.remove(&token) {
+                let _ = self.shared.registry.deregister(&mut conn.stream);
+                conn.release();
+                self.state.unregister(conn.id, conn.connection.peer.ip());
+            }
+            return;
+        }
+        self.retime(token);
+    }
+
+    fn retime(&mut self, token: usize) {
+        let stall = self.state.config.write_stall;
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        let deadline = conn.deadline(stall);
+        if deadline != conn.timer {
+            conn.timer = deadline;
+            if let Some(due) = deadline {
+                self.timers.push(Reverse((due, token)));
+            }
+        }
+    }
+
+    /// On stop: every connection leaves the room without a word more, and is dropped.
+    fn stop_all(&mut self) {
+        self.take_inbox(Instant::now());
+        let tokens: Vec<usize> = self.conns.keys().copied().collect();
+        for token in tokens {
+            if let Some(conn) = self.conns.get_mut(&token) {
+                conn.stop();
+            }
+            self.settle(token);
+        }
+    }
+}

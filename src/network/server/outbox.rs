@@ -1,0 +1,313 @@
+//! Each connection's outgoing queue: what broadcasters hand over, and the room's pressure.
+//!
+//! Owns the bounded line queue of one connection ([`Outbox`]), its hand-over to the I/O thread
+//! that owns the socket (a push schedules a write there), and [`Pressure`]: how many members'
+//! queues are over their high mark. While any is, the I/O threads read from nobody, so senders
+//! are slowed by their own TCP window instead of readers being dropped (PROTOCOL.md §9).
+//! Does not write to sockets (see `io_thread`) nor know what a line means.
+//!
+//! Guarantees:
+//! - [`Outbox::push`] never blocks on the peer: it appends or says the queue is full.
+//! - Lines go out in the order pushed, each whole.
+//! - A queue counts toward the pressure only while it is over the high mark and its socket is
+//!   taking bytes: a member whose socket took nothing for [`HOLD_GRACE`] holds nobody up.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::io_thread::IoShared;
+use crate::network::lock;
+
+/// A member whose socket took nothing for this long stops holding the room's readers: it
+/// is either gone or not reading, and the stall deadline will decide which.
+pub(super) const HOLD_GRACE: std::time::Duration = std::time::Duration::from_millis(1000);
+
+/// [`Outbox::push`] refused a line: the queue is at its capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct QueueFull;
+
+/// How the writing side ends once everything queued is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ending {
+    /// Shut our sending side, so the peer reads end-of-stream after the last line.
+    ShutdownWrite,
+    /// Leave the socket as it is; its owner closes it.
+    Keep,
+}
+
+/// What [`Outbox::take_lines`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Take {
+    /// Lines were moved into the batch.
+    Took,
+    /// Nothing is queued; the outbox goes on.
+    Nothing,
+    /// Nothing is queued and the owner asked for this ending.
+    Ended(Ending),
+}
+
+/// The queue sizes that matter.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Marks {
+    /// Lines waiting; one more is [`QueueFull`] and the member is dropped.
+    pub(super) capacity: usize,
+    /// At this many lines the queue starts holding the room's readers...
+    pub(super) high: usize,
+    /// ...until it is down to this many.
+    pub(super) low: usize,
+}
+
+impl Marks {
+    /// High and low marks for a queue of `capacity` lines: a quarter and a sixteenth, so a
+    /// whole read's worth of fan-out from every I/O thread still fits above the high mark.
+    pub(super) fn for_capacity(capacity: usize) -> Marks {
+        let capacity = capacity.max(16);
+        Marks {
+            capacity,
+            high: capacity / 4,
+            low: capacity / 16,
+        }
+    }
+}
+
+struct Queue {
+    lines: VecDeque<Arc<[u8]>>,
+    ending: Option<Ending>,
+    /// `Connection::close` was called: write nothing more, the owner drops the socket.
+    killed: bool,
+    /// The owner already knows this outbox has work; a push need not tell it again.
+    scheduled: bool,
+    last_write: Option<Instant>,
+    /// Over the high mark (until down to the low mark), since this moment.
+    over_since: Option<Instant>,
+    /// The socket took nothing for [`HOLD_GRACE`]: this queue does not hold the room.
+    exempt: bool,
+    /// Currently counted in [`Pressure`].
+    counted: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    token: usize,
+    marks: Marks,
+    io: Arc<IoShared>,
+    pressure: Arc<Pressure>,
+}
+
+/// One connection's outgoing queue. Cloning gives another handle to the same queue.
+#[derive(Clone)]
+pub(super) struct Outbox {
+    shared: Arc<Shared>,
+}
+
+impl Outbox {
+    /// An outbox written by the I/O thread `io`, where the connection is known as `token`.
+    pub(super) fn new(
+        token: usize,
+        marks: Marks,
+        io: Arc<IoShared>,
+        pressure: Arc<Pressure>,
+    ) -> Self {
+        let queue = Queue {
+            lines: VecDeque::new(),
+            ending: None,
+            killed: false,
+            scheduled: false,
+            last_write: None,
+            over_since: None,
+            exempt: false,
+            counted: false,
+        };
+        Outbox {
+            shared: Arc::new(Shared {
+                queue: Mutex::new(queue),
+                token,
+                marks,
+                io,
+                pressure,
+            }),
+        }
+    }
+
+    /// Queues `line`. Lines pushed after the end was asked for are dropped.
+    pub(super) fn push(&self, line: Arc<[u8]>) -> Result<(), QueueFull> {
+        self.push_all(std::iter::once(line))
+    }
+
+    /// Queues every line, in order, under one lock (history replay).
+    pub(super) fn push_all(
+        &self,
+        lines: impl IntoIterator<Item = Arc<[u8]>>,
+    ) -> Result<(), QueueFull> {
+        let shared = &self.shared;
+        let mut queue = lock(&shared.queue);
+        if queue.killed || queue.ending.is_some() {
+            return Ok(());
+        }
+        for line in lines {
+            if queue.lines.len() >= shared.marks.capacity {
+                return Err(QueueFull);
+            }
+            queue.lines.push_back(line);
+        }
+        if queue.over_since.is_none() && queue.lines.len() >= shared.marks.high {
+            queue.over_since = Some(Instant::now());
+            self.recount(&mut queue);
+        }
+        self.schedule(&mut queue);
+        Ok(())
+    }
+
+    /// Writes what is queued, then shuts the sending side. Returns at once.
+    pub(super) fn close_after_flush(&self) {
+        self.ask_to_end(Ending::ShutdownWrite);
+    }
+
+    /// Writes what is queued and leaves the socket to its owner. Returns at once.
+    pub(super) fn finish(&self) {
+        self.ask_to_end(Ending::Keep);
+    }
+
+    fn ask_to_end(&self, ending: Ending) {
+        let mut queue = lock(&self.shared.queue);
+        queue.ending.get_or_insert(ending);
+        self.schedule(&mut queue);
+    }
+
+    /// Stops all writing; the owner drops the socket as soon as it looks.
+    pub(super) fn kill(&self) {
+        let mut queue = lock(&self.shared.queue);
+        queue.killed = true;
+        queue.lines.clear();
+        queue.over_since = None;
+        self.recount(&mut queue);
+        // Told even if already scheduled: a write waiting for room would not look soon.
+        queue.scheduled = true;
+        self.shared.io.schedule(self.shared.token, None);
+    }
+
+    /// Tells the owner there is work, unless it knows: at once, or `coalesce` after the last
+    /// write of a busy connection, so many small lines go out in one send.
+    fn schedule(&self, queue: &mut Queue) {
+        if queue.scheduled {
+            return;
+        }
+        queue.scheduled = true;
+        let due = queue.last_write.map(|t| t + self.shared.io.coalesce);
+        self.shared.io.schedule(self.shared.token, due);
+    }
+
+    /// Counts this queue in the pressure exactly while it is over its mark and not exempt.
+    fn recount(&self, queue: &mut Queue) {
+        let holds = queue.over_since.is_some() && !queue.exempt && !queue.killed;
+        if holds == queue.counted {
+            return;
+        }
+        queue.counted = holds;
+        if holds {
+            self.shared.pressure.hold();
+        } else {
+            self.shared.pressure.release();
+        }
+    }
+
+    // The owner's side.
+
+    pub(super) fn killed(&self) -> bool {
+        lock(&self.shared.queue).killed
+    }
+
+    /// Moves queued lines into `taken` (up to `max_bytes`, at least one line). With nothing
+    /// queued, the outbox leaves the owner's hands until its next push, or has ended.
+    pub(super) fn take_lines(&self, taken: &mut Vec<Arc<[u8]>>, max_bytes: usize) -> Take {
+        let mut queue = lock(&self.shared.queue);
+        let mut bytes = 0;
+        while bytes < max_bytes {
+            let Some(line) = queue.lines.pop_front() else {
+                break;
+            };
+            bytes += line.len();
+            taken.push(line);
+        }
+        if queue.over_since.is_some() && queue.lines.len() <= self.shared.marks.low {
+            queue.over_since = None;
+            self.recount(&mut queue);
+        }
+        if !taken.is_empty() {
+            queue.last_write = Some(Instant::now());
+            return Take::Took;
+        }
+        queue.scheduled = false;
+        match queue.ending {
+            Some(ending) => Take::Ended(ending),
+            None => Take::Nothing,
+        }
+    }
+
+    /// The socket took nothing for [`HOLD_GRACE`] (`true`) or took bytes again (`false`).
+    pub(super) fn set_exempt(&self, exempt: bool) {
+        let mut queue = lock(&self.shared.queue);
+        if queue.exempt != exempt {
+            queue.exempt = exempt;
+            self.recount(&mut queue);
+        }
+    }
+
+    /// Since when the queue has been over its high mark, if it is.
+    pub(super) fn over_since(&self) -> Option<Instant> {
+        lock(&self.shared.queue).over_since
+    }
+
+    /// Lines waiting.
+    pub(super) fn len(&self) -> usize {
+        lock(&self.shared.queue).lines.len()
+    }
+
+    /// Forgets everything queued and stops counting in the pressure: the connection is gone.
+    pub(super) fn discard(&self) {
+        let mut queue = lock(&self.shared.queue);
+        queue.killed = true;
+        queue.lines.clear();
+        queue.over_since = None;
+        self.recount(&mut queue);
+    }
+}
+
+/// How many members' queues are holding the room's readers, and who to wake when none is.
+pub(super) struct Pressure {
+    holding: AtomicUsize,
+    io_threads: Mutex<Vec<Arc<IoShared>>>,
+}
+
+impl Pressure {
+    pub(super) fn new() -> Arc<Pressure> {
+        Arc::new(Pressure {
+            holding: AtomicUsize::new(0),
+            io_threads: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The I/O threads to wake when the last queue lets go.
+    pub(super) fn set_io_threads(&self, threads: Vec<Arc<IoShared>>) {
+        *lock(&self.io_threads) = threads;
+    }
+
+    /// Whether readers must wait: some member's queue is over its high mark.
+    pub(super) fn is_on(&self) -> bool {
+        self.holding.load(Ordering::Acquire) > 0
+    }
+
+    fn hold(&self) {
+        self.holding.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn release(&self) {
+        if self.holding.fetch_sub(1, Ordering::AcqRel) == 1 {
+            for io in lock(&self.io_threads).iter() {
+                io.wake();
+            }
+        }
+    }
+}
