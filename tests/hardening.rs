@@ -5,12 +5,11 @@
 
 mod common;
 
-use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{RawPeer, chat_of, recv_where, start_server, test_config};
-use natter::network::protocol::{ClientFrame, ErrorCode, LeaveReason, ServerFrame};
+use common::{RawPeer, chat_of, join_and_stop_reading, recv_where, start_server, test_config};
+use natter::network::protocol::{ErrorCode, LeaveReason, ServerFrame};
 use natter::network::server::{RateLimit, ServerConfig, ServerEvent, ServerHandle};
 
 fn quick_sniff() -> ServerConfig {
@@ -225,22 +224,6 @@ fn long_nicknames_and_look_alikes_of_reserved_names_are_refused() {
         let mut peer = RawPeer::hello(server.local_addr(), &nick);
         peer.assert_error(ErrorCode::BadNick);
     }
-}
-
-/// Opens a socket with a tiny receive buffer, joins, and never reads again.
-fn join_and_stop_reading(addr: SocketAddr, nick: &str) -> TcpStream {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    socket.connect(&addr.into()).unwrap();
-    let mut stream: TcpStream = socket.into();
-    stream
-        .write_all(&natter::network::protocol::encode(&ClientFrame::Hello {
-            version: 1,
-            nick: nick.into(),
-            resume: None,
-        }))
-        .unwrap();
-    stream
 }
 
 /// Connections spread over two I/O threads (the default), or all on one (so the stalled

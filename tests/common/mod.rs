@@ -496,3 +496,19 @@ impl ServeProcess {
         }
     }
 }
+
+/// Opens a socket with a tiny receive buffer, joins, and never reads again.
+pub fn join_and_stop_reading(addr: SocketAddr, nick: &str) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let mut stream: TcpStream = socket.into();
+    stream
+        .write_all(&encode(&ClientFrame::Hello {
+            version: 1,
+            nick: nick.into(),
+            resume: None,
+        }))
+        .unwrap();
+    stream
+}

@@ -152,6 +152,11 @@ impl Conn {
     pub(super) fn read(&mut self, state: &Arc<ServerState>, scratch: &mut [u8]) -> bool {
         let mut budget = READ_BUDGET;
         while budget > 0 && !self.is_done() {
+            // Lines left waiting by pressure come first; while some still wait, read nothing
+            // more (the peer's TCP window fills and slows it down).
+            if !self.handle_pending() {
+                return false;
+            }
             let want = scratch.len().min(budget);
             match (&self.stream).read(&mut scratch[..want]) {
                 Ok(0) => {
@@ -171,6 +176,22 @@ impl Conn {
             }
         }
         self.is_done()
+    }
+
+    /// Handles lines left waiting by pressure; false if some still wait (read nothing more).
+    fn handle_pending(&mut self) -> bool {
+        let Phase::Serving(handler) = &mut self.phase else {
+            return true;
+        };
+        if !handler.has_pending() {
+            return true;
+        }
+        let end = handler.handle_pending(false);
+        self.after_handler(end, Instant::now());
+        match &self.phase {
+            Phase::Serving(handler) => !handler.has_pending(),
+            _ => true,
+        }
     }
 
     fn on_bytes(&mut self, state: &Arc<ServerState>, bytes: &[u8]) {

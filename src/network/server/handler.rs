@@ -9,6 +9,7 @@
 //! token from the member's `bucket` first (today: chat and rename). Joining (and so leaving) is
 //! paced per address by the listener instead, before a connection has a handler.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -32,6 +33,9 @@ pub(super) struct Handler {
     pub(super) id: ConnId,
     pub(super) dialect: Dialect,
     pub(super) splitter: LineSplitter,
+    /// Complete lines read but not yet handled: handling waits while the room is under
+    /// pressure, so the peer is slowed by its own TCP window.
+    pending: VecDeque<Vec<u8>>,
     /// Set once the peer is in the room.
     pub(super) nick: Option<String>,
     /// The resume token of this stay (empty until the peer is in the room).
@@ -56,6 +60,7 @@ impl Handler {
             id,
             dialect,
             splitter: LineSplitter::new(state.config.max_line_bytes),
+            pending: VecDeque::new(),
             nick: None,
             session_token: String::new(),
             bucket: TokenBucket::new(state.config.rate),
@@ -105,6 +110,8 @@ impl Handler {
         match self.dialect {
             // The deadlines are checked again by `next_deadline`.
             Dialect::Json => None,
+            // Waiting lines come before the partial one; it is looked at again after them.
+            Dialect::Plain if self.has_pending() => None,
             Dialect::Plain if now >= self.last_heard + self.config().plain_flush => {
                 self.flush_partial_plain_line()
             }
@@ -114,6 +121,9 @@ impl Handler {
 
     /// The peer closed or the connection broke: a plain peer's unfinished line still counts.
     pub(super) fn on_closed(&mut self, detail: &str) -> End {
+        if let Some(end) = self.handle_pending(true) {
+            return end;
+        }
         if self.dialect == Dialect::Plain {
             self.flush_partial_plain_line();
         }
@@ -126,10 +136,33 @@ impl Handler {
         if self.splitter.push(bytes, &mut lines).is_err() {
             return Some(self.line_too_long());
         }
-        lines.iter().find_map(|line| match self.dialect {
-            Dialect::Json => self.handle_json_line(line),
-            Dialect::Plain => self.handle_plain_line(line),
-        })
+        self.pending.extend(lines);
+        self.handle_pending(false)
+    }
+
+    /// Handles the lines read but not handled yet, in order. While the room is under pressure
+    /// (some member's queue is over its high mark) the rest wait, unless `all`: so the
+    /// fan-out of one read never overshoots a queue's mark by more than a line.
+    pub(super) fn handle_pending(&mut self, all: bool) -> Option<End> {
+        while let Some(line) = self.pending.pop_front() {
+            if !all && self.state.pressure.is_on() {
+                self.pending.push_front(line);
+                return None;
+            }
+            let end = match self.dialect {
+                Dialect::Json => self.handle_json_line(&line),
+                Dialect::Plain => self.handle_plain_line(&line),
+            };
+            if end.is_some() {
+                return end;
+            }
+        }
+        None
+    }
+
+    /// Whether lines wait to be handled (see [`Handler::handle_pending`]).
+    pub(super) fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
     }
 
     pub(super) fn send_line(&self, line: Vec<u8>) {
