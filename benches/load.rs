@@ -1,176 +1,299 @@
-//! Load benchmark for the server: N clients on 127.0.0.1, each sending at a fixed rate.
+//! Load benchmark for the server: `natter serve` in a process of its own on 127.0.0.1, and N
+//! clients in this one.
 //!
-//! `cargo bench --bench load -- --clients 10,100,500 --rate 4 --seconds 10 [--coalesce-ms 4]
-//! [--io-threads 2]`
+//! ```text
+//! cargo bench --bench load -- [--mode rate|blast|storm] --clients 10,100,500
+//!     [--rate 4] [--seconds 10] [--messages 200] [--window 1024] [--io-threads 2]
+//! ```
 //!
-//! Reports delivered messages per second, delivery latency (p50/p99/max, send to receipt by
-//! every other client), lost deliveries and the CPU time of the server's threads. Bounded: each
-//! run sends for `--seconds` and then waits at most 10 s for stragglers. Loopback only.
+//! - `rate` (default): every client sends `--rate` messages a second for `--seconds`.
+//!   Reports deliveries a second, latency (send to receipt by every member, p50/p99/max),
+//!   lost deliveries, members dropped and the server's CPU.
+//! - `blast`: every client sends `--messages` as fast as its socket takes them, or, with
+//!   `--window W`, one sender keeps at most W messages in flight. Reports the same, plus CPU
+//!   per delivery.
+//! - `storm`: N clients connect at once; reports the time until every one has seen everyone,
+//!   then the server's resident memory and threads with N idle members, the cost of one idle
+//!   member, and the memory left once they all leave.
+//!
+//! Server figures come from /proc/PID (Linux). Bounded: every phase stops by itself (at most
+//! `--seconds` + 30 s). Loopback only.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use natter::network::no_wake_up;
+use mio::{Events, Interest, Poll, Token};
 use natter::network::protocol::{ClientFrame, encode};
-use natter::network::server::{self, JoinLimit, RateLimit, ServerConfig};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Rate,
+    Blast,
+    Storm,
+}
 
 struct Args {
+    mode: Mode,
     clients: Vec<usize>,
     rate: f64,
     seconds: f64,
-    /// Overrides the server's write coalescing window.
-    coalesce_ms: Option<f64>,
-    /// Overrides the server's I/O thread count.
+    messages: usize,
+    window: Option<u64>,
+    /// `natter serve --io-threads`; its default when not given.
     io_threads: Option<usize>,
 }
 
 fn parse_args() -> Args {
     let mut args = Args {
+        mode: Mode::Rate,
         clients: vec![10, 100, 500],
         rate: 4.0,
         seconds: 10.0,
-        coalesce_ms: None,
+        messages: 200,
+        window: None,
         io_threads: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
+        let mut value = || it.next().unwrap_or_default();
         match arg.as_str() {
+            "--mode" => {
+                args.mode = match value().as_str() {
+                    "blast" => Mode::Blast,
+                    "storm" => Mode::Storm,
+                    _ => Mode::Rate,
+                }
+            }
             "--clients" => {
-                args.clients = it
-                    .next()
-                    .unwrap_or_default()
+                args.clients = value()
                     .split(',')
                     .filter_map(|n| n.trim().parse().ok())
                     .collect()
             }
-            "--rate" => args.rate = it.next().and_then(|v| v.parse().ok()).unwrap_or(4.0),
-            "--seconds" => args.seconds = it.next().and_then(|v| v.parse().ok()).unwrap_or(10.0),
-            "--coalesce-ms" => args.coalesce_ms = it.next().and_then(|v| v.parse().ok()),
-            "--io-threads" => args.io_threads = it.next().and_then(|v| v.parse().ok()),
+            "--rate" => args.rate = value().parse().unwrap_or(4.0),
+            "--seconds" => args.seconds = value().parse().unwrap_or(10.0),
+            "--messages" => args.messages = value().parse().unwrap_or(200),
+            "--window" => args.window = value().parse().ok(),
+            "--io-threads" => args.io_threads = value().parse().ok(),
             _ => {} // cargo bench passes --bench
         }
     }
     args.seconds = args.seconds.clamp(1.0, 120.0);
+    args.messages = args.messages.clamp(1, 100_000);
     args
 }
 
-/// CPU seconds used so far by this process's threads whose name starts with `prefix`.
-fn thread_cpu_seconds(prefix: &str) -> Option<f64> {
-    let mut ticks = 0u64;
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let path = task.ok()?.path();
-        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
-        if !comm.starts_with(prefix) {
-            continue;
-        }
-        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
-        // Fields after the ")" that closes the thread name: utime is the 12th, stime the 13th.
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
-        let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-        ticks += utime + stime;
+/// With two cores or more the server runs on this one and the bench on the others, so the
+/// clients' work does not land on the server's core.
+const SERVER_CPU: usize = 0;
+
+/// Pins the child to CPU `cpu` (Linux).
+fn pin_to(command: &mut Command, cpu: usize) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: sched_setaffinity is async-signal-safe and touches only the child's own mask.
+    unsafe {
+        command.pre_exec(move || {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            Ok(())
+        });
     }
-    // Linux reports in clock ticks of 1/100 s on every common configuration.
-    Some(ticks as f64 / 100.0)
 }
 
-/// Connects and completes the handshake; returns the stream ready for chat.
-fn join(addr: SocketAddr, nick: &str) -> TcpStream {
+/// Keeps this process (and the threads it starts later) off the server's CPU.
+fn keep_off_server_cpu() {
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 {
+        return;
+    }
+    // SAFETY: plain libc calls on a zeroed cpu_set_t owned here.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for cpu in (0..cores).filter(|&c| c != SERVER_CPU) {
+            libc::CPU_SET(cpu, &mut set);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// `natter serve` on 127.0.0.1, killed when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Room for everyone, joins from one address allowed, a rate limit no sender reaches.
+    fn start(clients: usize, io_threads: Option<usize>) -> Server {
+        let room = (clients + 16).to_string();
+        // NATTER_BIN compares another build (an older commit's) on the same bench.
+        let bin = std::env::var("NATTER_BIN")
+            .ok()
+            .filter(|b| !b.is_empty())
+            .unwrap_or(env!("CARGO_BIN_EXE_natter").into());
+        let threads: Vec<String> = io_threads
+            .map(|n| vec!["--io-threads".into(), n.to_string()])
+            .unwrap_or_default();
+        let mut command = Command::new(bin);
+        pin_to(&mut command, SERVER_CPU);
+        let mut child = command
+            .args(["serve", "--bind", "127.0.0.1", "--port", "0"])
+            .args(["--max-clients", &room, "--max-per-address", &room])
+            .args(["--join-burst", &room, "--joins-per-minute", "1000000"])
+            .args(["--rate", "100000", "--burst", "100000"])
+            .args(&threads)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("target/release/natter runs");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut port = None;
+        let mut line = String::new();
+        while port.is_none() && stdout.read_line(&mut line).unwrap_or(0) > 0 {
+            if let Some((_, p)) = line.trim().split_once("listening on 127.0.0.1:") {
+                port = p.parse().ok();
+            }
+            line.clear();
+        }
+        // The server prints a line per join and leave: read them so it never waits on us.
+        thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        Server {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port.expect("serve says its port"))),
+        }
+    }
+
+    /// (resident kB, threads, CPU seconds) of the server process.
+    fn stats(&self) -> (u64, u64, f64) {
+        let pid = self.child.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+            .sum();
+        // Linux reports CPU in clock ticks of 1/100 s on every common configuration.
+        (field("VmRSS:"), field("Threads:"), ticks as f64 / 100.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Connects and says hello; the welcome is read by the reader threads.
+fn connect(addr: SocketAddr, nick: &str) -> TcpStream {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_nodelay(true).unwrap();
-    stream
-        .write_all(&encode(&ClientFrame::Hello {
-            version: 1,
-            nick: nick.into(),
-            resume: None,
-        }))
-        .unwrap();
-    // Welcome and accepted (no history in a fresh room): read two lines.
-    let mut seen_lines = 0;
-    let mut byte = [0u8; 1];
-    while seen_lines < 2 {
-        stream.read_exact(&mut byte).unwrap();
-        if byte[0] == b'\n' {
-            seen_lines += 1;
-        }
-    }
+    let hello = ClientFrame::Hello {
+        version: 1,
+        nick: nick.into(),
+        resume: None,
+        // Like the Natter client: joins in a burst come as `presence` frames.
+        features: vec![natter::network::protocol::FEATURE_PRESENCE.into()],
+    };
+    stream.write_all(&encode(&hello)).unwrap();
     stream
 }
 
-/// Reads chat frames on many sockets with one thread (epoll via mio), and for each frame our
-/// bench sent, records its latency in microseconds. A few such threads stand in for all the
-/// clients, so the clients' own scheduling does not swamp what is measured.
+/// What every reader thread adds to.
+#[derive(Default)]
+struct Tally {
+    deliveries: AtomicU64,
+    /// Connections the server closed.
+    dropped: AtomicUsize,
+    /// Clients that have seen every member (storm).
+    ready: AtomicUsize,
+    /// Set when the readers should end.
+    stop: std::sync::atomic::AtomicBool,
+}
+
+/// One client as its reader thread sees it.
+struct ClientView {
+    socket: mio::net::TcpStream,
+    pending: Vec<u8>,
+    /// Members this client knows of (accepted's list, then joins and leaves).
+    members: usize,
+    ready: bool,
+}
+
+/// Reads many clients on one thread (mio); counts deliveries and their latency (the text is
+/// `b` and the send time in microseconds), members seen, and closes.
 fn read_loop(
     streams: Vec<TcpStream>,
+    everyone: usize,
     base: Instant,
-    received: Arc<AtomicU64>,
+    tally: Arc<Tally>,
     until: Instant,
 ) -> Vec<u32> {
-    use mio::{Events, Interest, Poll, Token};
     let mut poll = Poll::new().unwrap();
-    let mut sockets: Vec<(mio::net::TcpStream, Vec<u8>)> = streams
+    let mut clients: Vec<ClientView> = streams
         .into_iter()
         .map(|s| {
             s.set_nonblocking(true).unwrap();
-            (
-                mio::net::TcpStream::from_std(s),
-                Vec::with_capacity(64 * 1024),
-            )
+            ClientView {
+                socket: mio::net::TcpStream::from_std(s),
+                pending: Vec::new(),
+                members: 0,
+                ready: false,
+            }
         })
         .collect();
-    for (i, (socket, _)) in sockets.iter_mut().enumerate() {
+    for (i, client) in clients.iter_mut().enumerate() {
         poll.registry()
-            .register(socket, Token(i), Interest::READABLE)
+            .register(&mut client.socket, Token(i), Interest::READABLE)
             .unwrap();
     }
     let mut events = Events::with_capacity(1024);
     let mut latencies = Vec::with_capacity(1 << 20);
     let mut chunk = vec![0u8; 256 * 1024];
-    let needle = b"\"text\":\"b";
-    while Instant::now() < until {
+    while Instant::now() < until && !tally.stop.load(Ordering::Relaxed) {
         if poll
-            .poll(&mut events, Some(Duration::from_millis(100)))
+            .poll(&mut events, Some(Duration::from_millis(50)))
             .is_err()
         {
             continue;
         }
         for event in &events {
-            let (socket, pending) = &mut sockets[event.token().0];
+            let client = &mut clients[event.token().0];
             loop {
-                let n = match socket.read(&mut chunk) {
-                    Ok(0) => break,
+                let n = match client.socket.read(&mut chunk) {
+                    Ok(0) => {
+                        tally.dropped.fetch_add(1, Ordering::Relaxed);
+                        let _ = poll.registry().deregister(&mut client.socket);
+                        break;
+                    }
                     Ok(n) => n,
                     Err(_) => break,
                 };
                 let now_us = base.elapsed().as_micros() as u64;
-                pending.extend_from_slice(&chunk[..n]);
-                let mut start = 0;
-                while let Some(newline) = pending[start..].iter().position(|&b| b == b'\n') {
-                    let line = &pending[start..start + newline];
-                    // The text is the last field of a chat frame: look only at the tail.
-                    let tail = &line[line.len().saturating_sub(40)..];
-                    if let Some(at) = tail.windows(needle.len()).position(|w| w == needle) {
-                        let line = tail;
-                        let sent_us = line[at + needle.len()..]
-                            .iter()
-                            .take_while(|b| b.is_ascii_digit())
-                            .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0'));
-                        latencies.push(now_us.saturating_sub(sent_us) as u32);
-                        received.fetch_add(1, Ordering::Relaxed);
-                    }
-                    start += newline + 1;
+                client.pending.extend_from_slice(&chunk[..n]);
+                let lines = take_lines(&mut client.pending);
+                for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                    look_at(line, now_us, client, &tally, &mut latencies);
                 }
-                pending.drain(..start);
-                // A short read means the socket is drained for now; more data raises a new
-                // (edge-triggered) event, so skip the read that would only say WouldBlock.
-                if n < chunk.len() {
-                    break;
+                if !client.ready && client.members >= everyone {
+                    client.ready = true;
+                    tally.ready.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
@@ -178,82 +301,158 @@ fn read_loop(
     latencies
 }
 
-/// The server as the bench runs it: room for everyone, and a rate limit no sender reaches.
-fn bench_config(args: &Args, clients: usize) -> ServerConfig {
-    let defaults = ServerConfig::default();
-    ServerConfig {
-        io_threads: args.io_threads.unwrap_or(defaults.io_threads),
-        coalesce: args
-            .coalesce_ms
-            .map_or(defaults.coalesce, |ms| Duration::from_secs_f64(ms / 1000.0)),
-        max_clients: clients + 16,
-        max_per_address: clients + 16,
-        // Every bench client connects from 127.0.0.1 at once.
-        joins_per_address: JoinLimit {
-            burst: (clients + 16) as f64,
-            per_second: 1000.0,
-        },
-        queue_lines: 65_536,
-        rate: RateLimit {
-            burst: 1000.0,
-            per_second: 1000.0,
-            strikes: 10,
-        },
-        ..defaults
+/// The complete lines at the front of `pending`, taken out of it.
+fn take_lines(pending: &mut Vec<u8>) -> Vec<u8> {
+    match pending.iter().rposition(|&b| b == b'\n') {
+        Some(last) => pending.drain(..=last).collect(),
+        None => Vec::new(),
     }
 }
 
-const READER_THREADS: usize = 2;
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|w| w == &needle)
+        .count()
+}
 
-/// Reader threads sharing the clients' sockets between them; each returns its latencies.
+/// One line from the server, looked at only as much as the figures need.
+fn look_at(line: &[u8], now_us: u64, client: &mut ClientView, tally: &Tally, lat: &mut Vec<u32>) {
+    const CHAT: &[u8] = b"{\"type\":\"chat\"";
+    const TEXT: &[u8] = b"\"text\":\"b";
+    if line.starts_with(CHAT) {
+        tally.deliveries.fetch_add(1, Ordering::Relaxed);
+        // The text is the last field of a chat frame: look only at the tail.
+        let tail = &line[line.len().saturating_sub(48)..];
+        if let Some(at) = tail.windows(TEXT.len()).position(|w| w == TEXT) {
+            let sent_us = tail[at + TEXT.len()..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0'));
+            lat.push(now_us.saturating_sub(sent_us) as u32);
+        }
+    } else if line.starts_with(b"{\"type\":\"accepted\"") {
+        // "users":["a","b"]: two quotes per nick (bench nicks hold none).
+        let users = line
+            .windows(9)
+            .position(|w| w == b"\"users\":[")
+            .map_or(0, |at| {
+                let list = &line[at + 9..];
+                let end = list.iter().position(|&b| b == b']').unwrap_or(0);
+                count(&list[..end], b"\"") / 2
+            });
+        client.members = users;
+    } else {
+        client.members += count(line, b"\"type\":\"join\"");
+        client.members = client
+            .members
+            .saturating_sub(count(line, b"\"type\":\"leave\""));
+    }
+}
+
+/// Reader threads sharing the clients between them.
 fn start_readers(
-    writers: &[TcpStream],
+    streams: &[TcpStream],
     base: Instant,
-    received: &Arc<AtomicU64>,
+    tally: &Arc<Tally>,
     until: Instant,
 ) -> Vec<thread::JoinHandle<Vec<u32>>> {
-    let mut groups: Vec<Vec<TcpStream>> = (0..READER_THREADS).map(|_| Vec::new()).collect();
-    for (i, w) in writers.iter().enumerate() {
-        groups[i % READER_THREADS].push(w.try_clone().unwrap());
+    const READERS: usize = 2;
+    let mut groups: Vec<Vec<TcpStream>> = (0..READERS).map(|_| Vec::new()).collect();
+    for (i, s) in streams.iter().enumerate() {
+        groups[i % READERS].push(s.try_clone().unwrap());
     }
+    let everyone = streams.len();
     groups
         .into_iter()
         .enumerate()
         .map(|(i, group)| {
-            let received = Arc::clone(received);
+            let tally = Arc::clone(tally);
             thread::Builder::new()
                 .name(format!("bench-read-{i}"))
-                .spawn(move || read_loop(group, base, received, until))
+                .spawn(move || read_loop(group, everyone, base, tally, until))
                 .unwrap()
         })
         .collect()
 }
 
-/// One pacer sends for everyone, round robin, at clients × rate messages per second, for
-/// `send_for`. Returns how many messages it sent.
-fn pace(writers: &mut [TcpStream], rate: f64, base: Instant, send_for: Duration) -> u64 {
-    let start = Instant::now();
-    let total_rate = writers.len() as f64 * rate;
-    let mut sent = 0u64;
-    while start.elapsed() < send_for {
-        let due = (start.elapsed().as_secs_f64() * total_rate) as u64;
-        while sent < due {
-            let i = (sent % writers.len() as u64) as usize;
-            let text = format!("b{}", base.elapsed().as_micros());
-            let line = encode(&ClientFrame::Chat {
-                text,
-                client_id: None,
-                action: false,
-            });
-            writers[i].write_all(&line).unwrap();
-            sent += 1;
+fn chat_line(base: Instant) -> Vec<u8> {
+    encode(&ClientFrame::Chat {
+        text: format!("b{}", base.elapsed().as_micros()),
+        client_id: None,
+        action: false,
+    })
+}
+
+/// Writes `line` whole to a non-blocking socket, waiting for room (bounded by `until`).
+fn write_whole(stream: &mut TcpStream, mut line: &[u8], until: Instant) -> bool {
+    while !line.is_empty() {
+        match stream.write(line) {
+            Ok(n) => line = &line[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if Instant::now() > until {
+                    return false;
+                }
+                thread::sleep(Duration::from_micros(200));
+            }
+            Err(_) => return false,
         }
-        thread::sleep(Duration::from_micros(500));
+    }
+    true
+}
+
+/// One pacer for everyone, round robin: `rate` a second per client, or as fast as the
+/// window allows (`in_flight` returns how many messages are not yet delivered to everyone).
+fn pace(
+    writers: &mut [TcpStream],
+    base: Instant,
+    until: Instant,
+    mut may_send: impl FnMut(u64, Duration) -> bool,
+) -> u64 {
+    let start = Instant::now();
+    let mut sent = 0u64;
+    while Instant::now() < until {
+        if !may_send(sent, start.elapsed()) {
+            thread::sleep(Duration::from_micros(200));
+            continue;
+        }
+        let i = (sent % writers.len() as u64) as usize;
+        if !write_whole(&mut writers[i], &chat_line(base), until) {
+            break;
+        }
+        sent += 1;
     }
     sent
 }
 
-/// The `p`-quantile of sorted latencies (microseconds), in milliseconds.
+/// Every client sends `messages` as fast as its socket takes them, from two sender threads.
+fn blast_all(writers: &[TcpStream], messages: usize, base: Instant, until: Instant) -> u64 {
+    let senders: Vec<_> = (0..2)
+        .map(|t| {
+            let mut mine: Vec<(TcpStream, usize)> = writers
+                .iter()
+                .skip(t)
+                .step_by(2)
+                .map(|w| (w.try_clone().unwrap(), 0))
+                .collect();
+            thread::spawn(move || {
+                while mine.iter().any(|(_, n)| *n < messages) && Instant::now() < until {
+                    for (stream, n) in mine.iter_mut().filter(|(_, n)| *n < messages) {
+                        // A batch per turn, so every client keeps sending.
+                        let batch_len = 16.min(messages - *n);
+                        let batch: Vec<u8> = (0..batch_len).flat_map(|_| chat_line(base)).collect();
+                        if write_whole(stream, &batch, until) {
+                            *n += batch_len;
+                        }
+                    }
+                }
+                mine.iter().map(|(_, n)| *n as u64).sum::<u64>()
+            })
+        })
+        .collect();
+    senders.into_iter().map(|s| s.join().unwrap_or(0)).sum()
+}
+
 fn quantile_ms(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -262,44 +461,56 @@ fn quantile_ms(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[idx]) / 1000.0
 }
 
-/// CPU used between two readings, as seconds and as a share of one core over `elapsed`.
-fn cpu_share(before: Option<f64>, after: Option<f64>, elapsed: f64) -> String {
-    match (before, after) {
-        (Some(b), Some(a)) => format!(
-            "{:.2} s ({:.0}% of one core)",
-            a - b,
-            (a - b) / elapsed * 100.0
-        ),
-        _ => "n/a".into(),
+/// Waits until `done` or `until`, looking every 5 ms.
+fn wait_for(until: Instant, done: impl Fn() -> bool) {
+    while !done() && Instant::now() < until {
+        thread::sleep(Duration::from_millis(5));
     }
 }
 
-fn run(args: &Args, clients: usize) {
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let server = server::start(listener, bench_config(args, clients), no_wake_up()).unwrap();
-    let addr = server.local_addr();
+/// The rate and blast modes: join everyone, send, wait for the deliveries, report.
+fn run_traffic(args: &Args, clients: usize) {
+    let server = Server::start(clients, args.io_threads);
     let base = Instant::now();
-    let mut writers: Vec<TcpStream> = (0..clients).map(|i| join(addr, &format!("c{i}"))).collect();
-    let received = Arc::new(AtomicU64::new(0));
+    let mut writers: Vec<TcpStream> = (0..clients)
+        .map(|i| connect(server.addr, &format!("c{i}")))
+        .collect();
+    let tally = Arc::new(Tally::default());
     let send_for = Duration::from_secs_f64(args.seconds);
+    let until = Instant::now() + send_for + Duration::from_secs(30);
+    let readers = start_readers(&writers, base, &tally, until);
+    wait_for(until, || tally.ready.load(Ordering::Relaxed) >= clients);
+    let (_, _, cpu_before) = server.stats();
     let start = Instant::now();
-    let until = start + send_for + Duration::from_secs(10);
-    let readers = start_readers(&writers, base, &received, until);
-    let cpu_before = thread_cpu_seconds("natter-");
-    let readers_cpu_before = thread_cpu_seconds("bench-read");
-
-    let sent = pace(&mut writers, args.rate, base, send_for);
+    let send_until = start + send_for;
+    let sent = match (args.mode, args.window) {
+        (Mode::Blast, None) => blast_all(&writers, args.messages, base, send_until),
+        (Mode::Blast, Some(window)) => {
+            let cap = (args.messages * clients) as u64;
+            let tally = Arc::clone(&tally);
+            pace(&mut writers, base, send_until, move |sent, _| {
+                let delivered = tally.deliveries.load(Ordering::Relaxed) / clients as u64;
+                sent < cap && sent < delivered + window
+            })
+        }
+        _ => {
+            let total_rate = clients as f64 * args.rate;
+            pace(&mut writers, base, send_until, move |sent, elapsed| {
+                (sent as f64) < elapsed.as_secs_f64() * total_rate
+            })
+        }
+    };
     let expected = sent * clients as u64;
-    while received.load(Ordering::Relaxed) < expected && Instant::now() < until {
-        thread::sleep(Duration::from_millis(10));
-    }
+    wait_for(until, || {
+        tally.deliveries.load(Ordering::Relaxed) >= expected
+            || tally.dropped.load(Ordering::Relaxed) > 0
+                && Instant::now() > send_until + Duration::from_secs(3)
+    });
     let elapsed = start.elapsed().as_secs_f64();
-    let cpu = cpu_share(cpu_before, thread_cpu_seconds("natter-"), elapsed);
-    let readers_cpu = cpu_share(
-        readers_cpu_before,
-        thread_cpu_seconds("bench-read"),
-        elapsed,
-    );
+    let (rss_kb, threads, cpu_after) = server.stats();
+    let cpu = cpu_after - cpu_before;
+    let dropped = tally.dropped.load(Ordering::Relaxed);
+    tally.stop.store(true, Ordering::Relaxed);
     for w in &writers {
         let _ = w.shutdown(std::net::Shutdown::Both);
     }
@@ -308,28 +519,87 @@ fn run(args: &Args, clients: usize) {
         .flat_map(|r| r.join().unwrap())
         .collect();
     latencies.sort_unstable();
-    let got = latencies.len() as u64;
+    let got = tally.deliveries.load(Ordering::Relaxed);
     println!(
-        "clients={clients:4} rate={}/s/client sent={sent} deliveries={got}/{expected} \
-         delivered/s={:.0} p50={:.2}ms p99={:.2}ms max={:.2}ms lost={} server_cpu={cpu} bench_readers_cpu={readers_cpu}",
-        args.rate,
+        "clients={clients:4} sent={sent} deliveries={got}/{expected} delivered/s={:.0} \
+         p50={:.2}ms p99={:.2}ms max={:.2}ms lost={} dropped={} server_cpu={cpu:.2}s \
+         ({:.0}% of one core, {:.0} ns/delivery) rss={} MB threads={threads}",
         got as f64 / elapsed,
         quantile_ms(&latencies, 0.50),
         quantile_ms(&latencies, 0.99),
         quantile_ms(&latencies, 1.0),
         expected.saturating_sub(got),
+        dropped,
+        cpu / elapsed * 100.0,
+        cpu * 1e9 / got.max(1) as f64,
+        rss_kb / 1024,
     );
-    server.stop();
+}
+
+/// The storm mode: everyone connects at once.
+fn run_storm(args: &Args, clients: usize) {
+    let server = Server::start(clients, args.io_threads);
+    thread::sleep(Duration::from_millis(200));
+    let (rss_empty, _, _) = server.stats();
+    let base = Instant::now();
+    let connectors: Vec<_> = (0..4)
+        .map(|t| {
+            let addr = server.addr;
+            thread::spawn(move || {
+                (t..clients)
+                    .step_by(4)
+                    .map(|i| connect(addr, &format!("s{i}")))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let streams: Vec<TcpStream> = connectors
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    let connected = base.elapsed();
+    let tally = Arc::new(Tally::default());
+    let until = Instant::now() + Duration::from_secs_f64(args.seconds) + Duration::from_secs(30);
+    let readers = start_readers(&streams, base, &tally, until);
+    wait_for(until, || tally.ready.load(Ordering::Relaxed) >= clients);
+    let ready = base.elapsed();
+    thread::sleep(Duration::from_millis(500));
+    let (rss_full, threads, _) = server.stats();
+    tally.stop.store(true, Ordering::Relaxed);
+    for s in &streams {
+        let _ = s.shutdown(std::net::Shutdown::Both);
+    }
+    drop(streams);
+    for r in readers {
+        let _ = r.join();
+    }
+    thread::sleep(Duration::from_secs(2));
+    let (rss_after, threads_after, _) = server.stats();
+    println!(
+        "clients={clients:5} connected_in={:.2}s all_ready_in={:.2}s ready={}/{clients} \
+         rss_empty={:.1}MB rss_with_all={:.1}MB per_member={}B threads={threads} \
+         rss_after_all_left={:.1}MB threads_after={threads_after}",
+        connected.as_secs_f64(),
+        ready.as_secs_f64(),
+        tally.ready.load(Ordering::Relaxed),
+        rss_empty as f64 / 1024.0,
+        rss_full as f64 / 1024.0,
+        rss_full.saturating_sub(rss_empty) * 1024 / clients.max(1) as u64,
+        rss_after as f64 / 1024.0,
+    );
 }
 
 fn main() {
     let args = parse_args();
+    keep_off_server_cpu();
     println!(
-        "natter load benchmark: loopback, {} s per run, {} cores",
-        args.seconds,
+        "natter load benchmark: loopback, server in its own process on CPU 0, bench on the rest, {} cores",
         thread::available_parallelism().map_or(0, |n| n.get())
     );
     for clients in args.clients.clone() {
-        run(&args, clients.max(1));
+        match args.mode {
+            Mode::Storm => run_storm(&args, clients.max(1)),
+            _ => run_traffic(&args, clients.max(1)),
+        }
     }
 }

@@ -592,3 +592,36 @@ fn retry_now_sent_while_the_link_is_up_does_not_cut_a_later_wait_short() {
     let early = client.events().recv_timeout(Duration::from_secs(1));
     assert!(early.is_err(), "no new attempt within 1 s: {early:?}");
 }
+
+/// The client asks for `presence` frames, so a burst of joins comes batched; each join in
+/// them still reaches the owner as one `Joined` event.
+#[test]
+fn a_burst_of_joins_reaches_the_owner_as_one_joined_event_each() {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let client = client::connect(quick(addr.to_string(), "owner"), client_no_wake()).unwrap();
+    connected(&client);
+    let crowd: Vec<String> = (0..12).map(|i| format!("j{i}")).collect();
+    let mut peers: Vec<RawPeer> = crowd
+        .iter()
+        .map(|nick| RawPeer::hello(addr, nick))
+        .collect();
+    for peer in &mut peers {
+        peer.accepted();
+    }
+    let mut joined = Vec::new();
+    while joined.len() < crowd.len() {
+        joined.push(recv_where(
+            client.events(),
+            "client event Joined",
+            |e| match e {
+                ClientEvent::Joined { nick, .. } => Some(nick),
+                _ => None,
+            },
+        ));
+    }
+    joined.sort();
+    let mut expected = crowd.clone();
+    expected.sort();
+    assert_eq!(joined, expected);
+}

@@ -157,6 +157,7 @@ fn welcome_can_be_followed_by_a_fatal_error() {
         version: 9,
         nick: "x".into(),
         resume: None,
+        features: Vec::new(),
     });
     let frames = peer.frames_until_closed();
     assert!(

@@ -42,6 +42,7 @@ fn join_and_leave_all(addr: std::net::SocketAddr) {
             version: 1,
             nick: format!("c{i}"),
             resume: None,
+            features: Vec::new(),
         };
         stream.write_all(&encode(&hello)).unwrap();
         stream.set_read_timeout(Some(WAIT)).unwrap();

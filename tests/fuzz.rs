@@ -45,12 +45,14 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
         (
             any::<u32>(),
             any_text(),
-            proptest::option::of((any_text(), any::<u64>()))
+            proptest::option::of((any_text(), any::<u64>())),
+            proptest::collection::vec(any_text(), 0..3)
         )
-            .prop_map(|(version, nick, resume)| ClientFrame::Hello {
+            .prop_map(|(version, nick, resume, features)| ClientFrame::Hello {
                 version,
                 nick,
                 resume: resume.map(|(session, last_id)| Resume { session, last_id }),
+                features,
             }),
         (any_text(), proptest::option::of(any_text()), any::<bool>()).prop_map(
             |(text, client_id, action)| ClientFrame::Chat {

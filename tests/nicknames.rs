@@ -80,6 +80,7 @@ fn a_nick_of_only_invisible_characters_is_refused_with_bad_nick() {
             version: 1,
             nick: invisible.into(),
             resume: None,
+            features: Vec::new(),
         });
         let code = peer.frame_where(|frame| match frame {
             ServerFrame::Error { code, .. } => Some(code),
@@ -106,6 +107,7 @@ fn look_alikes_of_reserved_names_are_refused_with_bad_nick() {
             version: 1,
             nick: wanted.into(),
             resume: None,
+            features: Vec::new(),
         });
         let code = peer.frame_where(|frame| match frame {
             ServerFrame::Error { code, .. } => Some(code),

@@ -94,6 +94,7 @@ fn try_join(addr: SocketAddr, nick: &str) -> Result<RawPeer, (String, RawPeer)> 
         version: 1,
         nick: nick.into(),
         resume: None,
+        features: Vec::new(),
     });
     match peer.frame() {
         ServerFrame::Welcome { .. } => {
@@ -197,6 +198,7 @@ fn another_address_joins_while_one_is_refused() {
             version: 1,
             nick: "elsewhere".into(),
             resume: None,
+            features: Vec::new(),
         }),
     )
     .unwrap();

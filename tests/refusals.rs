@@ -72,6 +72,7 @@ fn each_of_200_connections_to_a_full_room_reads_its_refusal_and_all_are_counted(
                     version: 1,
                     nick: format!("n{i}"),
                     resume: None,
+                    features: Vec::new(),
                 };
                 stream.write_all(&encode(&hello)).unwrap();
             }
@@ -122,6 +123,7 @@ fn over_the_address_cap_each_dialect_is_told_why() {
         version: 1,
         nick: "b".into(),
         resume: None,
+        features: Vec::new(),
     };
     natter.write_all(&encode(&hello)).unwrap();
     assert!(reads_reason(

@@ -39,6 +39,10 @@ pub enum ClientFrame {
         /// Present when the client comes back after a dropped link.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<Resume>,
+        /// What this client understands beyond version 1's frames (see [`FEATURE_PRESENCE`]).
+        /// Absent means none; servers ignore names they do not know.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        features: Vec<String>,
     },
     /// A message for everyone. `client_id` is echoed back in the sender's copy only.
     Chat {
@@ -123,6 +127,31 @@ pub enum ServerFrame {
     /// The server is going away (it is stopping); the connection closes after this.
     Bye {
         reason: String,
+    },
+    /// Several joins and leaves that came in a burst, in order, as one frame. Sent only to
+    /// clients whose `hello` listed [`FEATURE_PRESENCE`]; others get one frame each.
+    Presence {
+        events: Vec<PresenceEvent>,
+    },
+}
+
+/// A hello feature: the client understands `presence` frames.
+pub const FEATURE_PRESENCE: &str = "presence";
+
+/// One join or leave inside a `presence` frame: exactly the fields of the `join` or `leave`
+/// frame it stands for, `type` included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PresenceEvent {
+    Join {
+        nick: String,
+        time: String,
+    },
+    Leave {
+        nick: String,
+        reason: LeaveReason,
+        detail: String,
+        time: String,
     },
 }
 
@@ -415,6 +444,7 @@ mod tests {
             version: 1,
             nick: "alice".into(),
             resume: None,
+            features: Vec::new(),
         };
         let line = encode(&hello);
         assert_eq!(

@@ -200,12 +200,26 @@ impl RawPeer {
         peer
     }
 
+    /// [`RawPeer::hello`] listing hello `features` (e.g. "presence").
+    pub fn hello_with_features(addr: SocketAddr, nick: &str, features: &[&str]) -> RawPeer {
+        let mut peer = RawPeer::connect(addr);
+        peer.nick = nick.into();
+        peer.send(&ClientFrame::Hello {
+            version: 1,
+            nick: nick.into(),
+            resume: None,
+            features: features.iter().map(|f| f.to_string()).collect(),
+        });
+        peer
+    }
+
     fn send_hello(&mut self, nick: &str, resume: Option<Resume>) {
         self.nick = nick.into();
         self.send(&ClientFrame::Hello {
             version: 1,
             nick: nick.into(),
             resume,
+            features: Vec::new(),
         });
     }
 
@@ -508,6 +522,7 @@ pub fn join_and_stop_reading(addr: SocketAddr, nick: &str) -> TcpStream {
             version: 1,
             nick: nick.into(),
             resume: None,
+            features: Vec::new(),
         }))
         .unwrap();
     stream

@@ -5,7 +5,7 @@
 //! sees it. A hostile or broken host can then no more reach a terminal or the log with an
 //! escape than a peer can through a well-behaved host.
 
-use crate::network::protocol::{ChatMessage, DecodeError, ServerFrame, decode};
+use crate::network::protocol::{ChatMessage, DecodeError, PresenceEvent, ServerFrame, decode};
 use crate::network::text::{clean_text, single_line};
 
 /// Decodes one line from the host, cleaning every text field: messages keep their line
@@ -85,6 +85,31 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
         ServerFrame::Bye { reason } => ServerFrame::Bye {
             reason: one(reason),
         },
+        ServerFrame::Presence { events } => ServerFrame::Presence {
+            events: events.into_iter().map(clean_presence).collect(),
+        },
         other @ (ServerFrame::Ping {} | ServerFrame::Pong {}) => other,
+    }
+}
+
+/// A join or leave inside a `presence` frame, cleaned like the frame it stands for.
+fn clean_presence(event: PresenceEvent) -> PresenceEvent {
+    let one = |text: String| single_line(&text);
+    match event {
+        PresenceEvent::Join { nick, time } => PresenceEvent::Join {
+            nick: one(nick),
+            time: one(time),
+        },
+        PresenceEvent::Leave {
+            nick,
+            reason,
+            detail,
+            time,
+        } => PresenceEvent::Leave {
+            nick: one(nick),
+            reason,
+            detail: one(detail),
+            time: one(time),
+        },
     }
 }

@@ -19,7 +19,8 @@ use super::reader::{Incoming, Reader};
 use super::{ClientCommand, ClientEvent, ConnectOptions};
 use crate::network::WakeUp;
 use crate::network::protocol::{
-    ChatMessage, ClientFrame, PROTOCOL_VERSION, Resume, ServerFrame, encode, now_rfc3339,
+    ChatMessage, ClientFrame, FEATURE_PRESENCE, PROTOCOL_VERSION, PresenceEvent, Resume,
+    ServerFrame, encode, now_rfc3339,
 };
 
 /// Where the connection is in its life.
@@ -207,6 +208,7 @@ impl Supervisor {
             version: PROTOCOL_VERSION,
             nick: self.nick.clone(),
             resume: self.resume.clone(),
+            features: vec![FEATURE_PRESENCE.to_string()],
         };
         let timeout = self.options.handshake_timeout;
         let (mut established, joined) = greet(stream, &hello, timeout, &mut self.resume)?;
@@ -411,6 +413,11 @@ impl Supervisor {
         match frame {
             ServerFrame::Chat(message) => self.on_message(message),
             ServerFrame::Join { nick, time } => self.post(ClientEvent::Joined { nick, time }),
+            ServerFrame::Presence { events } => {
+                for event in events {
+                    self.post(presence_event(event));
+                }
+            }
             ServerFrame::Leave {
                 nick,
                 reason,
@@ -475,6 +482,24 @@ fn write_frame(stream: &TcpStream, frame: &ClientFrame) -> Result<(), ClientErro
     (&*stream)
         .write_all(&encode(frame))
         .map_err(|e| ClientError::lost(&e))
+}
+
+/// The event a join or leave inside a `presence` frame stands for.
+fn presence_event(event: PresenceEvent) -> ClientEvent {
+    match event {
+        PresenceEvent::Join { nick, time } => ClientEvent::Joined { nick, time },
+        PresenceEvent::Leave {
+            nick,
+            reason,
+            detail,
+            time,
+        } => ClientEvent::Left {
+            nick,
+            reason,
+            detail,
+            time,
+        },
+    }
 }
 
 #[cfg(test)]

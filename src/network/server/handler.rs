@@ -40,6 +40,8 @@ pub(super) struct Handler {
     pub(super) nick: Option<String>,
     /// The resume token of this stay (empty until the peer is in the room).
     pub(super) session_token: String,
+    /// The peer's `hello` asked for `presence` frames.
+    pub(super) batches_presence: bool,
     bucket: TokenBucket,
     pub(super) connected_at: Instant,
     pub(super) last_heard: Instant,
@@ -63,6 +65,7 @@ impl Handler {
             pending: VecDeque::new(),
             nick: None,
             session_token: String::new(),
+            batches_presence: false,
             bucket: TokenBucket::new(state.config.rate),
             connected_at: now,
             last_heard: now,
@@ -396,7 +399,8 @@ impl Handler {
                 nick: nick.to_string(),
                 time: now_rfc3339(),
             };
-            room.broadcast(None, &frame, || plain::join(nick));
+            let due = room.announce(&frame, plain::join(nick));
+            self.state.presence_due_by(due);
         }
         room.members.push(Member {
             id: self.id,
@@ -405,6 +409,8 @@ impl Handler {
             dialect: self.dialect,
             session: self.session_token.clone(),
             recipient: self.recipient.clone(),
+            presence_seq: room.presence.seq(),
+            batches_presence: self.batches_presence,
         });
     }
 
@@ -434,7 +440,8 @@ impl Handler {
                 detail: detail.to_string(),
                 time: now_rfc3339(),
             };
-            room.broadcast(None, &frame, || plain::leave(&member.nick, reason, detail));
+            let due = room.announce(&frame, plain::leave(&member.nick, reason, detail));
+            self.state.presence_due_by(due);
         }
         drop(room);
         self.state.emit(ServerEvent::Left {

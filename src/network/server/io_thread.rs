@@ -205,6 +205,13 @@ impl Worker {
                 self.read_ready();
             }
             self.fire_timers(Instant::now());
+            if self
+                .state
+                .presence_due()
+                .is_some_and(|due| due <= Instant::now())
+            {
+                self.state.flush_presence();
+            }
             self.write_due(Instant::now() + slack);
             self.sweep(Instant::now());
 
@@ -383,10 +390,16 @@ impl Worker {
     }
 
     fn next_wake(&mut self) -> Option<Instant> {
-        [self.next_write(), self.next_timer(), Some(self.next_sweep)]
-            .into_iter()
-            .flatten()
-            .min()
+        let presence = self.state.presence_due();
+        [
+            self.next_write(),
+            self.next_timer(),
+            Some(self.next_sweep),
+            presence,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn fire_timers(&mut self, now: Instant) {

@@ -13,8 +13,8 @@ use super::handler::Handler;
 use super::room::{Member, Room, StoredMessage};
 use crate::network::lock;
 use crate::network::protocol::{
-    ClientFrame, DecodeError, ErrorCode, LeaveReason, MAX_CLIENT_ID_BYTES, PROTOCOL_VERSION,
-    Resume, ServerFrame, decode,
+    ClientFrame, DecodeError, ErrorCode, FEATURE_PRESENCE, LeaveReason, MAX_CLIENT_ID_BYTES,
+    PROTOCOL_VERSION, Resume, ServerFrame, decode,
 };
 use crate::network::text::normalize_nick;
 
@@ -81,7 +81,11 @@ impl Handler {
                 version,
                 nick,
                 resume,
-            } => self.hello(version, &nick, resume),
+                features,
+            } => {
+                self.batches_presence = features.iter().any(|f| f == FEATURE_PRESENCE);
+                self.hello(version, &nick, resume)
+            }
             ClientFrame::Chat { .. } if !joined => {
                 Some(self.refuse(ErrorCode::NotReady, "Send hello before chatting."))
             }

@@ -175,7 +175,7 @@ fn refuse_join(state: &ServerState, stream: &TcpStream, peer: SocketAddr, refuse
 /// connection still open is shut.
 fn say_goodbye_to_everyone(state: &ServerState) {
     {
-        let room = lock(&state.room);
+        let mut room = lock(&state.room);
         let bye = ServerFrame::Bye {
             reason: "The host stopped hosting.".into(),
         };

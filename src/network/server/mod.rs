@@ -33,6 +33,7 @@ mod json_dialect;
 mod listener;
 mod outbox;
 mod plain_dialect;
+mod presence;
 mod rate;
 mod refuser;
 mod room;

@@ -7,8 +7,10 @@
 use std::cell::OnceCell;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::connection::{ConnId, Recipient};
+use super::presence::{Decision, Presence};
 use crate::network::protocol::{ChatMessage, Dialect, ServerFrame, encode};
 use crate::network::text::{MAX_NICK_CHARS, NickKey};
 
@@ -22,6 +24,10 @@ pub(super) struct Member {
     /// The resume token of this member's stay (see `accepted` in PROTOCOL.md).
     pub(super) session: String,
     pub(super) recipient: Recipient,
+    /// The last join or leave this member was told of or counted in its `accepted` list.
+    pub(super) presence_seq: u64,
+    /// Its `hello` asked for `presence` frames.
+    pub(super) batches_presence: bool,
 }
 
 /// A message kept for late joiners, with the stay that sent it, so a resuming sender gets
@@ -37,6 +43,7 @@ pub(super) struct Room {
     pub(super) next_guest: u64,
     pub(super) history: VecDeque<StoredMessage>,
     pub(super) members: Vec<Member>,
+    pub(super) presence: Presence,
 }
 
 impl Member {
@@ -62,13 +69,42 @@ impl Room {
         })
     }
 
-    /// Sends one event to every member but `skip`, serialised once per dialect.
+    /// Tells everyone of a join or leave: at once while the room is quiet, else in a batch
+    /// (see `presence`), which must then be flushed by the time returned.
+    pub(super) fn announce(&mut self, frame: &ServerFrame, plain: String) -> Option<Instant> {
+        match self.presence.add(encode(frame), plain, Instant::now()) {
+            Decision::Now { json, plain } => {
+                let json: Arc<[u8]> = json.into();
+                let plain: Arc<[u8]> = plain.into_bytes().into();
+                for member in &self.members {
+                    let line = match member.dialect {
+                        Dialect::Json => Arc::clone(&json),
+                        Dialect::Plain => Arc::clone(&plain),
+                    };
+                    member.recipient.send(line);
+                }
+                None
+            }
+            Decision::Batched { due } => Some(due),
+        }
+    }
+
+    /// Sends the joins and leaves waiting in a batch, if any.
+    pub(super) fn flush_presence(&mut self) {
+        if self.presence.has_pending() {
+            self.presence.flush(&self.members, Instant::now());
+        }
+    }
+
+    /// Sends one event to every member but `skip`, serialised once per dialect. Joins and
+    /// leaves waiting in a batch go first, so everyone reads events in the order they happened.
     pub(super) fn broadcast(
-        &self,
+        &mut self,
         skip: Option<ConnId>,
         frame: &ServerFrame,
         plain_text: impl Fn() -> String,
     ) {
+        self.flush_presence();
         let json: Arc<[u8]> = encode(frame).into();
         let plain = OnceCell::<Arc<[u8]>>::new();
         for member in self.members.iter().filter(|m| Some(m.id) != skip) {

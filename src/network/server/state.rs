@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
@@ -38,6 +39,10 @@ pub(super) struct ServerState {
     sessions: Mutex<IssuedSessions>,
     /// Connections refused so far in this run, for the log.
     refused: AtomicU64,
+    /// When the room's batch of joins and leaves must be sent, in microseconds since `epoch`
+    /// (`u64::MAX`: none waits). Written under the room's lock; any I/O thread sends it.
+    presence_due: AtomicU64,
+    epoch: Instant,
     /// The threads that own the connections; set right after start, taken and stopped by the
     /// listener thread at stop.
     pub(super) io_threads: Mutex<Option<IoThreads>>,
@@ -70,6 +75,8 @@ impl ServerState {
             next_conn_id: AtomicU64::new(1),
             sessions: Mutex::new(IssuedSessions::default()),
             refused: AtomicU64::new(0),
+            presence_due: AtomicU64::new(u64::MAX),
+            epoch: Instant::now(),
             io_threads: Mutex::new(None),
         }
     }
@@ -103,6 +110,31 @@ impl ServerState {
             message: message.to_string(),
             total,
         });
+    }
+
+    /// A batch of joins and leaves waits and must be sent by `due` (call under the room's
+    /// lock, with what [`super::room::Room::announce`] returned).
+    pub(super) fn presence_due_by(&self, due: Option<Instant>) {
+        if let Some(due) = due {
+            let micros = u64::try_from(due.saturating_duration_since(self.epoch).as_micros());
+            self.presence_due
+                .fetch_min(micros.unwrap_or(u64::MAX - 1), Ordering::SeqCst);
+        }
+    }
+
+    /// When the waiting batch of joins and leaves must be sent, if one waits.
+    pub(super) fn presence_due(&self) -> Option<Instant> {
+        match self.presence_due.load(Ordering::SeqCst) {
+            u64::MAX => None,
+            micros => Some(self.epoch + std::time::Duration::from_micros(micros)),
+        }
+    }
+
+    /// Sends the waiting batch of joins and leaves (from any I/O thread, once it is due).
+    pub(super) fn flush_presence(&self) {
+        let mut room = lock(&self.room);
+        room.flush_presence();
+        self.presence_due.store(u64::MAX, Ordering::SeqCst);
     }
 
     /// Forgets a connection that has ended, so its address may open another.
