@@ -239,36 +239,36 @@ struct ClientView {
 /// Reads many clients on one thread (mio); counts deliveries and their latency (the text is
 /// `b` and the send time in microseconds), members seen, and closes.
 fn read_loop(
-    streams: Vec<TcpStream>,
+    streams: crossbeam_channel::Receiver<TcpStream>,
     everyone: usize,
     base: Instant,
     tally: Arc<Tally>,
     until: Instant,
 ) -> Vec<u32> {
-    let mut poll = Poll::new().unwrap();
-    let mut clients: Vec<ClientView> = streams
-        .into_iter()
-        .map(|s| {
-            s.set_nonblocking(true).unwrap();
-            ClientView {
-                socket: mio::net::TcpStream::from_std(s),
-                pending: Vec::new(),
-                members: 0,
-                ready: false,
-            }
-        })
-        .collect();
-    for (i, client) in clients.iter_mut().enumerate() {
-        poll.registry()
-            .register(&mut client.socket, Token(i), Interest::READABLE)
-            .unwrap();
-    }
+    let poll = Poll::new().unwrap();
+    let mut clients: Vec<ClientView> = Vec::new();
     let mut events = Events::with_capacity(1024);
     let mut latencies = Vec::with_capacity(1 << 20);
     let mut chunk = vec![0u8; 256 * 1024];
+    let mut poll = poll;
     while Instant::now() < until && !tally.stop.load(Ordering::Relaxed) {
+        // Clients still connecting are read from the moment they are there.
+        for stream in streams.try_iter() {
+            stream.set_nonblocking(true).unwrap();
+            let mut socket = mio::net::TcpStream::from_std(stream);
+            let token = Token(clients.len());
+            poll.registry()
+                .register(&mut socket, token, Interest::READABLE)
+                .unwrap();
+            clients.push(ClientView {
+                socket,
+                pending: Vec::new(),
+                members: 0,
+                ready: false,
+            });
+        }
         if poll
-            .poll(&mut events, Some(Duration::from_millis(50)))
+            .poll(&mut events, Some(Duration::from_millis(5)))
             .is_err()
         {
             continue;
@@ -350,30 +350,48 @@ fn look_at(line: &[u8], now_us: u64, client: &mut ClientView, tally: &Tally, lat
     }
 }
 
-/// Reader threads sharing the clients between them.
-fn start_readers(
-    streams: &[TcpStream],
-    base: Instant,
-    tally: &Arc<Tally>,
-    until: Instant,
-) -> Vec<thread::JoinHandle<Vec<u32>>> {
-    const READERS: usize = 2;
-    let mut groups: Vec<Vec<TcpStream>> = (0..READERS).map(|_| Vec::new()).collect();
-    for (i, s) in streams.iter().enumerate() {
-        groups[i % READERS].push(s.try_clone().unwrap());
-    }
-    let everyone = streams.len();
-    groups
-        .into_iter()
-        .enumerate()
-        .map(|(i, group)| {
+/// Reader threads sharing the clients between them; give each client to
+/// [`Readers::add`] as soon as it is connected.
+struct Readers {
+    inboxes: Vec<crossbeam_channel::Sender<TcpStream>>,
+    threads: Vec<thread::JoinHandle<Vec<u32>>>,
+    added: usize,
+}
+
+impl Readers {
+    fn start(everyone: usize, base: Instant, tally: &Arc<Tally>, until: Instant) -> Readers {
+        const READERS: usize = 2;
+        let mut readers = Readers {
+            inboxes: Vec::new(),
+            threads: Vec::new(),
+            added: 0,
+        };
+        for i in 0..READERS {
+            let (inbox, streams) = crossbeam_channel::unbounded();
             let tally = Arc::clone(tally);
-            thread::Builder::new()
+            let thread = thread::Builder::new()
                 .name(format!("bench-read-{i}"))
-                .spawn(move || read_loop(group, everyone, base, tally, until))
-                .unwrap()
-        })
-        .collect()
+                .spawn(move || read_loop(streams, everyone, base, tally, until))
+                .unwrap();
+            readers.inboxes.push(inbox);
+            readers.threads.push(thread);
+        }
+        readers
+    }
+
+    fn add(&mut self, stream: &TcpStream) {
+        let inbox = &self.inboxes[self.added % self.inboxes.len()];
+        inbox.send(stream.try_clone().unwrap()).unwrap();
+        self.added += 1;
+    }
+
+    /// Every latency the readers measured (they end when the tally says stop).
+    fn join(self) -> Vec<u32> {
+        self.threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    }
 }
 
 fn chat_line(base: Instant) -> Vec<u8> {
@@ -472,13 +490,17 @@ fn wait_for(until: Instant, done: impl Fn() -> bool) {
 fn run_traffic(args: &Args, clients: usize) {
     let server = Server::start(clients, args.io_threads);
     let base = Instant::now();
-    let mut writers: Vec<TcpStream> = (0..clients)
-        .map(|i| connect(server.addr, &format!("c{i}")))
-        .collect();
     let tally = Arc::new(Tally::default());
     let send_for = Duration::from_secs_f64(args.seconds);
     let until = Instant::now() + send_for + Duration::from_secs(30);
-    let readers = start_readers(&writers, base, &tally, until);
+    let mut readers = Readers::start(clients, base, &tally, until);
+    let mut writers: Vec<TcpStream> = (0..clients)
+        .map(|i| {
+            let stream = connect(server.addr, &format!("c{i}"));
+            readers.add(&stream);
+            stream
+        })
+        .collect();
     wait_for(until, || tally.ready.load(Ordering::Relaxed) >= clients);
     let (_, _, cpu_before) = server.stats();
     let start = Instant::now();
@@ -514,10 +536,7 @@ fn run_traffic(args: &Args, clients: usize) {
     for w in &writers {
         let _ = w.shutdown(std::net::Shutdown::Both);
     }
-    let mut latencies: Vec<u32> = readers
-        .into_iter()
-        .flat_map(|r| r.join().unwrap())
-        .collect();
+    let mut latencies = readers.join();
     latencies.sort_unstable();
     let got = tally.deliveries.load(Ordering::Relaxed);
     println!(
@@ -542,13 +561,23 @@ fn run_storm(args: &Args, clients: usize) {
     thread::sleep(Duration::from_millis(200));
     let (rss_empty, _, _) = server.stats();
     let base = Instant::now();
+    let tally = Arc::new(Tally::default());
+    let until = base + Duration::from_secs_f64(args.seconds) + Duration::from_secs(30);
+    let readers = Arc::new(std::sync::Mutex::new(Readers::start(
+        clients, base, &tally, until,
+    )));
     let connectors: Vec<_> = (0..4)
         .map(|t| {
             let addr = server.addr;
+            let readers = Arc::clone(&readers);
             thread::spawn(move || {
                 (t..clients)
                     .step_by(4)
-                    .map(|i| connect(addr, &format!("s{i}")))
+                    .map(|i| {
+                        let stream = connect(addr, &format!("s{i}"));
+                        readers.lock().unwrap().add(&stream);
+                        stream
+                    })
                     .collect::<Vec<_>>()
             })
         })
@@ -558,9 +587,6 @@ fn run_storm(args: &Args, clients: usize) {
         .flat_map(|c| c.join().unwrap())
         .collect();
     let connected = base.elapsed();
-    let tally = Arc::new(Tally::default());
-    let until = Instant::now() + Duration::from_secs_f64(args.seconds) + Duration::from_secs(30);
-    let readers = start_readers(&streams, base, &tally, until);
     wait_for(until, || tally.ready.load(Ordering::Relaxed) >= clients);
     let ready = base.elapsed();
     thread::sleep(Duration::from_millis(500));
@@ -570,8 +596,8 @@ fn run_storm(args: &Args, clients: usize) {
         let _ = s.shutdown(std::net::Shutdown::Both);
     }
     drop(streams);
-    for r in readers {
-        let _ = r.join();
+    if let Ok(readers) = Arc::try_unwrap(readers) {
+        readers.into_inner().unwrap().join();
     }
     thread::sleep(Duration::from_secs(2));
     let (rss_after, threads_after, _) = server.stats();

@@ -5,7 +5,7 @@
 //! connection's transport state needs no lock. Does not own waiting for readiness, timers or
 //! fairness between connections (see `io_thread`), nor what the peer says (see `handler`).
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,8 +18,12 @@ use super::outbox::{Ending, HOLD_GRACE, Outbox, Take};
 use super::state::ServerState;
 use crate::network::protocol::{Dialect, LeaveReason, detect_dialect};
 
-/// At most this many bytes are gathered into one send.
+/// At most this many bytes are taken from the outbox for one round of sends.
 const MAX_SEND_BYTES: usize = 256 * 1024;
+/// At most this many lines go into one `writev`.
+const MAX_SLICES: usize = 64;
+/// Lines-taken lists longer than this are not kept between writes.
+const KEEP_OUT_CAPACITY: usize = 256;
 /// At most this much is read from one connection in one turn, so a blaster cannot starve
 /// the others on its thread (and one turn's fan-out stays well under a queue's capacity).
 pub(super) const READ_BUDGET: usize = 16 * 1024;
@@ -70,8 +74,10 @@ pub(super) struct Conn {
     pub(super) connection: Arc<Connection>,
     outbox: Outbox,
     phase: Phase,
-    batch: Vec<u8>,
-    sent: usize,
+    /// Lines taken from the outbox and not yet (wholly) sent; the first is sent from
+    /// `out_offset` on.
+    out: Vec<Arc<[u8]>>,
+    out_offset: usize,
     /// The socket was full at this moment and took nothing since.
     blocked_since: Option<Instant>,
     /// Told the outbox it does not hold the room (blocked past [`HOLD_GRACE`]).
@@ -104,8 +110,8 @@ impl Conn {
                 first: Vec::new(),
                 until: now + sniff_window,
             },
-            batch: Vec::new(),
-            sent: 0,
+            out: Vec::new(),
+            out_offset: 0,
             blocked_since: None,
             exempt: false,
             handler_due: None,
@@ -361,7 +367,7 @@ impl Conn {
     }
 
     /// Writes one batch of what is queued (taking more lines first if the last batch is out).
-    pub(super) fn write(&mut self, taken: &mut Vec<Arc<[u8]>>, now: Instant) -> Flushed {
+    pub(super) fn write(&mut self, now: Instant) -> Flushed {
         if self.is_done() {
             return Flushed::Over;
         }
@@ -369,15 +375,10 @@ impl Conn {
             self.kill();
             return Flushed::Over;
         }
-        if self.sent == self.batch.len() {
-            self.batch.clear();
-            self.sent = 0;
-            match self.outbox.take_lines(taken, MAX_SEND_BYTES) {
-                Take::Took => {
-                    for line in taken.drain(..) {
-                        self.batch.extend_from_slice(&line);
-                    }
-                }
+        if self.out.is_empty() {
+            self.out_offset = 0;
+            match self.outbox.take_lines(&mut self.out, MAX_SEND_BYTES) {
+                Take::Took => {}
                 Take::Nothing => return Flushed::Empty,
                 Take::Ended(ending) => {
                     self.written_out(ending, now);
@@ -385,14 +386,14 @@ impl Conn {
                 }
             }
         }
-        while self.sent < self.batch.len() {
-            match (&self.stream).write(&self.batch[self.sent..]) {
+        while !self.out.is_empty() {
+            match self.send_some() {
                 Ok(0) => {
                     self.write_failed(LeaveReason::Left, "connection lost".into());
                     return Flushed::Over;
                 }
                 Ok(n) => {
-                    self.sent += n;
+                    self.advance(n);
                     self.blocked_since = None;
                     if self.exempt {
                         self.exempt = false;
@@ -410,7 +411,39 @@ impl Conn {
                 }
             }
         }
+        // A crowd's `accepted` lists are large: do not keep room for one per connection.
+        if self.out.capacity() > KEEP_OUT_CAPACITY {
+            self.out = Vec::new();
+        }
         Flushed::Sent
+    }
+
+    /// One gathering write (`writev`) of the lines taken: no copying into a buffer.
+    fn send_some(&self) -> io::Result<usize> {
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let mut count = 0;
+        for (i, line) in self.out.iter().take(MAX_SLICES).enumerate() {
+            let from = if i == 0 { self.out_offset } else { 0 };
+            slices[i] = IoSlice::new(&line[from..]);
+            count += 1;
+        }
+        (&self.stream).write_vectored(&slices[..count])
+    }
+
+    /// Forgets the first `n` bytes of the lines taken.
+    fn advance(&mut self, mut n: usize) {
+        let mut done = 0;
+        for line in &self.out {
+            let left = line.len() - self.out_offset;
+            if n < left {
+                self.out_offset += n;
+                break;
+            }
+            n -= left;
+            done += 1;
+            self.out_offset = 0;
+        }
+        self.out.drain(..done);
     }
 
     /// Everything queued is written and the owner asked for the end.

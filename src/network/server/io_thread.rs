@@ -171,7 +171,6 @@ struct Worker {
     /// Connections with input not yet read to the end.
     to_read: Vec<usize>,
     scratch: Vec<u8>,
-    taken: Vec<Arc<[u8]>>,
     next_sweep: Instant,
 }
 
@@ -187,7 +186,6 @@ impl Worker {
             timers: BinaryHeap::new(),
             to_read: Vec::new(),
             scratch: vec![0; READ_BUDGET],
-            taken: Vec::new(),
             next_sweep: Instant::now() + SWEEP,
         }
     }
@@ -356,7 +354,7 @@ impl Worker {
                 continue;
             }
             conn.write_due = None;
-            match conn.write(&mut self.taken, Instant::now()) {
+            match conn.write(Instant::now()) {
                 Flushed::Sent => {
                     let next = Instant::now() + coalesce;
                     conn.write_due = Some(next);

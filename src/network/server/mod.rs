@@ -116,14 +116,35 @@ pub enum HostError {
     Io { addr: SocketAddr, source: io::Error },
 }
 
+/// Connections the kernel holds for us before `accept`: a crowd arriving at once (a class
+/// opening the app at the bell, a join storm) would otherwise see its SYNs dropped and wait a
+/// second per retry. The kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: i32 = 4096;
+
 /// Binds the listening socket, turning the usual failures into advice.
 pub fn bind(addr: SocketAddr) -> Result<TcpListener, HostError> {
-    TcpListener::bind(addr).map_err(|source| match source.kind() {
+    listen(addr).map_err(|source| match source.kind() {
         io::ErrorKind::AddrInUse => HostError::AddrInUse { port: addr.port() },
         io::ErrorKind::PermissionDenied => HostError::PermissionDenied { port: addr.port() },
         io::ErrorKind::AddrNotAvailable => HostError::AddrNotAvailable { ip: addr.ip() },
         _ => HostError::Io { addr, source },
     })
+}
+
+/// What `TcpListener::bind` does, with a longer backlog.
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    // As std does on Unix: a restarted host can take its port back at once. (On Windows this
+    // option would let two programs share the port, so it is left off there.)
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
 }
 
 /// A running server. Dropping it stops it too; [`ServerHandle::stop`] also waits.
