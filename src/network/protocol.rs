@@ -135,6 +135,19 @@ pub enum ServerFrame {
     },
 }
 
+/// The `accepted` frame with borrowed fields, for the server: byte for byte what
+/// [`ServerFrame::Accepted`] encodes to, without copying a crowd's member list per joiner.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "accepted")]
+pub struct AcceptedRef<'a> {
+    pub nick: &'a str,
+    pub session: &'a str,
+    pub users: Vec<&'a str>,
+    pub history_count: usize,
+    pub resumed: bool,
+    pub history_complete: bool,
+}
+
 /// A hello feature: the client understands `presence` frames.
 pub const FEATURE_PRESENCE: &str = "presence";
 
@@ -436,6 +449,27 @@ mod tests {
             splitter.push(chunk, &mut out).unwrap();
         }
         out
+    }
+
+    #[test]
+    fn the_borrowed_accepted_frame_encodes_byte_for_byte_like_the_owned_one() {
+        let owned = ServerFrame::Accepted {
+            nick: "dana \"x\"".into(),
+            session: "s".into(),
+            users: vec!["a".into(), "dana \"x\"".into()],
+            history_count: 3,
+            resumed: true,
+            history_complete: false,
+        };
+        let borrowed = AcceptedRef {
+            nick: "dana \"x\"",
+            session: "s",
+            users: vec!["a", "dana \"x\""],
+            history_count: 3,
+            resumed: true,
+            history_complete: false,
+        };
+        assert_eq!(encode(&borrowed), encode(&owned));
     }
 
     #[test]

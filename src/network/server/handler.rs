@@ -285,22 +285,26 @@ impl Handler {
             action,
         };
         // A plain-text sender already sees its line on its own terminal; a Natter sender gets
-        // its copy back with its client_id, which is its delivery confirmation.
-        let frame = ServerFrame::Chat(message.clone());
-        room.broadcast(Some(self.id), &frame, || plain::chat(&message));
-        if self.dialect == Dialect::Json {
+        // its copy back with its client_id, which is its delivery confirmation. Both lines
+        // are kept with the history, so a late joiner's replay encodes nothing.
+        let line: Arc<[u8]> = encode(&ServerFrame::Chat(message.clone())).into();
+        room.broadcast_line(Some(self.id), &line, || plain::chat(&message));
+        let own_line = (self.dialect == Dialect::Json && client_id.is_some()).then(|| {
             let own = ChatMessage {
                 client_id: client_id.clone(),
                 ..message.clone()
             };
-            self.send_frame(&ServerFrame::Chat(own));
+            Arc::<[u8]>::from(encode(&ServerFrame::Chat(own)))
+        });
+        if self.dialect == Dialect::Json {
+            self.recipient
+                .send(own_line.clone().unwrap_or_else(|| Arc::clone(&line)));
         }
         let stored = StoredMessage {
-            message: ChatMessage {
-                client_id,
-                ..message.clone()
-            },
+            message: message.clone(),
             session: self.session_token.clone(),
+            line,
+            own_line,
         };
         room.remember(stored, self.config().history_len);
         drop(room);

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use super::config::ServerConfig;
 use super::connection::End;
 use super::handler::Handler;
-use super::room::{Member, Room, StoredMessage};
+use super::room::{Member, Room};
 use crate::network::lock;
 use crate::network::protocol::{
-    ClientFrame, DecodeError, ErrorCode, FEATURE_PRESENCE, LeaveReason, MAX_CLIENT_ID_BYTES,
-    PROTOCOL_VERSION, Resume, ServerFrame, decode,
+    AcceptedRef, ClientFrame, DecodeError, ErrorCode, FEATURE_PRESENCE, LeaveReason,
+    MAX_CLIENT_ID_BYTES, PROTOCOL_VERSION, Resume, ServerFrame, decode, encode,
 };
 use crate::network::text::normalize_nick;
 
@@ -187,32 +187,38 @@ impl Handler {
         };
         self.state.remember_session(&self.session_token);
         let since = resumed.map(|r| r.last_id);
-        let history: Vec<&StoredMessage> = room
+        let history: Vec<Arc<[u8]>> = room
             .history
             .iter()
             .filter(|stored| since.is_none_or(|last| stored.message.id > last))
+            .map(|stored| match &stored.own_line {
+                Some(own) if stored.session == self.session_token => Arc::clone(own),
+                _ => Arc::clone(&stored.line),
+            })
             .collect();
         let history_complete = match (since, room.history.front()) {
             (Some(last), Some(oldest)) => oldest.message.id <= last + 1,
             _ => true,
         };
-        let mut users = room.nicks();
+        // Borrowed, not cloned: a crowd's list is long and every joiner gets one.
+        let mut users: Vec<&str> = room.members.iter().map(|m| m.nick.as_str()).collect();
         let place = place.unwrap_or(users.len()).min(users.len());
-        users.insert(place, nick.to_string());
-        self.send_frame(&ServerFrame::Accepted {
-            nick: nick.to_string(),
-            session: self.session_token.clone(),
+        users.insert(place, nick);
+        let accepted = encode(&AcceptedRef {
+            nick,
+            session: &self.session_token,
             users,
             history_count: history.len(),
             resumed: since.is_some(),
             history_complete,
         });
-        for stored in history {
-            let mut message = stored.message.clone();
-            if stored.session != self.session_token {
-                message.client_id = None;
-            }
-            self.send_frame(&ServerFrame::Chat(message));
+        self.send_line(accepted);
+        // The stored lines as they are: one push, no encoding under the room's lock.
+        if self.recipient.queue.push_all(history).is_err() {
+            self.recipient.connection.close(
+                LeaveReason::Dropped,
+                "stopped reading: too many messages waiting",
+            );
         }
     }
 }

@@ -33,8 +33,13 @@ pub(super) struct Member {
 /// A message kept for late joiners, with the stay that sent it, so a resuming sender gets
 /// its own `client_id` back.
 pub(super) struct StoredMessage {
+    /// As relayed to everyone (no `client_id`).
     pub(super) message: ChatMessage,
     pub(super) session: String,
+    /// `message` as the `chat` line everyone else got.
+    pub(super) line: Arc<[u8]>,
+    /// The sender's own copy, with its `client_id`, if it gave one.
+    pub(super) own_line: Option<Arc<[u8]>>,
 }
 
 #[derive(Default)]
@@ -104,12 +109,22 @@ impl Room {
         frame: &ServerFrame,
         plain_text: impl Fn() -> String,
     ) {
-        self.flush_presence();
         let json: Arc<[u8]> = encode(frame).into();
+        self.broadcast_line(skip, &json, plain_text);
+    }
+
+    /// [`Room::broadcast`] of an already encoded frame (`json`, with its newline).
+    pub(super) fn broadcast_line(
+        &mut self,
+        skip: Option<ConnId>,
+        json: &Arc<[u8]>,
+        plain_text: impl Fn() -> String,
+    ) {
+        self.flush_presence();
         let plain = OnceCell::<Arc<[u8]>>::new();
         for member in self.members.iter().filter(|m| Some(m.id) != skip) {
             let line = match member.dialect {
-                Dialect::Json => Arc::clone(&json),
+                Dialect::Json => Arc::clone(json),
                 Dialect::Plain => {
                     Arc::clone(plain.get_or_init(|| plain_text().into_bytes().into()))
                 }
