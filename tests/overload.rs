@@ -145,3 +145,44 @@ fn during_a_blast_only_the_member_that_stopped_reading_is_dropped() {
     assert!(detail.contains("stopped reading"), "{detail}");
     assert_eq!(server.members().len(), MEMBERS);
 }
+
+/// While the room is under pressure nobody's messages are read, but a new connection's first
+/// bytes still are: a Natter client whose hello sat unread past the sniff window would be
+/// taken for a plain-text peer and greeted in text.
+#[test]
+fn a_natter_client_connecting_while_the_room_is_under_pressure_is_still_greeted_as_one() {
+    let server = start_server(ServerConfig {
+        // The stalled member holds everyone's reading for the whole test.
+        hold_grace: Duration::from_secs(3600),
+        write_stall: Duration::from_secs(3600),
+        ..blast_config()
+    });
+    let addr = server.local_addr();
+    let _stalled = join_and_stop_reading(addr, "stalled");
+    recv_where(server.events(), "server event Joined stalled", |e| {
+        matches!(e, ServerEvent::Joined { nick, .. } if nick == "stalled").then_some(())
+    });
+    let (sender, _) = RawPeer::join(addr, "sender");
+    let blasting = blast(&sender.stream, 0, MESSAGES_EACH, 20_000);
+    // Pressure is on once the sender's messages stop coming back for a second: the stalled
+    // member's queue is over its mark and the sender's input is not read.
+    let mut echoed = 0;
+    while let Some(frame) = sender.frame_within(Duration::from_secs(1)) {
+        if let ServerFrame::Chat(_) = frame {
+            echoed += 1;
+        }
+        assert!(
+            echoed < MESSAGES_EACH,
+            "all relayed: the pressure never came on"
+        );
+    }
+    let newcomer = RawPeer::hello_with_features(addr, "newcomer", &["presence"]);
+    let first = newcomer.line().expect("the server says something first");
+    assert!(
+        first.starts_with(br#"{"type":"welcome""#),
+        "greeted as plain text: {:?}",
+        String::from_utf8_lossy(&first)
+    );
+    newcomer.stream.shutdown(std::net::Shutdown::Both).unwrap();
+    drop(blasting);
+}

@@ -298,6 +298,14 @@ impl RawPeer {
         }
     }
 
+    /// The next frame if one comes within `wait`; `None` if none does (or the link closed).
+    pub fn frame_within(&self, wait: Duration) -> Option<ServerFrame> {
+        match self.lines.recv_timeout(wait) {
+            Ok(Seen::Line(line)) => decode(&line).ok(),
+            _ => None,
+        }
+    }
+
     pub fn text_line(&self) -> String {
         String::from_utf8(self.line().expect("connection closed")).unwrap()
     }

@@ -26,6 +26,9 @@ pub struct ServerConfig {
     pub queue_lines: usize,
     /// A write that cannot make progress for this long drops the member.
     pub write_stall: Duration,
+    /// A member whose socket took nothing for this long stops holding everyone's reading
+    /// (backpressure): it is gone or not reading, and `write_stall` or a full queue decides.
+    pub hold_grace: Duration,
     /// A busy member is written at most once per this interval, gathering what arrives
     /// meanwhile into one write. An idle link is written at once; a busy one waits at most this
     /// long. Trades a few milliseconds for far fewer syscalls and wake-ups under load.
@@ -80,6 +83,7 @@ impl Default for ServerConfig {
             history_len: crate::network::protocol::HISTORY_LEN,
             queue_lines: 4096,
             write_stall: Duration::from_secs(10),
+            hold_grace: Duration::from_secs(1),
             coalesce: Duration::from_millis(4),
             io_threads: 2,
             sniff_window: Duration::from_millis(500),

@@ -14,7 +14,7 @@ use mio::net::TcpStream;
 
 use super::connection::{ConnId, Connection, End, Recipient};
 use super::handler::Handler;
-use super::outbox::{Ending, HOLD_GRACE, Outbox, Take};
+use super::outbox::{Ending, Outbox, Take};
 use super::state::ServerState;
 use crate::network::protocol::{Dialect, LeaveReason, detect_dialect};
 
@@ -80,7 +80,7 @@ pub(super) struct Conn {
     out_offset: usize,
     /// The socket was full at this moment and took nothing since.
     blocked_since: Option<Instant>,
-    /// Told the outbox it does not hold the room (blocked past [`HOLD_GRACE`]).
+    /// Told the outbox it does not hold the room (blocked past the hold grace).
     exempt: bool,
     /// The handler's next deadline (pings, timeouts, a plain peer's partial line).
     handler_due: Option<Instant>,
@@ -125,10 +125,11 @@ impl Conn {
         matches!(self.phase, Phase::Done)
     }
 
-    /// Whether reading waits while the room is under pressure: everything that can make the
-    /// server send to others does (a closing connection's input is only drained).
+    /// Whether reading waits while the room is under pressure: a member's input does (it is
+    /// what makes the server send to others). A new connection's first bytes do not: if they
+    /// waited past the sniff window, a Natter client would be taken for plain text.
     pub(super) fn reads_add_load(&self) -> bool {
-        matches!(self.phase, Phase::Sniffing { .. } | Phase::Serving(_))
+        matches!(self.phase, Phase::Serving(_))
     }
 
     pub(super) fn is_blocked(&self) -> bool {
@@ -136,7 +137,8 @@ impl Conn {
     }
 
     /// The earliest moment something must be looked at without any event.
-    pub(super) fn deadline(&self, stall: Duration) -> Option<Instant> {
+    /// `stall` and `grace` are the server's `write_stall` and `hold_grace`.
+    pub(super) fn deadline(&self, stall: Duration, grace: Duration) -> Option<Instant> {
         let phase = match &self.phase {
             Phase::Sniffing { until, .. } => Some(*until),
             Phase::Serving(_) => self.handler_due,
@@ -147,7 +149,7 @@ impl Conn {
             if self.exempt {
                 since + stall
             } else {
-                since + HOLD_GRACE.min(stall)
+                since + grace.min(stall)
             }
         });
         [phase, blocked].into_iter().flatten().min()
@@ -188,6 +190,19 @@ impl Conn {
             }
         }
         self.is_done()
+    }
+
+    /// Reads what is already there, without waiting, while the dialect is undecided.
+    fn read_first_bytes(&mut self, state: &Arc<ServerState>) {
+        let mut buf = [0u8; SNIFF_MAX];
+        while matches!(self.phase, Phase::Sniffing { .. }) {
+            match (&self.stream).read(&mut buf) {
+                Ok(0) => return self.on_closed(state, "closed the connection"),
+                Ok(n) => self.on_bytes(state, &buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
     }
 
     /// Handles lines left waiting by pressure; false if some still wait (read nothing more).
@@ -337,13 +352,19 @@ impl Conn {
                 );
                 return;
             }
-            if blocked >= HOLD_GRACE && !self.exempt {
+            if blocked >= state.config.hold_grace && !self.exempt {
                 self.exempt = true;
                 self.outbox.set_exempt(true);
             }
         }
         match &mut self.phase {
-            Phase::Sniffing { until, .. } if now >= *until => self.start_serving(state, now),
+            Phase::Sniffing { until, .. } if now >= *until => {
+                // Bytes that came just now but were not read yet still decide the dialect.
+                self.read_first_bytes(state);
+                if matches!(self.phase, Phase::Sniffing { .. }) {
+                    self.start_serving(state, now);
+                }
+            }
             Phase::Serving(handler) if self.handler_due.is_some_and(|due| now >= due) => {
                 let end = handler.on_deadline(now);
                 self.after_handler(end, now);

@@ -460,7 +460,7 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        let deadline = conn.deadline(stall);
+        let deadline = conn.deadline(stall, self.state.config.hold_grace);
         if deadline != conn.timer {
             conn.timer = deadline;
             if let Some(due) = deadline {

@@ -10,7 +10,7 @@
 //! - [`Outbox::push`] never blocks on the peer: it appends or says the queue is full.
 //! - Lines go out in the order pushed, each whole.
 //! - A queue counts toward the pressure only while it is over the high mark and its socket is
-//!   taking bytes: a member whose socket took nothing for [`HOLD_GRACE`] holds nobody up.
+//!   taking bytes: a member whose socket took nothing for `hold_grace` (see `ServerConfig`) holds nobody up.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,10 +19,6 @@ use std::time::Instant;
 
 use super::io_thread::IoShared;
 use crate::network::lock;
-
-/// A member whose socket took nothing for this long stops holding the room's readers: it
-/// is either gone or not reading, and the stall deadline will decide which.
-pub(super) const HOLD_GRACE: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// [`Outbox::push`] refused a line: the queue is at its capacity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +78,7 @@ struct Queue {
     last_write: Option<Instant>,
     /// Over the high mark (until down to the low mark), since this moment.
     over_since: Option<Instant>,
-    /// The socket took nothing for [`HOLD_GRACE`]: this queue does not hold the room.
+    /// The socket took nothing for `hold_grace` (see `ServerConfig`): this queue does not hold the room.
     exempt: bool,
     /// Currently counted in [`Pressure`].
     counted: bool,
@@ -246,7 +242,7 @@ impl Outbox {
         }
     }
 
-    /// The socket took nothing for [`HOLD_GRACE`] (`true`) or took bytes again (`false`).
+    /// The socket took nothing for `hold_grace` (see `ServerConfig`) (`true`) or took bytes again (`false`).
     pub(super) fn set_exempt(&self, exempt: bool) {
         let mut queue = lock(&self.shared.queue);
         if queue.exempt != exempt {
