@@ -82,11 +82,15 @@ fn host(window: &mut Window, nick: &str) -> std::net::SocketAddr {
             ip: Ipv4Addr::new(192, 168, 1, 20),
             interface: "eth0".into(),
             kind: AddressKind::Lan,
+            prefix: 24,
+            broadcast: None,
         },
         LocalAddress {
             ip: Ipv4Addr::new(10, 0, 0, 5),
             interface: "wlan0".into(),
             kind: AddressKind::Lan,
+            prefix: 24,
+            broadcast: None,
         },
     ];
     (Ipv4Addr::LOCALHOST, port).into()
