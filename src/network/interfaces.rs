@@ -67,6 +67,15 @@ fn prefix_mask(prefix: u8) -> u32 {
     }
 }
 
+/// The broadcast address of `ip`'s subnet, for an adapter that reports none; `None` for
+/// loopback and for /31 and /32 (point-to-point) networks, which have no broadcast.
+pub fn subnet_broadcast(ip: Ipv4Addr, prefix: u8) -> Option<Ipv4Addr> {
+    if ip.is_loopback() || prefix > 30 {
+        return None;
+    }
+    Some(Ipv4Addr::from(u32::from(ip) | !prefix_mask(prefix)))
+}
+
 /// The kind of an address by the address alone (no adapter name).
 pub fn kind_of(ip: Ipv4Addr) -> AddressKind {
     if ip.is_loopback() {
@@ -130,7 +139,9 @@ pub fn local_ipv4_addresses() -> Vec<LocalAddress> {
                 ip: v4.ip,
                 kind: kind_on(&iface.name, v4.ip),
                 prefix: v4.prefixlen,
-                broadcast: v4.broadcast,
+                broadcast: v4
+                    .broadcast
+                    .or_else(|| subnet_broadcast(v4.ip, v4.prefixlen)),
                 interface: iface.name,
             }),
             if_addrs::IfAddr::V6(_) => None,
@@ -227,6 +238,20 @@ mod tests {
         assert!(!home.same_network(Ipv4Addr::new(192, 168, 2, 20)));
         let wide = LocalAddress { prefix: 0, ..home };
         assert!(wide.same_network(Ipv4Addr::new(8, 8, 8, 8)));
+    }
+
+    #[test]
+    fn a_missing_broadcast_address_is_computed_from_the_prefix() {
+        assert_eq!(
+            subnet_broadcast(Ipv4Addr::new(10, 66, 1, 1), 24),
+            Some(Ipv4Addr::new(10, 66, 1, 255))
+        );
+        assert_eq!(
+            subnet_broadcast(Ipv4Addr::new(172, 16, 5, 9), 20),
+            Some(Ipv4Addr::new(172, 16, 15, 255))
+        );
+        assert_eq!(subnet_broadcast(Ipv4Addr::new(10, 8, 0, 2), 32), None);
+        assert_eq!(subnet_broadcast(Ipv4Addr::LOCALHOST, 8), None);
     }
 
     #[test]

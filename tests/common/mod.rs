@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod app_window;
+#[cfg(target_os = "linux")]
+pub mod lab;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
