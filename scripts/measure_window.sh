@@ -14,7 +14,7 @@ trap 'kill $natter $xvfb 2>/dev/null || true; rm -rf "$home"' EXIT
 while [ ! -e "/tmp/.X11-unix/X${display#:}" ]; do sleep 0.05; done
 start=$(date +%s.%N)
 DISPLAY=$display HOME=$home XDG_CONFIG_HOME=$home XDG_DATA_HOME=$home \
-  ./target/release/natter --host Dana --port 0 >/dev/null 2>&1 &
+  ./target/release/natter --host Dana --port 0 --no-announce >/dev/null 2>&1 &
 natter=$!
 # First frame: the screen stops being one flat colour.
 for _ in $(seq 1 400); do

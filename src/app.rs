@@ -6,6 +6,7 @@
 //! [`ui`]; sockets live in `network`. Nothing here blocks on the network:
 //! stopping a server or a client happens on a named background thread.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -19,11 +20,16 @@ use crate::chat_state::{ChatState, LinkState};
 use crate::commands::{self, Typed};
 use crate::network::WakeUp;
 use crate::network::client::{self, ClientCommand, ClientHandle, ConnectOptions, parse_address};
+use crate::network::discovery::{AnnounceConfig, Finder, FoundRoom, Pace, Reach};
+use crate::network::doctor;
 use crate::network::interfaces::{AddressKind, LocalAddress, local_ipv4_addresses};
 use crate::network::server::{self, HostError, ServerConfig, ServerEvent, ServerHandle};
 use crate::network::text::normalize_nick;
 use crate::settings::{STORAGE_KEY, Settings, ThemeChoice};
 use crate::ui::{self, fonts};
+
+/// How long the Connect tab says "looking for rooms" before "none heard yet".
+pub const LOOKING_FOR: Duration = Duration::from_secs(2);
 
 /// What a person asked for by clicking or typing; the UI returns these, the app carries them out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +56,11 @@ pub enum UiAction {
     SaveLog,
     SetTheme(ThemeChoice),
     DismissNotice,
+    /// Join a room heard on the network: its address goes into the address field, then as
+    /// Connect (the nickname comes from the field).
+    JoinRoom(SocketAddr),
+    /// The host read the "could not reach you" note.
+    DismissReachNote,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +75,10 @@ pub struct Hosting {
     pub addresses: Vec<LocalAddress>,
     pub port: u16,
     pub people: usize,
+    /// Someone heard the room announced but could not reach its port: (their address, port).
+    pub reach_note: Option<(IpAddr, u16)>,
+    /// Why the room is not announced on the network, when it could not be.
+    pub not_announced: Option<String>,
 }
 
 /// Why hosting failed, and whether "any free port" would help.
@@ -82,6 +97,17 @@ pub struct NatterApp {
     pub host_bind: std::net::Ipv4Addr,
     /// First and longest wait before a reconnect (`ConnectOptions`); tests lengthen it.
     pub reconnect_backoff: (Duration, Duration),
+    /// Where rooms are announced and looked for. `None` (the default, and every test's unless
+    /// it chooses otherwise) sends no datagram at all; `run_window` sets the real network.
+    pub discovery: Option<Reach>,
+    /// Announcement timings and how fast unheard rooms fade; tests shorten them.
+    pub discovery_pace: Pace,
+    /// Rooms heard on the network, as of this frame (Connect tab).
+    pub rooms: Vec<FoundRoom>,
+    /// Why the Connect tab cannot look for rooms, if it cannot.
+    pub rooms_problem: Option<String>,
+    /// When the finder started, to tell "still looking" from "nothing heard".
+    pub finder_started: Option<std::time::Instant>,
     pub port_text: String,
     pub address_text: String,
     pub hosting: Option<Hosting>,
@@ -105,6 +131,7 @@ pub struct NatterApp {
     pub list: ui::chat::MessageListState,
     pub unread: usize,
     client: Option<ClientHandle>,
+    finder: Option<Finder>,
     next_local_id: u64,
     focused: bool,
     title_unread: usize,
@@ -156,6 +183,11 @@ impl NatterApp {
                 let defaults = ConnectOptions::new("", "");
                 (defaults.backoff_first, defaults.backoff_max)
             },
+            discovery: None,
+            discovery_pace: Pace::default(),
+            rooms: Vec::new(),
+            rooms_problem: None,
+            finder_started: None,
             hosting: None,
             host_problem: None,
             chat: None,
@@ -170,6 +202,7 @@ impl NatterApp {
             list: ui::chat::MessageListState::default(),
             unread: 0,
             client: None,
+            finder: None,
             next_local_id: 1,
             focused: true,
             title_unread: 0,
@@ -238,6 +271,13 @@ impl NatterApp {
         let mut changed = false;
         for event in hosting.server.events().try_iter() {
             changed |= matches!(event, ServerEvent::Joined { .. } | ServerEvent::Left { .. });
+            match event {
+                ServerEvent::CouldNotReach { from, port } => {
+                    hosting.reach_note = Some((from, port));
+                }
+                ServerEvent::NotAnnounced { reason } => hosting.not_announced = Some(reason),
+                _ => {}
+            }
         }
         if changed {
             hosting.people = hosting.server.members().len();
@@ -250,9 +290,10 @@ impl NatterApp {
         };
         let events: Vec<_> = client.events().try_iter().collect();
         let mut ended = false;
+        let mut first_failure = None;
         for event in events {
             let failure = match &event {
-                client::ClientEvent::Failed(error) => Some(error.to_string()),
+                client::ClientEvent::Failed(error) => Some(error.clone()),
                 _ => None,
             };
             let applied = chat.apply(event);
@@ -268,10 +309,13 @@ impl NatterApp {
             if applied.ended {
                 ended = true;
                 if !chat.ever_connected {
-                    self.connect_error = failure;
+                    first_failure = failure;
                     self.focus_address = self.hosting.is_none();
                 }
             }
+        }
+        if let Some(error) = first_failure {
+            self.connect_error = Some(self.diagnose(&error));
         }
         if ended {
             // The client's threads have finished: dropping the handle only joins them.
@@ -318,7 +362,100 @@ impl NatterApp {
             UiAction::SaveLog => self.save_log_with_dialog(),
             UiAction::SetTheme(theme) => self.settings.theme = theme,
             UiAction::DismissNotice => self.notice = None,
+            UiAction::JoinRoom(addr) => {
+                self.address_text = addr.to_string();
+                self.connect();
+            }
+            UiAction::DismissReachNote => {
+                if let Some(hosting) = &mut self.hosting {
+                    hosting.reach_note = None;
+                }
+            }
         }
+    }
+
+    /// The connection doctor's words for a failed first connection. When the room was heard
+    /// announcing at that very address and port, the host is told too (a rate-limited note).
+    fn diagnose(&mut self, error: &client::ClientError) -> String {
+        use client::ClientError;
+        let failed_at = match error {
+            ClientError::Refused { addr }
+            | ClientError::TimedOut { addr, .. }
+            | ClientError::Unreachable { addr } => Some(*addr),
+            _ => None,
+        };
+        let heard = match (&mut self.finder, failed_at) {
+            (Some(finder), Some(addr)) => {
+                finder.rooms();
+                finder.room_at(addr).is_some()
+            }
+            _ => false,
+        };
+        let diagnosis = doctor::diagnose(error, &local_ipv4_addresses(), heard);
+        if diagnosis.tell_host()
+            && let (Some(finder), Some(addr)) = (&mut self.finder, failed_at)
+        {
+            finder.tell_unreachable(addr);
+        }
+        diagnosis.text
+    }
+
+    /// Looks for rooms while the Connect tab is shown (and the discovery is on), and stops
+    /// looking otherwise; refreshes [`NatterApp::rooms`] each frame.
+    fn sync_finder(&mut self, ctx: &egui::Context) {
+        let wanted = self.discovery.is_some() && self.tab == Tab::Connect && !self.in_chat();
+        if !wanted {
+            if let Some(finder) = self.finder.take() {
+                self.in_background("natter-stop-finder", move || finder.stop());
+            }
+            self.rooms.clear();
+            self.rooms_problem = None;
+            self.finder_started = None;
+            return;
+        }
+        if self.finder.is_none()
+            && self.rooms_problem.is_none()
+            && let Some(reach) = &self.discovery
+        {
+            match Finder::start(reach.clone(), self.discovery_pace, self.wake.clone()) {
+                Ok(finder) => {
+                    self.finder = Some(finder);
+                    self.finder_started = Some(std::time::Instant::now());
+                }
+                Err(e) => {
+                    self.rooms_problem = Some(format!(
+                        "Cannot look for rooms on the network ({e}). Type the host's address instead."
+                    ));
+                }
+            }
+        }
+        if let Some(finder) = &mut self.finder {
+            self.rooms = finder.rooms().to_vec();
+            // Rooms fade, and "looking" turns into "none heard", without an event: repaint
+            // when the next of those is due, and not before.
+            let pace = finder.pace();
+            let now = std::time::Instant::now();
+            let next = self
+                .rooms
+                .iter()
+                .flat_map(|r| {
+                    [
+                        r.last_heard + pace.dim_after,
+                        r.last_heard + pace.fade_after,
+                    ]
+                })
+                .chain(self.finder_started.map(|at| at + LOOKING_FOR))
+                .filter(|at| *at > now)
+                .min();
+            if let Some(at) = next {
+                ctx.request_repaint_after(at - now + Duration::from_millis(10));
+            }
+        }
+    }
+
+    /// Where the Connect tab's finder hears announcements, while it runs (tests feed it).
+    pub fn finder_addr(&self) -> Option<SocketAddr> {
+        self.finder.as_ref().and_then(|f| f.local_addr().ok())
     }
 
     /// The nickname, tidied, if it follows the rules. If not, the nickname field shows why
@@ -360,8 +497,21 @@ impl NatterApp {
         };
         let bind_addr: std::net::SocketAddr = (self.host_bind, port).into();
         let started = server::bind(bind_addr).and_then(|listener| {
+            let announce = if self.settings.announce_room {
+                self.discovery
+                    .as_ref()
+                    .and_then(|reach| reach.for_bind(self.host_bind))
+                    .map(|reach| AnnounceConfig {
+                        reach,
+                        host: nick.clone(),
+                        pace: self.discovery_pace,
+                    })
+            } else {
+                None
+            };
             let config = ServerConfig {
                 name: format!("{nick}'s room"),
+                announce,
                 ..ServerConfig::default()
             };
             server::start(listener, config, self.wake.clone()).map_err(|source| HostError::Io {
@@ -392,6 +542,8 @@ impl NatterApp {
                 ip: self.host_bind,
                 interface: "the address Natter listens on".into(),
                 kind: AddressKind::Lan,
+                prefix: 32,
+                broadcast: None,
             }]
         };
         self.hosting = Some(Hosting {
@@ -399,6 +551,8 @@ impl NatterApp {
             addresses,
             port,
             people: 0,
+            reach_note: None,
+            not_announced: None,
         });
         // The host chats in its own room like everyone else, over loopback.
         self.open_chat(format!("127.0.0.1:{port}"), nick);
@@ -639,6 +793,7 @@ impl NatterApp {
 impl eframe::App for NatterApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events(ctx);
+        self.sync_finder(ctx);
         self.settle_cursor(ctx);
     }
 
@@ -664,6 +819,9 @@ impl Drop for NatterApp {
         // eframe drops the app when the window closes, tests when they end: stop and join.
         self.drop_client();
         self.stop_hosting();
+        if let Some(finder) = self.finder.take() {
+            finder.stop();
+        }
         for handle in self.background.drain(..) {
             let _ = handle.join();
         }
@@ -701,7 +859,8 @@ impl NatterApp {
 }
 
 /// Window options and the icon; then runs until the window closes.
-pub fn run_window(startup: Startup) -> Result<(), String> {
+/// `discovery`: where rooms are announced and looked for (`None`: nowhere, `--no-announce`).
+pub fn run_window(startup: Startup, discovery: Option<Reach>) -> Result<(), String> {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Natter")
         .with_app_id("natter")
@@ -719,6 +878,7 @@ pub fn run_window(startup: Startup) -> Result<(), String> {
         options,
         Box::new(|cc| {
             let mut app = NatterApp::new(cc);
+            app.discovery = discovery;
             app.start(startup);
             Ok(Box::new(app))
         }),

@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::console::{self, Console};
+use crate::network::doctor;
 use crate::network::interfaces::{AddressKind, local_ipv4_addresses};
 use crate::network::protocol::Dialect;
 use crate::network::server::{self, ServerConfig, ServerEvent};
@@ -46,6 +47,16 @@ pub fn describe(event: &ServerEvent) -> Option<String> {
             "refused {peer}: {} ({message}); {total} refused so far",
             code.as_str()
         ),
+        ServerEvent::CouldNotReach { from, port } => {
+            let mut text = doctor::firewall_note(*from, *port);
+            for steps in doctor::firewall_steps(*port) {
+                text.push_str(&format!("\n  {steps}"));
+            }
+            text
+        }
+        ServerEvent::NotAnnounced { reason } => format!(
+            "not announcing the room on the network ({reason}); people can still type the address"
+        ),
         ServerEvent::Stopped => return None,
     };
     Some(stamped(&text))
@@ -65,6 +76,22 @@ const CONTINUATION: &str = "\n           ";
 /// for a log line of its own.
 fn for_console(text: &str) -> String {
     clean_text(text).replace('\n', CONTINUATION)
+}
+
+/// This computer's name, announced as the host of a `natter serve` room: the kernel's host
+/// name on Linux, `COMPUTERNAME` on Windows, `HOSTNAME` elsewhere; "natter serve" if none.
+pub fn computer_name() -> String {
+    let from_file = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
+    let from_env = || {
+        ["COMPUTERNAME", "HOSTNAME"]
+            .iter()
+            .find_map(|var| std::env::var(var).ok())
+    };
+    from_file
+        .or_else(from_env)
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "natter serve".into())
 }
 
 /// Where people can connect, for the first lines the host prints.

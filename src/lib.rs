@@ -12,6 +12,7 @@ pub mod commands;
 pub mod console;
 pub mod headless;
 pub mod network;
+pub mod rooms;
 pub mod settings;
 pub mod ui;
 

@@ -2,12 +2,13 @@
 // Release builds on Windows are GUI programs: no console window behind Natter.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use natter::app::Startup;
+use natter::network::discovery::{AnnounceConfig, Pace, Reach};
 use natter::network::protocol::DEFAULT_PORT;
 use natter::network::server::{JoinLimit, RateLimit, ServerConfig};
 
@@ -31,6 +32,9 @@ struct Cli {
     /// Nickname for --connect.
     #[arg(long)]
     nick: Option<String>,
+    /// Neither announce a hosted room on the network nor look for rooms (this run only).
+    #[arg(long)]
+    no_announce: bool,
 }
 
 #[derive(Subcommand)]
@@ -38,6 +42,16 @@ enum Command {
     /// Host a room without a window, for an always-on machine. Prints where people can
     /// connect, then one line per event.
     Serve(ServeArgs),
+    /// List the rooms announced on your network, one per line: name, host, address:port,
+    /// people (separated by tabs), for scripts.
+    Rooms(RoomsArgs),
+}
+
+#[derive(clap::Args)]
+struct RoomsArgs {
+    /// Seconds to listen for announcements after asking.
+    #[arg(long, default_value_t = 1.5)]
+    wait: f64,
 }
 
 #[derive(clap::Args)]
@@ -84,6 +98,13 @@ struct ServeArgs {
     /// Threads that read and write every connection (1 to 64), whatever the number of people.
     #[arg(long, default_value_t = 2)]
     io_threads: usize,
+    /// Do not announce the room on the local network (it is announced by default, so that it
+    /// appears in others' Connect tab and in `natter rooms`).
+    #[arg(long)]
+    no_announce: bool,
+    /// The host name announced with the room (default: this computer's name).
+    #[arg(long, value_name = "NAME")]
+    announce_as: Option<String>,
 }
 
 impl ServeArgs {
@@ -113,8 +134,31 @@ impl ServeArgs {
                 per_second: self.rate.max(0.1),
                 ..defaults.rate
             },
+            announce: self.announce(),
             ..defaults
         }
+    }
+
+    /// Where and as whom to announce: on every interface when listening on all of them, on
+    /// one when bound to one, nowhere when bound to loopback or asked not to.
+    fn announce(&self) -> Option<AnnounceConfig> {
+        if self.no_announce {
+            return None;
+        }
+        let bind = match self.bind {
+            IpAddr::V4(ip) => ip,
+            IpAddr::V6(ip) if ip.is_unspecified() => Ipv4Addr::UNSPECIFIED,
+            IpAddr::V6(_) => return None,
+        };
+        let reach = Reach::lan().for_bind(bind)?;
+        Some(AnnounceConfig {
+            reach,
+            host: self
+                .announce_as
+                .clone()
+                .unwrap_or_else(natter::headless::computer_name),
+            pace: Pace::default(),
+        })
     }
 }
 
@@ -123,6 +167,16 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Serve(args)) => {
             match natter::headless::serve(args.bind, args.port, args.config()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("{message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some(Command::Rooms(args)) => {
+            let wait = Duration::from_secs_f64(args.wait.clamp(0.1, 600.0));
+            match natter::rooms::print_rooms(Reach::lan(), wait) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
                     eprintln!("{message}");
@@ -141,7 +195,8 @@ fn main() -> ExitCode {
             } else {
                 Startup::Tabs
             };
-            match natter::app::run_window(startup) {
+            let discovery = (!cli.no_announce).then(Reach::lan);
+            match natter::app::run_window(startup, discovery) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
                     eprintln!("{message}");

@@ -45,6 +45,8 @@ pub struct Settings {
     pub recent_hosts: Vec<String>,
     pub window_size: Option<[f32; 2]>,
     pub theme: ThemeChoice,
+    /// Announce a hosted room on the local network, so it appears in others' Connect tab.
+    pub announce_room: bool,
 }
 
 impl Default for Settings {
@@ -55,6 +57,7 @@ impl Default for Settings {
             recent_hosts: Vec::new(),
             window_size: None,
             theme: ThemeChoice::FollowSystem,
+            announce_room: true,
         }
     }
 }

@@ -55,7 +55,7 @@ fn a_refused_connection_shows_its_error_in_the_window() {
     window.type_into("Your nickname", "carol");
     window.type_into("Host address", &closed.addr.to_string());
     window.harness.key_press(egui::Key::Enter);
-    window.until_shown("is the host running Natter");
+    window.until_shown("Nothing is listening at");
     assert!(!window.app().in_chat());
     assert_eq!(window.app().tab, Tab::Connect);
 }

@@ -149,6 +149,8 @@ fn a_host_without_a_private_lan_address_is_told_what_that_means_and_what_to_do()
         ip: std::net::Ipv4Addr::new(100, 64, 1, 2),
         interface: "wwan0".into(),
         kind: AddressKind::Other,
+        prefix: 24,
+        broadcast: None,
     }];
     alice.harness.run_steps(2);
     alice.until_shown("no private LAN address");

@@ -195,7 +195,7 @@ fn after_a_refused_connect_the_address_field_has_the_keyboard_focus() {
     window.type_into("Your nickname", "carol");
     window.type_into("Host address", &closed.addr.to_string());
     window.harness.key_press(egui::Key::Enter);
-    window.until_shown("is the host running Natter");
+    window.until_shown("Nothing is listening at");
     window.harness.run_steps(2);
     assert!(window.harness.get_by_label("Host address").is_focused());
 }

@@ -113,6 +113,7 @@ fn the_real_binary_draws_its_window_under_xvfb() {
     let deadline = started + Duration::from_secs(90);
     let _natter = Killed(
         Command::new(env!("CARGO_BIN_EXE_natter"))
+            .arg("--no-announce")
             .env("DISPLAY", &display)
             .env("HOME", home.path())
             .env("XDG_CONFIG_HOME", home.path())

@@ -4,6 +4,8 @@
 //! [`WakeUp`] after each event, so a window can repaint at once and sleep otherwise.
 
 pub mod client;
+pub mod discovery;
+pub mod doctor;
 pub mod interfaces;
 pub mod lookalike;
 pub mod plain;

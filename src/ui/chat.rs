@@ -124,6 +124,7 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
     );
     if let Some(hosting) = &app.hosting {
         hosting_card(ui, hosting);
+        crate::ui::host_notes::show(ui, hosting, actions);
     }
     if let Some(status) = &app.log_status {
         ui.label(status);
@@ -262,11 +263,9 @@ fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
                 ui.horizontal(|ui| {
                     ui.label(RichText::new(&text).monospace().size(16.0).strong());
                     copy_button(ui, &text);
-                    let note = match address.kind {
-                        AddressKind::Lan => address.interface.clone(),
-                        AddressKind::Other => format!("{}, not a private LAN address", address.interface),
-                        AddressKind::LinkLocal => format!("{}, no address from the network", address.interface),
-                        AddressKind::Loopback => address.interface.clone(),
+                    let note = match address.kind.label() {
+                        Some(label) => format!("{}, {label}", address.interface),
+                        None => address.interface.clone(),
                     };
                     ui.weak(note);
                 });

@@ -1,4 +1,5 @@
-//! The Connect tab: nickname, the host's address (with recent hosts), Connect or Cancel.
+//! The Connect tab: nickname, the host's address (with recent hosts), Connect or Cancel, and
+//! under them the rooms heard on the network (`ui::rooms`).
 //!
 //! Draws and edits the app's fields; returns [`UiAction`]s for anything that touches the network.
 
@@ -74,4 +75,5 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
         ui.add_space(8.0);
         ui.colored_label(ui.visuals().error_fg_color, error);
     }
+    crate::ui::rooms::show(ui, app, actions);
 }

@@ -26,6 +26,14 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
             enter = (nick.lost_focus() || port.lost_focus())
                 && ui.input(|i| i.key_pressed(egui::Key::Enter));
         });
+    if app.discovery.is_some() {
+        ui.add_space(8.0);
+        ui.checkbox(
+            &mut app.settings.announce_room,
+            "Announce this room on the network",
+        )
+        .on_hover_text("Others then see it under Rooms on your network in their Connect tab, without typing an address");
+    }
     ui.add_space(12.0);
     let start = egui::Button::new(egui::RichText::new("Start hosting").size(18.0))
         .min_size(egui::vec2(180.0, 40.0));

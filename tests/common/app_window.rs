@@ -39,6 +39,8 @@ impl Window {
                     }),
                 );
                 app.host_bind = std::net::Ipv4Addr::LOCALHOST;
+                // No discovery datagrams unless a test points them at loopback itself.
+                app.discovery = None;
                 app
             });
         Window { harness, wakes }

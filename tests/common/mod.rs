@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod app_window;
+#[cfg(target_os = "linux")]
+pub mod lab;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -463,6 +465,8 @@ impl ServeProcess {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_natter"))
             .args(["serve", "--bind", "127.0.0.1", "--port", "0"])
+            // Never a datagram from a test outside a network namespace of its own.
+            .arg("--no-announce")
             .args(extra)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())

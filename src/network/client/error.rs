@@ -72,7 +72,8 @@ impl ClientError {
         }
     }
 
-    pub(super) fn from_connect(e: &io::Error, addr: SocketAddr, timeout: Duration) -> Self {
+    /// The error for a failed TCP connect to `addr` (public for the doctor's tests and tools).
+    pub fn from_connect(e: &io::Error, addr: SocketAddr, timeout: Duration) -> Self {
         match e.kind() {
             io::ErrorKind::ConnectionRefused => ClientError::Refused { addr },
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ClientError::TimedOut {

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use crate::network::discovery::AnnounceConfig;
+
 /// Every limit and timing of a server. `Default` is what `natter serve` and the window use.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -46,6 +48,10 @@ pub struct ServerConfig {
     /// A plain peer's line without a newline counts as sent after this much silence.
     pub plain_flush: Duration,
     pub rate: RateLimit,
+    /// Announce the room on the local network (see `network::discovery`). Off by default, so
+    /// nothing built from `Default` (tests above all) sends a datagram by surprise: the window
+    /// and `natter serve` turn it on.
+    pub announce: Option<AnnounceConfig>,
 }
 
 /// Per-member message rate: a token bucket.
@@ -96,6 +102,7 @@ impl Default for ServerConfig {
                 per_second: 10.0,
                 strikes: 10,
             },
+            announce: None,
         }
     }
 }

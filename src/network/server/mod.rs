@@ -51,6 +51,7 @@ use crossbeam_channel::Receiver;
 
 pub use config::{JoinLimit, RateLimit, ServerConfig};
 
+use super::discovery::{Announcer, Note};
 use super::protocol::{ChatMessage, Dialect, ErrorCode, LeaveReason};
 use super::{WakeUp, lock};
 use state::ServerState;
@@ -94,6 +95,17 @@ pub enum ServerEvent {
         code: ErrorCode,
         message: String,
         total: u64,
+    },
+    /// Someone heard the room announced but could not open a TCP connection to `port`: a
+    /// firewall on this computer probably blocks it. Rate-limited per address by the announcer.
+    CouldNotReach {
+        from: IpAddr,
+        port: u16,
+    },
+    /// The room could not be announced on the local network (the UDP port is unavailable);
+    /// hosting goes on, people type the address.
+    NotAnnounced {
+        reason: String,
     },
     /// Every thread is joined and the port is released. Always the last event.
     Stopped,
@@ -152,6 +164,7 @@ pub struct ServerHandle {
     state: Arc<ServerState>,
     events: Receiver<ServerEvent>,
     listener_thread: Option<JoinHandle<()>>,
+    announcer: Option<Announcer>,
 }
 
 impl ServerHandle {
@@ -176,7 +189,16 @@ impl ServerHandle {
         self.stop_and_join();
     }
 
+    /// The instance id the room is announced under, when it is announced.
+    pub fn announced_id(&self) -> Option<&str> {
+        self.announcer.as_ref().map(Announcer::id)
+    }
+
     fn stop_and_join(&mut self) {
+        // First the goodbye on the network, so finders drop the room at once.
+        if let Some(announcer) = self.announcer.take() {
+            announcer.stop();
+        }
         let Some(listener_thread) = self.listener_thread.take() else {
             return;
         };
@@ -220,9 +242,40 @@ pub fn start(
     let listener_thread = thread::Builder::new()
         .name("natter-listen".into())
         .spawn(move || listener::accept_loop(listener, listener_state))?;
+    let announcer = announce(&state);
     Ok(ServerHandle {
         state,
         events,
         listener_thread: Some(listener_thread),
+        announcer,
     })
+}
+
+/// Starts announcing the room when the config asks for it. A failure is reported, not fatal:
+/// people can still type the address.
+fn announce(state: &Arc<ServerState>) -> Option<Announcer> {
+    let config = state.config.announce.clone()?;
+    let people_state = Arc::clone(state);
+    let note_state = Arc::clone(state);
+    let started = Announcer::start(
+        config,
+        &state.config.name,
+        state.local_addr.port(),
+        Box::new(move || lock(&people_state.room).nicks().len()),
+        Box::new(move |note: Note| {
+            note_state.emit(ServerEvent::CouldNotReach {
+                from: note.from,
+                port: note.port,
+            });
+        }),
+    );
+    match started {
+        Ok(announcer) => Some(announcer),
+        Err(e) => {
+            state.emit(ServerEvent::NotAnnounced {
+                reason: e.to_string(),
+            });
+            None
+        }
+    }
 }

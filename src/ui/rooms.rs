@@ -1,0 +1,78 @@
+//! The Connect tab's "Rooms on your network": the rooms heard announcing, each with its name,
+//! host, address and people count, and a Join button; rooms not heard lately drawn faded.
+//!
+//! Draws [`NatterApp::rooms`] only; finding them is the app's finder, joining is
+//! [`UiAction::JoinRoom`].
+
+use crate::app::{LOOKING_FOR, NatterApp, UiAction};
+use crate::network::discovery::FoundRoom;
+use crate::network::protocol::PROTOCOL_VERSION;
+
+/// The section, when the app looks for rooms at all.
+pub fn show(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
+    if app.discovery.is_none() {
+        return;
+    }
+    ui.add_space(14.0);
+    ui.strong("Rooms on your network");
+    ui.add_space(4.0);
+    if let Some(problem) = &app.rooms_problem {
+        ui.colored_label(ui.visuals().warn_fg_color, problem);
+        return;
+    }
+    if app.rooms.is_empty() {
+        let looking = app
+            .finder_started
+            .is_some_and(|at| at.elapsed() < LOOKING_FOR);
+        ui.horizontal(|ui| {
+            if looking {
+                ui.spinner();
+                ui.weak("Looking for rooms…");
+            } else {
+                ui.weak("No rooms heard yet. They appear here as soon as someone hosts; you can also type the address above.");
+            }
+        });
+        return;
+    }
+    let dim_after = app.discovery_pace.dim_after;
+    let now = std::time::Instant::now();
+    let enabled = !app.connecting();
+    for room in &app.rooms {
+        let fading = room.is_fading(now, dim_after);
+        ui.horizontal(|ui| {
+            if fading {
+                ui.multiply_opacity(0.45);
+            }
+            if ui
+                .add_enabled(enabled, egui::Button::new("Join"))
+                .on_hover_text(format!("Connect to {} as your nickname", room.addr))
+                .clicked()
+            {
+                actions.push(UiAction::JoinRoom(room.addr));
+            }
+            ui.vertical(|ui| {
+                ui.strong(&room.room);
+                ui.weak(details(room, fading));
+            });
+        });
+    }
+}
+
+/// "hosted by alice · 192.168.1.20:5050 · 3 people", plus why a room looks different.
+pub fn details(room: &FoundRoom, fading: bool) -> String {
+    let people = match room.people {
+        1 => "1 person".to_string(),
+        n => format!("{n} people"),
+    };
+    let mut text = format!("hosted by {} · {} · {people}", room.host, room.addr);
+    if room.version != PROTOCOL_VERSION {
+        text.push_str(&format!(
+            " · Natter protocol {}: needs the same Natter version",
+            room.version
+        ));
+    }
+    if fading {
+        text.push_str(" · not heard lately");
+    }
+    text
+}

@@ -1,0 +1,299 @@
+//! Discovery on loopback only: announcer and finder with `Reach::Loopback`, real UDP sockets on
+//! 127.0.0.1 (port 0, kept open), waits on channels with timeouts. The real network's broadcast
+//! is tested inside network namespaces only (tests/lab.rs).
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{WAIT, recv_where, start_server, test_config};
+use crossbeam_channel::Receiver;
+use natter::network::discovery::{AnnounceConfig, Announcer, Finder, FoundRoom, Note, Pace, Reach};
+use natter::network::server::{ServerConfig, ServerEvent};
+
+fn loopback(peers: Vec<SocketAddr>) -> Reach {
+    Reach::Loopback {
+        listen_port: 0,
+        peers,
+    }
+}
+
+/// A finder on loopback that asks `ask` (if any), with a channel that hears its wake-ups.
+fn finder(ask: Vec<SocketAddr>, pace: Pace) -> (Finder, Receiver<()>) {
+    let (tx, woken) = crossbeam_channel::unbounded();
+    let finder = Finder::start(
+        loopback(ask),
+        pace,
+        Arc::new(move || {
+            let _ = tx.send(());
+        }),
+    )
+    .expect("a finder on 127.0.0.1");
+    (finder, woken)
+}
+
+fn announcer(
+    to: Vec<SocketAddr>,
+    people: Arc<AtomicUsize>,
+    pace: Pace,
+) -> (Announcer, Receiver<Note>) {
+    let (tx, notes) = crossbeam_channel::unbounded();
+    let announcer = Announcer::start(
+        AnnounceConfig {
+            reach: loopback(to),
+            host: "alice".into(),
+            pace,
+        },
+        "Lab 3",
+        5050,
+        Box::new(move || people.load(Ordering::SeqCst)),
+        Box::new(move |note| {
+            let _ = tx.send(note);
+        }),
+    )
+    .expect("an announcer on 127.0.0.1");
+    (announcer, notes)
+}
+
+/// Waits (on the finder's wake-ups, at most WAIT) until `done` holds for its room list.
+fn until_rooms(
+    finder: &mut Finder,
+    woken: &Receiver<()>,
+    what: &str,
+    done: impl Fn(&[FoundRoom]) -> bool,
+) -> Vec<FoundRoom> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let rooms = finder.rooms().to_vec();
+        if done(&rooms) {
+            return rooms;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "timed out waiting until {what}: {rooms:?}");
+        let _ = woken.recv_timeout(left.min(Duration::from_millis(100)));
+    }
+}
+
+fn quick() -> Pace {
+    Pace {
+        steady: Duration::from_millis(300),
+        min_gap: Duration::from_millis(50),
+        dim_after: Duration::from_millis(400),
+        fade_after: Duration::from_millis(900),
+    }
+}
+
+#[test]
+fn an_announced_room_is_listed_with_name_host_address_and_people_within_a_second() {
+    let (mut finder, woken) = finder(vec![], Pace::default());
+    let to = vec![finder.local_addr().unwrap()];
+    let started = Instant::now();
+    let (announcer, _) = announcer(to, Arc::new(AtomicUsize::new(3)), Pace::default());
+    let rooms = until_rooms(&mut finder, &woken, "the room is listed", |r| !r.is_empty());
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let room = &rooms[0];
+    assert_eq!(
+        (
+            room.room.as_str(),
+            room.host.as_str(),
+            room.people,
+            room.version
+        ),
+        ("Lab 3", "alice", 3, 1)
+    );
+    assert_eq!(room.addr, "127.0.0.1:5050".parse().unwrap());
+    assert_eq!(room.id, announcer.id());
+}
+
+#[test]
+fn a_query_is_answered_to_the_asker_even_by_a_host_that_announces_to_nobody() {
+    let slow = Pace {
+        steady: Duration::from_secs(3600),
+        ..Pace::default()
+    };
+    let (announcer, _) = announcer(vec![], Arc::new(AtomicUsize::new(1)), slow);
+    let (mut finder, woken) = finder(vec![announcer.local_addr()], Pace::default());
+    let rooms = until_rooms(&mut finder, &woken, "the answer is heard", |r| {
+        !r.is_empty()
+    });
+    assert_eq!(rooms[0].id, announcer.id());
+}
+
+#[test]
+fn a_stopped_host_says_goodbye_and_its_room_leaves_the_list_at_once() {
+    let (mut finder, woken) = finder(vec![], Pace::default());
+    let to = vec![finder.local_addr().unwrap()];
+    let (announcer, _) = announcer(to, Arc::new(AtomicUsize::new(1)), Pace::default());
+    until_rooms(&mut finder, &woken, "the room is listed", |r| r.len() == 1);
+    announcer.stop();
+    until_rooms(&mut finder, &woken, "the room is gone", |r| r.is_empty());
+}
+
+#[test]
+fn a_room_no_longer_heard_dims_then_fades_out_of_the_list() {
+    let pace = quick();
+    let (mut finder, woken) = finder(vec![], pace);
+    // One announcement by hand, as a Python finder's author would read it in PROTOCOL.md.
+    let host = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let datagram = br#"{"natter":"room","version":1,"id":"00000000000000aa","room":"Once","host":"bob","port":6000,"people":2}"#;
+    host.send_to(datagram, finder.local_addr().unwrap())
+        .unwrap();
+    let rooms = until_rooms(&mut finder, &woken, "the room is listed", |r| r.len() == 1);
+    assert_eq!(rooms[0].addr.port(), 6000);
+    let heard = rooms[0].last_heard;
+    until_rooms(&mut finder, &woken, "the room is dimmed", |r| {
+        r.first()
+            .is_some_and(|room| room.is_fading(Instant::now(), pace.dim_after))
+    });
+    let rooms = until_rooms(&mut finder, &woken, "the room faded out", |r| r.is_empty());
+    assert!(rooms.is_empty());
+    assert!(heard.elapsed() >= pace.fade_after);
+}
+
+#[test]
+fn a_changed_people_count_is_announced_without_waiting_for_the_steady_pace() {
+    let slow = Pace {
+        steady: Duration::from_secs(3600),
+        min_gap: Duration::from_millis(50),
+        ..Pace::default()
+    };
+    let (mut finder, woken) = finder(vec![], slow);
+    let to = vec![finder.local_addr().unwrap()];
+    let people = Arc::new(AtomicUsize::new(1));
+    let (_announcer, _) = announcer(to, Arc::clone(&people), slow);
+    until_rooms(&mut finder, &woken, "one person", |r| {
+        r.first().is_some_and(|room| room.people == 1)
+    });
+    // Past the burst (2.5 s), only the change can bring an announcement within WAIT.
+    people.store(4, Ordering::SeqCst);
+    until_rooms(&mut finder, &woken, "four people", |r| {
+        r.first().is_some_and(|room| room.people == 4)
+    });
+}
+
+#[test]
+fn malformed_oversized_and_foreign_datagrams_are_ignored_and_counted() {
+    let (announcer, _) = announcer(vec![], Arc::new(AtomicUsize::new(1)), Pace::default());
+    let (mut finder, woken) = finder(vec![], Pace::default());
+    let noise = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let junk: [&[u8]; 5] = [
+        b"\xff\xfe\x00",
+        b"M-SEARCH * HTTP/1.1\r\n\r\n",
+        br#"{"natter":"room","version":1,"id":"nothex","room":"x","host":"y","port":1,"people":1}"#,
+        br#"{"natter":"teleport"}"#,
+        &[b' '; 1500],
+    ];
+    for bytes in junk {
+        noise.send_to(bytes, finder.local_addr().unwrap()).unwrap();
+        noise.send_to(bytes, announcer.local_addr()).unwrap();
+    }
+    // A well-formed room after the junk: the finder still works, and listed nothing else.
+    noise
+        .send_to(
+            br#"{"natter":"room","version":1,"id":"00000000000000bb","room":"Real","host":"x","port":7,"people":1}"#,
+            finder.local_addr().unwrap(),
+        )
+        .unwrap();
+    let rooms = until_rooms(&mut finder, &woken, "the real room", |r| !r.is_empty());
+    assert_eq!(rooms.len(), 1);
+    assert_eq!(finder.ignored(), 5);
+    let deadline = Instant::now() + WAIT;
+    while announcer.ignored() < 5 && Instant::now() < deadline {
+        let _ = woken.recv_timeout(Duration::from_millis(50));
+    }
+    assert_eq!(announcer.ignored(), 5);
+}
+
+#[test]
+fn a_note_reaches_the_host_once_and_repeats_are_rate_limited_on_both_ends() {
+    let (mut finder, woken) = finder(vec![], Pace::default());
+    let to = vec![finder.local_addr().unwrap()];
+    let (announcer, notes) = announcer(to, Arc::new(AtomicUsize::new(1)), Pace::default());
+    let rooms = until_rooms(&mut finder, &woken, "the room is listed", |r| !r.is_empty());
+    let addr = rooms[0].addr;
+    assert!(finder.tell_unreachable(addr), "the first note is sent");
+    assert!(
+        !finder.tell_unreachable(addr),
+        "a second within 10 s is not"
+    );
+    let note = notes.recv_timeout(WAIT).expect("the host hears the note");
+    assert_eq!(note.port, 5050);
+    assert!(note.from.is_loopback());
+    // Someone sending notes by hand, many times, plus notes for another room.
+    let flood = UdpSocket::bind("127.0.0.2:0")
+        .or_else(|_| UdpSocket::bind("127.0.0.1:0"))
+        .unwrap();
+    let ours = format!(
+        r#"{{"natter":"unreachable","id":"{}","port":5050}}"#,
+        announcer.id()
+    );
+    let other_room = r#"{"natter":"unreachable","id":"00000000000000cc","port":5050}"#;
+    for _ in 0..20 {
+        flood
+            .send_to(ours.as_bytes(), announcer.local_addr())
+            .unwrap();
+        flood
+            .send_to(other_room.as_bytes(), announcer.local_addr())
+            .unwrap();
+    }
+    // A new sender (127.0.0.2, where it exists) gets one note through; 127.0.0.1 already had
+    // its one for the next 30 s. Everything else is ignored.
+    let new_sender = flood.local_addr().unwrap().ip() != note.from;
+    let passed = usize::from(new_sender);
+    let expect_ignored = (40 - passed) as u64;
+    let deadline = Instant::now() + WAIT;
+    while announcer.ignored() < expect_ignored && Instant::now() < deadline {
+        let _ = woken.recv_timeout(Duration::from_millis(50));
+    }
+    assert_eq!(announcer.ignored(), expect_ignored);
+    assert_eq!(notes.try_iter().count(), passed);
+    assert!(!finder.tell_unreachable("127.0.0.1:1".parse().unwrap()));
+}
+
+#[test]
+fn a_server_with_announce_set_announces_its_name_port_and_people_and_reports_notes() {
+    let (mut finder, woken) = finder(vec![], Pace::default());
+    let to = vec![finder.local_addr().unwrap()];
+    let server = start_server(ServerConfig {
+        name: "Lab 3".into(),
+        announce: Some(AnnounceConfig {
+            reach: loopback(to),
+            host: "alice".into(),
+            pace: Pace::default(),
+        }),
+        ..test_config()
+    });
+    let port = server.local_addr().port();
+    let rooms = until_rooms(&mut finder, &woken, "the server's room", |r| {
+        r.first().is_some_and(|room| room.addr.port() == port)
+    });
+    assert_eq!(rooms[0].room, "Lab 3");
+    assert_eq!(rooms[0].people, 0);
+    assert_eq!(Some(rooms[0].id.as_str()), server.announced_id());
+    let (_alice, _) = common::RawPeer::join(server.local_addr(), "alice");
+    until_rooms(&mut finder, &woken, "one person in", |r| {
+        r.first().is_some_and(|room| room.people == 1)
+    });
+    assert!(finder.tell_unreachable(rooms[0].addr));
+    let (from, noted_port) = recv_where(server.events(), "CouldNotReach", |e| match e {
+        ServerEvent::CouldNotReach { from, port } => Some((from, port)),
+        _ => None,
+    });
+    assert!(from.is_loopback());
+    assert_eq!(noted_port, port);
+    server.stop();
+    until_rooms(&mut finder, &woken, "the room is gone", |r| r.is_empty());
+}
+
+#[test]
+fn the_default_server_config_announces_nothing() {
+    assert_eq!(ServerConfig::default().announce, None);
+    assert_eq!(test_config().announce, None);
+    let server = start_server(test_config());
+    assert_eq!(server.announced_id(), None);
+}

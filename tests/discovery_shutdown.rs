@@ -1,0 +1,59 @@
+//! Stopping an announcing server and a finder leaves no discovery thread behind.
+//!
+//! Alone in its test binary, so no other test's threads are counted. Linux only: it reads
+//! thread names from /proc. Loopback only.
+#![cfg(target_os = "linux")]
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{WAIT, start_server, test_config};
+use natter::network::discovery::{AnnounceConfig, Finder, Pace, Reach};
+use natter::network::server::ServerConfig;
+
+fn natter_threads() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| name.starts_with("natter-"))
+        .collect()
+}
+
+#[test]
+fn stopping_the_server_and_the_finder_joins_the_announce_and_find_threads() {
+    let (woken_tx, woken) = crossbeam_channel::unbounded();
+    let mut finder = Finder::start(
+        Reach::Loopback {
+            listen_port: 0,
+            peers: vec![],
+        },
+        Pace::default(),
+        std::sync::Arc::new(move || {
+            let _ = woken_tx.send(());
+        }),
+    )
+    .unwrap();
+    let server = start_server(ServerConfig {
+        announce: Some(AnnounceConfig {
+            reach: Reach::Loopback {
+                listen_port: 0,
+                peers: vec![finder.local_addr().unwrap()],
+            },
+            host: "alice".into(),
+            pace: Pace::default(),
+        }),
+        ..test_config()
+    });
+    // A thread names itself once it runs: the room heard means both discovery threads have.
+    woken.recv_timeout(WAIT).expect("the room is heard");
+    assert_eq!(finder.rooms().len(), 1);
+    let running = natter_threads();
+    for name in ["natter-announce", "natter-find", "natter-listen"] {
+        assert!(running.iter().any(|t| t == name), "{name}: {running:?}");
+    }
+    server.stop();
+    finder.stop();
+    assert_eq!(natter_threads(), Vec::<String>::new());
+}
