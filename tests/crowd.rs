@@ -1,13 +1,12 @@
-//! After a crowd leaves, the server lets go of its connection threads at once, not when the
-//! next person connects. Alone in its own test binary: it counts this process's thread stacks,
-//! which other tests' threads would disturb.
+//! A crowd costs the server no thread of its own: connections live on a fixed few I/O
+//! threads, however many people come. Alone in its own test binary: it counts this process's
+//! threads, which other tests' servers would disturb.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
 
 use common::{WAIT, recv_where, start_server, test_config};
 use natter::network::protocol::{ClientFrame, encode};
@@ -15,28 +14,17 @@ use natter::network::server::ServerEvent;
 
 const CROWD: usize = 150;
 
-/// Thread stacks mapped in this process: read-write anonymous mappings of Rust's default
-/// stack size (2 MiB, plus what glibc adds). An ended thread keeps its stack until joined.
-fn thread_stacks() -> usize {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    maps.lines()
-        .filter(|line| {
-            let mut fields = line.split_whitespace();
-            let (range, perms) = (fields.next().unwrap_or(""), fields.next().unwrap_or(""));
-            let anonymous = fields.nth(3).is_none();
-            let Some((start, end)) = range.split_once('-') else {
-                return false;
-            };
-            let size =
-                u64::from_str_radix(end, 16).unwrap() - u64::from_str_radix(start, 16).unwrap();
-            perms == "rw-p" && anonymous && (2 << 20..(2 << 20) + (64 << 10)).contains(&size)
-        })
+/// This process's threads whose name starts with `natter-` (the server's own).
+fn server_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("natter-"))
         .count()
 }
 
-fn join_and_leave_all(addr: std::net::SocketAddr) {
-    let mut crowd = Vec::new();
-    for i in 0..CROWD {
+fn join(addr: std::net::SocketAddr, i: usize) -> TcpStream {
+    {
         let mut stream = TcpStream::connect(addr).unwrap();
         let hello = ClientFrame::Hello {
             version: 1,
@@ -55,35 +43,38 @@ fn join_and_leave_all(addr: std::net::SocketAddr) {
                 "closed before accepted"
             );
         }
-        crowd.push(stream);
+        stream
     }
+}
+
+/// Joins the whole crowd, counts the server's threads while all are in, then lets them go.
+fn join_count_and_leave_all(addr: std::net::SocketAddr) -> usize {
+    let mut crowd = Vec::new();
+    for i in 0..CROWD {
+        crowd.push(join(addr, i));
+    }
+    let with_crowd = server_threads();
     drop(crowd);
+    with_crowd
 }
 
 #[cfg(target_os = "linux")]
 #[test]
-fn a_crowd_that_leaves_gives_back_its_thread_stacks_without_waiting_for_a_newcomer() {
+fn a_crowd_of_150_adds_no_server_thread_and_all_of_them_leave() {
     let server = start_server(test_config());
-    let before = thread_stacks();
-    join_and_leave_all(server.local_addr());
-    let mut left = 0;
-    while left < CROWD {
+    // One person in: every server thread has started and named itself.
+    let first = join(server.local_addr(), CROWD);
+    let with_one = server_threads();
+    let with_crowd = join_count_and_leave_all(server.local_addr());
+    assert_eq!(
+        with_crowd, with_one,
+        "server threads with 151 people vs one"
+    );
+    drop(first);
+    for _ in 0..=CROWD {
         recv_where(server.events(), "a member leaving", |e| {
             matches!(e, ServerEvent::Left { .. }).then_some(())
         });
-        left += 1;
     }
-    // Every connection has left the room; its thread ends right after. Allow a little for the
-    // last ones to finish. glibc keeps up to 40 MiB of joined threads' stacks for reuse (20 of
-    // 2 MiB); beyond those and a few still ending, none of the crowd's 150 may remain.
-    let bound = before + 20 + 5;
-    let deadline = Instant::now() + WAIT;
-    while thread_stacks() > bound && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let after = thread_stacks();
-    assert!(
-        after <= bound,
-        "{before} thread stacks mapped before the crowd, {after} after it left (bound {bound})"
-    );
+    assert_eq!(server.members(), Vec::<String>::new());
 }

@@ -14,15 +14,19 @@
 //! - `room`: members, history, nickname uniqueness, broadcasting;
 //! - `rate`: token buckets: each member's budget, and new connections per address;
 //! - `session`: session tokens and which ones this run issued;
-//! - `send_queue`: each connection's bounded outgoing queue and the threads that write it.
+//! - `io_thread` / `conn_io`: the fixed few threads that own every connection, both directions;
+//! - `outbox`: each connection's bounded outgoing queue, and the room's pressure;
+//! - `presence`: joins and leaves, gathered when they come in a burst.
 //!
 //! It does not own the wire format (`network::protocol`), the plain-text wording
 //! (`network::plain`) or text cleaning (`network::text`), and knows nothing of windows: it
 //! reports through [`ServerEvent`]s and a [`WakeUp`].
 //!
-//! Slow clients never hold anyone up: broadcasting only appends an already-serialised line to
-//! each member's bounded send queue, and flusher threads write with non-blocking sends. A full
-//! queue, or a write stalled past the deadline, drops that member alone.
+//! Broadcasting only appends an already-serialised line to each member's bounded outbox; its
+//! I/O thread writes it with non-blocking sends. When that cannot keep up, reading stops until
+//! the queues drain (backpressure). A member whose socket stops taking bytes stops holding the
+//! others after `hold_grace`, and a full queue or a write stalled past the deadline drops it
+//! alone.
 
 mod config;
 mod conn_io;

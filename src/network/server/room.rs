@@ -1,7 +1,7 @@
 //! The room: who is in it, the history late joiners get, and relaying to everyone.
 //!
 //! Owns the member list, message ids, the history and nickname uniqueness. Does not own
-//! sockets or reading (see `handler`), nor how a line is written (see `send_queue`): a member
+//! sockets or reading (see `handler`), nor how a line is written (see `outbox` and `conn_io`): a member
 //! is reached through its [`Recipient`], which never blocks.
 
 use std::cell::OnceCell;
