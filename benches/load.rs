@@ -138,9 +138,12 @@ impl Server {
             .ok()
             .filter(|b| !b.is_empty())
             .unwrap_or(env!("CARGO_BIN_EXE_natter").into());
-        let threads: Vec<String> = io_threads
+        let mut threads: Vec<String> = io_threads
             .map(|n| vec!["--io-threads".into(), n.to_string()])
             .unwrap_or_default();
+        if let Ok(ms) = std::env::var("NATTER_COALESCE_MS") {
+            threads.extend(["--coalesce-ms".into(), ms]);
+        }
         let mut command = Command::new(bin);
         pin_to(&mut command, SERVER_CPU);
         let mut child = command
@@ -348,10 +351,10 @@ fn look_at(line: &[u8], now_us: u64, client: &mut ClientView, tally: &Tally, lat
             });
         client.members = users;
     } else {
-        client.members += count(line, b"\"type\":\"join\"");
-        client.members = client
-            .members
-            .saturating_sub(count(line, b"\"type\":\"leave\""));
+        // A `join`/`leave` frame, or the short events inside a `presence` frame.
+        client.members += count(line, b"\"type\":\"join\"") + count(line, b"{\"join\":");
+        let left = count(line, b"\"type\":\"leave\"") + count(line, b"{\"leave\":");
+        client.members = client.members.saturating_sub(left);
     }
 }
 

@@ -98,6 +98,10 @@ struct ServeArgs {
     /// Threads that read and write every connection (1 to 64), whatever the number of people.
     #[arg(long, default_value_t = 2)]
     io_threads: usize,
+    /// Milliseconds a busy connection's writes are gathered for (fewer, larger sends; an idle
+    /// connection is written at once).
+    #[arg(long, default_value_t = 4)]
+    coalesce_ms: u64,
     /// Do not announce the room on the local network (it is announced by default, so that it
     /// appears in others' Connect tab and in `natter rooms`).
     #[arg(long)]
@@ -129,6 +133,7 @@ impl ServeArgs {
             idle_timeout: Duration::from_secs(self.idle_secs.max(2)),
             ping_interval: Duration::from_secs((self.idle_secs / 3).max(1)),
             io_threads: self.io_threads.clamp(1, 64),
+            coalesce: Duration::from_millis(self.coalesce_ms.min(1000)),
             rate: RateLimit {
                 burst: self.burst.max(1.0),
                 per_second: self.rate.max(0.1),

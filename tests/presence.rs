@@ -34,12 +34,12 @@ fn joins_seen(
     while known.len() < want {
         let joined: Vec<String> = match watcher.frame() {
             ServerFrame::Join { nick, .. } => vec![nick],
-            ServerFrame::Presence { events } => {
+            ServerFrame::Presence { events, .. } => {
                 presence_frames += 1;
                 events
                     .into_iter()
                     .filter_map(|e| match e {
-                        PresenceEvent::Join { nick, .. } => Some(nick),
+                        PresenceEvent::Join { join } => Some(join),
                         PresenceEvent::Leave { .. } => None,
                     })
                     .collect()
@@ -128,10 +128,10 @@ fn a_message_right_after_a_burst_of_joins_arrives_after_its_senders_join() {
             ServerFrame::Join { nick, .. } => {
                 joined.insert(nick);
             }
-            ServerFrame::Presence { events } => {
+            ServerFrame::Presence { events, .. } => {
                 for event in events {
-                    if let PresenceEvent::Join { nick, .. } = event {
-                        joined.insert(nick);
+                    if let PresenceEvent::Join { join } = event {
+                        joined.insert(join);
                     }
                 }
             }

@@ -128,9 +128,11 @@ pub enum ServerFrame {
     Bye {
         reason: String,
     },
-    /// Several joins and leaves that came in a burst, in order, as one frame. Sent only to
-    /// clients whose `hello` listed [`FEATURE_PRESENCE`]; others get one frame each.
+    /// Several joins and leaves that came in a burst, in order, as one frame (`time`: when
+    /// the batch was sent). Sent only to clients whose `hello` listed [`FEATURE_PRESENCE`];
+    /// others get one `join`/`leave` frame each.
     Presence {
+        time: String,
         events: Vec<PresenceEvent>,
     },
 }
@@ -151,20 +153,18 @@ pub struct AcceptedRef<'a> {
 /// A hello feature: the client understands `presence` frames.
 pub const FEATURE_PRESENCE: &str = "presence";
 
-/// One join or leave inside a `presence` frame: exactly the fields of the `join` or `leave`
-/// frame it stands for, `type` included.
+/// One join or leave inside a `presence` frame, kept short (a storm sends every join to
+/// everyone): `{"join":"dana"}` or `{"leave":"dana","reason":"left","detail":"…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(untagged)]
 pub enum PresenceEvent {
     Join {
-        nick: String,
-        time: String,
+        join: String,
     },
     Leave {
-        nick: String,
+        leave: String,
         reason: LeaveReason,
         detail: String,
-        time: String,
     },
 }
 

@@ -85,7 +85,8 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
         ServerFrame::Bye { reason } => ServerFrame::Bye {
             reason: one(reason),
         },
-        ServerFrame::Presence { events } => ServerFrame::Presence {
+        ServerFrame::Presence { time, events } => ServerFrame::Presence {
+            time: one(time),
             events: events.into_iter().map(clean_presence).collect(),
         },
         other @ (ServerFrame::Ping {} | ServerFrame::Pong {}) => other,
@@ -96,20 +97,15 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
 fn clean_presence(event: PresenceEvent) -> PresenceEvent {
     let one = |text: String| single_line(&text);
     match event {
-        PresenceEvent::Join { nick, time } => PresenceEvent::Join {
-            nick: one(nick),
-            time: one(time),
-        },
+        PresenceEvent::Join { join } => PresenceEvent::Join { join: one(join) },
         PresenceEvent::Leave {
-            nick,
+            leave,
             reason,
             detail,
-            time,
         } => PresenceEvent::Leave {
-            nick: one(nick),
+            leave: one(leave),
             reason,
             detail: one(detail),
-            time: one(time),
         },
     }
 }

@@ -413,9 +413,9 @@ impl Supervisor {
         match frame {
             ServerFrame::Chat(message) => self.on_message(message),
             ServerFrame::Join { nick, time } => self.post(ClientEvent::Joined { nick, time }),
-            ServerFrame::Presence { events } => {
+            ServerFrame::Presence { time, events } => {
                 for event in events {
-                    self.post(presence_event(event));
+                    self.post(presence_event(event, &time));
                 }
             }
             ServerFrame::Leave {
@@ -485,16 +485,16 @@ fn write_frame(stream: &TcpStream, frame: &ClientFrame) -> Result<(), ClientErro
 }
 
 /// The event a join or leave inside a `presence` frame stands for.
-fn presence_event(event: PresenceEvent) -> ClientEvent {
+fn presence_event(event: PresenceEvent, time: &str) -> ClientEvent {
+    let time = time.to_string();
     match event {
-        PresenceEvent::Join { nick, time } => ClientEvent::Joined { nick, time },
+        PresenceEvent::Join { join } => ClientEvent::Joined { nick: join, time },
         PresenceEvent::Leave {
-            nick,
+            leave,
             reason,
             detail,
-            time,
         } => ClientEvent::Left {
-            nick,
+            nick: leave,
             reason,
             detail,
             time,

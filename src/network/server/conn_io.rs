@@ -21,7 +21,7 @@ use crate::network::protocol::{Dialect, LeaveReason, detect_dialect};
 /// At most this many bytes are taken from the outbox for one round of sends.
 const MAX_SEND_BYTES: usize = 256 * 1024;
 /// At most this many lines go into one `writev`.
-const MAX_SLICES: usize = 64;
+const MAX_SLICES: usize = 512;
 /// Lines-taken lists longer than this are not kept between writes.
 const KEEP_OUT_CAPACITY: usize = 256;
 /// At most this much is read from one connection in one turn, so a blaster cannot starve

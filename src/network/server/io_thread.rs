@@ -32,6 +32,9 @@ use crate::network::lock;
 const WAKER: Token = Token(0);
 /// How often every connection is checked for a queue held over its mark too long.
 const SWEEP: Duration = Duration::from_millis(500);
+/// Once a thread's connection count held still for a sweep after changing by this many (a
+/// crowd came or went), freed memory is handed back; also while a crowd of this size leaves.
+const TRIM_AFTER_CHANGE: usize = 32;
 
 /// The token of connection `id` (ids start at 1; token 0 is the waker's).
 pub(super) fn token_for(id: ConnId) -> usize {
@@ -172,6 +175,9 @@ struct Worker {
     to_read: Vec<usize>,
     scratch: Vec<u8>,
     next_sweep: Instant,
+    /// Connections on this thread when memory was last handed back, and at the last sweep.
+    conns_at_trim: usize,
+    conns_at_sweep: usize,
 }
 
 impl Worker {
@@ -187,6 +193,8 @@ impl Worker {
             to_read: Vec::new(),
             scratch: vec![0; READ_BUDGET],
             next_sweep: Instant::now() + SWEEP,
+            conns_at_trim: 0,
+            conns_at_sweep: 0,
         }
     }
 
@@ -423,6 +431,7 @@ impl Worker {
             return;
         }
         self.next_sweep = now + SWEEP;
+        self.trim_after_a_crowd();
         let stall = self.state.config.write_stall;
         for conn in self.conns.values() {
             let outbox = &conn.connection.outbox;
@@ -438,6 +447,25 @@ impl Worker {
                     ),
                 );
             }
+        }
+    }
+
+    /// Hands freed memory back to the system once a crowd came or went: glibc keeps it in its
+    /// arenas otherwise (a 5,000-person storm left ~100 MB resident after everyone left).
+    fn trim_after_a_crowd(&mut self) {
+        let now = self.conns.len();
+        let settled = now == std::mem::replace(&mut self.conns_at_sweep, now);
+        let change = now.abs_diff(self.conns_at_trim);
+        let leaving = self.conns_at_trim.saturating_sub(now) >= 8 * TRIM_AFTER_CHANGE;
+        let due = change >= TRIM_AFTER_CHANGE && (settled || leaving);
+        if !due {
+            return;
+        }
+        self.conns_at_trim = now;
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only walks glibc's own heap under its own locks.
+        unsafe {
+            libc::malloc_trim(0);
         }
     }
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::room::Member;
-use crate::network::protocol::Dialect;
+use crate::network::protocol::{Dialect, PresenceEvent, ServerFrame, encode, now_rfc3339};
 
 /// Joins and leaves this close to the previous announcement wait and go out together.
 pub(super) const WINDOW: Duration = Duration::from_millis(50);
@@ -23,8 +23,10 @@ pub(super) const WINDOW: Duration = Duration::from_millis(50);
 /// One join or leave, already written in every form a member may need.
 struct Announcement {
     seq: u64,
-    /// The single `join`/`leave` frame, without its newline.
+    /// The single `join`/`leave` frame, with its newline.
     json: Vec<u8>,
+    /// The short form inside a `presence` frame.
+    event: Vec<u8>,
     plain: String,
 }
 
@@ -50,8 +52,9 @@ impl Presence {
         self.seq
     }
 
-    /// Takes one join or leave (`json` is the single frame with its newline).
-    pub(super) fn add(&mut self, mut json: Vec<u8>, plain: String, now: Instant) -> Decision {
+    /// Takes one join or leave: `frame` is the single `join` or `leave` frame.
+    pub(super) fn add(&mut self, frame: &ServerFrame, plain: String, now: Instant) -> Decision {
+        let json = encode(frame);
         self.seq += 1;
         let quiet = self.pending.is_empty()
             && self
@@ -61,12 +64,12 @@ impl Presence {
             self.last_sent = Some(now);
             return Decision::Now { json, plain };
         }
-        if json.last() == Some(&b'\n') {
-            json.pop();
-        }
+        let mut event = short_form(frame).map_or_else(Vec::new, |e| encode(&e));
+        event.pop();
         self.pending.push(Announcement {
             seq: self.seq,
             json,
+            event,
             plain,
         });
         let since = self.last_sent.unwrap_or(now);
@@ -87,6 +90,7 @@ impl Presence {
         }
         let batch = std::mem::take(&mut self.pending);
         self.last_sent = Some(now);
+        let time = now_rfc3339();
         let mut lines: HashMap<(usize, Form), Arc<[u8]>> = HashMap::new();
         for member in members {
             let first = batch.partition_point(|a| a.seq <= member.presence_seq);
@@ -96,7 +100,7 @@ impl Presence {
             let form = Form::of(member);
             let line = lines
                 .entry((first, form))
-                .or_insert_with(|| form.write(&batch[first..]));
+                .or_insert_with(|| form.write(&batch[first..], &time));
             member.recipient.send(Arc::clone(line));
         }
     }
@@ -122,23 +126,26 @@ impl Form {
         }
     }
 
-    fn write(self, events: &[Announcement]) -> Arc<[u8]> {
+    /// The batch as this form's line(s); `time` is when it is sent (an RFC 3339 string, so
+    /// it needs no escaping).
+    fn write(self, events: &[Announcement], time: &str) -> Arc<[u8]> {
         let mut out = Vec::new();
         match self {
             Form::Batched => {
-                out.extend_from_slice(br#"{"type":"presence","events":["#);
+                out.extend_from_slice(br#"{"type":"presence","time":""#);
+                out.extend_from_slice(time.as_bytes());
+                out.extend_from_slice(br#"","events":["#);
                 for (i, event) in events.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
-                    out.extend_from_slice(&event.json);
+                    out.extend_from_slice(&event.event);
                 }
                 out.extend_from_slice(b"]}\n");
             }
             Form::Single => {
                 for event in events {
                     out.extend_from_slice(&event.json);
-                    out.push(b'\n');
                 }
             }
             Form::Plain => {
@@ -151,19 +158,46 @@ impl Form {
     }
 }
 
+/// A `join` or `leave` frame's short form inside a `presence` frame.
+fn short_form(frame: &ServerFrame) -> Option<PresenceEvent> {
+    match frame {
+        ServerFrame::Join { nick, .. } => Some(PresenceEvent::Join { join: nick.clone() }),
+        ServerFrame::Leave {
+            nick,
+            reason,
+            detail,
+            ..
+        } => Some(PresenceEvent::Leave {
+            leave: nick.clone(),
+            reason: *reason,
+            detail: detail.clone(),
+        }),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::network::protocol::{LeaveReason, decode};
+
+    fn join(nick: &str) -> ServerFrame {
+        ServerFrame::Join {
+            nick: nick.into(),
+            time: "2026-12-02T01:00:00.000Z".into(),
+        }
+    }
 
     #[test]
     fn the_first_event_after_a_quiet_window_goes_now_and_the_next_within_it_waits() {
         let mut presence = Presence::default();
         let t0 = Instant::now();
         assert!(matches!(
-            presence.add(b"a\n".to_vec(), "a".into(), t0),
+            presence.add(&join("a"), "a".into(), t0),
             Decision::Now { .. }
         ));
-        let due = match presence.add(b"b\n".to_vec(), "b".into(), t0 + WINDOW / 2) {
+        let due = match presence.add(&join("b"), "b".into(), t0 + WINDOW / 2) {
             Decision::Batched { due } => due,
             Decision::Now { .. } => panic!("an event within the window waits"),
         };
@@ -173,34 +207,41 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_is_one_presence_frame_of_the_single_frames_in_order() {
-        let events = [
-            Announcement {
-                seq: 1,
-                json: br#"{"type":"join","nick":"a","time":"t"}"#.to_vec(),
-                plain: "* a joined\r\n".into(),
-            },
-            Announcement {
-                seq: 2,
-                json: br#"{"type":"leave","nick":"b","reason":"left","detail":"","time":"t"}"#
-                    .to_vec(),
-                plain: "* b left\r\n".into(),
-            },
-        ];
-        let batched = Form::Batched.write(&events);
-        let frame: crate::network::protocol::ServerFrame =
-            crate::network::protocol::decode(&batched[..batched.len() - 1]).unwrap();
-        let crate::network::protocol::ServerFrame::Presence { events: decoded } = frame else {
-            panic!("not a presence frame: {frame:?}");
+    fn a_batch_is_one_presence_frame_of_short_events_in_order_and_the_same_single_frames() {
+        let t0 = Instant::now();
+        let mut presence = Presence::default();
+        presence.add(&join("first"), String::new(), t0);
+        presence.add(&join("a"), "* a joined\r\n".into(), t0);
+        let leave = ServerFrame::Leave {
+            nick: "b".into(),
+            reason: LeaveReason::Left,
+            detail: "bye".into(),
+            time: "2026-12-02T01:00:00.000Z".into(),
         };
-        assert_eq!(decoded.len(), 2);
+        presence.add(&leave, "* b left\r\n".into(), t0);
+        let events = &presence.pending;
+        let batched = Form::Batched.write(events, "2026-12-02T01:00:00.050Z");
+        let frame: ServerFrame = decode(&batched[..batched.len() - 1]).unwrap();
         assert_eq!(
-            &Form::Plain.write(&events)[..],
+            frame,
+            ServerFrame::Presence {
+                time: "2026-12-02T01:00:00.050Z".into(),
+                events: vec![
+                    PresenceEvent::Join { join: "a".into() },
+                    PresenceEvent::Leave {
+                        leave: "b".into(),
+                        reason: LeaveReason::Left,
+                        detail: "bye".into(),
+                    },
+                ],
+            }
+        );
+        assert_eq!(
+            &Form::Plain.write(events, "")[..],
             b"* a joined\r\n* b left\r\n"
         );
-        assert_eq!(
-            Form::Single.write(&events).split(|&b| b == b'\n').count(),
-            3
-        );
+        let single = Form::Single.write(events, "");
+        let expected = [encode(&join("a")), encode(&leave)].concat();
+        assert_eq!(&single[..], &expected[..]);
     }
 }

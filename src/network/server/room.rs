@@ -77,7 +77,7 @@ impl Room {
     /// Tells everyone of a join or leave: at once while the room is quiet, else in a batch
     /// (see `presence`), which must then be flushed by the time returned.
     pub(super) fn announce(&mut self, frame: &ServerFrame, plain: String) -> Option<Instant> {
-        match self.presence.add(encode(frame), plain, Instant::now()) {
+        match self.presence.add(frame, plain, Instant::now()) {
             Decision::Now { json, plain } => {
                 let json: Arc<[u8]> = json.into();
                 let plain: Arc<[u8]> = plain.into_bytes().into();
