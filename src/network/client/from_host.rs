@@ -109,3 +109,31 @@ fn clean_presence(event: PresenceEvent) -> PresenceEvent {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_in_a_presence_frame_from_the_host_is_cleaned_to_one_line() {
+        let line = br#"{"type":"presence","time":"t\u001b[2J","events":[{"join":"ev\u001b]0;x\u0007il\nname"},{"leave":"b\r\nob","reason":"left","detail":"gone\u001b[31m\nnow"}]}"#;
+        let frame = decode_from_host(line).unwrap();
+        let ServerFrame::Presence { time, events } = frame else {
+            panic!("not a presence frame: {frame:?}");
+        };
+        let mut texts = vec![time];
+        for event in events {
+            match event {
+                PresenceEvent::Join { join } => texts.push(join),
+                PresenceEvent::Leave { leave, detail, .. } => texts.extend([leave, detail]),
+            }
+        }
+        assert_eq!(texts.len(), 4);
+        for text in texts {
+            assert!(
+                !text.chars().any(char::is_control),
+                "a control character survived in {text:?}"
+            );
+        }
+    }
+}
