@@ -142,6 +142,35 @@ fn the_connect_screen_shows_an_error() {
     capture(&mut window, "connect-error");
 }
 
+/// The Connect tab listing two rooms heard on the network (fed on loopback).
+#[test]
+fn the_connect_screen_lists_rooms_heard_on_the_network() {
+    let mut window = Window::sized(900.0, 560.0);
+    {
+        let app = window.harness.state_mut();
+        app.discovery = Some(natter::network::discovery::Reach::Loopback {
+            listen_port: 0,
+            peers: vec![],
+        });
+    }
+    window.open_tab("Connect");
+    window.until("the finder runs", |h| h.state().finder_addr().is_some());
+    let finder = window.app().finder_addr().unwrap();
+    let feed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for (id, room, host, port, people) in [
+        ("00000000000000a1", "Physics 2B", "Dana", 5050, 14),
+        ("00000000000000a2", "חדר המורים", "Noa", 5051, 3),
+    ] {
+        let announcement = format!(
+            r#"{{"natter":"room","version":1,"id":"{id}","room":"{room}","host":"{host}","port":{port},"people":{people}}}"#
+        );
+        feed.send_to(announcement.as_bytes(), finder).unwrap();
+    }
+    window.until_shown("Physics 2B");
+    window.until_shown("חדר המורים");
+    capture(&mut window, "connect-rooms");
+}
+
 /// The same scripts as below, but arriving over the network from seven peers into a hosting
 /// window, compared with tests/snapshots/busy-chat.png. Only what changes from run to run is
 /// pinned after the lines are in: the clock shown on each line and the port shown to the host.
