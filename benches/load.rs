@@ -93,8 +93,17 @@ fn parse_args() -> Args {
 /// clients' work does not land on the server's core.
 const SERVER_CPU: usize = 0;
 
+/// Whether to pin at all (`BENCH_NO_PIN=1` lets the scheduler place everything, as on a
+/// desktop).
+fn pinning() -> bool {
+    std::env::var_os("BENCH_NO_PIN").is_none()
+}
+
 /// Pins the child to CPU `cpu` (Linux).
 fn pin_to(command: &mut Command, cpu: usize) {
+    if !pinning() {
+        return;
+    }
     use std::os::unix::process::CommandExt;
     // SAFETY: sched_setaffinity is async-signal-safe and touches only the child's own mask.
     unsafe {
@@ -110,7 +119,7 @@ fn pin_to(command: &mut Command, cpu: usize) {
 /// Keeps this process (and the threads it starts later) off the server's CPU.
 fn keep_off_server_cpu() {
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
-    if cores < 2 {
+    if cores < 2 || !pinning() {
         return;
     }
     // SAFETY: plain libc calls on a zeroed cpu_set_t owned here.

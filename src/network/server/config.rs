@@ -32,8 +32,9 @@ pub struct ServerConfig {
     /// (backpressure): it is gone or not reading, and `write_stall` or a full queue decides.
     pub hold_grace: Duration,
     /// A busy member is written at most once per this interval, gathering what arrives
-    /// meanwhile into one write. An idle link is written at once; a busy one waits at most this
-    /// long. Trades a few milliseconds for far fewer syscalls and wake-ups under load.
+    /// meanwhile into one write; an I/O thread that is busy stretches it up to twice this, so
+    /// under heavy load fewer, larger sends keep the CPU from saturating. An idle link is
+    /// written at once. Trades a few milliseconds for far fewer syscalls and wake-ups.
     pub coalesce: Duration,
     /// Threads that own the connections, reading and writing them (at least one).
     pub io_threads: usize,

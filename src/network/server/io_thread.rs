@@ -10,7 +10,10 @@
 //! 250 MB; and a connection owned by one thread needs no lock around its transport state.
 //!
 //! Write coalescing: a connection is written at once if idle, else at most once per
-//! `coalesce`, gathering what arrived meanwhile into one send. Deadlines of different
+//! the coalescing interval, gathering what arrived meanwhile into one send. The interval is the
+//! configured `coalesce` while the thread is mostly idle and grows to twice that as it gets
+//! busy: under heavy load most of the CPU goes into sends, so fewer, larger sends keep it from
+//! saturating (which is what made the latency tail). Deadlines of different
 //! connections fall at different moments, so the work is spread evenly over time.
 
 use std::cmp::Reverse;
@@ -57,8 +60,10 @@ struct Inbox {
 
 /// What other threads may do to an I/O thread: hand it connections and work, wake it, stop it.
 pub(super) struct IoShared {
-    /// Least time between two writes to one busy connection.
-    pub(super) coalesce: Duration,
+    /// The configured least time between two writes to one busy connection.
+    base_coalesce: Duration,
+    /// The interval in use, in microseconds: from `base_coalesce` to twice it, with load.
+    coalesce_micros: AtomicU64,
     registry: Registry,
     waker: Waker,
     inbox: Mutex<Inbox>,
@@ -96,14 +101,56 @@ impl IoShared {
         micros_of(t.saturating_duration_since(self.epoch))
     }
 
+    /// Least time between two writes to one busy connection, now.
+    pub(super) fn coalesce(&self) -> Duration {
+        Duration::from_micros(self.coalesce_micros.load(Ordering::Relaxed))
+    }
+
+    /// Sets the interval for a thread that was busy `busy` (0 to 1) of the last while.
+    fn adapt_coalesce(&self, busy: f64) {
+        let factor = 1.0 + (2.0 * busy).clamp(0.0, 1.0);
+        let micros = micros_of(self.base_coalesce.mul_f64(factor));
+        self.coalesce_micros.store(micros, Ordering::Relaxed);
+    }
+
     /// Deadlines this close together are served by one wake-up.
     fn slack(&self) -> Duration {
-        self.coalesce / 4
+        self.base_coalesce / 4
     }
 }
 
 fn micros_of(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// How busy a thread was: the share of the last [`LOAD_WINDOW`] it did not spend waiting.
+struct Load {
+    since: Instant,
+    waited: Duration,
+}
+
+/// How often an I/O thread's load is measured.
+const LOAD_WINDOW: Duration = Duration::from_millis(100);
+
+impl Load {
+    fn new(now: Instant) -> Load {
+        Load {
+            since: now,
+            waited: Duration::ZERO,
+        }
+    }
+
+    /// Counts a wait from `from` to `to`; once a window is over, returns its busy share.
+    fn waited(&mut self, from: Instant, to: Instant) -> Option<f64> {
+        self.waited += to.saturating_duration_since(from);
+        let elapsed = to.saturating_duration_since(self.since);
+        if elapsed < LOAD_WINDOW {
+            return None;
+        }
+        let busy = 1.0 - self.waited.as_secs_f64() / elapsed.as_secs_f64();
+        *self = Load::new(to);
+        Some(busy.clamp(0.0, 1.0))
+    }
 }
 
 /// The running I/O threads.
@@ -122,7 +169,8 @@ impl IoThreads {
         for index in 0..count.max(1) {
             let poll = Poll::new()?;
             let shared = Arc::new(IoShared {
-                coalesce: state.config.coalesce,
+                base_coalesce: state.config.coalesce,
+                coalesce_micros: AtomicU64::new(micros_of(state.config.coalesce)),
                 registry: poll.registry().try_clone()?,
                 waker: Waker::new(poll.registry(), WAKER)?,
                 inbox: Mutex::new(Inbox::default()),
@@ -201,6 +249,7 @@ impl Worker {
     fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         let slack = self.shared.slack();
+        let mut load = Load::new(Instant::now());
         loop {
             let now = Instant::now();
             self.take_inbox(now);
@@ -241,7 +290,11 @@ impl Worker {
             } else {
                 wake_at.map(|t| t.saturating_duration_since(Instant::now()))
             };
+            let waiting = Instant::now();
             let polled = self.poll.poll(&mut events, timeout);
+            if let Some(busy) = load.waited(waiting, Instant::now()) {
+                self.shared.adapt_coalesce(busy);
+            }
             self.shared.wake_at.store(0, Ordering::SeqCst);
             if let Err(e) = polled
                 && e.kind() != io::ErrorKind::Interrupted
@@ -349,7 +402,7 @@ impl Worker {
 
     /// Writes every connection due by `until`.
     fn write_due(&mut self, until: Instant) {
-        let coalesce = self.shared.coalesce;
+        let coalesce = self.shared.coalesce();
         while let Some(&Reverse((due, token))) = self.writes.peek() {
             if due > until {
                 break;
@@ -507,5 +560,42 @@ impl Worker {
             }
             self.settle(token);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_spent_a_quarter_waiting_is_three_quarters_busy_and_only_then_reported() {
+        let t0 = Instant::now();
+        let mut load = Load::new(t0);
+        assert_eq!(load.waited(t0, t0 + LOAD_WINDOW / 8), None);
+        let end = t0 + LOAD_WINDOW;
+        let busy = load.waited(end - LOAD_WINDOW / 8, end).unwrap();
+        assert!((busy - 0.75).abs() < 1e-9, "{busy}");
+        assert_eq!(load.since, end, "the next window starts afresh");
+    }
+
+    #[test]
+    fn the_coalescing_interval_grows_from_the_configured_one_to_twice_it_with_load() {
+        let poll = Poll::new().unwrap();
+        let shared = IoShared {
+            base_coalesce: Duration::from_millis(4),
+            coalesce_micros: AtomicU64::new(4000),
+            registry: poll.registry().try_clone().unwrap(),
+            waker: Waker::new(poll.registry(), WAKER).unwrap(),
+            inbox: Mutex::new(Inbox::default()),
+            wake_at: AtomicU64::new(0),
+            epoch: Instant::now(),
+            stop: AtomicBool::new(false),
+        };
+        shared.adapt_coalesce(0.0);
+        assert_eq!(shared.coalesce(), Duration::from_millis(4));
+        shared.adapt_coalesce(0.25);
+        assert_eq!(shared.coalesce(), Duration::from_millis(6));
+        shared.adapt_coalesce(0.9);
+        assert_eq!(shared.coalesce(), Duration::from_millis(8));
     }
 }

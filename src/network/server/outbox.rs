@@ -191,7 +191,7 @@ impl Outbox {
             return;
         }
         queue.scheduled = true;
-        let due = queue.last_write.map(|t| t + self.shared.io.coalesce);
+        let due = queue.last_write.map(|t| t + self.shared.io.coalesce());
         self.shared.io.schedule(self.shared.token, due);
     }
 
