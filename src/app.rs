@@ -25,6 +25,7 @@ use crate::network::doctor;
 use crate::network::interfaces::{AddressKind, LocalAddress, local_ipv4_addresses};
 use crate::network::server::{self, HostError, ServerConfig, ServerEvent, ServerHandle};
 use crate::network::text::normalize_nick;
+use crate::save;
 use crate::settings::{STORAGE_KEY, Settings, ThemeChoice};
 use crate::ui::{self, fonts};
 
@@ -54,6 +55,8 @@ pub enum UiAction {
     /// While the link is down: stop waiting and reconnect now.
     RetryNow,
     SaveLog,
+    /// Show this folder in the desktop's file manager (after a save without a dialog).
+    OpenFolder(PathBuf),
     SetTheme(ThemeChoice),
     DismissNotice,
     /// Join a room heard on the network: its address goes into the address field, then as
@@ -67,6 +70,14 @@ pub enum UiAction {
 pub enum Tab {
     Host,
     Connect,
+}
+
+/// How a save ended, from the save thread.
+struct Saved {
+    /// The sentence the window shows.
+    message: String,
+    /// The file, when it was saved without a dialog.
+    without_dialog: Option<PathBuf>,
 }
 
 /// A server this window runs.
@@ -123,6 +134,14 @@ pub struct NatterApp {
     pub focus_address: bool,
     /// Last result of saving the chat log.
     pub log_status: Option<String>,
+    /// Where the last save went when no file dialog could be shown (Open folder, Copy path).
+    pub log_saved_without_dialog: Option<PathBuf>,
+    /// Whether Save chat log tries the desktop's file dialog first (`save::dialog_possible`;
+    /// tests set it).
+    pub save_dialog_possible: bool,
+    /// Where a save goes when no dialog can be shown (`None`: `save::fallback_dir()`; tests set
+    /// a temporary folder).
+    pub save_fallback_dir: Option<PathBuf>,
     pub draft: String,
     /// Stop hosting / Leave was clicked with others in the room: the window asks first.
     pub confirm_leave: bool,
@@ -139,8 +158,8 @@ pub struct NatterApp {
     /// for a while after it (see `settle_cursor`).
     last_input_at: f64,
     wake: WakeUp,
-    saved_tx: Sender<(PathBuf, Result<(), String>)>,
-    saved_rx: Receiver<(PathBuf, Result<(), String>)>,
+    saved_tx: Sender<Saved>,
+    saved_rx: Receiver<Saved>,
     /// Threads that stop servers and clients or run the save dialog; joined on exit.
     background: Vec<JoinHandle<()>>,
 }
@@ -196,6 +215,9 @@ impl NatterApp {
             focus_nickname: true,
             focus_address: false,
             log_status: None,
+            log_saved_without_dialog: None,
+            save_dialog_possible: crate::save::dialog_possible(),
+            save_fallback_dir: None,
             draft: String::new(),
             confirm_leave: false,
             rename_draft: None,
@@ -230,9 +252,9 @@ impl NatterApp {
     pub fn drain_events(&mut self, ctx: &egui::Context) {
         self.drain_server();
         self.drain_client(ctx);
-        if let Ok((path, result)) = self.saved_rx.try_recv() {
-            let result = result.map_err(std::io::Error::other);
-            self.log_status = Some(chat_log::outcome_message(&path, &result));
+        if let Ok(saved) = self.saved_rx.try_recv() {
+            self.log_status = Some(saved.message);
+            self.log_saved_without_dialog = saved.without_dialog;
         }
         self.focused = ctx.input(|i| i.focused);
         if let Some(rect) = ctx.input(|i| i.viewport().inner_rect) {
@@ -345,6 +367,7 @@ impl NatterApp {
                 self.end_chat();
                 self.chat = None;
                 self.log_status = None;
+                self.log_saved_without_dialog = None;
                 self.list = ui::chat::MessageListState::default();
             }
             UiAction::Connect => self.connect(),
@@ -360,6 +383,14 @@ impl NatterApp {
                 }
             }
             UiAction::SaveLog => self.save_log_with_dialog(),
+            UiAction::OpenFolder(folder) => {
+                if let Err(e) = open::that_detached(&folder) {
+                    self.log_status = Some(format!(
+                        "Could not open {}: {e}. The file is there; copy its path instead.",
+                        folder.display()
+                    ));
+                }
+            }
             UiAction::SetTheme(theme) => self.settings.theme = theme,
             UiAction::DismissNotice => self.notice = None,
             UiAction::JoinRoom(addr) => {
@@ -736,23 +767,47 @@ impl NatterApp {
         self.log_status = Some(chat_log::outcome_message(&path, &result));
     }
 
+    /// Saves through the desktop's file dialog, or, when none can be shown, to a new dated
+    /// file in the Documents folder (see `save`). Cancelling the dialog saves nothing.
     fn save_log_with_dialog(&mut self) {
         let contents = self.log_text();
         let name = chat_log::default_file_name(chrono::Local::now().date_naive());
         let done = self.saved_tx.clone();
         let wake = self.wake.clone();
+        let try_dialog = self.save_dialog_possible;
+        let fallback_dir = self.save_fallback_dir.clone();
         // The dialog blocks its thread until the person picks a file, so it gets its own.
         self.in_background("natter-save-dialog", move || {
-            let picked = rfd::FileDialog::new()
-                .set_file_name(&name)
-                .add_filter("Text", &["txt"])
-                .save_file();
-            if let Some(path) = picked {
-                let result =
-                    chat_log::write_atomically(&path, &contents).map_err(|e| e.to_string());
-                let _ = done.send((path, result));
-                wake();
-            }
+            let opened = std::time::Instant::now();
+            let picked = if try_dialog {
+                rfd::FileDialog::new()
+                    .set_file_name(&name)
+                    .add_filter("Text", &["txt"])
+                    .save_file()
+            } else {
+                None
+            };
+            let saved = match picked {
+                Some(path) => {
+                    let result = chat_log::write_atomically(&path, &contents);
+                    Saved {
+                        message: chat_log::outcome_message(&path, &result),
+                        without_dialog: None,
+                    }
+                }
+                // Closed at once: no dialog was shown (no portal), so save anyway.
+                None if !try_dialog || opened.elapsed() < save::NEVER_SHOWN_WITHIN => {
+                    let dir = fallback_dir.unwrap_or_else(save::fallback_dir);
+                    let result = save::save_new(&dir, &name, &contents);
+                    Saved {
+                        message: save::fallback_message(&dir, &result),
+                        without_dialog: result.ok(),
+                    }
+                }
+                None => return,
+            };
+            let _ = done.send(saved);
+            wake();
         });
     }
 

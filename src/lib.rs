@@ -13,6 +13,7 @@ pub mod console;
 pub mod headless;
 pub mod network;
 pub mod rooms;
+pub mod save;
 pub mod settings;
 pub mod ui;
 

@@ -142,6 +142,24 @@ fn the_connect_screen_shows_an_error() {
     capture(&mut window, "connect-error");
 }
 
+/// The chat after Save chat log on a desktop that cannot show a file dialog.
+#[test]
+fn the_chat_says_where_a_log_saved_without_a_dialog_went() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut window = Window::sized(900.0, 560.0);
+    host(&mut window, "alice");
+    {
+        let app = window.harness.state_mut();
+        app.save_dialog_possible = false;
+        app.save_fallback_dir = Some(folder.path().to_path_buf());
+    }
+    window.say("remember the milk");
+    window.until_shown("remember the milk");
+    window.click("Save chat log");
+    window.until_shown("so the chat log was saved to");
+    capture(&mut window, "saved-without-dialog");
+}
+
 /// The Connect tab listing two rooms heard on the network (fed on loopback).
 #[test]
 fn the_connect_screen_lists_rooms_heard_on_the_network() {

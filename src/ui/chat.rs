@@ -129,7 +129,22 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
     if let Some(status) = &app.log_status {
         ui.label(status);
     }
+    if let Some(path) = &app.log_saved_without_dialog {
+        saved_file_buttons(ui, path, actions);
+    }
     ui.add_space(4.0);
+}
+
+/// Open folder and Copy path, for a log saved without a dialog (the person did not pick where).
+fn saved_file_buttons(ui: &mut egui::Ui, path: &std::path::Path, actions: &mut Vec<UiAction>) {
+    ui.horizontal(|ui| {
+        if let Some(folder) = path.parent()
+            && ui.button("Open folder").clicked()
+        {
+            actions.push(UiAction::OpenFolder(folder.to_path_buf()));
+        }
+        labelled_copy_button(ui, "Copy path", &path.display().to_string());
+    });
 }
 
 fn leave_label(app: &NatterApp) -> &'static str {
@@ -202,11 +217,16 @@ const COPIED_FOR: f64 = 2.0;
 
 /// A small Copy button that says "Copied" for [`COPIED_FOR`] seconds after a click.
 fn copy_button(ui: &mut egui::Ui, text: &str) {
+    labelled_copy_button(ui, "Copy", text);
+}
+
+/// [`copy_button`] with a label of its own (it still says "Copied" after a click).
+fn labelled_copy_button(ui: &mut egui::Ui, label: &str, text: &str) {
     let id = egui::Id::unique(("copied", text));
     let now = ui.input(|i| i.time);
     let copied_at = ui.data(|d| d.get_temp::<f64>(id));
     let copied = copied_at.is_some_and(|at| now - at < COPIED_FOR);
-    let label = if copied { "Copied" } else { "Copy" };
+    let label = if copied { "Copied" } else { label };
     if ui
         .small_button(label)
         .on_hover_text(format!("Copy {text}"))
