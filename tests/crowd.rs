@@ -8,20 +8,11 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 
-use common::{WAIT, recv_where, start_server, test_config};
+use common::{WAIT, natter_threads, recv_where, start_server, test_config};
 use natter::network::protocol::{ClientFrame, encode};
 use natter::network::server::ServerEvent;
 
 const CROWD: usize = 150;
-
-/// This process's threads whose name starts with `natter-` (the server's own).
-fn server_threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .filter(|name| name.starts_with("natter-"))
-        .count()
-}
 
 fn join(addr: std::net::SocketAddr, i: usize) -> TcpStream {
     {
@@ -53,7 +44,7 @@ fn join_count_and_leave_all(addr: std::net::SocketAddr) -> usize {
     for i in 0..CROWD {
         crowd.push(join(addr, i));
     }
-    let with_crowd = server_threads();
+    let with_crowd = natter_threads().len();
     drop(crowd);
     with_crowd
 }
@@ -64,7 +55,7 @@ fn a_crowd_of_150_adds_no_server_thread_and_all_of_them_leave() {
     let server = start_server(test_config());
     // One person in: every server thread has started and named itself.
     let first = join(server.local_addr(), CROWD);
-    let with_one = server_threads();
+    let with_one = natter_threads().len();
     let with_crowd = join_count_and_leave_all(server.local_addr());
     assert_eq!(
         with_crowd, with_one,

@@ -8,18 +8,9 @@
 
 mod common;
 
-use common::{WAIT, start_server, test_config};
+use common::{WAIT, natter_threads, start_server, test_config};
 use natter::network::discovery::{AnnounceConfig, Finder, Pace, Reach};
 use natter::network::server::ServerConfig;
-
-fn natter_threads() -> Vec<String> {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .map(|name| name.trim().to_string())
-        .filter(|name| name.starts_with("natter-"))
-        .collect()
-}
 
 #[test]
 fn stopping_the_server_and_the_finder_joins_the_announce_and_find_threads() {

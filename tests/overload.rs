@@ -52,20 +52,7 @@ fn blast(stream: &TcpStream, from: usize, count: usize, pad: usize) -> thread::J
 fn when_every_member_blasts_nobody_is_dropped_and_every_message_reaches_everyone() {
     let server = start_server(blast_config());
     let addr = server.local_addr();
-    let peers: Vec<RawPeer> = (0..MEMBERS)
-        .map(|i| RawPeer::join(addr, &format!("p{i}")).0)
-        .collect();
-    let writers: Vec<_> = peers
-        .iter()
-        .enumerate()
-        .map(|(i, peer)| blast(&peer.stream, i, MESSAGES_EACH, 0))
-        .collect();
-    for peer in &peers {
-        receive_every_message(peer);
-    }
-    for writer in writers {
-        writer.join().unwrap();
-    }
+    everyone_blasts(addr, 0);
     assert_eq!(server.members().len(), MEMBERS);
     let left: Vec<ServerEvent> = server
         .events()
@@ -73,6 +60,25 @@ fn when_every_member_blasts_nobody_is_dropped_and_every_message_reaches_everyone
         .filter(|e| matches!(e, ServerEvent::Left { .. }))
         .collect();
     assert_eq!(left, Vec::new());
+}
+
+/// MEMBERS join, each blasts MESSAGES_EACH messages padded by `pad` bytes, and every one of
+/// them receives every message (see [`receive_every_message`]).
+fn everyone_blasts(addr: std::net::SocketAddr, pad: usize) {
+    let peers: Vec<RawPeer> = (0..MEMBERS)
+        .map(|i| RawPeer::join(addr, &format!("p{i}")).0)
+        .collect();
+    let writers: Vec<_> = peers
+        .iter()
+        .enumerate()
+        .map(|(i, peer)| blast(&peer.stream, i, MESSAGES_EACH, pad))
+        .collect();
+    for peer in &peers {
+        receive_every_message(peer);
+    }
+    for writer in writers {
+        writer.join().unwrap();
+    }
 }
 
 /// Reads until `peer` has every member's every message, checking each sender's order;
@@ -117,21 +123,8 @@ fn during_a_blast_only_the_member_that_stopped_reading_is_dropped() {
     recv_where(server.events(), "server event Joined stalled", |e| {
         matches!(e, ServerEvent::Joined { nick, .. } if nick == "stalled").then_some(())
     });
-    let peers: Vec<RawPeer> = (0..MEMBERS)
-        .map(|i| RawPeer::join(addr, &format!("p{i}")).0)
-        .collect();
     // 2 KB each: 6 MB in all, far more than the stalled member's socket buffers take.
-    let writers: Vec<_> = peers
-        .iter()
-        .enumerate()
-        .map(|(i, peer)| blast(&peer.stream, i, MESSAGES_EACH, 2000))
-        .collect();
-    for peer in &peers {
-        receive_every_message(peer);
-    }
-    for writer in writers {
-        writer.join().unwrap();
-    }
+    everyone_blasts(addr, 2000);
     let (reason, detail) = recv_where(server.events(), "server event Left stalled", |e| match e {
         ServerEvent::Left {
             nick,

@@ -8,18 +8,8 @@
 
 mod common;
 
-use common::{RawPeer, start_server, test_config};
+use common::{RawPeer, natter_threads, start_server, test_config};
 use natter::network::server::ServerConfig;
-
-/// Names of this process's threads that belong to a Natter server.
-fn natter_threads() -> Vec<String> {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .map(|name| name.trim().to_string())
-        .filter(|name| name.starts_with("natter-"))
-        .collect()
-}
 
 #[test]
 fn stop_joins_every_server_thread_with_one_or_two_io_threads() {

@@ -539,3 +539,13 @@ pub fn join_and_stop_reading(addr: SocketAddr, nick: &str) -> TcpStream {
         .unwrap();
     stream
 }
+
+/// Names of this process's threads that belong to Natter (`natter-…`), from /proc (Linux).
+pub fn natter_threads() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| name.starts_with("natter-"))
+        .collect()
+}
