@@ -8,9 +8,9 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{RawPeer, start_server, test_config};
+use common::{RawPeer, recv_where, start_server, test_config};
 use natter::network::protocol::{Resume, ServerFrame};
-use natter::network::server::ServerHandle;
+use natter::network::server::{ServerEvent, ServerHandle};
 
 /// A member that keeps the user list a client writer would keep from PROTOCOL.md alone.
 struct Member {
@@ -106,6 +106,11 @@ fn every_members_list_equals_the_servers_after_every_kind_of_resume() {
     //    the stay comes back as a newcomer under the name it asks for.
     let token = resume_of(&other.peer);
     other.peer.vanish();
+    // Wait until the server has seen the drop: a hello that came first would take over the
+    // still-open old link instead (case 1), which is the other documented outcome.
+    recv_where(server.events(), "server event Left alice", |e| {
+        matches!(e, ServerEvent::Left { nick, .. } if nick == "alice").then_some(())
+    });
     let mut back = Member::join(addr, "alice2", token);
     assert_eq!(back.peer.nick, "alice2");
     assert_lists_agree(&server, &mut [&mut first, &mut last, &mut back], "expired");
