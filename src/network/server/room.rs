@@ -28,6 +28,8 @@ pub(super) struct Member {
     pub(super) presence_seq: u64,
     /// Its `hello` asked for `presence` frames.
     pub(super) batches_presence: bool,
+    /// Its link is not encrypted, on a host that offers encryption (`joined` says so).
+    pub(super) unencrypted: bool,
 }
 
 /// A message kept for late joiners, with the stay that sent it, so a resuming sender gets
