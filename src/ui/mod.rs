@@ -14,5 +14,6 @@ pub mod connect;
 pub mod fonts;
 pub mod host;
 pub mod host_notes;
+pub mod key_warning;
 pub mod rooms;
 pub mod shell;
