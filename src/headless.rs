@@ -24,12 +24,18 @@ pub fn describe(event: &ServerEvent) -> Option<String> {
             nick,
             peer,
             dialect,
+            encrypted,
         } => {
             let how = match dialect {
                 Dialect::Json => "Natter",
                 Dialect::Plain => "plain text",
             };
-            format!("{nick} joined from {peer} ({how})")
+            let link = if *encrypted {
+                "encrypted"
+            } else {
+                "not encrypted"
+            };
+            format!("{nick} joined from {peer} ({how}, {link})")
         }
         ServerEvent::Left { nick, detail, .. } => format!("{nick} left: {detail}"),
         ServerEvent::Renamed { from, to } => format!("{from} is now {to}"),
@@ -126,6 +132,7 @@ pub fn serve(
     };
     let (identity, origin) = Identity::load_or_create(&path).map_err(|e| e.to_string())?;
     let code = identity.fingerprint().code();
+    let key = identity.fingerprint().to_text();
     config.identity = Some(Arc::new(identity));
     let require_encryption = config.require_encryption;
     // Before anything listens, so no signal finds the default action (dying without a word).
@@ -149,6 +156,7 @@ pub fn serve(
     console.print(format!(
         "Host code: {code}  (people who connect see it in their window: read it to them)"
     ));
+    console.print(format!("Host key: {key}"));
     if origin == Origin::Created {
         console.print(format!(
             "A new host identity was made and kept in {}.",

@@ -89,7 +89,8 @@ struct ServeArgs {
     /// Messages (and nickname changes) one person may send in a burst.
     #[arg(long, default_value_t = 20.0)]
     burst: f64,
-    /// Seconds a Natter client has to say hello.
+    /// Seconds a peer has to finish a TLS handshake, and then (again) a Natter client to say
+    /// hello.
     #[arg(long, default_value_t = 5)]
     handshake_secs: u64,
     /// Seconds of silence (pings unanswered) before a Natter client is dropped.

@@ -227,6 +227,14 @@ fn an_ncat_ssl_style_peer_chats_unmarked_and_a_bare_nc_peer_joins_marked_without
     });
     assert!(marked, "a bare TCP peer is marked");
     ncat.text_until("joined without encryption");
+    ncat.send(b"/who\n");
+    let who = ncat.text_until("(without encryption)");
+    assert!(
+        who.lines().any(|l| l.starts_with("* Online (3)")
+            && l.contains(&format!("{guest},"))
+            && l.contains("(without encryption)")),
+        "{who:?}"
+    );
 }
 
 #[test]
@@ -340,7 +348,16 @@ fn natter_serve_prints_the_code_of_its_identity_file_and_refuses_plain_peers_whe
     let mut ncat = TlsPeer::connect(serve.addr).unwrap();
     assert_eq!(ncat.fingerprint, identity.fingerprint());
     ncat.text_until("guest-");
-    serve.line_with("guest-");
+    serve.line_with("(plain text, encrypted)");
+    let key_line = serve
+        .printed
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .find(|l| l.starts_with("Host key: "));
+    assert_eq!(
+        key_line.as_deref().map(str::trim),
+        Some(format!("Host key: {}", identity.fingerprint().to_text()).as_str())
+    );
 }
 
 #[test]

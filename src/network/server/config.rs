@@ -42,7 +42,8 @@ pub struct ServerConfig {
     pub io_threads: usize,
     /// How long the server waits for a peer's first bytes before taking it for plain text.
     pub sniff_window: Duration,
-    /// A Natter client must complete `hello` within this time of connecting.
+    /// A Natter client must complete `hello` within this time of connecting (of its TLS
+    /// handshake's end, on a TLS link); a TLS handshake must finish within it too.
     pub handshake_timeout: Duration,
     /// The server pings a Natter client that has been silent this long.
     pub ping_interval: Duration,

@@ -455,6 +455,7 @@ impl Handler {
             nick,
             peer: self.recipient.connection.peer,
             dialect: self.dialect,
+            encrypted: self.encrypted,
         });
     }
 

@@ -73,6 +73,8 @@ pub enum ServerEvent {
         nick: String,
         peer: SocketAddr,
         dialect: Dialect,
+        /// The link is TLS.
+        encrypted: bool,
     },
     /// Someone left the room; `detail` is the human-readable why.
     Left {

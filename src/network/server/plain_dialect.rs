@@ -34,8 +34,12 @@ impl Handler {
         self.session_token = token;
         self.enter_room(&mut room, &nick, true);
         let config = self.config();
-        let mut greeting =
-            plain::greeting(&config.name, &config.welcome_text, &nick, &room.nicks());
+        let mut greeting = plain::greeting(
+            &config.name,
+            &config.welcome_text,
+            &nick,
+            &room.nicks_marked(),
+        );
         let recent: Vec<_> = room.history.iter().rev().take(RECENT_FOR_PLAIN).collect();
         if !recent.is_empty() {
             greeting.push_str(&plain::notice("Recent messages:"));
@@ -62,7 +66,7 @@ impl Handler {
             PlainCommand::Action(text) => self.chat(&text, None, true),
             PlainCommand::Nick(nick) => self.rename(&nick),
             PlainCommand::Who => {
-                let nicks = lock(&self.state.room).nicks();
+                let nicks = lock(&self.state.room).nicks_marked();
                 self.send_text(&plain::who(&nicks));
                 None
             }

@@ -65,6 +65,17 @@ impl Room {
         self.members.iter().map(|m| m.nick.clone()).collect()
     }
 
+    /// Everyone's nickname as plain-text peers read it in `/who`: those without encryption
+    /// marked so.
+    pub(super) fn nicks_marked(&self) -> Vec<String> {
+        (self.members.iter())
+            .map(|m| match m.unencrypted {
+                true => format!("{} (without encryption)", m.nick),
+                false => m.nick.clone(),
+            })
+            .collect()
+    }
+
     /// `wanted`, or a free variant of it (see [`unique_nick`]), ignoring member `except`. A
     /// name is taken when it looks like a member's (see [`NickKey`]).
     pub(super) fn unique_nick(&self, wanted: &str, except: Option<ConnId>) -> String {
