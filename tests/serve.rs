@@ -22,7 +22,11 @@ fn serve_prints_where_to_connect_then_one_line_per_event() {
         "the first lines say where to connect"
     );
     let (mut alice, _) = RawPeer::join(serve.addr, "alice");
-    assert!(serve.line_with("alice joined").contains("(Natter, not encrypted)"));
+    assert!(
+        serve
+            .line_with("alice joined")
+            .contains("(Natter, not encrypted)")
+    );
     alice.say("hello from a test", "1");
     assert!(serve.line_with("alice: hello from a test").contains('#'));
 }

@@ -443,3 +443,36 @@ fn the_documented_python_client_prints_the_host_code_and_chats_over_tls() {
     );
     assert!(printed.contains("py hello from Python"), "{printed}");
 }
+
+/// A host seen encrypting that hangs up during the handshake (it is stopping or restarting)
+/// is tried again, with no warning, and the client is back when the host is.
+#[test]
+fn a_pinned_host_that_hangs_up_mid_handshake_is_retried_not_taken_for_unencrypted() {
+    let listener = natter::network::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let for_the_fake = listener.try_clone().unwrap();
+    let for_the_restart = listener.try_clone().unwrap();
+    let config = test_config();
+    let server = natter::network::server::start(listener, config.clone(), no_wake_up()).unwrap();
+    let client = client::connect(options(server.local_addr(), "alice"), no_wake_up()).unwrap();
+    encrypted(&client);
+    server.stop();
+    // While the host is away, something at its port takes connections and drops them.
+    let (dropped_tx, dropped) = crossbeam_channel::unbounded();
+    let fake = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let (stream, _) = for_the_fake.accept().unwrap();
+            drop(stream);
+            dropped_tx.send(()).unwrap();
+        }
+    });
+    for _ in 0..2 {
+        dropped.recv_timeout(WAIT).expect("the client dials again");
+    }
+    fake.join().unwrap();
+    let _back = natter::network::server::start(for_the_restart, config, no_wake_up()).unwrap();
+    recv_where(client.events(), "Connected again", |e| match e {
+        ClientEvent::Connected { .. } => Some(()),
+        ClientEvent::Failed(error) => panic!("gave up: {error}"),
+        _ => None,
+    });
+}

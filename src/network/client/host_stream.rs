@@ -27,9 +27,13 @@ pub(super) struct HostStream {
 /// Why the TLS handshake did not give an encrypted link.
 #[derive(Debug)]
 pub(super) enum TlsRefused {
-    /// The host answered with something that is not TLS, closed, or said nothing: it does not
-    /// speak TLS (an older Natter, a tutorial server).
+    /// The host answered with something that is not TLS: it does not speak TLS (an older
+    /// Natter, a tutorial server).
     NotTls,
+    /// The host closed, reset or said nothing during the handshake: a host that does not
+    /// speak TLS, or one that is going away or restarting. Only a host never seen encrypting
+    /// is taken for the first.
+    NoAnswer,
     /// The connection broke for another reason.
     Io(io::Error),
 }
@@ -60,14 +64,15 @@ impl HostStream {
         while session.is_handshaking() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(TlsRefused::NotTls);
+                return Err(TlsRefused::NoAnswer);
             }
             let _ = tcp.set_read_timeout(Some(left.max(Duration::from_millis(1))));
             match session.complete_io(&mut &tcp) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if crate::network::timed_read::is_timeout(&e) => {}
-                Err(e) if not_tls(&e) => return Err(TlsRefused::NotTls),
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => return Err(TlsRefused::NotTls),
+                Err(e) if hung_up(&e) => return Err(TlsRefused::NoAnswer),
                 Err(e) => return Err(TlsRefused::Io(e)),
             }
         }
@@ -158,12 +163,11 @@ fn send_records(session: &mut ClientConnection, tcp: &TcpStream) -> io::Result<(
     Ok(())
 }
 
-/// Errors that mean the host does not speak TLS: it sent something else, or hung up.
-fn not_tls(e: &io::Error) -> bool {
+/// The host hung up during the handshake.
+fn hung_up(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::InvalidData
-            | io::ErrorKind::UnexpectedEof
+        io::ErrorKind::UnexpectedEof
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::BrokenPipe

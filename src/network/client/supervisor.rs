@@ -253,7 +253,12 @@ impl Supervisor {
                 });
                 Ok(stream)
             }
-            Err(TlsRefused::NotTls) => {
+            // A host seen encrypting that hangs up mid-handshake is restarting or going away,
+            // not giving up encryption: try again later, with no warning.
+            Err(TlsRefused::NoAnswer) if self.pinned.is_some() => Err(ClientError::Lost {
+                detail: "the host did not finish the encrypted handshake".into(),
+            }),
+            Err(TlsRefused::NotTls | TlsRefused::NoAnswer) => {
                 if let Some(expected) = self.pinned
                     && !self.options.allow_unencrypted
                 {

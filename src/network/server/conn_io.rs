@@ -32,6 +32,8 @@ const KEEP_OUT_CAPACITY: usize = 256;
 pub(super) const READ_BUDGET: usize = 16 * 1024;
 /// The first bytes decide the dialect once this many came, even if all white space.
 const SNIFF_MAX: usize = 4096;
+/// What a host without an identity answers a TLS handshake with.
+const NO_TLS_HERE: &[u8] = b"This host does not offer encryption: connect without it.\r\n";
 /// A closing connection's unread input is drained this long at most...
 const LINGER: Duration = Duration::from_secs(1);
 /// ...and this much at most.
@@ -248,12 +250,14 @@ impl Conn {
     /// The peer started a TLS handshake: it has `handshake_timeout` to finish it, then the
     /// sniff window starts again for the plaintext inside.
     fn begin_tls(&mut self, state: &Arc<ServerState>, raw: &[u8]) {
-        // A host without an identity speaks no TLS, and a TLS client cannot read plain text.
         let session = state
             .tls
             .as_ref()
             .and_then(|config| rustls::ServerConnection::new(Arc::clone(config)).ok());
         let Some(session) = session else {
+            // A host without an identity speaks no TLS. It says so in plain words, which a
+            // TLS client reads as "not TLS", and closes: the handshake is no first message.
+            let _ = (&self.stream).write(NO_TLS_HERE);
             self.phase = Phase::Done;
             return;
         };
