@@ -499,6 +499,7 @@ mod tests {
             text: text.into(),
             client_id: None,
             action: false,
+            to: None,
         }
     }
 

@@ -51,6 +51,7 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
             time: one(message.time),
             from: one(message.from),
             text: clean_text(&message.text),
+            to: message.to.map(one),
             ..message
         }),
         ServerFrame::Join { nick, time } => ServerFrame::Join {
