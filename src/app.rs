@@ -64,6 +64,9 @@ pub enum UiAction {
     JoinRoom(SocketAddr),
     /// The host read the "could not reach you" note.
     DismissReachNote,
+    /// Show a conversation: `None` the room, `Some(nick)` the private one with that person
+    /// (opened if new: clicking a name in the user list).
+    ShowConversation(Option<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +151,8 @@ pub struct NatterApp {
     /// The rename box (opened by clicking your own name in the user list) and what it holds.
     pub rename_draft: Option<String>,
     pub list: ui::chat::MessageListState,
+    /// The conversation shown, and the others' drafts, scroll positions and unread counts.
+    pub conversations: crate::conversations::Conversations,
     pub unread: usize,
     client: Option<ClientHandle>,
     finder: Option<Finder>,
@@ -222,6 +227,7 @@ impl NatterApp {
             confirm_leave: false,
             rename_draft: None,
             list: ui::chat::MessageListState::default(),
+            conversations: Default::default(),
             unread: 0,
             client: None,
             finder: None,
@@ -262,6 +268,7 @@ impl NatterApp {
         }
         if self.focused {
             self.unread = 0;
+            self.conversations.seen();
         }
         if self.title_unread != self.unread {
             self.title_unread = self.unread;
@@ -318,7 +325,15 @@ impl NatterApp {
                 client::ClientEvent::Failed(error) => Some(error.clone()),
                 _ => None,
             };
+            if let client::ClientEvent::Renamed { from, to, .. } = &event
+                && *from != chat.my_nick
+            {
+                self.conversations.renamed(from, to);
+            }
             let applied = chat.apply(event);
+            if let Some(line) = applied.new_line.and_then(|i| chat.lines.get(i)) {
+                self.conversations.arrived(line.with.clone(), self.focused);
+            }
             if applied.first_connect && self.hosting.is_none() {
                 self.settings.remember_host(&self.address_text);
             }
@@ -369,6 +384,7 @@ impl NatterApp {
                 self.log_status = None;
                 self.log_saved_without_dialog = None;
                 self.list = ui::chat::MessageListState::default();
+                self.conversations.clear();
             }
             UiAction::Connect => self.connect(),
             UiAction::CancelConnect => {
@@ -402,6 +418,7 @@ impl NatterApp {
                     hosting.reach_note = None;
                 }
             }
+            UiAction::ShowConversation(with) => self.show_conversation(with),
         }
     }
 
@@ -605,6 +622,7 @@ impl NatterApp {
     fn open_chat(&mut self, address: String, nick: String) {
         self.drop_client();
         self.list = ui::chat::MessageListState::default();
+        self.conversations.clear();
         self.chat = Some(ChatState::new(&nick));
         let (backoff_first, backoff_max) = self.reconnect_backoff;
         let options = ConnectOptions {
@@ -641,6 +659,18 @@ impl NatterApp {
         let (text, action) = match typed {
             Typed::Say(text) => (text, false),
             Typed::Action(text) => (text, true),
+            Typed::Private { to, text } => {
+                // The name as the list spells it, when it is there in another case.
+                let to = chat
+                    .users
+                    .iter()
+                    .find(|u| u.to_lowercase() == to.to_lowercase())
+                    .cloned()
+                    .unwrap_or(to);
+                self.show_conversation(Some(to.clone()));
+                self.send_private(to, text, false);
+                return;
+            }
             Typed::Nick(wanted) => {
                 self.rename(&wanted);
                 return;
@@ -658,6 +688,10 @@ impl NatterApp {
                 return;
             }
         };
+        if let Some(to) = self.conversations.current.clone() {
+            self.send_private(to, text, action);
+            return;
+        }
         let local_id = self.next_local_id;
         self.next_local_id += 1;
         chat.add_pending_line(local_id, &text, action);
@@ -666,6 +700,39 @@ impl NatterApp {
         } else {
             ClientCommand::Send { local_id, text }
         });
+    }
+
+    /// Sends a private message to `to`, shown pending in the conversation with them.
+    fn send_private(&mut self, to: String, text: String, action: bool) {
+        let (Some(chat), Some(client)) = (&mut self.chat, &self.client) else {
+            return;
+        };
+        let local_id = self.next_local_id;
+        self.next_local_id += 1;
+        chat.add_pending_private(local_id, &to, &text, action);
+        client.send(ClientCommand::SendPrivate {
+            local_id,
+            to,
+            text,
+            action,
+        });
+        self.list.scroll_to_bottom = true;
+    }
+
+    /// Shows the room (`None`) or the private conversation with `with`, opening it if new.
+    /// Oneself has no conversation: clicking one's own name renames instead.
+    pub fn show_conversation(&mut self, with: Option<String>) {
+        if let (Some(chat), Some(nick)) = (&mut self.chat, &with) {
+            if *nick == chat.my_nick {
+                return;
+            }
+            chat.open_conversation(nick);
+        }
+        self.conversations
+            .switch(with, &mut self.draft, &mut self.list);
+        if self.focused {
+            self.conversations.seen();
+        }
     }
 
     /// Asks the host for another nickname, if it follows the rules; the chat says what came of it.

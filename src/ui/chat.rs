@@ -9,6 +9,7 @@ use egui::{Align, Color32, FontId, Key, Layout, RichText, TextFormat};
 
 use crate::app::{NatterApp, UiAction};
 use crate::chat_state::{ChatLine, ChatState, Delivery, LineKind, LinkState};
+use crate::conversations::Conversations;
 use crate::settings::ThemeChoice;
 use crate::ui::{bidi, bidi_text};
 
@@ -56,9 +57,54 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
         .show(ui, |ui| user_list(ui, app, actions));
     egui::CentralPanel::default().show(ui, |ui| {
         if let Some(chat) = &app.chat {
-            message_list(ui, chat, &mut app.list);
+            conversation_tabs(ui, chat, &app.conversations, actions);
+            let with = app.conversations.current.as_deref();
+            let lines: Vec<&ChatLine> = chat.lines_of(with).collect();
+            message_list(ui, &lines, &chat.my_nick, &mut app.list);
         }
     });
+}
+
+/// The room and each private conversation side by side, each with its unread count; shown
+/// once there is a private conversation.
+fn conversation_tabs(
+    ui: &mut egui::Ui,
+    chat: &ChatState,
+    conversations: &Conversations,
+    actions: &mut Vec<UiAction>,
+) {
+    if chat.conversations.is_empty() {
+        return;
+    }
+    let mut tab = |ui: &mut egui::Ui, key: Option<&String>, label: &str| {
+        let unread = conversations.unread(&key.cloned());
+        let text = match unread {
+            0 => label.to_string(),
+            n => format!("{label} ({n})"),
+        };
+        let shown = conversations.current.as_ref() == key;
+        let text = if unread > 0 {
+            RichText::new(text).strong()
+        } else {
+            RichText::new(text)
+        };
+        if ui.selectable_label(shown, text).clicked() && !shown {
+            actions.push(UiAction::ShowConversation(key.cloned()));
+        }
+    };
+    ui.horizontal_wrapped(|ui| {
+        tab(ui, None, "Room");
+        for with in &chat.conversations {
+            let gone = !chat.users.contains(with);
+            let label = if gone {
+                format!("{with} (away)")
+            } else {
+                with.clone()
+            };
+            tab(ui, Some(with), &label);
+        }
+    });
+    ui.separator();
 }
 
 fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
@@ -408,7 +454,7 @@ fn user_list(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
             // One row per name: a long one ends in "…" (whole on hover), never broken mid-word.
             let mine = *user == chat.my_nick && !down;
             let label = egui::Label::new(job).truncate();
-            let label = if mine {
+            let label = if !down {
                 label.sense(egui::Sense::click())
             } else {
                 label
@@ -419,11 +465,20 @@ fn user_list(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
             });
             if mine
                 && response
+                    .clone()
                     .on_hover_text("Click to change your name")
                     .on_hover_cursor(egui::CursorIcon::PointingHand)
                     .clicked()
             {
                 open_rename = true;
+            } else if !mine
+                && !down
+                && response
+                    .on_hover_text(format!("Click to write to {user} privately"))
+                    .on_hover_cursor(egui::CursorIcon::PointingHand)
+                    .clicked()
+            {
+                actions.push(UiAction::ShowConversation(Some(user.clone())));
             }
         }
     });
@@ -489,6 +544,13 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
     let send_by_key = focused
         && ui.input_mut(|i| !i.modifiers.shift && i.consume_key(egui::Modifiers::NONE, Key::Enter));
     let mut send = send_by_key;
+    if focused {
+        complete_nick_on_tab(ui, app, id);
+    }
+    let hint = match &app.conversations.current {
+        Some(with) => format!("Write to {with} privately. Enter sends, Shift+Enter adds a line."),
+        None => "Write a message. Enter sends, Shift+Enter adds a line.".to_string(),
+    };
     ui.horizontal_top(|ui| {
         let button_width = 80.0;
         let row_height = ui.text_style_height(&egui::TextStyle::Body);
@@ -505,7 +567,7 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
                 ui.add(
                     egui::TextEdit::multiline(&mut app.draft)
                         .id(id)
-                        .hint_text("Write a message. Enter sends, Shift+Enter adds a line.")
+                        .hint_text(hint)
                         .desired_rows(2)
                         .desired_width(input_width)
                         .return_key(egui::KeyboardShortcut::new(
@@ -515,6 +577,16 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
                 )
             })
             .inner;
+        // While a name can be completed, the next Tab is ours: the box keeps the focus.
+        if response.has_focus() && nick_completion(ui, app).is_some() {
+            let keep_tab = egui::EventFilter {
+                tab: true,
+                horizontal_arrows: true,
+                vertical_arrows: true,
+                escape: false,
+            };
+            ui.memory_mut(|m| m.set_focus_lock_filter(id, keep_tab));
+        }
         if ui
             .add_sized(
                 [button_width, 2.0 * row_height + margin],
@@ -534,6 +606,53 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
         actions.push(UiAction::Send(std::mem::take(&mut app.draft)));
     }
     ui.add_space(6.0);
+}
+
+fn completion_memory() -> egui::Id {
+    egui::Id::unique("nick_completion")
+}
+
+/// What Tab would make of the draft now: (what was typed before the first Tab, the draft
+/// with the name completed), or `None` when there is no name to complete.
+fn nick_completion(ui: &egui::Ui, app: &NatterApp) -> Option<(String, String)> {
+    let chat = app.chat.as_ref()?;
+    // (What was typed before the first Tab, what the last Tab made of the draft.)
+    let last: Option<(String, String)> = ui.data(|d| d.get_temp(completion_memory()));
+    let (typed, base) = match last {
+        Some((typed, made)) if made == app.draft => {
+            let base = app.draft.trim_end_matches([' ', ':']).to_string();
+            (typed, base)
+        }
+        _ => (
+            crate::mentions::last_word(&app.draft).to_string(),
+            app.draft.clone(),
+        ),
+    };
+    if base.ends_with(char::is_whitespace) || typed.trim_start_matches('@').is_empty() {
+        return None;
+    }
+    let completed = crate::mentions::complete(&base, &typed, &chat.users, &chat.my_nick)?;
+    Some((typed, completed))
+}
+
+/// Tab in the message box completes the nickname being typed (Tab again: the next one that
+/// starts alike). With nothing to complete, Tab moves the focus as usual.
+fn complete_nick_on_tab(ui: &mut egui::Ui, app: &mut NatterApp, id: egui::Id) {
+    let Some((typed, completed)) = nick_completion(ui, app) else {
+        return;
+    };
+    if !ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, Key::Tab)) {
+        return;
+    }
+    app.draft = completed.clone();
+    ui.data_mut(|d| d.insert_temp(completion_memory(), (typed, completed)));
+    if let Some(mut state) = egui::TextEdit::load_state(ui.ctx(), id) {
+        let end = egui::text::CCursor::new(app.draft.chars().count());
+        state
+            .cursor
+            .set_char_range(Some(egui::text::CCursorRange::one(end)));
+        state.store(ui.ctx(), id);
+    }
 }
 
 /// A stable, readable colour per nickname: the same person is the same colour for everyone.
@@ -564,7 +683,12 @@ pub fn palette_color(hue_degrees: u16, dark_mode: bool) -> Color32 {
     }
 }
 
-fn message_list(ui: &mut egui::Ui, chat: &ChatState, list: &mut MessageListState) {
+fn message_list(
+    ui: &mut egui::Ui,
+    lines: &[&ChatLine],
+    my_nick: &str,
+    list: &mut MessageListState,
+) {
     let width = ui.available_width();
     let row_height = ui.text_style_height(&egui::TextStyle::Body);
     if (list.width - width).abs() > 0.5 {
@@ -573,13 +697,13 @@ fn message_list(ui: &mut egui::Ui, chat: &ChatState, list: &mut MessageListState
     }
     // New rows get an estimate: wrapped lines guessed from their length.
     let chars_per_line = (width / (row_height * 0.5)).max(10.0);
-    for line in &chat.lines[list.heights.len().min(chat.lines.len())..] {
+    for line in &lines[list.heights.len().min(lines.len())..] {
         list.heights
             .push(estimate_height(line, chars_per_line, row_height));
         list.measured.push(false);
     }
-    list.heights.truncate(chat.lines.len());
-    list.measured.truncate(chat.lines.len());
+    list.heights.truncate(lines.len());
+    list.measured.truncate(lines.len());
     let total: f32 = list.heights.iter().sum();
 
     let jump = std::mem::take(&mut list.scroll_to_bottom);
@@ -598,7 +722,7 @@ fn message_list(ui: &mut egui::Ui, chat: &ChatState, list: &mut MessageListState
             ui.scroll_to_rect(end, Some(Align::BOTTOM));
         }
         let mut y = 0.0;
-        for (index, line) in chat.lines.iter().enumerate() {
+        for (index, line) in lines.iter().enumerate() {
             let height = list.heights[index];
             if y + height < viewport.min.y {
                 y += height;
@@ -613,7 +737,7 @@ fn message_list(ui: &mut egui::Ui, chat: &ChatState, list: &mut MessageListState
             );
             let response = ui
                 .scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
-                    draw_row(ui, line, &chat.my_nick, dark, width)
+                    draw_row(ui, line, my_nick, dark, width)
                 })
                 .inner;
             let measured = response.rect.height() + ROW_GAP;
@@ -628,8 +752,8 @@ fn message_list(ui: &mut egui::Ui, chat: &ChatState, list: &mut MessageListState
     let at_bottom =
         output.state.clamped_offset().y + output.inner_rect.height() >= output.content_size.y - 4.0;
     if at_bottom {
-        list.seen = chat.lines.len();
-    } else if chat.lines.len() > list.seen {
+        list.seen = lines.len();
+    } else if lines.len() > list.seen {
         let button_pos = output.inner_rect.center_bottom() - egui::vec2(80.0, 40.0);
         egui::Area::new(egui::Id::unique("jump_to_new"))
             .fixed_pos(button_pos)
@@ -671,6 +795,8 @@ struct RowParts {
     body_format: TextFormat,
     /// Delivery state after the body: "(sending…)" or why it was not sent.
     suffix: Option<(String, TextFormat)>,
+    /// Someone else's message that names us (see `mentions`): highlighted.
+    mention: bool,
 }
 
 fn row_parts(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool) -> RowParts {
@@ -710,11 +836,18 @@ fn row_parts(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool) -> RowPa
                     format(ui.visuals().error_fg_color),
                 )),
             };
+            let mention = from != my_nick && crate::mentions::mentions(text, my_nick);
+            let mut body_format =
+                format(ui.visuals().strong_text_color().lerp_to_gamma(normal, 0.3));
+            if mention {
+                body_format.background = mention_background(dark);
+            }
             RowParts {
                 prefix,
                 body: text.clone(),
-                body_format: format(ui.visuals().strong_text_color().lerp_to_gamma(normal, 0.3)),
+                body_format,
                 suffix,
+                mention,
             }
         }
         LineKind::System(text) => {
@@ -725,6 +858,7 @@ fn row_parts(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool) -> RowPa
                 body: text.clone(),
                 body_format: italic,
                 suffix: None,
+                mention: false,
             }
         }
         LineKind::Plain(text) => {
@@ -734,9 +868,24 @@ fn row_parts(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool) -> RowPa
                 body: text.clone(),
                 body_format: format(normal),
                 suffix: None,
+                mention: false,
             }
         }
     }
+}
+
+/// The background of a message that mentions us: a soft amber, readable in both themes.
+fn mention_background(dark: bool) -> Color32 {
+    if dark {
+        Color32::from_rgb(0x5a, 0x47, 0x10)
+    } else {
+        Color32::from_rgb(0xff, 0xec, 0xb3)
+    }
+}
+
+/// What screen readers (and tests) are told of a highlighted row.
+fn mention_note(mention: bool) -> &'static str {
+    if mention { " (mentions you)" } else { "" }
 }
 
 /// Draws one chat row. Left-to-right rows are one selectable label; rows with right-to-left
@@ -757,7 +906,12 @@ fn draw_row(
             prefix.append(suffix.trim_start(), 0.0, format.clone());
             prefix.append(" ", 0.0, format.clone());
         }
-        let accessible = format!("{}{}", prefix.text, parts.body);
+        let accessible = format!(
+            "{}{}{}",
+            prefix.text,
+            parts.body,
+            mention_note(parts.mention)
+        );
         // The app's own sentences are English: left to right even when they quote a name.
         let force_ltr = matches!(line.kind, LineKind::System(_));
         bidi_text::show(
@@ -773,10 +927,11 @@ fn draw_row(
         // Time and nickname on the left; the body beside them, so that typed line breaks and
         // wrapped lines continue under the text, not under the time.
         let accessible = format!(
-            "{}{}{}",
+            "{}{}{}{}",
             parts.prefix.text,
             parts.body,
-            parts.suffix.as_ref().map_or("", |(s, _)| s.as_str())
+            parts.suffix.as_ref().map_or("", |(s, _)| s.as_str()),
+            mention_note(parts.mention)
         );
         let prefix = ui.fonts_mut(|f| f.layout_job(parts.prefix));
         let indent = prefix.size().x;

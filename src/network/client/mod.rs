@@ -91,6 +91,7 @@ pub enum ClientCommand {
         local_id: u64,
         to: String,
         text: String,
+        action: bool,
     },
     /// Ask for another nickname; the answer is a [`ClientEvent::Renamed`] or a warning.
     Rename(String),

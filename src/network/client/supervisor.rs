@@ -172,9 +172,14 @@ impl Supervisor {
                 Ok(ClientCommand::SendAction { local_id, text }) => {
                     self.unconfirmed.push_back((local_id, text, true, None))
                 }
-                Ok(ClientCommand::SendPrivate { local_id, to, text }) => self
+                Ok(ClientCommand::SendPrivate {
+                    local_id,
+                    to,
+                    text,
+                    action,
+                }) => self
                     .unconfirmed
-                    .push_back((local_id, text, false, Some(to))),
+                    .push_back((local_id, text, action, Some(to))),
                 Ok(ClientCommand::Rename(nick)) => self.nick = nick,
                 Ok(ClientCommand::RetryNow) => {}
                 Ok(ClientCommand::Disconnect) | Err(TryRecvError::Disconnected) => return false,
@@ -195,9 +200,14 @@ impl Supervisor {
                 Ok(ClientCommand::SendAction { local_id, text }) => {
                     self.unconfirmed.push_back((local_id, text, true, None))
                 }
-                Ok(ClientCommand::SendPrivate { local_id, to, text }) => self
+                Ok(ClientCommand::SendPrivate {
+                    local_id,
+                    to,
+                    text,
+                    action,
+                }) => self
                     .unconfirmed
-                    .push_back((local_id, text, false, Some(to))),
+                    .push_back((local_id, text, action, Some(to))),
                 Ok(ClientCommand::Rename(nick)) => self.nick = nick,
                 Ok(ClientCommand::Disconnect) | Err(RecvTimeoutError::Disconnected) => {
                     return false;
@@ -361,11 +371,16 @@ impl Supervisor {
                 self.write_chat(stream, plain, local_id, &text, true, None)
                     .map_err(LinkEnd::Lost)
             }
-            ClientCommand::SendPrivate { local_id, to, text } => {
+            ClientCommand::SendPrivate {
+                local_id,
+                to,
+                text,
+                action,
+            } => {
                 let to = Some(to);
-                let queued = (local_id, text.clone(), false, to.clone());
+                let queued = (local_id, text.clone(), action, to.clone());
                 self.unconfirmed.push_back(queued);
-                self.write_chat(stream, plain, local_id, &text, false, to)
+                self.write_chat(stream, plain, local_id, &text, action, to)
                     .map_err(LinkEnd::Lost)
             }
             ClientCommand::Rename(nick) if plain => {

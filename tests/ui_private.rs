@@ -1,0 +1,177 @@
+//! Private conversations, mentions and nickname completion in the real window (`NatterApp`
+//! through egui_kittest), hosting on 127.0.0.1 with port 0.
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::app_window::Window;
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+use natter::chat_state::LineKind;
+
+/// Alice hosts; bob and carol join; everyone has seen everyone.
+fn three() -> (Window, Window, Window) {
+    let (mut alice, address) = Window::host("alice");
+    let bob = Window::join("bob", &address);
+    let mut carol = Window::join("carol", &address);
+    alice.until_shown("Online (3)");
+    carol.until_shown("Online (3)");
+    (alice, bob, carol)
+}
+
+/// Every message text a window's chat holds, in any conversation.
+fn texts(window: &Window) -> Vec<String> {
+    let chat = window.app().chat.as_ref().unwrap();
+    chat.lines
+        .iter()
+        .filter_map(|l| match &l.kind {
+            LineKind::Message { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn click_label(window: &mut Window, label: &str) {
+    window.harness.get_by_label(label).click();
+    window.harness.run_steps(2);
+}
+
+#[test]
+fn clicking_a_name_opens_a_private_conversation_that_only_its_two_people_see_with_unread_counts() {
+    let (mut alice, mut bob, mut carol) = three();
+    click_label(&mut bob, "alice");
+    assert!(
+        bob.harness.query_by_label("Room").is_some(),
+        "the room and the conversation side by side"
+    );
+    bob.say("just between us");
+    bob.until_shown("bob: just between us");
+    // Alice is in the room: the conversation appears beside it with one unread message, and
+    // the room does not show the private line.
+    alice.until_shown("bob (1)");
+    assert!(
+        alice
+            .harness
+            .query_by_label_contains("bob: just between us")
+            .is_none()
+    );
+    // Carol, in the room meanwhile, writes there; alice opens bob's conversation.
+    click_label(&mut alice, "bob (1)");
+    alice.until_shown("bob: just between us");
+    assert!(alice.harness.query_by_label("bob (1)").is_none(), "read");
+    carol.say("room news");
+    alice.until_shown("Room (1)");
+    alice.say("ok, private reply");
+    bob.until_shown("alice: ok, private reply");
+    click_label(&mut alice, "Room (1)");
+    alice.until_shown("carol: room news");
+    // Carol's window never heard of either private message.
+    carol.until_shown("carol: room news");
+    assert_eq!(texts(&carol), vec!["room news"]);
+}
+
+#[test]
+fn each_conversation_keeps_its_own_draft() {
+    let (mut alice, _bob, _carol) = three();
+    let input = alice.harness.get_by_role(Role::MultilineTextInput);
+    input.focus();
+    input.type_text("half a room message");
+    alice.harness.run_steps(1);
+    click_label(&mut alice, "bob");
+    assert_eq!(alice.app().draft, "", "bob's conversation starts empty");
+    click_label(&mut alice, "Room");
+    assert_eq!(alice.app().draft, "half a room message");
+}
+
+#[test]
+fn slash_msg_opens_the_conversation_and_reaches_only_that_person() {
+    let (mut alice, mut bob, mut carol) = three();
+    carol.say("/msg Alice hello, privately");
+    carol.until_shown("carol: hello, privately");
+    assert!(
+        carol.harness.query_by_label("Room").is_some(),
+        "carol's window shows the conversation with alice"
+    );
+    assert_eq!(
+        carol.app().conversations.current.as_deref(),
+        Some("alice"),
+        "the name as the list spells it"
+    );
+    alice.until_shown("carol (1)");
+    bob.say("sync");
+    alice.until_shown("bob: sync");
+    bob.until_shown("bob: sync");
+    assert_eq!(texts(&bob), vec!["sync"]);
+}
+
+#[test]
+fn a_private_message_to_someone_not_online_says_why_it_was_not_sent() {
+    let (mut alice, _bob, _carol) = three();
+    alice.say("/msg zed are you there");
+    alice.until_shown("not sent: Nobody called zed is online");
+}
+
+#[test]
+fn a_conversation_follows_a_rename_and_says_when_the_other_person_left() {
+    let (mut alice, mut bob, _carol) = three();
+    click_label(&mut alice, "bob");
+    alice.say("still there?");
+    bob.until_shown("alice (1)");
+    bob.say("/nick robert");
+    alice.until_shown("bob is now robert; this conversation follows.");
+    assert_eq!(alice.app().conversations.current.as_deref(), Some("robert"));
+    alice.say("hi robert");
+    bob.until("robert reads it in alice's conversation", |h| {
+        h.state().chat.as_ref().unwrap().lines.iter().any(|l| {
+            l.with.as_deref() == Some("alice")
+                && matches!(&l.kind, LineKind::Message { text, .. } if text == "hi robert")
+        })
+    });
+    bob.end_chat("Leave");
+    alice.until_shown("robert left. Messages written here now reach nobody");
+    alice.until_shown("robert (away)");
+}
+
+#[test]
+fn a_message_naming_you_is_highlighted_for_you_only() {
+    let (mut alice, mut bob, mut carol) = three();
+    bob.say("@carol look at this");
+    carol.until_shown("bob: @carol look at this (mentions you)");
+    alice.until_shown("bob: @carol look at this");
+    assert!(
+        alice
+            .harness
+            .query_by_label_contains("(mentions you)")
+            .is_none()
+    );
+    bob.say("thanks alice!");
+    alice.until_shown("bob: thanks alice! (mentions you)");
+}
+
+#[test]
+fn tab_completes_a_nickname_in_the_input_box_and_tab_again_goes_to_the_next() {
+    let (mut alice, _bob, _carol) = three();
+    let input = alice.harness.get_by_role(Role::MultilineTextInput);
+    input.focus();
+    input.type_text("b");
+    alice.harness.run_steps(1);
+    alice.harness.key_press(egui::Key::Tab);
+    alice.harness.run_steps(1);
+    assert_eq!(alice.app().draft, "bob: ");
+    assert!(
+        alice
+            .harness
+            .get_by_role(Role::MultilineTextInput)
+            .is_focused(),
+        "the box keeps the focus"
+    );
+    alice
+        .harness
+        .get_by_role(Role::MultilineTextInput)
+        .type_text("hi @c");
+    alice.harness.run_steps(1);
+    alice.harness.key_press(egui::Key::Tab);
+    alice.harness.run_steps(1);
+    assert_eq!(alice.app().draft, "bob: hi @carol ");
+}
