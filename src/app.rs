@@ -67,6 +67,8 @@ pub enum UiAction {
     /// Show a conversation: `None` the room, `Some(nick)` the private one with that person
     /// (opened if new: clicking a name in the user list).
     ShowConversation(Option<String>),
+    /// Which messages show a desktop notification (the setting).
+    SetNotify(crate::notify::NotifyChoice),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +169,15 @@ pub struct NatterApp {
     saved_rx: Receiver<Saved>,
     /// Threads that stop servers and clients or run the save dialog; joined on exit.
     background: Vec<JoinHandle<()>>,
+    /// When a message notifies, and how often (see `notify`).
+    pub notifier: crate::notify::Notifier,
+    /// Where notifications go: the desktop's service, started when first needed, unless a
+    /// test put another sink here.
+    notify_sink: Option<Box<dyn crate::notify::NotifySink>>,
+    notify_tx: Sender<crate::notify::NotifyEvent>,
+    notify_rx: Receiver<crate::notify::NotifyEvent>,
+    /// Why desktop notifications cannot be shown, for the settings menu.
+    pub notify_problem: Option<String>,
 }
 
 impl NatterApp {
@@ -196,7 +207,13 @@ impl NatterApp {
             settings.nickname = default_nickname();
         }
         let (saved_tx, saved_rx) = crossbeam_channel::unbounded();
+        let (notify_tx, notify_rx) = crossbeam_channel::unbounded();
         NatterApp {
+            notifier: Default::default(),
+            notify_sink: None,
+            notify_tx,
+            notify_rx,
+            notify_problem: None,
             port_text: settings.port.to_string(),
             address_text: settings.recent_hosts.first().cloned().unwrap_or_default(),
             settings,
@@ -258,6 +275,7 @@ impl NatterApp {
     pub fn drain_events(&mut self, ctx: &egui::Context) {
         self.drain_server();
         self.drain_client(ctx);
+        self.drain_notifications(ctx);
         if let Ok(saved) = self.saved_rx.try_recv() {
             self.log_status = Some(saved.message);
             self.log_saved_without_dialog = saved.without_dialog;
@@ -318,6 +336,7 @@ impl NatterApp {
             return;
         };
         let events: Vec<_> = client.events().try_iter().collect();
+        let mut to_notify = Vec::new();
         let mut ended = false;
         let mut first_failure = None;
         for event in events {
@@ -333,6 +352,24 @@ impl NatterApp {
             let applied = chat.apply(event);
             if let Some(line) = applied.new_line.and_then(|i| chat.lines.get(i)) {
                 self.conversations.arrived(line.with.clone(), self.focused);
+                if let crate::chat_state::LineKind::Message {
+                    from, text, action, ..
+                } = &line.kind
+                {
+                    let message = crate::notify::Incoming {
+                        from,
+                        text,
+                        action: *action,
+                        conversation: line.with.clone(),
+                        mentions_me: crate::mentions::mentions(text, &chat.my_nick),
+                        room: &chat.room,
+                    };
+                    let choice = self.settings.notify;
+                    let now = std::time::Instant::now();
+                    if let Some(shown) = self.notifier.offer(choice, self.focused, &message, now) {
+                        to_notify.push(shown);
+                    }
+                }
             }
             if applied.first_connect && self.hosting.is_none() {
                 self.settings.remember_host(&self.address_text);
@@ -350,6 +387,9 @@ impl NatterApp {
                     self.focus_address = self.hosting.is_none();
                 }
             }
+        }
+        for notification in to_notify {
+            self.notify(notification);
         }
         if let Some(error) = first_failure {
             self.connect_error = Some(self.diagnose(&error));
@@ -419,6 +459,7 @@ impl NatterApp {
                 }
             }
             UiAction::ShowConversation(with) => self.show_conversation(with),
+            UiAction::SetNotify(choice) => self.settings.notify = choice,
         }
     }
 
@@ -700,6 +741,60 @@ impl NatterApp {
         } else {
             ClientCommand::Send { local_id, text }
         });
+    }
+
+    /// Notifications go to `sink` instead of the desktop's service (tests; a sink that
+    /// records what it is given).
+    pub fn set_notify_sink(&mut self, sink: Box<dyn crate::notify::NotifySink>) {
+        self.notify_sink = Some(sink);
+    }
+
+    /// Where the notification side reports clicks and problems (tests stand in for it).
+    pub fn notify_events(&self) -> Sender<crate::notify::NotifyEvent> {
+        self.notify_tx.clone()
+    }
+
+    /// Shows a desktop notification, starting the desktop's sink the first time.
+    fn notify(&mut self, notification: crate::notify::Notification) {
+        if self.notify_sink.is_none() {
+            match crate::notify::DesktopSink::start(self.notify_tx.clone(), self.wake.clone()) {
+                Ok(sink) => self.notify_sink = Some(Box::new(sink)),
+                Err(e) => {
+                    self.notify_problem = Some(format!(
+                        "Desktop notifications are not available: could not start their thread ({e})."
+                    ));
+                    return;
+                }
+            }
+        }
+        if let Some(sink) = &mut self.notify_sink {
+            sink.show(notification);
+        }
+    }
+
+    /// Clicks on notifications (the window comes forward onto that conversation), problems,
+    /// and the collapsed count of a burst once its second is over.
+    fn drain_notifications(&mut self, ctx: &egui::Context) {
+        use crate::notify::NotifyEvent;
+        while let Ok(event) = self.notify_rx.try_recv() {
+            match event {
+                NotifyEvent::Clicked(conversation) => {
+                    if self.chat.is_some() {
+                        self.show_conversation(conversation);
+                    }
+                    ctx.send_viewport_cmd(ViewportCommand::Minimized(false));
+                    ctx.send_viewport_cmd(ViewportCommand::Focus);
+                }
+                NotifyEvent::Unavailable(why) => self.notify_problem = Some(why),
+            }
+        }
+        let focused = ctx.input(|i| i.focused);
+        if let Some(summary) = self.notifier.tick(focused, std::time::Instant::now()) {
+            self.notify(summary);
+        }
+        if self.notifier.holding() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(250));
+        }
     }
 
     /// Sends a private message to `to`, shown pending in the conversation with them.

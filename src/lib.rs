@@ -14,6 +14,7 @@ pub mod conversations;
 pub mod headless;
 pub mod mentions;
 pub mod network;
+pub mod notify;
 pub mod rooms;
 pub mod save;
 pub mod settings;

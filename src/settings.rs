@@ -47,6 +47,8 @@ pub struct Settings {
     pub theme: ThemeChoice,
     /// Announce a hosted room on the local network, so it appears in others' Connect tab.
     pub announce_room: bool,
+    /// Which messages show a desktop notification while the window is not focused.
+    pub notify: crate::notify::NotifyChoice,
 }
 
 impl Default for Settings {
@@ -58,6 +60,7 @@ impl Default for Settings {
             window_size: None,
             theme: ThemeChoice::FollowSystem,
             announce_room: true,
+            notify: crate::notify::NotifyChoice::default(),
         }
     }
 }

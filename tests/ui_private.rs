@@ -175,3 +175,78 @@ fn tab_completes_a_nickname_in_the_input_box_and_tab_again_goes_to_the_next() {
     alice.harness.run_steps(1);
     assert_eq!(alice.app().draft, "bob: hi @carol ");
 }
+
+#[test]
+fn an_unfocused_window_notifies_private_messages_and_mentions_and_a_click_opens_that_conversation()
+{
+    let (mut alice, address) = Window::host("alice");
+    let mut bob = Window::join("bob", &address);
+    alice.until_shown("bob joined");
+    alice.harness.input_mut().focused = false;
+    alice.harness.run_steps(2);
+    bob.say("a room message");
+    bob.say("look, alice");
+    click_label(&mut bob, "alice");
+    bob.say("psst");
+    alice.until("two notifications", |h| {
+        h.state().conversations.unread(&Some("bob".into())) == 1
+    });
+    let shown = alice.notifications.taken();
+    let summary: Vec<(&str, &str, Option<&str>)> = shown
+        .iter()
+        .map(|n| (n.title.as_str(), n.body.as_str(), n.conversation.as_deref()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("bob mentioned you in alice's room", "look, alice", None),
+            ("bob (private)", "psst", Some("bob")),
+        ]
+    );
+    // The person clicks the private one: the window shows bob's conversation.
+    alice
+        .app()
+        .notify_events()
+        .send(natter::notify::NotifyEvent::Clicked(Some("bob".into())))
+        .unwrap();
+    alice.until("bob's conversation is shown", |h| {
+        h.state().conversations.current.as_deref() == Some("bob")
+    });
+    alice.until_shown("bob: psst");
+}
+
+#[test]
+fn notifications_set_to_off_in_the_settings_menu_show_none_and_a_missing_service_is_explained() {
+    let (mut alice, address) = Window::host("alice");
+    let mut bob = Window::join("bob", &address);
+    alice.until_shown("bob joined");
+    alice.click("⚙");
+    alice
+        .harness
+        .get_by_role_and_label(Role::RadioButton, "Off")
+        .click();
+    alice.harness.run_steps(2);
+    assert_eq!(
+        alice.app().settings.notify,
+        natter::notify::NotifyChoice::Off
+    );
+    alice.harness.input_mut().focused = false;
+    alice.harness.run_steps(2);
+    click_label(&mut bob, "alice");
+    bob.say("psst");
+    alice.until("the message arrived", |h| {
+        h.state().conversations.unread(&Some("bob".into())) == 1
+    });
+    assert!(alice.notifications.taken().is_empty());
+    // The notification side says why it cannot show anything: the menu tells the person.
+    let why = "Desktop notifications are not available: no notification service answered";
+    alice
+        .app()
+        .notify_events()
+        .send(natter::notify::NotifyEvent::Unavailable(why.into()))
+        .unwrap();
+    alice.harness.input_mut().focused = true;
+    alice.harness.run_steps(2);
+    alice.click("⚙");
+    alice.until_shown(why);
+}

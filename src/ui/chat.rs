@@ -253,9 +253,24 @@ fn settings_menu(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>
                 ui.close();
             }
         }
+        ui.separator();
+        ui.label(RichText::new("Desktop notifications").strong());
+        ui.weak("While this window is not in front:");
+        for choice in crate::notify::NotifyChoice::ALL {
+            if ui
+                .radio(app.settings.notify == choice, choice.label())
+                .clicked()
+            {
+                actions.push(UiAction::SetNotify(choice));
+                ui.close();
+            }
+        }
+        if let Some(problem) = &app.notify_problem {
+            ui.colored_label(ui.visuals().warn_fg_color, problem);
+        }
     })
     .response
-    .on_hover_text("Settings: theme");
+    .on_hover_text("Settings: theme, desktop notifications");
 }
 
 /// How long a Copy button says "Copied" after a click, in seconds.
