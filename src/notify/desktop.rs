@@ -63,14 +63,17 @@ fn run(waiting: &Receiver<Notification>, events: &Sender<NotifyEvent>, wake: &Wa
         let _ = events.send(NotifyEvent::Unavailable(why));
         wake();
     };
-    if let Err(why) = probe() {
-        unavailable(why);
-    }
-    let mut failing = false;
+    // Said once per run of failures, not once per message: a failed probe counts.
+    let mut failing = match probe() {
+        Ok(()) => false,
+        Err(why) => {
+            unavailable(why);
+            true
+        }
+    };
     for notification in waiting {
         match show(&notification, events, wake) {
             Ok(()) => failing = false,
-            // Said once per run of failures, not once per message.
             Err(why) if !failing => {
                 failing = true;
                 unavailable(why);
