@@ -54,7 +54,13 @@ pub enum UiAction {
     Rename(String),
     /// While the link is down: stop waiting and reconnect now.
     RetryNow,
+    /// Save chat log: at once when there is only the room; with private conversations it
+    /// first asks which ([`NatterApp::save_choice`]).
     SaveLog,
+    /// Save the conversation shown, or everything (the answer to the save choice).
+    SaveLogOf(SaveScope),
+    /// Close the save choice without saving.
+    CancelSave,
     /// Show this folder in the desktop's file manager (after a save without a dialog).
     OpenFolder(PathBuf),
     SetTheme(ThemeChoice),
@@ -69,6 +75,15 @@ pub enum UiAction {
     ShowConversation(Option<String>),
     /// Which messages show a desktop notification (the setting).
     SetNotify(crate::notify::NotifyChoice),
+}
+
+/// What Save chat log saves once there are private conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveScope {
+    /// The conversation shown (the room, or one private conversation).
+    Conversation,
+    /// The room and every private conversation, in order, private lines marked.
+    Everything,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +165,8 @@ pub struct NatterApp {
     pub draft: String,
     /// Stop hosting / Leave was clicked with others in the room: the window asks first.
     pub confirm_leave: bool,
+    /// Save chat log asks "this conversation or everything?" (private conversations exist).
+    pub save_choice: bool,
     /// The rename box (opened by clicking your own name in the user list) and what it holds.
     pub rename_draft: Option<String>,
     pub list: ui::chat::MessageListState,
@@ -242,6 +259,7 @@ impl NatterApp {
             save_fallback_dir: None,
             draft: String::new(),
             confirm_leave: false,
+            save_choice: false,
             rename_draft: None,
             list: ui::chat::MessageListState::default(),
             conversations: Default::default(),
@@ -423,6 +441,7 @@ impl NatterApp {
                 self.chat = None;
                 self.log_status = None;
                 self.log_saved_without_dialog = None;
+                self.save_choice = false;
                 self.list = ui::chat::MessageListState::default();
                 self.conversations.clear();
             }
@@ -438,7 +457,22 @@ impl NatterApp {
                     client.send(ClientCommand::RetryNow);
                 }
             }
-            UiAction::SaveLog => self.save_log_with_dialog(),
+            UiAction::SaveLog => {
+                if self
+                    .chat
+                    .as_ref()
+                    .is_some_and(|c| !c.conversations.is_empty())
+                {
+                    self.save_choice = true;
+                } else {
+                    self.save_log_with_dialog(SaveScope::Everything);
+                }
+            }
+            UiAction::SaveLogOf(scope) => {
+                self.save_choice = false;
+                self.save_log_with_dialog(scope);
+            }
+            UiAction::CancelSave => self.save_choice = false,
             UiAction::OpenFolder(folder) => {
                 if let Err(e) = open::that_detached(&folder) {
                     self.log_status = Some(format!(
@@ -923,6 +957,18 @@ impl NatterApp {
             .unwrap_or_default()
     }
 
+    /// The log text of what `scope` covers (see [`SaveScope`]).
+    pub fn log_text_of(&self, scope: SaveScope) -> String {
+        match (scope, &self.chat) {
+            (SaveScope::Conversation, Some(chat)) => {
+                let with = self.conversations.current.as_deref();
+                let lines: Vec<_> = chat.lines_of(with).cloned().collect();
+                chat_log::format_log(&lines)
+            }
+            _ => self.log_text(),
+        }
+    }
+
     /// Writes the log to `path` and records the outcome for the window.
     pub fn save_log_to(&mut self, path: PathBuf) {
         let result = chat_log::write_atomically(&path, &self.log_text());
@@ -931,8 +977,8 @@ impl NatterApp {
 
     /// Saves through the desktop's file dialog, or, when none can be shown, to a new dated
     /// file in the Documents folder (see `save`). Cancelling the dialog saves nothing.
-    fn save_log_with_dialog(&mut self) {
-        let contents = self.log_text();
+    fn save_log_with_dialog(&mut self, scope: SaveScope) {
+        let contents = self.log_text_of(scope);
         let name = chat_log::default_file_name(chrono::Local::now().date_naive());
         let done = self.saved_tx.clone();
         let wake = self.wake.clone();

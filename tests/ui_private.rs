@@ -250,3 +250,52 @@ fn notifications_set_to_off_in_the_settings_menu_show_none_and_a_missing_service
     alice.click("⚙");
     alice.until_shown(why);
 }
+
+#[test]
+fn with_private_conversations_save_offers_this_conversation_or_everything() {
+    let folder = tempfile::tempdir().unwrap();
+    let (mut alice, address) = Window::host("alice");
+    {
+        let app = alice.harness.state_mut();
+        app.save_dialog_possible = false;
+        app.save_fallback_dir = Some(folder.path().to_path_buf());
+    }
+    let mut bob = Window::join("bob", &address);
+    alice.until_shown("bob joined");
+    bob.say("for the room");
+    click_label(&mut bob, "alice");
+    bob.say("for alice only");
+    alice.until_shown("bob (1)");
+    click_label(&mut alice, "bob (1)");
+    // The first save, or (`second`) the one saved beside it as "… (2).txt".
+    let read_saved = |folder: &std::path::Path, second: bool| {
+        let path = std::fs::read_dir(folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains(" (2)") == second)
+            .unwrap();
+        std::fs::read_to_string(path).unwrap()
+    };
+
+    alice.click("Save chat log");
+    alice.click("This conversation (bob)");
+    alice.until_shown("so the chat log was saved to");
+    let conversation = read_saved(folder.path(), false);
+    assert!(
+        conversation.contains("(private, bob) bob: for alice only"),
+        "{conversation}"
+    );
+    assert!(!conversation.contains("for the room"), "{conversation}");
+
+    alice.click("Save chat log");
+    alice.click("Everything");
+    alice.until("a second file", |_| {
+        std::fs::read_dir(folder.path()).unwrap().count() == 2
+    });
+    let everything = read_saved(folder.path(), true);
+    assert!(everything.contains("  bob: for the room"), "{everything}");
+    assert!(
+        everything.contains("(private, bob) bob: for alice only"),
+        "{everything}"
+    );
+}

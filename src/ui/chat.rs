@@ -172,6 +172,9 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
         hosting_card(ui, hosting);
         crate::ui::host_notes::show(ui, hosting, actions);
     }
+    if app.save_choice {
+        save_choice(ui, app, actions);
+    }
     if let Some(status) = &app.log_status {
         ui.label(status);
     }
@@ -179,6 +182,28 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
         saved_file_buttons(ui, path, actions);
     }
     ui.add_space(4.0);
+}
+
+/// Save chat log with private conversations: the one shown, or everything.
+fn save_choice(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
+    use crate::app::SaveScope;
+    let shown = app.conversations.current.as_deref().unwrap_or("Room");
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Save which chat log?");
+        if ui.button(format!("This conversation ({shown})")).clicked() {
+            actions.push(UiAction::SaveLogOf(SaveScope::Conversation));
+        }
+        if ui
+            .button("Everything")
+            .on_hover_text("The room and every private conversation, private lines marked")
+            .clicked()
+        {
+            actions.push(UiAction::SaveLogOf(SaveScope::Everything));
+        }
+        if ui.button("Cancel").clicked() {
+            actions.push(UiAction::CancelSave);
+        }
+    });
 }
 
 /// Open folder and Copy path, for a log saved without a dialog (the person did not pick where).
