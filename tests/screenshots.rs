@@ -331,3 +331,55 @@ fn the_chat_with_long_names_renders_at_420_and_900_px_and_keeps_every_button_in_
 /// 24 characters each, the longest nicknames allowed.
 const LONG_HOST_NICK: &str = "AlexandraKonstantinopoli";
 const LONG_CLIENT_NICK: &str = "BartholomewFitzwilliamsX";
+
+/// A private conversation open beside the room (issue 13): the conversation tabs with the
+/// room's unread count, the private lines, and a line that mentions the reader highlighted.
+#[test]
+fn a_private_conversation_renders_beside_the_room() {
+    let mut window = Window::sized(900.0, 560.0);
+    let addr = host(&mut window, "Dana");
+    let (mut bob, _) = RawPeer::join(addr, "bob");
+    let (mut yuki, _) = RawPeer::join(addr, "Yuki");
+    window.until("everyone is in", |h| {
+        h.query_by_label_contains("Online (3)").is_some()
+    });
+    bob.say("Morning all! Slides are on the share.", "1");
+    yuki.say("Thanks bob 👍", "2");
+    window.until_shown("Yuki: Thanks bob");
+    let private = |peer: &mut RawPeer, text: &str| {
+        peer.send(&natter::network::protocol::ClientFrame::Chat {
+            text: text.into(),
+            client_id: None,
+            action: false,
+            to: Some("Dana".into()),
+        });
+    };
+    private(&mut bob, "Dana, got a minute before the review?");
+    window.until_shown("bob (1)");
+    window.harness.get_by_label("bob (1)").click();
+    window.harness.run_steps(2);
+    window.say("Sure, what's up?");
+    window.until_shown("Dana: Sure, what's up?");
+    private(&mut bob, "Can you present the numbers? I lost my voice 🙈");
+    window.until_shown("bob: Can you present the numbers?");
+    yuki.say("Review moved to 10:30", "3");
+    window.until_shown("Room (1)");
+    window.until("every line is in", |h| {
+        h.state()
+            .chat
+            .as_ref()
+            .unwrap()
+            .lines
+            .iter()
+            .any(|l| matches!(&l.kind, natter::chat_state::LineKind::Message { text, .. } if text.contains("10:30")))
+    });
+    let clock = chrono::Local
+        .with_ymd_and_hms(2026, 11, 23, 9, 41, 0)
+        .unwrap();
+    let app = window.harness.state_mut();
+    for line in &mut app.chat.as_mut().unwrap().lines {
+        line.time = clock;
+    }
+    app.hosting.as_mut().unwrap().port = 5050;
+    capture(&mut window, "private-chat");
+}

@@ -104,6 +104,11 @@ fn conversation_tabs(
             tab(ui, Some(with), &label);
         }
     });
+    if let Some(with) = &conversations.current {
+        ui.weak(format!(
+            "Private conversation with {with}: only the two of you can read it."
+        ));
+    }
     ui.separator();
 }
 
