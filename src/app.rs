@@ -29,6 +29,9 @@ use crate::save;
 use crate::settings::{STORAGE_KEY, Settings, ThemeChoice};
 use crate::ui::{self, fonts};
 
+mod notifications;
+mod private;
+
 /// How long the Connect tab says "looking for rooms" before "none heard yet".
 pub const LOOKING_FOR: Duration = Duration::from_secs(2);
 
@@ -777,93 +780,6 @@ impl NatterApp {
         });
     }
 
-    /// Notifications go to `sink` instead of the desktop's service (tests; a sink that
-    /// records what it is given).
-    pub fn set_notify_sink(&mut self, sink: Box<dyn crate::notify::NotifySink>) {
-        self.notify_sink = Some(sink);
-    }
-
-    /// Where the notification side reports clicks and problems (tests stand in for it).
-    pub fn notify_events(&self) -> Sender<crate::notify::NotifyEvent> {
-        self.notify_tx.clone()
-    }
-
-    /// Shows a desktop notification, starting the desktop's sink the first time.
-    fn notify(&mut self, notification: crate::notify::Notification) {
-        if self.notify_sink.is_none() {
-            match crate::notify::DesktopSink::start(self.notify_tx.clone(), self.wake.clone()) {
-                Ok(sink) => self.notify_sink = Some(Box::new(sink)),
-                Err(e) => {
-                    self.notify_problem = Some(format!(
-                        "Desktop notifications are not available: could not start their thread ({e})."
-                    ));
-                    return;
-                }
-            }
-        }
-        if let Some(sink) = &mut self.notify_sink {
-            sink.show(notification);
-        }
-    }
-
-    /// Clicks on notifications (the window comes forward onto that conversation), problems,
-    /// and the collapsed count of a burst once its second is over.
-    fn drain_notifications(&mut self, ctx: &egui::Context) {
-        use crate::notify::NotifyEvent;
-        while let Ok(event) = self.notify_rx.try_recv() {
-            match event {
-                NotifyEvent::Clicked(conversation) => {
-                    if self.chat.is_some() {
-                        self.show_conversation(conversation);
-                    }
-                    ctx.send_viewport_cmd(ViewportCommand::Minimized(false));
-                    ctx.send_viewport_cmd(ViewportCommand::Focus);
-                }
-                NotifyEvent::Unavailable(why) => self.notify_problem = Some(why),
-            }
-        }
-        let focused = ctx.input(|i| i.focused);
-        if let Some(summary) = self.notifier.tick(focused, std::time::Instant::now()) {
-            self.notify(summary);
-        }
-        if self.notifier.holding() {
-            ctx.request_repaint_after(std::time::Duration::from_millis(250));
-        }
-    }
-
-    /// Sends a private message to `to`, shown pending in the conversation with them.
-    fn send_private(&mut self, to: String, text: String, action: bool) {
-        let (Some(chat), Some(client)) = (&mut self.chat, &self.client) else {
-            return;
-        };
-        let local_id = self.next_local_id;
-        self.next_local_id += 1;
-        chat.add_pending_private(local_id, &to, &text, action);
-        client.send(ClientCommand::SendPrivate {
-            local_id,
-            to,
-            text,
-            action,
-        });
-        self.list.scroll_to_bottom = true;
-    }
-
-    /// Shows the room (`None`) or the private conversation with `with`, opening it if new.
-    /// Oneself has no conversation: clicking one's own name renames instead.
-    pub fn show_conversation(&mut self, with: Option<String>) {
-        if let (Some(chat), Some(nick)) = (&mut self.chat, &with) {
-            if *nick == chat.my_nick {
-                return;
-            }
-            chat.open_conversation(nick);
-        }
-        self.conversations
-            .switch(with, &mut self.draft, &mut self.list);
-        if self.focused {
-            self.conversations.seen();
-        }
-    }
-
     /// Asks the host for another nickname, if it follows the rules; the chat says what came of it.
     fn rename(&mut self, wanted: &str) {
         let (Some(chat), Some(client)) = (&mut self.chat, &self.client) else {
@@ -955,18 +871,6 @@ impl NatterApp {
             .as_ref()
             .map(|chat| chat_log::format_log(&chat.lines))
             .unwrap_or_default()
-    }
-
-    /// The log text of what `scope` covers (see [`SaveScope`]).
-    pub fn log_text_of(&self, scope: SaveScope) -> String {
-        match (scope, &self.chat) {
-            (SaveScope::Conversation, Some(chat)) => {
-                let with = self.conversations.current.as_deref();
-                let lines: Vec<_> = chat.lines_of(with).cloned().collect();
-                chat_log::format_log(&lines)
-            }
-            _ => self.log_text(),
-        }
     }
 
     /// Writes the log to `path` and records the outcome for the window.

@@ -9,7 +9,6 @@ use egui::{Align, Color32, FontId, Key, Layout, RichText, TextFormat};
 
 use crate::app::{NatterApp, UiAction};
 use crate::chat_state::{ChatLine, ChatState, Delivery, LineKind, LinkState};
-use crate::conversations::Conversations;
 use crate::settings::ThemeChoice;
 use crate::ui::{bidi, bidi_text};
 
@@ -57,59 +56,12 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
         .show(ui, |ui| user_list(ui, app, actions));
     egui::CentralPanel::default().show(ui, |ui| {
         if let Some(chat) = &app.chat {
-            conversation_tabs(ui, chat, &app.conversations, actions);
+            crate::ui::conversations::tabs(ui, chat, &app.conversations, actions);
             let with = app.conversations.current.as_deref();
             let lines: Vec<&ChatLine> = chat.lines_of(with).collect();
             message_list(ui, &lines, &chat.my_nick, &mut app.list);
         }
     });
-}
-
-/// The room and each private conversation side by side, each with its unread count; shown
-/// once there is a private conversation.
-fn conversation_tabs(
-    ui: &mut egui::Ui,
-    chat: &ChatState,
-    conversations: &Conversations,
-    actions: &mut Vec<UiAction>,
-) {
-    if chat.conversations.is_empty() {
-        return;
-    }
-    let mut tab = |ui: &mut egui::Ui, key: Option<&String>, label: &str| {
-        let unread = conversations.unread(&key.cloned());
-        let text = match unread {
-            0 => label.to_string(),
-            n => format!("{label} ({n})"),
-        };
-        let shown = conversations.current.as_ref() == key;
-        let text = if unread > 0 {
-            RichText::new(text).strong()
-        } else {
-            RichText::new(text)
-        };
-        if ui.selectable_label(shown, text).clicked() && !shown {
-            actions.push(UiAction::ShowConversation(key.cloned()));
-        }
-    };
-    ui.horizontal_wrapped(|ui| {
-        tab(ui, None, "Room");
-        for with in &chat.conversations {
-            let gone = !chat.users.contains(with);
-            let label = if gone {
-                format!("{with} (away)")
-            } else {
-                with.clone()
-            };
-            tab(ui, Some(with), &label);
-        }
-    });
-    if let Some(with) = &conversations.current {
-        ui.weak(format!(
-            "Private conversation with {with}: only the two of you can read it."
-        ));
-    }
-    ui.separator();
 }
 
 fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
@@ -178,7 +130,7 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
         crate::ui::host_notes::show(ui, hosting, actions);
     }
     if app.save_choice {
-        save_choice(ui, app, actions);
+        crate::ui::conversations::save_choice(ui, app, actions);
     }
     if let Some(status) = &app.log_status {
         ui.label(status);
@@ -187,28 +139,6 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
         saved_file_buttons(ui, path, actions);
     }
     ui.add_space(4.0);
-}
-
-/// Save chat log with private conversations: the one shown, or everything.
-fn save_choice(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
-    use crate::app::SaveScope;
-    let shown = app.conversations.current.as_deref().unwrap_or("Room");
-    ui.horizontal_wrapped(|ui| {
-        ui.label("Save which chat log?");
-        if ui.button(format!("This conversation ({shown})")).clicked() {
-            actions.push(UiAction::SaveLogOf(SaveScope::Conversation));
-        }
-        if ui
-            .button("Everything")
-            .on_hover_text("The room and every private conversation, private lines marked")
-            .clicked()
-        {
-            actions.push(UiAction::SaveLogOf(SaveScope::Everything));
-        }
-        if ui.button("Cancel").clicked() {
-            actions.push(UiAction::CancelSave);
-        }
-    });
 }
 
 /// Open folder and Copy path, for a log saved without a dialog (the person did not pick where).
@@ -590,7 +520,7 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
         && ui.input_mut(|i| !i.modifiers.shift && i.consume_key(egui::Modifiers::NONE, Key::Enter));
     let mut send = send_by_key;
     if focused {
-        complete_nick_on_tab(ui, app, id);
+        crate::ui::completion::complete_nick_on_tab(ui, app, id);
     }
     let hint = match &app.conversations.current {
         Some(with) => format!("Write to {with} privately. Enter sends, Shift+Enter adds a line."),
@@ -623,7 +553,7 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
             })
             .inner;
         // While a name can be completed, the next Tab is ours: the box keeps the focus.
-        if response.has_focus() && nick_completion(ui, app).is_some() {
+        if response.has_focus() && crate::ui::completion::nick_completion(ui, app).is_some() {
             let keep_tab = egui::EventFilter {
                 tab: true,
                 horizontal_arrows: true,
@@ -651,53 +581,6 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
         actions.push(UiAction::Send(std::mem::take(&mut app.draft)));
     }
     ui.add_space(6.0);
-}
-
-fn completion_memory() -> egui::Id {
-    egui::Id::unique("nick_completion")
-}
-
-/// What Tab would make of the draft now: (what was typed before the first Tab, the draft
-/// with the name completed), or `None` when there is no name to complete.
-fn nick_completion(ui: &egui::Ui, app: &NatterApp) -> Option<(String, String)> {
-    let chat = app.chat.as_ref()?;
-    // (What was typed before the first Tab, what the last Tab made of the draft.)
-    let last: Option<(String, String)> = ui.data(|d| d.get_temp(completion_memory()));
-    let (typed, base) = match last {
-        Some((typed, made)) if made == app.draft => {
-            let base = app.draft.trim_end_matches([' ', ':']).to_string();
-            (typed, base)
-        }
-        _ => (
-            crate::mentions::last_word(&app.draft).to_string(),
-            app.draft.clone(),
-        ),
-    };
-    if base.ends_with(char::is_whitespace) || typed.trim_start_matches('@').is_empty() {
-        return None;
-    }
-    let completed = crate::mentions::complete(&base, &typed, &chat.users, &chat.my_nick)?;
-    Some((typed, completed))
-}
-
-/// Tab in the message box completes the nickname being typed (Tab again: the next one that
-/// starts alike). With nothing to complete, Tab moves the focus as usual.
-fn complete_nick_on_tab(ui: &mut egui::Ui, app: &mut NatterApp, id: egui::Id) {
-    let Some((typed, completed)) = nick_completion(ui, app) else {
-        return;
-    };
-    if !ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, Key::Tab)) {
-        return;
-    }
-    app.draft = completed.clone();
-    ui.data_mut(|d| d.insert_temp(completion_memory(), (typed, completed)));
-    if let Some(mut state) = egui::TextEdit::load_state(ui.ctx(), id) {
-        let end = egui::text::CCursor::new(app.draft.chars().count());
-        state
-            .cursor
-            .set_char_range(Some(egui::text::CCursorRange::one(end)));
-        state.store(ui.ctx(), id);
-    }
 }
 
 /// A stable, readable colour per nickname: the same person is the same colour for everyone.
