@@ -25,6 +25,7 @@ use crate::network::doctor;
 use crate::network::interfaces::{AddressKind, LocalAddress, local_ipv4_addresses};
 use crate::network::server::{self, HostError, ServerConfig, ServerEvent, ServerHandle};
 use crate::network::text::normalize_nick;
+use crate::network::tls::{Fingerprint, Identity, Origin};
 use crate::save;
 use crate::settings::{STORAGE_KEY, Settings, ThemeChoice};
 use crate::ui::{self, fonts};
@@ -73,11 +74,30 @@ pub enum UiAction {
     JoinRoom(SocketAddr),
     /// The host read the "could not reach you" note.
     DismissReachNote,
+    /// From the host-key warning, after the person ticked that they checked: trust the
+    /// host's new key (or its lack of encryption) and connect.
+    ConnectAnyway,
+    /// From the host-key warning: do not connect; back to the tabs.
+    DismissKeyWarning,
     /// Show a conversation: `None` the room, `Some(nick)` the private one with that person
     /// (opened if new: clicking a name in the user list).
     ShowConversation(Option<String>),
     /// Which messages show a desktop notification (the setting).
     SetNotify(crate::notify::NotifyChoice),
+}
+
+/// A host whose key is not the one trusted: shown instead of the chat until the person
+/// decides. Nothing was sent to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyWarning {
+    pub address: String,
+    pub nick: String,
+    /// The key trusted before.
+    pub expected: Fingerprint,
+    /// The key the host showed now; `None`: it offered no encryption at all.
+    pub found: Option<Fingerprint>,
+    /// "I asked the person hosting": the only way to enable Connect anyway.
+    pub checked: bool,
 }
 
 /// What Save chat log saves once there are private conversations.
@@ -113,6 +133,10 @@ pub struct Hosting {
     pub reach_note: Option<(IpAddr, u16)>,
     /// Why the room is not announced on the network, when it could not be.
     pub not_announced: Option<String>,
+    /// The host key's fingerprint: its code is shown for people to compare.
+    pub fingerprint: Fingerprint,
+    /// Said once about the identity (e.g. a new one was made, and where it is kept).
+    pub identity_note: Option<String>,
 }
 
 /// Why hosting failed, and whether "any free port" would help.
@@ -155,6 +179,17 @@ pub struct NatterApp {
     pub focus_nickname: bool,
     /// Give the host address field the keyboard focus on the next frame (after a failed connect).
     pub focus_address: bool,
+    /// Where the host identity is kept (`None`: a fresh one for this run of the window, as
+    /// in tests; `run_window` sets the configuration folder's file).
+    pub identity_file: Option<PathBuf>,
+    /// The identity made for this run when `identity_file` is `None`.
+    run_identity: Option<Arc<Identity>>,
+    /// The address the chat was opened with (the key of `Settings::known_hosts`).
+    chat_address: String,
+    /// The key announced by the room just joined from the list.
+    announced_key: Option<Fingerprint>,
+    /// A host showed another key than the trusted one: the warning screen.
+    pub key_warning: Option<KeyWarning>,
     /// Last result of saving the chat log.
     pub log_status: Option<String>,
     /// Where the last save went when no file dialog could be shown (Open folder, Copy path).
@@ -256,6 +291,11 @@ impl NatterApp {
             nick_checked: false,
             focus_nickname: true,
             focus_address: false,
+            identity_file: None,
+            run_identity: None,
+            chat_address: String::new(),
+            key_warning: None,
+            announced_key: None,
             log_status: None,
             log_saved_without_dialog: None,
             save_dialog_possible: crate::save::dialog_possible(),
@@ -365,6 +405,12 @@ impl NatterApp {
                 client::ClientEvent::Failed(error) => Some(error.clone()),
                 _ => None,
             };
+            if let Some(warning) = failure
+                .as_ref()
+                .and_then(|e| key_warning(e, &self.chat_address, &chat.my_nick))
+            {
+                self.key_warning = Some(warning);
+            }
             if let client::ClientEvent::Renamed { from, to, .. } = &event
                 && *from != chat.my_nick
             {
@@ -395,6 +441,13 @@ impl NatterApp {
             if applied.first_connect && self.hosting.is_none() {
                 self.settings.remember_host(&self.address_text);
             }
+            if let Some(key) = applied.host_key
+                && self.hosting.is_none()
+            {
+                self.settings
+                    .known_hosts
+                    .insert(self.chat_address.clone(), key);
+            }
             if applied.new_message && !self.focused {
                 self.unread += 1;
                 ctx.send_viewport_cmd(ViewportCommand::RequestUserAttention(
@@ -412,7 +465,9 @@ impl NatterApp {
         for notification in to_notify {
             self.notify(notification);
         }
-        if let Some(error) = first_failure {
+        if let Some(error) = first_failure
+            && self.key_warning.is_none()
+        {
             self.connect_error = Some(self.diagnose(&error));
         }
         if ended {
@@ -488,6 +543,11 @@ impl NatterApp {
             UiAction::DismissNotice => self.notice = None,
             UiAction::JoinRoom(addr) => {
                 self.address_text = addr.to_string();
+                self.announced_key = self
+                    .rooms
+                    .iter()
+                    .find(|r| r.addr == addr)
+                    .and_then(|r| r.key);
                 self.connect();
             }
             UiAction::DismissReachNote => {
@@ -495,6 +555,8 @@ impl NatterApp {
                     hosting.reach_note = None;
                 }
             }
+            UiAction::ConnectAnyway => self.connect_anyway(),
+            UiAction::DismissKeyWarning => self.key_warning = None,
             UiAction::ShowConversation(with) => self.show_conversation(with),
             UiAction::SetNotify(choice) => self.settings.notify = choice,
         }
@@ -621,6 +683,16 @@ impl NatterApp {
                 }
             },
         };
+        let (identity, identity_note) = match self.host_identity() {
+            Ok(found) => found,
+            Err(text) => {
+                self.host_problem = Some(HostProblem {
+                    text,
+                    port_in_use: false,
+                });
+                return;
+            }
+        };
         let bind_addr: std::net::SocketAddr = (self.host_bind, port).into();
         let started = server::bind(bind_addr).and_then(|listener| {
             let announce = if self.settings.announce_room {
@@ -628,6 +700,7 @@ impl NatterApp {
                     .as_ref()
                     .and_then(|reach| reach.for_bind(self.host_bind))
                     .map(|reach| AnnounceConfig {
+                        key: None,
                         reach,
                         host: nick.clone(),
                         pace: self.discovery_pace,
@@ -638,6 +711,8 @@ impl NatterApp {
             let config = ServerConfig {
                 name: format!("{nick}'s room"),
                 announce,
+                identity: Some(Arc::clone(&identity)),
+                require_encryption: self.settings.require_encryption,
                 ..ServerConfig::default()
             };
             server::start(listener, config, self.wake.clone()).map_err(|source| HostError::Io {
@@ -679,9 +754,37 @@ impl NatterApp {
             people: 0,
             reach_note: None,
             not_announced: None,
+            fingerprint: identity.fingerprint(),
+            identity_note,
         });
-        // The host chats in its own room like everyone else, over loopback.
-        self.open_chat(format!("127.0.0.1:{port}"), nick);
+        // The host chats in its own room like everyone else, over loopback, pinned to its
+        // own key.
+        let own = Some(identity.fingerprint());
+        self.open_chat(format!("127.0.0.1:{port}"), nick, own, false);
+        if let Some(chat) = &mut self.chat {
+            chat.own_room = true;
+        }
+    }
+
+    /// The host's identity: from `identity_file` (made there the first time), or this run's.
+    /// Errors are the sentence to show.
+    fn host_identity(&mut self) -> Result<(Arc<Identity>, Option<String>), String> {
+        let Some(path) = &self.identity_file else {
+            if self.run_identity.is_none() {
+                let identity = Identity::generate().map_err(|e| e.to_string())?;
+                self.run_identity = Some(Arc::new(identity));
+            }
+            let identity = self.run_identity.clone().ok_or("No host identity.")?;
+            return Ok((identity, None));
+        };
+        let (identity, origin) = Identity::load_or_create(path).map_err(|e| e.to_string())?;
+        let note = (origin == Origin::Created).then(|| {
+            format!(
+                "This computer now has a host identity, kept in {}. Its code stays the same every time you host.",
+                path.display()
+            )
+        });
+        Ok((Arc::new(identity), note))
     }
 
     fn connect(&mut self) {
@@ -694,18 +797,54 @@ impl NatterApp {
             self.focus_address = true;
             return;
         }
-        self.open_chat(self.address_text.trim().to_string(), nick);
+        let address = self.address_text.trim().to_string();
+        // The key trusted before wins; a room joined from the list is held to the key it
+        // announced.
+        let announced = self.announced_key.take();
+        let pinned = self
+            .settings
+            .known_hosts
+            .get(&address)
+            .copied()
+            .or(announced);
+        self.open_chat(address, nick, pinned, false);
     }
 
-    fn open_chat(&mut self, address: String, nick: String) {
+    /// The person checked with the host: trust what it shows now, and connect.
+    fn connect_anyway(&mut self) {
+        let Some(warning) = self.key_warning.take().filter(|w| w.checked) else {
+            return;
+        };
+        match warning.found {
+            Some(found) => {
+                (self.settings.known_hosts).insert(warning.address.clone(), found);
+                self.open_chat(warning.address, warning.nick, Some(found), false);
+            }
+            None => {
+                let expected = Some(warning.expected);
+                self.open_chat(warning.address, warning.nick, expected, true);
+            }
+        }
+    }
+
+    fn open_chat(
+        &mut self,
+        address: String,
+        nick: String,
+        pinned: Option<Fingerprint>,
+        allow_unencrypted: bool,
+    ) {
         self.drop_client();
         self.list = ui::chat::MessageListState::default();
         self.conversations.clear();
         self.chat = Some(ChatState::new(&nick));
+        self.chat_address = address.clone();
         let (backoff_first, backoff_max) = self.reconnect_backoff;
         let options = ConnectOptions {
             backoff_first,
             backoff_max,
+            pinned,
+            allow_unencrypted,
             ..ConnectOptions::new(address, nick)
         };
         match client::connect(options, self.wake.clone()) {
@@ -966,7 +1105,9 @@ impl eframe::App for NatterApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut actions = Vec::new();
-        if self.in_chat() {
+        if self.key_warning.is_some() {
+            ui::key_warning::show(ui, self, &mut actions);
+        } else if self.in_chat() {
             ui::chat::show(ui, self, &mut actions);
         } else {
             ui::shell::show(ui, self, &mut actions);
@@ -1025,6 +1166,22 @@ impl NatterApp {
     }
 }
 
+/// The warning screen for a client that stopped because of the host's key.
+fn key_warning(error: &client::ClientError, address: &str, nick: &str) -> Option<KeyWarning> {
+    let (expected, found) = match error {
+        client::ClientError::HostKeyChanged { expected, found } => (*expected, Some(*found)),
+        client::ClientError::NoLongerEncrypted { expected } => (*expected, None),
+        _ => return None,
+    };
+    Some(KeyWarning {
+        address: address.to_string(),
+        nick: nick.to_string(),
+        expected,
+        found,
+        checked: false,
+    })
+}
+
 /// Window options and the icon; then runs until the window closes.
 /// `discovery`: where rooms are announced and looked for (`None`: nowhere, `--no-announce`).
 pub fn run_window(startup: Startup, discovery: Option<Reach>) -> Result<(), String> {
@@ -1046,6 +1203,7 @@ pub fn run_window(startup: Startup, discovery: Option<Reach>) -> Result<(), Stri
         Box::new(|cc| {
             let mut app = NatterApp::new(cc);
             app.discovery = discovery;
+            app.identity_file = Identity::default_path().ok();
             app.start(startup);
             Ok(Box::new(app))
         }),

@@ -3,13 +3,14 @@
 //! Owns turning [`ClientEvent`]s into lines and list changes, and the visible side of the
 //! unconfirmed messages (pending and not-sent marks). Draws nothing and touches no socket.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local};
 
 use crate::network::client::ClientEvent;
 use crate::network::protocol::{ChatMessage, LeaveReason};
+use crate::network::tls::Fingerprint;
 
 /// Whether one of our own messages reached the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +85,17 @@ pub enum LinkState {
     Ended,
 }
 
+/// Whether the link to the host is encrypted, as the chat header shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// Not known yet (before the first link).
+    Unknown,
+    /// Encrypted with the host key `fingerprint` (its code is what people compare).
+    Encrypted { fingerprint: Fingerprint },
+    /// The host does not encrypt.
+    Unencrypted,
+}
+
 /// What one event changed, for the app to react to (attention, recent hosts, screens).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Applied {
@@ -96,6 +108,8 @@ pub struct Applied {
     pub first_connect: bool,
     /// The client ended (failed or closed): its handle can go.
     pub ended: bool,
+    /// The host key this link was encrypted with: the app remembers it for the host.
+    pub host_key: Option<Fingerprint>,
 }
 
 #[derive(Debug)]
@@ -103,6 +117,11 @@ pub struct ChatState {
     pub lines: Vec<ChatLine>,
     /// Everyone online, including us, in join order.
     pub users: Vec<String>,
+    /// Those of `users` whose link to the host is not encrypted.
+    pub unencrypted: HashSet<String>,
+    pub security: Security,
+    /// This is the host's own chat in its own room: its link needs no word in the chat.
+    pub own_room: bool,
     /// Private conversations, by the other person's nickname (followed through renames), in
     /// the order they were opened.
     pub conversations: Vec<String>,
@@ -126,6 +145,9 @@ impl ChatState {
         ChatState {
             lines: Vec::new(),
             users: Vec::new(),
+            unencrypted: HashSet::new(),
+            security: Security::Unknown,
+            own_room: false,
             conversations: Vec::new(),
             my_nick: my_nick.to_string(),
             room: String::new(),
@@ -215,16 +237,26 @@ impl ChatState {
         }
         match event {
             ClientEvent::Connecting { attempt, .. } => self.on_connecting(attempt),
+            ClientEvent::Encrypted {
+                fingerprint,
+                first_time,
+            } => {
+                applied.host_key = Some(fingerprint);
+                self.on_encrypted(fingerprint, first_time);
+            }
+            ClientEvent::Unencrypted => self.on_unencrypted(),
             ClientEvent::Connected {
                 nick,
                 server,
                 welcome,
                 users,
+                unencrypted,
                 resumed,
                 history_complete,
                 history,
             } => {
                 applied.first_connect = !self.ever_connected;
+                self.unencrypted = unencrypted.into_iter().collect();
                 self.on_connected(nick, server, welcome, users, history);
                 if applied.first_connect {
                     return applied;
@@ -249,7 +281,11 @@ impl ChatState {
                 applied.new_message = true;
                 self.push(Local::now(), LineKind::Plain(text));
             }
-            ClientEvent::Joined { nick, time } => self.on_joined(nick, &time),
+            ClientEvent::Joined {
+                nick,
+                time,
+                unencrypted,
+            } => self.on_joined(nick, &time, unencrypted),
             ClientEvent::Left {
                 nick,
                 reason,
@@ -421,16 +457,55 @@ impl ChatState {
         local_id.is_none()
     }
 
-    fn on_joined(&mut self, nick: String, time: &str) {
+    /// The link is encrypted. Said in the chat only when it matters: the first time this
+    /// host's key is seen (compare the code), or when a host that did not encrypt now does.
+    fn on_encrypted(&mut self, fingerprint: Fingerprint, first_time: bool) {
+        let was = std::mem::replace(&mut self.security, Security::Encrypted { fingerprint });
+        if self.own_room || (self.ever_connected && was != Security::Unencrypted) {
+            return;
+        }
+        if first_time {
+            self.system(format!(
+                "New host: compare this code with the host's screen: {}. If they differ, \
+                 leave: someone may be posing as the host.",
+                fingerprint.code()
+            ));
+        } else {
+            self.system(format!(
+                "Encrypted. The host's code {} is the one you trusted before.",
+                fingerprint.code()
+            ));
+        }
+    }
+
+    fn on_unencrypted(&mut self) {
+        let was = std::mem::replace(&mut self.security, Security::Unencrypted);
+        if was != Security::Unencrypted {
+            self.system(
+                "This host does not encrypt: anyone on the network can read this chat and \
+                 pose as the host.",
+            );
+        }
+    }
+
+    fn on_joined(&mut self, nick: String, time: &str, unencrypted: bool) {
         if !self.users.contains(&nick) {
             self.users.push(nick.clone());
         }
-        self.push(parse_time(time), LineKind::System(format!("{nick} joined")));
+        let text = if unencrypted {
+            self.unencrypted.insert(nick.clone());
+            format!("{nick} joined without encryption")
+        } else {
+            self.unencrypted.remove(&nick);
+            format!("{nick} joined")
+        };
+        self.push(parse_time(time), LineKind::System(text));
         self.tell_conversation(&nick, parse_time(time), format!("{nick} is back."));
     }
 
     fn on_left(&mut self, nick: String, reason: LeaveReason, detail: &str, time: &str) {
         self.users.retain(|u| *u != nick);
+        self.unencrypted.remove(&nick);
         let text = match reason {
             LeaveReason::Left => format!("{nick} left"),
             LeaveReason::TimedOut => format!("{nick} left (timed out)"),
@@ -447,6 +522,9 @@ impl ChatState {
     fn on_renamed(&mut self, from: &str, to: String, time: &str) {
         for user in self.users.iter_mut().filter(|u| *u == from) {
             *user = to.clone();
+        }
+        if self.unencrypted.remove(from) {
+            self.unencrypted.insert(to.clone());
         }
         let text = if from == self.my_nick {
             self.my_nick = to.clone();
@@ -560,6 +638,7 @@ mod tests {
             resumed: true,
             history_complete: true,
             history: 0,
+            unencrypted: Vec::new(),
         }
     }
     use crate::network::client::ClientError;
@@ -586,7 +665,41 @@ mod tests {
             resumed: false,
             history_complete: true,
             history: 0,
+            unencrypted: Vec::new(),
         })
+    }
+
+    #[test]
+    fn a_first_key_asks_to_compare_the_code_and_an_unencrypted_join_is_marked_and_follows_renames()
+    {
+        let mut chat = ChatState::new("me");
+        let key = crate::network::tls::Fingerprint::of_public_key(b"key");
+        let applied = chat.apply(ClientEvent::Encrypted {
+            fingerprint: key,
+            first_time: true,
+        });
+        assert_eq!(applied.host_key, Some(key));
+        assert_eq!(chat.security, Security::Encrypted { fingerprint: key });
+        connected(&mut chat);
+        let said = |chat: &ChatState| match &chat.lines.last().map(|l| &l.kind) {
+            Some(LineKind::System(text)) => text.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(chat.lines.iter().any(|l| matches!(&l.kind,
+            LineKind::System(t) if t.contains("compare this code") && t.contains(&key.code()))));
+        chat.apply(ClientEvent::Joined {
+            nick: "nc".into(),
+            time: "2026-11-23T09:30:00.000Z".into(),
+            unencrypted: true,
+        });
+        assert_eq!(said(&chat), "nc joined without encryption");
+        assert!(chat.unencrypted.contains("nc"));
+        chat.apply(ClientEvent::Renamed {
+            from: "nc".into(),
+            to: "dana".into(),
+            time: "2026-11-23T09:30:01.000Z".into(),
+        });
+        assert!(chat.unencrypted.contains("dana") && !chat.unencrypted.contains("nc"));
     }
 
     #[test]
@@ -670,6 +783,7 @@ mod tests {
         chat.apply(ClientEvent::Joined {
             nick: "carol".into(),
             time: time.clone(),
+            unencrypted: false,
         });
         chat.apply(ClientEvent::Renamed {
             from: "bob".into(),
@@ -803,6 +917,7 @@ mod tests {
             resumed: false,
             history_complete: true,
             history: 2,
+            unencrypted: Vec::new(),
         });
         for (id, text) in [(1, "old one"), (2, "old two")] {
             chat.apply(ClientEvent::Message {
@@ -851,6 +966,7 @@ mod tests {
             resumed: false,
             history_complete: true,
             history: 5,
+            unencrypted: Vec::new(),
         });
         chat.apply(ClientEvent::Message {
             message: message(1, "bob", "old"),
@@ -859,6 +975,7 @@ mod tests {
         chat.apply(ClientEvent::Joined {
             nick: "bob".into(),
             time: "2026-11-23T09:31:00.000Z".into(),
+            unencrypted: false,
         });
         assert_eq!(
             system_lines(&chat),

@@ -4,6 +4,8 @@
 //! window uses, so both behave the same.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::console::{self, Console};
@@ -12,6 +14,7 @@ use crate::network::interfaces::{AddressKind, local_ipv4_addresses};
 use crate::network::protocol::Dialect;
 use crate::network::server::{self, ServerConfig, ServerEvent};
 use crate::network::text::clean_text;
+use crate::network::tls::{Identity, Origin};
 
 /// One line for the console per server event, or `None` for the last one.
 pub fn describe(event: &ServerEvent) -> Option<String> {
@@ -110,7 +113,21 @@ pub fn address_lines(bind: IpAddr, port: u16) -> Vec<String> {
 /// (Ctrl+C, SIGINT, SIGTERM, SIGHUP; Ctrl+C or closing the console on Windows), when everyone is
 /// told goodbye in their own dialect before the process ends. Printing never holds the server:
 /// lines go through a bounded queue (see [`Console`]).
-pub fn serve(bind: IpAddr, port: u16, config: ServerConfig) -> Result<(), String> {
+/// `identity_file`: where the host key is kept (`None`: the configuration folder's file).
+pub fn serve(
+    bind: IpAddr,
+    port: u16,
+    mut config: ServerConfig,
+    identity_file: Option<PathBuf>,
+) -> Result<(), String> {
+    let path = match identity_file {
+        Some(path) => path,
+        None => Identity::default_path().map_err(|e| e.to_string())?,
+    };
+    let (identity, origin) = Identity::load_or_create(&path).map_err(|e| e.to_string())?;
+    let code = identity.fingerprint().code();
+    config.identity = Some(Arc::new(identity));
+    let require_encryption = config.require_encryption;
     // Before anything listens, so no signal finds the default action (dying without a word).
     let (stop_tx, stop) = crossbeam_channel::bounded::<()>(1);
     ctrlc::set_handler(move || {
@@ -126,8 +143,17 @@ pub fn serve(bind: IpAddr, port: u16, config: ServerConfig) -> Result<(), String
         console::QUEUE_BYTES,
     )
     .map_err(|e| format!("Could not start printing: {e}"))?;
-    for line in intro_lines(bind, handle.local_addr().port()) {
+    for line in intro_lines(bind, handle.local_addr().port(), require_encryption) {
         console.print(line);
+    }
+    console.print(format!(
+        "Host code: {code}  (people who connect see it in their window: read it to them)"
+    ));
+    if origin == Origin::Created {
+        console.print(format!(
+            "A new host identity was made and kept in {}.",
+            path.display()
+        ));
     }
     let events = handle.events().clone();
     loop {
@@ -165,7 +191,7 @@ const ANNOUNCE_EVERY: Duration = Duration::from_millis(250);
 /// must not keep the process from ending (the whole stop stays within a second).
 const FINISH_PRINTING_WITHIN: Duration = Duration::from_millis(300);
 
-fn intro_lines(bind: IpAddr, port: u16) -> Vec<String> {
+fn intro_lines(bind: IpAddr, port: u16, require_encryption: bool) -> Vec<String> {
     let lines = address_lines(bind, port);
     let mut intro = Vec::new();
     if lines.is_empty() {
@@ -176,8 +202,14 @@ fn intro_lines(bind: IpAddr, port: u16) -> Vec<String> {
         intro.push("Natter is hosting. People can connect to:".to_string());
         intro.extend(lines);
     }
-    intro.push(format!(
-        "Plain-text peers can join too: nc ADDRESS {port}. Press Ctrl+C to stop."
-    ));
+    if require_encryption {
+        intro.push(format!(
+            "Only encrypted connections: the Natter app, or ncat --ssl ADDRESS {port}. Press Ctrl+C to stop."
+        ));
+    } else {
+        intro.push(format!(
+            "Plain-text peers can join too: nc ADDRESS {port} (or ncat --ssl ADDRESS {port}, encrypted). Press Ctrl+C to stop."
+        ));
+    }
     intro
 }

@@ -109,6 +109,14 @@ struct ServeArgs {
     /// The host name announced with the room (default: this computer's name).
     #[arg(long, value_name = "NAME")]
     announce_as: Option<String>,
+    /// The host identity file (its key decides the code people compare). Default: the one
+    /// in Natter's configuration folder, made there the first time.
+    #[arg(long, value_name = "FILE")]
+    identity: Option<std::path::PathBuf>,
+    /// Refuse everyone who connects without encryption (nc, telnet, tutorial scripts); the
+    /// Natter app and `ncat --ssl` still join.
+    #[arg(long)]
+    require_encryption: bool,
 }
 
 impl ServeArgs {
@@ -140,6 +148,7 @@ impl ServeArgs {
                 ..defaults.rate
             },
             announce: self.announce(),
+            require_encryption: self.require_encryption,
             ..defaults
         }
     }
@@ -157,6 +166,7 @@ impl ServeArgs {
         };
         let reach = Reach::lan().for_bind(bind)?;
         Some(AnnounceConfig {
+            key: None,
             reach,
             host: self
                 .announce_as
@@ -171,7 +181,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(args)) => {
-            match natter::headless::serve(args.bind, args.port, args.config()) {
+            match natter::headless::serve(
+                args.bind,
+                args.port,
+                args.config(),
+                args.identity.clone(),
+            ) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
                     eprintln!("{message}");

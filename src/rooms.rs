@@ -61,6 +61,7 @@ mod tests {
             version: 1,
             from: "10.66.1.1:5050".parse().unwrap(),
             last_heard: Instant::now(),
+            key: None,
         };
         assert_eq!(room_line(&room), "Lab 3\talice\t10.66.1.1:5050\t3");
     }

@@ -4,7 +4,11 @@
 //! (eframe calls `App::save`) or the window's own geometry (eframe persists that itself; the
 //! size is kept here too so it survives a reset of eframe's window state).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use crate::network::tls::Fingerprint;
 
 /// The key under which settings live in eframe's storage.
 pub const STORAGE_KEY: &str = "natter.settings";
@@ -47,6 +51,11 @@ pub struct Settings {
     pub theme: ThemeChoice,
     /// Announce a hosted room on the local network, so it appears in others' Connect tab.
     pub announce_room: bool,
+    /// The host key trusted for each host, by the address typed (trust on first use): a host
+    /// that later shows another key gets a warning, never a silent connection.
+    pub known_hosts: BTreeMap<String, Fingerprint>,
+    /// Hosting: only encrypted connections may join.
+    pub require_encryption: bool,
     /// Which messages show a desktop notification while the window is not focused.
     pub notify: crate::notify::NotifyChoice,
 }
@@ -60,6 +69,8 @@ impl Default for Settings {
             window_size: None,
             theme: ThemeChoice::FollowSystem,
             announce_room: true,
+            known_hosts: BTreeMap::new(),
+            require_encryption: false,
             notify: crate::notify::NotifyChoice::default(),
         }
     }

@@ -203,7 +203,9 @@ fn a_host_that_stops_and_comes_back_gets_the_unconfirmed_messages() {
     let kept = listener
         .try_clone()
         .expect("a second handle on the listening socket");
-    let server = server::start(listener, test_config(), client_no_wake()).unwrap();
+    // The host keeps its identity across the restart, as the window and `natter serve` do.
+    let config = test_config();
+    let server = server::start(listener, config.clone(), client_no_wake()).unwrap();
     let addr = server.local_addr();
     let alice = client::connect(quick(addr.to_string(), "alice"), client_no_wake()).unwrap();
     connected(&alice);
@@ -221,7 +223,7 @@ fn a_host_that_stops_and_comes_back_gets_the_unconfirmed_messages() {
         local_id: 1,
         text: "anyone?".into(),
     });
-    let server = server::start(kept, test_config(), client_no_wake()).unwrap();
+    let server = server::start(kept, config, client_no_wake()).unwrap();
     assert_eq!(server.local_addr(), addr);
     let (_, _, resumed) = connected(&alice);
     assert!(!resumed, "a restarted host does not know the old session");
@@ -235,13 +237,18 @@ fn a_host_that_stops_and_comes_back_gets_the_unconfirmed_messages() {
 fn a_server_that_does_not_speak_natter_gets_plain_mode() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    // Like the tutorials: a thread per client, each echoing (the client's TLS attempt too).
     thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let mut buf = [0u8; 1024];
-        while let Ok(n) = stream.read(&mut buf) {
-            if n == 0 || stream.write_all(&buf[..n]).is_err() {
-                return;
-            }
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 || stream.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+            });
         }
     });
     let options = ConnectOptions {
@@ -275,14 +282,19 @@ fn a_server_that_does_not_speak_natter_gets_plain_mode() {
 fn a_tutorial_server_that_greets_in_text_is_shown_as_plain_lines() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    // A thread per client, greeting each (the client's TLS attempt too).
     thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let _ = stream.write_all("Welcome to the chat! 欢迎\nEnter your name: ".as_bytes());
-        let mut buf = [0u8; 1024];
-        while let Ok(n) = stream.read(&mut buf) {
-            if n == 0 {
-                return;
-            }
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            thread::spawn(move || {
+                let _ = stream.write_all("Welcome to the chat! 欢迎\nEnter your name: ".as_bytes());
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        return;
+                    }
+                }
+            });
         }
     });
     let client = client::connect(quick(addr.to_string(), "alice"), client_no_wake()).unwrap();
@@ -341,7 +353,14 @@ fn rate_limited_messages_are_reported_not_sent() {
 fn a_client_that_is_dropped_never_blocks_its_owner() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let holder = thread::spawn(move || listener.accept().map(|(s, _)| s));
+    // Holds every connection open (the TLS attempt, then the plain one) and says nothing.
+    let holder = thread::spawn(move || {
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            held.push(listener.accept().map(|(s, _)| s));
+        }
+        held
+    });
     let options = ConnectOptions {
         handshake_timeout: Duration::from_millis(200),
         ..quick(addr.to_string(), "alice")
@@ -351,7 +370,11 @@ fn a_client_that_is_dropped_never_blocks_its_owner() {
         matches!(e, ClientEvent::PlainMode { .. }).then_some(())
     });
     // The silent server keeps its end open for the whole drop.
-    let _silent: TcpStream = holder.join().unwrap().expect("the client connected");
+    let held = holder.join().unwrap();
+    assert!(
+        held.iter().all(Result::is_ok),
+        "the client connected twice: {held:?}"
+    );
     let (done_tx, done) = crossbeam_channel::bounded(1);
     thread::spawn(move || {
         drop(client);
@@ -390,16 +413,19 @@ fn a_client_that_renames_itself_is_seen_renamed_by_everyone() {
 
 /// A listener on 127.0.0.1:0, kept open, that answers every connection with `answer(stream)`
 /// and reports each one it accepts.
+///
+/// Each connection is reported as whether it started with a TLS handshake (the Natter client
+/// tries TLS first): such a host does not speak TLS, so the client dials again in the clear.
 fn counting_host(
     answer: impl Fn(TcpStream) + Send + Clone + 'static,
-) -> (std::net::SocketAddr, crossbeam_channel::Receiver<()>) {
+) -> (std::net::SocketAddr, crossbeam_channel::Receiver<bool>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let (accepted_tx, accepted) = crossbeam_channel::unbounded();
     thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { return };
-            if accepted_tx.send(()).is_err() {
+            if accepted_tx.send(starts_tls(&stream)).is_err() {
                 return;
             }
             let answer = answer.clone();
@@ -407,6 +433,15 @@ fn counting_host(
         }
     });
     (addr, accepted)
+}
+
+/// Whether the client's first byte starts a TLS handshake (waits up to 2 s for it).
+fn starts_tls(stream: &TcpStream) -> bool {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut first = [0u8; 1];
+    matches!(stream.peek(&mut first), Ok(1) if first[0] == 0x16)
 }
 
 /// Reads what the client sent first (its `hello`), so closing does not reset the connection.
@@ -418,21 +453,25 @@ fn read_first(stream: &mut TcpStream) {
     let _ = stream.read(&mut buf);
 }
 
-/// Counts the connections `accepted` reports within `window`, from now.
-fn connections_within(accepted: &crossbeam_channel::Receiver<()>, window: Duration) -> usize {
+/// Counts the connections `accepted` reports within `window`, from now: (TLS attempts, others).
+fn connections_within(
+    accepted: &crossbeam_channel::Receiver<bool>,
+    window: Duration,
+) -> (usize, usize) {
     let deadline = std::time::Instant::now() + window;
-    let mut count = 0;
-    while accepted.recv_deadline(deadline).is_ok() {
-        count += 1;
+    let (mut tls, mut clear) = (0, 0);
+    while let Ok(is_tls) = accepted.recv_deadline(deadline) {
+        if is_tls { tls += 1 } else { clear += 1 }
     }
-    count
+    (tls, clear)
 }
 
 /// Issue 17: a web server answering "400 Bad Request" and hanging up used to be redialed
 /// every half second for ever. With the real (default) backoff it is dialed once in 5 s, the
 /// events name it a web server once, and the client gives up saying it is not a Natter host.
 #[test]
-fn a_web_server_that_answers_400_is_dialed_once_in_5_s_named_once_and_given_up_on() {
+fn a_web_server_that_answers_400_is_dialed_once_with_tls_and_once_without_in_5_s_named_once_and_given_up_on()
+ {
     let (addr, accepted) = counting_host(|mut stream| {
         read_first(&mut stream);
         let _ = stream.write_all(
@@ -446,7 +485,8 @@ fn a_web_server_that_answers_400_is_dialed_once_in_5_s_named_once_and_given_up_o
     .unwrap();
     let connections = connections_within(&accepted, Duration::from_secs(5));
     let events: Vec<ClientEvent> = client.events().try_iter().collect();
-    assert_eq!(connections, 1, "{events:?}");
+    assert_eq!(connections, (1, 1), "{events:?}");
+    assert!(events.contains(&ClientEvent::Unencrypted), "{events:?}");
     let naming = events
         .iter()
         .filter(|e| format!("{e:?}").contains("web server"))
@@ -466,7 +506,8 @@ fn a_web_server_that_answers_400_is_dialed_once_in_5_s_named_once_and_given_up_o
 
 /// A host that completes the handshake and hangs up at once must not be redialed in a loop:
 /// only a link that stayed up starts the backoff over. With the default waits (0.5 s doubling
-/// to 3 s) that is at most 4 connections in 4 s (a reset backoff would make 8 or more).
+/// to 3 s) that is at most 4 connections in 4 s (a reset backoff would make 8 or more). The
+/// host speaks no TLS: one TLS attempt first, never again.
 #[test]
 fn a_host_that_lets_us_in_and_hangs_up_at_once_is_dialed_at_most_4_times_in_4_s() {
     let (addr, accepted) = counting_host(|mut stream| {
@@ -486,6 +527,7 @@ fn a_host_that_lets_us_in_and_hangs_up_at_once_is_dialed_at_most_4_times_in_4_s(
             history_count: 0,
             resumed: false,
             history_complete: true,
+            unencrypted: Vec::new(),
         };
         let mut bytes = natter::network::protocol::encode(&welcome);
         bytes.extend(natter::network::protocol::encode(&accepted));
@@ -496,8 +538,9 @@ fn a_host_that_lets_us_in_and_hangs_up_at_once_is_dialed_at_most_4_times_in_4_s(
         client_no_wake(),
     )
     .unwrap();
-    let connections = connections_within(&accepted, Duration::from_secs(4));
+    let (tls, connections) = connections_within(&accepted, Duration::from_secs(4));
     let events: Vec<ClientEvent> = client.events().try_iter().collect();
+    assert_eq!(tls, 1, "{events:?}");
     assert!(
         (2..=4).contains(&connections),
         "{connections} connections: {events:?}"

@@ -45,6 +45,7 @@ fn announcer(
     let (tx, notes) = crossbeam_channel::unbounded();
     let announcer = Announcer::start(
         AnnounceConfig {
+            key: None,
             reach: loopback(to),
             host: "alice".into(),
             pace,
@@ -262,6 +263,7 @@ fn a_server_with_announce_set_announces_its_name_port_and_people_and_reports_not
     let server = start_server(ServerConfig {
         name: "Lab 3".into(),
         announce: Some(AnnounceConfig {
+            key: None,
             reach: loopback(to),
             host: "alice".into(),
             pace: Pace::default(),

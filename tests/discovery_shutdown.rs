@@ -28,6 +28,7 @@ fn stopping_the_server_and_the_finder_joins_the_announce_and_find_threads() {
     .unwrap();
     let server = start_server(ServerConfig {
         announce: Some(AnnounceConfig {
+            key: None,
             reach: Reach::Loopback {
                 listen_port: 0,
                 peers: vec![finder.local_addr().unwrap()],

@@ -121,6 +121,7 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                         history_count,
                         resumed,
                         history_complete,
+                        unencrypted: Vec::new(),
                     }
                 }
             ),
@@ -260,6 +261,31 @@ fn hostile(addr: SocketAddr, kind: u64, rng: &mut Lcg) {
         3 => {
             let _ = stream.write_all(&vec![b'a'; 70_000]);
         }
+        // A first 0x16 (TLS) and then anything.
+        5 => {
+            let n = 1 + rng.next() as usize % 600;
+            let mut bytes = vec![0x16];
+            bytes.extend(rng.bytes(n));
+            let _ = stream.write_all(&bytes);
+        }
+        // A TLS record header that promises a handshake, then random contents.
+        6 => {
+            let n = rng.next() as usize % 2000;
+            let mut bytes = vec![0x16, 0x03, 0x01, (n >> 8) as u8, n as u8];
+            let sent = n / (1 + rng.next() as usize % 3);
+            bytes.extend(rng.bytes(sent));
+            let _ = stream.write_all(&bytes);
+        }
+        // A real TLS session carrying random bytes (either dialect's garbage, encrypted).
+        7 => {
+            drop(stream);
+            if let Ok(mut peer) = common::tls_peer::TlsPeer::connect(addr) {
+                let n = 1 + rng.next() as usize % 300;
+                let mut garbage = rng.bytes(n);
+                garbage.push(b'\n');
+                peer.send(&garbage);
+            }
+        }
         // A member that joins then sends garbage.
         _ => {
             let _ = stream.write_all(b"{\"type\":\"hello\",\"version\":1,\"nick\":\"chaos\"}\n");
@@ -294,7 +320,7 @@ fn chaos_at_the_socket_level_loses_nothing_for_normal_clients() {
         .spawn(move || {
             let mut rng = Lcg(0x5eed);
             for _ in 0..200 {
-                let kind = rng.next() % 5;
+                let kind = rng.next() % 8;
                 hostile(addr, kind, &mut rng);
             }
         })

@@ -62,6 +62,7 @@ fn host_on<'a>(lab: &'a Lab, name: &str, port: u16, room: &str) -> LabHost<'a> {
         let config = ServerConfig {
             name: room,
             announce: Some(AnnounceConfig {
+                key: None,
                 reach: Reach::lan(),
                 host: "alice".into(),
                 pace: Pace::default(),

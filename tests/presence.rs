@@ -39,7 +39,7 @@ fn joins_seen(
                 events
                     .into_iter()
                     .filter_map(|e| match e {
-                        PresenceEvent::Join { join } => Some(join),
+                        PresenceEvent::Join { join, .. } => Some(join),
                         PresenceEvent::Leave { .. } => None,
                     })
                     .collect()
@@ -130,7 +130,7 @@ fn a_message_right_after_a_burst_of_joins_arrives_after_its_senders_join() {
             }
             ServerFrame::Presence { events, .. } => {
                 for event in events {
-                    if let PresenceEvent::Join { join } = event {
+                    if let PresenceEvent::Join { join, .. } = event {
                         joined.insert(join);
                     }
                 }

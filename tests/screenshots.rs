@@ -18,9 +18,10 @@ use chrono::TimeZone;
 use std::net::Ipv4Addr;
 
 use common::app_window::Window;
-use common::{RawPeer, closed_port};
+use common::closed_port;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
+use natter::network::client;
 use natter::network::interfaces::{AddressKind, LocalAddress};
 
 /// Renders, checks it is a real picture, and saves it for the README when asked.
@@ -66,9 +67,20 @@ fn assert_like_reference(window: &mut Window, name: &str) {
     );
 }
 
+/// The code shown on the host's card in screenshots.
+const EXAMPLE_KEY: &str = "sha256:6e61747465722d6578616d706c652d6b65792d666f722d73637265656e73686f";
+
 fn host(window: &mut Window, nick: &str) -> std::net::SocketAddr {
     window.start_hosting(nick);
     let port = window.harness.state().hosting.as_ref().unwrap().port;
+    // Every run makes a new key: show one fixed example code instead.
+    window
+        .harness
+        .state_mut()
+        .hosting
+        .as_mut()
+        .unwrap()
+        .fingerprint = natter::network::tls::Fingerprint::from_text(EXAMPLE_KEY).unwrap();
     // A screenshot should show what a host on a LAN sees; this one listens on loopback,
     // so give it the documentation's example addresses to display.
     window
@@ -108,11 +120,24 @@ const WORLD: [(&str, &str); 8] = [
     ("Sam", "hello 你好 שלום"),
 ];
 
+/// Someone in the room through the Natter client (so encrypted, like everyone using the app).
+fn natter_peer(addr: std::net::SocketAddr, nick: &str) -> client::ClientHandle {
+    let peer = client::connect(
+        client::ConnectOptions::new(addr.to_string(), nick),
+        natter::network::no_wake_up(),
+    )
+    .unwrap();
+    common::recv_where(peer.events(), "Connected", |e| {
+        matches!(e, client::ClientEvent::Connected { .. }).then_some(())
+    });
+    peer
+}
+
 #[test]
 fn the_host_screen_lists_addresses() {
     let mut window = Window::sized(900.0, 560.0);
     let addr = host(&mut window, "Dana");
-    let (_bob, _) = RawPeer::join(addr, "bob");
+    let _bob = natter_peer(addr, "bob");
     window.until("bob is in", |h| {
         h.query_by_label_contains("2 people in the room").is_some()
             && h.query_by_label_contains("Online (2)").is_some()
@@ -196,16 +221,20 @@ fn the_connect_screen_lists_rooms_heard_on_the_network() {
 fn a_busy_multilingual_chat_renders_like_its_reference() {
     let mut window = Window::sized(900.0, 640.0);
     let addr = host(&mut window, "Dana");
-    let mut peers: Vec<RawPeer> = Vec::new();
-    for (nick, text) in WORLD {
-        let index = match peers.iter().position(|p| p.nick == nick) {
+    // Natter clients, so they join encrypted like everyone using the app.
+    let mut peers: Vec<(&str, client::ClientHandle)> = Vec::new();
+    for (local_id, (nick, text)) in (1..).zip(WORLD) {
+        let index = match peers.iter().position(|(n, _)| *n == nick) {
             Some(index) => index,
             None => {
-                peers.push(RawPeer::join(addr, nick).0);
+                peers.push((nick, natter_peer(addr, nick)));
                 peers.len() - 1
             }
         };
-        peers[index].say(text, "1");
+        peers[index].1.send(client::ClientCommand::Send {
+            local_id,
+            text: text.to_string(),
+        });
         window.until("the line arrives", |h| {
             h.query_by_label_contains(&format!("{nick}: {text}"))
                 .is_some()
@@ -332,37 +361,74 @@ fn the_chat_with_long_names_renders_at_420_and_900_px_and_keeps_every_button_in_
 const LONG_HOST_NICK: &str = "AlexandraKonstantinopoli";
 const LONG_CLIENT_NICK: &str = "BartholomewFitzwilliamsX";
 
+/// A client's chat with the encrypted link's code in its header and a member who joined
+/// without encryption; and the warning a changed host key brings up.
+#[test]
+fn an_encrypted_client_header_and_the_host_key_warning_render() {
+    let mut host_window = Window::sized(900.0, 560.0);
+    let addr = host(&mut host_window, "Dana");
+    let mut client = Window::join("Yuki", &addr.to_string());
+    let (_nc, _) = common::RawPeer::join(addr, "nc-user");
+    client.until("nc-user is listed", |h| {
+        h.query_by_label("nc-user").is_some()
+    });
+    let example = natter::network::tls::Fingerprint::from_text(EXAMPLE_KEY).unwrap();
+    client.harness.state_mut().chat.as_mut().unwrap().security =
+        natter::chat_state::Security::Encrypted {
+            fingerprint: example,
+        };
+    capture(&mut client, "client-encrypted");
+
+    let now = natter::network::tls::Fingerprint::of_public_key(b"another key");
+    client.harness.state_mut().key_warning = Some(natter::app::KeyWarning {
+        address: addr.to_string(),
+        nick: "Yuki".into(),
+        expected: example,
+        found: Some(now),
+        checked: false,
+    });
+    client.until_shown("this host's code has changed");
+    capture(&mut client, "host-key-warning");
+}
+
 /// A private conversation open beside the room (issue 13): the conversation tabs with the
 /// room's unread count, the private lines, and a line that mentions the reader highlighted.
 #[test]
 fn a_private_conversation_renders_beside_the_room() {
     let mut window = Window::sized(900.0, 560.0);
     let addr = host(&mut window, "Dana");
-    let (mut bob, _) = RawPeer::join(addr, "bob");
-    let (mut yuki, _) = RawPeer::join(addr, "Yuki");
+    let bob = natter_peer(addr, "bob");
+    let yuki = natter_peer(addr, "Yuki");
     window.until("everyone is in", |h| {
         h.query_by_label_contains("Online (3)").is_some()
     });
-    bob.say("Morning all! Slides are on the share.", "1");
-    yuki.say("Thanks bob 👍", "2");
-    window.until_shown("Yuki: Thanks bob");
-    let private = |peer: &mut RawPeer, text: &str| {
-        peer.send(&natter::network::protocol::ClientFrame::Chat {
+    let say = |peer: &client::ClientHandle, local_id: u64, text: &str| {
+        peer.send(client::ClientCommand::Send {
+            local_id,
             text: text.into(),
-            client_id: None,
-            action: false,
-            to: Some("Dana".into()),
         });
     };
-    private(&mut bob, "Dana, got a minute before the review?");
+    let private = |peer: &client::ClientHandle, local_id: u64, text: &str| {
+        peer.send(client::ClientCommand::SendPrivate {
+            local_id,
+            to: "Dana".into(),
+            text: text.into(),
+            action: false,
+        });
+    };
+    say(&bob, 1, "Morning all! Slides are on the share.");
+    window.until_shown("bob: Morning all!");
+    say(&yuki, 1, "Thanks bob 👍");
+    window.until_shown("Yuki: Thanks bob");
+    private(&bob, 2, "Dana, got a minute before the review?");
     window.until_shown("bob (1)");
     window.harness.get_by_label("bob (1)").click();
     window.harness.run_steps(2);
     window.say("Sure, what's up?");
     window.until_shown("Dana: Sure, what's up?");
-    private(&mut bob, "Can you present the numbers? I lost my voice 🙈");
+    private(&bob, 3, "Can you present the numbers? I lost my voice 🙈");
     window.until_shown("bob: Can you present the numbers?");
-    yuki.say("Review moved to 10:30", "3");
+    say(&yuki, 2, "Review moved to 10:30");
     window.until_shown("Room (1)");
     window.until("every line is in", |h| {
         h.state()

@@ -188,7 +188,7 @@ fn to_a_host_that_does_not_speak_natter_slash_lines_are_sent_as_typed() {
     let address = listener.local_addr().unwrap().to_string();
     let (lines_tx, lines) = crossbeam_channel::unbounded();
     std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
+        let mut stream = common::accept_skipping_tls(&listener);
         stream.write_all(b"Welcome to the tutorial chat\n").unwrap();
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { return };

@@ -13,6 +13,7 @@ pub mod protocol;
 pub mod server;
 pub mod text;
 mod timed_read;
+pub mod tls;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -158,8 +158,13 @@ fn labelled(message: &ChatMessage, label: &str) -> String {
     out
 }
 
-pub fn join(nick: &str) -> String {
-    format!("* {nick} joined{EOL}")
+/// `unencrypted`: the newcomer's link is not encrypted, on a host that offers encryption.
+pub fn join(nick: &str, unencrypted: bool) -> String {
+    if unencrypted {
+        format!("* {nick} joined without encryption{EOL}")
+    } else {
+        format!("* {nick} joined{EOL}")
+    }
 }
 
 pub fn leave(nick: &str, reason: LeaveReason, detail: &str) -> String {

@@ -102,11 +102,18 @@ pub enum ServerFrame {
         resumed: bool,
         /// False when a resuming client missed more than the server still keeps.
         history_complete: bool,
+        /// Members (of `users`) whose link is not encrypted; absent when none is, or when
+        /// the host speaks no TLS at all.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unencrypted: Vec<String>,
     },
     Chat(ChatMessage),
     Join {
         nick: String,
         time: String,
+        /// The newcomer's link is not encrypted (on a host that offers TLS); absent: it is.
+        #[serde(default, skip_serializing_if = "is_false")]
+        unencrypted: bool,
     },
     Leave {
         nick: String,
@@ -152,6 +159,8 @@ pub struct AcceptedRef<'a> {
     pub history_count: usize,
     pub resumed: bool,
     pub history_complete: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unencrypted: Vec<&'a str>,
 }
 
 /// A hello feature: the client understands `presence` frames.
@@ -164,6 +173,8 @@ pub const FEATURE_PRESENCE: &str = "presence";
 pub enum PresenceEvent {
     Join {
         join: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        unencrypted: bool,
     },
     Leave {
         leave: String,
@@ -242,6 +253,8 @@ pub enum ErrorCode {
     /// A private message to oneself.
     ToYourself,
     ServerError,
+    /// The host accepts only encrypted (TLS) connections.
+    EncryptionRequired,
 }
 
 impl ErrorCode {
@@ -271,6 +284,7 @@ impl ErrorCode {
             ErrorCode::VersionMismatch => "version_mismatch",
             ErrorCode::BadNick => "bad_nick",
             ErrorCode::HandshakeTimeout => "handshake_timeout",
+            ErrorCode::EncryptionRequired => "encryption_required",
             ErrorCode::IdleTimeout => "idle_timeout",
             ErrorCode::RoomFull => "room_full",
             ErrorCode::TooManyConnections => "too_many_connections",
@@ -476,6 +490,7 @@ mod tests {
             history_count: 3,
             resumed: true,
             history_complete: false,
+            unencrypted: Vec::new(),
         };
         let borrowed = AcceptedRef {
             nick: "dana \"x\"",
@@ -484,6 +499,7 @@ mod tests {
             history_count: 3,
             resumed: true,
             history_complete: false,
+            unencrypted: Vec::new(),
         };
         assert_eq!(encode(&borrowed), encode(&owned));
     }

@@ -8,7 +8,7 @@ use egui::text::LayoutJob;
 use egui::{Align, Color32, FontId, Key, Layout, RichText, TextFormat};
 
 use crate::app::{NatterApp, UiAction};
-use crate::chat_state::{ChatLine, ChatState, Delivery, LineKind, LinkState};
+use crate::chat_state::{ChatLine, ChatState, Delivery, LineKind, LinkState, Security};
 use crate::settings::ThemeChoice;
 use crate::ui::{bidi, bidi_text};
 
@@ -125,6 +125,10 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
             });
         },
     );
+    // The host's card shows its code; a host's own link needs no word about it.
+    if app.hosting.is_none() {
+        security_line(ui, chat);
+    }
     if let Some(hosting) = &app.hosting {
         hosting_card(ui, hosting);
         crate::ui::host_notes::show(ui, hosting, actions);
@@ -265,6 +269,33 @@ fn labelled_copy_button(ui: &mut egui::Ui, label: &str, text: &str) {
     }
 }
 
+/// Whether the link is encrypted, and the host's code to compare with the host's screen.
+fn security_line(ui: &mut egui::Ui, chat: &ChatState) {
+    match chat.security {
+        Security::Unknown => {}
+        Security::Encrypted { fingerprint } => {
+            ui.horizontal(|ui| {
+                ui.label(format!("{LOCKED} Encrypted · host code"));
+                ui.label(RichText::new(fingerprint.code()).monospace().strong())
+                    .on_hover_text(
+                        "The host's window shows its code too. Read them to each other: if \
+                         they differ, someone may be posing as the host.",
+                    );
+            });
+        }
+        Security::Unencrypted => {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("{UNLOCKED} Not encrypted: anyone on this network can read this chat"),
+            );
+        }
+    }
+}
+
+/// Marks an encrypted link, and a person or link that is not encrypted.
+const LOCKED: &str = "\u{1F512}";
+const UNLOCKED: &str = "\u{1F513}";
+
 /// What the host needs to tell people: the addresses to type, with copy buttons.
 fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
     use crate::network::interfaces::AddressKind;
@@ -280,6 +311,14 @@ fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
                 n => format!("{n} people in the room"),
             };
             ui.label(format!("You are hosting on port {} · {people}", hosting.port));
+            ui.horizontal(|ui| {
+                ui.label("Host code:");
+                ui.label(RichText::new(hosting.fingerprint.code()).monospace().size(16.0).strong());
+                ui.weak("people who connect see the same code: read it to them");
+            });
+            if let Some(note) = &hosting.identity_note {
+                ui.weak(note);
+            }
             let shown: Vec<_> = hosting
                 .addresses
                 .iter()
@@ -426,6 +465,10 @@ fn user_list(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
             };
             let mut job = LayoutJob::default();
             bidi_text::append_visual(&mut job, user, &format);
+            let unencrypted = chat.unencrypted.contains(user);
+            if unencrypted {
+                job.append(&format!(" {UNLOCKED}"), 0.0, format.clone());
+            }
             // One row per name: a long one ends in "…" (whole on hover), never broken mid-word.
             let mine = *user == chat.my_nick && !down;
             let label = egui::Label::new(job).truncate();
@@ -434,10 +477,15 @@ fn user_list(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
             } else {
                 label
             };
-            let response = ui.add(label);
+            let mut response = ui.add(label);
             response.widget_info(|| {
                 egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, user)
             });
+            if unencrypted {
+                response = response.on_hover_text(
+                    "Joined without encryption: what they send and receive can be read on the network",
+                );
+            }
             if mine
                 && response
                     .clone()

@@ -34,6 +34,12 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
         )
         .on_hover_text("Others then see it under Rooms on your network in their Connect tab, without typing an address");
     }
+    ui.add_space(8.0);
+    ui.checkbox(
+        &mut app.settings.require_encryption,
+        "Only encrypted connections",
+    )
+    .on_hover_text("Natter always encrypts. This also turns away nc, telnet and tutorial scripts that connect without encryption (ncat --ssl still works).");
     ui.add_space(12.0);
     let start = egui::Button::new(egui::RichText::new("Start hosting").size(18.0))
         .min_size(egui::vec2(180.0, 40.0));

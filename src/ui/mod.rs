@@ -17,5 +17,6 @@ pub mod conversations;
 pub mod fonts;
 pub mod host;
 pub mod host_notes;
+pub mod key_warning;
 pub mod rooms;
 pub mod shell;

@@ -6,6 +6,7 @@
 pub mod app_window;
 #[cfg(target_os = "linux")]
 pub mod lab;
+pub mod tls_peer;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -457,6 +458,7 @@ pub struct ServeProcess {
     lines: Receiver<Vec<u8>>,
     /// Every line read so far, in order.
     pub printed: Vec<Vec<u8>>,
+    _identity_dir: tempfile::TempDir,
 }
 
 impl ServeProcess {
@@ -464,10 +466,18 @@ impl ServeProcess {
     /// the line that says where it listens.
     pub fn start(extra: &[&str]) -> ServeProcess {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_natter"))
+        // The host identity goes to a folder of this test's own, never the user's settings.
+        let identity_dir = tempfile::tempdir().expect("a temporary folder");
+        let identity = identity_dir.path().join("host-identity.pem");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_natter"));
+        command
             .args(["serve", "--bind", "127.0.0.1", "--port", "0"])
             // Never a datagram from a test outside a network namespace of its own.
-            .arg("--no-announce")
+            .arg("--no-announce");
+        if !extra.contains(&"--identity") {
+            command.arg("--identity").arg(&identity);
+        }
+        let mut child = command
             .args(extra)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -488,6 +498,7 @@ impl ServeProcess {
         });
         let mut serve = ServeProcess {
             child: Killed(child),
+            _identity_dir: identity_dir,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             lines,
             printed: Vec::new(),
@@ -519,6 +530,24 @@ impl ServeProcess {
             let text = String::from_utf8_lossy(&line).into_owned();
             if text.contains(needle) {
                 return text;
+            }
+        }
+    }
+}
+
+/// Accepts the next connection that does not start a TLS handshake. A Natter client tries
+/// TLS first; a host that does not speak it (these fake hosts) closes that connection, and the
+/// client dials again in the clear.
+pub fn accept_skipping_tls(listener: &std::net::TcpListener) -> TcpStream {
+    loop {
+        let (stream, _) = listener.accept().expect("a connection");
+        stream.set_read_timeout(Some(WAIT)).expect("a read timeout");
+        let mut first = [0u8; 1];
+        match stream.peek(&mut first) {
+            Ok(1) if first[0] == 0x16 => continue,
+            _ => {
+                stream.set_read_timeout(None).expect("no read timeout");
+                return stream;
             }
         }
     }

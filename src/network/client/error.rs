@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::network::protocol::ErrorCode;
+use crate::network::tls::Fingerprint;
 
 /// Why a connection failed, in words a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +51,20 @@ pub enum ClientError {
         "{address} closed the connection: it is not a Natter host. Check the address and port with the person hosting."
     )]
     NotNatter { address: String },
+    #[error(
+        "This host's code has changed: it was {expected}, now it is {found}. Someone may be \
+         posing as the host. Ask the person hosting which code their window shows; connect \
+         only if it is the new one."
+    )]
+    HostKeyChanged {
+        expected: Fingerprint,
+        found: Fingerprint,
+    },
+    #[error(
+        "This host used to encrypt (code {expected}) and now offers no encryption. Someone may \
+         be posing as the host. Ask the person hosting before you connect without encryption."
+    )]
+    NoLongerEncrypted { expected: Fingerprint },
 }
 
 impl ClientError {
@@ -58,7 +73,9 @@ impl ClientError {
         match self {
             ClientError::InvalidAddress { .. }
             | ClientError::VersionMismatch { .. }
-            | ClientError::NotNatter { .. } => true,
+            | ClientError::NotNatter { .. }
+            | ClientError::HostKeyChanged { .. }
+            | ClientError::NoLongerEncrypted { .. } => true,
             ClientError::Rejected { code, .. } => !matches!(
                 code,
                 ErrorCode::RoomFull

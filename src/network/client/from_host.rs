@@ -39,6 +39,7 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
             history_count,
             resumed,
             history_complete,
+            unencrypted,
         } => ServerFrame::Accepted {
             nick: one(nick),
             session: one(session),
@@ -46,6 +47,7 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
             history_count,
             resumed,
             history_complete,
+            unencrypted: unencrypted.into_iter().map(one).collect(),
         },
         ServerFrame::Chat(message) => ServerFrame::Chat(ChatMessage {
             time: one(message.time),
@@ -54,9 +56,14 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
             to: message.to.map(one),
             ..message
         }),
-        ServerFrame::Join { nick, time } => ServerFrame::Join {
+        ServerFrame::Join {
+            nick,
+            time,
+            unencrypted,
+        } => ServerFrame::Join {
             nick: one(nick),
             time: one(time),
+            unencrypted,
         },
         ServerFrame::Leave {
             nick,
@@ -98,7 +105,10 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
 fn clean_presence(event: PresenceEvent) -> PresenceEvent {
     let one = |text: String| single_line(&text);
     match event {
-        PresenceEvent::Join { join } => PresenceEvent::Join { join: one(join) },
+        PresenceEvent::Join { join, unencrypted } => PresenceEvent::Join {
+            join: one(join),
+            unencrypted,
+        },
         PresenceEvent::Leave {
             leave,
             reason,
@@ -125,7 +135,7 @@ mod tests {
         let mut texts = vec![time];
         for event in events {
             match event {
-                PresenceEvent::Join { join } => texts.push(join),
+                PresenceEvent::Join { join, .. } => texts.push(join),
                 PresenceEvent::Leave { leave, detail, .. } => texts.extend([leave, detail]),
             }
         }

@@ -5,17 +5,17 @@
 //! host does not speak Natter. Does not own what happens once in the room (see `supervisor`).
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use super::address::parse_address;
 use super::error::ClientError;
 use super::from_host::decode_from_host;
+use super::host_stream::HostStream;
 use crate::network::protocol::{
     ChatMessage, ClientFrame, LineSplitter, PROTOCOL_VERSION, Resume, ServerFrame, encode,
 };
-use crate::network::timed_read::{ReadOutcome, read_within};
+use crate::network::timed_read::ReadOutcome;
 
 /// Longest line read from a host. Hosts keep every line within their `max_line_bytes` but
 /// `accepted`, whose user list can pass 64 KiB in a big room (PROTOCOL.md §3).
@@ -30,6 +30,7 @@ pub(super) struct Accepted {
     pub(super) history_count: usize,
     pub(super) resumed: bool,
     pub(super) history_complete: bool,
+    pub(super) unencrypted: Vec<String>,
 }
 
 /// A handshake that got us into the room.
@@ -108,6 +109,7 @@ impl Handshake {
                     history_count,
                     resumed,
                     history_complete,
+                    unencrypted,
                 },
                 Stage::AwaitingAccepted { server, welcome },
             ) => {
@@ -118,6 +120,7 @@ impl Handshake {
                     history_count,
                     resumed,
                     history_complete,
+                    unencrypted,
                 };
                 let (server, welcome) = (std::mem::take(server), std::mem::take(welcome));
                 self.stage = Stage::ReceivingHistory {
@@ -205,7 +208,7 @@ impl Handshake {
 
 /// A connection to a host, past the handshake.
 pub(super) struct Established {
-    pub(super) stream: TcpStream,
+    pub(super) stream: HostStream,
     /// Bytes already read past the handshake, with their partial last line.
     pub(super) splitter: LineSplitter,
     /// Complete lines read during the handshake that belong to what follows it.
@@ -240,12 +243,12 @@ pub(super) fn dial(address: &str, timeout: Duration) -> Result<TcpStream, Client
 /// updated as soon as the host names our new session, so a drop during the history still
 /// resumes the right stay. What the host said to let us in comes with a Natter host only.
 pub(super) fn greet(
-    stream: TcpStream,
+    stream: HostStream,
     hello: &ClientFrame,
     timeout: Duration,
     resume: &mut Option<Resume>,
 ) -> Result<(Established, Option<Box<Joined>>), ClientError> {
-    (&stream)
+    stream
         .write_all(&encode(hello))
         .map_err(|e| ClientError::lost(&e))?;
     let deadline = Instant::now() + timeout;
@@ -262,7 +265,7 @@ pub(super) fn greet(
             match progress {
                 Progress::Waiting => {}
                 Progress::Pong => {
-                    let _ = (&stream).write_all(&encode(&ClientFrame::Pong {}));
+                    let _ = stream.write_all(&encode(&ClientFrame::Pong {}));
                 }
                 Progress::NotNatter => {
                     lines.push_front(line);
@@ -282,7 +285,7 @@ pub(super) fn greet(
             // Silence, or text without a newline: a plain server.
             return Ok((established(stream, splitter, lines, true), None));
         }
-        match read_within(&stream, &mut buf, left) {
+        match stream.read_within(&mut buf, left) {
             ReadOutcome::Bytes(n) => {
                 let mut complete = Vec::new();
                 if splitter.push(&buf[..n], &mut complete).is_err() {
@@ -329,7 +332,7 @@ pub(super) fn looks_like(first_line: &[u8], hello: &[u8]) -> Option<&'static str
 }
 
 fn established(
-    stream: TcpStream,
+    stream: HostStream,
     splitter: LineSplitter,
     lines: VecDeque<Vec<u8>>,
     plain: bool,
@@ -385,6 +388,7 @@ mod tests {
             history_count,
             resumed: false,
             history_complete: true,
+            unencrypted: Vec::new(),
         })
     }
 

@@ -9,6 +9,7 @@
 //! - `error`: why a connection failed, in words ([`ClientError`]);
 //! - `from_host`: decoding the host's lines with every text field cleaned;
 //! - `handshake`: dialing, `hello`, and the handshake as a small state type;
+//! - `host_stream`: the link's bytes, bare or through TLS, with the host key's fingerprint;
 //! - `supervisor`: the connection's life as a loop over named states, one thread;
 //! - `reader`: the reader thread of a live link.
 //!
@@ -21,6 +22,7 @@ mod address;
 mod error;
 mod from_host;
 mod handshake;
+mod host_stream;
 mod reader;
 mod supervisor;
 
@@ -35,6 +37,7 @@ pub use error::ClientError;
 
 use super::WakeUp;
 use super::protocol::{ChatMessage, LeaveReason};
+use super::tls::Fingerprint;
 use supervisor::Supervisor;
 
 /// How to reach a host and how patient to be.
@@ -58,6 +61,14 @@ pub struct ConnectOptions {
     /// with a growing wait, never in a loop. A plain host that closes sooner than this
     /// without ever having stayed up is not a host to retry: the client gives up.
     pub stable_after: Duration,
+    /// The host key this client trusts for this host (remembered from an earlier connection,
+    /// or announced). A host that shows another key, or no longer encrypts, is not talked to:
+    /// the client fails with [`ClientError::HostKeyChanged`] or
+    /// [`ClientError::NoLongerEncrypted`] before sending anything. `None`: the first key seen
+    /// is trusted for the rest of this client's life (trust on first use).
+    pub pinned: Option<Fingerprint>,
+    /// The person chose to talk to this pinned host although it no longer encrypts.
+    pub allow_unencrypted: bool,
 }
 
 impl ConnectOptions {
@@ -72,6 +83,8 @@ impl ConnectOptions {
             // On a LAN a host is back within seconds: keep the waits short.
             backoff_max: Duration::from_secs(3),
             stable_after: Duration::from_secs(10),
+            pinned: None,
+            allow_unencrypted: false,
         }
     }
 }
@@ -107,16 +120,26 @@ pub enum ClientCommand {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientEvent {
     /// Dialing; `attempt` is 1 for the first try and counts up while reconnecting.
-    Connecting {
-        address: String,
-        attempt: u32,
+    Connecting { address: String, attempt: u32 },
+    /// The link is encrypted with the host key `fingerprint`, checked against the pinned one.
+    /// `first_time`: no key was pinned, so this one is trusted from now on (the person should
+    /// compare its code with the host's screen). Posted on every encrypted link, before
+    /// `Connected`.
+    Encrypted {
+        fingerprint: Fingerprint,
+        first_time: bool,
     },
+    /// The host speaks no TLS: this link is not encrypted. Posted on every such link, before
+    /// `Connected` or `PlainMode`.
+    Unencrypted,
     /// In the room. `users` includes us. The history follows as `Message` events.
     Connected {
         nick: String,
         server: String,
         welcome: String,
         users: Vec<String>,
+        /// Those of `users` whose link to the host is not encrypted.
+        unencrypted: Vec<String>,
         /// The server recognised us and sends exactly what we missed.
         resumed: bool,
         /// False if we missed more than the server keeps.
@@ -144,6 +167,8 @@ pub enum ClientEvent {
     Joined {
         nick: String,
         time: String,
+        /// The newcomer's link to the host is not encrypted.
+        unencrypted: bool,
     },
     Left {
         nick: String,
@@ -158,10 +183,7 @@ pub enum ClientEvent {
         time: String,
     },
     /// The server refused one of our messages; it is no longer unconfirmed and was not delivered.
-    NotSent {
-        local_id: u64,
-        reason: String,
-    },
+    NotSent { local_id: u64, reason: String },
     /// Something the person should read that changes nothing (e.g. a refused nickname).
     Warning(String),
     /// The link dropped (`attempt` 0), or reconnect attempt `attempt` failed; attempt

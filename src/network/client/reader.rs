@@ -4,16 +4,16 @@
 //! Owns reading, splitting, decoding, the idle timeout and showing a plain host's prompt that
 //! has no newline. Does not answer anything: the supervisor writes.
 
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
 use super::error::ClientError;
 use super::from_host::decode_from_host;
+use super::host_stream::HostStream;
 use crate::network::protocol::{LineSplitter, ServerFrame};
 use crate::network::text::clean_text;
-use crate::network::timed_read::{ReadOutcome, read_within};
+use crate::network::timed_read::ReadOutcome;
 
 /// How long a plain host's unfinished line ("Enter your name: ") waits before it is shown.
 const PLAIN_PROMPT_PAUSE: Duration = Duration::from_millis(200);
@@ -29,7 +29,7 @@ pub(super) enum Incoming {
 
 /// Everything the reader thread needs.
 pub(super) struct Reader {
-    pub(super) stream: TcpStream,
+    pub(super) stream: HostStream,
     pub(super) splitter: LineSplitter,
     /// Lines the handshake already read.
     pub(super) early_lines: Vec<Vec<u8>>,
@@ -55,7 +55,7 @@ impl Reader {
                 self.idle_timeout
             };
             let mut lines = Vec::new();
-            let result = match read_within(&self.stream, &mut buf, timeout) {
+            let result = match self.stream.read_within(&mut buf, timeout) {
                 ReadOutcome::Bytes(n) => {
                     last_heard = Instant::now();
                     self.splitter

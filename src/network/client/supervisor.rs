@@ -6,15 +6,15 @@
 //! the socket (the reader thread does) or parse the handshake (see `handshake`).
 
 use std::collections::VecDeque;
-use std::io::Write;
-use std::net::{Shutdown, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
+use super::address::parse_address;
 use super::error::ClientError;
 use super::handshake::{Established, Joined, dial, greet, looks_like};
+use super::host_stream::{HostStream, TlsRefused};
 use super::reader::{Incoming, Reader};
 use super::{ClientCommand, ClientEvent, ConnectOptions};
 use crate::network::WakeUp;
@@ -22,6 +22,7 @@ use crate::network::protocol::{
     ChatMessage, ClientFrame, FEATURE_PRESENCE, PROTOCOL_VERSION, PresenceEvent, Resume,
     ServerFrame, encode, now_rfc3339,
 };
+use crate::network::tls::Fingerprint;
 
 /// Where the connection is in its life.
 enum State {
@@ -56,6 +57,10 @@ pub(super) struct Supervisor {
     ever_connected: bool,
     /// Failed attempts and short-lived links since the last link that stayed up: sets the wait.
     failures: u32,
+    /// The host key this client expects: the one it was given, else the first one seen.
+    pinned: Option<Fingerprint>,
+    /// Learned on the first link: whether the host speaks TLS.
+    host_encrypts: Option<bool>,
 }
 
 impl Supervisor {
@@ -67,6 +72,7 @@ impl Supervisor {
     ) -> Self {
         Supervisor {
             nick: options.nick.clone(),
+            pinned: options.pinned,
             options,
             commands,
             events,
@@ -75,6 +81,7 @@ impl Supervisor {
             resume: None,
             ever_connected: false,
             failures: 0,
+            host_encrypts: None,
         }
     }
 
@@ -219,7 +226,8 @@ impl Supervisor {
 
     /// Dials, says hello, and reads until we are in the room (or know it is a plain server).
     fn establish(&mut self) -> Result<Established, ClientError> {
-        let stream = dial(&self.options.address, self.options.connect_timeout)?;
+        let tcp = dial(&self.options.address, self.options.connect_timeout)?;
+        let stream = self.secure(tcp)?;
         let hello = ClientFrame::Hello {
             version: PROTOCOL_VERSION,
             nick: self.nick.clone(),
@@ -235,6 +243,48 @@ impl Supervisor {
         Ok(established)
     }
 
+    /// Encrypts the link and checks the host's key before anything else is sent. A host with
+    /// another key than the pinned one, or a pinned host that no longer encrypts, is not
+    /// talked to (unless `allow_unencrypted` says the person chose to). A host never pinned
+    /// that does not speak TLS is dialed again in the clear, and the person is told.
+    fn secure(&mut self, tcp: std::net::TcpStream) -> Result<HostStream, ClientError> {
+        if self.host_encrypts == Some(false) {
+            self.post(ClientEvent::Unencrypted);
+            return Ok(HostStream::plain(tcp));
+        }
+        let (host, _) = parse_address(&self.options.address)?;
+        match HostStream::encrypt(tcp, &host, self.options.handshake_timeout) {
+            Ok((stream, found)) => {
+                if let Some(expected) = self.pinned
+                    && expected != found
+                {
+                    return Err(ClientError::HostKeyChanged { expected, found });
+                }
+                let first_time = self.pinned.is_none();
+                self.pinned = Some(found);
+                self.host_encrypts = Some(true);
+                self.post(ClientEvent::Encrypted {
+                    fingerprint: found,
+                    first_time,
+                });
+                Ok(stream)
+            }
+            Err(TlsRefused::NotTls) => {
+                if let Some(expected) = self.pinned
+                    && !self.options.allow_unencrypted
+                {
+                    return Err(ClientError::NoLongerEncrypted { expected });
+                }
+                self.host_encrypts = Some(false);
+                // The first connection carried a handshake the host did not understand.
+                let tcp = dial(&self.options.address, self.options.connect_timeout)?;
+                self.post(ClientEvent::Unencrypted);
+                Ok(HostStream::plain(tcp))
+            }
+            Err(TlsRefused::Io(e)) => Err(ClientError::lost(&e)),
+        }
+    }
+
     fn on_joined(&mut self, joined: Joined) {
         let accepted = joined.accepted;
         self.nick = accepted.nick.clone();
@@ -243,6 +293,7 @@ impl Supervisor {
             server: joined.server,
             welcome: joined.welcome,
             users: accepted.users,
+            unencrypted: accepted.unencrypted,
             resumed: accepted.resumed,
             history_complete: accepted.history_complete,
             history: joined.history.len(),
@@ -311,15 +362,15 @@ impl Supervisor {
             Err(error) => LinkEnd::Lost(error),
         };
         if matches!(end, LinkEnd::Disconnected) && !plain {
-            let _ = (&stream).write_all(&encode(&ClientFrame::Bye {}));
+            let _ = stream.write_all(&encode(&ClientFrame::Bye {}));
         }
-        let _ = stream.shutdown(Shutdown::Both);
+        stream.shutdown();
         let _ = reader.join();
         end
     }
 
     /// Unconfirmed messages from before the drop go out again, oldest first.
-    fn resend_unconfirmed(&mut self, stream: &TcpStream, plain: bool) -> Result<(), ClientError> {
+    fn resend_unconfirmed(&mut self, stream: &HostStream, plain: bool) -> Result<(), ClientError> {
         for (local_id, text, action, to) in self.unconfirmed.clone() {
             self.write_chat(stream, plain, local_id, &text, action, to)?;
         }
@@ -327,7 +378,7 @@ impl Supervisor {
     }
 
     /// Moves commands to the socket and frames to events until the link ends.
-    fn pump(&mut self, stream: &TcpStream, plain: bool, incoming: &Receiver<Incoming>) -> LinkEnd {
+    fn pump(&mut self, stream: &HostStream, plain: bool, incoming: &Receiver<Incoming>) -> LinkEnd {
         loop {
             let result = crossbeam_channel::select! {
                 recv(self.commands) -> command => match command {
@@ -354,7 +405,7 @@ impl Supervisor {
 
     fn on_command(
         &mut self,
-        stream: &TcpStream,
+        stream: &HostStream,
         plain: bool,
         command: ClientCommand,
     ) -> Result<(), LinkEnd> {
@@ -398,7 +449,7 @@ impl Supervisor {
 
     fn write_chat(
         &mut self,
-        stream: &TcpStream,
+        stream: &HostStream,
         plain: bool,
         local_id: u64,
         text: &str,
@@ -424,7 +475,7 @@ impl Supervisor {
             text.replace('\n', " ")
         };
         line.push('\n');
-        (&*stream)
+        stream
             .write_all(line.as_bytes())
             .map_err(|e| ClientError::lost(&e))?;
         // A plain server confirms nothing: written is as delivered as it gets.
@@ -445,10 +496,18 @@ impl Supervisor {
         Ok(())
     }
 
-    fn on_frame(&mut self, stream: &TcpStream, frame: ServerFrame) -> Result<(), LinkEnd> {
+    fn on_frame(&mut self, stream: &HostStream, frame: ServerFrame) -> Result<(), LinkEnd> {
         match frame {
             ServerFrame::Chat(message) => self.on_message(message),
-            ServerFrame::Join { nick, time } => self.post(ClientEvent::Joined { nick, time }),
+            ServerFrame::Join {
+                nick,
+                time,
+                unencrypted,
+            } => self.post(ClientEvent::Joined {
+                nick,
+                time,
+                unencrypted,
+            }),
             ServerFrame::Presence { time, events } => {
                 for event in events {
                     self.post(presence_event(event, &time));
@@ -514,8 +573,8 @@ fn jitter() -> f64 {
     getrandom::u32().map_or(0.0, |r| f64::from(r) / f64::from(u32::MAX))
 }
 
-fn write_frame(stream: &TcpStream, frame: &ClientFrame) -> Result<(), ClientError> {
-    (&*stream)
+fn write_frame(stream: &HostStream, frame: &ClientFrame) -> Result<(), ClientError> {
+    stream
         .write_all(&encode(frame))
         .map_err(|e| ClientError::lost(&e))
 }
@@ -524,7 +583,11 @@ fn write_frame(stream: &TcpStream, frame: &ClientFrame) -> Result<(), ClientErro
 fn presence_event(event: PresenceEvent, time: &str) -> ClientEvent {
     let time = time.to_string();
     match event {
-        PresenceEvent::Join { join } => ClientEvent::Joined { nick: join, time },
+        PresenceEvent::Join { join, unencrypted } => ClientEvent::Joined {
+            nick: join,
+            time,
+            unencrypted,
+        },
         PresenceEvent::Leave {
             leave,
             reason,

@@ -22,6 +22,7 @@ use super::pace::{Pace, Schedule};
 use super::reach::Reach;
 use crate::network::protocol::PROTOCOL_VERSION;
 use crate::network::text::quote;
+use crate::network::tls::Fingerprint;
 
 /// How to announce: where, as whom, how often. The room name, port and people count come from
 /// the server itself.
@@ -31,6 +32,9 @@ pub struct AnnounceConfig {
     /// The host's nickname, or for `natter serve` the computer's name.
     pub host: String,
     pub pace: Pace,
+    /// The host key's fingerprint, announced so a joiner can check it before the first
+    /// connection (the server fills it in from its identity).
+    pub key: Option<Fingerprint>,
 }
 
 /// Someone could not reach the room's TCP port although they heard it announced.
@@ -88,6 +92,7 @@ impl Announcer {
             id: id.clone(),
             room: quote(room.trim(), MAX_ROOM_CHARS),
             host: quote(config.host.trim(), MAX_HOST_CHARS),
+            key: config.key.map(|k| k.to_text()),
             port,
             people,
             on_note,
@@ -149,6 +154,7 @@ struct Worker {
     id: String,
     room: String,
     host: String,
+    key: Option<String>,
     port: u16,
     people: PeopleCount,
     on_note: OnNote,
@@ -221,7 +227,7 @@ impl Worker {
             host: self.host.clone(),
             port: self.port,
             people: u32::try_from(people).unwrap_or(u32::MAX),
-            key: None,
+            key: self.key.clone(),
         });
         let mut to = self.reach.destinations();
         for asker in std::mem::take(&mut self.askers) {

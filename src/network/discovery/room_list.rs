@@ -3,6 +3,7 @@
 //! Owns [`FoundRoom`] and [`RoomList`]: pure bookkeeping over `Instant`s, no sockets. The
 //! address to join is the announcement's source address with the announced TCP port.
 
+use crate::network::tls::Fingerprint;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,8 @@ pub struct FoundRoom {
     /// Where the announcement came from (its UDP source), for a "could not reach you" note.
     pub from: SocketAddr,
     pub last_heard: Instant,
+    /// The host key it announced, if any (checked on the first connection).
+    pub key: Option<Fingerprint>,
 }
 
 impl FoundRoom {
@@ -53,6 +56,7 @@ impl RoomList {
             version: announcement.version,
             from,
             last_heard: now,
+            key: announcement.key.as_deref().and_then(Fingerprint::from_text),
         };
         if let Some(known) = self.rooms.iter_mut().find(|r| r.id == room.id) {
             *known = room;

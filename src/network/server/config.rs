@@ -3,9 +3,11 @@
 //! Owns [`ServerConfig`], [`RateLimit`] and [`JoinLimit`] and their defaults (what `natter serve` and the
 //! window use). Does not enforce anything: the listener, handlers and room read these.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::network::discovery::AnnounceConfig;
+use crate::network::tls::Identity;
 
 /// Every limit and timing of a server. `Default` is what `natter serve` and the window use.
 #[derive(Debug, Clone)]
@@ -53,6 +55,13 @@ pub struct ServerConfig {
     /// nothing built from `Default` (tests above all) sends a datagram by surprise: the window
     /// and `natter serve` turn it on.
     pub announce: Option<AnnounceConfig>,
+    /// The host's key: peers whose first byte starts a TLS handshake get an encrypted link
+    /// made with it. `None`: the server speaks no TLS (like a Natter before it), and closes a
+    /// connection that starts one. `Default` makes a fresh one kept nowhere; the window and
+    /// `natter serve` load the one kept in the identity file.
+    pub identity: Option<Arc<Identity>>,
+    /// Only encrypted peers may join; the others are refused in their own dialect.
+    pub require_encryption: bool,
 }
 
 /// Per-member message rate: a token bucket.
@@ -104,6 +113,8 @@ impl Default for ServerConfig {
                 strikes: 10,
             },
             announce: None,
+            identity: Identity::generate().ok().map(Arc::new),
+            require_encryption: false,
         }
     }
 }

@@ -2,7 +2,9 @@
 //! its handler, writing its outbox, and closing it in order.
 //!
 //! Owns the non-blocking socket and everything that touches it, in both directions, so the
-//! connection's transport state needs no lock. Does not own waiting for readiness, timers or
+//! connection's transport state, its TLS session included, needs no lock. A peer whose first
+//! byte starts a TLS handshake gets one; the plaintext inside then goes through the same
+//! phases (sniffing, serving, closing) as a bare connection's bytes. Does not own waiting for readiness, timers or
 //! fairness between connections (see `io_thread`), nor what the peer says (see `handler`).
 
 use std::io::{self, IoSlice, Read, Write};
@@ -17,6 +19,7 @@ use super::handler::Handler;
 use super::outbox::{Ending, Outbox, Take};
 use super::state::ServerState;
 use crate::network::protocol::{Dialect, LeaveReason, detect_dialect};
+use crate::network::tls::TLS_HANDSHAKE_BYTE;
 
 /// At most this many bytes are taken from the outbox for one round of sends.
 const MAX_SEND_BYTES: usize = 256 * 1024;
@@ -90,6 +93,8 @@ pub(super) struct Conn {
     pub(super) write_due: Option<Instant>,
     /// The deadline the thread's timer heap holds for this connection.
     pub(super) timer: Option<Instant>,
+    /// The TLS session, once the peer's first byte started one.
+    tls: Option<Box<rustls::ServerConnection>>,
 }
 
 impl Conn {
@@ -118,7 +123,13 @@ impl Conn {
             readable: false,
             write_due: None,
             timer: None,
+            tls: None,
         }
+    }
+
+    /// The session has handshake records or alerts to send (the thread plans a write).
+    pub(super) fn wants_write(&self) -> bool {
+        self.tls.as_ref().is_some_and(|tls| tls.wants_write())
     }
 
     pub(super) fn is_done(&self) -> bool {
@@ -173,7 +184,7 @@ impl Conn {
                 }
                 Ok(n) => {
                     budget -= n;
-                    self.on_bytes(state, &scratch[..n]);
+                    self.take_in(state, &scratch[..n]);
                     // A short read emptied the socket: more data raises a new edge, so the
                     // read that would only say "would block" is skipped (one syscall less
                     // per message).
@@ -198,7 +209,7 @@ impl Conn {
         while matches!(self.phase, Phase::Sniffing { .. }) {
             match (&self.stream).read(&mut buf) {
                 Ok(0) => return self.on_closed(state, "closed the connection"),
-                Ok(n) => self.on_bytes(state, &buf[..n]),
+                Ok(n) => self.take_in(state, &buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return,
             }
@@ -219,6 +230,80 @@ impl Conn {
             Phase::Serving(handler) => !handler.has_pending(),
             _ => true,
         }
+    }
+
+    /// Bytes from the socket: a TLS handshake's first record starts a session; inside one,
+    /// the bytes are decrypted first.
+    fn take_in(&mut self, state: &Arc<ServerState>, raw: &[u8]) {
+        if self.tls.is_some() {
+            return self.decrypt(state, raw);
+        }
+        let first_of_all = matches!(&self.phase, Phase::Sniffing { first, .. } if first.is_empty());
+        if first_of_all && raw.first() == Some(&TLS_HANDSHAKE_BYTE) {
+            return self.begin_tls(state, raw);
+        }
+        self.on_bytes(state, raw);
+    }
+
+    /// The peer started a TLS handshake: it has `handshake_timeout` to finish it, then the
+    /// sniff window starts again for the plaintext inside.
+    fn begin_tls(&mut self, state: &Arc<ServerState>, raw: &[u8]) {
+        // A host without an identity speaks no TLS, and a TLS client cannot read plain text.
+        let session = state
+            .tls
+            .as_ref()
+            .and_then(|config| rustls::ServerConnection::new(Arc::clone(config)).ok());
+        let Some(session) = session else {
+            self.phase = Phase::Done;
+            return;
+        };
+        self.tls = Some(Box::new(session));
+        if let Phase::Sniffing { until, .. } = &mut self.phase {
+            *until = Instant::now() + state.config.handshake_timeout;
+        }
+        self.decrypt(state, raw);
+    }
+
+    /// Feeds TLS records to the session and what they carry to the phase.
+    fn decrypt(&mut self, state: &Arc<ServerState>, mut raw: &[u8]) {
+        while !raw.is_empty() && !self.is_done() {
+            let Some(tls) = self.tls.as_mut() else { return };
+            let was_handshaking = tls.is_handshaking();
+            let processed = tls
+                .read_tls(&mut raw)
+                .map_err(|_| ())
+                .and_then(|_| tls.process_new_packets().map_err(|_| ()));
+            let Ok(io_state) = processed else {
+                return self.tls_failed(state);
+            };
+            let mut plain = vec![0u8; io_state.plaintext_bytes_to_read()];
+            if tls.reader().read_exact(&mut plain).is_err() {
+                return self.tls_failed(state);
+            }
+            if was_handshaking && !tls.is_handshaking() {
+                // The link is encrypted: now the dialect is sniffed from the plaintext.
+                if let Phase::Sniffing { until, .. } = &mut self.phase {
+                    *until = Instant::now() + state.config.sniff_window;
+                }
+            }
+            let closed = io_state.peer_has_closed();
+            if !plain.is_empty() {
+                self.on_bytes(state, &plain);
+            }
+            if closed {
+                return self.on_closed(state, "closed the connection");
+            }
+        }
+    }
+
+    /// Bad TLS records (garbage after a first 0x16, a broken handshake): the session's alert
+    /// goes out if the socket takes it, and the connection ends.
+    fn tls_failed(&mut self, state: &Arc<ServerState>) {
+        if let Some(tls) = self.tls.as_mut() {
+            let _ = tls.write_tls(&mut &self.stream);
+        }
+        self.on_closed(state, "sent data that is not valid TLS");
+        self.phase = Phase::Done;
     }
 
     fn on_bytes(&mut self, state: &Arc<ServerState>, bytes: &[u8]) {
@@ -260,7 +345,8 @@ impl Conn {
             queue: self.outbox.clone(),
             connection: Arc::clone(&self.connection),
         };
-        let mut handler = Box::new(Handler::new(state, recipient, self.id, dialect));
+        let encrypted = self.tls.is_some();
+        let mut handler = Box::new(Handler::new(state, recipient, self.id, dialect, encrypted));
         let end = handler.start(&first);
         self.phase = Phase::Serving(handler);
         self.after_handler(end, now);
@@ -359,6 +445,11 @@ impl Conn {
         }
         match &mut self.phase {
             Phase::Sniffing { until, .. } if now >= *until => {
+                if self.tls.as_ref().is_some_and(|tls| tls.is_handshaking()) {
+                    // A TLS handshake that never finishes is cut at the handshake timeout.
+                    self.phase = Phase::Done;
+                    return;
+                }
                 // Bytes that came just now but were not read yet still decide the dialect.
                 self.read_first_bytes(state);
                 if matches!(self.phase, Phase::Sniffing { .. }) {
@@ -396,6 +487,9 @@ impl Conn {
             self.kill();
             return Flushed::Over;
         }
+        if self.tls.is_some() {
+            return self.write_encrypted(now);
+        }
         if self.out.is_empty() {
             self.out_offset = 0;
             match self.outbox.take_lines(&mut self.out, MAX_SEND_BYTES) {
@@ -415,11 +509,7 @@ impl Conn {
                 }
                 Ok(n) => {
                     self.advance(n);
-                    self.blocked_since = None;
-                    if self.exempt {
-                        self.exempt = false;
-                        self.outbox.set_exempt(false);
-                    }
+                    self.took_some();
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -439,15 +529,93 @@ impl Conn {
         Flushed::Sent
     }
 
+    /// The socket took bytes: it is not blocked, and holds the room again.
+    fn took_some(&mut self) {
+        self.blocked_since = None;
+        if self.exempt {
+            self.exempt = false;
+            self.outbox.set_exempt(false);
+        }
+    }
+
+    /// One write turn of a TLS link: what the session has ready goes out first; then one
+    /// batch of lines is encrypted (as much as the session buffers at a time) and sent.
+    fn write_encrypted(&mut self, now: Instant) -> Flushed {
+        let mut sent = false;
+        loop {
+            match self.flush_tls(now) {
+                Ok(true) => {}
+                Ok(false) => return Flushed::Blocked,
+                Err(()) => {
+                    self.write_failed(LeaveReason::Left, "connection lost".into());
+                    return Flushed::Over;
+                }
+            }
+            if self.tls.as_ref().is_none_or(|tls| tls.is_handshaking()) {
+                return if sent { Flushed::Sent } else { Flushed::Empty };
+            }
+            if self.out.is_empty() {
+                if sent {
+                    break;
+                }
+                self.out_offset = 0;
+                match self.outbox.take_lines(&mut self.out, MAX_SEND_BYTES) {
+                    Take::Took => sent = true,
+                    Take::Nothing => return Flushed::Empty,
+                    Take::Ended(ending) => {
+                        self.written_out(ending, now);
+                        return Flushed::Over;
+                    }
+                }
+            }
+            let Some(tls) = self.tls.as_mut() else {
+                return Flushed::Over;
+            };
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let count = gather(&self.out, self.out_offset, &mut slices);
+            match tls.writer().write_vectored(&slices[..count]) {
+                // Nothing taken and nothing to send would spin: try again next turn.
+                Ok(0) if !tls.wants_write() => return Flushed::Sent,
+                Ok(n) => self.advance(n),
+                Err(_) => {
+                    self.write_failed(LeaveReason::Left, "connection lost".into());
+                    return Flushed::Over;
+                }
+            }
+        }
+        if self.out.capacity() > KEEP_OUT_CAPACITY {
+            self.out = Vec::new();
+        }
+        Flushed::Sent
+    }
+
+    /// Sends what the TLS session has encrypted: `Ok(true)` when all of it went, `Ok(false)`
+    /// when the socket is full.
+    fn flush_tls(&mut self, now: Instant) -> Result<bool, ()> {
+        loop {
+            let Some(tls) = self.tls.as_mut() else {
+                return Ok(true);
+            };
+            if !tls.wants_write() {
+                return Ok(true);
+            }
+            match tls.write_tls(&mut &self.stream) {
+                Ok(0) => return Err(()),
+                Ok(_) => self.took_some(),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.blocked_since.get_or_insert(now);
+                    return Ok(false);
+                }
+                Err(_) => return Err(()),
+            }
+        }
+    }
+
     /// One gathering write (`writev`) of the lines taken: no copying into a buffer.
     fn send_some(&self) -> io::Result<usize> {
         let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-        let mut count = 0;
-        for (i, line) in self.out.iter().take(MAX_SLICES).enumerate() {
-            let from = if i == 0 { self.out_offset } else { 0 };
-            slices[i] = IoSlice::new(&line[from..]);
-            count += 1;
-        }
+        let count = gather(&self.out, self.out_offset, &mut slices);
         (&self.stream).write_vectored(&slices[..count])
     }
 
@@ -469,6 +637,11 @@ impl Conn {
 
     /// Everything queued is written and the owner asked for the end.
     fn written_out(&mut self, ending: Ending, now: Instant) {
+        if let Some(tls) = self.tls.as_mut() {
+            // Best effort: the peer learns the end was meant, not cut.
+            tls.send_close_notify();
+            let _ = self.flush_tls(now);
+        }
         if ending == Ending::ShutdownWrite {
             let _ = self.stream.shutdown(Shutdown::Write);
         }
@@ -504,4 +677,15 @@ impl Conn {
         }
         self.phase = Phase::Done;
     }
+}
+
+/// The lines taken, the first from `offset` on, as slices for one gathering write; returns
+/// how many of `slices` it filled.
+fn gather<'a>(out: &'a [Arc<[u8]>], offset: usize, slices: &mut [IoSlice<'a>]) -> usize {
+    let mut count = 0;
+    for (slot, (i, line)) in slices.iter_mut().zip(out.iter().enumerate()) {
+        *slot = IoSlice::new(&line[if i == 0 { offset } else { 0 }..]);
+        count += 1;
+    }
+    count
 }

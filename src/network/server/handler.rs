@@ -42,6 +42,8 @@ pub(super) struct Handler {
     pub(super) session_token: String,
     /// The peer's `hello` asked for `presence` frames.
     pub(super) batches_presence: bool,
+    /// The connection is a TLS link.
+    pub(super) encrypted: bool,
     pub(super) bucket: TokenBucket,
     pub(super) connected_at: Instant,
     pub(super) last_heard: Instant,
@@ -54,6 +56,7 @@ impl Handler {
         recipient: Recipient,
         id: ConnId,
         dialect: Dialect,
+        encrypted: bool,
     ) -> Self {
         let now = Instant::now();
         Handler {
@@ -66,6 +69,7 @@ impl Handler {
             nick: None,
             session_token: String::new(),
             batches_presence: false,
+            encrypted,
             bucket: TokenBucket::new(state.config.rate),
             connected_at: now,
             last_heard: now,
@@ -80,6 +84,9 @@ impl Handler {
     /// The connection's first words, in its dialect, then `first_bytes` (what the sniffing
     /// read) as if just received.
     pub(super) fn start(&mut self, first_bytes: &[u8]) -> Option<End> {
+        if let Some(end) = self.refuse_unencrypted() {
+            return Some(end);
+        }
         let started = match self.dialect {
             Dialect::Json => self.send_welcome(),
             Dialect::Plain => self.join_plain(),
@@ -200,6 +207,25 @@ impl Handler {
             }),
             Dialect::Plain => self.send_text(&plain::notice(message)),
         }
+    }
+
+    /// Whether others are told this member's link is not encrypted: only on a host that
+    /// offers encryption (on one that does not, nobody's is, and clients show that once).
+    pub(super) fn shows_unencrypted(&self) -> bool {
+        !self.encrypted && self.state.tls.is_some()
+    }
+
+    /// On a host with **Only encrypted connections**, a peer without TLS is refused in its
+    /// own dialect, before its welcome.
+    pub(super) fn refuse_unencrypted(&self) -> Option<End> {
+        if self.encrypted || !self.config().require_encryption {
+            return None;
+        }
+        Some(self.refuse(
+            ErrorCode::EncryptionRequired,
+            "This room accepts only encrypted connections. Connect with Natter, or with \
+             `ncat --ssl HOST PORT` or `openssl s_client -connect HOST:PORT`.",
+        ))
     }
 
     /// Sends a fatal error, then closes once it is written.
@@ -402,12 +428,14 @@ impl Handler {
     /// Adds this connection to the room (under the caller's lock), announcing it to the others
     /// unless it quietly takes over its own session's old connection.
     pub(super) fn enter_room(&self, room: &mut Room, nick: &str, announce: bool) {
+        let unencrypted = self.shows_unencrypted();
         if announce {
             let frame = ServerFrame::Join {
                 nick: nick.to_string(),
                 time: now_rfc3339(),
+                unencrypted,
             };
-            let due = room.announce(&frame, plain::join(nick));
+            let due = room.announce(&frame, plain::join(nick, unencrypted));
             self.state.presence_due_by(due);
         }
         room.members.push(Member {
@@ -420,6 +448,7 @@ impl Handler {
             presence_seq: room.presence.seq(),
             batches_presence: self.batches_presence,
             named_at: Instant::now(),
+            unencrypted,
         });
     }
 

@@ -385,6 +385,12 @@ impl Worker {
             } else {
                 self.to_read.push(token);
             }
+            // A TLS handshake's answer goes out at once.
+            if conn.wants_write() {
+                let now = Instant::now();
+                conn.write_due = Some(now);
+                self.writes.push(Reverse((now, token)));
+            }
             self.settle(token);
         }
     }

@@ -212,6 +212,13 @@ impl Handler {
         let mut users: Vec<&str> = room.members.iter().map(|m| m.nick.as_str()).collect();
         let place = place.unwrap_or(users.len()).min(users.len());
         users.insert(place, nick);
+        let mut unencrypted: Vec<&str> = (room.members.iter())
+            .filter(|m| m.unencrypted)
+            .map(|m| m.nick.as_str())
+            .collect();
+        if self.shows_unencrypted() {
+            unencrypted.push(nick);
+        }
         let accepted = encode(&AcceptedRef {
             nick,
             session: &self.session_token,
@@ -219,6 +226,7 @@ impl Handler {
             history_count: history.len(),
             resumed: since.is_some(),
             history_complete,
+            unencrypted,
         });
         self.send_line(accepted);
         // The stored lines as they are: one push, no encoding under the room's lock.

@@ -239,7 +239,11 @@ pub fn start(
     let local_addr = listener.local_addr()?;
     let (events_tx, events) = crossbeam_channel::bounded(8192);
     let io_threads = config.io_threads;
-    let state = Arc::new(ServerState::new(config, local_addr, events_tx, wake));
+    let tls = (config.identity.as_deref())
+        .map(crate::network::tls::server_config)
+        .transpose()
+        .map_err(io::Error::other)?;
+    let state = Arc::new(ServerState::new(config, local_addr, events_tx, wake, tls));
     let threads = io_thread::IoThreads::start(&state, io_threads)?;
     *lock(&state.io_threads) = Some(threads);
     state.emit(ServerEvent::Started { addr: local_addr });
@@ -259,7 +263,8 @@ pub fn start(
 /// Starts announcing the room when the config asks for it. A failure is reported, not fatal:
 /// people can still type the address.
 fn announce(state: &Arc<ServerState>) -> Option<Announcer> {
-    let config = state.config.announce.clone()?;
+    let mut config = state.config.announce.clone()?;
+    config.key = state.config.identity.as_ref().map(|i| i.fingerprint());
     let people_state = Arc::clone(state);
     let note_state = Arc::clone(state);
     let started = Announcer::start(

@@ -161,7 +161,12 @@ impl Form {
 /// A `join` or `leave` frame's short form inside a `presence` frame.
 fn short_form(frame: &ServerFrame) -> Option<PresenceEvent> {
     match frame {
-        ServerFrame::Join { nick, .. } => Some(PresenceEvent::Join { join: nick.clone() }),
+        ServerFrame::Join {
+            nick, unencrypted, ..
+        } => Some(PresenceEvent::Join {
+            join: nick.clone(),
+            unencrypted: *unencrypted,
+        }),
         ServerFrame::Leave {
             nick,
             reason,
@@ -186,6 +191,7 @@ mod tests {
         ServerFrame::Join {
             nick: nick.into(),
             time: "2026-12-02T01:00:00.000Z".into(),
+            unencrypted: false,
         }
     }
 
@@ -227,7 +233,10 @@ mod tests {
             ServerFrame::Presence {
                 time: "2026-12-02T01:00:00.050Z".into(),
                 events: vec![
-                    PresenceEvent::Join { join: "a".into() },
+                    PresenceEvent::Join {
+                        join: "a".into(),
+                        unencrypted: false,
+                    },
                     PresenceEvent::Leave {
                         leave: "b".into(),
                         reason: LeaveReason::Left,

@@ -31,6 +31,8 @@ pub(super) struct Member {
     /// When it took its nickname (joined or renamed): a private message to a name someone
     /// else let go of moments before it was taken is not delivered (see `private`).
     pub(super) named_at: Instant,
+    /// Its link is not encrypted, on a host that offers encryption (`joined` says so).
+    pub(super) unencrypted: bool,
 }
 
 /// A message kept for late joiners, with the stay that sent it, so a resuming sender gets

@@ -46,6 +46,8 @@ pub(super) struct ServerState {
     /// The threads that own the connections; set right after start, taken and stopped by the
     /// listener thread at stop.
     pub(super) io_threads: Mutex<Option<IoThreads>>,
+    /// Made from `config.identity` at start: what each TLS session is set up with.
+    pub(super) tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Every open connection, in the room or not, so that stop can reach them all.
@@ -61,6 +63,7 @@ impl ServerState {
         local_addr: SocketAddr,
         events: Sender<ServerEvent>,
         wake: WakeUp,
+        tls: Option<Arc<rustls::ServerConfig>>,
     ) -> Self {
         ServerState {
             config,
@@ -78,6 +81,7 @@ impl ServerState {
             presence_due: AtomicU64::new(u64::MAX),
             epoch: Instant::now(),
             io_threads: Mutex::new(None),
+            tls,
         }
     }
 

@@ -1,0 +1,171 @@
+//! The client's link to a host as bytes: a bare TCP stream, or a TLS session over one.
+//!
+//! Owns the TLS handshake (with the host's key fingerprint recorded, see `tls::verify`),
+//! encrypting what the supervisor writes and decrypting what the reader reads. The client
+//! keeps two threads per link (the reader blocks on the socket, the supervisor writes), so the
+//! session is shared under a lock held only while records are processed or written, never
+//! while waiting for the host. Does not decide whether the key is trusted (`supervisor`).
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustls::ClientConnection;
+use rustls_pki_types::ServerName;
+
+use crate::network::lock;
+use crate::network::timed_read::{ReadOutcome, read_within};
+use crate::network::tls::{self, Fingerprint, RecordingVerifier};
+
+/// The link's bytes, encrypted or not. Clones share the TLS session.
+pub(super) struct HostStream {
+    tcp: TcpStream,
+    tls: Option<Arc<Mutex<ClientConnection>>>,
+}
+
+/// Why the TLS handshake did not give an encrypted link.
+#[derive(Debug)]
+pub(super) enum TlsRefused {
+    /// The host answered with something that is not TLS, closed, or said nothing: it does not
+    /// speak TLS (an older Natter, a tutorial server).
+    NotTls,
+    /// The connection broke for another reason.
+    Io(io::Error),
+}
+
+impl HostStream {
+    pub(super) fn plain(tcp: TcpStream) -> HostStream {
+        HostStream { tcp, tls: None }
+    }
+
+    /// Runs a TLS 1.3 handshake over `tcp` within `timeout`; nothing but the handshake is
+    /// sent. Returns the encrypted link and the fingerprint of the key the host proved it
+    /// holds.
+    pub(super) fn encrypt(
+        tcp: TcpStream,
+        host: &str,
+        timeout: Duration,
+    ) -> Result<(HostStream, Fingerprint), TlsRefused> {
+        let verifier = RecordingVerifier::new();
+        let config = tls::client_config(Arc::clone(&verifier))
+            .map_err(|e| TlsRefused::Io(io::Error::other(e)))?;
+        // The name is not checked (the key is); an IP address sends no SNI.
+        let name = ServerName::try_from(host.to_string())
+            .or_else(|_| ServerName::try_from("natter.invalid"))
+            .map_err(|e| TlsRefused::Io(io::Error::other(e)))?;
+        let mut session =
+            ClientConnection::new(config, name).map_err(|e| TlsRefused::Io(io::Error::other(e)))?;
+        let deadline = Instant::now() + timeout;
+        while session.is_handshaking() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(TlsRefused::NotTls);
+            }
+            let _ = tcp.set_read_timeout(Some(left.max(Duration::from_millis(1))));
+            match session.complete_io(&mut &tcp) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if crate::network::timed_read::is_timeout(&e) => {}
+                Err(e) if not_tls(&e) => return Err(TlsRefused::NotTls),
+                Err(e) => return Err(TlsRefused::Io(e)),
+            }
+        }
+        let _ = tcp.set_read_timeout(None);
+        let fingerprint = verifier.seen().ok_or(TlsRefused::NotTls)?;
+        let stream = HostStream {
+            tcp,
+            tls: Some(Arc::new(Mutex::new(session))),
+        };
+        Ok((stream, fingerprint))
+    }
+
+    pub(super) fn try_clone(&self) -> io::Result<HostStream> {
+        Ok(HostStream {
+            tcp: self.tcp.try_clone()?,
+            tls: self.tls.clone(),
+        })
+    }
+
+    /// Writes all of `bytes` (encrypted on a TLS link).
+    pub(super) fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
+        let Some(tls) = &self.tls else {
+            return (&self.tcp).write_all(bytes);
+        };
+        let mut session = lock(tls);
+        session.writer().write_all(bytes)?;
+        send_records(&mut session, &self.tcp)
+    }
+
+    /// Reads once: plaintext bytes, silence within `timeout`, the end, or a failure.
+    pub(super) fn read_within(&self, buf: &mut [u8], timeout: Duration) -> ReadOutcome {
+        let Some(tls) = &self.tls else {
+            return read_within(&self.tcp, buf, timeout);
+        };
+        let deadline = Instant::now() + timeout;
+        loop {
+            match lock(tls).reader().read(buf) {
+                Ok(0) => return ReadOutcome::Closed,
+                Ok(n) => return ReadOutcome::Bytes(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return ReadOutcome::Closed,
+                Err(e) => return ReadOutcome::Failed(e),
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return ReadOutcome::TimedOut;
+            }
+            let raw = match read_within(&self.tcp, buf, left) {
+                ReadOutcome::Bytes(n) => &buf[..n],
+                ReadOutcome::Closed => &[][..],
+                other => return other,
+            };
+            if let Err(e) = take_records(&mut lock(tls), &self.tcp, raw) {
+                return ReadOutcome::Failed(e);
+            }
+        }
+    }
+
+    /// Says goodbye on a TLS link (best effort), then closes both directions.
+    pub(super) fn shutdown(&self) {
+        if let Some(tls) = &self.tls {
+            let mut session = lock(tls);
+            session.send_close_notify();
+            let _ = send_records(&mut session, &self.tcp);
+        }
+        let _ = self.tcp.shutdown(Shutdown::Both);
+    }
+}
+
+/// Gives the session the records in `raw` (empty: the host closed) and sends any answer.
+fn take_records(session: &mut ClientConnection, tcp: &TcpStream, mut raw: &[u8]) -> io::Result<()> {
+    loop {
+        session.read_tls(&mut raw)?;
+        session
+            .process_new_packets()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        if raw.is_empty() {
+            break;
+        }
+    }
+    send_records(session, tcp)
+}
+
+fn send_records(session: &mut ClientConnection, tcp: &TcpStream) -> io::Result<()> {
+    while session.wants_write() {
+        session.write_tls(&mut &*tcp)?;
+    }
+    Ok(())
+}
+
+/// Errors that mean the host does not speak TLS: it sent something else, or hung up.
+fn not_tls(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::InvalidData
+            | io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}

@@ -1,0 +1,372 @@
+//! Encrypted links (issue 11) on real sockets: Natter clients encrypt and pin the host key,
+//! a changed key or a host that stopped encrypting stops them before they send anything,
+//! `ncat --ssl`-style peers chat in plain text inside TLS, and `--require-encryption`
+//! refuses the rest in their own dialect. Handshakes that never finish or garbage after a
+//! first 0x16 are cut without harm.
+
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::tls_peer::TlsPeer;
+use common::{RawPeer, WAIT, recv_where, start_server, test_config};
+use natter::network::client::{self, ClientCommand, ClientError, ClientEvent, ConnectOptions};
+use natter::network::no_wake_up;
+use natter::network::protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame};
+use natter::network::server::{ServerConfig, ServerEvent};
+use natter::network::tls::{Fingerprint, Identity};
+
+fn options(addr: std::net::SocketAddr, nick: &str) -> ConnectOptions {
+    ConnectOptions {
+        backoff_first: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(200),
+        ..ConnectOptions::new(addr.to_string(), nick)
+    }
+}
+
+fn fingerprint_of(config: &ServerConfig) -> Fingerprint {
+    config.identity.as_ref().expect("an identity").fingerprint()
+}
+
+fn encrypted(client: &client::ClientHandle) -> (Fingerprint, bool) {
+    recv_where(client.events(), "Encrypted", |e| match e {
+        ClientEvent::Encrypted {
+            fingerprint,
+            first_time,
+        } => Some((fingerprint, first_time)),
+        ClientEvent::Failed(error) => panic!("failed: {error}"),
+        _ => None,
+    })
+}
+
+fn failure(client: &client::ClientHandle) -> ClientError {
+    recv_where(client.events(), "Failed", |e| match e {
+        ClientEvent::Failed(error) => Some(error),
+        ClientEvent::Connected { .. } => panic!("connected to a host it should refuse"),
+        _ => None,
+    })
+}
+
+#[test]
+fn two_natter_clients_chat_over_tls_with_the_hosts_key_and_nobody_is_marked_unencrypted() {
+    let config = test_config();
+    let key = fingerprint_of(&config);
+    let server = start_server(config);
+    let alice = client::connect(options(server.local_addr(), "alice"), no_wake_up()).unwrap();
+    assert_eq!(encrypted(&alice), (key, true));
+    let bob = client::connect(options(server.local_addr(), "bob"), no_wake_up()).unwrap();
+    assert_eq!(encrypted(&bob), (key, true));
+    let unencrypted = recv_where(bob.events(), "Connected", |e| match e {
+        ClientEvent::Connected { unencrypted, .. } => Some(unencrypted),
+        _ => None,
+    });
+    assert!(unencrypted.is_empty(), "{unencrypted:?}");
+    let joined_unencrypted = recv_where(alice.events(), "bob joins", |e| match e {
+        ClientEvent::Joined {
+            nick, unencrypted, ..
+        } if nick == "bob" => Some(unencrypted),
+        _ => None,
+    });
+    assert!(!joined_unencrypted);
+    bob.send(ClientCommand::Send {
+        local_id: 1,
+        text: "secret plans 秘密".into(),
+    });
+    let text = recv_where(alice.events(), "bob's message", |e| match e {
+        ClientEvent::Message { message, .. } if message.from == "bob" => Some(message.text),
+        _ => None,
+    });
+    assert_eq!(text, "secret plans 秘密");
+}
+
+/// A man in the middle on 127.0.0.1 with a key of its own (here: another Natter host) is
+/// refused by a client pinned to the real host's key, before `hello`: the impostor never
+/// sees anyone join, and the message typed meanwhile is never confirmed or sent.
+#[test]
+fn a_pinned_client_refuses_a_man_in_the_middle_with_its_own_key_and_sends_it_nothing() {
+    let real = test_config();
+    let real_key = fingerprint_of(&real);
+    let impostor_config = test_config();
+    let impostor_key = fingerprint_of(&impostor_config);
+    let impostor = start_server(impostor_config);
+    let client = client::connect(
+        ConnectOptions {
+            pinned: Some(real_key),
+            ..options(impostor.local_addr(), "alice")
+        },
+        no_wake_up(),
+    )
+    .unwrap();
+    client.send(ClientCommand::Send {
+        local_id: 7,
+        text: "my password is hunter2".into(),
+    });
+    assert_eq!(
+        failure(&client),
+        ClientError::HostKeyChanged {
+            expected: real_key,
+            found: impostor_key
+        }
+    );
+    let events = impostor.events().clone();
+    impostor.stop();
+    let seen: Vec<ServerEvent> = events.try_iter().collect();
+    assert!(
+        !seen.iter().any(|e| matches!(
+            e,
+            ServerEvent::Joined { .. } | ServerEvent::Message(_) | ServerEvent::PeerError { .. }
+        )),
+        "the impostor heard something: {seen:?}"
+    );
+    let later: Vec<ClientEvent> = client.events().try_iter().collect();
+    assert!(
+        !later
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Message { .. })),
+        "{later:?}"
+    );
+}
+
+#[test]
+fn a_host_without_tls_is_joined_in_the_clear_when_never_pinned_and_refused_when_pinned() {
+    let config = ServerConfig {
+        identity: None,
+        ..test_config()
+    };
+    let server = start_server(config);
+    let newcomer = client::connect(options(server.local_addr(), "alice"), no_wake_up()).unwrap();
+    recv_where(
+        newcomer.events(),
+        "Unencrypted then Connected",
+        |e| match e {
+            ClientEvent::Unencrypted => Some(()),
+            ClientEvent::Connected { .. } | ClientEvent::Encrypted { .. } => {
+                panic!("{e:?} before Unencrypted")
+            }
+            _ => None,
+        },
+    );
+    recv_where(newcomer.events(), "Connected", |e| {
+        matches!(e, ClientEvent::Connected { .. }).then_some(())
+    });
+    let pinned_key = Identity::generate().unwrap().fingerprint();
+    let pinned = client::connect(
+        ConnectOptions {
+            pinned: Some(pinned_key),
+            ..options(server.local_addr(), "bob")
+        },
+        no_wake_up(),
+    )
+    .unwrap();
+    assert_eq!(
+        failure(&pinned),
+        ClientError::NoLongerEncrypted {
+            expected: pinned_key
+        }
+    );
+    let chosen = client::connect(
+        ConnectOptions {
+            pinned: Some(pinned_key),
+            allow_unencrypted: true,
+            ..options(server.local_addr(), "carol")
+        },
+        no_wake_up(),
+    )
+    .unwrap();
+    recv_where(chosen.events(), "Connected after choosing", |e| match e {
+        ClientEvent::Connected { .. } => Some(()),
+        ClientEvent::Failed(error) => panic!("{error}"),
+        _ => None,
+    });
+}
+
+/// `ncat --ssl HOST PORT`: TLS, then the plain-text dialect inside. It chats with a Natter
+/// client and is not marked; a bare `nc` peer is, in both dialects' join announcements.
+#[test]
+fn an_ncat_ssl_style_peer_chats_unmarked_and_a_bare_nc_peer_joins_marked_without_encryption() {
+    let config = test_config();
+    let key = fingerprint_of(&config);
+    let server = start_server(config);
+    let alice = client::connect(options(server.local_addr(), "alice"), no_wake_up()).unwrap();
+    encrypted(&alice);
+    let mut ncat = TlsPeer::connect(server.local_addr()).unwrap();
+    assert_eq!(ncat.fingerprint, key);
+    // Silent at first, like ncat: the host greets it in plain text after the sniff window.
+    ncat.text_until("guest-");
+    let (guest, marked) = recv_where(alice.events(), "the ncat peer joins", |e| match e {
+        ClientEvent::Joined {
+            nick, unencrypted, ..
+        } if nick.starts_with("guest-") => Some((nick, unencrypted)),
+        _ => None,
+    });
+    assert!(!marked, "a TLS peer is encrypted");
+    ncat.send("hello over tls\n".as_bytes());
+    let (from, text) = recv_where(alice.events(), "the ncat peer's line", |e| match e {
+        ClientEvent::Message { message, .. } if message.from == guest => {
+            Some((message.from, message.text))
+        }
+        _ => None,
+    });
+    assert_eq!(
+        (from.as_str(), text.as_str()),
+        (guest.as_str(), "hello over tls")
+    );
+
+    let mut nc = TcpStream::connect(server.local_addr()).unwrap();
+    nc.write_all(b"hi\n").unwrap();
+    let marked = recv_where(alice.events(), "the nc peer joins", |e| match e {
+        ClientEvent::Joined {
+            nick, unencrypted, ..
+        } if nick != guest => Some(unencrypted),
+        _ => None,
+    });
+    assert!(marked, "a bare TCP peer is marked");
+    ncat.text_until("joined without encryption");
+}
+
+#[test]
+fn only_encrypted_connections_refuses_json_and_plain_peers_in_their_own_dialect() {
+    let config = ServerConfig {
+        require_encryption: true,
+        ..test_config()
+    };
+    let server = start_server(config);
+    let mut json = RawPeer::connect(server.local_addr());
+    json.send(&ClientFrame::Hello {
+        version: PROTOCOL_VERSION,
+        nick: "dana".into(),
+        resume: None,
+        features: Vec::new(),
+    });
+    let message = json.assert_error(ErrorCode::EncryptionRequired);
+    assert!(message.contains("only encrypted"), "{message}");
+    let mut plain = RawPeer::connect(server.local_addr());
+    plain.send_raw(b"erin\n");
+    let text = plain.text_until_closed();
+    assert!(text.contains("only encrypted connections"), "{text:?}");
+    assert!(!text.contains('{'), "plain peers get no JSON: {text:?}");
+    let natter = client::connect(options(server.local_addr(), "frank"), no_wake_up()).unwrap();
+    encrypted(&natter);
+    recv_where(natter.events(), "Connected", |e| match e {
+        ClientEvent::Connected { .. } => Some(()),
+        ClientEvent::Failed(error) => panic!("{error}"),
+        _ => None,
+    });
+}
+
+/// A ClientHello that never finishes holds nothing: the connection is closed at the handshake
+/// timeout, and the room goes on.
+#[test]
+fn a_tls_handshake_that_never_finishes_is_closed_at_the_handshake_timeout() {
+    let config = ServerConfig {
+        handshake_timeout: Duration::from_millis(300),
+        ..test_config()
+    };
+    let server = start_server(config);
+    let mut stalled = TcpStream::connect(server.local_addr()).unwrap();
+    // A TLS record header promising 512 bytes, and only 3 of them.
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01])
+        .unwrap();
+    stalled.set_read_timeout(Some(WAIT)).unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 64];
+    let read = stalled.read(&mut buf);
+    assert!(
+        matches!(read, Ok(0)) || read.is_err(),
+        "expected the close, got {read:?}"
+    );
+    assert!(
+        started.elapsed() < WAIT,
+        "closed by the server, not by our timeout"
+    );
+    let peer = TlsPeer::connect(server.local_addr());
+    assert!(peer.is_ok(), "the host still serves TLS");
+}
+
+#[test]
+fn garbage_after_a_first_0x16_is_closed_without_a_word_and_the_host_goes_on() {
+    let server = start_server(test_config());
+    for garbage in [
+        &b"\x16this is not a TLS record at all\r\n"[..],
+        &[0x16, 0x03, 0x03, 0x00, 0x05, 0xff, 0xff, 0xff, 0xff, 0xff][..],
+        &[0x16, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00][..],
+    ] {
+        let mut peer = TcpStream::connect(server.local_addr()).unwrap();
+        peer.write_all(garbage).unwrap();
+        peer.set_read_timeout(Some(WAIT)).unwrap();
+        let mut got = Vec::new();
+        let _ = peer.read_to_end(&mut got);
+        assert!(
+            !String::from_utf8_lossy(&got).contains("Welcome"),
+            "garbage got a greeting: {got:?}"
+        );
+    }
+    let (mut natter, _) = RawPeer::join(server.local_addr(), "still-here");
+    natter.say("fine", "1");
+    let echoed = natter.frame_where(|f| match f {
+        ServerFrame::Chat(message) => Some(message.text),
+        _ => None,
+    });
+    assert_eq!(echoed, "fine");
+}
+
+#[test]
+fn natter_serve_prints_the_code_of_its_identity_file_and_refuses_plain_peers_when_asked() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("host-identity.pem");
+    let (identity, _) = Identity::load_or_create(&file).unwrap();
+    let path = file.to_str().unwrap();
+    let mut serve = common::ServeProcess::start(&["--identity", path, "--require-encryption"]);
+    let printed: String = serve
+        .printed
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    assert!(
+        printed.contains(&format!("Host code: {}", identity.fingerprint().code())),
+        "{printed}"
+    );
+    assert!(printed.contains("Only encrypted connections"), "{printed}");
+    let mut plain = RawPeer::connect(serve.addr);
+    plain.send_raw(b"hi\n");
+    let text = plain.text_until_closed();
+    assert!(text.contains("only encrypted connections"), "{text:?}");
+    let mut ncat = TlsPeer::connect(serve.addr).unwrap();
+    assert_eq!(ncat.fingerprint, identity.fingerprint());
+    ncat.text_until("guest-");
+    serve.line_with("guest-");
+}
+
+#[test]
+fn natter_serve_with_a_corrupt_identity_file_says_what_to_do_and_leaves_it_alone() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("host-identity.pem");
+    std::fs::write(&file, "-----BEGIN PRIVATE KEY-----\nnot base64!\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_natter"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-announce",
+        ])
+        .arg("--identity")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("Nothing was changed"), "{said}");
+    assert!(said.contains("move that file"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "-----BEGIN PRIVATE KEY-----\nnot base64!\n"
+    );
+}
