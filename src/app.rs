@@ -884,6 +884,12 @@ impl NatterApp {
                     .find(|u| u.to_lowercase() == to.to_lowercase())
                     .cloned()
                     .unwrap_or(to);
+                if to.to_lowercase() == chat.my_nick.to_lowercase() {
+                    chat.system(
+                        "That is you: a private message goes to someone else. Nothing was sent.",
+                    );
+                    return;
+                }
                 self.show_conversation(Some(to.clone()));
                 self.send_private(to, text, false);
                 return;

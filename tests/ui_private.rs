@@ -113,6 +113,15 @@ fn a_private_message_to_someone_not_online_says_why_it_was_not_sent() {
 }
 
 #[test]
+fn msg_to_yourself_is_answered_in_the_window_and_opens_no_conversation() {
+    let (mut alice, _bob, _carol) = three();
+    alice.say("/msg ALICE note to self");
+    alice.until_shown("That is you: a private message goes to someone else.");
+    assert!(alice.app().chat.as_ref().unwrap().conversations.is_empty());
+    assert!(alice.harness.query_by_label("Room").is_none(), "no tabs");
+}
+
+#[test]
 fn a_conversation_follows_a_rename_and_says_when_the_other_person_left() {
     let (mut alice, mut bob, _carol) = three();
     click_label(&mut alice, "bob");
