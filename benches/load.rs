@@ -4,6 +4,7 @@
 //! ```text
 //! cargo bench --bench load -- [--mode rate|blast|storm] --clients 10,100,500
 //!     [--rate 4] [--seconds 10] [--messages 200] [--window 1024] [--io-threads 2]
+//!     [--tls off|on|both]
 //! ```
 //!
 //! - `rate` (default): every client sends `--rate` messages a second for `--seconds`.
@@ -16,6 +17,9 @@
 //!   then the server's resident memory and threads with N idle members, the cost of one idle
 //!   member, and the memory left once they all leave.
 //!
+//! `--tls on` runs every client over TLS 1.3 (as the Natter app does), `--tls both` runs each
+//! client count twice in one run, in the clear and then encrypted, for comparing the two.
+//!
 //! Server figures come from /proc/PID (Linux). Bounded: every phase stops by itself (at most
 //! `--seconds` + 30 s). Loopback only.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -23,13 +27,15 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use std::sync::{Arc, Mutex};
+
 use mio::{Events, Interest, Poll, Token};
 use natter::network::protocol::{ClientFrame, encode};
+use rustls::ClientConnection;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -47,6 +53,8 @@ struct Args {
     window: Option<u64>,
     /// `natter serve --io-threads`; its default when not given.
     io_threads: Option<usize>,
+    /// Each client count is run in the clear (false) and/or over TLS (true), in this order.
+    tls: Vec<bool>,
 }
 
 fn parse_args() -> Args {
@@ -58,6 +66,7 @@ fn parse_args() -> Args {
         messages: 200,
         window: None,
         io_threads: None,
+        tls: vec![false],
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -81,6 +90,13 @@ fn parse_args() -> Args {
             "--messages" => args.messages = value().parse().unwrap_or(200),
             "--window" => args.window = value().parse().ok(),
             "--io-threads" => args.io_threads = value().parse().ok(),
+            "--tls" => {
+                args.tls = match value().as_str() {
+                    "on" => vec![true],
+                    "both" => vec![false, true],
+                    _ => vec![false],
+                }
+            }
             _ => {} // cargo bench passes --bench
         }
     }
@@ -136,6 +152,8 @@ fn keep_off_server_cpu() {
 struct Server {
     child: Child,
     addr: SocketAddr,
+    /// Holds the server's identity file: never the user's own.
+    _identity: tempfile::TempDir,
 }
 
 impl Server {
@@ -153,10 +171,20 @@ impl Server {
         if let Ok(ms) = std::env::var("NATTER_COALESCE_MS") {
             threads.extend(["--coalesce-ms".into(), ms]);
         }
+        let identity = tempfile::tempdir().unwrap();
         let mut command = Command::new(bin);
         pin_to(&mut command, SERVER_CPU);
+        // An older build (NATTER_BIN) has no identity and speaks no TLS.
+        if std::env::var_os("NATTER_BIN").is_none() {
+            command
+                .arg("serve")
+                .arg("--identity")
+                .arg(identity.path().join("host-identity.pem"));
+        } else {
+            command.arg("serve");
+        }
         let mut child = command
-            .args(["serve", "--bind", "127.0.0.1", "--port", "0"])
+            .args(["--bind", "127.0.0.1", "--port", "0"])
             .args(["--max-clients", &room, "--max-per-address", &room])
             .args(["--join-burst", &room, "--joins-per-minute", "1000000"])
             .args(["--rate", "100000", "--burst", "100000"])
@@ -179,6 +207,7 @@ impl Server {
         Server {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port.expect("serve says its port"))),
+            _identity: identity,
         }
     }
 
@@ -212,10 +241,63 @@ impl Drop for Server {
     }
 }
 
-/// Connects and says hello; the welcome is read by the reader threads.
-fn connect(addr: SocketAddr, nick: &str) -> TcpStream {
+/// One client's connection as the senders use it: bare TCP, or a TLS session over it. The
+/// session is shared with the client's reader thread under a lock held only while records are
+/// processed or written.
+struct Link {
+    stream: TcpStream,
+    tls: Option<Arc<Mutex<ClientConnection>>>,
+}
+
+impl Link {
+    fn try_clone(&self) -> Link {
+        Link {
+            stream: self.stream.try_clone().unwrap(),
+            tls: self.tls.clone(),
+        }
+    }
+
+    /// Writes `line` whole to the (non-blocking) socket, waiting for room (bounded by `until`).
+    fn write_whole(&mut self, line: &[u8], until: Instant) -> bool {
+        let Some(tls) = &self.tls else {
+            return write_whole(&mut self.stream, line, until);
+        };
+        tls.lock().unwrap().writer().write_all(line).unwrap();
+        loop {
+            let mut session = tls.lock().unwrap();
+            if !session.wants_write() {
+                return true;
+            }
+            match session.write_tls(&mut self.stream) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    drop(session);
+                    if Instant::now() > until {
+                        return false;
+                    }
+                    thread::sleep(Duration::from_micros(200));
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// Connects (with a TLS handshake when `tls`) and says hello; the welcome is read by the
+/// reader threads.
+fn connect(addr: SocketAddr, nick: &str, tls: bool) -> Link {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_nodelay(true).unwrap();
+    let session = tls.then(|| {
+        let verifier = natter::network::tls::RecordingVerifier::new();
+        let config = natter::network::tls::client_config(verifier).unwrap();
+        let name = rustls::pki_types::ServerName::try_from("natter.bench").unwrap();
+        let mut session = ClientConnection::new(config, name).unwrap();
+        while session.is_handshaking() {
+            session.complete_io(&mut stream).unwrap();
+        }
+        Arc::new(Mutex::new(session))
+    });
     let hello = ClientFrame::Hello {
         version: 1,
         nick: nick.into(),
@@ -223,8 +305,12 @@ fn connect(addr: SocketAddr, nick: &str) -> TcpStream {
         // Like the Natter client: joins in a burst come as `presence` frames.
         features: vec![natter::network::protocol::FEATURE_PRESENCE.into()],
     };
-    stream.write_all(&encode(&hello)).unwrap();
-    stream
+    let mut link = Link {
+        stream,
+        tls: session,
+    };
+    assert!(link.write_whole(&encode(&hello), Instant::now() + Duration::from_secs(10)));
+    link
 }
 
 /// What every reader thread adds to.
@@ -242,6 +328,7 @@ struct Tally {
 /// One client as its reader thread sees it.
 struct ClientView {
     socket: mio::net::TcpStream,
+    tls: Option<Arc<Mutex<ClientConnection>>>,
     pending: Vec<u8>,
     /// Members this client knows of (accepted's list, then joins and leaves).
     members: usize,
@@ -251,7 +338,7 @@ struct ClientView {
 /// Reads many clients on one thread (mio); counts deliveries and their latency (the text is
 /// `b` and the send time in microseconds), members seen, and closes.
 fn read_loop(
-    streams: crossbeam_channel::Receiver<TcpStream>,
+    streams: crossbeam_channel::Receiver<Link>,
     everyone: usize,
     base: Instant,
     tally: Arc<Tally>,
@@ -265,7 +352,7 @@ fn read_loop(
     let mut poll = poll;
     while Instant::now() < until && !tally.stop.load(Ordering::Relaxed) {
         // Clients still connecting are read from the moment they are there.
-        for stream in streams.try_iter() {
+        for Link { stream, tls } in streams.try_iter() {
             stream.set_nonblocking(true).unwrap();
             let mut socket = mio::net::TcpStream::from_std(stream);
             let token = Token(clients.len());
@@ -274,6 +361,7 @@ fn read_loop(
                 .unwrap();
             clients.push(ClientView {
                 socket,
+                tls,
                 pending: Vec::new(),
                 members: 0,
                 ready: false,
@@ -298,7 +386,10 @@ fn read_loop(
                     Err(_) => break,
                 };
                 let now_us = base.elapsed().as_micros() as u64;
-                client.pending.extend_from_slice(&chunk[..n]);
+                match &client.tls {
+                    None => client.pending.extend_from_slice(&chunk[..n]),
+                    Some(tls) => decrypt(tls, &chunk[..n], &mut client.pending),
+                }
                 let lines = take_lines(&mut client.pending);
                 for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
                     look_at(line, now_us, client, &tally, &mut latencies);
@@ -316,6 +407,18 @@ fn read_loop(
         }
     }
     latencies
+}
+
+/// Feeds TLS records to the session and appends the plaintext they carry to `pending`.
+fn decrypt(tls: &Mutex<ClientConnection>, mut raw: &[u8], pending: &mut Vec<u8>) {
+    let mut session = tls.lock().unwrap();
+    while !raw.is_empty() {
+        session.read_tls(&mut raw).unwrap();
+        let state = session.process_new_packets().unwrap();
+        let from = pending.len();
+        pending.resize(from + state.plaintext_bytes_to_read(), 0);
+        session.reader().read_exact(&mut pending[from..]).unwrap();
+    }
 }
 
 /// The complete lines at the front of `pending`, taken out of it.
@@ -370,7 +473,7 @@ fn look_at(line: &[u8], now_us: u64, client: &mut ClientView, tally: &Tally, lat
 /// Reader threads sharing the clients between them; give each client to
 /// [`Readers::add`] as soon as it is connected.
 struct Readers {
-    inboxes: Vec<crossbeam_channel::Sender<TcpStream>>,
+    inboxes: Vec<crossbeam_channel::Sender<Link>>,
     threads: Vec<thread::JoinHandle<Vec<u32>>>,
     added: usize,
 }
@@ -396,9 +499,9 @@ impl Readers {
         readers
     }
 
-    fn add(&mut self, stream: &TcpStream) {
+    fn add(&mut self, link: &Link) {
         let inbox = &self.inboxes[self.added % self.inboxes.len()];
-        inbox.send(stream.try_clone().unwrap()).unwrap();
+        inbox.send(link.try_clone()).unwrap();
         self.added += 1;
     }
 
@@ -440,7 +543,7 @@ fn write_whole(stream: &mut TcpStream, mut line: &[u8], until: Instant) -> bool 
 /// One pacer for everyone, round robin: `rate` a second per client, or as fast as the
 /// window allows (`in_flight` returns how many messages are not yet delivered to everyone).
 fn pace(
-    writers: &mut [TcpStream],
+    writers: &mut [Link],
     base: Instant,
     until: Instant,
     mut may_send: impl FnMut(u64, Duration) -> bool,
@@ -453,7 +556,7 @@ fn pace(
             continue;
         }
         let i = (sent % writers.len() as u64) as usize;
-        if !write_whole(&mut writers[i], &chat_line(base), until) {
+        if !writers[i].write_whole(&chat_line(base), until) {
             break;
         }
         sent += 1;
@@ -462,14 +565,14 @@ fn pace(
 }
 
 /// Every client sends `messages` as fast as its socket takes them, from two sender threads.
-fn blast_all(writers: &[TcpStream], messages: usize, base: Instant, until: Instant) -> u64 {
+fn blast_all(writers: &[Link], messages: usize, base: Instant, until: Instant) -> u64 {
     let senders: Vec<_> = (0..2)
         .map(|t| {
-            let mut mine: Vec<(TcpStream, usize)> = writers
+            let mut mine: Vec<(Link, usize)> = writers
                 .iter()
                 .skip(t)
                 .step_by(2)
-                .map(|w| (w.try_clone().unwrap(), 0))
+                .map(|w| (w.try_clone(), 0))
                 .collect();
             thread::spawn(move || {
                 while mine.iter().any(|(_, n)| *n < messages) && Instant::now() < until {
@@ -477,7 +580,7 @@ fn blast_all(writers: &[TcpStream], messages: usize, base: Instant, until: Insta
                         // A batch per turn, so every client keeps sending.
                         let batch_len = 16.min(messages - *n);
                         let batch: Vec<u8> = (0..batch_len).flat_map(|_| chat_line(base)).collect();
-                        if write_whole(stream, &batch, until) {
+                        if stream.write_whole(&batch, until) {
                             *n += batch_len;
                         }
                     }
@@ -505,18 +608,18 @@ fn wait_for(until: Instant, done: impl Fn() -> bool) {
 }
 
 /// The rate and blast modes: join everyone, send, wait for the deliveries, report.
-fn run_traffic(args: &Args, clients: usize) {
+fn run_traffic(args: &Args, clients: usize, tls: bool) {
     let server = Server::start(clients, args.io_threads);
     let base = Instant::now();
     let tally = Arc::new(Tally::default());
     let send_for = Duration::from_secs_f64(args.seconds);
     let until = Instant::now() + send_for + Duration::from_secs(30);
     let mut readers = Readers::start(clients, base, &tally, until);
-    let mut writers: Vec<TcpStream> = (0..clients)
+    let mut writers: Vec<Link> = (0..clients)
         .map(|i| {
-            let stream = connect(server.addr, &format!("c{i}"));
-            readers.add(&stream);
-            stream
+            let link = connect(server.addr, &format!("c{i}"), tls);
+            readers.add(&link);
+            link
         })
         .collect();
     wait_for(until, || tally.ready.load(Ordering::Relaxed) >= clients);
@@ -552,15 +655,16 @@ fn run_traffic(args: &Args, clients: usize) {
     let dropped = tally.dropped.load(Ordering::Relaxed);
     tally.stop.store(true, Ordering::Relaxed);
     for w in &writers {
-        let _ = w.shutdown(std::net::Shutdown::Both);
+        let _ = w.stream.shutdown(std::net::Shutdown::Both);
     }
     let mut latencies = readers.join();
     latencies.sort_unstable();
     let got = tally.deliveries.load(Ordering::Relaxed);
     println!(
-        "clients={clients:4} sent={sent} deliveries={got}/{expected} delivered/s={:.0} \
+        "tls={} clients={clients:4} sent={sent} deliveries={got}/{expected} delivered/s={:.0} \
          p50={:.2}ms p99={:.2}ms max={:.2}ms lost={} dropped={} server_cpu={cpu:.2}s \
          ({:.0}% of one core, {:.0} ns/delivery) rss={} MB threads={threads}",
+        if tls { "on " } else { "off" },
         got as f64 / elapsed,
         quantile_ms(&latencies, 0.50),
         quantile_ms(&latencies, 0.99),
@@ -574,7 +678,7 @@ fn run_traffic(args: &Args, clients: usize) {
 }
 
 /// The storm mode: everyone connects at once.
-fn run_storm(args: &Args, clients: usize) {
+fn run_storm(args: &Args, clients: usize, tls: bool) {
     let server = Server::start(clients, args.io_threads);
     thread::sleep(Duration::from_millis(200));
     let (rss_empty, _, _) = server.stats();
@@ -584,23 +688,27 @@ fn run_storm(args: &Args, clients: usize) {
     let readers = Arc::new(std::sync::Mutex::new(Readers::start(
         clients, base, &tally, until,
     )));
-    let connectors: Vec<_> = (0..4)
+    // A TLS client waits for the host's handshake answer before its hello, so a few
+    // connecting threads would make a trickle of what is a crowd arriving at once (every
+    // person's computer shakes hands in parallel): many threads connect when encrypted.
+    let connecting = if tls { 16 } else { 4 };
+    let connectors: Vec<_> = (0..connecting)
         .map(|t| {
             let addr = server.addr;
             let readers = Arc::clone(&readers);
             thread::spawn(move || {
                 (t..clients)
-                    .step_by(4)
+                    .step_by(connecting)
                     .map(|i| {
-                        let stream = connect(addr, &format!("s{i}"));
-                        readers.lock().unwrap().add(&stream);
-                        stream
+                        let link = connect(addr, &format!("s{i}"), tls);
+                        readers.lock().unwrap().add(&link);
+                        link
                     })
                     .collect::<Vec<_>>()
             })
         })
         .collect();
-    let streams: Vec<TcpStream> = connectors
+    let streams: Vec<Link> = connectors
         .into_iter()
         .flat_map(|c| c.join().unwrap())
         .collect();
@@ -618,7 +726,7 @@ fn run_storm(args: &Args, clients: usize) {
     let (rss_full, threads, _) = server.stats();
     tally.stop.store(true, Ordering::Relaxed);
     for s in &streams {
-        let _ = s.shutdown(std::net::Shutdown::Both);
+        let _ = s.stream.shutdown(std::net::Shutdown::Both);
     }
     drop(streams);
     if let Ok(readers) = Arc::try_unwrap(readers) {
@@ -627,10 +735,11 @@ fn run_storm(args: &Args, clients: usize) {
     thread::sleep(Duration::from_secs(2));
     let (rss_after, threads_after, _) = server.stats();
     println!(
-        "clients={clients:5} connected_in={:.2}s 99%_ready_in={:.2}s all_ready_in={:.2}s \
+        "tls={} clients={clients:5} connected_in={:.2}s 99%_ready_in={:.2}s all_ready_in={:.2}s \
          ready={}/{clients} dropped={dropped} \
          rss_empty={:.1}MB rss_with_all={:.1}MB per_member={}B threads={threads} \
          rss_after_all_left={:.1}MB threads_after={threads_after}",
+        if tls { "on " } else { "off" },
         connected.as_secs_f64(),
         ready_99.as_secs_f64(),
         ready.as_secs_f64(),
@@ -650,9 +759,11 @@ fn main() {
         thread::available_parallelism().map_or(0, |n| n.get())
     );
     for clients in args.clients.clone() {
-        match args.mode {
-            Mode::Storm => run_storm(&args, clients.max(1)),
-            _ => run_traffic(&args, clients.max(1)),
+        for &tls in &args.tls {
+            match args.mode {
+                Mode::Storm => run_storm(&args, clients.max(1), tls),
+                _ => run_traffic(&args, clients.max(1), tls),
+            }
         }
     }
 }

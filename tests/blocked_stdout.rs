@@ -28,9 +28,13 @@ fn rss_kb(pid: u32) -> u64 {
 
 #[test]
 fn with_stdout_unread_the_server_answers_memory_stays_bounded_and_drops_are_counted() {
+    // The host identity goes to this test's own folder, never the user's settings.
+    let identity = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_natter"))
         .args(["serve", "--bind", "127.0.0.1", "--port", "0"])
         .args(["--rate", "100000", "--burst", "100000"])
+        .arg("--identity")
+        .arg(identity.path().join("host-identity.pem"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

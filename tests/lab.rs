@@ -150,11 +150,22 @@ fn lab_a_room_is_listed_on_another_computer_within_1_s_twenty_times_gone_on_stop
     assert_eq!(on_d.rooms(), &[]);
 }
 
+/// Numbers the lab's identity files.
+static NEXT_IDENTITY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// `natter serve` on computer `name`, waiting for its "listening on" line.
+/// Each gets an identity file of its own in a temporary folder, never the user's settings.
 fn serve_on(lab: &Lab, name: &str, args: &[&str]) -> Killed {
+    let identity = std::env::temp_dir().join(format!(
+        "natter-lab-{}-{name}-{}.pem",
+        std::process::id(),
+        NEXT_IDENTITY.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     let mut child = Killed(
         lab.command(name, env!("CARGO_BIN_EXE_natter"))
             .arg("serve")
+            .arg("--identity")
+            .arg(&identity)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

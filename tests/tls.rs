@@ -370,3 +370,59 @@ fn natter_serve_with_a_corrupt_identity_file_says_what_to_do_and_leaves_it_alone
         "-----BEGIN PRIVATE KEY-----\nnot base64!\n"
     );
 }
+
+/// PROTOCOL.md §9's Python client, as printed there (only the address changed, and it stops
+/// after the first chat): it prints the host's code, and its message reaches the room.
+#[test]
+fn the_documented_python_client_prints_the_host_code_and_chats_over_tls() {
+    let Some(python) = common::python3() else {
+        return;
+    };
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/PROTOCOL.md")).unwrap();
+    let section = doc.split("## 9. A minimal client").nth(1).unwrap();
+    let code = section
+        .split("```python\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let config = test_config();
+    let key = fingerprint_of(&config);
+    let server = start_server(config);
+    let port = server.local_addr().port();
+    let script = code
+        .replace(
+            "(\"192.168.1.20\", 5050)",
+            &format!("(\"127.0.0.1\", {port})"),
+        )
+        .replace(
+            "print(frame[\"time\"], frame[\"from\"], frame[\"text\"])",
+            "print(frame[\"time\"], frame[\"from\"], frame[\"text\"]); raise SystemExit(0)",
+        );
+    assert!(
+        script.contains(&port.to_string()),
+        "the address line is as documented"
+    );
+    let (done, finished) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        let output = std::process::Command::new(python)
+            .args(["-c", &script])
+            .output();
+        let _ = done.send(output);
+    });
+    let output = finished
+        .recv_timeout(WAIT)
+        .expect("the script ends")
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{printed} {output:?}");
+    assert!(
+        printed.contains(&format!("Host code: {}", key.code())),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!("Pin: {}", key.to_text())),
+        "{printed}"
+    );
+    assert!(printed.contains("py hello from Python"), "{printed}");
+}

@@ -535,6 +535,24 @@ impl ServeProcess {
     }
 }
 
+/// The `python3` to run documented scripts with: `None` (the test is skipped, saying why)
+/// where there is none, except under `CI=true`, where CI installs it and its absence fails.
+pub fn python3() -> Option<&'static str> {
+    let found = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Some("python3");
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "python3 is missing: scripts/setup.sh installs it"
+    );
+    eprintln!("skipped: no python3 on this machine (scripts/setup.sh installs it)");
+    None
+}
+
 /// Accepts the next connection that does not start a TLS handshake. A Natter client tries
 /// TLS first; a host that does not speak it (these fake hosts) closes that connection, and the
 /// client dials again in the clear.

@@ -1,60 +1,15 @@
-//! A peer that speaks TLS like `ncat --ssl` or `openssl s_client`: it checks nothing about the
-//! certificate but the handshake signature, and reports the key's fingerprint.
+//! A peer that speaks TLS like `ncat --ssl` or `openssl s_client`: it takes any key the host
+//! proves it holds, and reports the key's fingerprint.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use natter::network::tls::Fingerprint;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConnection, DigitallySignedStruct, StreamOwned};
+use natter::network::tls::{Fingerprint, RecordingVerifier, client_config};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, StreamOwned};
 
 use super::WAIT;
-
-#[derive(Debug)]
-struct AnyKey {
-    seen: Mutex<Option<Fingerprint>>,
-}
-
-impl ServerCertVerifier for AnyKey {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        *self.seen.lock().unwrap() = Fingerprint::of_certificate(end_entity);
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        _: &[u8],
-        _: &CertificateDer<'_>,
-        _: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("TLS 1.3 only".into()))
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = rustls::crypto::ring::default_provider().signature_verification_algorithms;
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        rustls::crypto::ring::default_provider()
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
 
 /// An `ncat --ssl`-style peer: TLS, then lines of text (or JSON frames) inside.
 pub struct TlsPeer {
@@ -65,19 +20,10 @@ pub struct TlsPeer {
 
 impl TlsPeer {
     pub fn connect(addr: SocketAddr) -> io::Result<TlsPeer> {
-        let verifier = Arc::new(AnyKey {
-            seen: Mutex::new(None),
-        });
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(io::Error::other)?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier.clone())
-        .with_no_client_auth();
+        let verifier = RecordingVerifier::new();
+        let config = client_config(Arc::clone(&verifier)).map_err(io::Error::other)?;
         let name = ServerName::try_from("natter.test").map_err(io::Error::other)?;
-        let session = ClientConnection::new(Arc::new(config), name).map_err(io::Error::other)?;
+        let session = ClientConnection::new(config, name).map_err(io::Error::other)?;
         let tcp = TcpStream::connect(addr)?;
         tcp.set_read_timeout(Some(WAIT))?;
         let mut stream = StreamOwned::new(session, tcp);
@@ -85,9 +31,7 @@ impl TlsPeer {
             stream.conn.complete_io(&mut stream.sock)?;
         }
         let fingerprint = verifier
-            .seen
-            .lock()
-            .unwrap()
+            .seen()
             .ok_or_else(|| io::Error::other("no certificate"))?;
         Ok(TlsPeer {
             stream,

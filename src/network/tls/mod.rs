@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 pub use fingerprint::Fingerprint;
 pub use identity::{IDENTITY_FILE, Identity, IdentityError, Origin};
-pub(crate) use verify::RecordingVerifier;
+pub use verify::RecordingVerifier;
 
 use rustls::crypto::CryptoProvider;
 
@@ -40,8 +40,10 @@ pub(crate) fn server_config(
     Ok(Arc::new(config))
 }
 
-/// The client side: TLS 1.3 only, the host's certificate checked by `verifier`.
-pub(crate) fn client_config(
+/// The client side: TLS 1.3 only, the host's certificate checked by `verifier` (any key the
+/// host proves it holds is taken; the caller compares [`RecordingVerifier::seen`] with the key
+/// it trusts). Public for tools and tests that speak TLS to a host like `ncat --ssl`.
+pub fn client_config(
     verifier: Arc<RecordingVerifier>,
 ) -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))

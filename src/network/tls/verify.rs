@@ -17,13 +17,13 @@ use crate::network::lock;
 
 /// Accepts any certificate whose key signs the handshake, and remembers its fingerprint.
 #[derive(Debug)]
-pub(crate) struct RecordingVerifier {
+pub struct RecordingVerifier {
     algorithms: WebPkiSupportedAlgorithms,
     seen: Mutex<Option<Fingerprint>>,
 }
 
 impl RecordingVerifier {
-    pub(crate) fn new() -> Arc<Self> {
+    pub fn new() -> Arc<Self> {
         Arc::new(RecordingVerifier {
             algorithms: super::provider().signature_verification_algorithms,
             seen: Mutex::new(None),
@@ -31,7 +31,7 @@ impl RecordingVerifier {
     }
 
     /// The fingerprint of the key the host presented, once the handshake got that far.
-    pub(crate) fn seen(&self) -> Option<Fingerprint> {
+    pub fn seen(&self) -> Option<Fingerprint> {
         *lock(&self.seen)
     }
 }
