@@ -519,6 +519,7 @@ fn chat_line(base: Instant) -> Vec<u8> {
         text: format!("b{}", base.elapsed().as_micros()),
         client_id: None,
         action: false,
+        to: None,
     })
 }
 

@@ -2,9 +2,10 @@
 # The system packages Natter's tests need on Debian/Ubuntu: software rendering (Mesa's
 # llvmpipe/lavapipe) for the UI tests, a virtual X server and screenshot tools for the
 # real-window test, iproute2 and nftables for the network-namespace lab (scripts/lab.sh,
-# tests/lab.rs), Python for running PROTOCOL.md's Python client (tests/tls.rs). Idempotent:
-# installs only what is missing. Needs root; scripts/check.sh calls it (through sudo when you
-# are not root), so you rarely run it yourself.
+# tests/lab.rs), Python for running PROTOCOL.md's Python client (tests/tls.rs), and dbus
+# (dbus-daemon: the private session bus of tests/notify_dbus.rs). Idempotent: installs only
+# what is missing. Needs root; scripts/check.sh calls it (through sudo when you are not root),
+# so you rarely run it yourself.
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,7 @@ packages=(
   xvfb x11-apps imagemagick xdotool
   iproute2 nftables
   python3
+  dbus
 )
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
   echo "Not a Debian/Ubuntu machine: install Mesa (Vulkan or GL) and Xvfb yourself;" \

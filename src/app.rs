@@ -30,6 +30,9 @@ use crate::save;
 use crate::settings::{STORAGE_KEY, Settings, ThemeChoice};
 use crate::ui::{self, fonts};
 
+mod notifications;
+mod private;
+
 /// How long the Connect tab says "looking for rooms" before "none heard yet".
 pub const LOOKING_FOR: Duration = Duration::from_secs(2);
 
@@ -55,7 +58,13 @@ pub enum UiAction {
     Rename(String),
     /// While the link is down: stop waiting and reconnect now.
     RetryNow,
+    /// Save chat log: at once when there is only the room; with private conversations it
+    /// first asks which ([`NatterApp::save_choice`]).
     SaveLog,
+    /// Save the conversation shown, or everything (the answer to the save choice).
+    SaveLogOf(SaveScope),
+    /// Close the save choice without saving.
+    CancelSave,
     /// Show this folder in the desktop's file manager (after a save without a dialog).
     OpenFolder(PathBuf),
     SetTheme(ThemeChoice),
@@ -70,6 +79,11 @@ pub enum UiAction {
     ConnectAnyway,
     /// From the host-key warning: do not connect; back to the tabs.
     DismissKeyWarning,
+    /// Show a conversation: `None` the room, `Some(nick)` the private one with that person
+    /// (opened if new: clicking a name in the user list).
+    ShowConversation(Option<String>),
+    /// Which messages show a desktop notification (the setting).
+    SetNotify(crate::notify::NotifyChoice),
 }
 
 /// A host whose key is not the one trusted: shown instead of the chat until the person
@@ -84,6 +98,15 @@ pub struct KeyWarning {
     pub found: Option<Fingerprint>,
     /// "I asked the person hosting": the only way to enable Connect anyway.
     pub checked: bool,
+}
+
+/// What Save chat log saves once there are private conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveScope {
+    /// The conversation shown (the room, or one private conversation).
+    Conversation,
+    /// The room and every private conversation, in order, private lines marked.
+    Everything,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,9 +203,13 @@ pub struct NatterApp {
     pub draft: String,
     /// Stop hosting / Leave was clicked with others in the room: the window asks first.
     pub confirm_leave: bool,
+    /// Save chat log asks "this conversation or everything?" (private conversations exist).
+    pub save_choice: bool,
     /// The rename box (opened by clicking your own name in the user list) and what it holds.
     pub rename_draft: Option<String>,
     pub list: ui::chat::MessageListState,
+    /// The conversation shown, and the others' drafts, scroll positions and unread counts.
+    pub conversations: crate::conversations::Conversations,
     pub unread: usize,
     client: Option<ClientHandle>,
     finder: Option<Finder>,
@@ -197,6 +224,15 @@ pub struct NatterApp {
     saved_rx: Receiver<Saved>,
     /// Threads that stop servers and clients or run the save dialog; joined on exit.
     background: Vec<JoinHandle<()>>,
+    /// When a message notifies, and how often (see `notify`).
+    pub notifier: crate::notify::Notifier,
+    /// Where notifications go: the desktop's service, started when first needed, unless a
+    /// test put another sink here.
+    notify_sink: Option<Box<dyn crate::notify::NotifySink>>,
+    notify_tx: Sender<crate::notify::NotifyEvent>,
+    notify_rx: Receiver<crate::notify::NotifyEvent>,
+    /// Why desktop notifications cannot be shown, for the settings menu.
+    pub notify_problem: Option<String>,
 }
 
 impl NatterApp {
@@ -226,7 +262,13 @@ impl NatterApp {
             settings.nickname = default_nickname();
         }
         let (saved_tx, saved_rx) = crossbeam_channel::unbounded();
+        let (notify_tx, notify_rx) = crossbeam_channel::unbounded();
         NatterApp {
+            notifier: Default::default(),
+            notify_sink: None,
+            notify_tx,
+            notify_rx,
+            notify_problem: None,
             port_text: settings.port.to_string(),
             address_text: settings.recent_hosts.first().cloned().unwrap_or_default(),
             settings,
@@ -260,8 +302,10 @@ impl NatterApp {
             save_fallback_dir: None,
             draft: String::new(),
             confirm_leave: false,
+            save_choice: false,
             rename_draft: None,
             list: ui::chat::MessageListState::default(),
+            conversations: Default::default(),
             unread: 0,
             client: None,
             finder: None,
@@ -292,6 +336,7 @@ impl NatterApp {
     pub fn drain_events(&mut self, ctx: &egui::Context) {
         self.drain_server();
         self.drain_client(ctx);
+        self.drain_notifications(ctx);
         if let Ok(saved) = self.saved_rx.try_recv() {
             self.log_status = Some(saved.message);
             self.log_saved_without_dialog = saved.without_dialog;
@@ -302,6 +347,7 @@ impl NatterApp {
         }
         if self.focused {
             self.unread = 0;
+            self.conversations.seen();
         }
         if self.title_unread != self.unread {
             self.title_unread = self.unread;
@@ -351,6 +397,7 @@ impl NatterApp {
             return;
         };
         let events: Vec<_> = client.events().try_iter().collect();
+        let mut to_notify = Vec::new();
         let mut ended = false;
         let mut first_failure = None;
         for event in events {
@@ -364,7 +411,33 @@ impl NatterApp {
             {
                 self.key_warning = Some(warning);
             }
+            if let client::ClientEvent::Renamed { from, to, .. } = &event
+                && *from != chat.my_nick
+            {
+                self.conversations.renamed(from, to);
+            }
             let applied = chat.apply(event);
+            if let Some(line) = applied.new_line.and_then(|i| chat.lines.get(i)) {
+                self.conversations.arrived(line.with.clone(), self.focused);
+                if let crate::chat_state::LineKind::Message {
+                    from, text, action, ..
+                } = &line.kind
+                {
+                    let message = crate::notify::Incoming {
+                        from,
+                        text,
+                        action: *action,
+                        conversation: line.with.clone(),
+                        mentions_me: crate::mentions::mentions(text, &chat.my_nick),
+                        room: &chat.room,
+                    };
+                    let choice = self.settings.notify;
+                    let now = std::time::Instant::now();
+                    if let Some(shown) = self.notifier.offer(choice, self.focused, &message, now) {
+                        to_notify.push(shown);
+                    }
+                }
+            }
             if applied.first_connect && self.hosting.is_none() {
                 self.settings.remember_host(&self.address_text);
             }
@@ -388,6 +461,9 @@ impl NatterApp {
                     self.focus_address = self.hosting.is_none();
                 }
             }
+        }
+        for notification in to_notify {
+            self.notify(notification);
         }
         if let Some(error) = first_failure
             && self.key_warning.is_none()
@@ -423,7 +499,9 @@ impl NatterApp {
                 self.chat = None;
                 self.log_status = None;
                 self.log_saved_without_dialog = None;
+                self.save_choice = false;
                 self.list = ui::chat::MessageListState::default();
+                self.conversations.clear();
             }
             UiAction::Connect => self.connect(),
             UiAction::CancelConnect => {
@@ -437,7 +515,22 @@ impl NatterApp {
                     client.send(ClientCommand::RetryNow);
                 }
             }
-            UiAction::SaveLog => self.save_log_with_dialog(),
+            UiAction::SaveLog => {
+                if self
+                    .chat
+                    .as_ref()
+                    .is_some_and(|c| !c.conversations.is_empty())
+                {
+                    self.save_choice = true;
+                } else {
+                    self.save_log_with_dialog(SaveScope::Everything);
+                }
+            }
+            UiAction::SaveLogOf(scope) => {
+                self.save_choice = false;
+                self.save_log_with_dialog(scope);
+            }
+            UiAction::CancelSave => self.save_choice = false,
             UiAction::OpenFolder(folder) => {
                 if let Err(e) = open::that_detached(&folder) {
                     self.log_status = Some(format!(
@@ -464,6 +557,8 @@ impl NatterApp {
             }
             UiAction::ConnectAnyway => self.connect_anyway(),
             UiAction::DismissKeyWarning => self.key_warning = None,
+            UiAction::ShowConversation(with) => self.show_conversation(with),
+            UiAction::SetNotify(choice) => self.settings.notify = choice,
         }
     }
 
@@ -741,6 +836,7 @@ impl NatterApp {
     ) {
         self.drop_client();
         self.list = ui::chat::MessageListState::default();
+        self.conversations.clear();
         self.chat = Some(ChatState::new(&nick));
         self.chat_address = address.clone();
         let (backoff_first, backoff_max) = self.reconnect_backoff;
@@ -780,6 +876,24 @@ impl NatterApp {
         let (text, action) = match typed {
             Typed::Say(text) => (text, false),
             Typed::Action(text) => (text, true),
+            Typed::Private { to, text } => {
+                // The name as the list spells it, when it is there in another case.
+                let to = chat
+                    .users
+                    .iter()
+                    .find(|u| u.to_lowercase() == to.to_lowercase())
+                    .cloned()
+                    .unwrap_or(to);
+                if to.to_lowercase() == chat.my_nick.to_lowercase() {
+                    chat.system(
+                        "That is you: a private message goes to someone else. Nothing was sent.",
+                    );
+                    return;
+                }
+                self.show_conversation(Some(to.clone()));
+                self.send_private(to, text, false);
+                return;
+            }
             Typed::Nick(wanted) => {
                 self.rename(&wanted);
                 return;
@@ -797,6 +911,10 @@ impl NatterApp {
                 return;
             }
         };
+        if let Some(to) = self.conversations.current.clone() {
+            self.send_private(to, text, action);
+            return;
+        }
         let local_id = self.next_local_id;
         self.next_local_id += 1;
         chat.add_pending_line(local_id, &text, action);
@@ -908,8 +1026,8 @@ impl NatterApp {
 
     /// Saves through the desktop's file dialog, or, when none can be shown, to a new dated
     /// file in the Documents folder (see `save`). Cancelling the dialog saves nothing.
-    fn save_log_with_dialog(&mut self) {
-        let contents = self.log_text();
+    fn save_log_with_dialog(&mut self, scope: SaveScope) {
+        let contents = self.log_text_of(scope);
         let name = chat_log::default_file_name(chrono::Local::now().date_naive());
         let done = self.saved_tx.clone();
         let wake = self.wake.clone();

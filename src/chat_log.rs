@@ -15,7 +15,8 @@ pub fn default_file_name(today: chrono::NaiveDate) -> String {
 }
 
 /// One line per message: `YYYY-MM-DD HH:MM:SS  nick: text`, in local time and logical order.
-/// Further lines of a multi-line message are indented; system lines start with `*`.
+/// Further lines of a multi-line message are indented; system lines start with `*`; a private
+/// conversation's lines with `(private, dana)`.
 pub fn format_log(lines: &[ChatLine]) -> String {
     let mut out = String::new();
     for line in lines {
@@ -30,6 +31,11 @@ pub fn format_log(lines: &[ChatLine]) -> String {
             LineKind::Message { from, text, .. } => (format!("{from}: "), text.as_str()),
             LineKind::System(text) => ("* ".to_string(), text.as_str()),
             LineKind::Plain(text) => ("host> ".to_string(), text.as_str()),
+        };
+        // A private conversation's lines say whose they are, in a log of everything.
+        let who = match &line.with {
+            Some(with) => format!("(private, {with}) {who}"),
+            None => who,
         };
         // Text from others was cleaned when it arrived; this keeps the file safe to `cat`
         // whatever the source of a line.

@@ -48,6 +48,9 @@ pub struct ChatLine {
     /// Our own line confirmed by the host in a later minute than it was written (queued while
     /// the link was down): when it was delivered.
     pub delivered_late: Option<DateTime<Local>>,
+    /// The private conversation it belongs to (the other person's nickname, followed through
+    /// renames); `None` for the room.
+    pub with: Option<String>,
 }
 
 impl ChatLine {
@@ -56,6 +59,7 @@ impl ChatLine {
             time,
             kind,
             delivered_late: None,
+            with: None,
         }
     }
 }
@@ -97,6 +101,8 @@ pub enum Security {
 pub struct Applied {
     /// A message from someone else arrived.
     pub new_message: bool,
+    /// Where in `lines` that message is (its conversation, sender and text: notifications).
+    pub new_line: Option<usize>,
     /// The first Natter handshake of this chat (plain hosts never set it: they are not
     /// remembered as recent hosts).
     pub first_connect: bool,
@@ -116,6 +122,9 @@ pub struct ChatState {
     pub security: Security,
     /// This is the host's own chat in its own room: its link needs no word in the chat.
     pub own_room: bool,
+    /// Private conversations, by the other person's nickname (followed through renames), in
+    /// the order they were opened.
+    pub conversations: Vec<String>,
     pub my_nick: String,
     pub room: String,
     pub link: LinkState,
@@ -139,6 +148,7 @@ impl ChatState {
             unencrypted: HashSet::new(),
             security: Security::Unknown,
             own_room: false,
+            conversations: Vec::new(),
             my_nick: my_nick.to_string(),
             room: String::new(),
             link: LinkState::Connecting { attempt: 1 },
@@ -177,6 +187,36 @@ impl ChatState {
                 action,
             },
         );
+    }
+
+    /// Like [`ChatState::add_pending`], for a private message to `to` (its conversation).
+    pub fn add_pending_private(&mut self, local_id: u64, to: &str, text: &str, action: bool) {
+        self.open_conversation(to);
+        self.add_pending_line(local_id, text, action);
+        if let Some(line) = self.lines.last_mut() {
+            line.with = Some(to.to_string());
+        }
+    }
+
+    /// Adds a private conversation with `nick`, if there is none yet.
+    pub fn open_conversation(&mut self, nick: &str) {
+        if !self.conversations.iter().any(|c| c == nick) {
+            self.conversations.push(nick.to_string());
+        }
+    }
+
+    /// The lines of one conversation (`None`: the room), in order.
+    pub fn lines_of<'a>(&'a self, with: Option<&'a str>) -> impl Iterator<Item = &'a ChatLine> {
+        self.lines.iter().filter(move |l| l.with.as_deref() == with)
+    }
+
+    /// Adds a line of the app's own to the conversation with `nick`, if there is one.
+    fn tell_conversation(&mut self, nick: &str, time: DateTime<Local>, text: String) {
+        if self.conversations.iter().any(|c| c == nick) {
+            let mut line = ChatLine::new(time, LineKind::System(text));
+            line.with = Some(nick.to_string());
+            self.lines.push(line);
+        }
     }
 
     /// We asked the host for this nickname (`/nick`); see `wanted_nick`.
@@ -229,6 +269,7 @@ impl ChatState {
             } => self.on_plain_mode(address, looks_like),
             ClientEvent::Message { message, local_id } => {
                 applied.new_message = self.on_message(message, local_id);
+                applied.new_line = applied.new_message.then(|| self.lines.len() - 1);
                 if self.history_left > 0 {
                     self.history_left -= 1;
                     if self.history_left == 0 {
@@ -390,6 +431,17 @@ impl ChatState {
             }
             return false;
         }
+        // A private message belongs to the conversation with the other one of its two people.
+        let with = message.to.clone().map(|to| {
+            if message.from == self.my_nick {
+                to
+            } else {
+                message.from.clone()
+            }
+        });
+        if let Some(with) = &with {
+            self.open_conversation(with);
+        }
         let kind = LineKind::Message {
             id,
             from: message.from,
@@ -399,6 +451,9 @@ impl ChatState {
             action: message.action,
         };
         self.push(time, kind);
+        if let Some(line) = self.lines.last_mut() {
+            line.with = with;
+        }
         local_id.is_none()
     }
 
@@ -445,6 +500,7 @@ impl ChatState {
             format!("{nick} joined")
         };
         self.push(parse_time(time), LineKind::System(text));
+        self.tell_conversation(&nick, parse_time(time), format!("{nick} is back."));
     }
 
     fn on_left(&mut self, nick: String, reason: LeaveReason, detail: &str, time: &str) {
@@ -455,7 +511,12 @@ impl ChatState {
             LeaveReason::TimedOut => format!("{nick} left (timed out)"),
             _ => format!("{nick} left ({detail})"),
         };
-        self.push(parse_time(time), LineKind::System(text));
+        self.push(parse_time(time), LineKind::System(text.clone()));
+        self.tell_conversation(
+            &nick,
+            parse_time(time),
+            format!("{text}. Messages written here now reach nobody until {nick} is back."),
+        );
     }
 
     fn on_renamed(&mut self, from: &str, to: String, time: &str) {
@@ -474,7 +535,20 @@ impl ChatState {
         } else {
             format!("{from} is now {to}")
         };
-        self.push(parse_time(time), LineKind::System(text));
+        self.push(parse_time(time), LineKind::System(text.clone()));
+        // The conversation follows the person: its lines and its name take the new nickname.
+        if from != self.my_nick && self.conversations.iter().any(|c| c == from) {
+            for name in self.conversations.iter_mut().filter(|c| *c == from) {
+                *name = to.clone();
+            }
+            for line in self.lines.iter_mut() {
+                if line.with.as_deref() == Some(from) {
+                    line.with = Some(to.clone());
+                }
+            }
+            let note = format!("{text}; this conversation follows.");
+            self.tell_conversation(&to, parse_time(time), note);
+        }
     }
 
     fn on_not_sent(&mut self, local_id: u64, reason: String) {
@@ -578,6 +652,7 @@ mod tests {
             text: text.into(),
             client_id: None,
             action: false,
+            to: None,
         }
     }
 

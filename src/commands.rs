@@ -10,6 +10,8 @@ pub enum Typed {
     Action(String),
     /// `/nick NAME`: ask the host for another name (not yet checked).
     Nick(String),
+    /// `/msg NICK text`: a private message to that person, in a conversation with them.
+    Private { to: String, text: String },
     /// `/who`: list who is online, locally.
     Who,
     /// `/help`: list the commands, locally.
@@ -19,7 +21,7 @@ pub enum Typed {
 }
 
 /// What `/help` shows.
-pub const HELP: &str = "Commands: /nick NAME (change your name) · /me TEXT (an action: * you TEXT) · /who (who is online) · /help (this list). Start a message with // to send a line that begins with /.";
+pub const HELP: &str = "Commands: /nick NAME (change your name) · /me TEXT (an action: * you TEXT) · /msg NICK TEXT (a private message; or click a name in the list) · /who (who is online) · /help (this list). Start a message with // to send a line that begins with /.";
 
 pub fn parse(line: &str) -> Typed {
     let Some(rest) = line.strip_prefix('/') else {
@@ -41,6 +43,15 @@ pub fn parse(line: &str) -> Typed {
             Typed::Local("Type /me and what you do, e.g. /me waves.".into())
         }
         "me" => Typed::Action(argument.to_string()),
+        "msg" | "query" => match argument.split_once(char::is_whitespace) {
+            Some((to, text)) if !text.trim().is_empty() => Typed::Private {
+                to: to.to_string(),
+                text: text.trim().to_string(),
+            },
+            _ => Typed::Local(
+                "Type /msg, a name and your message, e.g. /msg Dana see you at 5. (Or click a name in the list.)".into(),
+            ),
+        },
         "who" | "users" => Typed::Who,
         "help" | "?" => Typed::Help,
         _ => Typed::Local(format!(
@@ -68,6 +79,14 @@ mod tests {
             Typed::Action("waves\nhello".into())
         );
         assert_eq!(parse("/who"), Typed::Who);
+        assert_eq!(
+            parse("/msg Dana  see you\nat 5 "),
+            Typed::Private {
+                to: "Dana".into(),
+                text: "see you\nat 5".into()
+            }
+        );
+        assert!(matches!(parse("/msg Dana"), Typed::Local(s) if s.starts_with("Type /msg")));
         assert_eq!(parse("/help"), Typed::Help);
         assert_eq!(parse("//text"), Typed::Say("/text".into()));
         assert!(matches!(parse("/me"), Typed::Local(_)));

@@ -56,6 +56,8 @@ pub struct Settings {
     pub known_hosts: BTreeMap<String, Fingerprint>,
     /// Hosting: only encrypted connections may join.
     pub require_encryption: bool,
+    /// Which messages show a desktop notification while the window is not focused.
+    pub notify: crate::notify::NotifyChoice,
 }
 
 impl Default for Settings {
@@ -69,6 +71,7 @@ impl Default for Settings {
             announce_room: true,
             known_hosts: BTreeMap::new(),
             require_encryption: false,
+            notify: crate::notify::NotifyChoice::default(),
         }
     }
 }

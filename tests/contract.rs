@@ -72,6 +72,7 @@ fn no_line_from_the_server_is_longer_than_max_line_bytes() {
         text,
         client_id: Some("1".into()),
         action: false,
+        to: None,
     };
     let overhead = encode(&frame(String::new())).len() - 1;
     let text = "\"".repeat((MAX_LINE_BYTES - overhead) / 2);

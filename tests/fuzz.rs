@@ -54,13 +54,18 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
                 resume: resume.map(|(session, last_id)| Resume { session, last_id }),
                 features,
             }),
-        (any_text(), proptest::option::of(any_text()), any::<bool>()).prop_map(
-            |(text, client_id, action)| ClientFrame::Chat {
+        (
+            any_text(),
+            proptest::option::of(any_text()),
+            any::<bool>(),
+            proptest::option::of(any_text())
+        )
+            .prop_map(|(text, client_id, action, to)| ClientFrame::Chat {
                 text,
                 client_id,
-                action
-            }
-        ),
+                action,
+                to,
+            }),
         any_text().prop_map(|nick| ClientFrame::Nick { nick }),
         Just(ClientFrame::Ping {}),
         Just(ClientFrame::Pong {}),
@@ -96,6 +101,7 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                     text,
                     client_id,
                     action,
+                    to: None,
                 })
             ),
         (

@@ -43,6 +43,7 @@ fn blast(stream: &TcpStream, from: usize, count: usize, pad: usize) -> thread::J
             text: format!("m{from}-{i} {padding}"),
             client_id: Some(format!("{from}-{i}")),
             action: false,
+            to: None,
         }));
     }
     thread::spawn(move || stream.write_all(&bytes).unwrap())

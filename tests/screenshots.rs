@@ -390,3 +390,62 @@ fn an_encrypted_client_header_and_the_host_key_warning_render() {
     client.until_shown("this host's code has changed");
     capture(&mut client, "host-key-warning");
 }
+
+/// A private conversation open beside the room (issue 13): the conversation tabs with the
+/// room's unread count, the private lines, and a line that mentions the reader highlighted.
+#[test]
+fn a_private_conversation_renders_beside_the_room() {
+    let mut window = Window::sized(900.0, 560.0);
+    let addr = host(&mut window, "Dana");
+    let bob = natter_peer(addr, "bob");
+    let yuki = natter_peer(addr, "Yuki");
+    window.until("everyone is in", |h| {
+        h.query_by_label_contains("Online (3)").is_some()
+    });
+    let say = |peer: &client::ClientHandle, local_id: u64, text: &str| {
+        peer.send(client::ClientCommand::Send {
+            local_id,
+            text: text.into(),
+        });
+    };
+    let private = |peer: &client::ClientHandle, local_id: u64, text: &str| {
+        peer.send(client::ClientCommand::SendPrivate {
+            local_id,
+            to: "Dana".into(),
+            text: text.into(),
+            action: false,
+        });
+    };
+    say(&bob, 1, "Morning all! Slides are on the share.");
+    window.until_shown("bob: Morning all!");
+    say(&yuki, 1, "Thanks bob 👍");
+    window.until_shown("Yuki: Thanks bob");
+    private(&bob, 2, "Dana, got a minute before the review?");
+    window.until_shown("bob (1)");
+    window.harness.get_by_label("bob (1)").click();
+    window.harness.run_steps(2);
+    window.say("Sure, what's up?");
+    window.until_shown("Dana: Sure, what's up?");
+    private(&bob, 3, "Can you present the numbers? I lost my voice 🙈");
+    window.until_shown("bob: Can you present the numbers?");
+    say(&yuki, 2, "Review moved to 10:30");
+    window.until_shown("Room (1)");
+    window.until("every line is in", |h| {
+        h.state()
+            .chat
+            .as_ref()
+            .unwrap()
+            .lines
+            .iter()
+            .any(|l| matches!(&l.kind, natter::chat_state::LineKind::Message { text, .. } if text.contains("10:30")))
+    });
+    let clock = chrono::Local
+        .with_ymd_and_hms(2026, 11, 23, 9, 41, 0)
+        .unwrap();
+    let app = window.harness.state_mut();
+    for line in &mut app.chat.as_mut().unwrap().lines {
+        line.time = clock;
+    }
+    app.hosting.as_mut().unwrap().port = 5050;
+    capture(&mut window, "private-chat");
+}

@@ -538,6 +538,7 @@ fn an_action_reaches_a_plain_peer_as_a_star_line_and_a_plain_me_reaches_natter_p
         text: "waves".into(),
         client_id: Some("1".into()),
         action: true,
+        to: None,
     });
     let seen = nc.text_until("* alice waves");
     assert!(!seen.contains("alice: waves"), "{seen}");

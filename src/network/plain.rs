@@ -18,6 +18,13 @@ pub enum PlainCommand {
     /// `/me waves`: an action, relayed as `* alice waves`.
     Action(String),
     Nick(String),
+    /// `/msg NICK text`: a private message for one person.
+    Private {
+        to: String,
+        text: String,
+    },
+    /// `/msg` without a nickname and a text.
+    PrivateUsage,
     Who,
     Help,
     Quit,
@@ -43,6 +50,20 @@ pub fn parse_line(line: &[u8]) -> PlainCommand {
     }
     if lower == "/nick" || lower.starts_with("/nick ") {
         return PlainCommand::Nick(text[5..].trim().to_string());
+    }
+    if let Some(rest) = text
+        .get(..4)
+        .filter(|start| start.eq_ignore_ascii_case("/msg"))
+        .map(|_| &text[4..])
+        .filter(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+    {
+        let mut rest = rest.trim_start().splitn(2, char::is_whitespace);
+        let to = rest.next().unwrap_or_default().to_string();
+        let said = rest.next().unwrap_or_default().trim().to_string();
+        if to.is_empty() || said.is_empty() {
+            return PlainCommand::PrivateUsage;
+        }
+        return PlainCommand::Private { to, text: said };
     }
     if let Some(action) = text
         .get(..4)
@@ -78,7 +99,7 @@ pub fn greeting(server: &str, welcome: &str, nick: &str, online: &[String]) -> S
 
 pub fn help() -> String {
     format!(
-        "Commands: /nick NAME (pick a name), /me TEXT (an action: * you TEXT), /who (who is online), exit or /quit (leave).{EOL}"
+        "Commands: /nick NAME (pick a name), /me TEXT (an action: * you TEXT), /msg NICK TEXT (a private message to one person), /who (who is online), exit or /quit (leave).{EOL}"
     )
 }
 
@@ -96,6 +117,36 @@ pub fn chat(message: &ChatMessage) -> String {
     } else {
         format!("[{time}] {}: ", message.from)
     };
+    for (i, line) in message.text.split('\n').enumerate() {
+        if i > 0 {
+            out.push_str(EOL);
+            out.push_str("        ");
+        }
+        out.push_str(line);
+    }
+    out.push_str(EOL);
+    out
+}
+
+/// A private message as its plain-text recipient reads it: `[HH:MM] *dana* (private): text`.
+pub fn private(message: &ChatMessage) -> String {
+    labelled(message, &format!("*{}* (private)", message.from))
+}
+
+/// What a plain-text sender of a private message is shown: `[HH:MM] -> bob (private): text`.
+pub fn private_sent(message: &ChatMessage) -> String {
+    let to = message.to.as_deref().unwrap_or_default();
+    labelled(message, &format!("-> {to} (private)"))
+}
+
+/// `[HH:MM] label: text`, continuation lines indented as in [`chat`]; an action keeps its
+/// star: `[HH:MM] label: * dana waves`.
+fn labelled(message: &ChatMessage, label: &str) -> String {
+    let time = local_hh_mm(&message.time);
+    let mut out = format!("[{time}] {label}: ");
+    if message.action {
+        out.push_str(&format!("* {} ", message.from));
+    }
     for (i, line) in message.text.split('\n').enumerate() {
         if i > 0 {
             out.push_str(EOL);
@@ -161,6 +212,15 @@ mod tests {
             PlainCommand::Action("waves".into())
         );
         assert_eq!(parse_line(b"/me"), PlainCommand::Say("/me".into()));
+        assert_eq!(
+            parse_line(b"/MSG dana  see you at 5 "),
+            PlainCommand::Private {
+                to: "dana".into(),
+                text: "see you at 5".into()
+            }
+        );
+        assert_eq!(parse_line(b"/msg dana"), PlainCommand::PrivateUsage);
+        assert_eq!(parse_line(b"/msg"), PlainCommand::PrivateUsage);
         assert_eq!(parse_line(b"\x1b[2J\x07"), PlainCommand::Nothing);
         assert_eq!(
             parse_line(b"caf\xe9 ok"),
@@ -181,6 +241,7 @@ mod tests {
             text: "שלום\nsecond".into(),
             client_id: None,
             action: false,
+            to: None,
         };
         let line = chat(&message);
         assert!(line.starts_with('['), "{line}");

@@ -53,6 +53,10 @@ pub enum ClientFrame {
         /// that do not know the field ignore it and see an ordinary message.
         #[serde(default, skip_serializing_if = "is_false")]
         action: bool,
+        /// A private message for this nickname alone (see "Private messages" in
+        /// PROTOCOL.md). Absent means a message for everyone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
     },
     /// Ask for another nickname.
     Nick {
@@ -194,6 +198,10 @@ pub struct ChatMessage {
     /// An action ("/me waves"), shown as `* alice waves`; absent means false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub action: bool,
+    /// Set on a private message: the nickname it was sent to. Only the sender and that person
+    /// ever get it, live, in history or on resume; absent means a message for everyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
 }
 
 /// For serde: leave a false flag out of the frame, so old peers see nothing new.
@@ -240,6 +248,10 @@ pub enum ErrorCode {
     EmptyText,
     /// The message would make a line longer than `max_line_bytes` once relayed.
     TextTooLong,
+    /// A private message named nobody in the room (or someone who took that name moments ago).
+    NotOnline,
+    /// A private message to oneself.
+    ToYourself,
     ServerError,
     /// The host accepts only encrypted (TLS) connections.
     EncryptionRequired,
@@ -254,6 +266,8 @@ impl ErrorCode {
                 | ErrorCode::EmptyText
                 | ErrorCode::BadNick
                 | ErrorCode::TextTooLong
+                | ErrorCode::NotOnline
+                | ErrorCode::ToYourself
         )
     }
 
@@ -279,6 +293,8 @@ impl ErrorCode {
             ErrorCode::Flooding => "flooding",
             ErrorCode::EmptyText => "empty_text",
             ErrorCode::TextTooLong => "text_too_long",
+            ErrorCode::NotOnline => "not_online",
+            ErrorCode::ToYourself => "to_yourself",
             ErrorCode::ServerError => "server_error",
         }
     }
@@ -513,6 +529,7 @@ mod tests {
             text: "שלום\nworld".into(),
             client_id: Some("c1".into()),
             action: false,
+            to: None,
         });
         let line = encode(&chat);
         assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);

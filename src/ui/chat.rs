@@ -56,7 +56,10 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
         .show(ui, |ui| user_list(ui, app, actions));
     egui::CentralPanel::default().show(ui, |ui| {
         if let Some(chat) = &app.chat {
-            message_list(ui, chat, &mut app.list);
+            crate::ui::conversations::tabs(ui, chat, &app.conversations, actions);
+            let with = app.conversations.current.as_deref();
+            let lines: Vec<&ChatLine> = chat.lines_of(with).collect();
+            message_list(ui, &lines, &chat.my_nick, &mut app.list);
         }
     });
 }
@@ -129,6 +132,9 @@ fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
     if let Some(hosting) = &app.hosting {
         hosting_card(ui, hosting);
         crate::ui::host_notes::show(ui, hosting, actions);
+    }
+    if app.save_choice {
+        crate::ui::conversations::save_choice(ui, app, actions);
     }
     if let Some(status) = &app.log_status {
         ui.label(status);
@@ -211,9 +217,24 @@ fn settings_menu(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>
                 ui.close();
             }
         }
+        ui.separator();
+        ui.label(RichText::new("Desktop notifications").strong());
+        ui.weak("While this window is not in front:");
+        for choice in crate::notify::NotifyChoice::ALL {
+            if ui
+                .radio(app.settings.notify == choice, choice.label())
+                .clicked()
+            {
+                actions.push(UiAction::SetNotify(choice));
+                ui.close();
+            }
+        }
+        if let Some(problem) = &app.notify_problem {
+            ui.colored_label(ui.visuals().warn_fg_color, problem);
+        }
     })
     .response
-    .on_hover_text("Settings: theme");
+    .on_hover_text("Settings: theme, desktop notifications");
 }
 
 /// How long a Copy button says "Copied" after a click, in seconds.
@@ -451,7 +472,7 @@ fn user_list(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
             // One row per name: a long one ends in "…" (whole on hover), never broken mid-word.
             let mine = *user == chat.my_nick && !down;
             let label = egui::Label::new(job).truncate();
-            let label = if mine {
+            let label = if !down {
                 label.sense(egui::Sense::click())
             } else {
                 label
@@ -467,11 +488,20 @@ fn user_list(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
             }
             if mine
                 && response
+                    .clone()
                     .on_hover_text("Click to change your name")
                     .on_hover_cursor(egui::CursorIcon::PointingHand)
                     .clicked()
             {
                 open_rename = true;
+            } else if !mine
+                && !down
+                && response
+                    .on_hover_text(format!("Click to write to {user} privately"))
+                    .on_hover_cursor(egui::CursorIcon::PointingHand)
+                    .clicked()
+            {
+                actions.push(UiAction::ShowConversation(Some(user.clone())));
             }
         }
     });
@@ -537,6 +567,13 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
     let send_by_key = focused
         && ui.input_mut(|i| !i.modifiers.shift && i.consume_key(egui::Modifiers::NONE, Key::Enter));
     let mut send = send_by_key;
+    if focused {
+        crate::ui::completion::complete_nick_on_tab(ui, app, id);
+    }
+    let hint = match &app.conversations.current {
+        Some(with) => format!("Write to {with} privately. Enter sends, Shift+Enter adds a line."),
+        None => "Write a message. Enter sends, Shift+Enter adds a line.".to_string(),
+    };
     ui.horizontal_top(|ui| {
         let button_width = 80.0;
         let row_height = ui.text_style_height(&egui::TextStyle::Body);
@@ -553,7 +590,7 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
                 ui.add(
                     egui::TextEdit::multiline(&mut app.draft)
                         .id(id)
-                        .hint_text("Write a message. Enter sends, Shift+Enter adds a line.")
+                        .hint_text(hint)
                         .desired_rows(2)
                         .desired_width(input_width)
                         .return_key(egui::KeyboardShortcut::new(
@@ -563,6 +600,16 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
                 )
             })
             .inner;
+        // While a name can be completed, the next Tab is ours: the box keeps the focus.
+        if response.has_focus() && crate::ui::completion::nick_completion(ui, app).is_some() {
+            let keep_tab = egui::EventFilter {
+                tab: true,
+                horizontal_arrows: true,
+                vertical_arrows: true,
+                escape: false,
+            };
+            ui.memory_mut(|m| m.set_focus_lock_filter(id, keep_tab));
+        }
         if ui
             .add_sized(
                 [button_width, 2.0 * row_height + margin],
@@ -612,7 +659,12 @@ pub fn palette_color(hue_degrees: u16, dark_mode: bool) -> Color32 {
     }
 }
 
-fn message_list(ui: &mut egui::Ui, chat: &ChatState, list: &mut MessageListState) {
+fn message_list(
+    ui: &mut egui::Ui,
+    lines: &[&ChatLine],
+    my_nick: &str,
+    list: &mut MessageListState,
+) {
     let width = ui.available_width();
     let row_height = ui.text_style_height(&egui::TextStyle::Body);
     if (list.width - width).abs() > 0.5 {
@@ -621,13 +673,13 @@ fn message_list(ui: &mut egui::Ui, chat: &ChatState, list: &mut MessageListState
     }
     // New rows get an estimate: wrapped lines guessed from their length.
     let chars_per_line = (width / (row_height * 0.5)).max(10.0);
-    for line in &chat.lines[list.heights.len().min(chat.lines.len())..] {
+    for line in &lines[list.heights.len().min(lines.len())..] {
         list.heights
             .push(estimate_height(line, chars_per_line, row_height));
         list.measured.push(false);
     }
-    list.heights.truncate(chat.lines.len());
-    list.measured.truncate(chat.lines.len());
+    list.heights.truncate(lines.len());
+    list.measured.truncate(lines.len());
     let total: f32 = list.heights.iter().sum();
 
     let jump = std::mem::take(&mut list.scroll_to_bottom);
@@ -646,7 +698,7 @@ fn message_list(ui: &mut egui::Ui, chat: &ChatState, list: &mut MessageListState
             ui.scroll_to_rect(end, Some(Align::BOTTOM));
         }
         let mut y = 0.0;
-        for (index, line) in chat.lines.iter().enumerate() {
+        for (index, line) in lines.iter().enumerate() {
             let height = list.heights[index];
             if y + height < viewport.min.y {
                 y += height;
@@ -661,7 +713,7 @@ fn message_list(ui: &mut egui::Ui, chat: &ChatState, list: &mut MessageListState
             );
             let response = ui
                 .scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
-                    draw_row(ui, line, &chat.my_nick, dark, width)
+                    draw_row(ui, line, my_nick, dark, width)
                 })
                 .inner;
             let measured = response.rect.height() + ROW_GAP;
@@ -676,8 +728,8 @@ fn message_list(ui: &mut egui::Ui, chat: &ChatState, list: &mut MessageListState
     let at_bottom =
         output.state.clamped_offset().y + output.inner_rect.height() >= output.content_size.y - 4.0;
     if at_bottom {
-        list.seen = chat.lines.len();
-    } else if chat.lines.len() > list.seen {
+        list.seen = lines.len();
+    } else if lines.len() > list.seen {
         let button_pos = output.inner_rect.center_bottom() - egui::vec2(80.0, 40.0);
         egui::Area::new(egui::Id::unique("jump_to_new"))
             .fixed_pos(button_pos)
@@ -719,6 +771,8 @@ struct RowParts {
     body_format: TextFormat,
     /// Delivery state after the body: "(sending…)" or why it was not sent.
     suffix: Option<(String, TextFormat)>,
+    /// Someone else's message that names us (see `mentions`): highlighted.
+    mention: bool,
 }
 
 fn row_parts(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool) -> RowParts {
@@ -758,11 +812,18 @@ fn row_parts(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool) -> RowPa
                     format(ui.visuals().error_fg_color),
                 )),
             };
+            let mention = from != my_nick && crate::mentions::mentions(text, my_nick);
+            let mut body_format =
+                format(ui.visuals().strong_text_color().lerp_to_gamma(normal, 0.3));
+            if mention {
+                body_format.background = mention_background(dark);
+            }
             RowParts {
                 prefix,
                 body: text.clone(),
-                body_format: format(ui.visuals().strong_text_color().lerp_to_gamma(normal, 0.3)),
+                body_format,
                 suffix,
+                mention,
             }
         }
         LineKind::System(text) => {
@@ -773,6 +834,7 @@ fn row_parts(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool) -> RowPa
                 body: text.clone(),
                 body_format: italic,
                 suffix: None,
+                mention: false,
             }
         }
         LineKind::Plain(text) => {
@@ -782,9 +844,24 @@ fn row_parts(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool) -> RowPa
                 body: text.clone(),
                 body_format: format(normal),
                 suffix: None,
+                mention: false,
             }
         }
     }
+}
+
+/// The background of a message that mentions us: a soft amber, readable in both themes.
+fn mention_background(dark: bool) -> Color32 {
+    if dark {
+        Color32::from_rgb(0x5a, 0x47, 0x10)
+    } else {
+        Color32::from_rgb(0xff, 0xec, 0xb3)
+    }
+}
+
+/// What screen readers (and tests) are told of a highlighted row.
+fn mention_note(mention: bool) -> &'static str {
+    if mention { " (mentions you)" } else { "" }
 }
 
 /// Draws one chat row. Left-to-right rows are one selectable label; rows with right-to-left
@@ -805,7 +882,12 @@ fn draw_row(
             prefix.append(suffix.trim_start(), 0.0, format.clone());
             prefix.append(" ", 0.0, format.clone());
         }
-        let accessible = format!("{}{}", prefix.text, parts.body);
+        let accessible = format!(
+            "{}{}{}",
+            prefix.text,
+            parts.body,
+            mention_note(parts.mention)
+        );
         // The app's own sentences are English: left to right even when they quote a name.
         let force_ltr = matches!(line.kind, LineKind::System(_));
         bidi_text::show(
@@ -821,10 +903,11 @@ fn draw_row(
         // Time and nickname on the left; the body beside them, so that typed line breaks and
         // wrapped lines continue under the text, not under the time.
         let accessible = format!(
-            "{}{}{}",
+            "{}{}{}{}",
             parts.prefix.text,
             parts.body,
-            parts.suffix.as_ref().map_or("", |(s, _)| s.as_str())
+            parts.suffix.as_ref().map_or("", |(s, _)| s.as_str()),
+            mention_note(parts.mention)
         );
         let prefix = ui.fonts_mut(|f| f.layout_job(parts.prefix));
         let indent = prefix.size().x;

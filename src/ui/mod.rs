@@ -3,14 +3,17 @@
 //! widget edits in place (a text field, the selected tab), and nothing touches the network.
 //!
 //! `shell` is the window outside a chat (tabs, theme, the card), `host` and `connect` fill the
-//! card (`rooms`: the Connect tab's rooms heard on the network), `chat` is the chat screen. `bidi` (the Unicode Bidirectional Algorithm) and
+//! card (`rooms`: the Connect tab's rooms heard on the network), `chat` is the chat screen (`conversations`: its private
+//! conversations' tabs and the save choice; `completion`: Tab completes nicknames). `bidi` (the Unicode Bidirectional Algorithm) and
 //! `bidi_text` (a label that uses it) draw right-to-left scripts; `fonts` makes every script
 //! in a chat drawable. `host_notes` is what the hosting card says about reaching the host.
 
 pub mod bidi;
 pub mod bidi_text;
 pub mod chat;
+pub mod completion;
 pub mod connect;
+pub mod conversations;
 pub mod fonts;
 pub mod host;
 pub mod host_notes;

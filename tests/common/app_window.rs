@@ -16,6 +16,8 @@ use super::WAIT;
 pub struct Window {
     pub harness: Harness<'static, NatterApp>,
     wakes: Receiver<()>,
+    /// The desktop notifications the window asked for.
+    pub notifications: natter::notify::RecordingSink,
 }
 
 impl Window {
@@ -26,6 +28,8 @@ impl Window {
     /// A window of the given size, light theme (stable screenshots).
     pub fn sized(width: f32, height: f32) -> Window {
         let (tx, wakes) = crossbeam_channel::unbounded();
+        let notifications = natter::notify::RecordingSink::default();
+        let recording = notifications.clone();
         let harness = Harness::builder()
             .with_size([width, height])
             .with_theme(egui::Theme::Light)
@@ -41,9 +45,15 @@ impl Window {
                 app.host_bind = std::net::Ipv4Addr::LOCALHOST;
                 // No discovery datagrams unless a test points them at loopback itself.
                 app.discovery = None;
+                // No notifications on the desktop of whoever runs the tests: recorded instead.
+                app.set_notify_sink(Box::new(recording.clone()));
                 app
             });
-        Window { harness, wakes }
+        Window {
+            harness,
+            wakes,
+            notifications,
+        }
     }
 
     pub fn app(&self) -> &NatterApp {

@@ -288,6 +288,7 @@ impl RawPeer {
             text: text.into(),
             client_id: Some(client_id.into()),
             action: false,
+            to: None,
         });
     }
 

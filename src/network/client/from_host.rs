@@ -53,6 +53,7 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
             time: one(message.time),
             from: one(message.from),
             text: clean_text(&message.text),
+            to: message.to.map(one),
             ..message
         }),
         ServerFrame::Join {
@@ -145,5 +146,16 @@ mod tests {
                 "a control character survived in {text:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_to_of_a_private_message_from_the_host_is_cleaned_to_one_line() {
+        let line =
+            br#"{"type":"chat","id":1,"time":"t","from":"a","text":"x","to":"da\u001b[2Jna\nx"}"#;
+        let frame = decode_from_host(line).unwrap();
+        let ServerFrame::Chat(message) = frame else {
+            panic!("not a chat frame: {frame:?}");
+        };
+        assert_eq!(message.to.as_deref(), Some("dana x"));
     }
 }

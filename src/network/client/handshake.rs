@@ -411,6 +411,7 @@ mod tests {
             text: "earlier".into(),
             client_id: None,
             action: false,
+            to: None,
         }));
         let Ok(Progress::Joined(joined)) = handshake.on_line(&chat) else {
             panic!("the handshake should be complete after the one history message");

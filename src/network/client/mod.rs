@@ -98,6 +98,14 @@ pub enum ClientCommand {
     Send { local_id: u64, text: String },
     /// Like `Send`, for an action ("/me waves" sends `waves`): everyone sees `* alice waves`.
     SendAction { local_id: u64, text: String },
+    /// Like `Send`, for `to` alone (a private message); the server refuses it with a reason
+    /// ([`ClientEvent::NotSent`]) when nobody of that name is online or it is us.
+    SendPrivate {
+        local_id: u64,
+        to: String,
+        text: String,
+        action: bool,
+    },
     /// Ask for another nickname; the answer is a [`ClientEvent::Renamed`] or a warning.
     Rename(String),
     /// Leave on purpose: says `bye`, closes, and ends with [`ClientEvent::Closed`].
@@ -148,7 +156,8 @@ pub enum ClientEvent {
         looks_like: Option<String>,
     },
     /// A chat message, live or from history. `local_id` is set when it is our own message
-    /// coming back: the server's confirmation that it was delivered.
+    /// coming back: the server's confirmation that it was delivered. `message.to` is set on a
+    /// private message (to us, or ours to that person); the host sends it to nobody else.
     Message {
         message: ChatMessage,
         local_id: Option<u64>,

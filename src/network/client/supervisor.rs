@@ -50,8 +50,8 @@ pub(super) struct Supervisor {
     events: Sender<ClientEvent>,
     wake: WakeUp,
     /// Messages sent or waiting to be sent that the host has not confirmed yet, oldest first.
-    /// Each is (local id, text, whether it is an action).
-    unconfirmed: VecDeque<(u64, String, bool)>,
+    /// Each is (local id, text, whether it is an action, the nickname of a private message).
+    unconfirmed: VecDeque<(u64, String, bool, Option<String>)>,
     resume: Option<Resume>,
     /// Once in, failures are retried; a first attempt that fails is final.
     ever_connected: bool,
@@ -174,11 +174,19 @@ impl Supervisor {
         loop {
             match self.commands.try_recv() {
                 Ok(ClientCommand::Send { local_id, text }) => {
-                    self.unconfirmed.push_back((local_id, text, false))
+                    self.unconfirmed.push_back((local_id, text, false, None))
                 }
                 Ok(ClientCommand::SendAction { local_id, text }) => {
-                    self.unconfirmed.push_back((local_id, text, true))
+                    self.unconfirmed.push_back((local_id, text, true, None))
                 }
+                Ok(ClientCommand::SendPrivate {
+                    local_id,
+                    to,
+                    text,
+                    action,
+                }) => self
+                    .unconfirmed
+                    .push_back((local_id, text, action, Some(to))),
                 Ok(ClientCommand::Rename(nick)) => self.nick = nick,
                 Ok(ClientCommand::RetryNow) => {}
                 Ok(ClientCommand::Disconnect) | Err(TryRecvError::Disconnected) => return false,
@@ -194,11 +202,19 @@ impl Supervisor {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.commands.recv_timeout(left) {
                 Ok(ClientCommand::Send { local_id, text }) => {
-                    self.unconfirmed.push_back((local_id, text, false))
+                    self.unconfirmed.push_back((local_id, text, false, None))
                 }
                 Ok(ClientCommand::SendAction { local_id, text }) => {
-                    self.unconfirmed.push_back((local_id, text, true))
+                    self.unconfirmed.push_back((local_id, text, true, None))
                 }
+                Ok(ClientCommand::SendPrivate {
+                    local_id,
+                    to,
+                    text,
+                    action,
+                }) => self
+                    .unconfirmed
+                    .push_back((local_id, text, action, Some(to))),
                 Ok(ClientCommand::Rename(nick)) => self.nick = nick,
                 Ok(ClientCommand::Disconnect) | Err(RecvTimeoutError::Disconnected) => {
                     return false;
@@ -360,8 +376,8 @@ impl Supervisor {
 
     /// Unconfirmed messages from before the drop go out again, oldest first.
     fn resend_unconfirmed(&mut self, stream: &HostStream, plain: bool) -> Result<(), ClientError> {
-        for (local_id, text, action) in self.unconfirmed.clone() {
-            self.write_chat(stream, plain, local_id, &text, action)?;
+        for (local_id, text, action, to) in self.unconfirmed.clone() {
+            self.write_chat(stream, plain, local_id, &text, action, to)?;
         }
         Ok(())
     }
@@ -400,13 +416,27 @@ impl Supervisor {
     ) -> Result<(), LinkEnd> {
         match command {
             ClientCommand::Send { local_id, text } => {
-                self.unconfirmed.push_back((local_id, text.clone(), false));
-                self.write_chat(stream, plain, local_id, &text, false)
+                self.unconfirmed
+                    .push_back((local_id, text.clone(), false, None));
+                self.write_chat(stream, plain, local_id, &text, false, None)
                     .map_err(LinkEnd::Lost)
             }
             ClientCommand::SendAction { local_id, text } => {
-                self.unconfirmed.push_back((local_id, text.clone(), true));
-                self.write_chat(stream, plain, local_id, &text, true)
+                self.unconfirmed
+                    .push_back((local_id, text.clone(), true, None));
+                self.write_chat(stream, plain, local_id, &text, true, None)
+                    .map_err(LinkEnd::Lost)
+            }
+            ClientCommand::SendPrivate {
+                local_id,
+                to,
+                text,
+                action,
+            } => {
+                let to = Some(to);
+                let queued = (local_id, text.clone(), action, to.clone());
+                self.unconfirmed.push_back(queued);
+                self.write_chat(stream, plain, local_id, &text, action, to)
                     .map_err(LinkEnd::Lost)
             }
             ClientCommand::Rename(nick) if plain => {
@@ -429,18 +459,23 @@ impl Supervisor {
         local_id: u64,
         text: &str,
         action: bool,
+        to: Option<String>,
     ) -> Result<(), ClientError> {
         if !plain {
             let frame = ClientFrame::Chat {
                 text: text.to_string(),
                 client_id: Some(local_id.to_string()),
                 action,
+                to,
             };
             return write_frame(stream, &frame);
         }
-        // A host that does not speak Natter gets an action as the line people would read.
+        // A host that does not speak Natter gets an action as the line people would read,
+        // and a private message as the `/msg` command chat servers know.
         let mut line = if action {
             format!("* {} {}", self.nick, text.replace('\n', " "))
+        } else if let Some(to) = &to {
+            format!("/msg {to} {}", text.replace('\n', " "))
         } else {
             text.replace('\n', " ")
         };
@@ -456,6 +491,7 @@ impl Supervisor {
             text: text.to_string(),
             client_id: None,
             action,
+            to,
         };
         self.unconfirmed.retain(|(queued, ..)| *queued != local_id);
         self.post(ClientEvent::Message {

@@ -44,7 +44,7 @@ pub(super) struct Handler {
     pub(super) batches_presence: bool,
     /// The connection is a TLS link.
     pub(super) encrypted: bool,
-    bucket: TokenBucket,
+    pub(super) bucket: TokenBucket,
     pub(super) connected_at: Instant,
     pub(super) last_heard: Instant,
     pub(super) last_ping: Instant,
@@ -309,6 +309,7 @@ impl Handler {
             text: text.to_string(),
             client_id: None,
             action,
+            to: None,
         };
         // A plain-text sender already sees its line on its own terminal; a Natter sender gets
         // its copy back with its client_id, which is its delivery confirmation. Both lines
@@ -331,6 +332,7 @@ impl Handler {
             session: self.session_token.clone(),
             line,
             own_line,
+            to_session: None,
         };
         room.remember(stored, self.config().history_len);
         drop(room);
@@ -341,7 +343,7 @@ impl Handler {
     /// The length of the longest line relaying `text` would make (the sender's own copy, with
     /// its `client_id`), if that is over `max_line_bytes`: no line the server sends may be
     /// longer than the limit it announces. Exact only near the limit; short messages skip it.
-    fn too_long_to_relay(
+    pub(super) fn too_long_to_relay(
         &self,
         text: &str,
         client_id: Option<&str>,
@@ -362,6 +364,7 @@ impl Handler {
             text: text.to_string(),
             client_id: client_id.map(str::to_string),
             action,
+            to: None,
         });
         let len = encode(&widest).len() - 1;
         (len > max).then_some(len)
@@ -369,7 +372,7 @@ impl Handler {
 
     /// A refused message or nickname change (`what_happened` says which): a warning, or a drop
     /// after too many in a row.
-    fn rate_limited(
+    pub(super) fn rate_limited(
         &self,
         strikes: u32,
         client_id: Option<String>,
@@ -409,6 +412,7 @@ impl Handler {
         if let Some(member) = room.member_mut(self.id) {
             member.set_nick(&to);
         }
+        room.free_nick(&from, super::private::NAME_GRACE);
         let frame = ServerFrame::Nick {
             from: from.clone(),
             to: to.clone(),
@@ -443,6 +447,7 @@ impl Handler {
             recipient: self.recipient.clone(),
             presence_seq: room.presence.seq(),
             batches_presence: self.batches_presence,
+            named_at: Instant::now(),
             unencrypted,
         });
     }
@@ -468,6 +473,7 @@ impl Handler {
         // Gone already if the same session's new connection took over: the room saw no change.
         if let Some(position) = room.members.iter().position(|m| m.id == self.id) {
             let member = room.members.remove(position);
+            room.free_nick(&member.nick, super::private::NAME_GRACE);
             let frame = ServerFrame::Leave {
                 nick: member.nick.clone(),
                 reason,

@@ -105,6 +105,13 @@ impl Handler {
                 text,
                 client_id,
                 action,
+                to: Some(to),
+            } => self.private(&to, &text, client_id, action),
+            ClientFrame::Chat {
+                text,
+                client_id,
+                action,
+                to: None,
             } => self.chat(&text, client_id, action),
             ClientFrame::Nick { nick } => self.rename(&nick),
             ClientFrame::Ping {} => {
@@ -191,6 +198,7 @@ impl Handler {
             .history
             .iter()
             .filter(|stored| since.is_none_or(|last| stored.message.id > last))
+            .filter(|stored| stored.visible_to(&self.session_token))
             .map(|stored| match &stored.own_line {
                 Some(own) if stored.session == self.session_token => Arc::clone(own),
                 _ => Arc::clone(&stored.line),

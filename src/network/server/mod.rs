@@ -38,6 +38,7 @@ mod listener;
 mod outbox;
 mod plain_dialect;
 mod presence;
+mod private;
 mod rate;
 mod refuser;
 mod room;

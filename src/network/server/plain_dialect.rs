@@ -40,7 +40,14 @@ impl Handler {
             &nick,
             &room.nicks_marked(),
         );
-        let recent: Vec<_> = room.history.iter().rev().take(RECENT_FOR_PLAIN).collect();
+        // A newcomer's session is new: nobody's private messages are among them.
+        let recent: Vec<_> = room
+            .history
+            .iter()
+            .rev()
+            .filter(|stored| stored.visible_to(&self.session_token))
+            .take(RECENT_FOR_PLAIN)
+            .collect();
         if !recent.is_empty() {
             greeting.push_str(&plain::notice("Recent messages:"));
             for stored in recent.into_iter().rev() {
@@ -65,6 +72,13 @@ impl Handler {
             PlainCommand::Say(text) => self.chat(&text, None, false),
             PlainCommand::Action(text) => self.chat(&text, None, true),
             PlainCommand::Nick(nick) => self.rename(&nick),
+            PlainCommand::Private { to, text } => self.private(&to, &text, None, false),
+            PlainCommand::PrivateUsage => {
+                self.send_text(&plain::notice(
+                    "Type /msg NICK TEXT to write to one person alone.",
+                ));
+                None
+            }
             PlainCommand::Who => {
                 let nicks = lock(&self.state.room).nicks_marked();
                 self.send_text(&plain::who(&nicks));

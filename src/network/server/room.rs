@@ -28,6 +28,9 @@ pub(super) struct Member {
     pub(super) presence_seq: u64,
     /// Its `hello` asked for `presence` frames.
     pub(super) batches_presence: bool,
+    /// When it took its nickname (joined or renamed): a private message to a name someone
+    /// else let go of moments before it was taken is not delivered (see `private`).
+    pub(super) named_at: Instant,
     /// Its link is not encrypted, on a host that offers encryption (`joined` says so).
     pub(super) unencrypted: bool,
 }
@@ -42,6 +45,19 @@ pub(super) struct StoredMessage {
     pub(super) line: Arc<[u8]>,
     /// The sender's own copy, with its `client_id`, if it gave one.
     pub(super) own_line: Option<Arc<[u8]>>,
+    /// A private message: the session of the one person it was sent to. Only that stay and
+    /// the sender's ever get it again.
+    pub(super) to_session: Option<String>,
+}
+
+impl StoredMessage {
+    /// Whether the stay with this session token may be sent this message again.
+    pub(super) fn visible_to(&self, session: &str) -> bool {
+        match &self.to_session {
+            None => true,
+            Some(to) => to == session || self.session == session,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -51,12 +67,15 @@ pub(super) struct Room {
     pub(super) history: VecDeque<StoredMessage>,
     pub(super) members: Vec<Member>,
     pub(super) presence: Presence,
+    /// Nicknames let go of (by a rename or a leave) lately, with when: see `private`.
+    pub(super) freed_nicks: VecDeque<(NickKey, Instant)>,
 }
 
 impl Member {
     pub(super) fn set_nick(&mut self, nick: &str) {
         self.nick = nick.to_string();
         self.key = NickKey::of(nick);
+        self.named_at = Instant::now();
     }
 }
 
@@ -152,6 +171,19 @@ impl Room {
 
     pub(super) fn member_mut(&mut self, id: ConnId) -> Option<&mut Member> {
         self.members.iter_mut().find(|m| m.id == id)
+    }
+
+    /// Remembers that `nick` was let go of now, forgetting names freed longer than `keep` ago.
+    pub(super) fn free_nick(&mut self, nick: &str, keep: std::time::Duration) {
+        let now = Instant::now();
+        while self
+            .freed_nicks
+            .front()
+            .is_some_and(|(_, at)| now.duration_since(*at) > keep)
+        {
+            self.freed_nicks.pop_front();
+        }
+        self.freed_nicks.push_back((NickKey::of(nick), now));
     }
 
     /// Appends to the history, forgetting the oldest beyond `keep`.
