@@ -33,7 +33,11 @@ fn an_nc_user_is_greeted_chats_and_leaves() {
     assert!(greeting.contains("/nick NAME"), "{greeting}");
     assert!(greeting.contains("exit, quit, BYE or /quit"), "{greeting}");
     let online = nc.text_line();
-    assert!(online.contains("Online (2): alice, guest-1"), "{online}");
+    // Neither joined over TLS, and plain peers read that in the list.
+    assert!(
+        online.contains("Online (2): alice (without encryption), guest-1 (without encryption)"),
+        "{online}"
+    );
     assert_eq!(
         natter.frame_where(|f| match f {
             ServerFrame::Join { nick, .. } => Some(nick),
@@ -61,7 +65,11 @@ fn an_nc_user_is_greeted_chats_and_leaves() {
     assert_eq!(&line[3..4], ":", "[HH:MM]: {line}");
 
     nc.send_raw(b"/who\n");
-    assert!(nc.text_line().contains("Online (2): alice, Dana"));
+    let who = nc.text_line();
+    assert!(
+        who.contains("Online (2): alice (without encryption), Dana (without encryption)"),
+        "{who}"
+    );
 
     nc.send_raw(b"BYE\n");
     assert!(nc.text_until_closed().contains("Goodbye, Dana."));
