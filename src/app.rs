@@ -30,8 +30,13 @@ use crate::save;
 use crate::settings::{STORAGE_KEY, Settings, ThemeChoice};
 use crate::ui::{self, fonts};
 
+mod connecting;
+mod hosting;
 mod notifications;
 mod private;
+mod rooms;
+mod save_log;
+mod sending;
 
 /// How long the Connect tab says "looking for rooms" before "none heard yet".
 pub const LOOKING_FOR: Duration = Duration::from_secs(2);
@@ -372,26 +377,6 @@ impl NatterApp {
         }
     }
 
-    fn drain_server(&mut self) {
-        let Some(hosting) = &mut self.hosting else {
-            return;
-        };
-        let mut changed = false;
-        for event in hosting.server.events().try_iter() {
-            changed |= matches!(event, ServerEvent::Joined { .. } | ServerEvent::Left { .. });
-            match event {
-                ServerEvent::CouldNotReach { from, port } => {
-                    hosting.reach_note = Some((from, port));
-                }
-                ServerEvent::NotAnnounced { reason } => hosting.not_announced = Some(reason),
-                _ => {}
-            }
-        }
-        if changed {
-            hosting.people = hosting.server.members().len();
-        }
-    }
-
     fn drain_client(&mut self, ctx: &egui::Context) {
         let (Some(client), Some(chat)) = (&self.client, &mut self.chat) else {
             return;
@@ -407,7 +392,7 @@ impl NatterApp {
             };
             if let Some(warning) = failure
                 .as_ref()
-                .and_then(|e| key_warning(e, &self.chat_address, &chat.my_nick))
+                .and_then(|e| connecting::key_warning(e, &self.chat_address, &chat.my_nick))
             {
                 self.key_warning = Some(warning);
             }
@@ -562,90 +547,6 @@ impl NatterApp {
         }
     }
 
-    /// The connection doctor's words for a failed first connection. When the room was heard
-    /// announcing at that very address and port, the host is told too (a rate-limited note).
-    fn diagnose(&mut self, error: &client::ClientError) -> String {
-        use client::ClientError;
-        let failed_at = match error {
-            ClientError::Refused { addr }
-            | ClientError::TimedOut { addr, .. }
-            | ClientError::Unreachable { addr } => Some(*addr),
-            _ => None,
-        };
-        let heard = match (&mut self.finder, failed_at) {
-            (Some(finder), Some(addr)) => {
-                finder.rooms();
-                finder.room_at(addr).is_some()
-            }
-            _ => false,
-        };
-        let diagnosis = doctor::diagnose(error, &local_ipv4_addresses(), heard);
-        if diagnosis.tell_host()
-            && let (Some(finder), Some(addr)) = (&mut self.finder, failed_at)
-        {
-            finder.tell_unreachable(addr);
-        }
-        diagnosis.text
-    }
-
-    /// Looks for rooms while the Connect tab is shown (and the discovery is on), and stops
-    /// looking otherwise; refreshes [`NatterApp::rooms`] each frame.
-    fn sync_finder(&mut self, ctx: &egui::Context) {
-        let wanted = self.discovery.is_some() && self.tab == Tab::Connect && !self.in_chat();
-        if !wanted {
-            if let Some(finder) = self.finder.take() {
-                self.in_background("natter-stop-finder", move || finder.stop());
-            }
-            self.rooms.clear();
-            self.rooms_problem = None;
-            self.finder_started = None;
-            return;
-        }
-        if self.finder.is_none()
-            && self.rooms_problem.is_none()
-            && let Some(reach) = &self.discovery
-        {
-            match Finder::start(reach.clone(), self.discovery_pace, self.wake.clone()) {
-                Ok(finder) => {
-                    self.finder = Some(finder);
-                    self.finder_started = Some(std::time::Instant::now());
-                }
-                Err(e) => {
-                    self.rooms_problem = Some(format!(
-                        "Cannot look for rooms on the network ({e}). Type the host's address instead."
-                    ));
-                }
-            }
-        }
-        if let Some(finder) = &mut self.finder {
-            self.rooms = finder.rooms().to_vec();
-            // Rooms fade, and "looking" turns into "none heard", without an event: repaint
-            // when the next of those is due, and not before.
-            let pace = finder.pace();
-            let now = std::time::Instant::now();
-            let next = self
-                .rooms
-                .iter()
-                .flat_map(|r| {
-                    [
-                        r.last_heard + pace.dim_after,
-                        r.last_heard + pace.fade_after,
-                    ]
-                })
-                .chain(self.finder_started.map(|at| at + LOOKING_FOR))
-                .filter(|at| *at > now)
-                .min();
-            if let Some(at) = next {
-                ctx.request_repaint_after(at - now + Duration::from_millis(10));
-            }
-        }
-    }
-
-    /// Where the Connect tab's finder hears announcements, while it runs (tests feed it).
-    pub fn finder_addr(&self) -> Option<SocketAddr> {
-        self.finder.as_ref().and_then(|f| f.local_addr().ok())
-    }
-
     /// The nickname, tidied, if it follows the rules. If not, the nickname field shows why
     /// ([`NatterApp::nick_problem`]), and keeps showing it only while it is still true.
     fn checked_nick(&mut self) -> Option<String> {
@@ -663,282 +564,6 @@ impl NatterApp {
         normalize_nick(&self.settings.nickname)
             .err()
             .map(|e| e.to_string())
-    }
-
-    fn start_hosting(&mut self, port_override: Option<u16>) {
-        self.host_problem = None;
-        let Some(nick) = self.checked_nick() else {
-            return;
-        };
-        let port = match port_override {
-            Some(port) => port,
-            None => match self.port_text.trim().parse::<u16>() {
-                Ok(port) => port,
-                Err(_) => {
-                    self.host_problem = Some(HostProblem {
-                        text: "The port must be a number from 0 to 65535 (5050 is usual; 0 picks any free port).".into(),
-                        port_in_use: false,
-                    });
-                    return;
-                }
-            },
-        };
-        let (identity, identity_note) = match self.host_identity() {
-            Ok(found) => found,
-            Err(text) => {
-                self.host_problem = Some(HostProblem {
-                    text,
-                    port_in_use: false,
-                });
-                return;
-            }
-        };
-        let bind_addr: std::net::SocketAddr = (self.host_bind, port).into();
-        let started = server::bind(bind_addr).and_then(|listener| {
-            let announce = if self.settings.announce_room {
-                self.discovery
-                    .as_ref()
-                    .and_then(|reach| reach.for_bind(self.host_bind))
-                    .map(|reach| AnnounceConfig {
-                        key: None,
-                        reach,
-                        host: nick.clone(),
-                        pace: self.discovery_pace,
-                    })
-            } else {
-                None
-            };
-            let config = ServerConfig {
-                name: format!("{nick}'s room"),
-                announce,
-                identity: Some(Arc::clone(&identity)),
-                require_encryption: self.settings.require_encryption,
-                ..ServerConfig::default()
-            };
-            server::start(listener, config, self.wake.clone()).map_err(|source| HostError::Io {
-                addr: bind_addr,
-                source,
-            })
-        });
-        let server = match started {
-            Ok(server) => server,
-            Err(error) => {
-                self.host_problem = Some(HostProblem {
-                    port_in_use: matches!(error, HostError::AddrInUse { .. }),
-                    text: error.to_string(),
-                });
-                return;
-            }
-        };
-        let port = server.local_addr().port();
-        if port_override.is_none() {
-            self.settings.port = port;
-        }
-        self.port_text = port.to_string();
-        // Listening on one address: that is the only one people can use.
-        let addresses = if self.host_bind.is_unspecified() {
-            local_ipv4_addresses()
-        } else {
-            vec![LocalAddress {
-                ip: self.host_bind,
-                interface: "the address Natter listens on".into(),
-                kind: AddressKind::Lan,
-                prefix: 32,
-                broadcast: None,
-            }]
-        };
-        self.hosting = Some(Hosting {
-            server,
-            addresses,
-            port,
-            people: 0,
-            reach_note: None,
-            not_announced: None,
-            fingerprint: identity.fingerprint(),
-            identity_note,
-        });
-        // The host chats in its own room like everyone else, over loopback, pinned to its
-        // own key.
-        let own = Some(identity.fingerprint());
-        self.open_chat(format!("127.0.0.1:{port}"), nick, own, false);
-        if let Some(chat) = &mut self.chat {
-            chat.own_room = true;
-        }
-    }
-
-    /// The host's identity: from `identity_file` (made there the first time), or this run's.
-    /// Errors are the sentence to show.
-    fn host_identity(&mut self) -> Result<(Arc<Identity>, Option<String>), String> {
-        let Some(path) = &self.identity_file else {
-            if self.run_identity.is_none() {
-                let identity = Identity::generate().map_err(|e| e.to_string())?;
-                self.run_identity = Some(Arc::new(identity));
-            }
-            let identity = self.run_identity.clone().ok_or("No host identity.")?;
-            return Ok((identity, None));
-        };
-        let (identity, origin) = Identity::load_or_create(path).map_err(|e| e.to_string())?;
-        let note = (origin == Origin::Created).then(|| {
-            format!(
-                "This computer now has a host identity, kept in {}. Its code stays the same every time you host.",
-                path.display()
-            )
-        });
-        Ok((Arc::new(identity), note))
-    }
-
-    fn connect(&mut self) {
-        self.connect_error = None;
-        let Some(nick) = self.checked_nick() else {
-            return;
-        };
-        if let Err(error) = parse_address(&self.address_text) {
-            self.connect_error = Some(error.to_string());
-            self.focus_address = true;
-            return;
-        }
-        let address = self.address_text.trim().to_string();
-        // The key trusted before wins; a room joined from the list is held to the key it
-        // announced.
-        let announced = self.announced_key.take();
-        let pinned = self
-            .settings
-            .known_hosts
-            .get(&address)
-            .copied()
-            .or(announced);
-        self.open_chat(address, nick, pinned, false);
-    }
-
-    /// The person checked with the host: trust what it shows now, and connect.
-    fn connect_anyway(&mut self) {
-        let Some(warning) = self.key_warning.take().filter(|w| w.checked) else {
-            return;
-        };
-        match warning.found {
-            Some(found) => {
-                (self.settings.known_hosts).insert(warning.address.clone(), found);
-                self.open_chat(warning.address, warning.nick, Some(found), false);
-            }
-            None => {
-                let expected = Some(warning.expected);
-                self.open_chat(warning.address, warning.nick, expected, true);
-            }
-        }
-    }
-
-    fn open_chat(
-        &mut self,
-        address: String,
-        nick: String,
-        pinned: Option<Fingerprint>,
-        allow_unencrypted: bool,
-    ) {
-        self.drop_client();
-        self.list = ui::chat::MessageListState::default();
-        self.conversations.clear();
-        self.chat = Some(ChatState::new(&nick));
-        self.chat_address = address.clone();
-        let (backoff_first, backoff_max) = self.reconnect_backoff;
-        let options = ConnectOptions {
-            backoff_first,
-            backoff_max,
-            pinned,
-            allow_unencrypted,
-            ..ConnectOptions::new(address, nick)
-        };
-        match client::connect(options, self.wake.clone()) {
-            Ok(handle) => self.client = Some(handle),
-            Err(e) => {
-                self.chat = None;
-                self.connect_error = Some(format!("Could not start connecting: {e}"));
-            }
-        }
-    }
-
-    /// A line typed in the chat: a message, or a command (see [`commands`]). Commands the
-    /// window answers itself send nothing.
-    fn send(&mut self, text: String) {
-        let text = text.trim_end().to_string();
-        if text.trim().is_empty() {
-            return;
-        }
-        let (Some(chat), Some(client)) = (&mut self.chat, &self.client) else {
-            return;
-        };
-        self.list.scroll_to_bottom = true;
-        // A host that does not speak Natter has its own commands, if any: send what was typed.
-        let typed = if chat.link == LinkState::Plain {
-            Typed::Say(text)
-        } else {
-            commands::parse(&text)
-        };
-        let (text, action) = match typed {
-            Typed::Say(text) => (text, false),
-            Typed::Action(text) => (text, true),
-            Typed::Private { to, text } => {
-                // The name as the list spells it, when it is there in another case.
-                let to = chat
-                    .users
-                    .iter()
-                    .find(|u| u.to_lowercase() == to.to_lowercase())
-                    .cloned()
-                    .unwrap_or(to);
-                if to.to_lowercase() == chat.my_nick.to_lowercase() {
-                    chat.system(
-                        "That is you: a private message goes to someone else. Nothing was sent.",
-                    );
-                    return;
-                }
-                self.show_conversation(Some(to.clone()));
-                self.send_private(to, text, false);
-                return;
-            }
-            Typed::Nick(wanted) => {
-                self.rename(&wanted);
-                return;
-            }
-            Typed::Who => {
-                chat.system(commands::who(&chat.users));
-                return;
-            }
-            Typed::Help => {
-                chat.system(commands::HELP);
-                return;
-            }
-            Typed::Local(answer) => {
-                chat.system(answer);
-                return;
-            }
-        };
-        if let Some(to) = self.conversations.current.clone() {
-            self.send_private(to, text, action);
-            return;
-        }
-        let local_id = self.next_local_id;
-        self.next_local_id += 1;
-        chat.add_pending_line(local_id, &text, action);
-        client.send(if action {
-            ClientCommand::SendAction { local_id, text }
-        } else {
-            ClientCommand::Send { local_id, text }
-        });
-    }
-
-    /// Asks the host for another nickname, if it follows the rules; the chat says what came of it.
-    fn rename(&mut self, wanted: &str) {
-        let (Some(chat), Some(client)) = (&mut self.chat, &self.client) else {
-            return;
-        };
-        match normalize_nick(wanted) {
-            Ok(nick) if nick == chat.my_nick => chat.system(format!("You are already {nick}.")),
-            Ok(nick) => {
-                chat.asked_for_nick(&nick);
-                client.send(ClientCommand::Rename(nick));
-            }
-            Err(problem) => chat.system(format!("Your name was not changed: {problem}")),
-        }
-        self.list.scroll_to_bottom = true;
     }
 
     /// How many other people leaving or stopping would cut off: those in the room while the
@@ -989,83 +614,12 @@ impl NatterApp {
         }
     }
 
-    fn stop_hosting(&mut self) {
-        if let Some(hosting) = self.hosting.take() {
-            self.in_background("natter-stop-server", move || hosting.server.stop());
-        }
-    }
-
-    /// Disconnects on a background thread: saying bye and joining threads may take a moment.
-    fn drop_client(&mut self) {
-        if let Some(client) = self.client.take() {
-            self.in_background("natter-stop-client", move || client.disconnect());
-        }
-    }
-
     fn in_background(&mut self, name: &str, work: impl FnOnce() + Send + 'static) {
         self.background.retain(|t| !t.is_finished());
         // With no thread to spare the work is dropped, which also closes its sockets.
         if let Ok(handle) = thread::Builder::new().name(name.into()).spawn(work) {
             self.background.push(handle);
         }
-    }
-
-    /// The whole chat as log text (what Save chat log writes).
-    pub fn log_text(&self) -> String {
-        self.chat
-            .as_ref()
-            .map(|chat| chat_log::format_log(&chat.lines))
-            .unwrap_or_default()
-    }
-
-    /// Writes the log to `path` and records the outcome for the window.
-    pub fn save_log_to(&mut self, path: PathBuf) {
-        let result = chat_log::write_atomically(&path, &self.log_text());
-        self.log_status = Some(chat_log::outcome_message(&path, &result));
-    }
-
-    /// Saves through the desktop's file dialog, or, when none can be shown, to a new dated
-    /// file in the Documents folder (see `save`). Cancelling the dialog saves nothing.
-    fn save_log_with_dialog(&mut self, scope: SaveScope) {
-        let contents = self.log_text_of(scope);
-        let name = chat_log::default_file_name(chrono::Local::now().date_naive());
-        let done = self.saved_tx.clone();
-        let wake = self.wake.clone();
-        let try_dialog = self.save_dialog_possible;
-        let fallback_dir = self.save_fallback_dir.clone();
-        // The dialog blocks its thread until the person picks a file, so it gets its own.
-        self.in_background("natter-save-dialog", move || {
-            let opened = std::time::Instant::now();
-            let picked = if try_dialog {
-                rfd::FileDialog::new()
-                    .set_file_name(&name)
-                    .add_filter("Text", &["txt"])
-                    .save_file()
-            } else {
-                None
-            };
-            let saved = match picked {
-                Some(path) => {
-                    let result = chat_log::write_atomically(&path, &contents);
-                    Saved {
-                        message: chat_log::outcome_message(&path, &result),
-                        without_dialog: None,
-                    }
-                }
-                // Closed at once: no dialog was shown (no portal), so save anyway.
-                None if !try_dialog || opened.elapsed() < save::NEVER_SHOWN_WITHIN => {
-                    let dir = fallback_dir.unwrap_or_else(save::fallback_dir);
-                    let result = save::save_new(&dir, &name, &contents);
-                    Saved {
-                        message: save::fallback_message(&dir, &result),
-                        without_dialog: result.ok(),
-                    }
-                }
-                None => return,
-            };
-            let _ = done.send(saved);
-            wake();
-        });
     }
 
     pub fn link_state(&self) -> Option<&LinkState> {
@@ -1170,22 +724,6 @@ impl NatterApp {
             }
         }
     }
-}
-
-/// The warning screen for a client that stopped because of the host's key.
-fn key_warning(error: &client::ClientError, address: &str, nick: &str) -> Option<KeyWarning> {
-    let (expected, found) = match error {
-        client::ClientError::HostKeyChanged { expected, found } => (*expected, Some(*found)),
-        client::ClientError::NoLongerEncrypted { expected } => (*expected, None),
-        _ => return None,
-    };
-    Some(KeyWarning {
-        address: address.to_string(),
-        nick: nick.to_string(),
-        expected,
-        found,
-        checked: false,
-    })
 }
 
 /// Window options and the icon; then runs until the window closes.

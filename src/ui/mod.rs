@@ -11,6 +11,7 @@
 pub mod bidi;
 pub mod bidi_text;
 pub mod chat;
+pub mod chat_top;
 pub mod completion;
 pub mod connect;
 pub mod conversations;
@@ -20,3 +21,4 @@ pub mod host_notes;
 pub mod key_warning;
 pub mod rooms;
 pub mod shell;
+pub mod user_list;

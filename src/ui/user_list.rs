@@ -1,0 +1,145 @@
+//! Who is online, beside the chat: names in their colours (greyed while the link is down),
+//! a mark for those without encryption, a click on a name to talk privately, and the rename box
+//! opened by clicking one's own name.
+//!
+//! Draws from the app's state and returns [`UiAction`]s; it never touches a socket.
+
+use egui::text::LayoutJob;
+use egui::{FontId, Key, TextFormat};
+
+use crate::app::{NatterApp, UiAction};
+use crate::chat_state::LinkState;
+use crate::ui::bidi_text;
+use crate::ui::chat::nick_color;
+use crate::ui::chat_top::UNLOCKED;
+
+pub(super) fn user_list(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
+    let Some(chat) = &app.chat else {
+        return;
+    };
+    let mut open_rename = false;
+    ui.add_space(6.0);
+    // While the link is down the list is what we last saw, greyed.
+    let down = chat.link_down();
+    if down {
+        ui.strong(format!("Last seen ({})", chat.users.len()));
+        ui.weak(if matches!(chat.link, LinkState::Ended) {
+            "(chat ended)"
+        } else {
+            "(link down)"
+        });
+    } else {
+        ui.strong(format!("Online ({})", chat.users.len()));
+    }
+    ui.separator();
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        for user in &chat.users {
+            let color = if down {
+                ui.visuals().weak_text_color()
+            } else {
+                nick_color(user, ui.visuals().dark_mode)
+            };
+            let format = TextFormat {
+                font_id: FontId::proportional(14.0),
+                color,
+                underline: if *user == chat.my_nick {
+                    egui::Stroke::new(1.0, color)
+                } else {
+                    egui::Stroke::NONE
+                },
+                ..Default::default()
+            };
+            let mut job = LayoutJob::default();
+            bidi_text::append_visual(&mut job, user, &format);
+            let unencrypted = chat.unencrypted.contains(user);
+            if unencrypted {
+                job.append(&format!(" {UNLOCKED}"), 0.0, format.clone());
+            }
+            // One row per name: a long one ends in "…" (whole on hover), never broken mid-word.
+            let mine = *user == chat.my_nick && !down;
+            let label = egui::Label::new(job).truncate();
+            let label = if !down {
+                label.sense(egui::Sense::click())
+            } else {
+                label
+            };
+            let mut response = ui.add(label);
+            response.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, user)
+            });
+            if unencrypted {
+                response = response.on_hover_text(
+                    "Joined without encryption: what they send and receive can be read on the network",
+                );
+            }
+            if mine
+                && response
+                    .clone()
+                    .on_hover_text("Click to change your name")
+                    .on_hover_cursor(egui::CursorIcon::PointingHand)
+                    .clicked()
+            {
+                open_rename = true;
+            } else if !mine
+                && !down
+                && response
+                    .on_hover_text(format!("Click to write to {user} privately"))
+                    .on_hover_cursor(egui::CursorIcon::PointingHand)
+                    .clicked()
+            {
+                actions.push(UiAction::ShowConversation(Some(user.clone())));
+            }
+        }
+    });
+    if open_rename && app.rename_draft.is_none() {
+        app.rename_draft = Some(chat.my_nick.clone());
+        // The box takes the keyboard focus once, when its field exists (next in this frame).
+        ui.data_mut(|d| d.insert_temp(rename_field_id(), true));
+    }
+    rename_box(ui, app, actions);
+}
+
+fn rename_field_id() -> egui::Id {
+    egui::Id::unique("rename_field")
+}
+
+/// The small box for a new name, under the user list while it is open.
+fn rename_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
+    use crate::network::text::MAX_NICK_CHARS;
+    let Some(draft) = &mut app.rename_draft else {
+        return;
+    };
+    let mut done = None;
+    egui::Frame::popup(ui.style()).show(ui, |ui| {
+        let label = ui.label("New name");
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(draft)
+                    .id(rename_field_id())
+                    .char_limit(MAX_NICK_CHARS)
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
+        if ui.data_mut(|d| d.remove_temp::<bool>(rename_field_id()).unwrap_or(false)) {
+            field.request_focus();
+        }
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+        ui.horizontal(|ui| {
+            if ui.button("Rename").clicked() || enter {
+                done = Some(true);
+            }
+            if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(Key::Escape)) {
+                done = Some(false);
+            }
+        });
+    });
+    match done {
+        Some(true) => {
+            if let Some(wanted) = app.rename_draft.take() {
+                actions.push(UiAction::Rename(wanted));
+            }
+        }
+        Some(false) => app.rename_draft = None,
+        None => {}
+    }
+}
