@@ -117,7 +117,13 @@ pub fn chat(message: &ChatMessage) -> String {
     } else {
         format!("[{time}] {}: ", message.from)
     };
-    for (i, line) in message.text.split('\n').enumerate() {
+    push_text(&mut out, &message.text);
+    out
+}
+
+/// Appends a message's text and the line end, its lines after the first indented under it.
+fn push_text(out: &mut String, text: &str) {
+    for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
             out.push_str(EOL);
             out.push_str("        ");
@@ -125,7 +131,6 @@ pub fn chat(message: &ChatMessage) -> String {
         out.push_str(line);
     }
     out.push_str(EOL);
-    out
 }
 
 /// A private message as its plain-text recipient reads it: `[HH:MM] *dana* (private): text`.
@@ -147,14 +152,7 @@ fn labelled(message: &ChatMessage, label: &str) -> String {
     if message.action {
         out.push_str(&format!("* {} ", message.from));
     }
-    for (i, line) in message.text.split('\n').enumerate() {
-        if i > 0 {
-            out.push_str(EOL);
-            out.push_str("        ");
-        }
-        out.push_str(line);
-    }
-    out.push_str(EOL);
+    push_text(&mut out, &message.text);
     out
 }
 

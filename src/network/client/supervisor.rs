@@ -36,6 +36,16 @@ enum State {
     Finished(ClientEvent),
 }
 
+/// What a command that came while no link is up means for the wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WhileDown {
+    Keep,
+    /// Dial now ("Retry now").
+    Retry,
+    /// Disconnect.
+    Stop,
+}
+
 /// How a live link ended.
 enum LinkEnd {
     Disconnected,
@@ -173,23 +183,12 @@ impl Supervisor {
     fn take_queued_commands(&mut self) -> bool {
         loop {
             match self.commands.try_recv() {
-                Ok(ClientCommand::Send { local_id, text }) => {
-                    self.unconfirmed.push_back((local_id, text, false, None))
+                Ok(command) => {
+                    if self.while_down(command) == WhileDown::Stop {
+                        return false;
+                    }
                 }
-                Ok(ClientCommand::SendAction { local_id, text }) => {
-                    self.unconfirmed.push_back((local_id, text, true, None))
-                }
-                Ok(ClientCommand::SendPrivate {
-                    local_id,
-                    to,
-                    text,
-                    action,
-                }) => self
-                    .unconfirmed
-                    .push_back((local_id, text, action, Some(to))),
-                Ok(ClientCommand::Rename(nick)) => self.nick = nick,
-                Ok(ClientCommand::RetryNow) => {}
-                Ok(ClientCommand::Disconnect) | Err(TryRecvError::Disconnected) => return false,
+                Err(TryRecvError::Disconnected) => return false,
                 Err(TryRecvError::Empty) => return true,
             }
         }
@@ -201,27 +200,40 @@ impl Supervisor {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.commands.recv_timeout(left) {
-                Ok(ClientCommand::Send { local_id, text }) => {
-                    self.unconfirmed.push_back((local_id, text, false, None))
-                }
-                Ok(ClientCommand::SendAction { local_id, text }) => {
-                    self.unconfirmed.push_back((local_id, text, true, None))
-                }
-                Ok(ClientCommand::SendPrivate {
-                    local_id,
-                    to,
-                    text,
-                    action,
-                }) => self
-                    .unconfirmed
-                    .push_back((local_id, text, action, Some(to))),
-                Ok(ClientCommand::Rename(nick)) => self.nick = nick,
-                Ok(ClientCommand::Disconnect) | Err(RecvTimeoutError::Disconnected) => {
-                    return false;
-                }
-                Ok(ClientCommand::RetryNow) | Err(RecvTimeoutError::Timeout) => return true,
+                Ok(command) => match self.while_down(command) {
+                    WhileDown::Keep => {}
+                    WhileDown::Retry => return true,
+                    WhileDown::Stop => return false,
+                },
+                Err(RecvTimeoutError::Disconnected) => return false,
+                Err(RecvTimeoutError::Timeout) => return true,
             }
         }
+    }
+
+    /// A command that came while no link is up: messages wait as unconfirmed (sent on the
+    /// next link), a new nickname is asked for on it.
+    fn while_down(&mut self, command: ClientCommand) -> WhileDown {
+        match command {
+            ClientCommand::Send { local_id, text } => {
+                self.unconfirmed.push_back((local_id, text, false, None))
+            }
+            ClientCommand::SendAction { local_id, text } => {
+                self.unconfirmed.push_back((local_id, text, true, None))
+            }
+            ClientCommand::SendPrivate {
+                local_id,
+                to,
+                text,
+                action,
+            } => self
+                .unconfirmed
+                .push_back((local_id, text, action, Some(to))),
+            ClientCommand::Rename(nick) => self.nick = nick,
+            ClientCommand::RetryNow => return WhileDown::Retry,
+            ClientCommand::Disconnect => return WhileDown::Stop,
+        }
+        WhileDown::Keep
     }
 
     /// Dials, says hello, and reads until we are in the room (or know it is a plain server).

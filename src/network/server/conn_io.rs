@@ -494,16 +494,8 @@ impl Conn {
         if self.tls.is_some() {
             return self.write_encrypted(now);
         }
-        if self.out.is_empty() {
-            self.out_offset = 0;
-            match self.outbox.take_lines(&mut self.out, MAX_SEND_BYTES) {
-                Take::Took => {}
-                Take::Nothing => return Flushed::Empty,
-                Take::Ended(ending) => {
-                    self.written_out(ending, now);
-                    return Flushed::Over;
-                }
-            }
+        if let Some(ended) = self.refill(now) {
+            return ended;
         }
         while !self.out.is_empty() {
             match self.send_some() {
@@ -526,6 +518,28 @@ impl Conn {
                 }
             }
         }
+        self.batch_sent()
+    }
+
+    /// Takes the next batch of lines once the last one is out. `None`: there are lines to
+    /// send; otherwise how this write turn ends.
+    fn refill(&mut self, now: Instant) -> Option<Flushed> {
+        if !self.out.is_empty() {
+            return None;
+        }
+        self.out_offset = 0;
+        match self.outbox.take_lines(&mut self.out, MAX_SEND_BYTES) {
+            Take::Took => None,
+            Take::Nothing => Some(Flushed::Empty),
+            Take::Ended(ending) => {
+                self.written_out(ending, now);
+                Some(Flushed::Over)
+            }
+        }
+    }
+
+    /// A batch went out.
+    fn batch_sent(&mut self) -> Flushed {
         // A crowd's `accepted` lists are large: do not keep room for one per connection.
         if self.out.capacity() > KEEP_OUT_CAPACITY {
             self.out = Vec::new();
@@ -562,15 +576,10 @@ impl Conn {
                 if sent {
                     break;
                 }
-                self.out_offset = 0;
-                match self.outbox.take_lines(&mut self.out, MAX_SEND_BYTES) {
-                    Take::Took => sent = true,
-                    Take::Nothing => return Flushed::Empty,
-                    Take::Ended(ending) => {
-                        self.written_out(ending, now);
-                        return Flushed::Over;
-                    }
+                if let Some(ended) = self.refill(now) {
+                    return ended;
                 }
+                sent = true;
             }
             let Some(tls) = self.tls.as_mut() else {
                 return Flushed::Over;
@@ -587,10 +596,7 @@ impl Conn {
                 }
             }
         }
-        if self.out.capacity() > KEEP_OUT_CAPACITY {
-            self.out = Vec::new();
-        }
-        Flushed::Sent
+        self.batch_sent()
     }
 
     /// Sends what the TLS session has encrypted: `Ok(true)` when all of it went, `Ok(false)`

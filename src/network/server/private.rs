@@ -41,26 +41,13 @@ impl Handler {
         client_id: Option<String>,
         action: bool,
     ) -> Option<End> {
-        if let Err(strikes) = self.bucket.take() {
-            return self.rate_limited(strikes, client_id, "That message was not sent.");
-        }
-        let text = clean_text(text);
-        let text = text.trim_matches(|c: char| c == '\n' || c == ' ' || c == '\t');
-        if text.is_empty() {
-            let message = "An empty message was not sent.";
-            self.send_error(ErrorCode::EmptyText, message, client_id);
-            return None;
-        }
         // The `to` field costs what its nickname would cost inside the text, plus `,"to":""`.
-        let measured = format!("{text}{}        ", clean_text(to));
-        if let Some(relayed) = self.too_long_to_relay(&measured, client_id.as_deref(), action) {
-            let max = self.config().max_line_bytes;
-            let message = format!(
-                "That message is too long to relay ({relayed} bytes as a line; at most {max}). It was not sent."
-            );
-            self.send_error(ErrorCode::TextTooLong, &message, client_id);
-            return None;
-        }
+        let extra = format!("{}        ", clean_text(to));
+        let text = match self.admit_text(text, &extra, &client_id, action) {
+            Ok(text) => text,
+            Err(end) => return end,
+        };
+        let text = text.as_str();
         let mut room = lock(&self.state.room);
         let target = match recipient(&room, self.id, to, Instant::now()) {
             Ok(position) => position,
