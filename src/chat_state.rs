@@ -236,6 +236,14 @@ impl ChatState {
             self.end_history();
         }
         match event {
+            // Shown by the transfers' part of the window (issue 14, next commit).
+            ClientEvent::FileOffering { .. }
+            | ClientEvent::FileOffered { .. }
+            | ClientEvent::FileProgress { .. }
+            | ClientEvent::FileSaved { .. }
+            | ClientEvent::FileDelivered { .. }
+            | ClientEvent::FileDeclined { .. }
+            | ClientEvent::FileStopped { .. } => {}
             ClientEvent::Connecting { attempt, .. } => self.on_connecting(attempt),
             ClientEvent::Encrypted {
                 fingerprint,

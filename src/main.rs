@@ -118,6 +118,12 @@ struct ServeArgs {
     /// Natter app and `ncat --ssl` still join.
     #[arg(long)]
     require_encryption: bool,
+    /// The largest file people may send through this host, in MiB (4096: 4 GiB).
+    #[arg(long, default_value_t = 4096)]
+    max_file_mib: u64,
+    /// File deliveries the host carries at once (everyone's together).
+    #[arg(long, default_value_t = natter::network::protocol::DEFAULT_MAX_TRANSFERS)]
+    max_transfers: usize,
 }
 
 impl ServeArgs {
@@ -150,6 +156,8 @@ impl ServeArgs {
             },
             announce: self.announce(),
             require_encryption: self.require_encryption,
+            max_file_bytes: self.max_file_mib.saturating_mul(1024 * 1024),
+            max_transfers: self.max_transfers.max(1),
             ..defaults
         }
     }

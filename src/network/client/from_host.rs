@@ -5,7 +5,10 @@
 //! sees it. A hostile or broken host can then no more reach a terminal or the log with an
 //! escape than a peer can through a well-behaved host.
 
-use crate::network::protocol::{ChatMessage, DecodeError, PresenceEvent, ServerFrame, decode};
+use crate::network::files::clean_file_name;
+use crate::network::protocol::{
+    ChatMessage, DecodeError, FileOffer, PresenceEvent, ServerFrame, decode,
+};
 use crate::network::text::{clean_text, single_line};
 
 /// Decodes one line from the host, cleaning every text field: messages keep their line
@@ -24,6 +27,7 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
             ping_interval_secs,
             idle_timeout_secs,
             text,
+            files,
         } => ServerFrame::Welcome {
             server: one(server),
             version,
@@ -31,6 +35,7 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
             ping_interval_secs,
             idle_timeout_secs,
             text: clean_text(&text),
+            files,
         },
         ServerFrame::Accepted {
             nick,
@@ -97,7 +102,48 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
             time: one(time),
             events: events.into_iter().map(clean_presence).collect(),
         },
-        other @ (ServerFrame::Ping {} | ServerFrame::Pong {}) => other,
+        ServerFrame::FileOffer(offer) => ServerFrame::FileOffer(FileOffer {
+            id: one(offer.id),
+            from: one(offer.from),
+            // As it would be saved: no path, no controls, no bidi overrides.
+            name: clean_file_name(&offer.name),
+            sha256: one(offer.sha256),
+            time: one(offer.time),
+            to: offer.to.map(one),
+            ..offer
+        }),
+        ServerFrame::FileAccept {
+            id,
+            delivery,
+            by,
+            offset,
+        } => ServerFrame::FileAccept {
+            id: one(id),
+            delivery,
+            by: one(by),
+            offset,
+        },
+        ServerFrame::FileDecline { id, by } => ServerFrame::FileDecline {
+            id: one(id),
+            by: one(by),
+        },
+        ServerFrame::FileCancel {
+            id,
+            delivery,
+            by,
+            reason,
+        } => ServerFrame::FileCancel {
+            id: one(id),
+            delivery,
+            by: one(by),
+            reason: one(reason),
+        },
+        // File data is decoded from base64, never shown; ids are only compared.
+        other @ (ServerFrame::Ping {}
+        | ServerFrame::Pong {}
+        | ServerFrame::FileChunk { .. }
+        | ServerFrame::FileAck { .. }
+        | ServerFrame::FileDone { .. }) => other,
     }
 }
 

@@ -13,7 +13,8 @@ use super::error::ClientError;
 use super::from_host::decode_from_host;
 use super::host_stream::HostStream;
 use crate::network::protocol::{
-    ChatMessage, ClientFrame, LineSplitter, PROTOCOL_VERSION, Resume, ServerFrame, encode,
+    ChatMessage, ClientFrame, FileLimits, LineSplitter, PROTOCOL_VERSION, Resume, ServerFrame,
+    encode,
 };
 use crate::network::timed_read::ReadOutcome;
 
@@ -38,6 +39,8 @@ pub(super) struct Accepted {
 pub(super) struct Joined {
     pub(super) server: String,
     pub(super) welcome: String,
+    /// What `welcome` said about files (`None`: the host carries none).
+    pub(super) files: Option<FileLimits>,
     pub(super) accepted: Accepted,
     pub(super) history: Vec<ChatMessage>,
 }
@@ -49,10 +52,12 @@ enum Stage {
     AwaitingAccepted {
         server: String,
         welcome: String,
+        files: Option<FileLimits>,
     },
     ReceivingHistory {
         server: String,
         welcome: String,
+        files: Option<FileLimits>,
         accepted: Accepted,
         history: Vec<ChatMessage>,
     },
@@ -111,7 +116,11 @@ impl Handshake {
                     history_complete,
                     unencrypted,
                 },
-                Stage::AwaitingAccepted { server, welcome },
+                Stage::AwaitingAccepted {
+                    server,
+                    welcome,
+                    files,
+                },
             ) => {
                 let accepted = Accepted {
                     nick,
@@ -126,6 +135,7 @@ impl Handshake {
                 self.stage = Stage::ReceivingHistory {
                     server,
                     welcome,
+                    files: *files,
                     accepted,
                     history: Vec::new(),
                 };
@@ -142,13 +152,14 @@ impl Handshake {
     }
 
     fn on_first_line(&mut self, line: &[u8]) -> Result<Progress, ClientError> {
-        let (server, version, text) = match decode_from_host(line) {
+        let (server, version, text, files) = match decode_from_host(line) {
             Ok(ServerFrame::Welcome {
                 server,
                 version,
                 text,
+                files,
                 ..
-            }) => (server, version, text),
+            }) => (server, version, text, files),
             // A Natter host may refuse before its welcome (too many new connections).
             Ok(ServerFrame::Error { code, message, .. }) => {
                 return Err(ClientError::Rejected { code, message });
@@ -164,6 +175,7 @@ impl Handshake {
         self.stage = Stage::AwaitingAccepted {
             server,
             welcome: text,
+            files,
         };
         Ok(Progress::Waiting)
     }
@@ -190,11 +202,13 @@ impl Handshake {
             Stage::ReceivingHistory {
                 server,
                 welcome,
+                files,
                 accepted,
                 history,
             } => Progress::Joined(Box::new(Joined {
                 server,
                 welcome,
+                files,
                 accepted,
                 history,
             })),

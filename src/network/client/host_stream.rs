@@ -22,6 +22,9 @@ use crate::network::tls::{self, Fingerprint, RecordingVerifier};
 pub(super) struct HostStream {
     tcp: TcpStream,
     tls: Option<Arc<Mutex<ClientConnection>>>,
+    /// Held while a bare link is written: the supervisor and the files thread both write,
+    /// and a frame must go out whole. (A TLS link's session lock does the same.)
+    writing: Arc<Mutex<()>>,
 }
 
 /// Why the TLS handshake did not give an encrypted link.
@@ -40,7 +43,11 @@ pub(super) enum TlsRefused {
 
 impl HostStream {
     pub(super) fn plain(tcp: TcpStream) -> HostStream {
-        HostStream { tcp, tls: None }
+        HostStream {
+            tcp,
+            tls: None,
+            writing: Arc::default(),
+        }
     }
 
     /// Runs a TLS 1.3 handshake over `tcp` within `timeout`; nothing but the handshake is
@@ -81,6 +88,7 @@ impl HostStream {
         let stream = HostStream {
             tcp,
             tls: Some(Arc::new(Mutex::new(session))),
+            writing: Arc::default(),
         };
         Ok((stream, fingerprint))
     }
@@ -89,12 +97,14 @@ impl HostStream {
         Ok(HostStream {
             tcp: self.tcp.try_clone()?,
             tls: self.tls.clone(),
+            writing: Arc::clone(&self.writing),
         })
     }
 
     /// Writes all of `bytes` (encrypted on a TLS link).
     pub(super) fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
         let Some(tls) = &self.tls else {
+            let _whole = lock(&self.writing);
             return (&self.tcp).write_all(bytes);
         };
         let mut session = lock(tls);

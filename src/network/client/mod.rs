@@ -25,6 +25,7 @@ mod handshake;
 mod host_stream;
 mod reader;
 mod supervisor;
+mod transfers;
 
 use std::io;
 use std::thread::{self, JoinHandle};
@@ -34,9 +35,10 @@ use crossbeam_channel::{Receiver, Sender};
 
 pub use address::parse_address;
 pub use error::ClientError;
+pub use transfers::FileCommand;
 
 use super::WakeUp;
-use super::protocol::{ChatMessage, LeaveReason};
+use super::protocol::{ChatMessage, FileOffer, LeaveReason};
 use super::tls::Fingerprint;
 use supervisor::Supervisor;
 
@@ -114,6 +116,9 @@ pub enum ClientCommand {
     /// now. Ignored at any other time. The backoff is not reset: if this attempt fails too,
     /// the next wait is as long as it would have been.
     RetryNow,
+    /// Offer, save, decline or stop a file (see [`FileCommand`]). Taken also while the link
+    /// is down: what must reach the host goes out on the next link.
+    File(FileCommand),
 }
 
 /// What happened on the connection (network → UI). Events come in the order things happened.
@@ -193,6 +198,42 @@ pub enum ClientEvent {
         error: ClientError,
         attempt: u32,
         retry_in: Duration,
+    },
+    /// We asked to offer a file (`FileCommand::Offer`): it is being read and hashed as `id`.
+    FileOffering {
+        id: String,
+        name: String,
+        to: Option<String>,
+    },
+    /// A file on offer: someone's (we may save or decline it), or ours (`ours`) now shown by
+    /// the host. `offer.name` is cleaned as the file would be saved.
+    FileOffered { offer: FileOffer, ours: bool },
+    /// A transfer moved: `done` of `total` bytes at `bytes_per_sec`. `peer`: the receiver of
+    /// one delivery of our file `id`; `None`: a file we save. About ten a second at most
+    /// per transfer.
+    FileProgress {
+        id: String,
+        peer: Option<String>,
+        done: u64,
+        total: u64,
+        bytes_per_sec: u64,
+    },
+    /// The file `id` we saved is complete at `path`, its SHA-256 checked.
+    FileSaved {
+        id: String,
+        path: std::path::PathBuf,
+    },
+    /// `peer` has all of our file `id`, checked.
+    FileDelivered { id: String, peer: String },
+    /// `peer` does not want our file `id`.
+    FileDeclined { id: String, peer: String },
+    /// A transfer ended before its end, `reason` in words: our offer `id` (`peer` `None`:
+    /// for everyone), its delivery to `peer`, or our saving of `id` (its partial file is
+    /// removed), or someone's offer `id` was withdrawn.
+    FileStopped {
+        id: String,
+        peer: Option<String>,
+        reason: String,
     },
     /// Gave up (the first connection failed, or the host refused us for good). Last event.
     Failed(ClientError),

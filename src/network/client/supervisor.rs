@@ -6,6 +6,7 @@
 //! the socket (the reader thread does) or parse the handshake (see `handshake`).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -16,11 +17,12 @@ use super::error::ClientError;
 use super::handshake::{Established, Joined, dial, greet, looks_like};
 use super::host_stream::{HostStream, TlsRefused};
 use super::reader::{Incoming, Reader};
+use super::transfers::{FileCommand, FilesInput, FilesThread};
 use super::{ClientCommand, ClientEvent, ConnectOptions};
 use crate::network::WakeUp;
 use crate::network::protocol::{
-    ChatMessage, ClientFrame, FEATURE_PRESENCE, PROTOCOL_VERSION, PresenceEvent, Resume,
-    ServerFrame, encode, now_rfc3339,
+    ChatMessage, ClientFrame, FEATURE_FILES, FEATURE_PRESENCE, FileLimits, PROTOCOL_VERSION,
+    PresenceEvent, Resume, ServerFrame, encode, now_rfc3339,
 };
 use crate::network::tls::Fingerprint;
 
@@ -71,6 +73,11 @@ pub(super) struct Supervisor {
     pinned: Option<Fingerprint>,
     /// Learned on the first link: whether the host speaks TLS.
     host_encrypts: Option<bool>,
+    /// File transfers' thread (`None` if it could not start: file commands are refused).
+    files: Option<FilesThread>,
+    /// From the last `welcome` and `accepted`: the host's file limits, and whether it
+    /// resumed our stay. Handed to the files thread with the link.
+    joined_files: Option<(Option<FileLimits>, bool)>,
 }
 
 impl Supervisor {
@@ -85,13 +92,15 @@ impl Supervisor {
             pinned: options.pinned,
             options,
             commands,
-            events,
-            wake,
             unconfirmed: VecDeque::new(),
             resume: None,
             ever_connected: false,
             failures: 0,
             host_encrypts: None,
+            files: FilesThread::start(events.clone(), Arc::clone(&wake)).ok(),
+            joined_files: None,
+            events,
+            wake,
         }
     }
 
@@ -112,7 +121,12 @@ impl Supervisor {
                     },
                     false => State::Finished(ClientEvent::Closed),
                 },
-                State::Finished(event) => return self.post(event),
+                State::Finished(event) => {
+                    if let Some(files) = self.files.take() {
+                        files.stop();
+                    }
+                    return self.post(event);
+                }
             };
         }
     }
@@ -232,6 +246,7 @@ impl Supervisor {
             ClientCommand::Rename(nick) => self.nick = nick,
             ClientCommand::RetryNow => return WhileDown::Retry,
             ClientCommand::Disconnect => return WhileDown::Stop,
+            ClientCommand::File(command) => self.to_files(FilesInput::Command(command)),
         }
         WhileDown::Keep
     }
@@ -244,7 +259,7 @@ impl Supervisor {
             version: PROTOCOL_VERSION,
             nick: self.nick.clone(),
             resume: self.resume.clone(),
-            features: vec![FEATURE_PRESENCE.to_string()],
+            features: vec![FEATURE_PRESENCE.to_string(), FEATURE_FILES.to_string()],
         };
         let timeout = self.options.handshake_timeout;
         let (mut established, joined) = greet(stream, &hello, timeout, &mut self.resume)?;
@@ -305,6 +320,7 @@ impl Supervisor {
     fn on_joined(&mut self, joined: Joined) {
         let accepted = joined.accepted;
         self.nick = accepted.nick.clone();
+        self.joined_files = Some((joined.files, accepted.resumed));
         self.post(ClientEvent::Connected {
             nick: accepted.nick,
             server: joined.server,
@@ -374,6 +390,7 @@ impl Supervisor {
             Err(e) => return LinkEnd::Lost(ClientError::lost(&e)),
         };
         let stream = established.stream;
+        self.hand_link_to_files(&stream, plain);
         let end = match self.resend_unconfirmed(&stream, plain) {
             Ok(()) => self.pump(&stream, plain, &incoming),
             Err(error) => LinkEnd::Lost(error),
@@ -383,7 +400,41 @@ impl Supervisor {
         }
         stream.shutdown();
         let _ = reader.join();
+        self.to_files(FilesInput::LinkDown);
         end
+    }
+
+    /// A Natter link is up: the files thread writes on it too.
+    fn hand_link_to_files(&mut self, stream: &HostStream, plain: bool) {
+        let joined = self.joined_files.take();
+        if plain {
+            return;
+        }
+        let (Some((limits, resumed)), Ok(stream)) = (joined, stream.try_clone()) else {
+            return;
+        };
+        self.to_files(FilesInput::LinkUp {
+            stream,
+            nick: self.nick.clone(),
+            limits,
+            resumed,
+        });
+    }
+
+    fn to_files(&self, input: FilesInput) {
+        match &self.files {
+            Some(files) => files.send(input),
+            None => {
+                if let FilesInput::Command(FileCommand::Offer { .. } | FileCommand::Save { .. }) =
+                    input
+                {
+                    self.post(ClientEvent::Warning(
+                        "File transfers could not start on this computer (no thread for them)."
+                            .into(),
+                    ));
+                }
+            }
+        }
     }
 
     /// Unconfirmed messages from before the drop go out again, oldest first.
@@ -461,6 +512,10 @@ impl Supervisor {
             ClientCommand::Disconnect => Err(LinkEnd::Disconnected),
             // The link is up: there is nothing to retry.
             ClientCommand::RetryNow => Ok(()),
+            ClientCommand::File(command) => {
+                self.to_files(FilesInput::Command(command));
+                Ok(())
+            }
         }
     }
 
@@ -571,6 +626,13 @@ impl Supervisor {
             }
             ServerFrame::Bye { .. } => return Err(LinkEnd::Lost(ClientError::HostStopped)),
             ServerFrame::Pong {} | ServerFrame::Welcome { .. } | ServerFrame::Accepted { .. } => {}
+            file @ (ServerFrame::FileOffer(_)
+            | ServerFrame::FileAccept { .. }
+            | ServerFrame::FileDecline { .. }
+            | ServerFrame::FileChunk { .. }
+            | ServerFrame::FileAck { .. }
+            | ServerFrame::FileDone { .. }
+            | ServerFrame::FileCancel { .. }) => self.to_files(FilesInput::Frame(file)),
         }
         Ok(())
     }

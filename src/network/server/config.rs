@@ -63,6 +63,12 @@ pub struct ServerConfig {
     pub identity: Option<Arc<Identity>>,
     /// Only encrypted peers may join; the others are refused in their own dialect.
     pub require_encryption: bool,
+    /// The largest file the host carries (announced in `welcome`).
+    pub max_file_bytes: u64,
+    /// File deliveries the host carries at once, everyone's together (announced in `welcome`).
+    pub max_transfers: usize,
+    /// How long an offer or a delivery waits for a side whose link dropped to come back.
+    pub file_grace: Duration,
 }
 
 /// Per-member message rate: a token bucket.
@@ -116,6 +122,9 @@ impl Default for ServerConfig {
             announce: None,
             identity: Identity::generate().ok().map(Arc::new),
             require_encryption: false,
+            max_file_bytes: crate::network::protocol::DEFAULT_MAX_FILE_BYTES,
+            max_transfers: crate::network::protocol::DEFAULT_MAX_TRANSFERS,
+            file_grace: Duration::from_secs(120),
         }
     }
 }

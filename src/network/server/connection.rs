@@ -67,6 +67,12 @@ impl Recipient {
             );
         }
     }
+
+    /// Queues file data, written only when no other line waits; bounded by the sender's
+    /// window (see `files`), not by the queue's capacity.
+    pub(super) fn send_bulk(&self, line: Arc<[u8]>) {
+        self.queue.push_bulk(line);
+    }
 }
 
 /// How a handler's run ended, before any reason set on the connection by someone else.

@@ -42,6 +42,8 @@ pub(super) struct Handler {
     pub(super) session_token: String,
     /// The peer's `hello` asked for `presence` frames.
     pub(super) batches_presence: bool,
+    /// The peer's `hello` listed `files`: it is sent file frames.
+    pub(super) takes_files: bool,
     /// The connection is a TLS link.
     pub(super) encrypted: bool,
     pub(super) bucket: TokenBucket,
@@ -69,6 +71,7 @@ impl Handler {
             nick: None,
             session_token: String::new(),
             batches_presence: false,
+            takes_files: false,
             encrypted,
             bucket: TokenBucket::new(state.config.rate),
             connected_at: now,
@@ -477,7 +480,9 @@ impl Handler {
             batches_presence: self.batches_presence,
             named_at: Instant::now(),
             unencrypted,
+            files: self.takes_files,
         });
+        super::files::back_in_room(room, &self.session_token);
     }
 
     /// After [`Handler::enter_room`] and the room's lock is let go: remembers the nickname and
@@ -502,6 +507,7 @@ impl Handler {
         if let Some(position) = room.members.iter().position(|m| m.id == self.id) {
             let member = room.members.remove(position);
             room.free_nick(&member.nick, super::private::NAME_GRACE);
+            room.files.mark_gone(&member.session, Some(Instant::now()));
             let frame = ServerFrame::Leave {
                 nick: member.nick.clone(),
                 reason,

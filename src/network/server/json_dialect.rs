@@ -13,7 +13,7 @@ use super::handler::Handler;
 use super::room::{Member, Room};
 use crate::network::lock;
 use crate::network::protocol::{
-    AcceptedRef, ClientFrame, DecodeError, ErrorCode, FEATURE_PRESENCE, LeaveReason,
+    AcceptedRef, ClientFrame, DecodeError, ErrorCode, FEATURE_FILES, FEATURE_PRESENCE, LeaveReason,
     MAX_CLIENT_ID_BYTES, PROTOCOL_VERSION, Resume, ServerFrame, decode, encode,
 };
 use crate::network::text::normalize_nick;
@@ -54,6 +54,7 @@ impl Handler {
         if silent >= ping_interval && now.duration_since(self.last_ping) >= ping_interval {
             self.last_ping = now;
             self.send_frame(&ServerFrame::Ping {});
+            self.expire_transfers();
         }
         let until_ping = if silent < ping_interval {
             ping_interval - silent
@@ -84,8 +85,39 @@ impl Handler {
                 features,
             } => {
                 self.batches_presence = features.iter().any(|f| f == FEATURE_PRESENCE);
+                self.takes_files = features.iter().any(|f| f == FEATURE_FILES);
                 self.hello(version, &nick, resume)
             }
+            ClientFrame::Chat { .. }
+            | ClientFrame::Nick { .. }
+            | ClientFrame::Ping {}
+            | ClientFrame::Pong {}
+            | ClientFrame::Bye {} => self.handle_chat_frame(frame),
+            _ if !joined => {
+                Some(self.refuse(ErrorCode::NotReady, "Send hello before any file frame."))
+            }
+            ClientFrame::FileOffer(request) => self.file_offer(request),
+            ClientFrame::FileAccept { id, offset } => self.file_accept(&id, offset),
+            ClientFrame::FileDecline { id } => self.file_decline(&id),
+            ClientFrame::FileChunk {
+                delivery,
+                offset,
+                data,
+            } => self.file_chunk(delivery, offset, data),
+            ClientFrame::FileAck { id, offset } => self.file_ack(&id, offset),
+            ClientFrame::FileDone { id } => self.file_done(&id),
+            ClientFrame::FileCancel {
+                id,
+                delivery,
+                reason,
+            } => self.file_cancel(id, delivery, &reason),
+        }
+    }
+
+    /// The frames of chatting: everything but files.
+    fn handle_chat_frame(&mut self, frame: ClientFrame) -> Option<End> {
+        let joined = self.nick.is_some();
+        match frame {
             ClientFrame::Chat { .. } if !joined => {
                 Some(self.refuse(ErrorCode::NotReady, "Send hello before chatting."))
             }
@@ -119,7 +151,12 @@ impl Handler {
                 None
             }
             ClientFrame::Pong {} => None,
-            ClientFrame::Bye {} => Some(End::new(LeaveReason::Left, "said goodbye")),
+            ClientFrame::Bye {} => {
+                self.files_left();
+                Some(End::new(LeaveReason::Left, "said goodbye"))
+            }
+            // `handle_json_line` hands over only the frames above.
+            _ => None,
         }
     }
 
@@ -248,6 +285,7 @@ pub(super) fn welcome_frame(config: &ServerConfig) -> ServerFrame {
         ping_interval_secs: config.ping_interval.as_secs(),
         idle_timeout_secs: config.idle_timeout.as_secs(),
         text: config.welcome_text.clone(),
+        files: Some(super::files::file_limits(config)),
     }
 }
 

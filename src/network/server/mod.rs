@@ -31,6 +31,7 @@
 mod config;
 mod conn_io;
 mod connection;
+mod files;
 mod handler;
 mod io_thread;
 mod json_dialect;
@@ -44,6 +45,7 @@ mod refuser;
 mod room;
 mod session;
 mod state;
+mod transfers;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};

@@ -70,6 +70,9 @@ impl Marks {
 
 struct Queue {
     lines: VecDeque<Arc<[u8]>>,
+    /// File data: written only when `lines` is empty, so chat never waits behind a file.
+    /// Not counted against the capacity: each sender's window bounds it (see `files`).
+    bulk: VecDeque<Arc<[u8]>>,
     ending: Option<Ending>,
     /// `Connection::close` was called: write nothing more, the owner drops the socket.
     killed: bool,
@@ -108,6 +111,7 @@ impl Outbox {
     ) -> Self {
         let queue = Queue {
             lines: VecDeque::new(),
+            bulk: VecDeque::new(),
             ending: None,
             killed: false,
             scheduled: false,
@@ -156,6 +160,16 @@ impl Outbox {
         Ok(())
     }
 
+    /// Queues file data behind every line, now and to come (see `Queue::bulk`).
+    pub(super) fn push_bulk(&self, line: Arc<[u8]>) {
+        let mut queue = lock(&self.shared.queue);
+        if queue.killed || queue.ending.is_some() {
+            return;
+        }
+        queue.bulk.push_back(line);
+        self.schedule(&mut queue);
+    }
+
     /// Writes what is queued, then shuts the sending side. Returns at once.
     pub(super) fn close_after_flush(&self) {
         self.ask_to_end(Ending::ShutdownWrite);
@@ -177,6 +191,7 @@ impl Outbox {
         let mut queue = lock(&self.shared.queue);
         queue.killed = true;
         queue.lines.clear();
+        queue.bulk.clear();
         queue.over_since = None;
         self.recount(&mut queue);
         // Told even if already scheduled: a write waiting for room would not look soon.
@@ -227,6 +242,14 @@ impl Outbox {
             bytes += line.len();
             taken.push(line);
         }
+        // File data only once every line is out: chat that arrives meanwhile goes first.
+        while bytes < max_bytes && queue.lines.is_empty() {
+            let Some(line) = queue.bulk.pop_front() else {
+                break;
+            };
+            bytes += line.len();
+            taken.push(line);
+        }
         if queue.over_since.is_some() && queue.lines.len() <= self.shared.marks.low {
             queue.over_since = None;
             self.recount(&mut queue);
@@ -266,6 +289,7 @@ impl Outbox {
         let mut queue = lock(&self.shared.queue);
         queue.killed = true;
         queue.lines.clear();
+        queue.bulk.clear();
         queue.over_since = None;
         self.recount(&mut queue);
     }

@@ -24,7 +24,7 @@ use crate::network::text::{MAX_NICK_CHARS, NickKey, clean_text, quote};
 pub(super) const NAME_GRACE: Duration = Duration::from_secs(10);
 
 /// Why a private message found nobody to go to.
-enum NoRecipient {
+pub(super) enum NoRecipient {
     NotOnline,
     Yourself,
     /// The name changed hands moments ago.
@@ -113,7 +113,7 @@ impl Handler {
 /// The place in the member list of the one person a private message to `to` from member
 /// `from` goes to. Nicknames are compared as the room compares them (two members never look
 /// alike), so case and look-alike letters find the same person.
-fn recipient(
+pub(super) fn recipient(
     room: &Room,
     from: super::connection::ConnId,
     to: &str,
@@ -141,7 +141,7 @@ fn recipient(
 }
 
 /// The error code and sentence for a private message that went to nobody.
-fn refusal(to: &str, why: NoRecipient) -> (ErrorCode, String) {
+pub(super) fn refusal(to: &str, why: NoRecipient) -> (ErrorCode, String) {
     let to = quote(to, MAX_NICK_CHARS + 8);
     match why {
         NoRecipient::NotOnline => (

@@ -33,6 +33,8 @@ pub(super) struct Member {
     pub(super) named_at: Instant,
     /// Its link is not encrypted, on a host that offers encryption (`joined` says so).
     pub(super) unencrypted: bool,
+    /// Its `hello` listed `files`: it is sent file frames.
+    pub(super) files: bool,
 }
 
 /// A message kept for late joiners, with the stay that sent it, so a resuming sender gets
@@ -69,6 +71,8 @@ pub(super) struct Room {
     pub(super) presence: Presence,
     /// Nicknames let go of (by a rename or a leave) lately, with when: see `private`.
     pub(super) freed_nicks: VecDeque<(NickKey, Instant)>,
+    /// Files on offer and deliveries under way.
+    pub(super) files: super::transfers::Transfers,
 }
 
 impl Member {

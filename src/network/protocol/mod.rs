@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::text::{MAX_QUOTED_CHARS, quote};
 
+mod files;
+
+pub use files::*;
+
 /// Longest parser explanation quoted back (it can quote a value the peer sent), in characters.
 const MAX_DETAIL_CHARS: usize = 120;
 
@@ -66,6 +70,44 @@ pub enum ClientFrame {
     Pong {},
     /// Leaving on purpose; the server answers nothing and closes.
     Bye {},
+    /// Offers a file to the room or to one person (§13).
+    FileOffer(OfferRequest),
+    /// Asks for the offered file `id`, from byte `offset` (0, or where a dropped delivery
+    /// stopped).
+    FileAccept {
+        id: String,
+        offset: u64,
+    },
+    /// Does not want the offered file `id`.
+    FileDecline {
+        id: String,
+    },
+    /// The sender's data for one delivery: `data` is base64 of at most [`CHUNK_BYTES`] bytes
+    /// starting at `offset`.
+    FileChunk {
+        delivery: u64,
+        offset: u64,
+        data: String,
+    },
+    /// The receiver has the first `offset` bytes of file `id` on its disk.
+    FileAck {
+        id: String,
+        offset: u64,
+    },
+    /// The receiver has all of file `id` and its SHA-256 matched.
+    FileDone {
+        id: String,
+    },
+    /// Stops a transfer: the receiver names the file (`id`); the sender names one
+    /// `delivery`, or the file `id` to withdraw the offer from everyone.
+    FileCancel {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery: Option<u64>,
+        #[serde(default)]
+        reason: String,
+    },
 }
 
 /// What a client that lost its link says to pick up where it was.
@@ -89,6 +131,9 @@ pub enum ServerFrame {
         ping_interval_secs: u64,
         idle_timeout_secs: u64,
         text: String,
+        /// What this host carries in files (absent: it carries none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        files: Option<FileLimits>,
     },
     /// Answer to `hello`: the client is in the room. Exactly `history_count` `chat` frames
     /// follow at once, oldest first; live traffic comes after them.
@@ -145,6 +190,45 @@ pub enum ServerFrame {
     Presence {
         time: String,
         events: Vec<PresenceEvent>,
+    },
+    /// A file someone offers (to a client that listed [`FEATURE_FILES`]).
+    FileOffer(FileOffer),
+    /// To the sender: `by` asks for file `id` from `offset`; send it as `delivery`. A new
+    /// `file_accept` for a delivery already under way restarts it from its `offset`.
+    FileAccept {
+        id: String,
+        delivery: u64,
+        by: String,
+        offset: u64,
+    },
+    /// To the sender: `by` does not want file `id`.
+    FileDecline {
+        id: String,
+        by: String,
+    },
+    /// To the receiver: file data, as the sender sent it.
+    FileChunk {
+        id: String,
+        offset: u64,
+        data: String,
+    },
+    /// To the sender: the receiver of `delivery` has its first `offset` bytes.
+    FileAck {
+        delivery: u64,
+        offset: u64,
+    },
+    /// To the sender: the receiver of `delivery` has the whole file, checked.
+    FileDone {
+        delivery: u64,
+    },
+    /// A transfer stopped: `by` (a nickname) stopped it, or the host did (`by` empty).
+    /// To a receiver: `id`; to the sender: `id` and `delivery`.
+    FileCancel {
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery: Option<u64>,
+        by: String,
+        reason: String,
     },
 }
 

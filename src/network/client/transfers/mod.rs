@@ -1,0 +1,525 @@
+//! The client's file transfers: one thread, `natter-files`, for everything we send and save.
+//!
+//! Owns the disk side of every transfer of this client (through `network::files`), the pace
+//! of what we send (at most the host's window past the receiver's last acknowledgement),
+//! acknowledgements of what we save, progress with speed, and picking transfers up again after
+//! the link dropped (PROTOCOL.md §13). Writes its frames on the link itself, between the
+//! supervisor's, so file data never waits on the chat's thread and chat waits at most one
+//! chunk. Does not dial, read the socket or decode frames: the supervisor hands it the link,
+//! the file frames and the person's file commands.
+
+mod meter;
+mod receiving;
+mod sending;
+
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+
+use super::ClientEvent;
+use super::host_stream::HostStream;
+use crate::network::WakeUp;
+use crate::network::protocol::{ClientFrame, FileLimits, ServerFrame, encode};
+use receiving::Receiving;
+use sending::Sending;
+
+/// How often progress is reported while a transfer moves.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+/// Inputs handled before the next round of data goes out, so acknowledgements keep up.
+const INPUTS_PER_ROUND: usize = 64;
+
+/// What a person asks of file transfers (a part of `ClientCommand`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileCommand {
+    /// Offer the file at `path` to the room, or to `to` alone. Answered at once by
+    /// [`ClientEvent::FileOffering`], then [`ClientEvent::FileOffered`] once the host shows it
+    /// (or [`ClientEvent::FileStopped`]).
+    Offer {
+        path: std::path::PathBuf,
+        to: Option<String>,
+    },
+    /// Save the offered file `id` into `folder`.
+    Save {
+        id: String,
+        folder: std::path::PathBuf,
+    },
+    /// Say no to the offered file `id`.
+    Decline { id: String },
+    /// Stop: our own offer `id` (for everyone), or the saving of someone's file `id`.
+    Cancel { id: String },
+}
+
+/// What the supervisor hands the files thread.
+pub(super) enum FilesInput {
+    Command(FileCommand),
+    /// A `file_*` frame from the host.
+    Frame(ServerFrame),
+    /// A Natter link is up, in the room as `nick`. `resumed`: the host knew our stay, so
+    /// our transfers go on; otherwise it forgot them.
+    LinkUp {
+        stream: HostStream,
+        nick: String,
+        limits: Option<FileLimits>,
+        resumed: bool,
+    },
+    LinkDown,
+    /// The client is closing: stop, removing partial downloads.
+    Stop,
+    /// A file to offer was read and hashed (on its own thread).
+    Prepared {
+        id: String,
+        to: Option<String>,
+        result: Result<crate::network::files::OutgoingFile, crate::network::files::FileError>,
+    },
+}
+
+/// The files thread's handle, kept by the supervisor.
+pub(super) struct FilesThread {
+    pub(super) input: Sender<FilesInput>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FilesThread {
+    pub(super) fn start(events: Sender<ClientEvent>, wake: WakeUp) -> std::io::Result<Self> {
+        let (input, inputs) = crossbeam_channel::unbounded();
+        let files = Files {
+            inputs,
+            own_input: input.clone(),
+            events,
+            wake,
+            link: None,
+            limits: FileLimits::default(),
+            waiting: Vec::new(),
+            sending: Sending::default(),
+            receiving: Receiving::default(),
+        };
+        let thread = thread::Builder::new()
+            .name("natter-files".into())
+            .spawn(move || files.run())?;
+        Ok(FilesThread {
+            input,
+            thread: Some(thread),
+        })
+    }
+
+    pub(super) fn send(&self, input: FilesInput) {
+        // A closed channel means the thread ended; nothing is lost that anyone waits for.
+        let _ = self.input.send(input);
+    }
+
+    /// Ends the thread (partial downloads are removed) and waits for it.
+    pub(super) fn stop(mut self) {
+        let _ = self.input.send(FilesInput::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The link as the files thread uses it.
+struct Link {
+    stream: HostStream,
+    nick: String,
+}
+
+struct Files {
+    inputs: Receiver<FilesInput>,
+    /// Given to hashing threads, which report back here.
+    own_input: Sender<FilesInput>,
+    events: Sender<ClientEvent>,
+    wake: WakeUp,
+    link: Option<Link>,
+    limits: FileLimits,
+    /// Frames to send once a link is up (a request made while the link was down).
+    waiting: Vec<ClientFrame>,
+    sending: Sending,
+    receiving: Receiving,
+}
+
+impl Files {
+    fn run(mut self) {
+        loop {
+            let mut handled = 0;
+            while handled < INPUTS_PER_ROUND {
+                match self.inputs.try_recv() {
+                    Ok(FilesInput::Stop) => return self.finish(),
+                    Ok(input) => self.on_input(input),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return self.finish(),
+                }
+                handled += 1;
+            }
+            let sent = self.send_round();
+            self.report_progress(false);
+            if sent || handled == INPUTS_PER_ROUND {
+                continue;
+            }
+            match self.inputs.recv_timeout(PROGRESS_EVERY) {
+                Ok(FilesInput::Stop) => return self.finish(),
+                Ok(input) => self.on_input(input),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return self.finish(),
+            }
+        }
+    }
+
+    fn post(&self, event: ClientEvent) {
+        let _ = self.events.send(event);
+        (self.wake)();
+    }
+
+    /// Writes `frame` on the link, or keeps it for the next link. A failed write is the
+    /// link's end, which the supervisor finds and reports; this thread waits for the next.
+    fn write(&mut self, frame: ClientFrame) {
+        let Some(link) = &self.link else {
+            self.waiting.push(frame);
+            return;
+        };
+        if link.stream.write_all(&encode(&frame)).is_err() {
+            self.link = None;
+        }
+    }
+
+    fn on_input(&mut self, input: FilesInput) {
+        match input {
+            FilesInput::Command(command) => self.on_command(command),
+            FilesInput::Frame(frame) => self.on_frame(frame),
+            FilesInput::LinkUp {
+                stream,
+                nick,
+                limits,
+                resumed,
+            } => self.link_up(stream, nick, limits, resumed),
+            FilesInput::LinkDown | FilesInput::Stop => self.link = None,
+            FilesInput::Prepared { id, to, result } => self.prepared(id, to, result),
+        }
+    }
+
+    fn link_up(
+        &mut self,
+        stream: HostStream,
+        nick: String,
+        limits: Option<FileLimits>,
+        resumed: bool,
+    ) {
+        self.link = Some(Link { stream, nick });
+        self.limits = limits.unwrap_or_default();
+        if !resumed {
+            let reason = "The host no longer knows this transfer (it restarted); offer or save the file again.";
+            for (id, peer) in self.sending.forget_all() {
+                self.post(ClientEvent::FileStopped {
+                    id,
+                    peer,
+                    reason: reason.into(),
+                });
+            }
+            for id in self.receiving.forget_all() {
+                self.post(ClientEvent::FileStopped {
+                    id,
+                    peer: None,
+                    reason: reason.into(),
+                });
+            }
+        }
+        for frame in self.receiving.resume_requests() {
+            self.write(frame);
+        }
+        for frame in self.sending.unconfirmed_offers() {
+            self.write(frame);
+        }
+        for frame in std::mem::take(&mut self.waiting) {
+            self.write(frame);
+        }
+    }
+
+    fn on_command(&mut self, command: FileCommand) {
+        match command {
+            FileCommand::Offer { path, to } => self.offer(path, to),
+            FileCommand::Save { id, folder } => self.save(&id, &folder),
+            FileCommand::Decline { id } => {
+                self.receiving.forget_offer(&id);
+                self.write(ClientFrame::FileDecline { id });
+            }
+            FileCommand::Cancel { id } => self.cancel(id),
+        }
+    }
+
+    /// Hashing a large file takes a while: it runs on its own thread, and the offer goes out
+    /// when it is done.
+    fn offer(&mut self, path: std::path::PathBuf, to: Option<String>) {
+        let id = new_file_id();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.post(ClientEvent::FileOffering {
+            id: id.clone(),
+            name,
+            to: to.clone(),
+        });
+        let report = self.own_input.clone();
+        let hashing = thread::Builder::new()
+            .name("natter-files-hash".into())
+            .spawn({
+                let id = id.clone();
+                let to = to.clone();
+                move || {
+                    let result = crate::network::files::OutgoingFile::open(&path);
+                    let _ = report.send(FilesInput::Prepared { id, to, result });
+                }
+            });
+        if let Err(e) = hashing {
+            let reason = format!("Could not start reading the file: {e}.");
+            self.post(ClientEvent::FileStopped {
+                id,
+                peer: None,
+                reason,
+            });
+        }
+    }
+
+    fn prepared(
+        &mut self,
+        id: String,
+        to: Option<String>,
+        result: Result<crate::network::files::OutgoingFile, crate::network::files::FileError>,
+    ) {
+        let file = match result {
+            Ok(file) => file,
+            Err(e) => {
+                self.post(ClientEvent::FileStopped {
+                    id,
+                    peer: None,
+                    reason: e.to_string(),
+                });
+                return;
+            }
+        };
+        if file.size() > self.limits.max_bytes {
+            let reason = format!(
+                "{} is {}; this host carries files up to {}.",
+                file.name(),
+                crate::network::plain::size_words(file.size()),
+                crate::network::plain::size_words(self.limits.max_bytes)
+            );
+            self.post(ClientEvent::FileStopped {
+                id,
+                peer: None,
+                reason,
+            });
+            return;
+        }
+        let frame = self.sending.add_offer(id, to, file);
+        self.write(frame);
+    }
+
+    fn save(&mut self, id: &str, folder: &std::path::Path) {
+        match self.receiving.start(id, folder) {
+            Ok(frame) => self.write(frame),
+            Err(reason) => self.post(ClientEvent::FileStopped {
+                id: id.to_string(),
+                peer: None,
+                reason,
+            }),
+        }
+    }
+
+    fn cancel(&mut self, id: String) {
+        let reason = "stopped by the sender".to_string();
+        if self.sending.withdraw(&id) {
+            self.write(ClientFrame::FileCancel {
+                id: Some(id.clone()),
+                delivery: None,
+                reason,
+            });
+            self.post(ClientEvent::FileStopped {
+                id,
+                peer: None,
+                reason: "You stopped offering it.".into(),
+            });
+            return;
+        }
+        if self.receiving.cancel(&id) {
+            let reason = "stopped by the receiver".to_string();
+            self.write(ClientFrame::FileCancel {
+                id: Some(id.clone()),
+                delivery: None,
+                reason,
+            });
+            self.post(ClientEvent::FileStopped {
+                id,
+                peer: None,
+                reason: "You stopped saving it.".into(),
+            });
+        }
+    }
+
+    fn on_frame(&mut self, frame: ServerFrame) {
+        match frame {
+            ServerFrame::FileOffer(offer) => {
+                let ours = self.link.as_ref().is_some_and(|l| l.nick == offer.from)
+                    && self.sending.confirm(&offer.id);
+                if !ours {
+                    self.receiving.offered(offer.clone());
+                }
+                self.post(ClientEvent::FileOffered { offer, ours });
+            }
+            ServerFrame::FileAccept {
+                id,
+                delivery,
+                by,
+                offset,
+            } => {
+                if !self.sending.accepted(&id, delivery, &by, offset) {
+                    let reason = "That file is no longer offered.".to_string();
+                    self.write(ClientFrame::FileCancel {
+                        id: None,
+                        delivery: Some(delivery),
+                        reason,
+                    });
+                }
+            }
+            ServerFrame::FileDecline { id, by } => {
+                if self.sending.is_ours(&id) {
+                    self.post(ClientEvent::FileDeclined { id, peer: by });
+                }
+            }
+            ServerFrame::FileChunk { id, offset, data } => self.on_chunk(&id, offset, &data),
+            ServerFrame::FileAck { delivery, offset } => self.sending.acked(delivery, offset),
+            ServerFrame::FileDone { delivery } => {
+                if let Some((id, peer)) = self.sending.delivered(delivery) {
+                    self.post(ClientEvent::FileDelivered { id, peer });
+                }
+            }
+            ServerFrame::FileCancel {
+                id,
+                delivery,
+                by,
+                reason,
+            } => self.on_cancel(id, delivery, by, reason),
+            _ => {}
+        }
+    }
+
+    fn on_chunk(&mut self, id: &str, offset: u64, data: &str) {
+        let step = self.receiving.chunk(id, offset, data);
+        if let Some(frame) = step.reply {
+            self.write(frame);
+        }
+        if let Some((path, total)) = step.saved {
+            self.post(ClientEvent::FileProgress {
+                id: id.to_string(),
+                peer: None,
+                done: total,
+                total,
+                bytes_per_sec: 0,
+            });
+            self.write(ClientFrame::FileDone { id: id.to_string() });
+            self.post(ClientEvent::FileSaved {
+                id: id.to_string(),
+                path,
+            });
+        }
+        if let Some(reason) = step.failed {
+            self.write(ClientFrame::FileCancel {
+                id: Some(id.to_string()),
+                delivery: None,
+                reason: reason.clone(),
+            });
+            self.post(ClientEvent::FileStopped {
+                id: id.to_string(),
+                peer: None,
+                reason,
+            });
+        }
+    }
+
+    fn on_cancel(&mut self, id: String, delivery: Option<u64>, by: String, reason: String) {
+        let reason = match by.as_str() {
+            "" => reason,
+            by => format!("{by}: {reason}"),
+        };
+        if let Some(delivery) = delivery {
+            if let Some((id, peer)) = self.sending.stop_delivery(delivery) {
+                self.post(ClientEvent::FileStopped {
+                    id,
+                    peer: Some(peer),
+                    reason,
+                });
+            }
+            return;
+        }
+        let ours = self.sending.withdraw(&id);
+        let saving = self.receiving.cancel(&id);
+        let offered = self.receiving.forget_offer(&id);
+        if ours || saving || offered {
+            self.post(ClientEvent::FileStopped {
+                id,
+                peer: None,
+                reason,
+            });
+        }
+    }
+
+    /// One chunk for every delivery that may send; whether any went out.
+    fn send_round(&mut self) -> bool {
+        if self.link.is_none() {
+            return false;
+        }
+        let limits = self.limits;
+        let mut sent = false;
+        for step in self.sending.next_chunks(&limits) {
+            match step {
+                Ok(frame) => {
+                    self.write(frame);
+                    sent = true;
+                }
+                Err((delivery, id, peer, reason)) => {
+                    self.write(ClientFrame::FileCancel {
+                        id: None,
+                        delivery: Some(delivery),
+                        reason: reason.clone(),
+                    });
+                    self.post(ClientEvent::FileStopped {
+                        id,
+                        peer: Some(peer),
+                        reason,
+                    });
+                }
+            }
+            if self.link.is_none() {
+                break;
+            }
+        }
+        sent
+    }
+
+    /// Progress of every moving transfer, at most every [`PROGRESS_EVERY`] (`all`: now).
+    fn report_progress(&mut self, all: bool) {
+        let mut events = self.sending.progress(all);
+        events.extend(self.receiving.progress(all));
+        for event in events {
+            self.post(event);
+        }
+    }
+
+    /// The client is closing: partial downloads go (their temporary files are removed).
+    fn finish(mut self) {
+        self.receiving.forget_all();
+        self.link = None;
+    }
+}
+
+/// A fresh file id: 128 random bits in hex, so no two offers on a host ever share one.
+fn new_file_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No randomness: the time and a counter still make ids unique for this client.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes = nanos.to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

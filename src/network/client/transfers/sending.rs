@@ -1,0 +1,210 @@
+//! The files we offer, and each delivery of them to one person.
+//!
+//! Owns our offers (the open, hashed file), each delivery's position (the next byte to send,
+//! what its receiver confirmed), reading chunks within the window, and their progress. Does
+//! not write to the link (the files thread does) nor decide what to tell the person.
+
+use std::collections::{BTreeMap, HashMap};
+
+use base64::Engine as _;
+
+use super::meter::Meter;
+use crate::network::client::ClientEvent;
+use crate::network::files::{OutgoingFile, sha256_hex};
+use crate::network::protocol::{ClientFrame, FileLimits, OfferRequest};
+
+struct OwnOffer {
+    file: OutgoingFile,
+    to: Option<String>,
+    /// The host showed it (we got our `file_offer` back).
+    confirmed: bool,
+}
+
+struct Delivery {
+    id: String,
+    peer: String,
+    /// The next byte to send.
+    next: u64,
+    /// The receiver has confirmed this many bytes.
+    acked: u64,
+    size: u64,
+    meter: Meter,
+}
+
+/// A delivery that cannot go on: its number, file, receiver and why, in words.
+pub(super) type Failed = (u64, String, String, String);
+
+#[derive(Default)]
+pub(super) struct Sending {
+    offers: HashMap<String, OwnOffer>,
+    deliveries: BTreeMap<u64, Delivery>,
+    buf: Vec<u8>,
+}
+
+impl Sending {
+    /// Keeps a hashed file as offer `id`; returns the `file_offer` to send.
+    pub(super) fn add_offer(
+        &mut self,
+        id: String,
+        to: Option<String>,
+        file: OutgoingFile,
+    ) -> ClientFrame {
+        let frame = offer_frame(&id, &file, to.clone());
+        self.offers.insert(
+            id,
+            OwnOffer {
+                file,
+                to,
+                confirmed: false,
+            },
+        );
+        frame
+    }
+
+    /// Offers the host has not shown yet: sent again on a new link.
+    pub(super) fn unconfirmed_offers(&self) -> Vec<ClientFrame> {
+        (self.offers.iter())
+            .filter(|(_, o)| !o.confirmed)
+            .map(|(id, o)| offer_frame(id, &o.file, o.to.clone()))
+            .collect()
+    }
+
+    /// Our `file_offer` came back: whether `id` is one of ours.
+    pub(super) fn confirm(&mut self, id: &str) -> bool {
+        match self.offers.get_mut(id) {
+            Some(offer) => {
+                offer.confirmed = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(super) fn is_ours(&self, id: &str) -> bool {
+        self.offers.contains_key(id)
+    }
+
+    /// `peer` asked for `id` from `offset` as `delivery` (new, or restarted after a drop).
+    /// False if `id` is not ours (any more).
+    pub(super) fn accepted(&mut self, id: &str, delivery: u64, peer: &str, offset: u64) -> bool {
+        let Some(offer) = self.offers.get(id) else {
+            return false;
+        };
+        let size = offer.file.size();
+        let offset = offset.min(size);
+        let entry = self.deliveries.entry(delivery).or_insert_with(|| Delivery {
+            id: id.to_string(),
+            peer: peer.to_string(),
+            next: offset,
+            acked: offset,
+            size,
+            meter: Meter::new(offset),
+        });
+        entry.next = offset;
+        entry.acked = offset;
+        true
+    }
+
+    pub(super) fn acked(&mut self, delivery: u64, offset: u64) {
+        if let Some(d) = self.deliveries.get_mut(&delivery) {
+            d.acked = d.acked.max(offset.min(d.size));
+            // After a restart the receiver may already have more than we sent again.
+            d.next = d.next.max(d.acked);
+        }
+    }
+
+    /// The receiver has it all: the delivery's file and receiver.
+    pub(super) fn delivered(&mut self, delivery: u64) -> Option<(String, String)> {
+        self.deliveries.remove(&delivery).map(|d| (d.id, d.peer))
+    }
+
+    pub(super) fn stop_delivery(&mut self, delivery: u64) -> Option<(String, String)> {
+        self.delivered(delivery)
+    }
+
+    /// Stops offering `id` and every delivery of it; whether it was ours.
+    pub(super) fn withdraw(&mut self, id: &str) -> bool {
+        self.deliveries.retain(|_, d| d.id != id);
+        self.offers.remove(id).is_some()
+    }
+
+    /// Forgets everything (the host forgot it): each offer's id, with no receiver, and each
+    /// delivery's id and receiver.
+    pub(super) fn forget_all(&mut self) -> Vec<(String, Option<String>)> {
+        let mut forgotten: Vec<(String, Option<String>)> = std::mem::take(&mut self.deliveries)
+            .into_values()
+            .map(|d| (d.id, Some(d.peer)))
+            .collect();
+        forgotten.extend(self.offers.drain().map(|(id, _)| (id, None)));
+        forgotten
+    }
+
+    /// The next chunk of every delivery that may send one now: within the window past what
+    /// its receiver confirmed. A file that cannot be read any more fails its deliveries.
+    pub(super) fn next_chunks(&mut self, limits: &FileLimits) -> Vec<Result<ClientFrame, Failed>> {
+        let mut out = Vec::new();
+        let chunk = limits.chunk_bytes.max(1);
+        for (&number, d) in self.deliveries.iter_mut() {
+            let room = (d.acked + limits.window_bytes)
+                .min(d.size)
+                .saturating_sub(d.next);
+            if room == 0 {
+                continue;
+            }
+            let Some(offer) = self.offers.get_mut(&d.id) else {
+                continue;
+            };
+            let want = room.min(chunk as u64) as usize;
+            self.buf.resize(want, 0);
+            match offer.file.read_chunk(d.next, &mut self.buf[..want]) {
+                Ok(n) if n > 0 => {
+                    let data = base64::engine::general_purpose::STANDARD.encode(&self.buf[..n]);
+                    out.push(Ok(ClientFrame::FileChunk {
+                        delivery: number,
+                        offset: d.next,
+                        data,
+                    }));
+                    d.next += n as u64;
+                }
+                Ok(_) => {
+                    let reason = format!(
+                        "{} changed since it was offered; offer it again.",
+                        offer.file.name()
+                    );
+                    out.push(Err((number, d.id.clone(), d.peer.clone(), reason)));
+                }
+                Err(e) => out.push(Err((number, d.id.clone(), d.peer.clone(), e.to_string()))),
+            }
+        }
+        for (number, ..) in out.iter().filter_map(|r| r.as_ref().err()) {
+            self.deliveries.remove(number);
+        }
+        out
+    }
+
+    /// Progress of deliveries that moved (at most every so often, unless `now`).
+    pub(super) fn progress(&mut self, now: bool) -> Vec<ClientEvent> {
+        (self.deliveries.values_mut())
+            .filter_map(|d| {
+                let speed = d.meter.report(d.acked, now)?;
+                Some(ClientEvent::FileProgress {
+                    id: d.id.clone(),
+                    peer: Some(d.peer.clone()),
+                    done: d.acked,
+                    total: d.size,
+                    bytes_per_sec: speed,
+                })
+            })
+            .collect()
+    }
+}
+
+fn offer_frame(id: &str, file: &OutgoingFile, to: Option<String>) -> ClientFrame {
+    ClientFrame::FileOffer(OfferRequest {
+        id: id.to_string(),
+        name: file.name(),
+        size: file.size(),
+        sha256: sha256_hex(&file.sha256()),
+        to,
+    })
+}

@@ -1,0 +1,116 @@
+//! The frames of file transfers (PROTOCOL.md §13) and their limits.
+//!
+//! Owns the shapes on the wire: an offer, a person's answer to it, the data of one delivery
+//! (one copy of the file to one person) and its acknowledgements. Does not own what the
+//! server or a client does with them (see `server::files` and `client::transfers`).
+
+use serde::{Deserialize, Serialize};
+
+/// The hello feature a client lists to be sent file frames (§10: a new frame type goes only
+/// to clients that asked for it).
+pub const FEATURE_FILES: &str = "files";
+/// Most file bytes in one `file_chunk` (before base64).
+pub const CHUNK_BYTES: usize = 32 * 1024;
+/// The base64 text of a full chunk: 4 characters per 3 bytes, padded.
+pub const MAX_CHUNK_DATA_CHARS: usize = CHUNK_BYTES.div_ceil(3) * 4;
+/// Most bytes a sender may have sent of one delivery beyond the receiver's last `file_ack`.
+/// Bounds what the host holds per delivery, whatever the file's size.
+pub const WINDOW_BYTES: u64 = 4 * 1024 * 1024;
+/// The largest file a host carries unless its owner says otherwise.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+/// Deliveries a host carries at once unless its owner says otherwise.
+pub const DEFAULT_MAX_TRANSFERS: usize = 8;
+/// Longest file id a client may choose.
+pub const MAX_FILE_ID_BYTES: usize = 64;
+/// Longest offered file name the host relays, in characters.
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+
+/// What `welcome` says about files on this host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileLimits {
+    /// The largest file this host carries, in bytes.
+    pub max_bytes: u64,
+    /// Deliveries this host carries at once (everyone's together).
+    pub max_transfers: usize,
+    /// See [`WINDOW_BYTES`].
+    pub window_bytes: u64,
+    /// See [`CHUNK_BYTES`].
+    pub chunk_bytes: usize,
+}
+
+impl Default for FileLimits {
+    fn default() -> Self {
+        FileLimits {
+            max_bytes: DEFAULT_MAX_FILE_BYTES,
+            max_transfers: DEFAULT_MAX_TRANSFERS,
+            window_bytes: WINDOW_BYTES,
+            chunk_bytes: CHUNK_BYTES,
+        }
+    }
+}
+
+/// A client offering a file: `file_offer`, client → server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferRequest {
+    /// Chosen by the sender: 1 to 64 of `A-Z a-z 0-9 _ -`, not in use on this host.
+    pub id: String,
+    pub name: String,
+    pub size: u64,
+    /// SHA-256 of the whole file, 64 hex digits.
+    pub sha256: String,
+    /// For this nickname alone (a private offer); absent: for the room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+/// A file on offer as the server relays it: `file_offer`, server → client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileOffer {
+    pub id: String,
+    pub from: String,
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+/// Whether an offer id is one a client may choose.
+pub fn valid_file_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_FILE_ID_BYTES
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Whether `sha256` is 64 hex digits.
+pub fn valid_sha256(sha256: &str) -> bool {
+    sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_chunk_in_base64_is_within_the_data_limit_and_one_byte_more_is_not() {
+        use base64::Engine as _;
+        let engine = base64::engine::general_purpose::STANDARD;
+        assert_eq!(
+            engine.encode(vec![0u8; CHUNK_BYTES]).len(),
+            MAX_CHUNK_DATA_CHARS
+        );
+        assert!(engine.encode(vec![0u8; CHUNK_BYTES + 1]).len() > MAX_CHUNK_DATA_CHARS);
+    }
+
+    #[test]
+    fn file_ids_are_short_runs_of_letters_digits_dashes_and_underscores() {
+        assert!(valid_file_id("a1_B-2"));
+        assert!(!valid_file_id(""));
+        assert!(!valid_file_id("a b"));
+        assert!(!valid_file_id("../x"));
+        assert!(!valid_file_id(&"x".repeat(MAX_FILE_ID_BYTES + 1)));
+    }
+}

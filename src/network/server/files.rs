@@ -1,0 +1,459 @@
+//! Files on the server: offers, and relaying each delivery between its two people.
+//!
+//! Owns the handling of the `file_*` frames (PROTOCOL.md §13): checking an offer against the
+//! host's limits and showing it to its audience (plain-text peers get one line saying how to
+//! get the file), routing a receiver's requests and acknowledgements to the sender and the
+//! sender's data to that one receiver, holding every sender to its window so the host keeps
+//! at most a window of each delivery, and telling the side still there when the other side
+//! stops, leaves or does not come back. File data goes into the receiver's bulk queue, which
+//! is written only when no chat waits (see `outbox`). The record itself is `transfers`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::config::ServerConfig;
+use super::connection::End;
+use super::handler::Handler;
+use super::room::{Member, Room};
+use super::transfers::{AcceptRefused, Ended, MAX_OPEN_OFFERS, Offer, OfferRefused};
+use crate::network::lock;
+use crate::network::plain;
+use crate::network::protocol::{
+    CHUNK_BYTES, Dialect, ErrorCode, FileLimits, FileOffer, OfferRequest, ServerFrame,
+    WINDOW_BYTES, encode, now_rfc3339, valid_file_id, valid_sha256,
+};
+use crate::network::text::{MAX_QUOTED_CHARS, quote};
+
+/// Room in a `file_chunk` line for everything but its data: the type, a 64-byte id, an offset.
+const CHUNK_FRAME_SLACK: usize = 256;
+
+/// Longest reason for stopping a transfer that the host relays, in characters.
+const MAX_REASON_CHARS: usize = 200;
+
+impl Handler {
+    /// A member offers a file to the room or to one person.
+    pub(super) fn file_offer(&mut self, request: OfferRequest) -> Option<End> {
+        if !valid_file_id(&request.id) || !valid_sha256(&request.sha256) {
+            let message = "A file_offer needs an id of 1 to 64 letters, digits, - or _, and a sha256 of 64 hex digits.";
+            return Some(self.refuse(ErrorCode::BadFrame, message));
+        }
+        if let Err(strikes) = self.bucket.take() {
+            return self.rate_limited(strikes, None, "Your file was not offered.");
+        }
+        let name = crate::network::files::clean_file_name(&request.name);
+        let max_bytes = self.config().max_file_bytes;
+        if request.size > max_bytes {
+            let reason = format!(
+                "{name} is {}; this host carries files up to {}.",
+                plain::size_words(request.size),
+                plain::size_words(max_bytes)
+            );
+            self.host_cancels(&request.id, &reason);
+            return None;
+        }
+        let state = Arc::clone(&self.state);
+        let mut room = lock(&state.room);
+        let to = match &request.to {
+            Some(to) => match self.file_recipient(&room, to, &name, request.size) {
+                Ok(member) => Some(member),
+                Err(reason) => {
+                    drop(room);
+                    self.host_cancels(&request.id, &reason);
+                    return None;
+                }
+            },
+            None => None,
+        };
+        let offer = Offer {
+            name: name.clone(),
+            size: request.size,
+            sender: self.session_token.clone(),
+            to: to.map(|m| room.members[m].session.clone()),
+            sender_gone_since: None,
+        };
+        if let Err(refused) = room.files.add_offer(&request.id, offer) {
+            drop(room);
+            let reason = match refused {
+                OfferRefused::IdInUse => {
+                    "That file id is in use on this host; offer it again under another id."
+                        .to_string()
+                }
+                OfferRefused::TooManyOffers => format!(
+                    "You have {MAX_OPEN_OFFERS} files on offer; withdraw one before offering more."
+                ),
+            };
+            self.host_cancels(&request.id, &reason);
+            return None;
+        }
+        let from = self.nick.clone().unwrap_or_default();
+        let offer = FileOffer {
+            id: request.id,
+            from,
+            name,
+            size: request.size,
+            sha256: request.sha256.to_ascii_lowercase(),
+            time: now_rfc3339(),
+            to: to.map(|m| room.members[m].nick.clone()),
+        };
+        let line: Arc<[u8]> = encode(&ServerFrame::FileOffer(offer.clone())).into();
+        room.flush_presence();
+        let plain_line = plain::file_offer(&offer.from, &offer.name, offer.size, to.is_some());
+        match to {
+            Some(position) => tell_member(&room.members[position], &line, &plain_line),
+            None => (room.members.iter())
+                .filter(|m| m.id != self.id)
+                .for_each(|m| tell_member(m, &line, &plain_line)),
+        }
+        self.recipient.send(line);
+        None
+    }
+
+    /// The place of the one person a private offer goes to, or why it cannot go (the
+    /// person was told, if a plain-text peer, how to get the file).
+    fn file_recipient(
+        &self,
+        room: &Room,
+        to: &str,
+        name: &str,
+        size: u64,
+    ) -> Result<usize, String> {
+        let position =
+            super::private::recipient(room, self.id, to, Instant::now()).map_err(|why| {
+                super::private::refusal(to, why)
+                    .1
+                    .replace("private message", "file")
+            })?;
+        let member = &room.members[position];
+        if member.dialect == Dialect::Json && member.files {
+            return Ok(position);
+        }
+        if member.dialect == Dialect::Plain {
+            let from = self.nick.clone().unwrap_or_default();
+            member.recipient.send(
+                plain::file_offer(&from, name, size, true)
+                    .into_bytes()
+                    .into(),
+            );
+        }
+        Err(format!(
+            "{} uses a program that cannot receive files; they were told to join with Natter to get it.",
+            member.nick
+        ))
+    }
+
+    /// A receiver asks for a file from `offset` (0, or where it stopped before a drop).
+    pub(super) fn file_accept(&mut self, file: &str, offset: u64) -> Option<End> {
+        let max = self.config().max_transfers;
+        let state = Arc::clone(&self.state);
+        let mut room = lock(&state.room);
+        let session = self.session_token.clone();
+        let refused = match room.files.accept(file, &session, offset, max) {
+            Ok((delivery, offer)) => {
+                let sender = offer.sender.clone();
+                let frame = ServerFrame::FileAccept {
+                    id: file.to_string(),
+                    delivery,
+                    by: self.nick.clone().unwrap_or_default(),
+                    offset,
+                };
+                send_to_session(&room, &sender, &frame);
+                return None;
+            }
+            Err(refused) => refused,
+        };
+        drop(room);
+        let reason = match refused {
+            AcceptRefused::NoSuchFile => "That file is no longer on offer.".to_string(),
+            AcceptRefused::Busy => format!(
+                "The host is carrying {max} transfers at once, its limit; press Save again in a moment."
+            ),
+        };
+        self.host_cancels(file, &reason);
+        None
+    }
+
+    /// A receiver does not want a file: its sender is told.
+    pub(super) fn file_decline(&mut self, file: &str) -> Option<End> {
+        let room = lock(&self.state.room);
+        if let Some(offer) = room
+            .files
+            .offer(file)
+            .filter(|o| o.for_session(&self.session_token))
+        {
+            let frame = ServerFrame::FileDecline {
+                id: file.to_string(),
+                by: self.nick.clone().unwrap_or_default(),
+            };
+            send_to_session(&room, &offer.sender, &frame);
+        }
+        None
+    }
+
+    /// The sender's data for one delivery, relayed to its receiver alone. Data for a delivery
+    /// that ended meanwhile (a cancel crossed it) is dropped without a word; data beyond the
+    /// file or the window is a broken client, and ends its link.
+    pub(super) fn file_chunk(&mut self, delivery: u64, offset: u64, data: String) -> Option<End> {
+        let chunk_bytes = file_limits(self.config()).chunk_bytes;
+        let Some(len) = decoded_len(&data, chunk_bytes) else {
+            let message = format!("A file_chunk's data is base64 of at most {chunk_bytes} bytes.");
+            return Some(self.refuse(ErrorCode::BadFrame, &message));
+        };
+        let (file, receiver) = {
+            let room = lock(&self.state.room);
+            let Some(d) =
+                (room.files.delivery(delivery)).filter(|d| d.sender == self.session_token)
+            else {
+                return None;
+            };
+            let end = offset.saturating_add(len);
+            if end > d.size || end > d.acked.saturating_add(WINDOW_BYTES) {
+                drop(room);
+                let message = format!(
+                    "A file_chunk went past the file's end or more than {} bytes past the receiver's last file_ack.",
+                    WINDOW_BYTES
+                );
+                return Some(self.refuse(ErrorCode::BadFrame, &message));
+            }
+            let receiver = room.members.iter().find(|m| m.session == d.receiver);
+            match receiver {
+                Some(m) => (d.file.clone(), m.recipient.clone()),
+                None => return None,
+            }
+        };
+        // Encoded after the room's lock is let go: a chunk is 43 kB of text.
+        let line = encode(&ServerFrame::FileChunk {
+            id: file,
+            offset,
+            data,
+        });
+        receiver.send_bulk(line.into());
+        None
+    }
+
+    /// A receiver confirms the first `offset` bytes of a file; its sender is told.
+    pub(super) fn file_ack(&mut self, file: &str, offset: u64) -> Option<End> {
+        let mut room = lock(&self.state.room);
+        let session = self.session_token.clone();
+        let Some((delivery, d)) = room.files.delivery_to(file, &session) else {
+            return None;
+        };
+        if offset > d.size {
+            drop(room);
+            let message = "A file_ack named more bytes than the file has.";
+            return Some(self.refuse(ErrorCode::BadFrame, message));
+        }
+        d.acked = d.acked.max(offset);
+        let sender = d.sender.clone();
+        send_to_session(&room, &sender, &ServerFrame::FileAck { delivery, offset });
+        None
+    }
+
+    /// A receiver has the whole file; the delivery is over.
+    pub(super) fn file_done(&mut self, file: &str) -> Option<End> {
+        let mut room = lock(&self.state.room);
+        let session = self.session_token.clone();
+        let Some((delivery, _)) = room.files.delivery_to(file, &session) else {
+            return None;
+        };
+        if let Some(d) = room.files.end_delivery(delivery) {
+            send_to_session(&room, &d.sender, &ServerFrame::FileDone { delivery });
+        }
+        None
+    }
+
+    /// Either side stops: a receiver its delivery of `file`; a sender one `delivery`, or
+    /// (with `file` alone) its whole offer.
+    pub(super) fn file_cancel(
+        &mut self,
+        file: Option<String>,
+        delivery: Option<u64>,
+        reason: &str,
+    ) -> Option<End> {
+        let reason = quote(reason, MAX_REASON_CHARS);
+        let by = self.nick.clone().unwrap_or_default();
+        let session = self.session_token.clone();
+        let state = Arc::clone(&self.state);
+        let mut room = lock(&state.room);
+        if let Some(number) = delivery {
+            let mine = room
+                .files
+                .delivery(number)
+                .is_some_and(|d| d.sender == session);
+            if let Some(d) = mine.then(|| room.files.end_delivery(number)).flatten() {
+                let frame = ServerFrame::FileCancel {
+                    id: d.file,
+                    delivery: None,
+                    by,
+                    reason,
+                };
+                send_to_session(&room, &d.receiver, &frame);
+            }
+            return None;
+        }
+        let file = file?;
+        if room.files.offer(&file).is_some_and(|o| o.sender == session) {
+            if let Some((offer, _)) = room.files.withdraw(&file) {
+                let frame = ServerFrame::FileCancel {
+                    id: file,
+                    delivery: None,
+                    by,
+                    reason,
+                };
+                tell_audience(&room, &offer.sender, offer.to.as_deref(), &frame);
+            }
+            return None;
+        }
+        if let Some((number, _)) = room.files.delivery_to(&file, &session)
+            && let Some(d) = room.files.end_delivery(number)
+        {
+            let frame = ServerFrame::FileCancel {
+                id: file,
+                delivery: Some(number),
+                by,
+                reason,
+            };
+            send_to_session(&room, &d.sender, &frame);
+        }
+        None
+    }
+
+    /// This member said goodbye: what it offered or was receiving ends now.
+    pub(super) fn files_left(&mut self) {
+        let state = Arc::clone(&self.state);
+        let mut room = lock(&state.room);
+        let nick = self.nick.clone().unwrap_or_default();
+        let ended = room.files.left(&self.session_token);
+        let reason = format!("{} left.", quote(&nick, MAX_QUOTED_CHARS));
+        tell_ended(&room, ended, &nick, &reason);
+    }
+
+    /// Ends transfers that waited too long for a side whose link dropped.
+    pub(super) fn expire_transfers(&self) {
+        let grace = self.config().file_grace;
+        let mut room = lock(&self.state.room);
+        if room.files.is_empty() {
+            return;
+        }
+        let ended = room.files.expire(Instant::now(), grace);
+        let reason = "The other side's link dropped and did not come back.";
+        tell_ended(&room, ended, "", reason);
+    }
+
+    /// Tells this member the host stopped `file` (refused it or could not go on).
+    fn host_cancels(&self, file: &str, reason: &str) {
+        self.send_frame(&ServerFrame::FileCancel {
+            id: file.to_string(),
+            delivery: None,
+            by: String::new(),
+            reason: reason.to_string(),
+        });
+    }
+}
+
+/// After a member (re)entered the room: its dropped transfers go on, and the sender of each
+/// delivery it is part of is asked again from the last confirmed byte.
+pub(super) fn back_in_room(room: &mut Room, session: &str) {
+    if room.files.is_empty() {
+        return;
+    }
+    room.files.mark_gone(session, None);
+    for (delivery, id, by, offset) in room.files.deliveries_of_sender(session) {
+        let by = (room.members.iter())
+            .find(|m| m.session == by)
+            .map(|m| m.nick.clone());
+        let Some(by) = by else { continue };
+        let frame = ServerFrame::FileAccept {
+            id,
+            delivery,
+            by,
+            offset,
+        };
+        send_to_session(room, session, &frame);
+    }
+}
+
+/// Tells the side still there of everything in `ended`; `by`: who stopped it.
+fn tell_ended(room: &Room, ended: Vec<Ended>, by: &str, reason: &str) {
+    for end in ended {
+        let frame = |id: String, delivery| ServerFrame::FileCancel {
+            id,
+            delivery,
+            by: by.to_string(),
+            reason: reason.to_string(),
+        };
+        match end {
+            Ended::Offer {
+                file, sender, to, ..
+            } => {
+                tell_audience(room, &sender, to.as_deref(), &frame(file, None));
+            }
+            Ended::Delivery {
+                number,
+                file,
+                sender,
+                receiver,
+            } => {
+                send_to_session(room, &receiver, &frame(file.clone(), None));
+                send_to_session(room, &sender, &frame(file, Some(number)));
+            }
+        }
+    }
+}
+
+/// Sends `frame` to the member of stay `session`, if it is in the room and takes files.
+fn send_to_session(room: &Room, session: &str, frame: &ServerFrame) {
+    if let Some(member) = room
+        .members
+        .iter()
+        .find(|m| m.session == session && m.files)
+    {
+        member.recipient.send(encode(frame).into());
+    }
+}
+
+/// Sends `frame` to everyone who could see an offer: its sender and the room, or the one
+/// person it was for. Plain-text peers are told nothing more than the offer's line.
+fn tell_audience(room: &Room, sender: &str, to: Option<&str>, frame: &ServerFrame) {
+    let line: Arc<[u8]> = encode(frame).into();
+    let sees = |m: &&Member| {
+        m.files && (to.is_none() || m.session == sender || Some(m.session.as_str()) == to)
+    };
+    for member in room.members.iter().filter(sees) {
+        member.recipient.send(Arc::clone(&line));
+    }
+}
+
+/// An offer's line to one member in its dialect; a Natter client that did not ask for files
+/// gets nothing (§10).
+fn tell_member(member: &Member, line: &Arc<[u8]>, plain_line: &str) {
+    match member.dialect {
+        Dialect::Json if member.files => member.recipient.send(Arc::clone(line)),
+        Dialect::Json => {}
+        Dialect::Plain => member.recipient.send(plain_line.as_bytes().into()),
+    }
+}
+
+/// How many bytes the base64 `data` stands for, if it is well-formed and at most a chunk.
+fn decoded_len(data: &str, chunk_bytes: usize) -> Option<u64> {
+    if data.len() > chunk_bytes.div_ceil(3) * 4 || data.len() % 4 != 0 {
+        return None;
+    }
+    // The receiver decodes; the host checks only what it must to hold the sender to its window.
+    let padding = data.bytes().rev().take_while(|&b| b == b'=').count();
+    if padding > 2 {
+        return None;
+    }
+    let len = data.len() / 4 * 3 - padding;
+    (len <= chunk_bytes).then_some(len as u64)
+}
+
+/// What `welcome` says about files: a chunk's line must fit in the host's longest line.
+pub(super) fn file_limits(config: &ServerConfig) -> FileLimits {
+    let fits = config.max_line_bytes.saturating_sub(CHUNK_FRAME_SLACK) / 4 * 3;
+    FileLimits {
+        max_bytes: config.max_file_bytes,
+        max_transfers: config.max_transfers,
+        window_bytes: WINDOW_BYTES,
+        chunk_bytes: CHUNK_BYTES.min(fits),
+    }
+}
