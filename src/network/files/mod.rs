@@ -5,8 +5,10 @@
 //! sizes and the chunk size. Does not own anything on the wire (offers, acceptance, chunk
 //! frames and resuming belong to the network side) and shows nothing on screen.
 
+mod incoming;
 mod name;
 
+pub use incoming::{Chunk, IncomingFile};
 pub use name::{clean_file_name, with_number};
 
 use std::io;
@@ -90,7 +92,7 @@ fn hex_digit(byte: u8) -> Option<u8> {
 
 /// Where downloads go unless the person chose another folder: the system's Downloads folder,
 /// else `Downloads` in the home folder, else the temporary folder (so there is always an
-/// answer; the incoming file says clearly if it does not exist).
+/// answer; [`IncomingFile::create`] says clearly if it does not exist).
 pub fn default_download_dir() -> PathBuf {
     let user_dirs = directories::UserDirs::new();
     user_dirs
