@@ -7,9 +7,11 @@
 
 mod incoming;
 mod name;
+mod outgoing;
 
 pub use incoming::{Chunk, IncomingFile};
 pub use name::{clean_file_name, with_number};
+pub use outgoing::OutgoingFile;
 
 use std::io;
 use std::path::{Path, PathBuf};
