@@ -177,6 +177,18 @@ impl IncomingFile {
     }
 }
 
+/// By hand, because the running hash has no `Debug`; shows where the download stands.
+impl std::fmt::Debug for IncomingFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IncomingFile")
+            .field("name", &self.name)
+            .field("temp", &self.temp.path)
+            .field("written", &self.written)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The temporary file's path, removed when dropped unless the file was put in place by a
 /// move. Kept apart from [`IncomingFile`] so that `finish` can take the file apart.
 struct TempPath {
@@ -606,9 +618,8 @@ mod tests {
     fn missing_folder_is_an_error_that_names_it() {
         let dir = test_dir();
         let missing = dir.path().join("gone");
-        let error = IncomingFile::create(&missing, "a.txt", 1, [0; 32])
-            .err()
-            .expect("a missing folder is refused");
+        let error =
+            IncomingFile::create(&missing, "a.txt", 1, [0; 32]).expect_err("missing folder");
         assert!(matches!(error, FileError::FolderMissing { .. }));
         let message = error.to_string();
         assert!(message.contains("does not exist"), "{message}");
