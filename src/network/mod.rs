@@ -6,6 +6,7 @@
 pub mod client;
 pub mod discovery;
 pub mod doctor;
+pub mod files;
 pub mod interfaces;
 pub mod lookalike;
 pub mod plain;
