@@ -180,27 +180,8 @@ pub fn renamed(from: &str, to: &str) -> String {
 /// files, so they are told what it is and how to get it.
 pub fn file_offer(from: &str, name: &str, size: u64, private: bool) -> String {
     let you = if private { " you" } else { "" };
-    let size = size_words(size);
+    let size = super::files::human_size(size);
     format!("* {from} offers{you} {name} ({size}): join with Natter to receive it{EOL}")
-}
-
-/// A size as people read it: decimal units, one decimal from kB up ("2.1 MB").
-pub fn size_words(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
-    if bytes < 1000 {
-        return if bytes == 1 {
-            "1 byte".into()
-        } else {
-            format!("{bytes} bytes")
-        };
-    }
-    let mut value = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    while value >= 999.95 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 pub fn notice(text: &str) -> String {
@@ -215,14 +196,6 @@ fn local_hh_mm(rfc3339: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn sizes_read_in_decimal_units_with_one_decimal() {
-        assert_eq!(super::size_words(512), "512 bytes");
-        assert_eq!(super::size_words(2_100_000), "2.1 MB");
-        assert_eq!(super::size_words(999_999), "1.0 MB");
-        assert_eq!(super::size_words(4 * 1024 * 1024 * 1024), "4.3 GB");
-    }
-
     #[test]
     fn a_file_offer_tells_a_plain_peer_what_it_is_and_how_to_get_it() {
         assert_eq!(

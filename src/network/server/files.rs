@@ -45,8 +45,8 @@ impl Handler {
         if request.size > max_bytes {
             let reason = format!(
                 "{name} is {}; this host carries files up to {}.",
-                plain::size_words(request.size),
-                plain::size_words(max_bytes)
+                crate::network::files::human_size(request.size),
+                crate::network::files::human_size(max_bytes)
             );
             self.host_cancels(&request.id, &reason);
             return None;
@@ -200,11 +200,8 @@ impl Handler {
         };
         let (file, receiver) = {
             let room = lock(&self.state.room);
-            let Some(d) =
-                (room.files.delivery(delivery)).filter(|d| d.sender == self.session_token)
-            else {
-                return None;
-            };
+            // A delivery that ended meanwhile: its data is dropped without a word.
+            let d = (room.files.delivery(delivery)).filter(|d| d.sender == self.session_token)?;
             let end = offset.saturating_add(len);
             if end > d.size || end > d.acked.saturating_add(WINDOW_BYTES) {
                 drop(room);
@@ -234,9 +231,7 @@ impl Handler {
     pub(super) fn file_ack(&mut self, file: &str, offset: u64) -> Option<End> {
         let mut room = lock(&self.state.room);
         let session = self.session_token.clone();
-        let Some((delivery, d)) = room.files.delivery_to(file, &session) else {
-            return None;
-        };
+        let (delivery, d) = room.files.delivery_to(file, &session)?;
         if offset > d.size {
             drop(room);
             let message = "A file_ack named more bytes than the file has.";
@@ -252,9 +247,7 @@ impl Handler {
     pub(super) fn file_done(&mut self, file: &str) -> Option<End> {
         let mut room = lock(&self.state.room);
         let session = self.session_token.clone();
-        let Some((delivery, _)) = room.files.delivery_to(file, &session) else {
-            return None;
-        };
+        let (delivery, _) = room.files.delivery_to(file, &session)?;
         if let Some(d) = room.files.end_delivery(delivery) {
             send_to_session(&room, &d.sender, &ServerFrame::FileDone { delivery });
         }
@@ -435,7 +428,7 @@ fn tell_member(member: &Member, line: &Arc<[u8]>, plain_line: &str) {
 
 /// How many bytes the base64 `data` stands for, if it is well-formed and at most a chunk.
 fn decoded_len(data: &str, chunk_bytes: usize) -> Option<u64> {
-    if data.len() > chunk_bytes.div_ceil(3) * 4 || data.len() % 4 != 0 {
+    if data.len() > chunk_bytes.div_ceil(3) * 4 || !data.len().is_multiple_of(4) {
         return None;
     }
     // The receiver decodes; the host checks only what it must to hold the sender to its window.

@@ -300,8 +300,8 @@ impl Files {
             let reason = format!(
                 "{} is {}; this host carries files up to {}.",
                 file.name(),
-                crate::network::plain::size_words(file.size()),
-                crate::network::plain::size_words(self.limits.max_bytes)
+                crate::network::files::human_size(file.size()),
+                crate::network::files::human_size(self.limits.max_bytes)
             );
             self.post(ClientEvent::FileStopped {
                 id,
@@ -370,20 +370,9 @@ impl Files {
                 delivery,
                 by,
                 offset,
-            } => {
-                if !self.sending.accepted(&id, delivery, &by, offset) {
-                    let reason = "That file is no longer offered.".to_string();
-                    self.write(ClientFrame::FileCancel {
-                        id: None,
-                        delivery: Some(delivery),
-                        reason,
-                    });
-                }
-            }
-            ServerFrame::FileDecline { id, by } => {
-                if self.sending.is_ours(&id) {
-                    self.post(ClientEvent::FileDeclined { id, peer: by });
-                }
+            } => self.on_accept(&id, delivery, &by, offset),
+            ServerFrame::FileDecline { id, by } if self.sending.is_ours(&id) => {
+                self.post(ClientEvent::FileDeclined { id, peer: by });
             }
             ServerFrame::FileChunk { id, offset, data } => self.on_chunk(&id, offset, &data),
             ServerFrame::FileAck { delivery, offset } => self.sending.acked(delivery, offset),
@@ -399,6 +388,19 @@ impl Files {
                 reason,
             } => self.on_cancel(id, delivery, by, reason),
             _ => {}
+        }
+    }
+
+    /// `by` asks for our file `id` as `delivery`: start (or restart) it, unless we no
+    /// longer offer it.
+    fn on_accept(&mut self, id: &str, delivery: u64, by: &str, offset: u64) {
+        if !self.sending.accepted(id, delivery, by, offset) {
+            let reason = "That file is no longer offered.".to_string();
+            self.write(ClientFrame::FileCancel {
+                id: None,
+                delivery: Some(delivery),
+                reason,
+            });
         }
     }
 

@@ -1,0 +1,471 @@
+//! Files through the host, on real sockets (PROTOCOL.md §13): a file arrives byte-identical
+//! in the room and in private and nobody else sees it, declining writes nothing, either side
+//! can stop and no partial file is left, a cut link resumes without sending again what was
+//! confirmed, hostile names are saved harmlessly, and the host's limit is told in words.
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::{CuttableProxy, RawPeer, recv_where, start_server, test_config};
+use natter::network::client::{
+    self, ClientCommand, ClientEvent, ClientHandle, ConnectOptions, FileCommand,
+};
+use natter::network::protocol::{ClientFrame, FileOffer, Resume, ServerFrame};
+
+fn quick(address: impl Into<String>, nick: &str) -> ConnectOptions {
+    ConnectOptions {
+        backoff_first: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(200),
+        ..ConnectOptions::new(address, nick)
+    }
+}
+
+/// A Natter client in the room.
+fn natter(address: impl Into<String>, nick: &str) -> ClientHandle {
+    let client = client::connect(quick(address, nick), natter::network::no_wake_up()).unwrap();
+    recv_where(client.events(), "Connected", |e| match e {
+        ClientEvent::Connected { .. } => Some(()),
+        _ => None,
+    });
+    client
+}
+
+/// `len` bytes that differ from chunk to chunk, so a misplaced chunk changes the hash.
+fn content(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 4099) as u8).collect()
+}
+
+fn file_with(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn offer(client: &ClientHandle, path: &Path, to: Option<&str>) {
+    client.send(ClientCommand::File(FileCommand::Offer {
+        path: path.to_path_buf(),
+        to: to.map(str::to_string),
+    }));
+}
+
+/// Waits for someone else's offer.
+fn offered(client: &ClientHandle) -> FileOffer {
+    recv_where(client.events(), "someone's FileOffered", |e| match e {
+        ClientEvent::FileOffered { offer, ours: false } => Some(offer),
+        _ => None,
+    })
+}
+
+fn save(client: &ClientHandle, id: &str, folder: &Path) {
+    client.send(ClientCommand::File(FileCommand::Save {
+        id: id.to_string(),
+        folder: folder.to_path_buf(),
+    }));
+}
+
+fn saved(client: &ClientHandle) -> PathBuf {
+    recv_where(client.events(), "FileSaved", |e| match e {
+        ClientEvent::FileSaved { path, .. } => Some(path),
+        ClientEvent::FileStopped { reason, .. } => panic!("stopped: {reason}"),
+        _ => None,
+    })
+}
+
+fn stopped(client: &ClientHandle) -> (Option<String>, String) {
+    recv_where(client.events(), "FileStopped", |e| match e {
+        ClientEvent::FileStopped { peer, reason, .. } => Some((peer, reason)),
+        _ => None,
+    })
+}
+
+/// Names in `folder`, sorted.
+fn names_in(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_file_offered_to_the_room_arrives_byte_identical_and_the_sender_hears_it_was_delivered() {
+    let server = start_server(test_config());
+    let addr = server.local_addr().to_string();
+    let (outbox, downloads) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Over two windows, and not a whole number of chunks.
+    let bytes = content(9 * 1024 * 1024 + 123);
+    let path = file_with(outbox.path(), "photo.jpg", &bytes);
+    let dana = natter(&addr, "dana");
+    let bob = natter(&addr, "bob");
+    offer(&dana, &path, None);
+    let offer = offered(&bob);
+    assert_eq!(
+        (offer.name.as_str(), offer.size, offer.from.as_str()),
+        ("photo.jpg", bytes.len() as u64, "dana")
+    );
+    save(&bob, &offer.id, downloads.path());
+    let saved_at = saved(&bob);
+    assert_eq!(saved_at, downloads.path().join("photo.jpg"));
+    assert!(
+        std::fs::read(&saved_at).unwrap() == bytes,
+        "the saved file differs from the sent one"
+    );
+    assert_eq!(
+        names_in(downloads.path()),
+        ["photo.jpg"],
+        "no temporary file is left"
+    );
+    let peer = recv_where(dana.events(), "FileDelivered", |e| match e {
+        ClientEvent::FileDelivered { peer, .. } => Some(peer),
+        _ => None,
+    });
+    assert_eq!(peer, "bob");
+}
+
+#[test]
+fn a_private_file_reaches_its_one_person_and_a_third_is_sent_no_frame_of_it() {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let (outbox, downloads) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let bytes = content(300_000);
+    let path = file_with(outbox.path(), "notes.txt", &bytes);
+    let dana = natter(addr.to_string(), "dana");
+    let bob = natter(addr.to_string(), "bob");
+    let mut carol = RawPeer::hello_with_features(addr, "carol", &["files", "presence"]);
+    carol.accepted();
+    offer(&dana, &path, Some("bob"));
+    let offer = offered(&bob);
+    assert_eq!(offer.to.as_deref(), Some("bob"));
+    save(&bob, &offer.id, downloads.path());
+    assert!(std::fs::read(saved(&bob)).unwrap() == bytes);
+    recv_where(dana.events(), "FileDelivered", |e| {
+        matches!(e, ClientEvent::FileDelivered { .. }).then_some(())
+    });
+    dana.send(ClientCommand::Send {
+        local_id: 1,
+        text: "after".into(),
+    });
+    let mut seen = Vec::new();
+    loop {
+        let frame = carol.frame();
+        if matches!(&frame, ServerFrame::Chat(m) if m.text == "after") {
+            break;
+        }
+        seen.push(frame);
+    }
+    let file_frames: Vec<_> = seen
+        .iter()
+        .filter(|f| format!("{f:?}").starts_with("File"))
+        .collect();
+    assert!(file_frames.is_empty(), "carol was sent {file_frames:?}");
+}
+
+#[test]
+fn declining_writes_nothing_and_tells_the_sender_who_declined() {
+    let server = start_server(test_config());
+    let addr = server.local_addr().to_string();
+    let (outbox, downloads) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let path = file_with(outbox.path(), "photo.jpg", &content(1000));
+    let dana = natter(&addr, "dana");
+    let bob = natter(&addr, "bob");
+    offer(&dana, &path, None);
+    let offer = offered(&bob);
+    bob.send(ClientCommand::File(FileCommand::Decline { id: offer.id }));
+    let peer = recv_where(dana.events(), "FileDeclined", |e| match e {
+        ClientEvent::FileDeclined { peer, .. } => Some(peer),
+        _ => None,
+    });
+    assert_eq!(peer, "bob");
+    assert!(names_in(downloads.path()).is_empty());
+}
+
+/// Starts a large delivery from dana to bob and waits until bob has some of it.
+fn transfer_under_way(
+    addr: &str,
+    bob_address: &str,
+    size: usize,
+) -> (
+    ClientHandle,
+    ClientHandle,
+    String,
+    tempfile::TempDir,
+    tempfile::TempDir,
+    Vec<u8>,
+) {
+    let (outbox, downloads) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let bytes = content(size);
+    let path = file_with(outbox.path(), "big.bin", &bytes);
+    let dana = natter(addr, "dana");
+    let bob = natter(bob_address, "bob");
+    offer(&dana, &path, None);
+    let offer = offered(&bob);
+    save(&bob, &offer.id, downloads.path());
+    recv_where(bob.events(), "some progress", |e| match e {
+        ClientEvent::FileProgress { done, .. } if done > 0 => Some(()),
+        _ => None,
+    });
+    (dana, bob, offer.id, outbox, downloads, bytes)
+}
+
+#[test]
+fn a_receiver_who_cancels_midway_keeps_no_partial_file_and_the_sender_is_told() {
+    let server = start_server(test_config());
+    let addr = server.local_addr().to_string();
+    let (dana, bob, id, _outbox, downloads, _) = transfer_under_way(&addr, &addr, 64 * 1024 * 1024);
+    bob.send(ClientCommand::File(FileCommand::Cancel { id }));
+    let (_, reason) = stopped(&bob);
+    assert!(reason.contains("You stopped"), "{reason}");
+    let (peer, reason) = stopped(&dana);
+    assert_eq!(peer.as_deref(), Some("bob"));
+    assert!(reason.contains("bob"), "{reason}");
+    assert!(
+        names_in(downloads.path()).is_empty(),
+        "left behind: {:?}",
+        names_in(downloads.path())
+    );
+}
+
+#[test]
+fn a_sender_who_stops_offering_midway_leaves_the_receiver_no_partial_file() {
+    let server = start_server(test_config());
+    let addr = server.local_addr().to_string();
+    let (dana, bob, id, _outbox, downloads, _) = transfer_under_way(&addr, &addr, 64 * 1024 * 1024);
+    dana.send(ClientCommand::File(FileCommand::Cancel { id }));
+    let (_, reason) = stopped(&bob);
+    assert!(reason.contains("dana"), "{reason}");
+    assert!(
+        names_in(downloads.path()).is_empty(),
+        "left behind: {:?}",
+        names_in(downloads.path())
+    );
+}
+
+#[test]
+fn a_cut_link_mid_transfer_resumes_and_the_file_arrives_whole() {
+    let server = start_server(test_config());
+    let addr = server.local_addr().to_string();
+    let proxy = CuttableProxy::start(server.local_addr());
+    let (_dana, bob, _id, _outbox, downloads, bytes) =
+        transfer_under_way(&addr, &proxy.addr.to_string(), 32 * 1024 * 1024);
+    proxy.wait_accept();
+    proxy.cut();
+    recv_where(
+        bob.events(),
+        "LinkLost before the file is whole",
+        |e| match e {
+            ClientEvent::LinkLost { .. } => Some(()),
+            ClientEvent::FileSaved { .. } => panic!("the file was whole before the cut"),
+            _ => None,
+        },
+    );
+    proxy.wait_accept();
+    let path = saved(&bob);
+    assert!(
+        std::fs::read(&path).unwrap() == bytes,
+        "the resumed file differs"
+    );
+    assert_eq!(names_in(downloads.path()), ["big.bin"]);
+}
+
+#[test]
+fn after_a_drop_the_sender_sends_nothing_the_receiver_had_confirmed() {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let outbox = tempfile::tempdir().unwrap();
+    let bytes = content(12 * 1024 * 1024);
+    let path = file_with(outbox.path(), "big.bin", &bytes);
+    let dana = natter(addr.to_string(), "dana");
+    let mut bob = RawPeer::hello_with_features(addr, "bob", &["files"]);
+    bob.accepted();
+    offer(&dana, &path, None);
+    let id = bob.frame_where(|f| match f {
+        ServerFrame::FileOffer(o) => Some(o.id),
+        _ => None,
+    });
+    bob.send(&ClientFrame::FileAccept {
+        id: id.clone(),
+        offset: 0,
+    });
+    // Take 2 MiB, confirm it, then drop the link without a word.
+    let mut have = Vec::new();
+    while have.len() < 2 * 1024 * 1024 {
+        let (offset, data) = chunk_of(&bob);
+        if offset == have.len() as u64 {
+            have.extend(data);
+        }
+    }
+    let confirmed = have.len() as u64;
+    bob.send(&ClientFrame::FileAck {
+        id: id.clone(),
+        offset: confirmed,
+    });
+    let session = bob.session.clone();
+    bob.vanish();
+    let mut bob = RawPeer::connect(addr);
+    bob.send(&ClientFrame::Hello {
+        version: 1,
+        nick: "bob".into(),
+        resume: Some(Resume {
+            session,
+            last_id: 0,
+        }),
+        features: vec!["files".into()],
+    });
+    bob.accepted();
+    bob.send(&ClientFrame::FileAccept {
+        id: id.clone(),
+        offset: confirmed,
+    });
+    let mut lowest = u64::MAX;
+    while have.len() < bytes.len() {
+        let (offset, data) = chunk_of(&bob);
+        lowest = lowest.min(offset);
+        if offset == have.len() as u64 {
+            have.extend(data);
+            bob.send(&ClientFrame::FileAck {
+                id: id.clone(),
+                offset: have.len() as u64,
+            });
+        }
+    }
+    assert!(
+        lowest >= confirmed,
+        "after the drop a chunk from {lowest} came; {confirmed} were confirmed"
+    );
+    assert!(have == bytes);
+}
+
+/// The next `file_chunk` a raw receiver gets: its offset and bytes.
+fn chunk_of(peer: &RawPeer) -> (u64, Vec<u8>) {
+    peer.frame_where(|f| match f {
+        ServerFrame::FileChunk { offset, data, .. } => Some((
+            offset,
+            base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .unwrap(),
+        )),
+        _ => None,
+    })
+}
+
+/// A raw sender offers `name` with `bytes` and serves the first request in one chunk.
+fn raw_offer_and_serve(sender: &mut RawPeer, id: &str, name: &str, bytes: &[u8]) {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let sha256: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    sender.send(&ClientFrame::FileOffer(
+        natter::network::protocol::OfferRequest {
+            id: id.into(),
+            name: name.into(),
+            size: bytes.len() as u64,
+            sha256,
+            to: None,
+        },
+    ));
+    let delivery = sender.frame_where(|f| match f {
+        ServerFrame::FileAccept {
+            id: accepted,
+            delivery,
+            ..
+        } if accepted == id => Some(delivery),
+        _ => None,
+    });
+    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    sender.send(&ClientFrame::FileChunk {
+        delivery,
+        offset: 0,
+        data,
+    });
+}
+
+#[test]
+fn hostile_names_are_saved_harmlessly_inside_the_folder_and_a_collision_keeps_both_files() {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let downloads = tempfile::tempdir().unwrap();
+    let mut mallory = RawPeer::hello_with_features(addr, "mallory", &["files"]);
+    mallory.accepted();
+    let bob = natter(addr.to_string(), "bob");
+    let names = ["../../.bashrc", "CON.txt", "a\u{202E}gnp.exe", "CON.txt"];
+    for (i, name) in names.iter().enumerate() {
+        let id = format!("f{i}");
+        let bytes = format!("file {i}").into_bytes();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let offer = offered(&bob);
+                save(&bob, &offer.id, downloads.path());
+            });
+            raw_offer_and_serve(&mut mallory, &id, name, &bytes);
+        });
+        let path = saved(&bob);
+        assert_eq!(path.parent(), Some(downloads.path()));
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    }
+    assert_eq!(
+        names_in(downloads.path()),
+        ["_CON (1).txt", "_CON.txt", "agnp.exe", "bashrc"]
+    );
+}
+
+#[test]
+fn an_offer_over_the_hosts_limit_is_refused_with_the_limit_in_words() {
+    let config = natter::network::server::ServerConfig {
+        max_file_bytes: 1000,
+        ..test_config()
+    };
+    let server = start_server(config);
+    let addr = server.local_addr();
+    let mut mallory = RawPeer::hello_with_features(addr, "mallory", &["files"]);
+    mallory.accepted();
+    mallory.send(&ClientFrame::FileOffer(
+        natter::network::protocol::OfferRequest {
+            id: "big".into(),
+            name: "movie.mkv".into(),
+            size: 2_100_000,
+            sha256: "ab".repeat(32),
+            to: None,
+        },
+    ));
+    let reason = mallory.frame_where(|f| match f {
+        ServerFrame::FileCancel { id, by, reason, .. } if id == "big" && by.is_empty() => {
+            Some(reason)
+        }
+        _ => None,
+    });
+    assert_eq!(
+        reason,
+        "movie.mkv is 2.1 MB; this host carries files up to 1.0 kB."
+    );
+    // The Natter client says the same before it sends anything.
+    let outbox = tempfile::tempdir().unwrap();
+    let path = file_with(outbox.path(), "movie.mkv", &content(2000));
+    let dana = natter(addr.to_string(), "dana");
+    offer(&dana, &path, None);
+    let (_, reason) = stopped(&dana);
+    assert_eq!(
+        reason,
+        "movie.mkv is 2.0 kB; this host carries files up to 1.0 kB."
+    );
+}
+
+#[test]
+fn a_plain_text_peer_is_told_what_is_offered_and_how_to_get_it() {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let plain = RawPeer::connect(addr);
+    plain.text_until("Online");
+    let outbox = tempfile::tempdir().unwrap();
+    let path = file_with(outbox.path(), "photo.jpg", &content(2_100_000));
+    let dana = natter(addr.to_string(), "dana");
+    offer(&dana, &path, None);
+    let text = plain.text_until("offers");
+    assert!(
+        text.contains("* dana offers photo.jpg (2.1 MB): join with Natter to receive it"),
+        "{text}"
+    );
+}
