@@ -11,8 +11,6 @@ use serde::{Deserialize, Serialize};
 pub const FEATURE_FILES: &str = "files";
 /// Most file bytes in one `file_chunk` (before base64).
 pub const CHUNK_BYTES: usize = 32 * 1024;
-/// The base64 text of a full chunk: 4 characters per 3 bytes, padded.
-pub const MAX_CHUNK_DATA_CHARS: usize = CHUNK_BYTES.div_ceil(3) * 4;
 /// Most bytes a sender may have sent of one delivery beyond the receiver's last `file_ack`.
 /// Bounds what the host holds per delivery, whatever the file's size.
 pub const WINDOW_BYTES: u64 = 4 * 1024 * 1024;
@@ -95,14 +93,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_full_chunk_in_base64_is_within_the_data_limit_and_one_byte_more_is_not() {
+    fn a_full_chunk_with_the_longest_id_and_offset_fits_the_default_line_limit() {
         use base64::Engine as _;
-        let engine = base64::engine::general_purpose::STANDARD;
-        assert_eq!(
-            engine.encode(vec![0u8; CHUNK_BYTES]).len(),
-            MAX_CHUNK_DATA_CHARS
-        );
-        assert!(engine.encode(vec![0u8; CHUNK_BYTES + 1]).len() > MAX_CHUNK_DATA_CHARS);
+        let data = base64::engine::general_purpose::STANDARD.encode(vec![0u8; CHUNK_BYTES]);
+        let frame = crate::network::protocol::ServerFrame::FileChunk {
+            id: "x".repeat(MAX_FILE_ID_BYTES),
+            offset: u64::MAX,
+            data,
+        };
+        let line = crate::network::protocol::encode(&frame);
+        assert!(line.len() - 1 <= crate::network::protocol::MAX_LINE_BYTES, "{}", line.len());
     }
 
     #[test]

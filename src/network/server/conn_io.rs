@@ -130,6 +130,12 @@ impl Conn {
     }
 
     /// The session has handshake records or alerts to send (the thread plans a write).
+    /// File data waits to be written: the next batch goes at once, not a coalescing
+    /// interval later (a file moves as fast as the socket takes it; chat still goes first).
+    pub(super) fn has_bulk(&self) -> bool {
+        self.outbox.has_bulk()
+    }
+
     pub(super) fn wants_write(&self) -> bool {
         self.tls.as_ref().is_some_and(|tls| tls.wants_write())
     }

@@ -279,6 +279,11 @@ impl Outbox {
         lock(&self.shared.queue).over_since
     }
 
+    /// File data waits (see `Queue::bulk`).
+    pub(super) fn has_bulk(&self) -> bool {
+        !lock(&self.shared.queue).bulk.is_empty()
+    }
+
     /// Lines waiting.
     pub(super) fn len(&self) -> usize {
         lock(&self.shared.queue).lines.len()
