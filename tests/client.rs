@@ -519,6 +519,7 @@ fn a_host_that_lets_us_in_and_hangs_up_at_once_is_dialed_at_most_4_times_in_4_s(
             ping_interval_secs: 15,
             idle_timeout_secs: 45,
             text: String::new(),
+            files: None,
         };
         let accepted = ServerFrame::Accepted {
             nick: "alice".into(),

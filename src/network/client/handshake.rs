@@ -391,6 +391,7 @@ mod tests {
             ping_interval_secs: 15,
             idle_timeout_secs: 45,
             text: "Hi".into(),
+            files: None,
         })
     }
 

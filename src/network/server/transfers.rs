@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 pub(super) const MAX_OPEN_OFFERS: usize = 32;
 
 /// A file someone offers.
+#[derive(Debug)]
 pub(super) struct Offer {
     pub(super) name: String,
     pub(super) size: u64,
