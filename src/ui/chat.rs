@@ -122,7 +122,7 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
         ui.vertical(|ui| {
             ui.spacing_mut().item_spacing.y = 2.0;
             let size = egui::vec2(button_width, row_height + margin - 1.0);
-            if ui.add(egui::Button::new("Send").min_size(size)).clicked() {
+            if ui.add_sized(size, egui::Button::new("Send")).clicked() {
                 send = true;
             }
             crate::ui::send_file::button(ui, app, size, actions);

@@ -34,7 +34,10 @@ pub fn button(ui: &mut egui::Ui, app: &NatterApp, size: egui::Vec2, actions: &mu
         "Files can be offered while connected".to_string()
     };
     let response = ui
-        .add_enabled(enabled, egui::Button::new("Send file…").min_size(size))
+        .add_enabled_ui(enabled, |ui| {
+            ui.add_sized(size, egui::Button::new("Send file…"))
+        })
+        .inner
         .on_hover_text(hover)
         .on_disabled_hover_text("Files can be offered while connected");
     if response.clicked() {

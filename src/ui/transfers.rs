@@ -192,18 +192,12 @@ fn outgoing(
     for (nick, receiver) in receivers {
         ui.horizontal(|ui| match receiver {
             Receiver::Receiving(progress) => {
-                ui.label(format!("{nick}:"));
+                nick_then(ui, nick, ":");
                 progress_bar(ui, progress);
             }
-            Receiver::HasIt => {
-                ui.label(format!("{nick} has it"));
-            }
-            Receiver::Declined => {
-                ui.weak(format!("{nick} declined"));
-            }
-            Receiver::Stopped(reason) => {
-                ui.weak(format!("{nick}: stopped ({reason})"));
-            }
+            Receiver::HasIt => nick_then(ui, nick, " has it"),
+            Receiver::Declined => nick_then(ui, nick, " declined"),
+            Receiver::Stopped(reason) => nick_then(ui, nick, &format!(": stopped ({reason})")),
         });
     }
     if *state == Outgoing::Offered
@@ -214,6 +208,29 @@ fn outgoing(
     {
         actions.push(UiAction::File(FileAction::Cancel(id.to_string())));
     }
+}
+
+/// "bob has it": the name in its colour (right-to-left names in visual order), then `rest`;
+/// read out in logical order.
+fn nick_then(ui: &mut egui::Ui, nick: &str, rest: &str) {
+    let font = FontId::proportional(14.0);
+    let nick_format = TextFormat {
+        font_id: font.clone(),
+        color: nick_color(nick, ui.visuals().dark_mode),
+        ..Default::default()
+    };
+    let mut job = LayoutJob::default();
+    bidi_text::append_visual(&mut job, nick, &nick_format);
+    let rest_format = TextFormat {
+        font_id: font,
+        color: ui.visuals().text_color(),
+        ..Default::default()
+    };
+    job.append(rest, 0.0, rest_format);
+    let accessible = format!("{nick}{rest}");
+    let response = ui.add(egui::Label::new(job));
+    response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, &accessible));
 }
 
 fn progress_bar(ui: &mut egui::Ui, progress: &Progress) {
