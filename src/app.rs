@@ -31,12 +31,15 @@ use crate::settings::{STORAGE_KEY, Settings, ThemeChoice};
 use crate::ui::{self, fonts};
 
 mod connecting;
+mod files;
 mod hosting;
 mod notifications;
 mod private;
 mod rooms;
 mod save_log;
 mod sending;
+
+pub use files::FileAction;
 
 /// How long the Connect tab says "looking for rooms" before "none heard yet".
 pub const LOOKING_FOR: Duration = Duration::from_secs(2);
@@ -89,6 +92,8 @@ pub enum UiAction {
     ShowConversation(Option<String>),
     /// Which messages show a desktop notification (the setting).
     SetNotify(crate::notify::NotifyChoice),
+    /// Save, decline, send or stop a file; where files go (see [`FileAction`]).
+    File(FileAction),
 }
 
 /// A host whose key is not the one trusted: shown instead of the chat until the person
@@ -206,6 +211,12 @@ pub struct NatterApp {
     /// a temporary folder).
     pub save_fallback_dir: Option<PathBuf>,
     pub draft: String,
+    /// Send file… could show no file dialog: the path typed instead (`None`: no field).
+    pub send_path: Option<String>,
+    /// A sentence beside the download folder setting (e.g. no folder dialog here).
+    pub files_note: Option<String>,
+    files_tx: Sender<files::Picked>,
+    files_rx: Receiver<files::Picked>,
     /// Stop hosting / Leave was clicked with others in the room: the window asks first.
     pub confirm_leave: bool,
     /// Save chat log asks "this conversation or everything?" (private conversations exist).
@@ -268,7 +279,12 @@ impl NatterApp {
         }
         let (saved_tx, saved_rx) = crossbeam_channel::unbounded();
         let (notify_tx, notify_rx) = crossbeam_channel::unbounded();
+        let (files_tx, files_rx) = crossbeam_channel::unbounded();
         NatterApp {
+            send_path: None,
+            files_note: None,
+            files_tx,
+            files_rx,
             notifier: Default::default(),
             notify_sink: None,
             notify_tx,
@@ -342,6 +358,7 @@ impl NatterApp {
         self.drain_server();
         self.drain_client(ctx);
         self.drain_notifications(ctx);
+        self.drain_picked();
         if let Ok(saved) = self.saved_rx.try_recv() {
             self.log_status = Some(saved.message);
             self.log_saved_without_dialog = saved.without_dialog;
@@ -487,6 +504,7 @@ impl NatterApp {
                 self.save_choice = false;
                 self.list = ui::chat::MessageListState::default();
                 self.conversations.clear();
+                self.send_path = None;
             }
             UiAction::Connect => self.connect(),
             UiAction::CancelConnect => {
@@ -544,6 +562,7 @@ impl NatterApp {
             UiAction::DismissKeyWarning => self.key_warning = None,
             UiAction::ShowConversation(with) => self.show_conversation(with),
             UiAction::SetNotify(choice) => self.settings.notify = choice,
+            UiAction::File(action) => self.apply_file(action),
         }
     }
 

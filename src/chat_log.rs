@@ -29,7 +29,9 @@ pub fn format_log(lines: &[ChatLine]) -> String {
                 ..
             } => (format!("* {from} "), text.as_str()),
             LineKind::Message { from, text, .. } => (format!("{from}: "), text.as_str()),
-            LineKind::System(text) => ("* ".to_string(), text.as_str()),
+            LineKind::System(text) | LineKind::File { summary: text, .. } => {
+                ("* ".to_string(), text.as_str())
+            }
             LineKind::Plain(text) => ("host> ".to_string(), text.as_str()),
         };
         // A private conversation's lines say whose they are, in a log of everything.

@@ -38,6 +38,9 @@ pub enum LineKind {
     System(String),
     /// A line from a server in plain mode.
     Plain(String),
+    /// A file on offer, ours or someone's: drawn from `ChatState::transfers[id]`; `summary`
+    /// ("dana offers photo.jpg (2.1 MB)") stands for it in a saved log.
+    File { id: String, summary: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +141,10 @@ pub struct ChatState {
     /// The name asked for with `/nick`, until the answer comes: if the host gave another
     /// (taken, so `bob-2`), the chat says so.
     wanted_nick: Option<String>,
+    /// Files offered in this chat, ours and others' (each has one `LineKind::File` line).
+    pub transfers: crate::transfers::Transfers,
+    /// Where each file's line is in `lines`, to keep its summary up to date.
+    file_lines: HashMap<String, usize>,
 }
 
 impl ChatState {
@@ -157,6 +164,8 @@ impl ChatState {
             history_left: 0,
             connected_lines: Vec::new(),
             wanted_nick: None,
+            transfers: Default::default(),
+            file_lines: HashMap::new(),
         }
     }
 
@@ -236,14 +245,43 @@ impl ChatState {
             self.end_history();
         }
         match event {
-            // Shown by the transfers' part of the window (issue 14, next commit).
-            ClientEvent::FileOffering { .. }
-            | ClientEvent::FileOffered { .. }
-            | ClientEvent::FileProgress { .. }
-            | ClientEvent::FileSaved { .. }
-            | ClientEvent::FileDelivered { .. }
-            | ClientEvent::FileDeclined { .. }
-            | ClientEvent::FileStopped { .. } => {}
+            ClientEvent::FileOffering { id, name, to } => {
+                let change = self.transfers.offering(id, name, to, &self.my_nick);
+                self.on_file_change(change);
+            }
+            ClientEvent::FileOffered { offer, ours } => {
+                let change = self.transfers.offered(offer, ours);
+                if !ours && matches!(change, crate::transfers::Change::New(_)) {
+                    applied.new_message = true;
+                    applied.new_line = Some(self.lines.len());
+                }
+                self.on_file_change(change);
+            }
+            ClientEvent::FileProgress {
+                id,
+                peer,
+                done,
+                total,
+                bytes_per_sec,
+            } => {
+                let progress = crate::transfers::Progress {
+                    done,
+                    total,
+                    bytes_per_sec,
+                };
+                self.transfers.progress(&id, peer, progress);
+            }
+            ClientEvent::FileSaved { id, path } => self.transfers.saved(&id, path),
+            ClientEvent::FileDelivered { id, peer } => {
+                (self.transfers).receiver(&id, peer, crate::transfers::Receiver::HasIt);
+            }
+            ClientEvent::FileDeclined { id, peer } => {
+                (self.transfers).receiver(&id, peer, crate::transfers::Receiver::Declined);
+            }
+            ClientEvent::FileStopped { id, peer, reason } => {
+                let change = self.transfers.stopped(&id, peer, reason);
+                self.on_file_change(change);
+            }
             ClientEvent::Connecting { attempt, .. } => self.on_connecting(attempt),
             ClientEvent::Encrypted {
                 fingerprint,
@@ -315,6 +353,41 @@ impl ChatState {
             ClientEvent::Closed => applied.ended = true,
         }
         applied
+    }
+
+    /// A file's line: added for a new file (in its conversation, opened if private), its
+    /// summary refreshed for a known one.
+    fn on_file_change(&mut self, change: crate::transfers::Change) {
+        use crate::transfers::Change;
+        match change {
+            Change::Nothing => {}
+            Change::New(id) => {
+                let Some(transfer) = self.transfers.get(&id) else {
+                    return;
+                };
+                let with = transfer.conversation(&self.my_nick);
+                let summary = transfer.summary();
+                if let Some(with) = &with {
+                    self.open_conversation(with);
+                }
+                self.file_lines.insert(id.clone(), self.lines.len());
+                let mut line = ChatLine::new(Local::now(), LineKind::File { id, summary });
+                line.with = with;
+                self.lines.push(line);
+            }
+            Change::Updated(id) => {
+                let summary = self.transfers.get(&id).map(|t| t.summary());
+                let line = self
+                    .file_lines
+                    .get(&id)
+                    .and_then(|i| self.lines.get_mut(*i));
+                if let (Some(summary), Some(line)) = (summary, line)
+                    && let LineKind::File { summary: shown, .. } = &mut line.kind
+                {
+                    *shown = summary;
+                }
+            }
+        }
     }
 
     /// A new attempt. While reconnecting it updates the status in place (no chat line).
@@ -941,9 +1014,10 @@ mod tests {
             .lines
             .iter()
             .map(|l| match &l.kind {
-                LineKind::Message { text, .. } | LineKind::System(text) | LineKind::Plain(text) => {
-                    text.as_str()
-                }
+                LineKind::Message { text, .. }
+                | LineKind::System(text)
+                | LineKind::Plain(text)
+                | LineKind::File { summary: text, .. } => text.as_str(),
             })
             .collect();
         assert_eq!(

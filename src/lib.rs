@@ -2,7 +2,7 @@
 //!
 //! The tree reads: `app` (the window's state) · `ui` (drawing) · `network` (sockets, on
 //! background threads, knowing nothing of the window). `chat_state` is the chat's model, `commands` what a typed line means,
-//! `chat_log` its text file, `settings` what is remembered, `headless` is `natter serve`.
+//! `chat_log` its text file, `settings` what is remembered, `transfers` the files offered and saved, `headless` is `natter serve`.
 //! Dependencies point one way: UI → network → protocol.
 
 pub mod app;
@@ -18,6 +18,7 @@ pub mod notify;
 pub mod rooms;
 pub mod save;
 pub mod settings;
+pub mod transfers;
 pub mod ui;
 
 /// The window icon (also installed by `assets/natter.desktop`).

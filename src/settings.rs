@@ -58,6 +58,9 @@ pub struct Settings {
     pub require_encryption: bool,
     /// Which messages show a desktop notification while the window is not focused.
     pub notify: crate::notify::NotifyChoice,
+    /// Where Save puts files; `None`: the system's Downloads folder
+    /// (`network::files::default_download_dir`).
+    pub download_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -72,6 +75,7 @@ impl Default for Settings {
             known_hosts: BTreeMap::new(),
             require_encryption: false,
             notify: crate::notify::NotifyChoice::default(),
+            download_dir: None,
         }
     }
 }
@@ -136,6 +140,7 @@ mod tests {
         assert_eq!(warning, None);
         assert_eq!(loaded.nickname, "bob");
         assert_eq!(loaded.port, 5050);
+        assert_eq!(loaded.download_dir, None);
     }
 
     #[test]

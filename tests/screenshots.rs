@@ -449,3 +449,114 @@ fn a_private_conversation_renders_beside_the_room() {
     app.hosting.as_mut().unwrap().port = 5050;
     capture(&mut window, "private-chat");
 }
+
+/// Puts a made-up file event into the window's chat, as if the network had posted it.
+fn file_event(window: &mut Window, event: client::ClientEvent) {
+    let chat = window.harness.state_mut().chat.as_mut().unwrap();
+    chat.apply(event);
+    window.harness.run_steps(2);
+}
+
+fn offer(id: &str, from: &str, name: &str, size: u64) -> natter::network::protocol::FileOffer {
+    natter::network::protocol::FileOffer {
+        id: id.into(),
+        from: from.into(),
+        name: name.into(),
+        size,
+        sha256: "0".repeat(64),
+        time: "2026-11-23T09:41:00.000Z".into(),
+        to: None,
+    }
+}
+
+#[test]
+fn a_file_offer_its_progress_and_the_saved_file_render_as_chat_lines() {
+    let mut window = Window::sized(900.0, 560.0);
+    let addr = host(&mut window, "alice");
+    let dana = natter_peer(addr, "דנה");
+    window.until_shown("Online (2)");
+    dana.send(client::ClientCommand::Send {
+        local_id: 1,
+        text: "The photos from Saturday 📷".into(),
+    });
+    window.until_shown("The photos from Saturday");
+    file_event(
+        &mut window,
+        client::ClientEvent::FileOffered {
+            offer: offer("f1", "דנה", "photo.jpg", 2_100_000),
+            ours: false,
+        },
+    );
+    file_event(
+        &mut window,
+        client::ClientEvent::FileOffered {
+            offer: offer("f2", "alice", "report-2026.pdf", 48_300_000),
+            ours: true,
+        },
+    );
+    window.until_shown("דנה offers photo.jpg (2.1 MB)");
+    let clock = chrono::Local
+        .with_ymd_and_hms(2026, 11, 23, 9, 41, 0)
+        .unwrap();
+    let fix_times = |window: &mut Window| {
+        let app = window.harness.state_mut();
+        for line in &mut app.chat.as_mut().unwrap().lines {
+            line.time = clock;
+        }
+        app.hosting.as_mut().unwrap().port = 5050;
+    };
+    fix_times(&mut window);
+    capture(&mut window, "file-offer");
+
+    window
+        .harness
+        .state_mut()
+        .chat
+        .as_mut()
+        .unwrap()
+        .transfers
+        .saving("f1");
+    for (id, peer, done, total) in [
+        ("f1", None, 903_000, 2_100_000),
+        ("f2", Some("דנה"), 31_395_000, 48_300_000),
+        ("f2", Some("bob"), 4_830_000, 48_300_000),
+    ] {
+        file_event(
+            &mut window,
+            client::ClientEvent::FileProgress {
+                id: id.into(),
+                peer: peer.map(Into::into),
+                done,
+                total,
+                bytes_per_sec: 1_800_000,
+            },
+        );
+    }
+    fix_times(&mut window);
+    capture(&mut window, "file-progress");
+
+    file_event(
+        &mut window,
+        client::ClientEvent::FileSaved {
+            id: "f1".into(),
+            path: "/home/alice/Downloads/photo.jpg".into(),
+        },
+    );
+    file_event(
+        &mut window,
+        client::ClientEvent::FileDelivered {
+            id: "f2".into(),
+            peer: "דנה".into(),
+        },
+    );
+    file_event(
+        &mut window,
+        client::ClientEvent::FileDeclined {
+            id: "f2".into(),
+            peer: "bob".into(),
+        },
+    );
+    window.until_shown("Saved as photo.jpg");
+    fix_times(&mut window);
+    capture(&mut window, "file-saved");
+}

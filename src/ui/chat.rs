@@ -9,7 +9,7 @@ use egui::text::LayoutJob;
 use egui::{Align, Color32, FontId, Key, TextFormat};
 
 use crate::app::{NatterApp, UiAction};
-use crate::chat_state::{ChatLine, Delivery, LineKind};
+use crate::chat_state::{ChatLine, ChatState, Delivery, LineKind};
 use crate::ui::{bidi, bidi_text, chat_top, user_list};
 
 /// Remembered between frames: measured row heights and whether to jump to the end.
@@ -46,6 +46,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
         });
     } else {
         egui::Panel::bottom("chat_input").show(ui, |ui| input_box(ui, app, actions));
+        crate::ui::send_file::dropped_files(ui, app, actions);
     }
     if app.confirm_leave {
         chat_top::confirm_leave(ui, app, actions);
@@ -59,12 +60,13 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
             crate::ui::conversations::tabs(ui, chat, &app.conversations, actions);
             let with = app.conversations.current.as_deref();
             let lines: Vec<&ChatLine> = chat.lines_of(with).collect();
-            message_list(ui, &lines, &chat.my_nick, &mut app.list);
+            message_list(ui, &lines, chat, &mut app.list, actions);
         }
     });
 }
 
 fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
+    crate::ui::send_file::path_field(ui, app, actions);
     ui.add_space(6.0);
     let id = egui::Id::unique("message_input");
     let focused = ui.memory(|m| m.has_focus(id));
@@ -81,7 +83,7 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
         None => "Write a message. Enter sends, Shift+Enter adds a line.".to_string(),
     };
     ui.horizontal_top(|ui| {
-        let button_width = 80.0;
+        let button_width = 90.0;
         let row_height = ui.text_style_height(&egui::TextStyle::Body);
         // TextEdit's default inner margin is 2 px above and below the text.
         let margin = 4.0;
@@ -116,15 +118,15 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
             };
             ui.memory_mut(|m| m.set_focus_lock_filter(id, keep_tab));
         }
-        if ui
-            .add_sized(
-                [button_width, 2.0 * row_height + margin],
-                egui::Button::new("Send"),
-            )
-            .clicked()
-        {
-            send = true;
-        }
+        // Send, and Send file… under it: together as tall as the two-line box.
+        ui.vertical(|ui| {
+            ui.spacing_mut().item_spacing.y = 2.0;
+            let size = egui::vec2(button_width, row_height + margin - 1.0);
+            if ui.add_sized(size, egui::Button::new("Send")).clicked() {
+                send = true;
+            }
+            crate::ui::send_file::button(ui, app, size, actions);
+        });
         // Ready to type as soon as the chat opens, and again after each send.
         if send || !app.list.input_focused_once {
             response.request_focus();
@@ -168,9 +170,11 @@ pub fn palette_color(hue_degrees: u16, dark_mode: bool) -> Color32 {
 fn message_list(
     ui: &mut egui::Ui,
     lines: &[&ChatLine],
-    my_nick: &str,
+    chat: &ChatState,
     list: &mut MessageListState,
+    actions: &mut Vec<UiAction>,
 ) {
+    let my_nick = chat.my_nick.as_str();
     let width = ui.available_width();
     let row_height = ui.text_style_height(&egui::TextStyle::Body);
     if (list.width - width).abs() > 0.5 {
@@ -219,7 +223,13 @@ fn message_list(
             );
             let response = ui
                 .scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
-                    draw_row(ui, line, my_nick, dark, width)
+                    match &line.kind {
+                        LineKind::File { id, .. } => {
+                            let transfer = chat.transfers.get(id);
+                            crate::ui::transfers::file_row(ui, line, id, transfer, my_nick, actions)
+                        }
+                        _ => draw_row(ui, line, my_nick, dark, width),
+                    }
                 })
                 .inner;
             let measured = response.rect.height() + ROW_GAP;
@@ -251,9 +261,12 @@ fn estimate_height(line: &ChatLine, chars_per_line: f32, row_height: f32) -> f32
     let text = match &line.kind {
         LineKind::Message { text, from, .. } => text.chars().count() + from.chars().count() + 8,
         LineKind::System(text) | LineKind::Plain(text) => text.chars().count() + 8,
+        LineKind::File { summary, .. } => summary.chars().count() + 8,
     };
     let newlines = match &line.kind {
         LineKind::Message { text, .. } => text.matches('\n').count(),
+        // The buttons or progress bar under the headline.
+        LineKind::File { .. } => 2,
         _ => 0,
     };
     let lines = (text as f32 / chars_per_line).ceil().max(1.0) + newlines as f32;
@@ -332,7 +345,7 @@ fn row_parts(ui: &egui::Ui, line: &ChatLine, my_nick: &str, dark: bool) -> RowPa
                 mention,
             }
         }
-        LineKind::System(text) => {
+        LineKind::System(text) | LineKind::File { summary: text, .. } => {
             let mut italic = format(weak);
             italic.italics = true;
             RowParts {
@@ -441,7 +454,10 @@ fn draw_row(
     };
     response.context_menu(|ui| {
         let body = match &line.kind {
-            LineKind::Message { text, .. } | LineKind::System(text) | LineKind::Plain(text) => text,
+            LineKind::Message { text, .. }
+            | LineKind::System(text)
+            | LineKind::Plain(text)
+            | LineKind::File { summary: text, .. } => text,
         };
         if ui.button("Copy message").clicked() {
             ui.ctx().copy_text(body.clone());

@@ -185,9 +185,11 @@ fn settings_menu(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>
         if let Some(problem) = &app.notify_problem {
             ui.colored_label(ui.visuals().warn_fg_color, problem);
         }
+        ui.separator();
+        crate::ui::send_file::download_folder(ui, app, actions);
     })
     .response
-    .on_hover_text("Settings: theme, desktop notifications");
+    .on_hover_text("Settings: theme, desktop notifications, download folder");
 }
 
 /// A small Copy button that says "Copied" for [`COPIED_FOR`] seconds after a click.

@@ -6,7 +6,9 @@
 //! card (`rooms`: the Connect tab's rooms heard on the network), `chat` is the chat screen (`conversations`: its private
 //! conversations' tabs and the save choice; `completion`: Tab completes nicknames). `bidi` (the Unicode Bidirectional Algorithm) and
 //! `bidi_text` (a label that uses it) draw right-to-left scripts; `fonts` makes every script
-//! in a chat drawable. `host_notes` is what the hosting card says about reaching the host.
+//! in a chat drawable. `host_notes` is what the hosting card says about reaching the host. `transfers` draws
+//! a file's line (offers, progress, saved) and `send_file` the Send file… button, its path
+//! field, dropped files and the download folder setting.
 
 pub mod bidi;
 pub mod bidi_text;
@@ -20,5 +22,7 @@ pub mod host;
 pub mod host_notes;
 pub mod key_warning;
 pub mod rooms;
+pub mod send_file;
 pub mod shell;
+pub mod transfers;
 pub mod user_list;
