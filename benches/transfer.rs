@@ -34,7 +34,10 @@ fn arg(name: &str) -> Option<String> {
 }
 
 fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
 }
 
 /// (resident kB now, threads) of a process.
@@ -46,9 +49,17 @@ fn rss_kb(pid: u32) -> u64 {
 }
 
 fn connect(addr: &str, nick: &str) -> client::ClientHandle {
-    let client = client::connect(ConnectOptions::new(addr, nick), natter::network::no_wake_up()).unwrap();
+    let client = client::connect(
+        ConnectOptions::new(addr, nick),
+        natter::network::no_wake_up(),
+    )
+    .unwrap();
     loop {
-        match client.events().recv_timeout(LIMIT).expect("connected in time") {
+        match client
+            .events()
+            .recv_timeout(LIMIT)
+            .expect("connected in time")
+        {
             ClientEvent::Connected { .. } => return client,
             ClientEvent::Failed(e) => panic!("{nick}: {e}"),
             _ => {}
@@ -61,9 +72,16 @@ fn run_sender(addr: &str, path: &Path) {
     let client = connect(addr, "sender");
     println!("ready");
     let started = Instant::now();
-    client.send(ClientCommand::File(FileCommand::Offer { path: path.to_path_buf(), to: None }));
+    client.send(ClientCommand::File(FileCommand::Offer {
+        path: path.to_path_buf(),
+        to: None,
+    }));
     loop {
-        match client.events().recv_timeout(LIMIT).expect("the transfer ends in time") {
+        match client
+            .events()
+            .recv_timeout(LIMIT)
+            .expect("the transfer ends in time")
+        {
             ClientEvent::FileOffered { ours: true, .. } => {
                 println!("offered {:.3}", started.elapsed().as_secs_f64());
             }
@@ -83,17 +101,25 @@ fn run_receiver(addr: &str, folder: &Path) {
     let client = connect(addr, "receiver");
     println!("ready");
     loop {
-        match client.events().recv_timeout(LIMIT).expect("the transfer ends in time") {
+        match client
+            .events()
+            .recv_timeout(LIMIT)
+            .expect("the transfer ends in time")
+        {
             ClientEvent::FileOffered { offer, ours: false } => {
                 println!("start {}", now_us());
                 let folder = folder.to_path_buf();
-                client.send(ClientCommand::File(FileCommand::Save { id: offer.id, folder }));
+                client.send(ClientCommand::File(FileCommand::Save {
+                    id: offer.id,
+                    folder,
+                }));
             }
             ClientEvent::FileSaved { .. } => {
                 println!("saved {}", now_us());
                 break;
             }
             ClientEvent::FileStopped { reason, .. } => panic!("receiver: {reason}"),
+            ClientEvent::LinkLost { error, .. } => eprintln!("receiver: link lost: {error}"),
             _ => {}
         }
     }
@@ -120,7 +146,9 @@ fn spawn_role(role: &str, addr: &str, path: &Path) -> (Child, crossbeam_channel:
 
 fn expect_line(rx: &crossbeam_channel::Receiver<String>, starts: &str) -> String {
     loop {
-        let line = rx.recv_timeout(LIMIT).expect("the helper process answers in time");
+        let line = rx
+            .recv_timeout(LIMIT)
+            .expect("the helper process answers in time");
         if line.starts_with(starts) {
             return line;
         }
@@ -129,9 +157,30 @@ fn expect_line(rx: &crossbeam_channel::Receiver<String>, starts: &str) -> String
 
 fn start_host(folder: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_natter"))
-        .args(["serve", "--bind", "127.0.0.1", "--port", "0", "--no-announce"])
-        .args(["--rate", "100000", "--burst", "100000", "--max-file-mib", "65536"])
-        .args(["--max-per-address", "1000", "--join-burst", "1000", "--joins-per-minute", "100000"])
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-announce",
+        ])
+        .args([
+            "--rate",
+            "100000",
+            "--burst",
+            "100000",
+            "--max-file-mib",
+            "65536",
+        ])
+        .args([
+            "--max-per-address",
+            "1000",
+            "--join-burst",
+            "1000",
+            "--joins-per-minute",
+            "100000",
+        ])
         .arg("--identity")
         .arg(folder.join("host-identity.pem"))
         .stdout(Stdio::piped())
@@ -156,10 +205,17 @@ type Samples = Vec<(u64, u64)>;
 
 /// `members` Natter clients, each sending `rate` messages a second stamped with the time,
 /// until `stop`; every receipt by another member is a sample.
-fn chat(addr: &str, members: usize, rate: f64, stop: Arc<AtomicBool>) -> thread::JoinHandle<Samples> {
+fn chat(
+    addr: &str,
+    members: usize,
+    rate: f64,
+    stop: Arc<AtomicBool>,
+) -> thread::JoinHandle<Samples> {
     let addr = addr.to_string();
     thread::spawn(move || {
-        let clients: Vec<_> = (0..members).map(|i| connect(&addr, &format!("m{i}"))).collect();
+        let clients: Vec<_> = (0..members)
+            .map(|i| connect(&addr, &format!("m{i}")))
+            .collect();
         let every = Duration::from_secs_f64(1.0 / rate.max(0.1));
         let mut samples = Vec::new();
         let mut next = Instant::now();
@@ -169,14 +225,23 @@ fn chat(addr: &str, members: usize, rate: f64, stop: Arc<AtomicBool>) -> thread:
             if Instant::now() >= next {
                 for c in &clients {
                     id += 1;
-                    c.send(ClientCommand::Send { local_id: id, text: format!("t{}", now_us()) });
+                    c.send(ClientCommand::Send {
+                        local_id: id,
+                        text: format!("t{}", now_us()),
+                    });
                 }
                 next += every;
             }
             for c in &clients {
                 while let Ok(event) = c.events().try_recv() {
-                    if let ClientEvent::Message { message, local_id: None } = event
-                        && let Some(sent) = message.text.strip_prefix('t').and_then(|t| t.parse::<u64>().ok())
+                    if let ClientEvent::Message {
+                        message,
+                        local_id: None,
+                    } = event
+                        && let Some(sent) = message
+                            .text
+                            .strip_prefix('t')
+                            .and_then(|t| t.parse::<u64>().ok())
                     {
                         let at = now_us();
                         samples.push((at, at.saturating_sub(sent)));
@@ -191,7 +256,13 @@ fn chat(addr: &str, members: usize, rate: f64, stop: Arc<AtomicBool>) -> thread:
 
 fn p99_ms(mut latencies: Vec<u64>) -> (f64, f64, usize) {
     latencies.sort_unstable();
-    let at = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or(0) as f64 / 1000.0;
+    let at = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
     (at(0.5), at(0.99), latencies.len())
 }
 
@@ -212,7 +283,9 @@ fn main() {
     let source = work.path().join("big.bin");
     {
         let mut file = std::io::BufWriter::new(std::fs::File::create(&source).unwrap());
-        let block: Vec<u8> = (0..1024 * 1024).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let block: Vec<u8> = (0..1024 * 1024)
+            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
         for i in 0..mib {
             file.write_all(&block[(i as usize % 7)..]).unwrap();
             file.write_all(&block[..(i as usize % 7)]).unwrap();
@@ -251,14 +324,22 @@ fn main() {
     let _ = (sender.wait(), receiver.wait(), host.kill(), host.wait());
     let secs = (saved - start) as f64 / 1e6;
     let bytes = mib * 1024 * 1024;
-    let quiet: Vec<u64> = samples.iter().filter(|(at, _)| *at < before_us).map(|s| s.1).collect();
-    let busy: Vec<u64> = samples.iter().filter(|(at, _)| (start..=saved).contains(at)).map(|s| s.1).collect();
+    let quiet: Vec<u64> = samples
+        .iter()
+        .filter(|(at, _)| *at < before_us)
+        .map(|s| s.1)
+        .collect();
+    let busy: Vec<u64> = samples
+        .iter()
+        .filter(|(at, _)| (start..=saved).contains(at))
+        .map(|s| s.1)
+        .collect();
     let (q50, q99, qn) = p99_ms(quiet);
     let (b50, b99, bn) = p99_ms(busy);
     let added = |i: usize| peak[i].saturating_sub(base[i]) as f64 / 1024.0;
     println!(
         "file={mib} MiB hashing_before_offer={}s transfer={secs:.2}s throughput={:.0} MB/s \
-         peak_rss_added: host={:.1}MB sender={:.1}MB receiver={:.1}MB \
+         peak_rss_added: host={:.1}MB sender={:.1}MB receiver={:.1}MB (peaks {:?} kB) \
          chat among {members} members at {rate}/s each: before p50={q50:.1}ms p99={q99:.1}ms (n={qn}), \
          during p50={b50:.1}ms p99={b99:.1}ms (n={bn})",
         offered.trim_start_matches("offered "),
@@ -266,5 +347,6 @@ fn main() {
         added(0),
         added(1),
         added(2),
+        peak,
     );
 }

@@ -21,10 +21,18 @@ use crate::network::tls::{self, Fingerprint, RecordingVerifier};
 /// The link's bytes, encrypted or not. Clones share the TLS session.
 pub(super) struct HostStream {
     tcp: TcpStream,
-    tls: Option<Arc<Mutex<ClientConnection>>>,
+    tls: Option<Arc<Mutex<Tls>>>,
     /// Held while a bare link is written: the supervisor and the files thread both write,
     /// and a frame must go out whole. (A TLS link's session lock does the same.)
     writing: Arc<Mutex<()>>,
+}
+
+/// A TLS session with the records read from the socket that it could not take yet: rustls
+/// takes no more while 16 KiB of decrypted bytes wait to be read, and a file's data comes in
+/// full-size records back to back.
+struct Tls {
+    session: ClientConnection,
+    unread: Vec<u8>,
 }
 
 /// Why the TLS handshake did not give an encrypted link.
@@ -87,7 +95,10 @@ impl HostStream {
         let fingerprint = verifier.seen().ok_or(TlsRefused::NotTls)?;
         let stream = HostStream {
             tcp,
-            tls: Some(Arc::new(Mutex::new(session))),
+            tls: Some(Arc::new(Mutex::new(Tls {
+                session,
+                unread: Vec::new(),
+            }))),
             writing: Arc::default(),
         };
         Ok((stream, fingerprint))
@@ -107,9 +118,9 @@ impl HostStream {
             let _whole = lock(&self.writing);
             return (&self.tcp).write_all(bytes);
         };
-        let mut session = lock(tls);
+        let session = &mut lock(tls).session;
         session.writer().write_all(bytes)?;
-        send_records(&mut session, &self.tcp)
+        send_records(session, &self.tcp)
     }
 
     /// Reads once: plaintext bytes, silence within `timeout`, the end, or a failure.
@@ -119,23 +130,37 @@ impl HostStream {
         };
         let deadline = Instant::now() + timeout;
         loop {
-            match lock(tls).reader().read(buf) {
+            let mut link = lock(tls);
+            match link.session.reader().read(buf) {
                 Ok(0) => return ReadOutcome::Closed,
                 Ok(n) => return ReadOutcome::Bytes(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return ReadOutcome::Closed,
                 Err(e) => return ReadOutcome::Failed(e),
             }
+            // Records read earlier go first, as far as the session takes them.
+            if !link.unread.is_empty() {
+                if let Err(e) = link.take_records(&self.tcp) {
+                    return ReadOutcome::Failed(e);
+                }
+                continue;
+            }
+            drop(link);
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return ReadOutcome::TimedOut;
             }
-            let raw = match read_within(&self.tcp, buf, left) {
-                ReadOutcome::Bytes(n) => &buf[..n],
-                ReadOutcome::Closed => &[][..],
+            let read = read_within(&self.tcp, buf, left);
+            let mut link = lock(tls);
+            let taken = match read {
+                ReadOutcome::Bytes(n) => {
+                    link.unread.extend_from_slice(&buf[..n]);
+                    link.take_records(&self.tcp)
+                }
+                ReadOutcome::Closed => link.host_closed(&self.tcp),
                 other => return other,
             };
-            if let Err(e) = take_records(&mut lock(tls), &self.tcp, raw) {
+            if let Err(e) = taken {
                 return ReadOutcome::Failed(e);
             }
         }
@@ -144,26 +169,42 @@ impl HostStream {
     /// Says goodbye on a TLS link (best effort), then closes both directions.
     pub(super) fn shutdown(&self) {
         if let Some(tls) = &self.tls {
-            let mut session = lock(tls);
+            let session = &mut lock(tls).session;
             session.send_close_notify();
-            let _ = send_records(&mut session, &self.tcp);
+            let _ = send_records(session, &self.tcp);
         }
         let _ = self.tcp.shutdown(Shutdown::Both);
     }
 }
 
-/// Gives the session the records in `raw` (empty: the host closed) and sends any answer.
-fn take_records(session: &mut ClientConnection, tcp: &TcpStream, mut raw: &[u8]) -> io::Result<()> {
-    loop {
-        session.read_tls(&mut raw)?;
-        session
-            .process_new_packets()
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        if raw.is_empty() {
-            break;
+impl Tls {
+    /// Gives the session the records read so far, as many as it takes before its decrypted
+    /// bytes must be read, and sends any answer.
+    fn take_records(&mut self, tcp: &TcpStream) -> io::Result<()> {
+        while !self.unread.is_empty() && self.session.wants_read() {
+            let taken = self.session.read_tls(&mut &self.unread[..])?;
+            self.unread.drain(..taken);
+            self.session
+                .process_new_packets()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            if taken == 0 {
+                break;
+            }
         }
+        send_records(&mut self.session, tcp)
     }
-    send_records(session, tcp)
+
+    /// The host closed: the session learns of the end once it has taken what came before.
+    fn host_closed(&mut self, tcp: &TcpStream) -> io::Result<()> {
+        self.take_records(tcp)?;
+        if self.unread.is_empty() {
+            self.session.read_tls(&mut &[][..])?;
+            self.session
+                .process_new_packets()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        }
+        Ok(())
+    }
 }
 
 fn send_records(session: &mut ClientConnection, tcp: &TcpStream) -> io::Result<()> {

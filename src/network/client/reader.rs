@@ -6,11 +6,13 @@
 
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use crossbeam_channel::Sender;
 
 use super::error::ClientError;
 use super::from_host::decode_from_host;
 use super::host_stream::HostStream;
+use super::transfers::FilesInput;
 use crate::network::protocol::{LineSplitter, ServerFrame};
 use crate::network::text::clean_text;
 use crate::network::timed_read::ReadOutcome;
@@ -23,6 +25,13 @@ pub(super) enum Incoming {
     Frame(ServerFrame),
     /// A line from a plain host, escapes stripped.
     Text(String),
+    /// File data (`file_chunk`), decoded here so the files thread only checks and writes it;
+    /// `None`: `data` was not base64.
+    Chunk {
+        id: String,
+        offset: u64,
+        bytes: Option<Vec<u8>>,
+    },
     /// The connection ended; the last item.
     Ended(ClientError),
 }
@@ -36,6 +45,9 @@ pub(super) struct Reader {
     pub(super) plain: bool,
     pub(super) idle_timeout: Duration,
     pub(super) incoming: Sender<Incoming>,
+    /// The files thread: file data goes straight there, not through the supervisor, so a
+    /// chunk wakes one thread, not two.
+    pub(super) files: Option<Sender<FilesInput>>,
 }
 
 impl Reader {
@@ -94,7 +106,15 @@ impl Reader {
     /// Passes lines on; false once reading should stop (a bad frame, or nobody listening).
     fn forward(&self, lines: Vec<Vec<u8>>) -> bool {
         for line in lines {
-            let item = self.to_item(&line);
+            let item = match self.to_item(&line) {
+                Incoming::Chunk { id, offset, bytes } if self.files.is_some() => {
+                    if let Some(files) = &self.files {
+                        let _ = files.send(FilesInput::Chunk { id, offset, bytes });
+                    }
+                    continue;
+                }
+                item => item,
+            };
             let failed = matches!(item, Incoming::Ended(_));
             if self.incoming.send(item).is_err() || failed {
                 return false;
@@ -108,6 +128,11 @@ impl Reader {
             return Incoming::Text(clean_text(&String::from_utf8_lossy(line)));
         }
         match decode_from_host(line) {
+            Ok(ServerFrame::FileChunk { id, offset, data }) => Incoming::Chunk {
+                id,
+                offset,
+                bytes: base64::engine::general_purpose::STANDARD.decode(data).ok(),
+            },
             Ok(frame) => Incoming::Frame(frame),
             Err(e) => Incoming::Ended(lost(&format!("the host sent a bad frame: {e}"))),
         }

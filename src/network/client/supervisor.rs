@@ -381,6 +381,7 @@ impl Supervisor {
             plain,
             idle_timeout: self.options.idle_timeout,
             incoming: incoming_tx,
+            files: self.files.as_ref().map(|f| f.input.clone()),
         };
         let reader = match thread::Builder::new()
             .name("natter-client-read".into())
@@ -455,6 +456,8 @@ impl Supervisor {
                 },
                 recv(incoming) -> item => match item {
                     Ok(Incoming::Frame(frame)) => self.on_frame(stream, frame),
+                    // Only without a files thread (the reader hands chunks to it directly).
+                    Ok(Incoming::Chunk { .. }) => Ok(()),
                     Ok(Incoming::Text(text)) => {
                         self.post(ClientEvent::PlainText(text));
                         Ok(())

@@ -16,10 +16,6 @@ pub use outgoing::OutgoingFile;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// Most bytes of file data in one chunk: small enough that a chunk never holds up chat
-/// lines on the same connection for long, large enough that the per-chunk cost is small.
-pub const CHUNK_BYTES: usize = 32 * 1024;
-
 /// Everything that can go wrong with a file on disk. Each message is a sentence a person can
 /// act on and names the file or folder; names offered by a peer appear only cleaned.
 #[derive(Debug, thiserror::Error)]

@@ -179,7 +179,7 @@ mod tests {
         let data = sample_data();
         let path = write_test_file(dir.path(), "big.bin", &data);
         let mut outgoing = OutgoingFile::open(&path).expect("open");
-        let mut buf = vec![0u8; crate::network::files::CHUNK_BYTES];
+        let mut buf = vec![0u8; crate::network::protocol::CHUNK_BYTES];
         for offset in [0usize, 32_768, 100_001, data.len() - 10] {
             let read = outgoing.read_chunk(offset as u64, &mut buf).expect("read");
             let end = (offset + buf.len()).min(data.len());

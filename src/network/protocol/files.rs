@@ -9,11 +9,12 @@ use serde::{Deserialize, Serialize};
 /// The hello feature a client lists to be sent file frames (§10: a new frame type goes only
 /// to clients that asked for it).
 pub const FEATURE_FILES: &str = "files";
-/// Most file bytes in one `file_chunk` (before base64).
-pub const CHUNK_BYTES: usize = 32 * 1024;
+/// Most file bytes in one `file_chunk` (before base64): as large as fits, as base64 with the
+/// frame around it, in a line of 64 KiB (the default `max_line_bytes`), so there are few.
+pub const CHUNK_BYTES: usize = 45 * 1024;
 /// Most bytes a sender may have sent of one delivery beyond the receiver's last `file_ack`.
 /// Bounds what the host holds per delivery, whatever the file's size.
-pub const WINDOW_BYTES: u64 = 4 * 1024 * 1024;
+pub const WINDOW_BYTES: u64 = 8 * 1024 * 1024;
 /// The largest file a host carries unless its owner says otherwise.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 /// Deliveries a host carries at once unless its owner says otherwise.
@@ -102,7 +103,11 @@ mod tests {
             data,
         };
         let line = crate::network::protocol::encode(&frame);
-        assert!(line.len() - 1 <= crate::network::protocol::MAX_LINE_BYTES, "{}", line.len());
+        assert!(
+            line.len() - 1 <= crate::network::protocol::MAX_LINE_BYTES,
+            "{}",
+            line.len()
+        );
     }
 
     #[test]

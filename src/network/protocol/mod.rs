@@ -484,7 +484,7 @@ impl LineSplitter {
     ///
     /// On error the splitter keeps nothing; lines completed before the long one are in `out`.
     pub fn push(&mut self, mut bytes: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), LineTooLong> {
-        while let Some(newline) = bytes.iter().position(|&b| b == b'\n') {
+        while let Some(newline) = memchr::memchr(b'\n', bytes) {
             let (head, rest) = bytes.split_at(newline);
             bytes = &rest[1..];
             let mut line = if self.pending.is_empty() {

@@ -423,7 +423,11 @@ impl Worker {
             conn.write_due = None;
             match conn.write(Instant::now()) {
                 Flushed::Sent => {
-                    let wait = if conn.has_bulk() { Duration::ZERO } else { coalesce };
+                    let wait = if conn.has_bulk() {
+                        Duration::ZERO
+                    } else {
+                        coalesce
+                    };
                     let next = Instant::now() + wait;
                     conn.write_due = Some(next);
                     self.writes.push(Reverse((next, token)));

@@ -53,8 +53,14 @@ pub enum FileCommand {
 /// What the supervisor hands the files thread.
 pub(super) enum FilesInput {
     Command(FileCommand),
-    /// A `file_*` frame from the host.
+    /// A `file_*` frame from the host (but `file_chunk`).
     Frame(ServerFrame),
+    /// A `file_chunk`'s data, decoded (`None`: it was not base64).
+    Chunk {
+        id: String,
+        offset: u64,
+        bytes: Option<Vec<u8>>,
+    },
     /// A Natter link is up, in the room as `nick`. `resumed`: the host knew our stay, so
     /// our transfers go on; otherwise it forgot them.
     LinkUp {
@@ -172,11 +178,19 @@ impl Files {
     /// Writes `frame` on the link, or keeps it for the next link. A failed write is the
     /// link's end, which the supervisor finds and reports; this thread waits for the next.
     fn write(&mut self, frame: ClientFrame) {
-        let Some(link) = &self.link else {
+        if self.link.is_none() {
             self.waiting.push(frame);
             return;
-        };
-        if link.stream.write_all(&encode(&frame)).is_err() {
+        }
+        self.write_line(&encode(&frame));
+    }
+
+    /// Writes one line on the link, if one is up; file data is never kept for a later link
+    /// (the host asks again from where the receiver is).
+    fn write_line(&mut self, line: &[u8]) {
+        if let Some(link) = &self.link
+            && link.stream.write_all(line).is_err()
+        {
             self.link = None;
         }
     }
@@ -185,6 +199,7 @@ impl Files {
         match input {
             FilesInput::Command(command) => self.on_command(command),
             FilesInput::Frame(frame) => self.on_frame(frame),
+            FilesInput::Chunk { id, offset, bytes } => self.on_chunk(&id, offset, bytes.as_deref()),
             FilesInput::LinkUp {
                 stream,
                 nick,
@@ -374,7 +389,6 @@ impl Files {
             ServerFrame::FileDecline { id, by } if self.sending.is_ours(&id) => {
                 self.post(ClientEvent::FileDeclined { id, peer: by });
             }
-            ServerFrame::FileChunk { id, offset, data } => self.on_chunk(&id, offset, &data),
             ServerFrame::FileAck { delivery, offset } => self.sending.acked(delivery, offset),
             ServerFrame::FileDone { delivery } => {
                 if let Some((id, peer)) = self.sending.delivered(delivery) {
@@ -404,7 +418,7 @@ impl Files {
         }
     }
 
-    fn on_chunk(&mut self, id: &str, offset: u64, data: &str) {
+    fn on_chunk(&mut self, id: &str, offset: u64, data: Option<&[u8]>) {
         let step = self.receiving.chunk(id, offset, data);
         if let Some(frame) = step.reply {
             self.write(frame);
@@ -473,8 +487,8 @@ impl Files {
         let mut sent = false;
         for step in self.sending.next_chunks(&limits) {
             match step {
-                Ok(frame) => {
-                    self.write(frame);
+                Ok(line) => {
+                    self.write_line(&line);
                     sent = true;
                 }
                 Err((delivery, id, peer, reason)) => {

@@ -8,8 +8,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
-
 use super::meter::Meter;
 use crate::network::client::ClientEvent;
 use crate::network::files::{Chunk, IncomingFile, sha256_from_hex};
@@ -105,23 +103,23 @@ impl Receiving {
             .collect()
     }
 
-    /// Data for `id` at `offset` (base64). Repeats after a restart are not written again,
+    /// Data for `id` at `offset` (`None`: it came damaged). Repeats after a restart are not written again,
     /// but acknowledged, so the sender moves on to what we lack.
-    pub(super) fn chunk(&mut self, id: &str, offset: u64, data: &str) -> ChunkStep {
+    pub(super) fn chunk(&mut self, id: &str, offset: u64, data: Option<&[u8]>) -> ChunkStep {
         let mut step = ChunkStep::default();
         let Some(download) = self.downloads.get_mut(id) else {
             return step;
         };
-        let bytes = match base64::engine::general_purpose::STANDARD.decode(data) {
-            Ok(bytes) => bytes,
-            Err(_) => {
+        let bytes = match data {
+            Some(bytes) => bytes,
+            None => {
                 return self.fail(
                     id,
                     "The file's data arrived damaged (not base64); nothing was saved.".into(),
                 );
             }
         };
-        let appended = match download.file.write_chunk(offset, &bytes) {
+        let appended = match download.file.write_chunk(offset, bytes) {
             Ok(chunk) => chunk == Chunk::Appended,
             Err(e) => return self.fail(id, e.to_string()),
         };
