@@ -469,3 +469,75 @@ fn a_plain_text_peer_is_told_what_is_offered_and_how_to_get_it() {
         "{text}"
     );
 }
+
+#[test]
+fn a_client_that_did_not_ask_for_files_is_closed_with_bad_frame_when_it_sends_one() {
+    let server = start_server(test_config());
+    let (mut peer, _) = RawPeer::join(server.local_addr(), "old");
+    peer.send(&ClientFrame::FileDecline { id: "f1".into() });
+    let message = peer.assert_error(natter::network::protocol::ErrorCode::BadFrame);
+    assert!(message.contains("files"), "{message}");
+}
+
+#[test]
+fn a_receiver_dropped_for_a_bad_request_ends_its_delivery_and_the_sender_is_told_why() {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let outbox = tempfile::tempdir().unwrap();
+    let path = file_with(outbox.path(), "photo.jpg", &content(5000));
+    let dana = natter(addr.to_string(), "dana");
+    let mut bob = RawPeer::hello_with_features(addr, "bob", &["files"]);
+    bob.accepted();
+    offer(&dana, &path, None);
+    let id = bob.frame_where(|f| match f {
+        ServerFrame::FileOffer(o) => Some(o.id),
+        _ => None,
+    });
+    bob.send(&ClientFrame::FileAccept {
+        id: id.clone(),
+        offset: 0,
+    });
+    recv_where(dana.events(), "a chunk sent", |e| match e {
+        ClientEvent::FileProgress { .. } => Some(()),
+        _ => None,
+    });
+    bob.send(&ClientFrame::FileAccept {
+        id,
+        offset: 999_999,
+    });
+    bob.assert_error(natter::network::protocol::ErrorCode::BadFrame);
+    let (peer, reason) = stopped(&dana);
+    assert_eq!(peer.as_deref(), Some("bob"));
+    assert_eq!(reason, "bob was dropped by the host.");
+}
+
+#[test]
+fn an_offer_over_the_rate_limit_is_refused_with_its_id() {
+    let config = natter::network::server::ServerConfig {
+        rate: natter::network::server::RateLimit {
+            burst: 1.0,
+            per_second: 0.1,
+            strikes: 10,
+        },
+        ..test_config()
+    };
+    let server = start_server(config);
+    let mut mallory = RawPeer::hello_with_features(server.local_addr(), "mallory", &["files"]);
+    mallory.accepted();
+    for id in ["first", "second"] {
+        mallory.send(&ClientFrame::FileOffer(
+            natter::network::protocol::OfferRequest {
+                id: id.into(),
+                name: "a.txt".into(),
+                size: 1,
+                sha256: "ab".repeat(32),
+                to: None,
+            },
+        ));
+    }
+    let reason = mallory.frame_where(|f| match f {
+        ServerFrame::FileCancel { id, reason, .. } if id == "second" => Some(reason),
+        _ => None,
+    });
+    assert!(reason.starts_with("Slow down"), "{reason}");
+}

@@ -106,6 +106,16 @@ pub fn default_download_dir() -> PathBuf {
 
 /// A size as people read it: "512 bytes", "2.1 MB", "1.0 GB". Decimal units (1 kB = 1000
 /// bytes) as file managers on most systems show them, one decimal from kB up.
+/// Why a file over a host's limit is not carried: both sizes, exact when rounding would
+/// make them read the same.
+pub fn too_large(name: &str, size: u64, max: u64) -> String {
+    let (size_text, max_text) = (human_size(size), human_size(max));
+    if size_text == max_text {
+        return format!("{name} is {size} bytes; this host carries files up to {max} bytes.");
+    }
+    format!("{name} is {size_text}; this host carries files up to {max_text}.")
+}
+
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["kB", "MB", "GB", "TB", "PB", "EB"];
     if bytes < 1000 {

@@ -19,7 +19,7 @@ use super::transfers::{AcceptRefused, Ended, MAX_OPEN_OFFERS, Offer, OfferRefuse
 use crate::network::lock;
 use crate::network::plain;
 use crate::network::protocol::{
-    CHUNK_BYTES, Dialect, ErrorCode, FileLimits, FileOffer, OfferRequest, ServerFrame,
+    CHUNK_BYTES, Dialect, ErrorCode, FileLimits, FileOffer, LeaveReason, OfferRequest, ServerFrame,
     WINDOW_BYTES, encode, now_rfc3339, valid_file_id, valid_sha256,
 };
 use crate::network::text::{MAX_QUOTED_CHARS, quote};
@@ -38,16 +38,12 @@ impl Handler {
             return Some(self.refuse(ErrorCode::BadFrame, message));
         }
         if let Err(strikes) = self.bucket.take() {
-            return self.rate_limited(strikes, None, "Your file was not offered.");
+            return self.offer_rate_limited(strikes, &request.id);
         }
         let name = crate::network::files::clean_file_name(&request.name);
         let max_bytes = self.config().max_file_bytes;
         if request.size > max_bytes {
-            let reason = format!(
-                "{name} is {}; this host carries files up to {}.",
-                crate::network::files::human_size(request.size),
-                crate::network::files::human_size(max_bytes)
-            );
+            let reason = crate::network::files::too_large(&name, request.size, max_bytes);
             self.host_cancels(&request.id, &reason);
             return None;
         }
@@ -127,22 +123,25 @@ impl Handler {
         if member.dialect == Dialect::Json && member.files {
             return Ok(position);
         }
-        if member.dialect == Dialect::Plain {
-            let from = self.nick.clone().unwrap_or_default();
-            member.recipient.send(
-                plain::file_offer(&from, name, size, true)
-                    .into_bytes()
-                    .into(),
-            );
+        if member.dialect == Dialect::Json {
+            return Err(format!("{}'s program cannot receive files.", member.nick));
         }
+        let from = self.nick.clone().unwrap_or_default();
+        let line = plain::file_offer(&from, name, size, true);
+        member.recipient.send(line.into_bytes().into());
         Err(format!(
-            "{} uses a program that cannot receive files; they were told to join with Natter to get it.",
+            "{} uses a plain-text program and cannot receive files; they were told to join with Natter to get it.",
             member.nick
         ))
     }
 
     /// A receiver asks for a file from `offset` (0, or where it stopped before a drop).
     pub(super) fn file_accept(&mut self, file: &str, offset: u64) -> Option<End> {
+        let past_end = (lock(&self.state.room).files.offer(file)).is_some_and(|o| offset > o.size);
+        if past_end {
+            let message = "A file_accept asked for bytes past the file's end.";
+            return Some(self.refuse(ErrorCode::BadFrame, message));
+        }
         let max = self.config().max_transfers;
         let state = Arc::clone(&self.state);
         let mut room = lock(&state.room);
@@ -199,9 +198,10 @@ impl Handler {
             return Some(self.refuse(ErrorCode::BadFrame, &message));
         };
         let (file, receiver) = {
-            let room = lock(&self.state.room);
+            let mut room = lock(&self.state.room);
+            let session = self.session_token.clone();
             // A delivery that ended meanwhile: its data is dropped without a word.
-            let d = (room.files.delivery(delivery)).filter(|d| d.sender == self.session_token)?;
+            let d = (room.files.delivery_mut(delivery)).filter(|d| d.sender == session)?;
             let end = offset.saturating_add(len);
             if end > d.size || end > d.acked.saturating_add(WINDOW_BYTES) {
                 drop(room);
@@ -211,11 +211,10 @@ impl Handler {
                 );
                 return Some(self.refuse(ErrorCode::BadFrame, &message));
             }
-            let receiver = room.members.iter().find(|m| m.session == d.receiver);
-            match receiver {
-                Some(m) => (d.file.clone(), m.recipient.clone()),
-                None => return None,
-            }
+            d.relayed = d.relayed.max(end);
+            let (file, to) = (d.file.clone(), d.receiver.clone());
+            let receiver = room.members.iter().find(|m| m.session == to);
+            (file, receiver?.recipient.clone())
         };
         // Made after the room's lock is let go: a chunk is 43 kB of text.
         receiver.send_bulk(chunk_line(&file, offset, &data).into());
@@ -232,7 +231,7 @@ impl Handler {
             let message = "A file_ack named more bytes than the file has.";
             return Some(self.refuse(ErrorCode::BadFrame, message));
         }
-        d.acked = d.acked.max(offset);
+        d.confirmed(offset);
         let sender = d.sender.clone();
         send_to_session(&room, &sender, &ServerFrame::FileAck { delivery, offset });
         None
@@ -327,6 +326,23 @@ impl Handler {
         tell_ended(&room, ended, "", reason);
     }
 
+    /// A refused offer under the rate limit: told as a `file_cancel` with its id (so the
+    /// sender knows which), or a drop after too many in a row, as for messages.
+    fn offer_rate_limited(&self, strikes: u32, file: &str) -> Option<End> {
+        let rate = self.config().rate;
+        if strikes >= rate.strikes {
+            let message =
+                "Too many messages, nickname changes or file offers too fast, even after warnings.";
+            return Some(self.refuse(ErrorCode::Flooding, message));
+        }
+        let reason = format!(
+            "Slow down: at most {} messages a second, file offers included. Your file was not offered.",
+            rate.per_second
+        );
+        self.host_cancels(file, &reason);
+        None
+    }
+
     /// Tells this member the host stopped `file` (refused it or could not go on).
     fn host_cancels(&self, file: &str, reason: &str) {
         self.send_frame(&ServerFrame::FileCancel {
@@ -358,6 +374,21 @@ pub(super) fn back_in_room(room: &mut Room, session: &str) {
         };
         send_to_session(room, session, &frame);
     }
+}
+
+/// A member left the room: a link that broke may come back (its transfers wait, see
+/// `transfers`); one the host dropped for breaking a rule ends its transfers now, like `bye`.
+pub(super) fn out_of_room(room: &mut Room, session: &str, nick: &str, reason: LeaveReason) {
+    if room.files.is_empty() {
+        return;
+    }
+    if reason != LeaveReason::Dropped {
+        room.files.mark_gone(session, Some(Instant::now()));
+        return;
+    }
+    let ended = room.files.left(session);
+    let why = format!("{} was dropped by the host.", quote(nick, MAX_QUOTED_CHARS));
+    tell_ended(room, ended, "", &why);
 }
 
 /// Tells the side still there of everything in `ended`; `by`: who stopped it.

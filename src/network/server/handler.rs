@@ -507,7 +507,7 @@ impl Handler {
         if let Some(position) = room.members.iter().position(|m| m.id == self.id) {
             let member = room.members.remove(position);
             room.free_nick(&member.nick, super::private::NAME_GRACE);
-            room.files.mark_gone(&member.session, Some(Instant::now()));
+            super::files::out_of_room(&mut room, &member.session, &member.nick, reason);
             let frame = ServerFrame::Leave {
                 nick: member.nick.clone(),
                 reason,

@@ -575,7 +575,7 @@ impl Worker {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -589,8 +589,9 @@ mod tests {
         assert_eq!(load.since, end, "the next window starts afresh");
     }
 
-    #[test]
-    fn the_coalescing_interval_grows_from_the_configured_one_to_twice_it_with_load() {
+    /// An I/O thread's shared side with no thread behind it (its poll is returned too, so
+    /// the waker stays valid), for tests of what hands work to it.
+    pub(in crate::network::server) fn idle_shared() -> (Poll, IoShared) {
         let poll = Poll::new().unwrap();
         let shared = IoShared {
             base_coalesce: Duration::from_millis(4),
@@ -602,6 +603,12 @@ mod tests {
             epoch: Instant::now(),
             stop: AtomicBool::new(false),
         };
+        (poll, shared)
+    }
+
+    #[test]
+    fn the_coalescing_interval_grows_from_the_configured_one_to_twice_it_with_load() {
+        let (_poll, shared) = idle_shared();
         shared.adapt_coalesce(0.0);
         assert_eq!(shared.coalesce(), Duration::from_millis(4));
         shared.adapt_coalesce(0.25);

@@ -96,6 +96,10 @@ impl Handler {
             _ if !joined => {
                 Some(self.refuse(ErrorCode::NotReady, "Send hello before any file frame."))
             }
+            _ if !self.takes_files => {
+                let message = "List \"files\" in your hello's features to use file frames.";
+                Some(self.refuse(ErrorCode::BadFrame, message))
+            }
             ClientFrame::FileOffer(request) => self.file_offer(request),
             ClientFrame::FileAccept { id, offset } => self.file_accept(&id, offset),
             ClientFrame::FileDecline { id } => self.file_decline(&id),

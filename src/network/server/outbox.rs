@@ -336,3 +336,32 @@ impl Pressure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_pushed_after_file_data_is_taken_first_and_file_data_only_once_no_line_waits() {
+        let (_poll, io) = super::super::io_thread::tests::idle_shared();
+        let outbox = Outbox::new(1, Marks::for_capacity(64), Arc::new(io), Pressure::new());
+        let (chunk1, chunk2): (Arc<[u8]>, Arc<[u8]>) =
+            (b"chunk1\n".as_slice().into(), b"chunk2\n".as_slice().into());
+        outbox.push_bulk(Arc::clone(&chunk1));
+        outbox.push_bulk(Arc::clone(&chunk2));
+        let chat: Arc<[u8]> = b"chat\n".as_slice().into();
+        outbox.push(Arc::clone(&chat)).unwrap();
+        let mut taken = Vec::new();
+        assert_eq!(outbox.take_lines(&mut taken, 1), Take::Took);
+        assert_eq!(
+            taken,
+            [Arc::clone(&chat)],
+            "the chat line goes before the file data queued earlier"
+        );
+        taken.clear();
+        assert!(outbox.has_bulk());
+        assert_eq!(outbox.take_lines(&mut taken, 1 << 20), Take::Took);
+        assert_eq!(taken, [chunk1, chunk2]);
+        assert!(!outbox.has_bulk());
+    }
+}

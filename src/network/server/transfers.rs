@@ -39,10 +39,20 @@ pub(super) struct Delivery {
     pub(super) sender: String,
     pub(super) receiver: String,
     pub(super) size: u64,
-    /// The receiver has confirmed this many bytes.
+    /// The receiver has confirmed this many bytes (never more than `relayed`).
     pub(super) acked: u64,
+    /// The end of the furthest chunk relayed: a receiver cannot confirm more, so it cannot
+    /// widen the window the host holds the sender to.
+    pub(super) relayed: u64,
     /// One side's link dropped at this moment and has not come back.
     pub(super) gone_since: Option<Instant>,
+}
+
+impl Delivery {
+    /// The receiver says it has the first `offset` bytes: believed up to what was relayed.
+    pub(super) fn confirmed(&mut self, offset: u64) {
+        self.acked = self.acked.max(offset.min(self.relayed));
+    }
 }
 
 /// Why an offer was not taken.
@@ -123,7 +133,7 @@ impl Transfers {
         if let Some((&number, delivery)) =
             (self.deliveries.iter_mut()).find(|(_, d)| d.file == file && d.receiver == receiver)
         {
-            delivery.acked = delivery.acked.max(offset);
+            delivery.confirmed(offset);
             return Ok((number, offer));
         }
         if self.deliveries.len() >= max_at_once {
@@ -136,6 +146,7 @@ impl Transfers {
             receiver: receiver.to_string(),
             size: offer.size,
             acked: offset,
+            relayed: offset,
             gone_since: None,
         };
         self.deliveries.insert(self.next_delivery, delivery);
@@ -144,6 +155,10 @@ impl Transfers {
 
     pub(super) fn delivery(&self, number: u64) -> Option<&Delivery> {
         self.deliveries.get(&number)
+    }
+
+    pub(super) fn delivery_mut(&mut self, number: u64) -> Option<&mut Delivery> {
+        self.deliveries.get_mut(&number)
     }
 
     /// The delivery of `file` to the stay `receiver`.
@@ -290,6 +305,7 @@ mod tests {
         let mut transfers = Transfers::default();
         transfers.add_offer("f1", offer("dana", None)).unwrap();
         let (first, _) = transfers.accept("f1", "bob", 0, 1).unwrap();
+        transfers.delivery_mut(first).unwrap().relayed = 100;
         let (again, _) = transfers.accept("f1", "bob", 40, 1).unwrap();
         assert_eq!(first, again);
         assert_eq!(transfers.delivery(first).unwrap().acked, 40);
@@ -332,6 +348,19 @@ mod tests {
         let grace = Duration::from_secs(1);
         assert!(transfers.expire(t0 + grace * 10, grace).is_empty());
         assert!(transfers.offer("f1").is_some());
+    }
+
+    #[test]
+    fn a_receiver_confirms_no_more_than_was_relayed_so_the_window_cannot_be_widened() {
+        let mut transfers = Transfers::default();
+        transfers.add_offer("f1", offer("dana", None)).unwrap();
+        let (number, _) = transfers.accept("f1", "bob", 0, 8).unwrap();
+        let delivery = transfers.delivery_mut(number).unwrap();
+        delivery.relayed = 40;
+        delivery.confirmed(100);
+        assert_eq!(delivery.acked, 40);
+        delivery.confirmed(10);
+        assert_eq!(delivery.acked, 40, "a confirmation never goes back");
     }
 
     #[test]

@@ -312,12 +312,8 @@ impl Files {
             }
         };
         if file.size() > self.limits.max_bytes {
-            let reason = format!(
-                "{} is {}; this host carries files up to {}.",
-                file.name(),
-                crate::network::files::human_size(file.size()),
-                crate::network::files::human_size(self.limits.max_bytes)
-            );
+            let reason =
+                crate::network::files::too_large(&file.name(), file.size(), self.limits.max_bytes);
             self.post(ClientEvent::FileStopped {
                 id,
                 peer: None,
