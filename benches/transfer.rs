@@ -232,32 +232,23 @@ fn chat(
                 }
                 next += every;
             }
-            // Sleeps until an event or the next send: the bench must not take the CPU it
-            // measures.
-            let mut select = crossbeam_channel::Select::new();
             for c in &clients {
-                select.recv(c.events());
+                while let Ok(event) = c.events().try_recv() {
+                    if let ClientEvent::Message {
+                        message,
+                        local_id: None,
+                    } = event
+                        && let Some(sent) = message
+                            .text
+                            .strip_prefix('t')
+                            .and_then(|t| t.parse::<u64>().ok())
+                    {
+                        let at = now_us();
+                        samples.push((at, at.saturating_sub(sent)));
+                    }
+                }
             }
-            let wait = next.saturating_duration_since(Instant::now());
-            let Ok(ready) = select.select_timeout(wait.min(Duration::from_millis(100))) else {
-                continue;
-            };
-            let index = ready.index();
-            let Ok(event) = ready.recv(clients[index].events()) else {
-                continue;
-            };
-            if let ClientEvent::Message {
-                message,
-                local_id: None,
-            } = event
-                && let Some(sent) = message
-                    .text
-                    .strip_prefix('t')
-                    .and_then(|t| t.parse::<u64>().ok())
-            {
-                let at = now_us();
-                samples.push((at, at.saturating_sub(sent)));
-            }
+            thread::sleep(Duration::from_millis(1));
         }
         samples
     })
