@@ -83,6 +83,12 @@ fn stopped(client: &ClientHandle) -> (Option<String>, String) {
     })
 }
 
+/// The download folder holds nothing: no file, no temporary part.
+fn assert_nothing_left(folder: &Path) {
+    let names = names_in(folder);
+    assert!(names.is_empty(), "left behind: {names:?}");
+}
+
 /// Names in `folder`, sorted.
 fn names_in(folder: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(folder)
@@ -224,11 +230,7 @@ fn a_receiver_who_cancels_midway_keeps_no_partial_file_and_the_sender_is_told() 
     let (peer, reason) = stopped(&dana);
     assert_eq!(peer.as_deref(), Some("bob"));
     assert!(reason.contains("bob"), "{reason}");
-    assert!(
-        names_in(downloads.path()).is_empty(),
-        "left behind: {:?}",
-        names_in(downloads.path())
-    );
+    assert_nothing_left(downloads.path());
 }
 
 #[test]
@@ -239,11 +241,7 @@ fn a_sender_who_stops_offering_midway_leaves_the_receiver_no_partial_file() {
     dana.send(ClientCommand::File(FileCommand::Cancel { id }));
     let (_, reason) = stopped(&bob);
     assert!(reason.contains("dana"), "{reason}");
-    assert!(
-        names_in(downloads.path()).is_empty(),
-        "left behind: {:?}",
-        names_in(downloads.path())
-    );
+    assert_nothing_left(downloads.path());
 }
 
 #[test]

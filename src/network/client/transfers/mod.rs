@@ -337,33 +337,25 @@ impl Files {
     }
 
     fn cancel(&mut self, id: String) {
-        let reason = "stopped by the sender".to_string();
         if self.sending.withdraw(&id) {
-            self.write(ClientFrame::FileCancel {
-                id: Some(id.clone()),
-                delivery: None,
-                reason,
-            });
-            self.post(ClientEvent::FileStopped {
-                id,
-                peer: None,
-                reason: "You stopped offering it.".into(),
-            });
-            return;
+            self.stopped_by_us(id, "stopped by the sender", "You stopped offering it.");
+        } else if self.receiving.cancel(&id) {
+            self.stopped_by_us(id, "stopped by the receiver", "You stopped saving it.");
         }
-        if self.receiving.cancel(&id) {
-            let reason = "stopped by the receiver".to_string();
-            self.write(ClientFrame::FileCancel {
-                id: Some(id.clone()),
-                delivery: None,
-                reason,
-            });
-            self.post(ClientEvent::FileStopped {
-                id,
-                peer: None,
-                reason: "You stopped saving it.".into(),
-            });
-        }
+    }
+
+    /// We stopped file `id`: the host is told why (`told`), the person what happened (`shown`).
+    fn stopped_by_us(&mut self, id: String, told: &str, shown: &str) {
+        self.write(ClientFrame::FileCancel {
+            id: Some(id.clone()),
+            delivery: None,
+            reason: told.to_string(),
+        });
+        self.post(ClientEvent::FileStopped {
+            id,
+            peer: None,
+            reason: shown.to_string(),
+        });
     }
 
     fn on_frame(&mut self, frame: ServerFrame) {

@@ -142,10 +142,11 @@ impl Receiving {
         let Some(download) = self.downloads.remove(id) else {
             return step;
         };
-        self.offered.remove(id);
         let size = download.file.size();
         match download.file.finish() {
             Ok(path) => {
+                // Kept after a failure: the person may press Save again.
+                self.offered.remove(id);
                 step.reply = Some(ClientFrame::FileAck {
                     id: id.to_string(),
                     offset: size,
