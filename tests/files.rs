@@ -279,13 +279,7 @@ fn after_a_drop_the_sender_sends_nothing_the_receiver_had_confirmed() {
     let bytes = content(12 * 1024 * 1024);
     let path = file_with(outbox.path(), "big.bin", &bytes);
     let dana = natter(addr.to_string(), "dana");
-    let mut bob = RawPeer::hello_with_features(addr, "bob", &["files"]);
-    bob.accepted();
-    offer(&dana, &path, None);
-    let id = bob.frame_where(|f| match f {
-        ServerFrame::FileOffer(o) => Some(o.id),
-        _ => None,
-    });
+    let (mut bob, id) = raw_receiver_offered(addr, &dana, &path);
     bob.send(&ClientFrame::FileAccept {
         id: id.clone(),
         offset: 0,
@@ -337,6 +331,22 @@ fn after_a_drop_the_sender_sends_nothing_the_receiver_had_confirmed() {
         "after the drop a chunk from {lowest} came; {confirmed} were confirmed"
     );
     assert!(have == bytes);
+}
+
+/// A raw receiver "bob" that takes files, and the id of the file `sender` then offers it.
+fn raw_receiver_offered(
+    addr: std::net::SocketAddr,
+    sender: &ClientHandle,
+    path: &Path,
+) -> (RawPeer, String) {
+    let mut bob = RawPeer::hello_with_features(addr, "bob", &["files"]);
+    bob.accepted();
+    offer(sender, path, None);
+    let id = bob.frame_where(|f| match f {
+        ServerFrame::FileOffer(o) => Some(o.id),
+        _ => None,
+    });
+    (bob, id)
 }
 
 /// The next `file_chunk` a raw receiver gets: its offset and bytes.
@@ -484,13 +494,7 @@ fn a_receiver_dropped_for_a_bad_request_ends_its_delivery_and_the_sender_is_told
     let outbox = tempfile::tempdir().unwrap();
     let path = file_with(outbox.path(), "photo.jpg", &content(5000));
     let dana = natter(addr.to_string(), "dana");
-    let mut bob = RawPeer::hello_with_features(addr, "bob", &["files"]);
-    bob.accepted();
-    offer(&dana, &path, None);
-    let id = bob.frame_where(|f| match f {
-        ServerFrame::FileOffer(o) => Some(o.id),
-        _ => None,
-    });
+    let (mut bob, id) = raw_receiver_offered(addr, &dana, &path);
     bob.send(&ClientFrame::FileAccept {
         id: id.clone(),
         offset: 0,
