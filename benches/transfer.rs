@@ -216,20 +216,21 @@ fn chat(
         let clients: Vec<_> = (0..members)
             .map(|i| connect(&addr, &format!("m{i}")))
             .collect();
-        let every = Duration::from_secs_f64(1.0 / rate.max(0.1));
+        // People do not all press Enter at the same instant: the members take turns, evenly
+        // spread, so that each sends `rate` a second.
+        let every = Duration::from_secs_f64(1.0 / (rate.max(0.1) * members.max(1) as f64));
         let mut samples = Vec::new();
         let mut next = Instant::now();
         let mut id = 0u64;
         let deadline = Instant::now() + LIMIT;
         while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-            if Instant::now() >= next {
-                for c in &clients {
-                    id += 1;
-                    c.send(ClientCommand::Send {
-                        local_id: id,
-                        text: format!("t{}", now_us()),
-                    });
-                }
+            while Instant::now() >= next {
+                let c = &clients[id as usize % clients.len()];
+                id += 1;
+                c.send(ClientCommand::Send {
+                    local_id: id,
+                    text: format!("t{}", now_us()),
+                });
                 next += every;
             }
             for c in &clients {

@@ -10,7 +10,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine as _;
 use common::{CuttableProxy, RawPeer, recv_where, start_server, test_config};
 use natter::network::client::{
     self, ClientCommand, ClientEvent, ClientHandle, ConnectOptions, FileCommand,
@@ -352,12 +351,9 @@ fn raw_receiver_offered(
 /// The next `file_chunk` a raw receiver gets: its offset and bytes.
 fn chunk_of(peer: &RawPeer) -> (u64, Vec<u8>) {
     peer.frame_where(|f| match f {
-        ServerFrame::FileChunk { offset, data, .. } => Some((
-            offset,
-            base64::engine::general_purpose::STANDARD
-                .decode(data)
-                .unwrap(),
-        )),
+        ServerFrame::FileChunk { offset, data, .. } => {
+            Some((offset, base64_simd::STANDARD.decode_to_vec(data).unwrap()))
+        }
         _ => None,
     })
 }
@@ -383,7 +379,7 @@ fn raw_offer_and_serve(sender: &mut RawPeer, id: &str, name: &str, bytes: &[u8])
         } if accepted == id => Some(delivery),
         _ => None,
     });
-    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let data = base64_simd::STANDARD.encode_to_string(bytes);
     sender.send(&ClientFrame::FileChunk {
         delivery,
         offset: 0,
@@ -485,6 +481,51 @@ fn a_client_that_did_not_ask_for_files_is_closed_with_bad_frame_when_it_sends_on
     peer.send(&ClientFrame::FileDecline { id: "f1".into() });
     let message = peer.assert_error(natter::network::protocol::ErrorCode::BadFrame);
     assert!(message.contains("files"), "{message}");
+    // A chunk in Natter's own spelling (read without the JSON decoder) is held to the same rule.
+    let (mut peer, _) = RawPeer::join(server.local_addr(), "older");
+    peer.send_raw(b"{\"type\":\"file_chunk\",\"delivery\":1,\"offset\":0,\"data\":\"QUJD\"}\n");
+    let message = peer.assert_error(natter::network::protocol::ErrorCode::BadFrame);
+    assert!(message.contains("files"), "{message}");
+}
+
+#[test]
+fn a_chunk_spelt_with_spaces_and_its_keys_reordered_is_relayed_like_natters_own() {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let mut mallory = RawPeer::hello_with_features(addr, "mallory", &["files"]);
+    mallory.accepted();
+    let mut bob = RawPeer::hello_with_features(addr, "bob", &["files"]);
+    bob.accepted();
+    let bytes = b"two ways to spell a chunk";
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let id = bob.frame_where(|f| match f {
+                ServerFrame::FileOffer(o) => Some(o.id),
+                _ => None,
+            });
+            bob.send(&ClientFrame::FileAccept { id, offset: 0 });
+        });
+        let sha256 = ring::digest::digest(&ring::digest::SHA256, bytes);
+        mallory.send(&ClientFrame::FileOffer(
+            natter::network::protocol::OfferRequest {
+                id: "f1".into(),
+                name: "spelt.txt".into(),
+                size: bytes.len() as u64,
+                sha256: sha256.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
+                to: None,
+            },
+        ));
+    });
+    let delivery = mallory.frame_where(|f| match f {
+        ServerFrame::FileAccept { delivery, .. } => Some(delivery),
+        _ => None,
+    });
+    let data = base64_simd::STANDARD.encode_to_string(bytes);
+    let line = format!(
+        "{{ \"offset\": 0, \"data\": \"{data}\", \"delivery\": {delivery}, \"type\": \"file_chunk\" }}\n"
+    );
+    mallory.send_raw(line.as_bytes());
+    assert_eq!(chunk_of(&bob), (0, bytes.to_vec()));
 }
 
 #[test]

@@ -6,13 +6,13 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use crossbeam_channel::Sender;
 
 use super::error::ClientError;
 use super::from_host::decode_from_host;
 use super::host_stream::HostStream;
 use super::transfers::FilesInput;
+use crate::network::protocol::chunk_line::HostChunk;
 use crate::network::protocol::{LineSplitter, ServerFrame};
 use crate::network::text::clean_text;
 use crate::network::timed_read::ReadOutcome;
@@ -127,11 +127,19 @@ impl Reader {
         if self.plain {
             return Incoming::Text(clean_text(&String::from_utf8_lossy(line)));
         }
+        // The data is decoded straight from the line: no 43 kB `String` on the way.
+        if let Some(chunk) = HostChunk::read(line) {
+            return Incoming::Chunk {
+                id: chunk.id.to_string(),
+                offset: chunk.offset,
+                bytes: base64_simd::STANDARD.decode_to_vec(chunk.data).ok(),
+            };
+        }
         match decode_from_host(line) {
             Ok(ServerFrame::FileChunk { id, offset, data }) => Incoming::Chunk {
                 id,
                 offset,
-                bytes: base64::engine::general_purpose::STANDARD.decode(data).ok(),
+                bytes: base64_simd::STANDARD.decode_to_vec(data).ok(),
             },
             Ok(frame) => Incoming::Frame(frame),
             Err(e) => Incoming::Ended(lost(&format!("the host sent a bad frame: {e}"))),

@@ -95,8 +95,7 @@ mod tests {
 
     #[test]
     fn a_full_chunk_with_the_longest_id_and_offset_fits_the_default_line_limit() {
-        use base64::Engine as _;
-        let data = base64::engine::general_purpose::STANDARD.encode(vec![0u8; CHUNK_BYTES]);
+        let data = base64_simd::STANDARD.encode_to_string(vec![0u8; CHUNK_BYTES]);
         let frame = crate::network::protocol::ServerFrame::FileChunk {
             id: "x".repeat(MAX_FILE_ID_BYTES),
             offset: u64::MAX,

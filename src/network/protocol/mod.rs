@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::text::{MAX_QUOTED_CHARS, quote};
 
+pub mod chunk_line;
 mod files;
 
 pub use files::*;

@@ -12,6 +12,7 @@ use super::connection::End;
 use super::handler::Handler;
 use super::room::{Member, Room};
 use crate::network::lock;
+use crate::network::protocol::chunk_line::ClientChunk;
 use crate::network::protocol::{
     AcceptedRef, ClientFrame, DecodeError, ErrorCode, FEATURE_FILES, FEATURE_PRESENCE, LeaveReason,
     MAX_CLIENT_ID_BYTES, PROTOCOL_VERSION, Resume, ServerFrame, decode, encode,
@@ -72,11 +73,14 @@ impl Handler {
         if line.iter().all(u8::is_ascii_whitespace) {
             return None;
         }
+        if let Some(chunk) = ClientChunk::read(line) {
+            return (self.file_frames_refused())
+                .or_else(|| self.file_chunk(chunk.delivery, chunk.offset, chunk.data));
+        }
         let frame = match decode::<ClientFrame>(line) {
             Ok(frame) => frame,
             Err(e) => return Some(self.refuse(e.code(), &decode_message(&e))),
         };
-        let joined = self.nick.is_some();
         match frame {
             ClientFrame::Hello {
                 version,
@@ -93,13 +97,27 @@ impl Handler {
             | ClientFrame::Ping {}
             | ClientFrame::Pong {}
             | ClientFrame::Bye {} => self.handle_chat_frame(frame),
-            _ if !joined => {
-                Some(self.refuse(ErrorCode::NotReady, "Send hello before any file frame."))
-            }
-            _ if !self.takes_files => {
-                let message = "List \"files\" in your hello's features to use file frames.";
-                Some(self.refuse(ErrorCode::BadFrame, message))
-            }
+            frame => self
+                .file_frames_refused()
+                .or_else(|| self.handle_file_frame(frame)),
+        }
+    }
+
+    /// Why this client may not use file frames yet, if it may not (and it is told so).
+    fn file_frames_refused(&mut self) -> Option<End> {
+        if self.nick.is_none() {
+            return Some(self.refuse(ErrorCode::NotReady, "Send hello before any file frame."));
+        }
+        if !self.takes_files {
+            let message = "List \"files\" in your hello's features to use file frames.";
+            return Some(self.refuse(ErrorCode::BadFrame, message));
+        }
+        None
+    }
+
+    /// The frames of file transfers, from a client that may use them.
+    fn handle_file_frame(&mut self, frame: ClientFrame) -> Option<End> {
+        match frame {
             ClientFrame::FileOffer(request) => self.file_offer(request),
             ClientFrame::FileAccept { id, offset } => self.file_accept(&id, offset),
             ClientFrame::FileDecline { id } => self.file_decline(&id),
@@ -107,7 +125,7 @@ impl Handler {
                 delivery,
                 offset,
                 data,
-            } => self.file_chunk(delivery, offset, data),
+            } => self.file_chunk(delivery, offset, data.as_bytes()),
             ClientFrame::FileAck { id, offset } => self.file_ack(&id, offset),
             ClientFrame::FileDone { id } => self.file_done(&id),
             ClientFrame::FileCancel {
@@ -115,6 +133,7 @@ impl Handler {
                 delivery,
                 reason,
             } => self.file_cancel(id, delivery, &reason),
+            chat => self.handle_chat_frame(chat),
         }
     }
 
