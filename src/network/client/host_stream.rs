@@ -181,16 +181,22 @@ impl Tls {
     /// Gives the session the records read so far, as many as it takes before its decrypted
     /// bytes must be read, and sends any answer.
     fn take_records(&mut self, tcp: &TcpStream) -> io::Result<()> {
-        while !self.unread.is_empty() && self.session.wants_read() {
-            let taken = self.session.read_tls(&mut &self.unread[..])?;
-            self.unread.drain(..taken);
-            self.session
-                .process_new_packets()
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            if taken == 0 {
-                break;
+        // What the session took is let go of once at the end: draining after every record
+        // moved the rest of a file's 64 kB of records along each time.
+        let mut offset = 0;
+        let processed = loop {
+            if offset == self.unread.len() || !self.session.wants_read() {
+                break Ok(());
             }
-        }
+            let taken = self.session.read_tls(&mut &self.unread[offset..])?;
+            offset += taken;
+            let processed = self.session.process_new_packets();
+            if processed.is_err() || taken == 0 {
+                break processed.map(|_| ());
+            }
+        };
+        self.unread.drain(..offset);
+        processed.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         send_records(&mut self.session, tcp)
     }
 

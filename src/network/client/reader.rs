@@ -57,7 +57,8 @@ impl Reader {
         if !self.forward(early) {
             return;
         }
-        let mut buf = vec![0u8; 16 * 1024];
+        // A file chunk's line is 60 kB: read it in one or two calls, not four.
+        let mut buf = vec![0u8; 64 * 1024];
         let mut last_heard = Instant::now();
         loop {
             let waiting_prompt = self.plain && self.splitter.has_partial();
