@@ -12,9 +12,6 @@ use std::time::Duration;
 use crate::network::files::human_size;
 use crate::network::protocol::FileOffer;
 
-/// The network's answer to Save for an offer it no longer knows (see `client::transfers`).
-const NO_LONGER_OFFERED: &str = "That file is no longer on offer.";
-
 /// How far a transfer got, as last reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Progress {
@@ -110,8 +107,6 @@ pub enum Receiver {
 pub enum Side {
     Incoming {
         state: Incoming,
-        /// Cancel was pressed while saving: the stop that follows keeps the offer.
-        cancel_asked: bool,
     },
     Outgoing {
         state: Outgoing,
@@ -231,7 +226,6 @@ impl Transfers {
         } else {
             Side::Incoming {
                 state: Incoming::Offered,
-                cancel_asked: false,
             }
         };
         let transfer = Transfer {
@@ -249,16 +243,11 @@ impl Transfers {
     /// The person pressed Save: shown as starting until progress comes.
     pub fn saving(&mut self, id: &str) {
         if let Some(Transfer {
-            side:
-                Side::Incoming {
-                    state,
-                    cancel_asked,
-                },
+            side: Side::Incoming { state },
             size,
             ..
         }) = self.files.get_mut(id)
         {
-            *cancel_asked = false;
             *state = Incoming::Saving(Progress {
                 done: 0,
                 total: size.unwrap_or(0),
@@ -271,15 +260,6 @@ impl Transfers {
     pub fn declined_by_us(&mut self, id: &str) {
         if let Some(Side::Incoming { state, .. }) = self.files.get_mut(id).map(|t| &mut t.side) {
             *state = Incoming::Declined;
-        }
-    }
-
-    /// The person pressed Cancel on a file being saved.
-    pub fn cancel_asked(&mut self, id: &str) {
-        if let Some(Side::Incoming { cancel_asked, .. }) =
-            self.files.get_mut(id).map(|t| &mut t.side)
-        {
-            *cancel_asked = true;
         }
     }
 
@@ -314,34 +294,24 @@ impl Transfers {
         }
     }
 
-    /// A transfer stopped before its end (see `ClientEvent::FileStopped`).
-    pub fn stopped(&mut self, id: &str, peer: Option<String>, reason: String) -> Change {
+    /// A transfer stopped before its end (see `ClientEvent::FileStopped`); `offer_open`: Save
+    /// may be pressed again.
+    pub fn stopped(
+        &mut self,
+        id: &str,
+        peer: Option<String>,
+        reason: String,
+        offer_open: bool,
+    ) -> Change {
         let Some(transfer) = self.files.get_mut(id) else {
             return Change::Nothing;
         };
-        let from = transfer.from.clone();
         match (&mut transfer.side, peer) {
             (Side::Outgoing { receivers, .. }, Some(peer)) => {
                 set_receiver(receivers, peer, Receiver::Stopped(reason));
             }
             (Side::Outgoing { state, .. }, None) => *state = Outgoing::Stopped(reason),
-            (
-                Side::Incoming {
-                    state,
-                    cancel_asked,
-                },
-                _,
-            ) => {
-                // A stop while only on offer is the offer going. A stop of our saving keeps
-                // the offer, unless the sender withdrew it ("dana: …") or it is gone.
-                let saving = matches!(state, Incoming::Saving(_));
-                let withdrawn = reason.starts_with(&format!("{from}: "))
-                    || reason == NO_LONGER_OFFERED
-                    || reason.starts_with("The host no longer knows");
-                let offer_open = saving && (*cancel_asked || !withdrawn);
-                *cancel_asked = false;
-                *state = Incoming::Stopped { reason, offer_open };
-            }
+            (Side::Incoming { state }, _) => *state = Incoming::Stopped { reason, offer_open },
         }
         Change::Updated(id.to_string())
     }
@@ -424,12 +394,11 @@ mod tests {
     }
 
     #[test]
-    fn a_stop_of_our_saving_keeps_the_offer_but_a_withdrawal_by_the_sender_does_not() {
+    fn a_stop_that_keeps_the_offer_open_offers_save_again_and_one_that_does_not_does_not() {
         let mut transfers = Transfers::default();
         transfers.offered(offer("a", "dana", None), false);
         transfers.saving("a");
-        transfers.cancel_asked("a");
-        transfers.stopped("a", None, "You stopped saving it.".into());
+        transfers.stopped("a", None, "You stopped saving it.".into(), true);
         let open = |t: &Transfers| match &t.get("a").unwrap().side {
             Side::Incoming {
                 state: Incoming::Stopped { offer_open, .. },
@@ -439,7 +408,7 @@ mod tests {
         };
         assert!(open(&transfers));
         transfers.saving("a");
-        transfers.stopped("a", None, "dana: stopped by the sender".into());
+        transfers.stopped("a", None, "dana: stopped by the sender".into(), false);
         assert!(!open(&transfers));
     }
 

@@ -75,9 +75,15 @@ fn saved(client: &ClientHandle) -> PathBuf {
     })
 }
 
-fn stopped(client: &ClientHandle) -> (Option<String>, String) {
+/// The next stop: to whom (one delivery of ours), why, and whether the offer is still open.
+fn stopped(client: &ClientHandle) -> (Option<String>, String, bool) {
     recv_where(client.events(), "FileStopped", |e| match e {
-        ClientEvent::FileStopped { peer, reason, .. } => Some((peer, reason)),
+        ClientEvent::FileStopped {
+            peer,
+            reason,
+            offer_open,
+            ..
+        } => Some((peer, reason, offer_open)),
         _ => None,
     })
 }
@@ -219,27 +225,30 @@ fn transfer_under_way(
 }
 
 #[test]
-fn a_receiver_who_cancels_midway_keeps_no_partial_file_and_the_sender_is_told() {
+fn a_receiver_who_cancels_midway_keeps_no_partial_file_may_save_again_and_the_sender_is_told() {
     let server = start_server(test_config());
     let addr = server.local_addr().to_string();
     let (dana, bob, id, _outbox, downloads, _) = transfer_under_way(&addr, &addr, 64 * 1024 * 1024);
     bob.send(ClientCommand::File(FileCommand::Cancel { id }));
-    let (_, reason) = stopped(&bob);
+    let (_, reason, offer_open) = stopped(&bob);
     assert!(reason.contains("You stopped"), "{reason}");
-    let (peer, reason) = stopped(&dana);
+    assert!(offer_open, "the offer stays, so Save can be pressed again");
+    let (peer, reason, offer_open) = stopped(&dana);
     assert_eq!(peer.as_deref(), Some("bob"));
     assert!(reason.contains("bob"), "{reason}");
+    assert!(!offer_open, "the sender has nothing to save");
     assert_nothing_left(downloads.path());
 }
 
 #[test]
-fn a_sender_who_stops_offering_midway_leaves_the_receiver_no_partial_file() {
+fn a_sender_who_stops_offering_midway_leaves_the_receiver_no_partial_file_and_no_offer() {
     let server = start_server(test_config());
     let addr = server.local_addr().to_string();
     let (dana, bob, id, _outbox, downloads, _) = transfer_under_way(&addr, &addr, 64 * 1024 * 1024);
     dana.send(ClientCommand::File(FileCommand::Cancel { id }));
-    let (_, reason) = stopped(&bob);
+    let (_, reason, offer_open) = stopped(&bob);
     assert!(reason.contains("dana"), "{reason}");
+    assert!(!offer_open, "a withdrawn offer cannot be saved again");
     assert_nothing_left(downloads.path());
 }
 
@@ -450,7 +459,7 @@ fn an_offer_over_the_hosts_limit_is_refused_with_the_limit_in_words() {
     let path = file_with(outbox.path(), "movie.mkv", &content(2000));
     let dana = natter(addr.to_string(), "dana");
     offer(&dana, &path, None);
-    let (_, reason) = stopped(&dana);
+    let (_, reason, _) = stopped(&dana);
     assert_eq!(
         reason,
         "movie.mkv is 2.0 kB; this host carries files up to 1.0 kB."
@@ -549,7 +558,7 @@ fn a_receiver_dropped_for_a_bad_request_ends_its_delivery_and_the_sender_is_told
         offset: 999_999,
     });
     bob.assert_error(natter::network::protocol::ErrorCode::BadFrame);
-    let (peer, reason) = stopped(&dana);
+    let (peer, reason, _) = stopped(&dana);
     assert_eq!(peer.as_deref(), Some("bob"));
     assert_eq!(reason, "bob was dropped by the host.");
 }

@@ -85,12 +85,7 @@ impl NatterApp {
                 }
                 self.send_file_command(FileCommand::Decline { id });
             }
-            FileAction::Cancel(id) => {
-                if let Some(chat) = &mut self.chat {
-                    chat.transfers.cancel_asked(&id);
-                }
-                self.send_file_command(FileCommand::Cancel { id });
-            }
+            FileAction::Cancel(id) => self.send_file_command(FileCommand::Cancel { id }),
             FileAction::Open(path) => self.open_or_say(&path, "open"),
             FileAction::ShowInFolder(path) => {
                 let folder = path.parent().map(Path::to_path_buf).unwrap_or(path);

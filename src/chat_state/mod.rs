@@ -278,8 +278,13 @@ impl ChatState {
             ClientEvent::FileDeclined { id, peer } => {
                 (self.transfers).receiver(&id, peer, crate::transfers::Receiver::Declined);
             }
-            ClientEvent::FileStopped { id, peer, reason } => {
-                let change = self.transfers.stopped(&id, peer, reason);
+            ClientEvent::FileStopped {
+                id,
+                peer,
+                reason,
+                offer_open,
+            } => {
+                let change = self.transfers.stopped(&id, peer, reason, offer_open);
                 self.on_file_change(change);
             }
             ClientEvent::Connecting { attempt, .. } => self.on_connecting(attempt),

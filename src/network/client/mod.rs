@@ -234,6 +234,10 @@ pub enum ClientEvent {
         id: String,
         peer: Option<String>,
         reason: String,
+        /// Someone's offer `id` is still open: Save may be pressed again (after a stop of our
+        /// own saving, or a download whose check failed). False for our own offers, and for
+        /// offers withdrawn or forgotten by the host.
+        offer_open: bool,
     },
     /// Gave up (the first connection failed, or the host refused us for good). Last event.
     Failed(ClientError),

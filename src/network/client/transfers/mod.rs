@@ -175,6 +175,18 @@ impl Files {
         (self.wake)();
     }
 
+    /// Tells the window that `id` stopped (to `peer`, if one delivery of ours), and whether
+    /// the offer is still there to save: this thread knows, the window need not guess.
+    fn stopped(&self, id: String, peer: Option<String>, reason: String) {
+        let offer_open = peer.is_none() && self.receiving.is_offered(&id);
+        self.post(ClientEvent::FileStopped {
+            id,
+            peer,
+            reason,
+            offer_open,
+        });
+    }
+
     /// Writes `frame` on the link, or keeps it for the next link. A failed write is the
     /// link's end, which the supervisor finds and reports; this thread waits for the next.
     fn write(&mut self, frame: ClientFrame) {
@@ -223,18 +235,10 @@ impl Files {
         if !resumed {
             let reason = "The host no longer knows this transfer (it restarted); offer or save the file again.";
             for (id, peer) in self.sending.forget_all() {
-                self.post(ClientEvent::FileStopped {
-                    id,
-                    peer,
-                    reason: reason.into(),
-                });
+                self.stopped(id, peer, reason.into());
             }
             for id in self.receiving.forget_all() {
-                self.post(ClientEvent::FileStopped {
-                    id,
-                    peer: None,
-                    reason: reason.into(),
-                });
+                self.stopped(id, None, reason.into());
             }
         }
         for frame in self.receiving.resume_requests() {
@@ -286,11 +290,7 @@ impl Files {
             });
         if let Err(e) = hashing {
             let reason = format!("Could not start reading the file: {e}.");
-            self.post(ClientEvent::FileStopped {
-                id,
-                peer: None,
-                reason,
-            });
+            self.stopped(id, None, reason);
         }
     }
 
@@ -303,22 +303,14 @@ impl Files {
         let file = match result {
             Ok(file) => file,
             Err(e) => {
-                self.post(ClientEvent::FileStopped {
-                    id,
-                    peer: None,
-                    reason: e.to_string(),
-                });
+                self.stopped(id, None, e.to_string());
                 return;
             }
         };
         if file.size() > self.limits.max_bytes {
             let reason =
                 crate::network::files::too_large(&file.name(), file.size(), self.limits.max_bytes);
-            self.post(ClientEvent::FileStopped {
-                id,
-                peer: None,
-                reason,
-            });
+            self.stopped(id, None, reason);
             return;
         }
         let frame = self.sending.add_offer(id, to, file);
@@ -328,11 +320,7 @@ impl Files {
     fn save(&mut self, id: &str, folder: &std::path::Path) {
         match self.receiving.start(id, folder) {
             Ok(frame) => self.write(frame),
-            Err(reason) => self.post(ClientEvent::FileStopped {
-                id: id.to_string(),
-                peer: None,
-                reason,
-            }),
+            Err(reason) => self.stopped(id.to_string(), None, reason),
         }
     }
 
@@ -351,11 +339,7 @@ impl Files {
             delivery: None,
             reason: told.to_string(),
         });
-        self.post(ClientEvent::FileStopped {
-            id,
-            peer: None,
-            reason: shown.to_string(),
-        });
+        self.stopped(id, None, shown.to_string());
     }
 
     fn on_frame(&mut self, frame: ServerFrame) {
@@ -431,11 +415,7 @@ impl Files {
                 delivery: None,
                 reason: reason.clone(),
             });
-            self.post(ClientEvent::FileStopped {
-                id: id.to_string(),
-                peer: None,
-                reason,
-            });
+            self.stopped(id.to_string(), None, reason);
         }
     }
 
@@ -446,11 +426,7 @@ impl Files {
         };
         if let Some(delivery) = delivery {
             if let Some((id, peer)) = self.sending.stop_delivery(delivery) {
-                self.post(ClientEvent::FileStopped {
-                    id,
-                    peer: Some(peer),
-                    reason,
-                });
+                self.stopped(id, Some(peer), reason);
             }
             return;
         }
@@ -458,11 +434,7 @@ impl Files {
         let saving = self.receiving.cancel(&id);
         let offered = self.receiving.forget_offer(&id);
         if ours || saving || offered {
-            self.post(ClientEvent::FileStopped {
-                id,
-                peer: None,
-                reason,
-            });
+            self.stopped(id, None, reason);
         }
     }
 
@@ -485,11 +457,7 @@ impl Files {
                         delivery: Some(delivery),
                         reason: reason.clone(),
                     });
-                    self.post(ClientEvent::FileStopped {
-                        id,
-                        peer: Some(peer),
-                        reason,
-                    });
+                    self.stopped(id, Some(peer), reason);
                 }
             }
             if self.link.is_none() {

@@ -46,6 +46,11 @@ impl Receiving {
         self.offered.insert(offer.id.clone(), offer);
     }
 
+    /// Whether the offer `id` is open: it may be saved.
+    pub(super) fn is_offered(&self, id: &str) -> bool {
+        self.offered.contains_key(id)
+    }
+
     /// Forgets the offer `id`; whether it was known.
     pub(super) fn forget_offer(&mut self, id: &str) -> bool {
         self.offered.remove(id).is_some()
