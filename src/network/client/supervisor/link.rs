@@ -1,0 +1,308 @@
+//! One live link to the host, from the supervisor's side: the reader thread started, the files
+//! thread told, unconfirmed lines sent again, then commands from the window and frames from the
+//! host pumped until the link ends. Dialling, reconnecting and backing off are `supervisor`'s.
+
+use super::*;
+
+impl Supervisor {
+    pub(super) fn run_link(&mut self, established: Established) -> LinkEnd {
+        let (incoming_tx, incoming) = crossbeam_channel::unbounded();
+        let reader_stream = match established.stream.try_clone() {
+            Ok(stream) => stream,
+            Err(e) => return LinkEnd::Lost(ClientError::lost(&e)),
+        };
+        let plain = established.plain;
+        let reader = Reader {
+            stream: reader_stream,
+            splitter: established.splitter,
+            early_lines: established.early_lines,
+            plain,
+            idle_timeout: self.options.idle_timeout,
+            incoming: incoming_tx,
+            files: self.files.as_ref().map(|f| f.input.clone()),
+        };
+        let reader = match thread::Builder::new()
+            .name("natter-client-read".into())
+            .spawn(move || reader.run())
+        {
+            Ok(reader) => reader,
+            Err(e) => return LinkEnd::Lost(ClientError::lost(&e)),
+        };
+        let stream = established.stream;
+        self.hand_link_to_files(&stream, plain);
+        let end = match self.resend_unconfirmed(&stream, plain) {
+            Ok(()) => self.pump(&stream, plain, &incoming),
+            Err(error) => LinkEnd::Lost(error),
+        };
+        if matches!(end, LinkEnd::Disconnected) && !plain {
+            let _ = stream.write_all(&encode(&ClientFrame::Bye {}));
+        }
+        stream.shutdown();
+        let _ = reader.join();
+        self.to_files(FilesInput::LinkDown);
+        end
+    }
+
+    /// A Natter link is up: the files thread writes on it too.
+    fn hand_link_to_files(&mut self, stream: &HostStream, plain: bool) {
+        let joined = self.joined_files.take();
+        if plain {
+            return;
+        }
+        let (Some((limits, resumed)), Ok(stream)) = (joined, stream.try_clone()) else {
+            return;
+        };
+        self.to_files(FilesInput::LinkUp {
+            stream,
+            nick: self.nick.clone(),
+            limits,
+            resumed,
+        });
+    }
+
+    pub(super) fn to_files(&self, input: FilesInput) {
+        match &self.files {
+            Some(files) => files.send(input),
+            None => {
+                if let FilesInput::Command(FileCommand::Offer { .. } | FileCommand::Save { .. }) =
+                    input
+                {
+                    self.post(ClientEvent::Warning(
+                        "File transfers could not start on this computer (no thread for them)."
+                            .into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Unconfirmed messages from before the drop go out again, oldest first.
+    fn resend_unconfirmed(&mut self, stream: &HostStream, plain: bool) -> Result<(), ClientError> {
+        for (local_id, text, action, to) in self.unconfirmed.clone() {
+            self.write_chat(stream, plain, local_id, &text, action, to)?;
+        }
+        Ok(())
+    }
+
+    /// Moves commands to the socket and frames to events until the link ends.
+    fn pump(&mut self, stream: &HostStream, plain: bool, incoming: &Receiver<Incoming>) -> LinkEnd {
+        loop {
+            let result = crossbeam_channel::select! {
+                recv(self.commands) -> command => match command {
+                    Ok(command) => self.on_command(stream, plain, command),
+                    Err(_) => Err(LinkEnd::Disconnected),
+                },
+                recv(incoming) -> item => match item {
+                    Ok(Incoming::Frame(frame)) => self.on_frame(stream, frame),
+                    // Only without a files thread (the reader hands chunks to it directly).
+                    Ok(Incoming::Chunk { .. }) => Ok(()),
+                    Ok(Incoming::Text(text)) => {
+                        self.post(ClientEvent::PlainText(text));
+                        Ok(())
+                    }
+                    Ok(Incoming::Ended(error)) => Err(LinkEnd::Lost(error)),
+                    Err(_) => Err(LinkEnd::Lost(ClientError::Lost {
+                        detail: "reader stopped".into(),
+                    })),
+                },
+            };
+            if let Err(end) = result {
+                return end;
+            }
+        }
+    }
+
+    fn on_command(
+        &mut self,
+        stream: &HostStream,
+        plain: bool,
+        command: ClientCommand,
+    ) -> Result<(), LinkEnd> {
+        match command {
+            ClientCommand::Send { local_id, text } => {
+                self.unconfirmed
+                    .push_back((local_id, text.clone(), false, None));
+                self.write_chat(stream, plain, local_id, &text, false, None)
+                    .map_err(LinkEnd::Lost)
+            }
+            ClientCommand::SendAction { local_id, text } => {
+                self.unconfirmed
+                    .push_back((local_id, text.clone(), true, None));
+                self.write_chat(stream, plain, local_id, &text, true, None)
+                    .map_err(LinkEnd::Lost)
+            }
+            ClientCommand::SendPrivate {
+                local_id,
+                to,
+                text,
+                action,
+            } => {
+                let to = Some(to);
+                let queued = (local_id, text.clone(), action, to.clone());
+                self.unconfirmed.push_back(queued);
+                self.write_chat(stream, plain, local_id, &text, action, to)
+                    .map_err(LinkEnd::Lost)
+            }
+            ClientCommand::Rename(nick) if plain => {
+                self.nick = nick;
+                Ok(())
+            }
+            ClientCommand::Rename(nick) => {
+                write_frame(stream, &ClientFrame::Nick { nick }).map_err(LinkEnd::Lost)
+            }
+            ClientCommand::Disconnect => Err(LinkEnd::Disconnected),
+            // The link is up: there is nothing to retry.
+            ClientCommand::RetryNow => Ok(()),
+            ClientCommand::File(command) => {
+                self.to_files(FilesInput::Command(command));
+                Ok(())
+            }
+        }
+    }
+
+    fn write_chat(
+        &mut self,
+        stream: &HostStream,
+        plain: bool,
+        local_id: u64,
+        text: &str,
+        action: bool,
+        to: Option<String>,
+    ) -> Result<(), ClientError> {
+        if !plain {
+            let frame = ClientFrame::Chat {
+                text: text.to_string(),
+                client_id: Some(local_id.to_string()),
+                action,
+                to,
+            };
+            return write_frame(stream, &frame);
+        }
+        // A host that does not speak Natter gets an action as the line people would read,
+        // and a private message as the `/msg` command chat servers know.
+        let mut line = if action {
+            format!("* {} {}", self.nick, text.replace('\n', " "))
+        } else if let Some(to) = &to {
+            format!("/msg {to} {}", text.replace('\n', " "))
+        } else {
+            text.replace('\n', " ")
+        };
+        line.push('\n');
+        stream
+            .write_all(line.as_bytes())
+            .map_err(|e| ClientError::lost(&e))?;
+        // A plain server confirms nothing: written is as delivered as it gets.
+        let message = ChatMessage {
+            id: 0,
+            time: now_rfc3339(),
+            from: self.nick.clone(),
+            text: text.to_string(),
+            client_id: None,
+            action,
+            to,
+        };
+        self.unconfirmed.retain(|(queued, ..)| *queued != local_id);
+        self.post(ClientEvent::Message {
+            message,
+            local_id: Some(local_id),
+        });
+        Ok(())
+    }
+
+    fn on_frame(&mut self, stream: &HostStream, frame: ServerFrame) -> Result<(), LinkEnd> {
+        match frame {
+            ServerFrame::Chat(message) => self.on_message(message),
+            ServerFrame::Join {
+                nick,
+                time,
+                unencrypted,
+            } => self.post(ClientEvent::Joined {
+                nick,
+                time,
+                unencrypted,
+            }),
+            ServerFrame::Presence { time, events } => {
+                for event in events {
+                    self.post(presence_event(event, &time));
+                }
+            }
+            ServerFrame::Leave {
+                nick,
+                reason,
+                detail,
+                time,
+            } => self.post(ClientEvent::Left {
+                nick,
+                reason,
+                detail,
+                time,
+            }),
+            ServerFrame::Nick { from, to, time } => {
+                if from == self.nick {
+                    self.nick = to.clone();
+                }
+                self.post(ClientEvent::Renamed { from, to, time });
+            }
+            ServerFrame::Ping {} => {
+                write_frame(stream, &ClientFrame::Pong {}).map_err(LinkEnd::Lost)?;
+            }
+            ServerFrame::Error {
+                code,
+                message,
+                client_id,
+            } => {
+                if code.is_fatal() {
+                    return Err(LinkEnd::Lost(ClientError::Rejected { code, message }));
+                }
+                match client_id.and_then(|id| id.parse::<u64>().ok()) {
+                    Some(local_id) => {
+                        self.unconfirmed.retain(|(queued, ..)| *queued != local_id);
+                        self.post(ClientEvent::NotSent {
+                            local_id,
+                            reason: message,
+                        });
+                    }
+                    None => self.post(ClientEvent::Warning(message)),
+                }
+            }
+            ServerFrame::Bye { .. } => return Err(LinkEnd::Lost(ClientError::HostStopped)),
+            ServerFrame::Pong {} | ServerFrame::Welcome { .. } | ServerFrame::Accepted { .. } => {}
+            file @ (ServerFrame::FileOffer(_)
+            | ServerFrame::FileAccept { .. }
+            | ServerFrame::FileDecline { .. }
+            | ServerFrame::FileChunk { .. }
+            | ServerFrame::FileAck { .. }
+            | ServerFrame::FileDone { .. }
+            | ServerFrame::FileCancel { .. }) => self.to_files(FilesInput::Frame(file)),
+        }
+        Ok(())
+    }
+}
+
+fn write_frame(stream: &HostStream, frame: &ClientFrame) -> Result<(), ClientError> {
+    stream
+        .write_all(&encode(frame))
+        .map_err(|e| ClientError::lost(&e))
+}
+
+/// The event a join or leave inside a `presence` frame stands for.
+fn presence_event(event: PresenceEvent, time: &str) -> ClientEvent {
+    let time = time.to_string();
+    match event {
+        PresenceEvent::Join { join, unencrypted } => ClientEvent::Joined {
+            nick: join,
+            time,
+            unencrypted,
+        },
+        PresenceEvent::Leave {
+            leave,
+            reason,
+            detail,
+        } => ClientEvent::Left {
+            nick: leave,
+            reason,
+            detail,
+            time,
+        },
+    }
+}
