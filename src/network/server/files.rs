@@ -515,6 +515,10 @@ mod tests {
         assert_eq!(decoded_len(b"Q=JD", 3), None, "padding inside");
         assert_eq!(decoded_len(b"QUJD====", 6), None, "four padding characters");
         assert_eq!(decoded_len(b"QUJ\n", 3), None, "whitespace");
-        assert_eq!(decoded_len(b"QUJ=", 3), None, "unused bits before = that are not zero");
+        assert_eq!(
+            decoded_len(b"QUJ=", 3),
+            None,
+            "unused bits before = that are not zero"
+        );
     }
 }
