@@ -184,19 +184,24 @@ impl Tls {
         // What the session took is let go of once at the end: draining after every record
         // moved the rest of a file's 64 kB of records along each time.
         let mut offset = 0;
-        let processed = loop {
+        let fed = loop {
             if offset == self.unread.len() || !self.session.wants_read() {
                 break Ok(());
             }
-            let taken = self.session.read_tls(&mut &self.unread[offset..])?;
+            let taken = match self.session.read_tls(&mut &self.unread[offset..]) {
+                Ok(taken) => taken,
+                Err(e) => break Err(e),
+            };
             offset += taken;
-            let processed = self.session.process_new_packets();
-            if processed.is_err() || taken == 0 {
-                break processed.map(|_| ());
+            if let Err(e) = self.session.process_new_packets() {
+                break Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            }
+            if taken == 0 {
+                break Ok(());
             }
         };
         self.unread.drain(..offset);
-        processed.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        fed?;
         send_records(&mut self.session, tcp)
     }
 
