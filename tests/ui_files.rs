@@ -264,3 +264,31 @@ fn a_file_being_saved_shows_a_progress_bar_with_percent_speed_and_time_left_and_
 fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
+
+#[test]
+fn after_a_stop_save_is_offered_again_exactly_when_the_network_says_the_offer_is_open() {
+    let (mut window, id) = chat_with_offer();
+    window.until_shown("dana offers photo.jpg (2.0 MB)");
+    let stop = |window: &mut Window, reason: &str, offer_open: bool| {
+        let chat = window.harness.state_mut().chat.as_mut().unwrap();
+        chat.transfers.saving(id);
+        chat.apply(ClientEvent::FileStopped {
+            id: id.into(),
+            peer: None,
+            reason: reason.into(),
+            offer_open,
+        });
+        window.harness.run_steps(2);
+    };
+    // Wording that once decided it either way does not: only the flag does.
+    stop(&mut window, "The host stopped it.", false);
+    window.until_shown("The host stopped it.");
+    assert!(!has_button(&window, "Save"));
+    stop(
+        &mut window,
+        "dana: the file changed while it was sent.",
+        true,
+    );
+    window.until_shown("dana: the file changed while it was sent.");
+    assert!(has_button(&window, "Save"));
+}
