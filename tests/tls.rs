@@ -44,6 +44,15 @@ fn encrypted(client: &client::ClientHandle) -> (Fingerprint, bool) {
     })
 }
 
+/// Waits until `client` has been welcomed. A test that then connects someone else can count
+/// on seeing them join: without the wait, both `hello`s may reach the host in either order.
+fn welcomed(client: &client::ClientHandle) {
+    recv_where(client.events(), "Connected", |e| match e {
+        ClientEvent::Connected { .. } => Some(()),
+        _ => None,
+    })
+}
+
 fn failure(client: &client::ClientHandle) -> ClientError {
     recv_where(client.events(), "Failed", |e| match e {
         ClientEvent::Failed(error) => Some(error),
@@ -59,6 +68,7 @@ fn two_natter_clients_chat_over_tls_with_the_hosts_key_and_nobody_is_marked_unen
     let server = start_server(config);
     let alice = client::connect(options(server.local_addr(), "alice"), no_wake_up()).unwrap();
     assert_eq!(encrypted(&alice), (key, true));
+    welcomed(&alice);
     let bob = client::connect(options(server.local_addr(), "bob"), no_wake_up()).unwrap();
     assert_eq!(encrypted(&bob), (key, true));
     let unencrypted = recv_where(bob.events(), "Connected", |e| match e {
@@ -194,6 +204,7 @@ fn an_ncat_ssl_style_peer_chats_unmarked_and_a_bare_nc_peer_joins_marked_without
     let server = start_server(config);
     let alice = client::connect(options(server.local_addr(), "alice"), no_wake_up()).unwrap();
     encrypted(&alice);
+    welcomed(&alice);
     let mut ncat = TlsPeer::connect(server.local_addr()).unwrap();
     assert_eq!(ncat.fingerprint, key);
     // Silent at first, like ncat: the host greets it in plain text after the sniff window.
