@@ -94,6 +94,49 @@ fn two_natter_clients_chat_over_tls_with_the_hosts_key_and_nobody_is_marked_unen
     assert_eq!(text, "secret plans 秘密");
 }
 
+/// A TLS session takes at most 64 KiB of plaintext at a time. A host may allow longer lines
+/// (`max_line_bytes`), and a line longer than that buffer reaches it whole, not cut where the
+/// buffer ended with the next frame glued on.
+#[test]
+fn a_message_line_longer_than_64_kib_reaches_the_host_whole_over_tls() {
+    let config = ServerConfig {
+        max_line_bytes: 256 * 1024,
+        ..test_config()
+    };
+    let server = start_server(config);
+    let alice = client::connect(options(server.local_addr(), "alice"), no_wake_up()).unwrap();
+    encrypted(&alice);
+    welcomed(&alice);
+    let bob = client::connect(options(server.local_addr(), "bob"), no_wake_up()).unwrap();
+    welcomed(&bob);
+    let long = "秘密".repeat(20_000);
+    assert!(long.len() > 100 * 1024);
+    alice.send(ClientCommand::Send {
+        local_id: 1,
+        text: long.clone(),
+    });
+    alice.send(ClientCommand::Send {
+        local_id: 2,
+        text: "short one after".into(),
+    });
+    let mut texts = Vec::new();
+    while texts.len() < 2 {
+        texts.push(recv_where(bob.events(), "alice's messages", |e| match e {
+            ClientEvent::Message { message, .. } if message.from == "alice" => Some(message.text),
+            ClientEvent::Left { nick, detail, .. } if nick == "alice" => {
+                panic!("alice's link broke: {detail}")
+            }
+            _ => None,
+        }));
+    }
+    assert!(
+        texts[0] == long,
+        "the long message arrived changed ({} bytes)",
+        texts[0].len()
+    );
+    assert_eq!(texts[1], "short one after");
+}
+
 /// A man in the middle on 127.0.0.1 with a key of its own (here: another Natter host) is
 /// refused by a client pinned to the real host's key, before `hello`: the impostor never
 /// sees anyone join, and the message typed meanwhile is never confirmed or sent.

@@ -118,9 +118,20 @@ impl HostStream {
             let _whole = lock(&self.writing);
             return (&self.tcp).write_all(bytes);
         };
+        // The session takes at most its buffer's worth (64 KiB) at a time: a longer line
+        // goes out in parts, each sent before the next is given, all under one lock so no
+        // other frame comes between them.
         let session = &mut lock(tls).session;
-        session.writer().write_all(bytes)?;
-        send_records(session, &self.tcp)
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let taken = session.writer().write(rest)?;
+            if taken == 0 && !session.wants_write() {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            rest = &rest[taken..];
+            send_records(session, &self.tcp)?;
+        }
+        Ok(())
     }
 
     /// Reads once: plaintext bytes, silence within `timeout`, the end, or a failure.
