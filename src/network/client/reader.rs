@@ -36,6 +36,17 @@ pub(super) enum Incoming {
     Ended(ClientError),
 }
 
+impl Incoming {
+    /// File data for `id` at `offset`, decoded from its base64.
+    fn chunk(id: String, offset: u64, base64: &[u8]) -> Incoming {
+        Incoming::Chunk {
+            id,
+            offset,
+            bytes: base64_simd::STANDARD.decode_to_vec(base64).ok(),
+        }
+    }
+}
+
 /// Everything the reader thread needs.
 pub(super) struct Reader {
     pub(super) stream: HostStream,
@@ -130,18 +141,12 @@ impl Reader {
         }
         // The data is decoded straight from the line: no 43 kB `String` on the way.
         if let Some(chunk) = HostChunk::read(line) {
-            return Incoming::Chunk {
-                id: chunk.id.to_string(),
-                offset: chunk.offset,
-                bytes: base64_simd::STANDARD.decode_to_vec(chunk.data).ok(),
-            };
+            return Incoming::chunk(chunk.id.to_string(), chunk.offset, chunk.data);
         }
         match decode_from_host(line) {
-            Ok(ServerFrame::FileChunk { id, offset, data }) => Incoming::Chunk {
-                id,
-                offset,
-                bytes: base64_simd::STANDARD.decode_to_vec(data).ok(),
-            },
+            Ok(ServerFrame::FileChunk { id, offset, data }) => {
+                Incoming::chunk(id, offset, data.as_bytes())
+            }
             Ok(frame) => Incoming::Frame(frame),
             Err(e) => Incoming::Ended(lost(&format!("the host sent a bad frame: {e}"))),
         }
