@@ -1,14 +1,16 @@
 //! Which nicknames look the same: Unicode's confusable skeletons, compatibility forms and
 //! invisible characters.
 //!
-//! Owns the comparison keys of nicknames ([`NickKey`]), the reserved-name comparison and the
-//! Default_Ignorable_Code_Point table. Does not own what a nickname may contain (see `text`)
-//! nor who is online (the server's room).
+//! Owns the comparison keys of nicknames ([`NickKey`]), the reserved-name comparison, the
+//! Default_Ignorable_Code_Point table and the few characters fonts draw blank. Does not own
+//! what a nickname may contain (see `text`) nor who is online (the server's room).
 //!
 //! The data is Unicode's own: NFKC (compatibility forms such as fullwidth `ｈｏｓｔ` or
 //! mathematical `𝗁𝗈𝗌𝗍` become `host`), the UTS #39 confusable skeleton from the
 //! `unicode-security` crate (Cyrillic `а` and Greek `α` become `a`, capital `I` becomes `l`),
-//! and the Default_Ignorable_Code_Point property (characters that show nothing).
+//! and the Default_Ignorable_Code_Point property (characters that show nothing). Unicode has no
+//! property for "drawn as a blank": the few graphic characters that are (U+2800 BRAILLE
+//! PATTERN BLANK and kin, see [`BLANKS`]) are listed here and count as a space.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
@@ -52,11 +54,53 @@ pub fn is_default_ignorable(c: char) -> bool {
         .is_ok()
 }
 
-/// What shows of a nickname: NFKC, without default-ignorable characters, white space folded
-/// to single spaces and trimmed. Empty when nothing would show.
+/// Graphic characters (neither white space nor default-ignorable) that fonts draw as nothing:
+/// they pass for a space, or for nothing at the end of a name (`alice` + U+2800 is `alice`).
+/// The Hangul fillers (U+115F, U+1160, U+3164, U+FFA0) are default-ignorable already.
+const BLANKS: [char; 3] = [
+    '\u{2800}',  // braille pattern blank
+    '\u{1d159}', // musical symbol null notehead
+    '\u{16fe4}', // Khitan small script filler
+];
+
+/// Whether `c` is one of the graphic characters fonts draw blank ([`BLANKS`]).
+pub fn is_blank(c: char) -> bool {
+    BLANKS.contains(&c)
+}
+
+/// What shows of a nickname: NFKC, without default-ignorable characters, blanks read as spaces,
+/// white space folded to single spaces and trimmed. Empty when nothing would show.
 pub fn visible_part(nick: &str) -> String {
-    let visible: String = nick.nfkc().filter(|&c| !is_default_ignorable(c)).collect();
+    let visible: String = nick
+        .nfkc()
+        .filter(|&c| !is_default_ignorable(c))
+        .map(|c| if is_blank(c) { ' ' } else { c })
+        .collect();
     visible.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether anything of `nick` shows: a character of its visible part that is not a space and
+/// not a combining mark (a mark alone, like a lone U+0332 COMBINING LOW LINE, sits on nothing).
+pub fn shows_something(nick: &str) -> bool {
+    visible_part(nick)
+        .chars()
+        .any(|c| !c.is_whitespace() && !is_combining_mark(c))
+}
+
+/// Drops a combining dot above (U+0307) that sits on an `i` or `j`: the letter has a dot
+/// already, so `i` + U+0307 looks like `i`. The skeleton reads a dotless `ı` as `i`, so this is
+/// also what makes `ı` + U+0307 the `i` it passes for.
+fn drop_doubled_dots(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut dotted = false;
+    for c in s.chars() {
+        if c == '\u{307}' && dotted {
+            continue;
+        }
+        dotted = matches!(c, 'i' | 'j');
+        out.push(c);
+    }
+    out
 }
 
 fn skeleton(s: &str) -> String {
@@ -77,8 +121,8 @@ impl NickKey {
     pub fn of(nick: &str) -> NickKey {
         let visible = visible_part(nick);
         NickKey {
-            folded: skeleton(&visible.to_lowercase()),
-            looks: skeleton(&skeleton(&visible).to_lowercase()),
+            folded: drop_doubled_dots(&skeleton(&visible.to_lowercase())),
+            looks: drop_doubled_dots(&skeleton(&skeleton(&visible).to_lowercase())),
         }
     }
 
@@ -93,14 +137,16 @@ pub fn nicks_look_alike(a: &str, b: &str) -> bool {
     NickKey::of(a).looks_like(&NickKey::of(b))
 }
 
-/// A reserved name's comparison form, stricter than [`NickKey`]: after the skeleton, accents
+/// A reserved name's comparison forms, stricter than [`NickKey`]: after the skeleton, accents
 /// and strokes go (`höst`, `ħost`: the skeleton spells a stroke as a combining overlay),
 /// separators and a trailing number go (`host-2`), and digits or signs used as letters are read
 /// as those letters (`h0st`, `5erver`, `$ystem`), as are Cyrillic and Greek letters that pass
-/// for Latin ones in some fonts (`ѕуѕtем`).
-pub fn reserved_form(nick: &str) -> String {
+/// for Latin ones in some fonts (`ѕуѕtем`). Two forms: the skeleton of the name as typed
+/// (capital Greek `Η` passes for `H`, though its small `η` reads as `n`), and of the name in
+/// small letters (small Cyrillic `н` passes for `h`, though its capital `Н` reads as `H`).
+/// A name is reserved when either form is a reserved name's.
+pub fn reserved_forms(nick: &str) -> [String; 2] {
     let mut bare: String = visible_part(nick)
-        .to_lowercase()
         .chars()
         .filter(|c| !matches!(c, '-' | '_' | '.' | ' ' | '\''))
         .collect();
@@ -108,7 +154,12 @@ pub fn reserved_form(nick: &str) -> String {
     while bare.ends_with(|c: char| c.is_ascii_digit()) {
         bare.pop();
     }
-    let folded: String = skeleton(&skeleton(&bare).to_lowercase())
+    [reserved_fold(&bare), reserved_fold(&bare.to_lowercase())]
+}
+
+/// One reserved-name form of `bare` (see [`reserved_forms`]).
+fn reserved_fold(bare: &str) -> String {
+    let folded: String = skeleton(&skeleton(bare).to_lowercase())
         .chars()
         .filter(|&c| !is_combining_mark(c))
         .map(|c| match c {

@@ -4,7 +4,8 @@
 //! reserved names and their look-alikes. Does not own uniqueness (the server's room does that).
 
 pub use super::lookalike::{NickKey, nicks_look_alike};
-use super::lookalike::{reserved_form, visible_part};
+use super::lookalike::{reserved_forms, shows_something};
+use unicode_general_category::{GeneralCategory, get_general_category};
 
 /// Longest nickname, in characters.
 pub const MAX_NICK_CHARS: usize = 24;
@@ -109,12 +110,22 @@ pub enum NickError {
     Invisible,
     #[error("A nickname can be at most {MAX_NICK_CHARS} characters long.")]
     TooLong,
-    #[error("A nickname cannot contain \"{0}\".")]
+    #[error("A nickname cannot contain {}.", shown_char(*.0))]
     BadChar(char),
     #[error("A nickname cannot start with \"{0}\".")]
     BadStart(char),
     #[error("\"{0}\" is reserved (it looks like host, server or system): pick another nickname.")]
     Reserved(String),
+}
+
+/// A refused character as a person can find it: quoted when it shows, by its code point when it
+/// is an invisible format character (quoting it would show `""`).
+fn shown_char(c: char) -> String {
+    if is_forbidden_in_nick(c) && !matches!(c, ':' | '"' | '\\') {
+        format!("the invisible character U+{:04X}", u32::from(c))
+    } else {
+        format!("\"{c}\"")
+    }
 }
 
 /// Checks a wanted nickname and returns it tidied: control characters and escapes removed,
@@ -125,7 +136,7 @@ pub fn normalize_nick(wanted: &str) -> Result<String, NickError> {
     if nick.is_empty() {
         return Err(NickError::Empty);
     }
-    if visible_part(&nick).is_empty() {
+    if !shows_something(&nick) {
         return Err(NickError::Invisible);
     }
     if nick.chars().count() > MAX_NICK_CHARS {
@@ -148,18 +159,22 @@ pub fn normalize_nick(wanted: &str) -> Result<String, NickError> {
 }
 
 /// Characters that would let a nickname spoof a line or hide what it is: the separator of the
-/// plain-text line format, and invisible format characters (bidi overrides, zero-width joiners).
+/// plain-text line format, and every format character (general category Cf: bidi marks,
+/// overrides and isolates, zero-width spaces and joiners, the Arabic letter mark, the Mongolian
+/// vowel separator, tags, shorthand format controls, the soft hyphen...). Unicode's own table
+/// (the `unicode-general-category` crate), so none is left out.
 fn is_forbidden_in_nick(c: char) -> bool {
-    matches!(c, ':' | '"' | '\\')
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{ad}')
+    matches!(c, ':' | '"' | '\\') || get_general_category(c) == GeneralCategory::Format
 }
 
 /// Whether `nick` is, or looks like, a reserved name: compared by confusable skeleton, without
 /// case, accents, strokes, separators or a trailing number, digits read as letters (see
-/// [`reserved_form`]).
+/// [`reserved_forms`]).
 pub fn is_reserved(nick: &str) -> bool {
-    let form = reserved_form(nick);
-    RESERVED.iter().any(|r| form == reserved_form(r))
+    let forms = reserved_forms(nick);
+    RESERVED
+        .iter()
+        .any(|r| reserved_forms(r).iter().any(|form| forms.contains(form)))
 }
 
 #[cfg(test)]
