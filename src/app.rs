@@ -134,6 +134,9 @@ pub struct NatterApp {
     pub host_problem: Option<HostProblem>,
     pub chat: Option<ChatState>,
     pub connect_error: Option<String>,
+    /// `connect_error` is the host turning us away for now (too many connections, busy): the
+    /// Connect screen offers Retry next to it.
+    pub connect_retry: bool,
     /// Show the nickname rules' verdict under the nickname field even for an empty field: set
     /// once hosting or connecting was tried. (A non-empty nick is checked as it is typed.)
     pub nick_checked: bool,
@@ -261,6 +264,7 @@ impl NatterApp {
             host_problem: None,
             chat: None,
             connect_error: None,
+            connect_retry: false,
             nick_checked: false,
             focus_nickname: true,
             focus_address: false,
@@ -423,6 +427,7 @@ impl NatterApp {
             && self.key_warning.is_none()
         {
             self.connect_error = Some(self.diagnose(&error));
+            self.connect_retry = error.is_refusal_for_now();
         }
         if ended {
             // The client's threads have finished: dropping the handle only joins them.

@@ -1,5 +1,7 @@
 //! Every refused connection is told why in its own dialect, however many come at once, and the
-//! server's events (and `natter serve`'s log) count every refusal (issue 10, item 6).
+//! server's events (and `natter serve`'s log) count every refusal (issue 10, item 6). A TLS
+//! peer, which reads no frame before a handshake, is told with a documented TLS alert, and a
+//! pinned Natter client reads it as a refusal, not as a host that stopped encrypting (issue 25).
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,10 +11,11 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use common::tls_peer::TlsPeer;
 use common::{RawPeer, ServeProcess, WAIT, start_server, test_config};
 use natter::network::client::{self, ClientError, ClientEvent, ConnectOptions};
 use natter::network::protocol::{ClientFrame, ErrorCode, encode};
-use natter::network::server::{ServerConfig, ServerEvent, ServerHandle};
+use natter::network::server::{JoinLimit, ServerConfig, ServerEvent, ServerHandle};
 
 fn quick_sniff() -> ServerConfig {
     ServerConfig {
@@ -138,8 +141,23 @@ fn over_the_address_cap_each_dialect_is_told_why() {
     );
 }
 
+/// The first event that ends `client`'s attempt: its failure.
+fn failure_of(client: &client::ClientHandle) -> ClientError {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match client.events().recv_timeout(left).unwrap() {
+            ClientEvent::Failed(error) => return error,
+            ClientEvent::PlainMode { .. } => panic!("took a Natter host for a plain one"),
+            ClientEvent::Unencrypted => panic!("talked to the host in the clear"),
+            ClientEvent::Connected { .. } => panic!("should be refused"),
+            _ => {}
+        }
+    }
+}
+
 /// Natter itself, refused at the door, says why instead of taking the host for a plain-text
-/// server.
+/// server (or for one that stopped encrypting).
 #[test]
 fn a_natter_client_refused_for_too_many_connections_fails_with_the_reason() {
     let server = start_server(ServerConfig {
@@ -150,26 +168,77 @@ fn a_natter_client_refused_for_too_many_connections_fails_with_the_reason() {
     let (_a, _) = RawPeer::join(addr, "a");
     let options = ConnectOptions::new(addr.to_string(), "b");
     let client = client::connect(options, natter::network::no_wake_up()).unwrap();
-    let deadline = Instant::now() + WAIT;
-    let error = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match client.events().recv_timeout(left).unwrap() {
-            ClientEvent::Failed(error) => break error,
-            ClientEvent::PlainMode { .. } => panic!("took a Natter host for a plain one"),
-            ClientEvent::Connected { .. } => panic!("should be refused"),
-            _ => {}
-        }
+    let error = failure_of(&client);
+    assert_eq!(error, ClientError::TooManyFromYou, "{error}");
+}
+
+fn pinned_options(addr: SocketAddr, config: &ServerConfig) -> ConnectOptions {
+    ConnectOptions {
+        pinned: Some(config.identity.as_ref().unwrap().fingerprint()),
+        ..ConnectOptions::new(addr.to_string(), "pinned")
+    }
+}
+
+/// Issue 25 §2: a host turning a pinned app away for the address cap answers its ClientHello
+/// with the documented alert (`access_denied`), and the app reads a refusal it may retry, not a
+/// host that stopped encrypting.
+#[test]
+fn a_pinned_tls_client_over_the_address_cap_reads_the_access_denied_alert_as_too_many_from_its_network()
+ {
+    let config = ServerConfig {
+        max_per_address: 1,
+        ..quick_sniff()
     };
-    assert!(
-        matches!(
-            error,
-            ClientError::Rejected {
-                code: ErrorCode::TooManyConnections,
-                ..
-            }
-        ),
-        "{error:?}"
+    let options = pinned_options("127.0.0.1:1".parse().unwrap(), &config);
+    let server = start_server(config);
+    let addr = server.local_addr();
+    let (_a, _) = RawPeer::join(addr, "a");
+    let error = TlsPeer::connect(addr).err().expect("refused");
+    let alert = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+        .cloned();
+    assert_eq!(
+        alert,
+        Some(rustls::Error::AlertReceived(
+            rustls::AlertDescription::AccessDenied
+        )),
+        "{error}"
     );
+    let options = ConnectOptions {
+        address: addr.to_string(),
+        ..options
+    };
+    let client = client::connect(options, natter::network::no_wake_up()).unwrap();
+    let error = failure_of(&client);
+    assert_eq!(error, ClientError::TooManyFromYou, "{error}");
+    assert!(error.is_refusal_for_now() && !error.is_final());
+}
+
+/// The same over the new-connection budget, which the listener refuses at once: whether or not
+/// the ClientHello had come (an alert, or the `too_many_joins` line), a refusal.
+#[test]
+fn a_pinned_tls_client_over_the_new_connection_budget_is_refused_not_warned_of_a_downgrade() {
+    let config = ServerConfig {
+        joins_per_address: JoinLimit {
+            burst: 1.0,
+            per_second: 0.001,
+        },
+        ..quick_sniff()
+    };
+    let options = pinned_options("127.0.0.1:1".parse().unwrap(), &config);
+    let server = start_server(config);
+    let addr = server.local_addr();
+    let (_a, _) = RawPeer::join(addr, "a");
+    for _ in 0..5 {
+        let options = ConnectOptions {
+            address: addr.to_string(),
+            ..options.clone()
+        };
+        let client = client::connect(options, natter::network::no_wake_up()).unwrap();
+        let error = failure_of(&client);
+        assert_eq!(error, ClientError::TooManyFromYou, "{error}");
+    }
 }
 
 #[test]

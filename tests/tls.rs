@@ -17,7 +17,7 @@ use common::tls_peer::TlsPeer;
 use common::{RawPeer, WAIT, recv_where, start_server, test_config};
 use natter::network::client::{self, ClientCommand, ClientError, ClientEvent, ConnectOptions};
 use natter::network::no_wake_up;
-use natter::network::protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame};
+use natter::network::protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, Resume, ServerFrame};
 use natter::network::server::{ServerConfig, ServerEvent};
 use natter::network::tls::{Fingerprint, Identity};
 
@@ -528,5 +528,97 @@ fn a_pinned_host_that_hangs_up_mid_handshake_is_retried_not_taken_for_unencrypte
         ClientEvent::Connected { .. } => Some(()),
         ClientEvent::Failed(error) => panic!("gave up: {error}"),
         _ => None,
+    });
+}
+
+/// The `accepted` frame among what a TLS peer read.
+fn accepted_session(text: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| l.contains("\"type\":\"accepted\""))
+        .expect("an accepted frame");
+    match natter::network::protocol::decode::<ServerFrame>(line.as_bytes()) {
+        Ok(ServerFrame::Accepted { session, .. }) => session,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn tls_hello(peer: &mut TlsPeer, resume: Option<Resume>) -> String {
+    let hello = ClientFrame::Hello {
+        version: PROTOCOL_VERSION,
+        nick: "alice".into(),
+        resume,
+        features: Vec::new(),
+    };
+    peer.send(&natter::network::protocol::encode(&hello));
+    accepted_session(&peer.text_until("\"type\":\"accepted\""))
+}
+
+/// Issue 25 §4: alice joins over TLS, then her stay resumes over a bare link. Those already in
+/// the room are told, in both dialects (an `encryption` frame to clients that asked for it, a
+/// line to plain peers), and the window's model marks her; when she comes back over TLS, the
+/// mark goes.
+#[test]
+fn a_stay_resumed_over_a_bare_link_is_marked_for_those_already_in_the_room_in_both_dialects() {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let bob = client::connect(options(addr, "bob"), no_wake_up()).unwrap();
+    let mut chat = natter::chat_state::ChatState::new("bob");
+    recv_where(bob.events(), "bob is in", |e| {
+        let connected = matches!(e, ClientEvent::Connected { .. });
+        chat.apply(e);
+        connected.then_some(())
+    });
+    let mut dana = RawPeer::hello_with_features(addr, "dana", &["encryption"]);
+    dana.accepted();
+    let mut nc = RawPeer::connect(addr);
+    nc.send_raw(b"/who\n");
+    nc.text_until("* Online");
+
+    let mut tls = TlsPeer::connect(addr).unwrap();
+    let session = tls_hello(&mut tls, None);
+    recv_where(bob.events(), "alice joins, encrypted", |e| {
+        chat.apply(e);
+        chat.users.iter().any(|u| u == "alice").then_some(())
+    });
+    assert!(!chat.unencrypted.contains("alice"));
+
+    let resume = Resume {
+        session: session.clone(),
+        last_id: 0,
+    };
+    let (bare, _) = RawPeer::join_with(addr, "alice", Some(resume.clone()));
+    assert_eq!(bare.nick, "alice", "the stay resumed");
+    let told = dana.frame_where(|f| match f {
+        ServerFrame::Encryption {
+            nick, unencrypted, ..
+        } => Some((nick, unencrypted)),
+        _ => None,
+    });
+    assert_eq!(told, ("alice".to_string(), true));
+    nc.text_until("* alice is now connected without encryption");
+    recv_where(bob.events(), "bob's model marks alice", |e| {
+        chat.apply(e);
+        chat.unencrypted.contains("alice").then_some(())
+    });
+    assert_eq!(
+        chat.users.iter().filter(|u| *u == "alice").count(),
+        1,
+        "no second alice"
+    );
+
+    let mut back = TlsPeer::connect(addr).unwrap();
+    assert_eq!(tls_hello(&mut back, Some(resume)), session);
+    let told = dana.frame_where(|f| match f {
+        ServerFrame::Encryption {
+            nick, unencrypted, ..
+        } => Some((nick, unencrypted)),
+        _ => None,
+    });
+    assert_eq!(told, ("alice".to_string(), false));
+    nc.text_until("* alice is now connected with encryption");
+    recv_where(bob.events(), "bob's model unmarks alice", |e| {
+        chat.apply(e);
+        (!chat.unencrypted.contains("alice")).then_some(())
     });
 }

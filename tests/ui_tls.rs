@@ -120,3 +120,66 @@ fn only_encrypted_connections_on_the_host_tab_turns_away_a_plain_peer() {
     let mut bob = Window::join("bob", &address);
     bob.until_shown("Online as bob");
 }
+
+/// Issue 25 §2: a host that turns a pinned window away (too many connections from its address)
+/// is shown as that, with Retry, and never as a host that stopped encrypting; Retry, once there
+/// is room, joins with the code still trusted.
+#[test]
+fn a_pinned_host_refusing_for_too_many_connections_shows_the_reason_and_retry_not_a_key_warning() {
+    let config = ServerConfig {
+        max_per_address: 1,
+        ..common::test_config()
+    };
+    let key = config.identity.as_ref().unwrap().fingerprint();
+    let server = common::start_server(config);
+    let address = server.local_addr().to_string();
+    let (taken, _) = common::RawPeer::join(server.local_addr(), "a");
+
+    let mut bob = Window::new();
+    bob.open_tab("Connect");
+    bob.harness
+        .state_mut()
+        .settings
+        .known_hosts
+        .insert(address.clone(), key);
+    bob.type_into("Your nickname", "bob");
+    bob.type_into("Host address", &address);
+    bob.click("Connect");
+    bob.until_shown("too many connections from your network; try again in a minute");
+    assert!(bob.app().key_warning.is_none(), "no key warning");
+    assert!(
+        bob.harness
+            .query_by_label_contains("no longer encrypts")
+            .is_none()
+            && bob
+                .harness
+                .query_by_label_contains("without encryption")
+                .is_none(),
+        "no word of a downgrade"
+    );
+    assert_eq!(bob.app().settings.known_hosts.get(&address), Some(&key));
+
+    taken.vanish();
+    common::recv_where(server.events(), "the taken place is free", |e| {
+        matches!(e, server::ServerEvent::Left { .. }).then_some(())
+    });
+    // The host counts the closed connection out just after it tells of the leave: Retry
+    // until it has (each refusal brings Retry back).
+    for attempt in 1.. {
+        assert!(attempt < 50, "still refused after {attempt} retries");
+        bob.click("Retry");
+        bob.until("joined, or refused again", |h| {
+            h.query_by_label_contains("Online as bob").is_some()
+                || (h.state().connect_retry && !h.state().connecting())
+        });
+        if bob
+            .harness
+            .query_by_label_contains("Online as bob")
+            .is_some()
+        {
+            break;
+        }
+    }
+    assert!(bob.app().key_warning.is_none());
+    assert_eq!(bob.app().settings.known_hosts.get(&address), Some(&key));
+}

@@ -7,6 +7,7 @@ use super::*;
 impl NatterApp {
     pub(super) fn connect(&mut self) {
         self.connect_error = None;
+        self.connect_retry = false;
         let Some(nick) = self.checked_nick() else {
             return;
         };

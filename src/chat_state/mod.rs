@@ -254,6 +254,11 @@ impl ChatState {
                 time,
                 unencrypted,
             } => self.on_joined(nick, &time, unencrypted),
+            ClientEvent::EncryptionChanged {
+                nick,
+                unencrypted,
+                time,
+            } => self.on_encryption_changed(nick, unencrypted, &time),
             ClientEvent::Left {
                 nick,
                 reason,
@@ -504,6 +509,21 @@ impl ChatState {
         };
         self.push(parse_time(time), LineKind::System(text));
         self.tell_conversation(&nick, parse_time(time), format!("{nick} is back."));
+    }
+
+    /// Someone already in the room came back over a link encrypted otherwise than before.
+    fn on_encryption_changed(&mut self, nick: String, unencrypted: bool, time: &str) {
+        let text = if unencrypted {
+            format!("{nick} is now connected without encryption")
+        } else {
+            format!("{nick} is now connected with encryption")
+        };
+        if unencrypted {
+            self.unencrypted.insert(nick);
+        } else {
+            self.unencrypted.remove(&nick);
+        }
+        self.push(parse_time(time), LineKind::System(text));
     }
 
     fn on_left(&mut self, nick: String, reason: LeaveReason, detail: &str, time: &str) {

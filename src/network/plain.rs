@@ -165,6 +165,15 @@ pub fn join(nick: &str, unencrypted: bool) -> String {
     }
 }
 
+/// A member's stay came back over a link that is not encrypted (`unencrypted`), or that is.
+pub fn encryption(nick: &str, unencrypted: bool) -> String {
+    if unencrypted {
+        format!("* {nick} is now connected without encryption{EOL}")
+    } else {
+        format!("* {nick} is now connected with encryption{EOL}")
+    }
+}
+
 pub fn leave(nick: &str, reason: LeaveReason, detail: &str) -> String {
     match reason {
         LeaveReason::Left => format!("* {nick} left{EOL}"),

@@ -74,6 +74,11 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
     if let Some(error) = &app.connect_error {
         ui.add_space(8.0);
         ui.colored_label(ui.visuals().error_fg_color, error);
+        // The host turned us away for now: trying again is the way on (same address, same
+        // trusted code), no warning involved.
+        if app.connect_retry && !connecting && ui.button("Retry").clicked() {
+            actions.push(UiAction::Connect);
+        }
     }
     crate::ui::rooms::show(ui, app, actions);
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::network::protocol::ErrorCode;
-use crate::network::tls::Fingerprint;
+use crate::network::tls::{DoorRefusal, Fingerprint};
 
 /// Why a connection failed, in words a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +41,12 @@ pub enum ClientError {
     VersionMismatch { ours: u32, theirs: u32 },
     #[error("The host refused: {message}")]
     Rejected { code: ErrorCode, message: String },
+    #[error("The host has too many connections from your network; try again in a minute.")]
+    TooManyFromYou,
+    #[error(
+        "The host is busy: its room is full or many people are connecting at once; try again in a minute."
+    )]
+    HostBusy,
     #[error("The host stopped hosting.")]
     HostStopped,
     #[error("The connection to the host was lost ({detail}).")]
@@ -85,6 +91,24 @@ impl ClientError {
                     | ErrorCode::HandshakeTimeout
                     | ErrorCode::ServerError
             ),
+            _ => false,
+        }
+    }
+
+    /// The error a refusal at the door stands for (a TLS alert, PROTOCOL.md §12).
+    pub fn turned_away(refusal: DoorRefusal) -> Self {
+        match refusal {
+            DoorRefusal::TooManyFromYou => ClientError::TooManyFromYou,
+            DoorRefusal::Busy => ClientError::HostBusy,
+        }
+    }
+
+    /// The host turned us away for now (too many connections, full, busy): trying again
+    /// later may work, so the person is offered Retry.
+    pub fn is_refusal_for_now(&self) -> bool {
+        match self {
+            ClientError::TooManyFromYou | ClientError::HostBusy => true,
+            ClientError::Rejected { .. } => !self.is_final(),
             _ => false,
         }
     }

@@ -81,6 +81,15 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
             detail: one(detail),
             time: one(time),
         },
+        ServerFrame::Encryption {
+            nick,
+            unencrypted,
+            time,
+        } => ServerFrame::Encryption {
+            nick: one(nick),
+            unencrypted,
+            time: one(time),
+        },
         ServerFrame::Nick { from, to, time } => ServerFrame::Nick {
             from: one(from),
             to: one(to),

@@ -16,7 +16,7 @@ use rustls_pki_types::ServerName;
 
 use crate::network::lock;
 use crate::network::timed_read::{ReadOutcome, read_within};
-use crate::network::tls::{self, Fingerprint, RecordingVerifier};
+use crate::network::tls::{self, DoorRefusal, Fingerprint, RecordingVerifier};
 
 /// The link's bytes, encrypted or not. Clones share the TLS session.
 pub(super) struct HostStream {
@@ -45,8 +45,58 @@ pub(super) enum TlsRefused {
     /// speak TLS, or one that is going away or restarting. Only a host never seen encrypting
     /// is taken for the first.
     NoAnswer,
+    /// The host turned us away at the door (too many connections, or busy), with a TLS alert
+    /// or an `error` line (PROTOCOL.md §12). Not a sign that it stopped encrypting.
+    TurnedAway(DoorRefusal),
     /// The connection broke for another reason.
     Io(io::Error),
+}
+
+/// The socket as the handshake reads it, keeping the first bytes the host sent: when they are
+/// no TLS, they may still be a Natter host's refusal.
+struct Recording<'a> {
+    tcp: &'a TcpStream,
+    first: Vec<u8>,
+}
+
+/// How much of what the host sent first is kept to look at: a refusal line is shorter.
+const KEEP_FIRST: usize = 1024;
+
+impl Read for Recording<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.tcp.read(buf)?;
+        let room = KEEP_FIRST.saturating_sub(self.first.len()).min(n);
+        self.first.extend_from_slice(&buf[..room]);
+        Ok(n)
+    }
+}
+
+impl Write for Recording<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tcp.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+/// What a handshake that failed on bytes that are not (valid) TLS means: a refusal at the
+/// door (a fatal alert of the door's, or a Natter `error` line), or a host that does not speak
+/// TLS.
+fn not_tls(e: &io::Error, first: &[u8]) -> TlsRefused {
+    let alert = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .and_then(|inner| match inner {
+            rustls::Error::AlertReceived(description) => Some(u8::from(*description)),
+            _ => None,
+        });
+    let door = match alert {
+        Some(description) => DoorRefusal::of_alert(description),
+        None => DoorRefusal::of_first_line(first),
+    };
+    door.map_or(TlsRefused::NotTls, TlsRefused::TurnedAway)
 }
 
 impl HostStream {
@@ -76,17 +126,23 @@ impl HostStream {
         let mut session =
             ClientConnection::new(config, name).map_err(|e| TlsRefused::Io(io::Error::other(e)))?;
         let deadline = Instant::now() + timeout;
+        let mut socket = Recording {
+            tcp: &tcp,
+            first: Vec::new(),
+        };
         while session.is_handshaking() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(TlsRefused::NoAnswer);
             }
             let _ = tcp.set_read_timeout(Some(left.max(Duration::from_millis(1))));
-            match session.complete_io(&mut &tcp) {
+            match session.complete_io(&mut socket) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if crate::network::timed_read::is_timeout(&e) => {}
-                Err(e) if e.kind() == io::ErrorKind::InvalidData => return Err(TlsRefused::NotTls),
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    return Err(not_tls(&e, &socket.first));
+                }
                 Err(e) if hung_up(&e) => return Err(TlsRefused::NoAnswer),
                 Err(e) => return Err(TlsRefused::Io(e)),
             }

@@ -175,6 +175,13 @@ pub enum ClientEvent {
         /// The newcomer's link to the host is not encrypted.
         unencrypted: bool,
     },
+    /// `nick`'s stay came back over a link that is not encrypted (`unencrypted`), or that is
+    /// again: the mark in the user list follows.
+    EncryptionChanged {
+        nick: String,
+        unencrypted: bool,
+        time: String,
+    },
     Left {
         nick: String,
         reason: LeaveReason,

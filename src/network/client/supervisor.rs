@@ -21,8 +21,8 @@ use super::transfers::{FileCommand, FilesInput, FilesThread};
 use super::{ClientCommand, ClientEvent, ConnectOptions};
 use crate::network::WakeUp;
 use crate::network::protocol::{
-    ChatMessage, ClientFrame, FEATURE_FILES, FEATURE_PRESENCE, FileLimits, PROTOCOL_VERSION,
-    PresenceEvent, Resume, ServerFrame, encode, now_rfc3339,
+    ChatMessage, ClientFrame, FEATURE_ENCRYPTION, FEATURE_FILES, FEATURE_PRESENCE, FileLimits,
+    PROTOCOL_VERSION, PresenceEvent, Resume, ServerFrame, encode, now_rfc3339,
 };
 use crate::network::tls::Fingerprint;
 
@@ -261,7 +261,11 @@ impl Supervisor {
             version: PROTOCOL_VERSION,
             nick: self.nick.clone(),
             resume: self.resume.clone(),
-            features: vec![FEATURE_PRESENCE.to_string(), FEATURE_FILES.to_string()],
+            features: vec![
+                FEATURE_PRESENCE.to_string(),
+                FEATURE_FILES.to_string(),
+                FEATURE_ENCRYPTION.to_string(),
+            ],
         };
         let timeout = self.options.handshake_timeout;
         let (mut established, joined) = greet(stream, &hello, timeout, &mut self.resume)?;
@@ -315,6 +319,10 @@ impl Supervisor {
                 self.post(ClientEvent::Unencrypted);
                 Ok(HostStream::plain(tcp))
             }
+            // Turned away at the door: the host is there and encrypting (or someone forged a
+            // refusal, which gains them nothing a dropped packet would not). Try again later;
+            // never a reason to talk in the clear.
+            Err(TlsRefused::TurnedAway(refusal)) => Err(ClientError::turned_away(refusal)),
             Err(TlsRefused::Io(e)) => Err(ClientError::lost(&e)),
         }
     }

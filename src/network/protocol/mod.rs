@@ -167,6 +167,14 @@ pub enum ServerFrame {
         detail: String,
         time: String,
     },
+    /// A member's link changed: its stay came back (resumed) over a link that is not encrypted
+    /// (`unencrypted` true) or, after such a link, over an encrypted one (false). Sent only to
+    /// clients whose `hello` listed [`FEATURE_ENCRYPTION`].
+    Encryption {
+        nick: String,
+        unencrypted: bool,
+        time: String,
+    },
     Nick {
         from: String,
         to: String,
@@ -250,6 +258,9 @@ pub struct AcceptedRef<'a> {
 
 /// A hello feature: the client understands `presence` frames.
 pub const FEATURE_PRESENCE: &str = "presence";
+
+/// A hello feature: the client understands `encryption` frames.
+pub const FEATURE_ENCRYPTION: &str = "encryption";
 
 /// One join or leave inside a `presence` frame, kept short (a storm sends every join to
 /// everyone): `{"join":"dana"}` or `{"leave":"dana","reason":"left","detail":"…"}`.

@@ -44,6 +44,8 @@ pub(super) struct Handler {
     pub(super) batches_presence: bool,
     /// The peer's `hello` listed `files`: it is sent file frames.
     pub(super) takes_files: bool,
+    /// Its `hello` listed `encryption`.
+    pub(super) hears_encryption: bool,
     /// The connection is a TLS link.
     pub(super) encrypted: bool,
     pub(super) bucket: TokenBucket,
@@ -72,6 +74,7 @@ impl Handler {
             session_token: String::new(),
             batches_presence: false,
             takes_files: false,
+            hears_encryption: false,
             encrypted,
             bucket: TokenBucket::new(state.config.rate),
             connected_at: now,
@@ -481,6 +484,7 @@ impl Handler {
             named_at: Instant::now(),
             unencrypted,
             files: self.takes_files,
+            hears_encryption: self.hears_encryption,
         });
         super::files::back_in_room(room, &self.session_token);
     }

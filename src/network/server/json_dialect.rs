@@ -14,8 +14,9 @@ use super::room::{Member, Room};
 use crate::network::lock;
 use crate::network::protocol::chunk_line::ClientChunk;
 use crate::network::protocol::{
-    AcceptedRef, ClientFrame, DecodeError, ErrorCode, FEATURE_FILES, FEATURE_PRESENCE, LeaveReason,
-    MAX_CLIENT_ID_BYTES, PROTOCOL_VERSION, Resume, ServerFrame, decode, encode,
+    AcceptedRef, ClientFrame, DecodeError, ErrorCode, FEATURE_ENCRYPTION, FEATURE_FILES,
+    FEATURE_PRESENCE, LeaveReason, MAX_CLIENT_ID_BYTES, PROTOCOL_VERSION, Resume, ServerFrame,
+    decode, encode,
 };
 use crate::network::text::normalize_nick;
 
@@ -90,6 +91,7 @@ impl Handler {
             } => {
                 self.batches_presence = features.iter().any(|f| f == FEATURE_PRESENCE);
                 self.takes_files = features.iter().any(|f| f == FEATURE_FILES);
+                self.hears_encryption = features.iter().any(|f| f == FEATURE_ENCRYPTION);
                 self.hello(version, &nick, resume)
             }
             ClientFrame::Chat { .. }
@@ -230,6 +232,15 @@ impl Handler {
         {
             let position = position.min(room.members.len());
             room.members.insert(position, member);
+        }
+        // The stay came back over a link encrypted otherwise than before: those already in
+        // the room are told, as late joiners read it in `accepted` and `/who` shows it.
+        let unencrypted = self.shows_unencrypted();
+        if replaced
+            .as_ref()
+            .is_some_and(|(_, old)| old.unencrypted != unencrypted)
+        {
+            room.tell_encryption(self.id, &nick, unencrypted);
         }
         drop(room);
         self.joined(nick);

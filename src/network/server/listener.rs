@@ -23,6 +23,7 @@ use super::state::ServerState;
 use crate::network::lock;
 use crate::network::plain;
 use crate::network::protocol::{ErrorCode, LeaveReason, ServerFrame, encode};
+use crate::network::tls::{DoorRefusal, TLS_HANDSHAKE_BYTE};
 
 /// Accepts until the server stops, then ends every connection and joins every thread.
 pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
@@ -91,18 +92,21 @@ fn admit(state: &Arc<ServerState>, stream: TcpStream, refuser: &Refuser) -> Opti
         (from_peer, too_many_open)
     };
     let refused = if from_peer >= state.config.max_per_address {
-        Some(too_many_from(state, peer.ip()))
+        let (code, message) = too_many_from(state, peer.ip());
+        Some((code, message, DoorRefusal::TooManyFromYou))
     } else if too_many_open {
-        Some(busy(state))
+        let (code, message) = busy(state);
+        Some((code, message, DoorRefusal::Busy))
     } else {
         None
     };
-    if let Some((code, message)) = refused {
+    if let Some((code, message, door)) = refused {
         let refusal = Refusal {
             stream,
             peer,
             code,
             message,
+            door,
         };
         refuser.refuse(state, refusal);
         return None;
@@ -137,7 +141,9 @@ fn busy(state: &ServerState) -> (ErrorCode, String) {
 
 /// Refuses a connection from an address that opened too many lately, on the listener thread
 /// and without waiting for the peer: one `too_many_joins` frame (a Natter client shows it; to `nc` it is a
-/// readable line), then close. The host is told when [`Refused::note`] says so: at the first
+/// readable line), or, when the peer's TLS ClientHello is already there, the fatal alert that
+/// says the same (`tls::DoorRefusal`; a Natter client that sent its ClientHello and reads the
+/// frame instead takes it as the same refusal), then close. The host is told when [`Refused::note`] says so: at the first
 /// refusal and then every few seconds with a count, so a flood cannot flood the log.
 fn refuse_join(state: &ServerState, stream: &TcpStream, peer: SocketAddr, refused: Refused) {
     let limit = state.config.joins_per_address;
@@ -158,8 +164,10 @@ fn refuse_join(state: &ServerState, stream: &TcpStream, peer: SocketAddr, refuse
     if stream.set_nonblocking(true).is_ok() {
         let mut socket = stream;
         let mut unread = [0u8; 4096];
-        let _ = socket.read(&mut unread);
-        let _ = socket.write(&line);
+        let tls =
+            matches!(socket.read(&mut unread), Ok(n) if n > 0 && unread[0] == TLS_HANDSHAKE_BYTE);
+        let alert = DoorRefusal::TooManyFromYou.alert_record();
+        let _ = socket.write(if tls { &alert[..] } else { &line[..] });
     }
     let _ = stream.shutdown(Shutdown::Write);
     if let Some(count) = refused.note {

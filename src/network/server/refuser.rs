@@ -2,9 +2,11 @@
 //!
 //! Owns the refusals decided at accept time (too many connections from one address, too many
 //! open at all): one thread waits for each refused peer's first bytes (up to the sniff window),
-//! answers in its dialect (a Natter client gets `welcome` then the `error`; a peer that sent
-//! anything else or nothing gets a plain line), closes its sending side and drains briefly so
-//! the peer reads the reason rather than a reset. Does not decide who is refused (the listener
+//! answers in its dialect (a Natter client gets `welcome` then the `error`; a TLS ClientHello
+//! gets the refusal's fatal alert, see `tls::DoorRefusal`; a peer that sent anything else or
+//! nothing gets a plain line), closes its sending side and drains briefly so the peer reads
+//! the reason rather than a reset. No TLS handshake is ever made here: the alert is seven
+//! constant bytes, so a flood of refused TLS peers costs no cryptography. Does not decide who is refused (the listener
 //! does) nor refuse people at the room's door (the handler does that, after `hello`).
 
 use std::io::{self, Read, Write};
@@ -19,6 +21,7 @@ use super::json_dialect::welcome_frame;
 use super::state::ServerState;
 use crate::network::plain;
 use crate::network::protocol::{Dialect, ErrorCode, ServerFrame, detect_dialect, encode};
+use crate::network::tls::{DoorRefusal, TLS_HANDSHAKE_BYTE};
 
 /// Refused peers waiting for their answer at once; past this, a refusal is a plain line
 /// written straight away by the accepting thread.
@@ -34,6 +37,31 @@ pub(super) struct Refusal {
     pub(super) peer: SocketAddr,
     pub(super) code: ErrorCode,
     pub(super) message: String,
+    /// What a TLS peer is told (it reads no `error` before a handshake).
+    pub(super) door: DoorRefusal,
+}
+
+/// How a refused peer is answered, from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// A Natter client: `welcome`, then the `error`.
+    Json,
+    /// A TLS ClientHello: the refusal's alert.
+    Tls,
+    /// Anything else, or nothing: a plain line.
+    Plain,
+}
+
+impl Answer {
+    fn of_first_bytes(bytes: &[u8]) -> Answer {
+        if bytes.first() == Some(&TLS_HANDSHAKE_BYTE) {
+            return Answer::Tls;
+        }
+        match detect_dialect(bytes) {
+            Dialect::Json => Answer::Json,
+            Dialect::Plain => Answer::Plain,
+        }
+    }
 }
 
 /// The refusing thread's inbox. Dropping it lets the thread finish and end.
@@ -72,9 +100,15 @@ impl Refuser {
             },
             None => refusal,
         };
-        // The waiting room is full: no time to learn the dialect, a plain line it is.
+        // The waiting room is full: no time to wait for the dialect. What already came tells a
+        // TLS peer apart; anyone else gets a plain line.
         let _ = refusal.stream.set_nonblocking(true);
-        answer(state, &refusal, Dialect::Plain);
+        let mut first = [0u8; 4096];
+        let kind = match (&refusal.stream).read(&mut first) {
+            Ok(n) if n > 0 && first[0] == TLS_HANDSHAKE_BYTE => Answer::Tls,
+            _ => Answer::Plain,
+        };
+        answer(state, &refusal, kind);
     }
 
     /// Answers the peers still waiting and joins the thread.
@@ -164,27 +198,28 @@ fn step(
             _ => false,
         };
     }
-    let dialect = match read {
-        Ok(n) if n > 0 => detect_dialect(&buf[..n]),
+    let kind = match read {
+        Ok(n) if n > 0 => Answer::of_first_bytes(&buf[..n]),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
             if now.duration_since(waiting.since) < sniff_window {
                 return true;
             }
-            Dialect::Plain
+            Answer::Plain
         }
         // Closed or broken before a word: it may still read what we say.
-        _ => Dialect::Plain,
+        _ => Answer::Plain,
     };
-    answer(state, &waiting.refusal, dialect);
+    answer(state, &waiting.refusal, kind);
     waiting.drain_until = Some(now + DRAIN);
     open
 }
 
-/// Writes the refusal in `dialect` to a non-blocking socket and closes our sending side. The
+/// Writes the refusal as `kind` says to a non-blocking socket and closes our sending side. The
 /// answer is a few hundred bytes into an empty socket buffer, so one write takes it whole.
-fn answer(state: &ServerState, refusal: &Refusal, dialect: Dialect) {
-    let bytes = match dialect {
-        Dialect::Json => {
+fn answer(state: &ServerState, refusal: &Refusal, kind: Answer) {
+    let bytes = match kind {
+        Answer::Tls => refusal.door.alert_record().to_vec(),
+        Answer::Json => {
             let mut bytes = encode(&welcome_frame(&state.config));
             bytes.extend(encode(&ServerFrame::Error {
                 code: refusal.code,
@@ -193,7 +228,7 @@ fn answer(state: &ServerState, refusal: &Refusal, dialect: Dialect) {
             }));
             bytes
         }
-        Dialect::Plain => plain::notice(&refusal.message).into_bytes(),
+        Answer::Plain => plain::notice(&refusal.message).into_bytes(),
     };
     let _ = (&refusal.stream).write_all(&bytes);
     let _ = refusal.stream.shutdown(Shutdown::Write);

@@ -35,6 +35,8 @@ pub(super) struct Member {
     pub(super) unencrypted: bool,
     /// Its `hello` listed `files`: it is sent file frames.
     pub(super) files: bool,
+    /// Its `hello` listed `encryption`: it is sent `encryption` frames.
+    pub(super) hears_encryption: bool,
 }
 
 /// A message kept for late joiners, with the stay that sent it, so a resuming sender gets
@@ -166,6 +168,31 @@ impl Room {
                 }
             };
             member.recipient.send(line);
+        }
+    }
+
+    /// Tells every member but `skip` that `nick`'s link is now `unencrypted` or not: an
+    /// `encryption` frame to clients that asked for it, a line to plain peers. Other clients
+    /// read it in their next `accepted`. Joins and leaves waiting in a batch go first.
+    pub(super) fn tell_encryption(&mut self, skip: ConnId, nick: &str, unencrypted: bool) {
+        self.flush_presence();
+        let frame = ServerFrame::Encryption {
+            nick: nick.to_string(),
+            unencrypted,
+            time: crate::network::protocol::now_rfc3339(),
+        };
+        let json: Arc<[u8]> = encode(&frame).into();
+        let plain: Arc<[u8]> = crate::network::plain::encryption(nick, unencrypted)
+            .into_bytes()
+            .into();
+        for member in self.members.iter().filter(|m| m.id != skip) {
+            match member.dialect {
+                Dialect::Json if member.hears_encryption => {
+                    member.recipient.send(Arc::clone(&json))
+                }
+                Dialect::Json => {}
+                Dialect::Plain => member.recipient.send(Arc::clone(&plain)),
+            }
         }
     }
 

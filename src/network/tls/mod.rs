@@ -1,5 +1,6 @@
 //! Encrypted links (TLS 1.3, rustls with the `ring` provider): the host's identity, its
-//! fingerprint and code, and the rustls configurations of both ends.
+//! fingerprint and code, the rustls configurations of both ends, and the alerts that turn a TLS
+//! peer away at the door (`refusal`).
 //!
 //! Owns what a TLS session is set up with. Does not own sockets or sessions: the server's
 //! I/O thread drives each server session (`server::conn_io`), the client's link drives its own
@@ -7,12 +8,14 @@
 
 mod fingerprint;
 mod identity;
+mod refusal;
 mod verify;
 
 use std::sync::Arc;
 
 pub use fingerprint::Fingerprint;
 pub use identity::{IDENTITY_FILE, Identity, IdentityError, Origin};
+pub use refusal::{ALERT_BUSY, ALERT_TOO_MANY_FROM_YOU, DoorRefusal};
 pub use verify::RecordingVerifier;
 
 use rustls::crypto::CryptoProvider;

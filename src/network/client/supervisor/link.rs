@@ -237,6 +237,15 @@ impl Supervisor {
                 detail,
                 time,
             }),
+            ServerFrame::Encryption {
+                nick,
+                unencrypted,
+                time,
+            } => self.post(ClientEvent::EncryptionChanged {
+                nick,
+                unencrypted,
+                time,
+            }),
             ServerFrame::Nick { from, to, time } => {
                 if from == self.nick {
                     self.nick = to.clone();
