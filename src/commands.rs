@@ -34,7 +34,9 @@ pub fn parse(line: &str) -> Typed {
         Some((word, argument)) => (word, argument.trim()),
         None => (rest, ""),
     };
-    match word.to_lowercase().as_str() {
+    // Commands are ASCII: only ASCII case is ignored, so `/nic` + U+212A KELVIN SIGN (which
+    // lowercases to `k`) is no `/nick`. Nothing is cut at a case-mapped copy's offsets.
+    match word.to_ascii_lowercase().as_str() {
         "nick" | "name" if argument.is_empty() => {
             Typed::Local("Type /nick and the name you want, e.g. /nick Dana.".into())
         }
@@ -68,6 +70,32 @@ pub fn who(users: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_ascii_case_makes_a_command_and_case_changing_letters_pass_through_whole() {
+        assert_eq!(
+            parse("/nic\u{212A} bob"),
+            Typed::Local(
+                "Unknown command /nic\u{212A}; /help lists them. (Start with // to send a line that begins with /.)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            parse("/NiCk \u{0130}\u{FB03}"),
+            Typed::Nick("\u{0130}\u{FB03}".into())
+        );
+        assert_eq!(
+            parse("/ME \u{1E9E}\u{00DF}"),
+            Typed::Action("\u{1E9E}\u{00DF}".into())
+        );
+        assert_eq!(
+            parse("/msg \u{212A}elvin stra\u{00DF}e"),
+            Typed::Private {
+                to: "\u{212A}elvin".into(),
+                text: "stra\u{00DF}e".into()
+            }
+        );
+    }
 
     #[test]
     fn typed_lines_become_messages_commands_or_local_answers() {

@@ -66,6 +66,23 @@ pub fn describe(event: &ServerEvent) -> Option<String> {
         ServerEvent::NotAnnounced { reason } => format!(
             "not announcing the room on the network ({reason}); people can still type the address"
         ),
+        ServerEvent::InternalError {
+            peer,
+            connection,
+            dialect,
+            stage,
+            detail,
+        } => {
+            let how = match dialect {
+                Some(Dialect::Json) => "Natter",
+                Some(Dialect::Plain) => "plain text",
+                None => "dialect not decided yet",
+            };
+            format!(
+                "Dropped a connection after an internal error (connection {connection} from {peer}, {how}, while {stage}: {detail}); everyone else goes on"
+            )
+        }
+        ServerEvent::Failed { reason } => format!("stopping: {reason}"),
         ServerEvent::Stopped => return None,
     };
     Some(stamped(&text))
@@ -117,7 +134,8 @@ pub fn address_lines(bind: IpAddr, port: u16) -> Vec<String> {
 
 /// Binds, prints where to connect, then prints one line per event until a stop signal
 /// (Ctrl+C, SIGINT, SIGTERM, SIGHUP; Ctrl+C or closing the console on Windows), when everyone is
-/// told goodbye in their own dialect before the process ends. Printing never holds the server:
+/// told goodbye in their own dialect before the process ends. A server that stopped by itself
+/// (an I/O thread failed) is an `Err` with its reason: the process exits non-zero. Printing never holds the server:
 /// lines go through a bounded queue (see [`Console`]).
 /// `identity_file`: where the host key is kept (`None`: the configuration folder's file).
 pub fn serve(
@@ -164,11 +182,15 @@ pub fn serve(
         ));
     }
     let events = handle.events().clone();
+    let mut failure = None;
     loop {
         crossbeam_channel::select! {
             recv(events) -> event => match event.ok().as_ref().and_then(describe) {
                 Some(line) => console.print(line),
-                None => break,
+                None => {
+                    failure = handle.failure();
+                    break;
+                }
             },
             recv(stop) -> _ => {
                 let people = handle.members().len();
@@ -189,7 +211,10 @@ pub fn serve(
         }
     }
     console.finish(FINISH_PRINTING_WITHIN);
-    Ok(())
+    match failure {
+        Some(reason) => Err(format!("natter serve stopped: {reason}")),
+        None => Ok(()),
+    }
 }
 
 /// How often a notice of dropped lines is tried again while nothing else is printed.

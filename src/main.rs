@@ -189,6 +189,8 @@ impl ServeArgs {
 }
 
 fn main() -> ExitCode {
+    // A panic prints its summary, never the peer text its message may quote.
+    natter::network::panics::install_hook();
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(args)) => {

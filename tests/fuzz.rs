@@ -1,6 +1,10 @@
-//! Property tests of the decoder, the line splitter and the text cleaner, and a socket-level
-//! chaos test. PROPTEST_CASES sets how many inputs each property gets (default 4096; the long
-//! run in the notes used millions).
+//! Property tests of every parser a peer reaches (JSON frames, plain lines, file chunk lines,
+//! discovery datagrams, offered file names, nicknames, the dialect sniffer, window commands,
+//! mentions), the line splitter and the text cleaner, and a socket-level chaos test. Text
+//! generators mix arbitrary Unicode with every code point whose case mapping changes its UTF-8
+//! length (computed from std's tables when the tests run). PROPTEST_CASES sets how many inputs
+//! each property gets (default 4096); docs/HARDENING.md has the command for a long run and the
+//! coverage-guided fuzzing in `fuzz/`.
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -215,6 +219,229 @@ proptest! {
         if let Ok(nick) = normalize_nick(&text) {
             prop_assert!(!nick.is_empty() && nick.chars().count() <= 24);
             prop_assert_eq!(normalize_nick(&nick).unwrap(), nick);
+        }
+    }
+}
+
+/// Every code point whose lower- or upper-case mapping has another length than the code point
+/// itself, in UTF-8 bytes (U+212A KELVIN SIGN lowercases from 3 bytes to 1, U+0130 İ from 2 to
+/// 3, ẞ from 3 to 2) or in characters (ß upper-cases to SS, ﬃ to FFI), from std's own tables,
+/// so new Unicode versions count.
+fn case_length_changing() -> &'static [char] {
+    static LIST: std::sync::OnceLock<Vec<char>> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        let changes = |c: char, mapped: &mut dyn Iterator<Item = char>| {
+            let (chars, bytes) = mapped.fold((0, 0), |(n, b), m| (n + 1, b + m.len_utf8()));
+            chars != 1 || bytes != c.len_utf8()
+        };
+        (0..=0x10FFFF)
+            .filter_map(char::from_u32)
+            .filter(|&c| changes(c, &mut c.to_lowercase()) || changes(c, &mut c.to_uppercase()))
+            .collect()
+    })
+}
+
+/// Words every parser looks for, so generated text hits the command and keyword paths.
+const KEYWORDS: &[&str] = &[
+    "/nick",
+    "/NICK",
+    "/msg",
+    "/me",
+    "/who",
+    "/users",
+    "/help",
+    "/?",
+    "exit",
+    "bye",
+    "/quit",
+    "/name",
+    "/query",
+    "@",
+    "//",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\r\n",
+    "`",
+    "'",
+    "\"",
+    ".",
+    "CON",
+    "COM1",
+    "lpt",
+    "\u{1b}[31m",
+    "\u{200f}",
+    "\u{fe0f}",
+    "\u{0307}",
+    "Σ",
+    "ς",
+    "i",
+    "I",
+];
+
+/// A keyword with one of its characters swapped for a case-length-changing one, preferably one
+/// whose case mapping holds that very letter (`/nic` + U+212A KELVIN SIGN, `/ı` for `/i`...):
+/// what a parser comparing case-folded copies takes for the keyword.
+fn folded_keyword() -> impl Strategy<Value = String> {
+    (
+        proptest::sample::select(KEYWORDS),
+        any::<proptest::sample::Index>(),
+        any::<proptest::sample::Index>(),
+    )
+        .prop_map(|(word, at, pick)| {
+            let mut chars: Vec<char> = word.chars().collect();
+            let at = at.index(chars.len());
+            let letter = chars[at];
+            let folding: Vec<char> = (case_length_changing().iter().copied())
+                .filter(|c| {
+                    (c.to_lowercase().chain(c.to_uppercase()))
+                        .any(|m| m.eq_ignore_ascii_case(&letter))
+                })
+                .collect();
+            let pool = if folding.is_empty() {
+                case_length_changing()
+            } else {
+                &folding
+            };
+            chars[at] = pool[pick.index(pool.len())];
+            chars.into_iter().collect()
+        })
+}
+
+/// Text as a hostile peer types it: arbitrary characters, case-length-changing ones,
+/// keywords (whole, or folded) and plain ASCII, in any order; half the time it starts with a
+/// folded keyword and white space, as a command would.
+fn hostile_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        3 => proptest::sample::select(case_length_changing().to_vec()).prop_map(String::from),
+        2 => folded_keyword(),
+        2 => any::<char>().prop_map(String::from),
+        2 => proptest::sample::select(KEYWORDS).prop_map(str::to_string),
+        1 => "[a-zA-Z0-9 ]{1,4}",
+    ];
+    let mix = proptest::collection::vec(piece, 0..16).prop_map(|pieces| pieces.concat());
+    prop_oneof![
+        mix.clone(),
+        (folded_keyword(), "[ \t]{1,2}", mix).prop_map(|(word, space, rest)| word + &space + &rest),
+    ]
+}
+
+/// Every parser a peer's (or the person's) text reaches; panics are the failure.
+fn parse_everywhere(text: &str) {
+    let _ = parse_line(text.as_bytes());
+    let _ = natter::commands::parse(text);
+    let _ = normalize_nick(text);
+    let _ = natter::network::lookalike::NickKey::of(text);
+    let _ = natter::network::lookalike::reserved_form(text);
+    let _ = natter::network::files::clean_file_name(text);
+    let _ = natter::network::protocol::detect_dialect(text.as_bytes());
+    let _ = natter::mentions::last_word(text);
+    for nick in text.split(' ') {
+        let _ = natter::mentions::mentions(text, nick);
+        let _ = natter::mentions::complete(text, nick, &[nick.to_string()], "me");
+    }
+}
+
+#[test]
+fn the_case_length_changing_list_is_computed_and_holds_the_known_offenders() {
+    let list = case_length_changing();
+    for known in [
+        '\u{212A}', '\u{0130}', '\u{00DF}', '\u{1E9E}', '\u{FB03}', '\u{0149}',
+    ] {
+        assert!(list.contains(&known), "{known:?} missing");
+    }
+    assert!(list.len() > 150, "only {} found", list.len());
+    assert!(!list.contains(&'k') && !list.contains(&'\u{00E9}'));
+}
+
+/// Each of them, in every position of every command, goes through every parser: this finds
+/// the Kelvin line (`/nic` + U+212A + ` bob`) in a fraction of a second.
+#[test]
+fn every_case_length_changing_letter_in_every_command_position_passes_every_parser() {
+    for &c in case_length_changing() {
+        for text in [
+            format!("/nic{c} bob"),
+            format!("/NIC{c}"),
+            format!("{c}/nick bob"),
+            format!("/{c}{c}{c}{c} x"),
+            format!("/ms{c} a b"),
+            format!("/m{c} waves"),
+            format!("/wh{c}"),
+            format!("exi{c}"),
+            format!("hi @{c}{c} and {c}"),
+            format!("CO{c}.txt"),
+        ] {
+            parse_everywhere(&text);
+            let line = format!("{{\"type\":\"chat\",\"text\":\"{c}\",\"to\":\"{c}\"}}");
+            let _ = decode::<ClientFrame>(line.as_bytes());
+            let _ = decode::<ServerFrame>(line.as_bytes());
+        }
+        assert_eq!(
+            parse_line(format!("/nic{c} bob").as_bytes()),
+            natter::network::plain::PlainCommand::Say(clean_text(&format!("/nic{c} bob")))
+        );
+    }
+}
+
+/// Fewer cases than the cheap properties: each input goes through a dozen parsers.
+fn parser_config() -> ProptestConfig {
+    ProptestConfig {
+        cases: config().cases / 4,
+        ..config()
+    }
+}
+
+proptest! {
+    #![proptest_config(parser_config())]
+
+    #[test]
+    fn hostile_text_passes_every_parser_and_commands_keep_the_typed_text(text in hostile_text()) {
+        parse_everywhere(&text);
+        let typed = clean_text(&text);
+        use natter::network::plain::PlainCommand;
+        match parse_line(text.as_bytes()) {
+            PlainCommand::Say(said) | PlainCommand::Action(said) | PlainCommand::Nick(said) => {
+                prop_assert!(typed.contains(&said), "{said:?} not in {typed:?}");
+            }
+            PlainCommand::Private { to, text: said } => {
+                prop_assert!(typed.contains(&to) && typed.contains(&said));
+            }
+            _ => {}
+        }
+        match natter::commands::parse(&text) {
+            natter::commands::Typed::Say(said)
+            | natter::commands::Typed::Action(said)
+            | natter::commands::Typed::Nick(said) => prop_assert!(text.contains(&said)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn hostile_text_in_frames_datagrams_and_chunk_lines_never_panics(
+        text in hostile_text(),
+        number in any::<u64>(),
+    ) {
+        use natter::network::protocol::chunk_line::{ClientChunk, HostChunk};
+        let quoted = serde_json::to_string(&text).unwrap();
+        let frames = [
+            format!("{{\"type\":\"hello\",\"version\":1,\"nick\":{quoted}}}"),
+            format!("{{\"type\":\"chat\",\"text\":{quoted},\"client_id\":{quoted}}}"),
+            format!("{{\"type\":\"file_offer\",\"name\":{quoted},\"size\":{number},\"sha256\":{quoted}}}"),
+            format!("{{\"type\":\"file_chunk\",\"id\":{quoted},\"offset\":{number},\"data\":{quoted}}}"),
+            format!("{{\"type\":\"file_chunk\",\"delivery\":{number},\"offset\":{number},\"data\":\"{text}\"}}"),
+            format!("{{\"type\":\"room\",\"id\":{quoted},\"room\":{quoted},\"host\":{quoted},\"port\":{},\"people\":{number},\"version\":1}}", number % 65536),
+            text.clone(),
+        ];
+        for frame in &frames {
+            let bytes = frame.as_bytes();
+            let _ = decode::<ClientFrame>(bytes);
+            let _ = decode::<ServerFrame>(bytes);
+            let _ = ClientChunk::read(bytes);
+            let _ = HostChunk::read(bytes);
+            let _ = natter::network::discovery::Datagram::decode(bytes);
+            let _ = natter::network::protocol::detect_dialect(bytes);
+            let _ = parse_line(bytes);
         }
     }
 }

@@ -60,3 +60,34 @@ fn help_explains_every_command() {
         assert!(text.contains(option), "{option} missing from: {text}");
     }
 }
+
+/// The line that took down an I/O thread: `/nic` + U+212A KELVIN SIGN + ` bob` (its lowercase
+/// is 2 bytes shorter, and the line was cut at the lowercase's offsets). After it, every new
+/// connection, on every I/O thread, is greeted, and the room still flows to everyone.
+#[test]
+fn after_the_kelvin_line_from_nc_every_io_thread_greets_newcomers_and_relays() {
+    const IO_THREADS: usize = 2;
+    let mut serve = ServeProcess::start(&["--io-threads", &IO_THREADS.to_string()]);
+    let mut mallory = RawPeer::connect(serve.addr);
+    mallory.send_raw(b"/nick mallory\n");
+    mallory.text_until("is now mallory");
+    mallory.send_raw("/nic\u{212A} bob\n/who\n".as_bytes());
+    // Connection ids go round the threads: 3 × IO_THREADS newcomers land on each of them.
+    let mut newcomers = Vec::new();
+    for i in 0..3 * IO_THREADS {
+        let mut peer = RawPeer::connect(serve.addr);
+        peer.send_raw(format!("/nick p{i}\n").as_bytes());
+        let seen = peer.text_until(&format!("is now p{i}"));
+        assert!(seen.contains("Welcome to Natter"), "p{i} got {seen:?}");
+        newcomers.push(peer);
+    }
+    // Mallory's own thread answers too (a plain sender is not echoed its own line).
+    mallory.text_until("* Online");
+    newcomers[0].send_raw(b"still flowing\n");
+    for peer in &newcomers[1..] {
+        peer.text_until("p0: still flowing");
+    }
+    mallory.text_until("p0: still flowing");
+    // The line was said as typed (the console shows it cleaned, as every message).
+    serve.line_with("mallory: /nic\u{212A} bob");
+}

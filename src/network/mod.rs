@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod files;
 pub mod interfaces;
 pub mod lookalike;
+pub mod panics;
 pub mod plain;
 pub mod protocol;
 pub mod server;

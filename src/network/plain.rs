@@ -32,46 +32,56 @@ pub enum PlainCommand {
 
 /// Reads one line from a plain peer. Invalid UTF-8 is replaced (U+FFFD), never fatal; escapes
 /// and control characters are stripped before anything else looks at the text.
+///
+/// Commands are ASCII words, compared without regard to ASCII case on the line itself; the
+/// argument is what follows the word in that same line. Nothing is cut at offsets taken from a
+/// case-mapped copy: case mapping changes lengths (U+212A KELVIN SIGN lowercases from three
+/// bytes to one), so such an offset can fall inside a character of the original, and a line
+/// typed into `nc` panicked the thread serving it. A word with a non-ASCII letter that only
+/// case-folds to a command (`/nic` + U+212A) is no command: it is said as typed.
 pub fn parse_line(line: &[u8]) -> PlainCommand {
     let text = clean_text(&String::from_utf8_lossy(line));
     let text = text.trim();
     if text.is_empty() {
         return PlainCommand::Nothing;
     }
-    let lower = text.to_lowercase();
-    if matches!(lower.as_str(), "exit" | "quit" | "bye" | "/quit" | "/exit") {
-        return PlainCommand::Quit;
+    let (word, argument) = match text.split_once(char::is_whitespace) {
+        Some((word, rest)) => (word, rest.trim()),
+        None => (text, ""),
+    };
+    let is = |command: &str| word.eq_ignore_ascii_case(command);
+    if argument.is_empty() {
+        if ["exit", "quit", "bye", "/quit", "/exit"]
+            .into_iter()
+            .any(is)
+        {
+            return PlainCommand::Quit;
+        }
+        if is("/who") || is("/users") {
+            return PlainCommand::Who;
+        }
+        if is("/help") || is("/?") {
+            return PlainCommand::Help;
+        }
     }
-    if lower == "/who" || lower == "/users" {
-        return PlainCommand::Who;
+    if is("/nick") {
+        return PlainCommand::Nick(argument.to_string());
     }
-    if lower == "/help" || lower == "/?" {
-        return PlainCommand::Help;
-    }
-    if lower == "/nick" || lower.starts_with("/nick ") {
-        return PlainCommand::Nick(text[5..].trim().to_string());
-    }
-    if let Some(rest) = text
-        .get(..4)
-        .filter(|start| start.eq_ignore_ascii_case("/msg"))
-        .map(|_| &text[4..])
-        .filter(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
-    {
-        let mut rest = rest.trim_start().splitn(2, char::is_whitespace);
-        let to = rest.next().unwrap_or_default().to_string();
-        let said = rest.next().unwrap_or_default().trim().to_string();
+    if is("/msg") {
+        let (to, said) = match argument.split_once(char::is_whitespace) {
+            Some((to, said)) => (to, said.trim()),
+            None => (argument, ""),
+        };
         if to.is_empty() || said.is_empty() {
             return PlainCommand::PrivateUsage;
         }
-        return PlainCommand::Private { to, text: said };
+        return PlainCommand::Private {
+            to: to.to_string(),
+            text: said.to_string(),
+        };
     }
-    if let Some(action) = text
-        .get(..4)
-        .filter(|start| start.eq_ignore_ascii_case("/me "))
-        .map(|_| text[4..].trim())
-        .filter(|rest| !rest.is_empty())
-    {
-        return PlainCommand::Action(action.to_string());
+    if is("/me") && !argument.is_empty() {
+        return PlainCommand::Action(argument.to_string());
     }
     PlainCommand::Say(text.to_string())
 }
@@ -252,6 +262,43 @@ mod tests {
         assert_eq!(
             parse_line("exit now".as_bytes()),
             PlainCommand::Say("exit now".into())
+        );
+    }
+
+    #[test]
+    fn letters_whose_case_mapping_changes_length_are_said_as_typed_not_cut_mid_character() {
+        // U+212A KELVIN SIGN lowercases to ASCII k (3 bytes to 1): the line that took down an
+        // I/O thread. U+0130 lowercases longer; ﬃ, ß and ẞ change length in upper case.
+        for line in [
+            "/nic\u{212A} bob",
+            "/NIC\u{212A} bob",
+            "\u{0130}/nick bob",
+            "/\u{0130}\u{0130}\u{0130}\u{0130} x",
+            "/m\u{FB03} dana hi",
+            "/ni\u{00DF}\u{1E9E} bob",
+            "\u{212A}\u{212A}\u{212A}\u{212A}\u{212A}\u{212A} k",
+            "/who\u{212A}",
+        ] {
+            assert_eq!(
+                parse_line(line.as_bytes()),
+                PlainCommand::Say(line.into()),
+                "{line:?}"
+            );
+        }
+        assert_eq!(
+            parse_line("/NICK \u{212A}elvin".as_bytes()),
+            PlainCommand::Nick("\u{212A}elvin".into())
+        );
+        assert_eq!(
+            parse_line("/Me  \u{0130}stanbul ".as_bytes()),
+            PlainCommand::Action("\u{0130}stanbul".into())
+        );
+        assert_eq!(
+            parse_line("/msg \u{1E9E}\u{FB03}  stra\u{00DF}e".as_bytes()),
+            PlainCommand::Private {
+                to: "\u{1E9E}\u{FB03}".into(),
+                text: "stra\u{00DF}e".into()
+            }
         );
     }
 

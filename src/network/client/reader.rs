@@ -20,6 +20,11 @@ use crate::network::timed_read::ReadOutcome;
 /// How long a plain host's unfinished line ("Enter your name: ") waits before it is shown.
 const PLAIN_PROMPT_PAUSE: Duration = Duration::from_millis(200);
 
+/// Tests only: a line from the host holding this panics the reader, for the test of what a
+/// panic costs (see `supervisor::link`).
+#[cfg(test)]
+pub(super) const PANIC_TEXT: &[u8] = b"natter-test: panic in the reader";
+
 /// What the reader thread passes to the supervisor.
 pub(super) enum Incoming {
     Frame(ServerFrame),
@@ -136,6 +141,10 @@ impl Reader {
     }
 
     fn to_item(&self, line: &[u8]) -> Incoming {
+        #[cfg(test)]
+        if line.windows(PANIC_TEXT.len()).any(|w| w == PANIC_TEXT) {
+            panic!("a test asked the reader to fail");
+        }
         if self.plain {
             return Incoming::Text(clean_text(&String::from_utf8_lossy(line)));
         }

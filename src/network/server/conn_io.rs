@@ -18,7 +18,10 @@ use super::connection::{ConnId, Connection, End, Recipient};
 use super::handler::Handler;
 use super::outbox::{Ending, Outbox, Take};
 use super::state::ServerState;
-use crate::network::protocol::{Dialect, LeaveReason, detect_dialect};
+use crate::network::plain;
+use crate::network::protocol::{
+    Dialect, ErrorCode, LeaveReason, ServerFrame, detect_dialect, encode,
+};
 use crate::network::tls::TLS_HANDSHAKE_BYTE;
 
 mod writing;
@@ -36,6 +39,9 @@ pub(super) const READ_BUDGET: usize = 16 * 1024;
 const SNIFF_MAX: usize = 4096;
 /// What a host without an identity answers a TLS handshake with.
 const NO_TLS_HERE: &[u8] = b"This host does not offer encryption: connect without it.\r\n";
+/// What a peer is told when the host drops it after an internal error (a contained panic).
+const INTERNAL_ERROR: &str =
+    "The host hit an internal error while serving this connection and closed it. Connect again.";
 /// A closing connection's unread input is drained this long at most...
 const LINGER: Duration = Duration::from_secs(1);
 /// ...and this much at most.
@@ -477,6 +483,45 @@ impl Conn {
                 ..
             } if now >= *until => self.phase = Phase::Done,
             _ => {}
+        }
+    }
+
+    /// After a panic while handling this connection (see `io_thread::contain`): the peer is
+    /// told `server_error` in its dialect if no line is half-written and the socket takes it
+    /// at once, and it leaves the room, everyone told. Returns its dialect, if decided.
+    pub(super) fn abandon(&mut self) -> Option<Dialect> {
+        let Phase::Serving(mut handler) = std::mem::replace(&mut self.phase, Phase::Done) else {
+            return None;
+        };
+        let dialect = handler.dialect;
+        if self.out_offset == 0 {
+            let line = match dialect {
+                Dialect::Json => encode(&ServerFrame::Error {
+                    code: ErrorCode::ServerError,
+                    message: INTERNAL_ERROR.into(),
+                    client_id: None,
+                }),
+                Dialect::Plain => plain::notice(INTERNAL_ERROR).into_bytes(),
+            };
+            self.send_now(&line);
+        }
+        handler.leave_room(
+            LeaveReason::Dropped,
+            "dropped after an internal error on the host",
+        );
+        Some(dialect)
+    }
+
+    /// Writes `line` if the socket takes it now (through the TLS session on a TLS link).
+    fn send_now(&mut self, line: &[u8]) {
+        match self.tls.as_mut() {
+            Some(tls) => {
+                let _ = tls.writer().write_all(line);
+                while tls.wants_write() && tls.write_tls(&mut &self.stream).is_ok_and(|n| n > 0) {}
+            }
+            None => {
+                let _ = (&self.stream).write_all(line);
+            }
         }
     }
 

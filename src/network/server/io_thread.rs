@@ -31,13 +31,16 @@ use super::connection::{ConnId, Connection};
 use super::outbox::Pressure;
 use super::state::ServerState;
 use crate::network::lock;
+use crate::network::panics::guarded;
+use contain::Stage;
+use load::Load;
+use sweep::SWEEP;
+
+mod contain;
+mod load;
+mod sweep;
 
 const WAKER: Token = Token(0);
-/// How often every connection is checked for a queue held over its mark too long.
-const SWEEP: Duration = Duration::from_millis(500);
-/// Once a thread's connection count held still for a sweep after changing by this many (a
-/// crowd came or went), freed memory is handed back; also while a crowd of this size leaves.
-const TRIM_AFTER_CHANGE: usize = 32;
 
 /// The token of connection `id` (ids start at 1; token 0 is the waker's).
 pub(super) fn token_for(id: ConnId) -> usize {
@@ -72,6 +75,9 @@ pub(super) struct IoShared {
     wake_at: AtomicU64,
     epoch: Instant,
     stop: AtomicBool,
+    /// Tests only: the thread panics outside any connection (see `contain`'s tests).
+    #[cfg(test)]
+    fail: AtomicBool,
 }
 
 impl IoShared {
@@ -123,36 +129,6 @@ fn micros_of(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// How busy a thread was: the share of the last [`LOAD_WINDOW`] it did not spend waiting.
-struct Load {
-    since: Instant,
-    waited: Duration,
-}
-
-/// How often an I/O thread's load is measured.
-const LOAD_WINDOW: Duration = Duration::from_millis(100);
-
-impl Load {
-    fn new(now: Instant) -> Load {
-        Load {
-            since: now,
-            waited: Duration::ZERO,
-        }
-    }
-
-    /// Counts a wait from `from` to `to`; once a window is over, returns its busy share.
-    fn waited(&mut self, from: Instant, to: Instant) -> Option<f64> {
-        self.waited += to.saturating_duration_since(from);
-        let elapsed = to.saturating_duration_since(self.since);
-        if elapsed < LOAD_WINDOW {
-            return None;
-        }
-        let busy = 1.0 - self.waited.as_secs_f64() / elapsed.as_secs_f64();
-        *self = Load::new(to);
-        Some(busy.clamp(0.0, 1.0))
-    }
-}
-
 /// The running I/O threads.
 pub(super) struct IoThreads {
     shared: Vec<Arc<IoShared>>,
@@ -177,11 +153,18 @@ impl IoThreads {
                 wake_at: AtomicU64::new(0),
                 epoch: Instant::now(),
                 stop: AtomicBool::new(false),
+                #[cfg(test)]
+                fail: AtomicBool::new(false),
             });
             let worker = Worker::new(Arc::clone(&shared), Arc::clone(state), poll);
+            let state = Arc::clone(state);
             let handle = thread::Builder::new()
                 .name(format!("natter-io-{index}"))
-                .spawn(move || worker.run())?;
+                .spawn(move || {
+                    if let Err(panic) = guarded(|| worker.run()) {
+                        contain::thread_died(&state, index, &panic);
+                    }
+                })?;
             threads.shared.push(shared);
             threads.handles.push(handle);
         }
@@ -255,6 +238,10 @@ impl Worker {
             self.take_inbox(now);
             if self.shared.stop.load(Ordering::SeqCst) {
                 break;
+            }
+            #[cfg(test)]
+            if self.shared.fail.load(Ordering::SeqCst) {
+                panic!("a test asked this I/O thread to fail");
             }
             if !self.pressure.is_on() {
                 self.read_ready();
@@ -331,7 +318,10 @@ impl Worker {
     fn take_inbox(&mut self, now: Instant) {
         let Inbox { new, dirty } = std::mem::take(&mut *lock(&self.shared.inbox));
         for conn in new {
-            self.adopt(conn, now);
+            let (id, peer) = (conn.id, conn.connection.peer);
+            if let Err(panic) = guarded(|| self.adopt(conn, now)) {
+                self.drop_after_panic(token_for(id), Stage::Adopting, panic, Some((id, peer)));
+            }
         }
         for (token, due) in dirty {
             let due = due.map_or(now, |t| t.max(now));
@@ -379,7 +369,14 @@ impl Worker {
                 self.to_read.push(token);
                 continue;
             }
-            let drained = conn.read(&self.state, &mut self.scratch);
+            let (state, scratch) = (&self.state, &mut self.scratch);
+            let drained = match guarded(|| conn.read(state, scratch)) {
+                Ok(drained) => drained,
+                Err(panic) => {
+                    self.drop_after_panic(token, Stage::Reading, panic, None);
+                    continue;
+                }
+            };
             if drained {
                 conn.readable = false;
             } else {
@@ -421,7 +418,14 @@ impl Worker {
                 continue;
             }
             conn.write_due = None;
-            match conn.write(Instant::now()) {
+            let flushed = match guarded(|| conn.write(Instant::now())) {
+                Ok(flushed) => flushed,
+                Err(panic) => {
+                    self.drop_after_panic(token, Stage::Writing, panic, None);
+                    continue;
+                }
+            };
+            match flushed {
                 Flushed::Sent => {
                     let wait = if conn.has_bulk() {
                         Duration::ZERO
@@ -482,54 +486,13 @@ impl Worker {
             };
             if let Some(conn) = self.conns.get_mut(&token) {
                 conn.timer = None;
-                conn.on_timer(&self.state, now);
+                let state = &self.state;
+                if let Err(panic) = guarded(|| conn.on_timer(state, now)) {
+                    self.drop_after_panic(token, Stage::Timers, panic, None);
+                    continue;
+                }
             }
             self.settle(token);
-        }
-    }
-
-    /// Drops members whose queue stayed over its high mark for the stall time while their
-    /// socket took bytes: they read, but too slowly to keep up, and hold everyone else.
-    fn sweep(&mut self, now: Instant) {
-        if now < self.next_sweep {
-            return;
-        }
-        self.next_sweep = now + SWEEP;
-        self.trim_after_a_crowd();
-        let stall = self.state.config.write_stall;
-        for conn in self.conns.values() {
-            let outbox = &conn.connection.outbox;
-            if let Some(since) = outbox.over_since()
-                && now.saturating_duration_since(since) >= stall
-            {
-                let waiting = outbox.len();
-                conn.connection.close(
-                    crate::network::protocol::LeaveReason::Dropped,
-                    format!(
-                        "reading too slowly: {waiting} messages waited more than {} s",
-                        stall.as_secs()
-                    ),
-                );
-            }
-        }
-    }
-
-    /// Hands freed memory back to the system once a crowd came or went: glibc keeps it in its
-    /// arenas otherwise (a 5,000-person storm left ~100 MB resident after everyone left).
-    fn trim_after_a_crowd(&mut self) {
-        let now = self.conns.len();
-        let settled = now == std::mem::replace(&mut self.conns_at_sweep, now);
-        let change = now.abs_diff(self.conns_at_trim);
-        let leaving = self.conns_at_trim.saturating_sub(now) >= 8 * TRIM_AFTER_CHANGE;
-        let due = change >= TRIM_AFTER_CHANGE && (settled || leaving);
-        if !due {
-            return;
-        }
-        self.conns_at_trim = now;
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: malloc_trim only walks glibc's own heap under its own locks.
-        unsafe {
-            libc::malloc_trim(0);
         }
     }
 
@@ -566,8 +529,11 @@ impl Worker {
         self.take_inbox(Instant::now());
         let tokens: Vec<usize> = self.conns.keys().copied().collect();
         for token in tokens {
-            if let Some(conn) = self.conns.get_mut(&token) {
-                conn.stop();
+            if let Some(conn) = self.conns.get_mut(&token)
+                && let Err(panic) = guarded(|| conn.stop())
+            {
+                self.drop_after_panic(token, Stage::Stopping, panic, None);
+                continue;
             }
             self.settle(token);
         }
@@ -577,17 +543,6 @@ impl Worker {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-
-    #[test]
-    fn a_window_spent_a_quarter_waiting_is_three_quarters_busy_and_only_then_reported() {
-        let t0 = Instant::now();
-        let mut load = Load::new(t0);
-        assert_eq!(load.waited(t0, t0 + LOAD_WINDOW / 8), None);
-        let end = t0 + LOAD_WINDOW;
-        let busy = load.waited(end - LOAD_WINDOW / 8, end).unwrap();
-        assert!((busy - 0.75).abs() < 1e-9, "{busy}");
-        assert_eq!(load.since, end, "the next window starts afresh");
-    }
 
     /// An I/O thread's shared side with no thread behind it (its poll is returned too, so
     /// the waker stays valid), for tests of what hands work to it.
@@ -602,6 +557,7 @@ pub(super) mod tests {
             wake_at: AtomicU64::new(0),
             epoch: Instant::now(),
             stop: AtomicBool::new(false),
+            fail: AtomicBool::new(false),
         };
         (poll, shared)
     }

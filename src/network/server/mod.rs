@@ -116,6 +116,23 @@ pub enum ServerEvent {
     NotAnnounced {
         reason: String,
     },
+    /// Handling one connection went wrong inside the host (a bug, caught): that connection
+    /// was told `server_error` if its socket took it, left the room and was dropped; everyone
+    /// else goes on. `stage` says what the host was doing (reading, writing, timers...);
+    /// `detail` is the panic's summary, without the peer's text. Reported once.
+    InternalError {
+        peer: SocketAddr,
+        connection: u64,
+        /// `None`: the connection's dialect was not decided yet.
+        dialect: Option<Dialect>,
+        stage: &'static str,
+        detail: String,
+    },
+    /// The server cannot go on (an I/O thread failed outside any one connection): it stops,
+    /// saying goodbye to everyone, and `Stopped` follows. `reason` is in words.
+    Failed {
+        reason: String,
+    },
     /// Every thread is joined and the port is released. Always the last event.
     Stopped,
 }
@@ -198,6 +215,12 @@ impl ServerHandle {
         self.stop_and_join();
     }
 
+    /// Why the server stopped by itself, if it did (see [`ServerEvent::Failed`]): kept here
+    /// too, so it is known even if the event channel was full.
+    pub fn failure(&self) -> Option<String> {
+        lock(&self.state.failure).clone()
+    }
+
     /// The instance id the room is announced under, when it is announced.
     pub fn announced_id(&self) -> Option<&str> {
         self.announcer.as_ref().map(Announcer::id)
@@ -225,7 +248,7 @@ impl Drop for ServerHandle {
     }
 }
 
-fn loopback_for(addr: SocketAddr) -> SocketAddr {
+pub(super) fn loopback_for(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
         IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),

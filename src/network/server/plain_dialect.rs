@@ -67,6 +67,10 @@ impl Handler {
     }
 
     pub(super) fn handle_plain_line(&mut self, line: &[u8]) -> Option<End> {
+        #[cfg(test)]
+        if line == PANIC_LINE {
+            panic!("a test asked for a panic");
+        }
         match plain::parse_line(line) {
             PlainCommand::Nothing => None,
             PlainCommand::Say(text) => self.chat(&text, None, false),
@@ -100,3 +104,8 @@ impl Handler {
         }
     }
 }
+
+/// Tests only: a plain line whose handling panics, for the tests of what a panic costs
+/// (`io_thread::contain`). No build but the library's own tests knows it.
+#[cfg(test)]
+pub(super) const PANIC_LINE: &[u8] = b"natter-test: panic while handling this line";

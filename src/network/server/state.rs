@@ -48,6 +48,8 @@ pub(super) struct ServerState {
     pub(super) io_threads: Mutex<Option<IoThreads>>,
     /// Made from `config.identity` at start: what each TLS session is set up with.
     pub(super) tls: Option<Arc<rustls::ServerConfig>>,
+    /// Why the server stopped by itself (an I/O thread failed), in words; see `contain`.
+    pub(super) failure: Mutex<Option<String>>,
 }
 
 /// Every open connection, in the room or not, so that stop can reach them all.
@@ -82,6 +84,7 @@ impl ServerState {
             epoch: Instant::now(),
             io_threads: Mutex::new(None),
             tls,
+            failure: Mutex::new(None),
         }
     }
 

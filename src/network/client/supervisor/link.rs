@@ -3,6 +3,7 @@
 //! host pumped until the link ends. Dialling, reconnecting and backing off are `supervisor`'s.
 
 use super::*;
+use crate::network::panics::guarded;
 
 impl Supervisor {
     pub(super) fn run_link(&mut self, established: Established) -> LinkEnd {
@@ -12,6 +13,11 @@ impl Supervisor {
             Err(e) => return LinkEnd::Lost(ClientError::lost(&e)),
         };
         let plain = established.plain;
+        // A failure of the files thread while no link was up stopped its transfers and was
+        // shown then; it must not end this new link.
+        let files_failed = self.files.as_ref().map(|f| f.failed.clone());
+        while files_failed.as_ref().is_some_and(|f| f.try_recv().is_ok()) {}
+        let ended = incoming_tx.clone();
         let reader = Reader {
             stream: reader_stream,
             splitter: established.splitter,
@@ -23,15 +29,20 @@ impl Supervisor {
         };
         let reader = match thread::Builder::new()
             .name("natter-client-read".into())
-            .spawn(move || reader.run())
-        {
+            .spawn(move || {
+                // A panic (a bug) ends the link with words, not a silent "reader stopped".
+                if let Err(panic) = guarded(|| reader.run()) {
+                    let detail = format!("an internal error while reading from the host: {panic}");
+                    let _ = ended.send(Incoming::Ended(ClientError::Lost { detail }));
+                }
+            }) {
             Ok(reader) => reader,
             Err(e) => return LinkEnd::Lost(ClientError::lost(&e)),
         };
         let stream = established.stream;
         self.hand_link_to_files(&stream, plain);
         let end = match self.resend_unconfirmed(&stream, plain) {
-            Ok(()) => self.pump(&stream, plain, &incoming),
+            Ok(()) => self.pump(&stream, plain, &incoming, files_failed),
             Err(error) => LinkEnd::Lost(error),
         };
         if matches!(end, LinkEnd::Disconnected) && !plain {
@@ -85,9 +96,31 @@ impl Supervisor {
     }
 
     /// Moves commands to the socket and frames to events until the link ends.
-    fn pump(&mut self, stream: &HostStream, plain: bool, incoming: &Receiver<Incoming>) -> LinkEnd {
+    /// A panic the files thread caught (`files_failed`) ends the link with words too: its
+    /// transfers were stopped, and the next link starts them afresh.
+    fn pump(
+        &mut self,
+        stream: &HostStream,
+        plain: bool,
+        incoming: &Receiver<Incoming>,
+        files_failed: Option<Receiver<String>>,
+    ) -> LinkEnd {
+        let mut files_failed = files_failed.unwrap_or_else(crossbeam_channel::never);
+        let mut files_gone = false;
         loop {
             let result = crossbeam_channel::select! {
+                recv(files_failed) -> panic => match panic {
+                    Ok(panic) => Err(LinkEnd::Lost(ClientError::Lost {
+                        detail: format!(
+                            "file transfers hit an internal error ({panic}) and were stopped; reconnecting"
+                        ),
+                    })),
+                    // The thread ended (it stops only with the client): nothing more comes.
+                    Err(_) => {
+                        files_gone = true;
+                        Ok(())
+                    }
+                },
                 recv(self.commands) -> command => match command {
                     Ok(command) => self.on_command(stream, plain, command),
                     Err(_) => Err(LinkEnd::Disconnected),
@@ -108,6 +141,9 @@ impl Supervisor {
             };
             if let Err(end) = result {
                 return end;
+            }
+            if std::mem::take(&mut files_gone) {
+                files_failed = crossbeam_channel::never();
             }
         }
     }
@@ -313,5 +349,99 @@ fn presence_event(event: PresenceEvent, time: &str) -> ClientEvent {
             detail,
             time,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::network::client::reader::PANIC_TEXT;
+    use crate::network::client::transfers::PANIC_ID;
+    use crate::network::client::{
+        ClientCommand, ClientError, ClientEvent, ClientHandle, ConnectOptions, FileCommand, connect,
+    };
+    use crate::network::no_wake_up;
+    use crate::network::server::{self, ServerConfig, ServerHandle};
+
+    const WAIT: Duration = Duration::from_secs(10);
+
+    fn host() -> ServerHandle {
+        let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        server::start(listener, ServerConfig::default(), no_wake_up()).unwrap()
+    }
+
+    /// The next event `pick` takes, skipping others; panics after WAIT.
+    fn next<T>(client: &ClientHandle, mut pick: impl FnMut(ClientEvent) -> Option<T>) -> T {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = client.events().recv_timeout(left).unwrap();
+            if let ClientEvent::Failed(_) | ClientEvent::Closed = event {
+                panic!("the client ended: {event:?}");
+            }
+            if let Some(found) = pick(event) {
+                return found;
+            }
+        }
+    }
+
+    fn in_room(host: &ServerHandle) -> ClientHandle {
+        let options = ConnectOptions::new(host.local_addr().to_string(), "alice");
+        let client = connect(options, no_wake_up()).unwrap();
+        next(&client, |e| {
+            matches!(e, ClientEvent::Connected { .. }).then_some(())
+        });
+        client
+    }
+
+    fn link_lost(client: &ClientHandle) -> ClientError {
+        next(client, |e| match e {
+            ClientEvent::LinkLost { error, .. } => Some(error),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_panic_in_the_reader_ends_the_link_with_an_internal_error_in_words() {
+        let host = host();
+        let client = in_room(&host);
+        let text = String::from_utf8_lossy(PANIC_TEXT).into_owned();
+        // Our own message comes back: the reader panics on it.
+        client.send(ClientCommand::Send { local_id: 1, text });
+        let error = link_lost(&client);
+        assert!(
+            error.to_string().contains(
+                "an internal error while reading from the host: a test asked the reader to fail"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_panic_in_the_files_thread_ends_the_link_with_words_and_files_work_on_the_next_link() {
+        let host = host();
+        let client = in_room(&host);
+        client.send(ClientCommand::File(FileCommand::Decline {
+            id: PANIC_ID.into(),
+        }));
+        let error = link_lost(&client);
+        assert!(
+            error.to_string().contains(
+                "file transfers hit an internal error (a test asked the files thread to fail)"
+            ),
+            "{error}"
+        );
+        next(&client, |e| {
+            matches!(e, ClientEvent::Connected { .. }).then_some(())
+        });
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("notes.txt");
+        std::fs::write(&path, b"still works").unwrap();
+        client.send(ClientCommand::File(FileCommand::Offer { path, to: None }));
+        next(&client, |e| match e {
+            ClientEvent::FileOffered { offer, ours: true } => Some(offer.name),
+            _ => None,
+        });
     }
 }

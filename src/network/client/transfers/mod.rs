@@ -20,9 +20,15 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use super::ClientEvent;
 use super::host_stream::HostStream;
 use crate::network::WakeUp;
+use crate::network::panics::guarded;
 use crate::network::protocol::{ClientFrame, FileLimits, ServerFrame, encode};
 use receiving::Receiving;
 use sending::Sending;
+
+/// Tests only: declining this file id panics the files thread, for the tests of what a panic
+/// costs (see [`Files::contained`]).
+#[cfg(test)]
+pub(super) const PANIC_ID: &str = "natter-test-panic";
 
 /// How often progress is reported while a transfer moves.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -83,13 +89,18 @@ pub(super) enum FilesInput {
 /// The files thread's handle, kept by the supervisor.
 pub(super) struct FilesThread {
     pub(super) input: Sender<FilesInput>,
+    /// Each panic the thread caught (its summary): every transfer was stopped, and the
+    /// supervisor ends the link with this error, so the window shows it and all picks up anew.
+    pub(super) failed: Receiver<String>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl FilesThread {
     pub(super) fn start(events: Sender<ClientEvent>, wake: WakeUp) -> std::io::Result<Self> {
         let (input, inputs) = crossbeam_channel::unbounded();
+        let (report_failure, failed) = crossbeam_channel::unbounded();
         let files = Files {
+            report_failure,
             inputs,
             own_input: input.clone(),
             events,
@@ -105,6 +116,7 @@ impl FilesThread {
             .spawn(move || files.run())?;
         Ok(FilesThread {
             input,
+            failed,
             thread: Some(thread),
         })
     }
@@ -131,6 +143,8 @@ struct Link {
 
 struct Files {
     inputs: Receiver<FilesInput>,
+    /// Where a caught panic is reported (see [`FilesThread::failed`]).
+    report_failure: Sender<String>,
     /// Given to hashing threads, which report back here.
     own_input: Sender<FilesInput>,
     events: Sender<ClientEvent>,
@@ -150,24 +164,55 @@ impl Files {
             while handled < INPUTS_PER_ROUND {
                 match self.inputs.try_recv() {
                     Ok(FilesInput::Stop) => return self.finish(),
-                    Ok(input) => self.on_input(input),
+                    Ok(input) => self.contained(|files| files.on_input(input)),
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => return self.finish(),
                 }
                 handled += 1;
             }
-            let sent = self.send_round();
-            self.report_progress(false);
+            let mut sent = false;
+            self.contained(|files| {
+                sent = files.send_round();
+                files.report_progress(false);
+            });
             if sent || handled == INPUTS_PER_ROUND {
                 continue;
             }
             match self.inputs.recv_timeout(PROGRESS_EVERY) {
                 Ok(FilesInput::Stop) => return self.finish(),
-                Ok(input) => self.on_input(input),
+                Ok(input) => self.contained(|files| files.on_input(input)),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return self.finish(),
             }
         }
+    }
+
+    /// Runs `work`; a panic in it (a bug) costs the transfers, not the thread: every one is
+    /// stopped with a reason the window shows, partial downloads are removed, the link is let
+    /// go, and the supervisor is told so it ends the link with an error (see
+    /// [`FilesThread::failed`]). The next link starts with nothing half-done.
+    fn contained(&mut self, work: impl FnOnce(&mut Files)) {
+        let Err(panic) = guarded(|| work(self)) else {
+            return;
+        };
+        log::error!("file transfers stopped after an internal error: {panic}");
+        self.link = None;
+        self.waiting.clear();
+        let reason = format!(
+            "Stopped: file transfers hit an internal error ({panic}). Offer or save the file again."
+        );
+        let forgotten = guarded(|| (self.sending.forget_all(), self.receiving.forget_all()));
+        let (sent, saved) = forgotten.unwrap_or_default();
+        for (id, peer) in sent {
+            self.stopped(id, peer, reason.clone());
+        }
+        for id in saved {
+            self.stopped(id, None, reason.clone());
+        }
+        self.sending = Sending::default();
+        self.receiving = Receiving::default();
+        let _ = self.report_failure.send(panic);
+        (self.wake)();
     }
 
     fn post(&self, event: ClientEvent) {
@@ -256,6 +301,10 @@ impl Files {
         match command {
             FileCommand::Offer { path, to } => self.offer(path, to),
             FileCommand::Save { id, folder } => self.save(&id, &folder),
+            #[cfg(test)]
+            FileCommand::Decline { id } if id == PANIC_ID => {
+                panic!("a test asked the files thread to fail")
+            }
             FileCommand::Decline { id } => {
                 self.receiving.forget_offer(&id);
                 self.write(ClientFrame::FileDecline { id });
