@@ -345,3 +345,64 @@ fn a_room_announcing_a_code_its_host_does_not_hold_gets_a_warning_and_the_host_i
     assert_eq!(bob.app().settings.pinned_room(ROOM_ID), None);
     assert_nothing_heard(host);
 }
+
+#[test]
+fn connect_anyway_after_the_announced_code_warning_joins_and_trusts_the_proven_code_for_the_address_and_the_room()
+ {
+    let (alice, address) = Window::host("alice");
+    let real_key = key_of(&alice);
+    let made_up =
+        Fingerprint::from_text(&format!("sha256:{}", "5a".repeat(32))).expect("a fingerprint");
+    let (mut bob, _) = connect_window(Pace::default());
+    bob.type_into("Your nickname", "bob");
+    feed(
+        &bob,
+        &[&announcement(ROOM_ID, addr_of(&address).port(), &made_up)],
+    );
+    until_entries(&mut bob, 1);
+    click_join_of(&mut bob, addr_of(&address));
+    bob.until_shown("this host's code is not the one its room announced");
+    bob.harness
+        .get_by_label("I asked the person hosting: their window shows the code the host shows now")
+        .click();
+    bob.harness.run_steps(2);
+    bob.click("Connect anyway");
+    bob.until_shown("Online as bob");
+    let settings = &bob.app().settings;
+    assert_eq!(settings.pinned_address(&address), Some(real_key));
+    assert_eq!(settings.pinned_room(ROOM_ID), Some(real_key));
+}
+
+#[test]
+fn connect_anyway_on_a_changed_code_from_the_list_replaces_the_rooms_pin_and_pins_the_new_address()
+{
+    let (impostor, impostor_key) = impostor();
+    let address = impostor.local_addr().to_string();
+    let old_key =
+        Fingerprint::from_text(&format!("sha256:{}", "a5".repeat(32))).expect("a fingerprint");
+    let (mut bob, _) = connect_window(Pace::default());
+    bob.harness.state_mut().settings.pin_room(ROOM_ID, old_key);
+    bob.type_into("Your nickname", "bob");
+    feed(
+        &bob,
+        &[&announcement(
+            ROOM_ID,
+            impostor.local_addr().port(),
+            &impostor_key,
+        )],
+    );
+    until_entries(&mut bob, 1);
+    bob.until_shown(DIFFERS);
+    click_join_of(&mut bob, impostor.local_addr());
+    bob.until_shown("this host's code has changed");
+    assert_eq!(bob.app().settings.pinned_room(ROOM_ID), Some(old_key));
+    bob.harness
+        .get_by_label("I asked the person hosting: their window shows the new code")
+        .click();
+    bob.harness.run_steps(2);
+    bob.click("Connect anyway");
+    bob.until_shown("Online as bob");
+    let settings = &bob.app().settings;
+    assert_eq!(settings.pinned_room(ROOM_ID), Some(impostor_key));
+    assert_eq!(settings.pinned_address(&address), Some(impostor_key));
+}
