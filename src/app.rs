@@ -54,8 +54,14 @@ pub const LOOKING_FOR: Duration = Duration::from_secs(2);
 pub struct KeyWarning {
     pub address: String,
     pub nick: String,
-    /// The key trusted before.
+    /// The key trusted before, or (`announced`) the key the room announced on the list.
     pub expected: Fingerprint,
+    /// `expected` was never trusted: it is what the room joined from the list announced, and
+    /// the host proved another key (or none).
+    pub announced: bool,
+    /// The room joined from the list, by its `id`: Connect anyway trusts the new key for it
+    /// too.
+    pub room_id: Option<String>,
     /// The key the host showed now; `None`: it offered no encryption at all.
     pub found: Option<Fingerprint>,
     /// "I asked the person hosting": the only way to enable Connect anyway.
@@ -149,10 +155,13 @@ pub struct NatterApp {
     pub identity_file: Option<PathBuf>,
     /// The identity made for this run when `identity_file` is `None`.
     run_identity: Option<Arc<Identity>>,
-    /// The address the chat was opened with (the key of `Settings::known_hosts`).
+    /// The address the chat was opened with (its pin: `Settings::pinned_address`).
     chat_address: String,
-    /// The key announced by the room just joined from the list.
-    announced_key: Option<Fingerprint>,
+    /// The `id` of the room the chat was joined through, from the list (its pin:
+    /// `Settings::pinned_room`).
+    chat_room_id: Option<String>,
+    /// The list entry Join was pressed on, until `connect` takes it.
+    joining: Option<FoundRoom>,
     /// A host showed another key than the trusted one: the warning screen.
     pub key_warning: Option<KeyWarning>,
     /// Last result of saving the chat log.
@@ -272,7 +281,8 @@ impl NatterApp {
             run_identity: None,
             chat_address: String::new(),
             key_warning: None,
-            announced_key: None,
+            chat_room_id: None,
+            joining: None,
             log_status: None,
             log_saved_without_dialog: None,
             save_dialog_possible: crate::save::dialog_possible(),
@@ -363,10 +373,12 @@ impl NatterApp {
                 client::ClientEvent::Failed(error) => Some(error.clone()),
                 _ => None,
             };
-            if let Some(warning) = failure
-                .as_ref()
-                .and_then(|e| connecting::key_warning(e, &self.chat_address, &chat.my_nick))
-            {
+            if let Some(warning) = failure.as_ref().and_then(|e| {
+                connecting::key_warning(e, &self.chat_address, &chat.my_nick).map(|w| KeyWarning {
+                    room_id: self.chat_room_id.clone(),
+                    ..w
+                })
+            }) {
                 self.key_warning = Some(warning);
             }
             if let client::ClientEvent::Renamed { from, to, .. } = &event
@@ -399,12 +411,14 @@ impl NatterApp {
             if applied.first_connect && self.hosting.is_none() {
                 self.settings.remember_host(&self.address_text);
             }
+            // Trust on first use only: a pin is replaced by nothing but the warning's box.
             if let Some(key) = applied.host_key
                 && self.hosting.is_none()
             {
-                self.settings
-                    .known_hosts
-                    .insert(self.chat_address.clone(), key);
+                self.settings.pin_address_if_new(&self.chat_address, key);
+                if let Some(id) = &self.chat_room_id {
+                    self.settings.pin_room_if_new(id, key);
+                }
             }
             if applied.new_message && !self.focused {
                 self.unread += 1;

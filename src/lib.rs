@@ -19,6 +19,7 @@ pub mod rooms;
 pub mod save;
 pub mod settings;
 pub mod transfers;
+pub mod trust;
 pub mod ui;
 
 /// The window icon (also installed by `assets/natter.desktop`).

@@ -45,7 +45,9 @@ enum Command {
     /// connect, then one line per event.
     Serve(ServeArgs),
     /// List the rooms announced on your network, one per line: name, host, address:port,
-    /// people (separated by tabs), for scripts.
+    /// people and the code the room announced (`-`: none), separated by tabs, for scripts.
+    /// Two hosts claiming one room are two lines; an announcement proves nothing, so compare
+    /// the code with the host's screen.
     Rooms(RoomsArgs),
 }
 

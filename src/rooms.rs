@@ -1,8 +1,11 @@
 //! `natter rooms`: asks who is hosting on the local network, listens a moment, and prints one
 //! line per room for scripts.
 //!
-//! Owns the wording of those lines (name, host, `address:port`, people, separated by tabs).
-//! The finding itself is `network::discovery::Finder`'s.
+//! Owns the wording of those lines (name, host, `address:port`, people, the announced code,
+//! separated by tabs). The finding itself is `network::discovery::Finder`'s: two hosts
+//! claiming one room are two lines. It does not read the window's trusted codes (they live
+//! in the window's own storage), so it marks nothing as differing: the code is printed for a
+//! person to compare with the host's screen.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -10,10 +13,13 @@ use std::time::{Duration, Instant};
 use crate::network::discovery::{Finder, FoundRoom, Pace, Reach};
 
 /// One room as `natter rooms` prints it: fields separated by tabs (names come cleaned and on
-/// one line, with tabs made spaces, so a field never holds a tab or a newline).
+/// one line, with tabs made spaces, so a field never holds a tab or a newline). The last field
+/// is the code the room announced (`-` when it announced none): an announcement proves
+/// nothing, so it is for comparing with the host's screen.
 pub fn room_line(room: &FoundRoom) -> String {
+    let code = room.key.map_or_else(|| "-".to_string(), |k| k.code());
     format!(
-        "{}\t{}\t{}\t{}",
+        "{}\t{}\t{}\t{}\t{code}",
         room.room, room.host, room.addr, room.people
     )
 }
@@ -51,8 +57,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_room_line_is_name_host_address_and_people_separated_by_tabs() {
-        let room = FoundRoom {
+    fn a_room_line_is_name_host_address_people_and_announced_code_separated_by_tabs() {
+        let mut room = FoundRoom {
             id: "0123456789abcdef".into(),
             room: "Lab 3".into(),
             host: "alice".into(),
@@ -63,6 +69,13 @@ mod tests {
             last_heard: Instant::now(),
             key: None,
         };
-        assert_eq!(room_line(&room), "Lab 3\talice\t10.66.1.1:5050\t3");
+        assert_eq!(room_line(&room), "Lab 3\talice\t10.66.1.1:5050\t3\t-");
+        let key =
+            crate::network::tls::Fingerprint::from_text(&format!("sha256:{}", "00".repeat(32)));
+        room.key = key;
+        assert_eq!(
+            room_line(&room),
+            "Lab 3\talice\t10.66.1.1:5050\t3\t00000 00000 00000 00000 00000"
+        );
     }
 }

@@ -51,9 +51,15 @@ pub struct Settings {
     pub theme: ThemeChoice,
     /// Announce a hosted room on the local network, so it appears in others' Connect tab.
     pub announce_room: bool,
-    /// The host key trusted for each host, by the address typed (trust on first use): a host
-    /// that later shows another key gets a warning, never a silent connection.
+    /// The host key trusted for each host, by address as `host:port` (trust on first use;
+    /// files from before issue 25 may hold the address as typed, such as `192.168.1.20`): a
+    /// host that later shows another key gets a warning, never a silent connection. Read and
+    /// written through `trust` (`Settings::pinned_address`, `Settings::pin_address`).
     pub known_hosts: BTreeMap<String, Fingerprint>,
+    /// The host key trusted for each room joined from the network list, by the room's `id`
+    /// (newest first, at most `trust::MAX_KNOWN_ROOMS`): another host claiming that room, at
+    /// any address, is held to this key.
+    pub known_rooms: Vec<crate::trust::KnownRoom>,
     /// Hosting: only encrypted connections may join.
     pub require_encryption: bool,
     /// Which messages show a desktop notification while the window is not focused.
@@ -73,6 +79,7 @@ impl Default for Settings {
             theme: ThemeChoice::FollowSystem,
             announce_room: true,
             known_hosts: BTreeMap::new(),
+            known_rooms: Vec::new(),
             require_encryption: false,
             notify: crate::notify::NotifyChoice::default(),
             download_dir: None,

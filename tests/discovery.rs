@@ -299,3 +299,59 @@ fn the_default_server_config_announces_nothing() {
     let server = start_server(test_config());
     assert_eq!(server.announced_id(), None);
 }
+
+/// Issue 25: the key a server announces is listed whole (it was once cut into "no key"), and
+/// another socket claiming its room, or saying goodbye for it, adds its own entry and removes
+/// nothing; the server's own goodbye still does.
+#[test]
+fn a_servers_whole_key_is_listed_and_an_impostors_claim_or_goodbye_leaves_its_room_alone() {
+    let (mut finder, woken) = finder(vec![], Pace::default());
+    let finder_at = finder.local_addr().unwrap();
+    let config = ServerConfig {
+        name: "Lab 3".into(),
+        announce: Some(AnnounceConfig {
+            key: None,
+            reach: loopback(vec![finder_at]),
+            host: "alice".into(),
+            pace: Pace::default(),
+        }),
+        ..test_config()
+    };
+    let key = config.identity.as_ref().unwrap().fingerprint();
+    let server = start_server(config);
+    let port = server.local_addr().port();
+    let rooms = until_rooms(&mut finder, &woken, "the server's room", |r| {
+        r.iter().any(|room| room.addr.port() == port)
+    });
+    assert_eq!(rooms[0].key, Some(key));
+    let id = server.announced_id().unwrap().to_string();
+    let impostor = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let other_key = format!("sha256:{}", "5a".repeat(32));
+    let datagrams = [
+        format!(
+            r#"{{"natter":"room","version":1,"id":"{id}","room":"Lab 3","host":"alice","port":1,"people":9,"key":"{other_key}"}}"#
+        ),
+        format!(r#"{{"natter":"gone","id":"{id}","port":{port}}}"#),
+        // Read after the goodbye (one socket, one receiver): once it is listed, so was that.
+        r#"{"natter":"room","version":1,"id":"00000000000000ff","room":"marker","host":"m","port":2,"people":1}"#.to_string(),
+    ];
+    for datagram in &datagrams {
+        impostor.send_to(datagram.as_bytes(), finder_at).unwrap();
+    }
+    let rooms = until_rooms(&mut finder, &woken, "the marker", |r| {
+        r.iter().any(|room| room.room == "marker")
+    });
+    let real: Vec<_> = rooms.iter().filter(|r| r.addr.port() == port).collect();
+    assert_eq!(real.len(), 1, "the real room is still listed: {rooms:?}");
+    assert_eq!((real[0].key, real[0].people), (Some(key), 0));
+    let claims: Vec<_> = rooms.iter().filter(|r| r.id == id).collect();
+    assert_eq!(
+        claims.len(),
+        2,
+        "the claim is an entry of its own: {rooms:?}"
+    );
+    server.stop();
+    until_rooms(&mut finder, &woken, "the server's own goodbye", |r| {
+        r.iter().all(|room| room.addr.port() != port)
+    });
+}

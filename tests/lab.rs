@@ -1,7 +1,8 @@
 //! LAN discovery and the connection doctor on a real (virtual) network: Linux network
 //! namespaces built by scripts/lab.sh, torn down when each test ends however it ends. Real
 //! subnet broadcasts go only inside those namespaces. Skipped, saying so, where namespaces are
-//! unavailable; CI=true makes them run (and fail if they cannot).
+//! unavailable; CI=true makes them run (and fail if they cannot). Issue 25's impostor test
+//! drives the real window (egui_kittest) on computer B.
 #![cfg(target_os = "linux")]
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -14,14 +15,17 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::app_window::Window;
 use common::lab::Lab;
 use common::{Killed, WAIT, recv_where, test_config};
 use crossbeam_channel::Receiver;
+use egui_kittest::kittest::Queryable;
 use natter::network::client::{self, ClientEvent, ConnectOptions};
 use natter::network::discovery::{AnnounceConfig, Finder, FoundRoom, Pace, Reach};
 use natter::network::doctor::{self, Case};
 use natter::network::interfaces::local_ipv4_addresses;
 use natter::network::server::{self, ServerConfig, ServerEvent, ServerHandle};
+use natter::network::tls::Fingerprint;
 
 /// A server running on a lab computer. `ServerHandle::stop` wakes its accept loop with a
 /// connection to loopback, which must come from the server's own namespace: so it is stopped
@@ -56,26 +60,38 @@ impl Drop for LabHost<'_> {
 
 /// A server on computer `name`, port `port`, announcing on its LAN.
 fn host_on<'a>(lab: &'a Lab, name: &str, port: u16, room: &str) -> LabHost<'a> {
-    let room = room.to_string();
+    keyed_host_on(lab, name, port, Some(room)).0
+}
+
+/// A server on computer `name`, port `port`, with a key of its own, announcing `room` on its
+/// LAN (`None`: announcing nothing); and its key.
+fn keyed_host_on<'a>(
+    lab: &'a Lab,
+    name: &str,
+    port: u16,
+    room: Option<&str>,
+) -> (LabHost<'a>, Fingerprint) {
+    let config = ServerConfig {
+        name: room.unwrap_or("not announced").to_string(),
+        announce: room.map(|_| AnnounceConfig {
+            key: None,
+            reach: Reach::lan(),
+            host: "alice".into(),
+            pace: Pace::default(),
+        }),
+        ..test_config()
+    };
+    let key = config.identity.as_ref().expect("an identity").fingerprint();
     let handle = lab.within(name, move || {
         let listener = server::bind(SocketAddr::from(([0, 0, 0, 0], port))).unwrap();
-        let config = ServerConfig {
-            name: room,
-            announce: Some(AnnounceConfig {
-                key: None,
-                reach: Reach::lan(),
-                host: "alice".into(),
-                pace: Pace::default(),
-            }),
-            ..test_config()
-        };
         server::start(listener, config, natter::network::no_wake_up()).unwrap()
     });
-    LabHost {
+    let host = LabHost {
         lab,
         name: name.to_string(),
         handle: Some(handle),
-    }
+    };
+    (host, key)
 }
 
 /// A finder on computer `name` with a channel that hears its wake-ups.
@@ -194,6 +210,8 @@ fn serve_on(lab: &Lab, name: &str, args: &[&str]) -> Killed {
     }
 }
 
+/// `natter rooms` on computer `name`: its lines without their last field, the announced code,
+/// which is checked to be one (five groups of five digits: `natter serve` always has a key).
 fn rooms_on(lab: &Lab, name: &str, wait: &str) -> String {
     let out = lab.run(
         name,
@@ -201,7 +219,22 @@ fn rooms_on(lab: &Lab, name: &str, wait: &str) -> String {
         &["rooms", "--wait", wait],
     );
     assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap()
+    let printed = String::from_utf8(out.stdout).unwrap();
+    printed
+        .lines()
+        .map(|line| {
+            let (fields, code) = line.rsplit_once('\t').expect("tab-separated");
+            let groups: Vec<&str> = code.split(' ').collect();
+            assert!(
+                groups.len() == 5
+                    && groups
+                        .iter()
+                        .all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_digit())),
+                "{line:?}"
+            );
+            format!("{fields}\n")
+        })
+        .collect()
 }
 
 #[test]
@@ -347,6 +380,114 @@ fn lab_refused_no_answer_and_no_route_are_told_apart() {
         "{}",
         nowhere.text
     );
+}
+
+/// Issue 25, "Done when": on a real (virtual) LAN, a host on A announces "Lab 3"; bob's window
+/// on B joins it from the list (so its key is pinned) and leaves. An impostor on C runs a
+/// Natter host with its own key on port 6060 and broadcasts, from a plain UDP socket, the
+/// real room's `id` at its own address with its own key. Bob's list shows both entries, the
+/// impostor's marked; Join on it (the window's own button) stops at the changed-code warning
+/// and the impostor hears nothing. A `gone` for the real room broadcast from C removes nothing.
+#[test]
+fn lab_a_pinned_window_joining_an_impostors_entry_gets_the_warning_sends_nothing_and_a_spoofed_goodbye_removes_nothing()
+ {
+    let Some(lab) = Lab::up("lab_impostor_room") else {
+        return;
+    };
+    let (real, real_key) = keyed_host_on(&lab, "a", 5050, Some("Lab 3"));
+    let id = real.server().announced_id().unwrap().to_string();
+    let (impostor, impostor_key) = keyed_host_on(&lab, "c", 6060, None);
+    let impostor_events = impostor.server().events().clone();
+    // A socket made on C stays on C, whichever thread sends on it.
+    let forger = lab.within("c", || {
+        let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+        socket.set_broadcast(true).unwrap();
+        socket
+    });
+    let broadcast: SocketAddr = "10.66.1.255:5050".parse().unwrap();
+    let claim = format!(
+        r#"{{"natter":"room","version":1,"id":"{id}","room":"Lab 3","host":"alice","port":6060,"people":1,"key":"{}"}}"#,
+        impostor_key.to_text()
+    );
+    let goodbye = format!(r#"{{"natter":"gone","id":"{id}","port":5050}}"#);
+    let marker = r#"{"natter":"room","version":1,"id":"00000000000000ff","room":"marker","host":"m","port":7070,"people":1}"#;
+    let real_at: SocketAddr = "10.66.1.1:5050".parse().unwrap();
+    let impostor_at: SocketAddr = "10.66.1.3:6060".parse().unwrap();
+    let real_id = id.clone();
+    let pins = lab.within("b", move || {
+        let id = real_id;
+        let mut bob = Window::new();
+        bob.harness.state_mut().discovery = Some(Reach::lan());
+        bob.open_tab("Connect");
+        bob.type_into("Your nickname", "bob");
+        let real_listed = |h: &egui_kittest::Harness<'static, natter::app::NatterApp>| {
+            h.state()
+                .rooms
+                .iter()
+                .any(|r| r.addr == real_at && r.key == Some(real_key))
+        };
+        bob.until("A's room is listed with its key", real_listed);
+        bob.click("Join");
+        bob.until_shown("New host: compare this code");
+        bob.end_chat("Leave");
+        bob.click("New chat");
+        bob.until("A's room is listed again", real_listed);
+
+        forger.send_to(claim.as_bytes(), broadcast).unwrap();
+        bob.until("the impostor's entry is listed too", |h| {
+            h.state().rooms.iter().filter(|r| r.id == id).count() == 2
+        });
+        bob.until_shown(natter::ui::rooms::DIFFERS);
+        let index = bob
+            .app()
+            .rooms
+            .iter()
+            .position(|r| r.addr == impostor_at)
+            .unwrap();
+        bob.harness
+            .query_all_by_role_and_label(egui::accesskit::Role::Button, "Join")
+            .nth(index)
+            .expect("the impostor entry's Join button")
+            .click();
+        bob.until("the warning is up", |h| h.state().key_warning.is_some());
+        bob.until_shown("this host's code has changed");
+        assert!(bob.harness.query_by_label(&real_key.code()).is_some());
+        assert!(bob.harness.query_by_label(&impostor_key.code()).is_some());
+        assert!(!bob.app().in_chat());
+        bob.click("Don't connect");
+
+        forger.send_to(goodbye.as_bytes(), broadcast).unwrap();
+        forger.send_to(marker.as_bytes(), broadcast).unwrap();
+        bob.until("the marker sent after the goodbye is listed", |h| {
+            h.state().rooms.iter().any(|r| r.room == "marker")
+        });
+        assert!(
+            bob.app().rooms.iter().any(|r| r.addr == real_at),
+            "a goodbye from C removed A's room: {:?}",
+            bob.app().rooms
+        );
+        let settings = &bob.app().settings;
+        (
+            settings.pinned_room(&id),
+            settings.pinned_address(&real_at.to_string()),
+            settings.pinned_address(&impostor_at.to_string()),
+        )
+    });
+    assert_eq!(pins, (Some(real_key), Some(real_key), None));
+    impostor.stop();
+    let heard: Vec<ServerEvent> = impostor_events
+        .try_iter()
+        .filter(|e| {
+            matches!(
+                e,
+                ServerEvent::Joined { .. }
+                    | ServerEvent::Message(_)
+                    | ServerEvent::PeerError { .. }
+            )
+        })
+        .collect();
+    assert!(heard.is_empty(), "the impostor heard: {heard:?}");
+    real.stop();
 }
 
 /// The figure for the issue's note: announcement bytes per minute on A's interface, with

@@ -384,6 +384,8 @@ fn an_encrypted_client_header_and_the_host_key_warning_render() {
         address: addr.to_string(),
         nick: "Yuki".into(),
         expected: example,
+        announced: false,
+        room_id: None,
         found: Some(now),
         checked: false,
     });

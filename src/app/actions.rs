@@ -1,11 +1,11 @@
 //! What a person can ask of the window ([`UiAction`], returned by the `ui` modules) and how
 //! the app carries each out. Owns the dispatch only; the work is in the other `app` modules.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use super::{FileAction, NatterApp, SaveScope};
 use crate::network::client::ClientCommand;
+use crate::network::discovery::FoundRoom;
 use crate::settings::ThemeChoice;
 use crate::ui;
 
@@ -42,9 +42,10 @@ pub enum UiAction {
     OpenFolder(PathBuf),
     SetTheme(ThemeChoice),
     DismissNotice,
-    /// Join a room heard on the network: its address goes into the address field, then as
-    /// Connect (the nickname comes from the field).
-    JoinRoom(SocketAddr),
+    /// Join a room heard on the network (the list entry pressed): its address goes into the
+    /// address field, then as Connect (the nickname comes from the field), held to the key
+    /// trusted for that room or address, else to the key it announced.
+    JoinRoom(Box<FoundRoom>),
     /// The host read the "could not reach you" note.
     DismissReachNote,
     /// From the host-key warning, after the person ticked that they checked: trust the
@@ -124,13 +125,9 @@ impl NatterApp {
             }
             UiAction::SetTheme(theme) => self.settings.theme = theme,
             UiAction::DismissNotice => self.notice = None,
-            UiAction::JoinRoom(addr) => {
-                self.address_text = addr.to_string();
-                self.announced_key = self
-                    .rooms
-                    .iter()
-                    .find(|r| r.addr == addr)
-                    .and_then(|r| r.key);
+            UiAction::JoinRoom(room) => {
+                self.address_text = room.addr.to_string();
+                self.joining = Some(*room);
                 self.connect();
             }
             UiAction::DismissReachNote => {

@@ -1,6 +1,7 @@
 //! The window's side of joining a host: the address and nickname checked, the host key it
-//! trusts (`Settings::known_hosts`, an announced key), the connection doctor's words for a
-//! failure, and going on after the host-key warning. The client is in `network::client`.
+//! holds the host to (`crate::trust`: pinned for the room or address, else announced), the
+//! connection doctor's words for a failure, and going on after the host-key warning. The
+//! client is in `network::client`.
 
 use super::*;
 
@@ -17,16 +18,19 @@ impl NatterApp {
             return;
         }
         let address = self.address_text.trim().to_string();
-        // The key trusted before wins; a room joined from the list is held to the key it
-        // announced.
-        let announced = self.announced_key.take();
-        let pinned = self
-            .settings
-            .known_hosts
-            .get(&address)
-            .copied()
-            .or(announced);
-        self.open_chat(address, nick, pinned, false);
+        // Typed or joined from the list, one trust decision (crate::trust): the key trusted
+        // for the room or the address wins; with none, a room joined from the list is held
+        // to the key it announced, which proves nothing until the host proves it holds it.
+        let joining = self.joining.take();
+        let (pinned, announced) = match &joining {
+            Some(room) => (
+                crate::trust::trusted_key_for(&self.settings, room, &self.rooms),
+                room.key,
+            ),
+            None => (self.settings.pinned_address(&address), None),
+        };
+        self.open_chat(address, nick, pinned, announced, false);
+        self.chat_room_id = joining.map(|room| room.id);
     }
 
     /// The person checked with the host: trust what it shows now, and connect.
@@ -36,14 +40,22 @@ impl NatterApp {
         };
         match warning.found {
             Some(found) => {
-                (self.settings.known_hosts).insert(warning.address.clone(), found);
-                self.open_chat(warning.address, warning.nick, Some(found), false);
+                self.settings.pin_address(&warning.address, found);
+                if let Some(id) = &warning.room_id {
+                    self.settings.pin_room(id, found);
+                }
+                self.open_chat(warning.address, warning.nick, Some(found), None, false);
+            }
+            // The room announced a key but the host offers no encryption: nothing to pin.
+            None if warning.announced => {
+                self.open_chat(warning.address, warning.nick, None, None, true);
             }
             None => {
                 let expected = Some(warning.expected);
-                self.open_chat(warning.address, warning.nick, expected, true);
+                self.open_chat(warning.address, warning.nick, expected, None, true);
             }
         }
+        self.chat_room_id = warning.room_id;
     }
 
     pub(super) fn open_chat(
@@ -51,6 +63,7 @@ impl NatterApp {
         address: String,
         nick: String,
         pinned: Option<Fingerprint>,
+        announced: Option<Fingerprint>,
         allow_unencrypted: bool,
     ) {
         self.drop_client();
@@ -58,11 +71,13 @@ impl NatterApp {
         self.conversations.clear();
         self.chat = Some(ChatState::new(&nick));
         self.chat_address = address.clone();
+        self.chat_room_id = None;
         let (backoff_first, backoff_max) = self.reconnect_backoff;
         let options = ConnectOptions {
             backoff_first,
             backoff_max,
             pinned,
+            announced,
             allow_unencrypted,
             ..ConnectOptions::new(address, nick)
         };
@@ -115,15 +130,18 @@ pub(super) fn key_warning(
     address: &str,
     nick: &str,
 ) -> Option<KeyWarning> {
-    let (expected, found) = match error {
-        client::ClientError::HostKeyChanged { expected, found } => (*expected, Some(*found)),
-        client::ClientError::NoLongerEncrypted { expected } => (*expected, None),
+    let (expected, found, announced) = match error {
+        client::ClientError::HostKeyChanged { expected, found } => (*expected, Some(*found), false),
+        client::ClientError::NoLongerEncrypted { expected } => (*expected, None, false),
+        client::ClientError::NotAnnouncedKey { announced, found } => (*announced, *found, true),
         _ => return None,
     };
     Some(KeyWarning {
         address: address.to_string(),
         nick: nick.to_string(),
         expected,
+        announced,
+        room_id: None,
         found,
         checked: false,
     })

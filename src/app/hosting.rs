@@ -120,7 +120,7 @@ impl NatterApp {
         // The host chats in its own room like everyone else, over loopback, pinned to its
         // own key.
         let own = Some(identity.fingerprint());
-        self.open_chat(format!("127.0.0.1:{port}"), nick, own, false);
+        self.open_chat(format!("127.0.0.1:{port}"), nick, own, None, false);
         if let Some(chat) = &mut self.chat {
             chat.own_room = true;
         }

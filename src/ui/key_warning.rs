@@ -16,9 +16,11 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
     egui::CentralPanel::default().show(ui, |ui| {
         ui.add_space(16.0);
         let error = ui.visuals().error_fg_color;
-        let heading = match warning.found {
-            Some(_) => "Warning: this host's code has changed",
-            None => "Warning: this host no longer encrypts",
+        let heading = match (warning.announced, warning.found) {
+            (true, Some(_)) => "Warning: this host's code is not the one its room announced",
+            (true, None) => "Warning: this room announced a code but the host does not encrypt",
+            (false, Some(_)) => "Warning: this host's code has changed",
+            (false, None) => "Warning: this host no longer encrypts",
         };
         ui.label(RichText::new(heading).heading().color(error));
         ui.add_space(8.0);
@@ -31,7 +33,11 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
             .num_columns(2)
             .spacing([12.0, 6.0])
             .show(ui, |ui| {
-                ui.label("Code you trusted before:");
+                ui.label(if warning.announced {
+                    "Code the room announced on the list:"
+                } else {
+                    "Code you trusted before:"
+                });
                 ui.label(
                     RichText::new(warning.expected.code())
                         .monospace()
@@ -50,15 +56,23 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
                 ui.end_row();
             });
         ui.add_space(8.0);
-        ui.label(
+        ui.label(if warning.announced {
+            "Anyone on the network can announce a room with any name and code; only the \
+             connection proves which code a host holds. Someone may be posing as the host to \
+             read the chat. Ask the person hosting, in person or by phone, which code their \
+             window shows."
+        } else {
             "This happens when the host reinstalled Natter or moved to another computer, but \
              also when someone on the network poses as the host to read the chat. Ask the \
-             person hosting, in person or by phone, which code their window shows.",
-        );
+             person hosting, in person or by phone, which code their window shows."
+        });
         ui.add_space(8.0);
-        let tick = match warning.found {
-            Some(_) => "I asked the person hosting: their window shows the new code",
-            None => "I asked the person hosting: they host without encryption now",
+        let tick = match (warning.announced, warning.found) {
+            (true, Some(_)) => {
+                "I asked the person hosting: their window shows the code the host shows now"
+            }
+            (false, Some(_)) => "I asked the person hosting: their window shows the new code",
+            (_, None) => "I asked the person hosting: they host without encryption now",
         };
         ui.checkbox(&mut warning.checked, tick);
         ui.add_space(8.0);

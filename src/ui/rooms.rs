@@ -1,8 +1,10 @@
 //! The Connect tab's "Rooms on your network": the rooms heard announcing, each with its name,
-//! host, address and people count, and a Join button; rooms not heard lately drawn faded.
+//! host, address and people count, and a Join button; rooms not heard lately drawn faded; an
+//! entry whose announced code is not the one trusted for that room or address marked in words
+//! before anyone presses Join.
 //!
-//! Draws [`NatterApp::rooms`] only; finding them is the app's finder, joining is
-//! [`UiAction::JoinRoom`].
+//! Draws [`NatterApp::rooms`] only; finding them is the app's finder, which key is trusted is
+//! `crate::trust`, joining is [`UiAction::JoinRoom`].
 
 use crate::app::{LOOKING_FOR, NatterApp, UiAction};
 use crate::network::discovery::FoundRoom;
@@ -39,6 +41,7 @@ pub fn show(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
     let enabled = !app.connecting();
     for room in &app.rooms {
         let fading = room.is_fading(now, dim_after);
+        let differs = crate::trust::differing_key(&app.settings, room, &app.rooms).is_some();
         ui.horizontal(|ui| {
             if fading {
                 ui.multiply_opacity(0.45);
@@ -48,15 +51,22 @@ pub fn show(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
                 .on_hover_text(format!("Connect to {} as your nickname", room.addr))
                 .clicked()
             {
-                actions.push(UiAction::JoinRoom(room.addr));
+                actions.push(UiAction::JoinRoom(Box::new(room.clone())));
             }
             ui.vertical(|ui| {
                 ui.strong(&room.room);
                 ui.weak(details(room, fading));
+                if differs {
+                    ui.colored_label(ui.visuals().error_fg_color, DIFFERS);
+                }
             });
         });
     }
 }
+
+/// Under an entry whose announced code is not the one trusted for that room or address.
+pub const DIFFERS: &str = "⚠ code differs from the one you trusted: someone may be posing as \
+                           this host. Joining shows both codes first.";
 
 /// "hosted by alice · 192.168.1.20:5050 · 3 people", plus why a room looks different.
 pub fn details(room: &FoundRoom, fading: bool) -> String {

@@ -71,6 +71,17 @@ pub enum ClientError {
          be posing as the host. Ask the person hosting before you connect without encryption."
     )]
     NoLongerEncrypted { expected: Fingerprint },
+    #[error(
+        "This host is not the one its room announced: the room on the list gave the code \
+         {announced}, the host {}. Someone may be posing as the host. Ask the person hosting \
+         which code their window shows.",
+        found.map_or("offers no encryption".to_string(), |f| format!("shows {f}"))
+    )]
+    NotAnnouncedKey {
+        announced: Fingerprint,
+        /// The key the host proved; `None`: it offered no encryption.
+        found: Option<Fingerprint>,
+    },
 }
 
 impl ClientError {
@@ -81,7 +92,8 @@ impl ClientError {
             | ClientError::VersionMismatch { .. }
             | ClientError::NotNatter { .. }
             | ClientError::HostKeyChanged { .. }
-            | ClientError::NoLongerEncrypted { .. } => true,
+            | ClientError::NoLongerEncrypted { .. }
+            | ClientError::NotAnnouncedKey { .. } => true,
             ClientError::Rejected { code, .. } => !matches!(
                 code,
                 ErrorCode::RoomFull

@@ -69,6 +69,12 @@ pub struct ConnectOptions {
     /// [`ClientError::NoLongerEncrypted`] before sending anything. `None`: the first key seen
     /// is trusted for the rest of this client's life (trust on first use).
     pub pinned: Option<Fingerprint>,
+    /// The key the room announced, for a room joined from the network list with no key
+    /// `pinned`: a host that proves another key, or offers no encryption, fails with
+    /// [`ClientError::NotAnnouncedKey`] before anything is sent. An announcement proves
+    /// nothing, so a host that proves this key is still a first visit (the person is asked
+    /// to compare the code).
+    pub announced: Option<Fingerprint>,
     /// The person chose to talk to this pinned host although it no longer encrypts.
     pub allow_unencrypted: bool,
 }
@@ -86,6 +92,7 @@ impl ConnectOptions {
             backoff_max: Duration::from_secs(3),
             stable_after: Duration::from_secs(10),
             pinned: None,
+            announced: None,
             allow_unencrypted: false,
         }
     }

@@ -278,8 +278,10 @@ impl Supervisor {
 
     /// Encrypts the link and checks the host's key before anything else is sent. A host with
     /// another key than the pinned one, or a pinned host that no longer encrypts, is not
-    /// talked to (unless `allow_unencrypted` says the person chose to). A host never pinned
-    /// that does not speak TLS is dialed again in the clear, and the person is told.
+    /// talked to (unless `allow_unencrypted` says the person chose to). Nor is a host never
+    /// pinned that does not prove the key its room announced. A host never pinned, with no
+    /// announced key, that does not speak TLS is dialed again in the clear, and the person is
+    /// told.
     fn secure(&mut self, tcp: std::net::TcpStream) -> Result<HostStream, ClientError> {
         if self.host_encrypts == Some(false) {
             self.post(ClientEvent::Unencrypted);
@@ -292,6 +294,14 @@ impl Supervisor {
                     && expected != found
                 {
                     return Err(ClientError::HostKeyChanged { expected, found });
+                }
+                if let (None, Some(announced)) = (self.pinned, self.options.announced)
+                    && announced != found
+                {
+                    return Err(ClientError::NotAnnouncedKey {
+                        announced,
+                        found: Some(found),
+                    });
                 }
                 let first_time = self.pinned.is_none();
                 self.pinned = Some(found);
@@ -312,6 +322,14 @@ impl Supervisor {
                     && !self.options.allow_unencrypted
                 {
                     return Err(ClientError::NoLongerEncrypted { expected });
+                }
+                if let (None, Some(announced)) = (self.pinned, self.options.announced)
+                    && !self.options.allow_unencrypted
+                {
+                    return Err(ClientError::NotAnnouncedKey {
+                        announced,
+                        found: None,
+                    });
                 }
                 self.host_encrypts = Some(false);
                 // The first connection carried a handshake the host did not understand.

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::network::text::quote;
+use crate::network::tls::Fingerprint;
 
 /// The largest datagram sent or read; anything longer is ignored unread.
 pub const MAX_DATAGRAM: usize = 512;
@@ -55,7 +56,9 @@ pub struct Announcement {
     pub port: u16,
     /// People in the room, the host included.
     pub people: u32,
-    /// The host's key fingerprint, once links are encrypted; absent until then.
+    /// The host's key fingerprint (`sha256:` and 64 hex digits), once links are encrypted;
+    /// absent until then. Anyone can announce any key: it proves nothing until a connection
+    /// checks it (PROTOCOL.md §11, §12).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
 }
@@ -95,10 +98,17 @@ impl Datagram {
                 if !valid_id(&a.id) || a.port == 0 || a.version == 0 {
                     return Err(Ignored::OutOfRange);
                 }
+                // A key is read whole or the room is not listed: a key cut or garbled into
+                // "no key" would let the room be joined as a first visit (issue 25).
+                let key = match a.key.as_deref().map(Fingerprint::from_text) {
+                    None => None,
+                    Some(Some(key)) => Some(key.to_text()),
+                    Some(None) => return Err(Ignored::OutOfRange),
+                };
                 Ok(Datagram::Room(Announcement {
                     room: quote(a.room.trim(), MAX_ROOM_CHARS),
                     host: quote(a.host.trim(), MAX_HOST_CHARS),
-                    key: a.key.map(|k| quote(&k, MAX_ROOM_CHARS)),
+                    key,
                     ..a
                 }))
             }
@@ -207,6 +217,34 @@ mod tests {
                 Err(Ignored::OutOfRange),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn an_announced_key_reads_back_whole_and_a_malformed_key_refuses_the_room() {
+        let text = format!("sha256:{}", "ab".repeat(32));
+        let bytes = Datagram::Room(Announcement {
+            key: Some(text.to_uppercase().replace("SHA256", "sha256")),
+            ..room()
+        })
+        .encode();
+        let Ok(Datagram::Room(read)) = Datagram::decode(&bytes) else {
+            panic!("should decode");
+        };
+        assert_eq!(read.key.as_deref(), Some(text.as_str()));
+        for bad in [
+            "sha256:abc",
+            "made-up",
+            "",
+            &format!("sha256:{}", "zz".repeat(32)),
+            &format!("md5:{}", "ab".repeat(32)),
+        ] {
+            let bytes = Datagram::Room(Announcement {
+                key: Some(bad.to_string()),
+                ..room()
+            })
+            .encode();
+            assert_eq!(Datagram::decode(&bytes), Err(Ignored::OutOfRange), "{bad}");
         }
     }
 

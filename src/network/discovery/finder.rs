@@ -34,7 +34,11 @@ const QUEUE: usize = 256;
 
 enum Heard {
     Room(super::datagram::Announcement, SocketAddr, Instant),
-    Gone(String),
+    Gone {
+        id: String,
+        port: u16,
+        from: SocketAddr,
+    },
 }
 
 /// A running finder. Dropping it stops it too.
@@ -92,7 +96,7 @@ impl Finder {
         for heard in self.heard.try_iter() {
             match heard {
                 Heard::Room(announcement, from, at) => self.list.heard(announcement, from, at),
-                Heard::Gone(id) => self.list.gone(&id),
+                Heard::Gone { id, port, from } => self.list.gone(&id, port, from),
             }
         }
         self.list.expire(Instant::now(), self.pace.fade_after);
@@ -220,7 +224,7 @@ impl Worker {
             Ok(Datagram::Room(announcement)) if bytes.len() <= MAX_DATAGRAM => {
                 Heard::Room(announcement, from, Instant::now())
             }
-            Ok(Datagram::Gone { id, .. }) => Heard::Gone(id),
+            Ok(Datagram::Gone { id, port }) => Heard::Gone { id, port, from },
             // Queries and notes are for hosts; the rest is noise.
             Ok(_) | Err(_) => {
                 self.ignored.fetch_add(1, Ordering::Relaxed);
