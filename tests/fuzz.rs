@@ -333,7 +333,7 @@ fn parse_everywhere(text: &str) {
     let _ = natter::commands::parse(text);
     let _ = normalize_nick(text);
     let _ = natter::network::lookalike::NickKey::of(text);
-    let _ = natter::network::lookalike::reserved_form(text);
+    let _ = natter::network::lookalike::reserved_forms(text);
     let _ = natter::network::files::clean_file_name(text);
     let _ = natter::network::protocol::detect_dialect(text.as_bytes());
     let _ = natter::mentions::last_word(text);
