@@ -480,9 +480,15 @@ impl Worker {
             let Some(Reverse((_, token))) = self.timers.pop() else {
                 break;
             };
+            let mut wrote = false;
             if let Some(conn) = self.conns.get_mut(&token) {
                 conn.timer = None;
-                conn.on_timer(&self.state, now);
+                wrote = conn.on_timer(&self.state, now);
+            }
+            // The socket took bytes after all: what is left goes at once (or when the
+            // socket says it has room again, if it blocked).
+            if wrote {
+                self.plan_write(token, now);
             }
             self.settle(token);
         }
@@ -496,6 +502,7 @@ impl Worker {
         }
         self.next_sweep = now + SWEEP;
         self.trim_after_a_crowd();
+        super::files::expire_transfers(&self.state, now);
         let stall = self.state.config.write_stall;
         for conn in self.conns.values() {
             let outbox = &conn.connection.outbox;
