@@ -63,6 +63,9 @@ pub fn describe(event: &ServerEvent) -> Option<String> {
             }
             text
         }
+        ServerEvent::CouldNotReachMore { count, port } => format!(
+            "{count} more like this in the last minute (someone could not reach port {port}; not shown one by one)"
+        ),
         ServerEvent::NotAnnounced { reason } => format!(
             "not announcing the room on the network ({reason}); people can still type the address"
         ),

@@ -128,6 +128,13 @@ struct ServeArgs {
     /// File deliveries the host carries at once (everyone's together).
     #[arg(long, default_value_t = natter::network::protocol::DEFAULT_MAX_TRANSFERS)]
     max_transfers: usize,
+    /// File deliveries that receivers at one IP address may have at once (default: half of
+    /// --max-transfers, at least 1).
+    #[arg(long, value_name = "N")]
+    max_transfers_per_address: Option<usize>,
+    /// Seconds a file delivery may move no data before the host ends it (both sides told).
+    #[arg(long, default_value_t = 60)]
+    file_idle_secs: u64,
 }
 
 impl ServeArgs {
@@ -162,6 +169,8 @@ impl ServeArgs {
             require_encryption: self.require_encryption,
             max_file_bytes: self.max_file_mib.saturating_mul(1024 * 1024),
             max_transfers: self.max_transfers.max(1),
+            max_transfers_per_address: self.max_transfers_per_address,
+            file_idle: Duration::from_secs(self.file_idle_secs.max(1)),
             ..defaults
         }
     }

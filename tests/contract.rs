@@ -208,3 +208,134 @@ fn blank_lines_before_and_between_frames_are_ignored() {
     assert_eq!(echo.text, "after blanks");
     assert_eq!(echo.from, "blank");
 }
+
+/// The next line that is a `chat` frame: the frame, and the line's length (newline excluded).
+fn chat_line(peer: &RawPeer) -> (natter::network::protocol::ChatMessage, usize) {
+    loop {
+        let line = peer.line().expect("closed before a chat");
+        if let Ok(ServerFrame::Chat(message)) = decode::<ServerFrame>(&line) {
+            return (message, line.len());
+        }
+    }
+}
+
+/// PROTOCOL.md §3: a message is relayed when its `chat` frame, exactly as the server writes it
+/// (its real id, time, sender, `to` and the sender's `client_id`), is at most `max_line_bytes`.
+/// A client that computes this from the document alone finds the largest text that fits, sees
+/// it relayed at exactly the limit, and sees one byte more refused with the exact length. (The
+/// server used to measure an id of 20 digits and refuse texts 19 bytes short of the limit.)
+#[test]
+fn a_message_relayed_at_exactly_max_line_bytes_passes_and_one_byte_more_is_refused_exactly() {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let (watcher, _) = RawPeer::join(addr, "watcher");
+    let (mut sender, _) = RawPeer::join(addr, "sender");
+    sender.say("probe", "0");
+    let (probe, _) = chat_line(&sender);
+    assert_eq!(chat_line(&watcher).0.id, probe.id);
+    let mut next_id = probe.id + 1;
+    // What the document says the sender's own copy is, for a text of `len` ASCII letters.
+    let relayed = |id: u64, len: usize, client_id: &str, to: Option<&str>| {
+        let message = natter::network::protocol::ChatMessage {
+            id,
+            time: probe.time.clone(),
+            from: "sender".into(),
+            text: "a".repeat(len),
+            client_id: Some(client_id.into()),
+            action: false,
+            to: to.map(str::to_string),
+        };
+        encode(&ServerFrame::Chat(message)).len() - 1
+    };
+    for to in [None, Some("watcher")] {
+        let overhead = relayed(next_id, 0, "1", to);
+        let largest = MAX_LINE_BYTES - overhead;
+        assert_eq!(relayed(next_id, largest, "1", to), MAX_LINE_BYTES);
+        sender.send(&ClientFrame::Chat {
+            text: "a".repeat(largest),
+            client_id: Some("1".into()),
+            action: false,
+            to: to.map(str::to_string),
+        });
+        let (echo, len) = chat_line(&sender);
+        assert_eq!((echo.id, echo.text.len()), (next_id, largest), "{to:?}");
+        assert_eq!(
+            len, MAX_LINE_BYTES,
+            "the sender's copy is exactly at the limit"
+        );
+        let (seen, _) = chat_line(&watcher);
+        assert_eq!(seen.id, next_id);
+        next_id += 1;
+        // One byte more: refused, saying the exact length, and the id is not used up.
+        let over = relayed(next_id, largest + 1, "2", to);
+        assert_eq!(over, MAX_LINE_BYTES + 1, "{to:?}");
+        sender.send(&ClientFrame::Chat {
+            text: "a".repeat(largest + 1),
+            client_id: Some("2".into()),
+            action: false,
+            to: to.map(str::to_string),
+        });
+        let (code, message, client_id) = sender.frame_where(|f| match f {
+            ServerFrame::Error {
+                code,
+                message,
+                client_id,
+            } => Some((code, message, client_id)),
+            _ => None,
+        });
+        assert_eq!(
+            (code, client_id.as_deref()),
+            (ErrorCode::TextTooLong, Some("2"))
+        );
+        let exact = format!("({} bytes as a line; at most {MAX_LINE_BYTES})", over);
+        assert!(message.contains(&exact), "{message}");
+    }
+    sender.say("after", "3");
+    let (after, _) = chat_line(&sender);
+    assert_eq!(after.id, next_id, "refused messages took no id");
+}
+
+/// PROTOCOL.md §3: `accepted` is at most 300 + 99 × people + 99 × those without encryption
+/// (the `unencrypted` array repeats their nicknames). Measured with the longest nicknames
+/// (24 characters of 4 bytes) and nobody encrypted, on a host that offers TLS.
+#[test]
+fn accepted_stays_within_the_documented_bound_with_every_long_nick_listed_as_unencrypted() {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let nick = |i: u32| char::from_u32(0x20000 + i).unwrap().to_string().repeat(24);
+    let mut peers = Vec::new();
+    for i in 0..46 {
+        let (peer, _) = RawPeer::join(addr, &nick(i));
+        assert_eq!(peer.nick.len(), 96);
+        peers.push(peer);
+    }
+    let mut last = RawPeer::connect(addr);
+    last.send(&ClientFrame::Hello {
+        version: 1,
+        nick: nick(46),
+        resume: None,
+        features: Vec::new(),
+    });
+    assert!(matches!(last.frame(), ServerFrame::Welcome { .. }));
+    let line = last.line().expect("accepted");
+    let Ok(ServerFrame::Accepted {
+        users, unencrypted, ..
+    }) = decode::<ServerFrame>(&line)
+    else {
+        panic!("{}", String::from_utf8_lossy(&line));
+    };
+    let people = users.len();
+    assert_eq!((people, unencrypted.len()), (47, 47));
+    let bound = 300 + 99 * people + 99 * unencrypted.len();
+    assert!(line.len() <= bound, "{} > {bound}", line.len());
+    // The bound without the `unencrypted` array would not hold: the array is what it counts.
+    assert!(line.len() > 300 + 99 * people, "{}", line.len());
+    // And the document states this bound, not the one without the array.
+    let document = include_str!("../docs/PROTOCOL.md").replace('\n', " ");
+    assert!(
+        document.contains(
+            "300 + 99 × (people in the room) + 99 × (those of them without encryption) bytes"
+        ),
+        "PROTOCOL.md §3 states another bound for accepted"
+    );
+}

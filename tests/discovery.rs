@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use common::{WAIT, recv_where, start_server, test_config};
 use crossbeam_channel::Receiver;
-use natter::network::discovery::{AnnounceConfig, Announcer, Finder, FoundRoom, Note, Pace, Reach};
+use natter::network::discovery::{
+    AnnounceConfig, Announcer, Finder, FoundRoom, NOTES_PER_WINDOW, Noted, Pace, Reach,
+};
 use natter::network::server::{ServerConfig, ServerEvent};
 
 fn loopback(peers: Vec<SocketAddr>) -> Reach {
@@ -41,7 +43,7 @@ fn announcer(
     to: Vec<SocketAddr>,
     people: Arc<AtomicUsize>,
     pace: Pace,
-) -> (Announcer, Receiver<Note>) {
+) -> (Announcer, Receiver<Noted>) {
     let (tx, notes) = crossbeam_channel::unbounded();
     let announcer = Announcer::start(
         AnnounceConfig {
@@ -222,7 +224,9 @@ fn a_note_reaches_the_host_once_and_repeats_are_rate_limited_on_both_ends() {
         !finder.tell_unreachable(addr),
         "a second within 10 s is not"
     );
-    let note = notes.recv_timeout(WAIT).expect("the host hears the note");
+    let Noted::One(note) = notes.recv_timeout(WAIT).expect("the host hears the note") else {
+        panic!("one note, passed on as it came");
+    };
     assert_eq!(note.port, 5050);
     assert!(note.from.is_loopback());
     // Someone sending notes by hand, many times, plus notes for another room.
@@ -354,4 +358,111 @@ fn a_servers_whole_key_is_listed_and_an_impostors_claim_or_goodbye_leaves_its_ro
     until_rooms(&mut finder, &woken, "the server's own goodbye", |r| {
         r.iter().all(|room| room.addr.port() != port)
     });
+}
+
+/// PROTOCOL.md §11: `room` is at most 64 characters and `host` at most 32, the "…" of a cut
+/// name included, and the datagram at most 512 bytes with the key: a finder that drops
+/// out-of-range fields still lists the room, and the key it announced reads back whole.
+/// (Names were sent as 64 + "…" and 32 + "…"; 4-byte names with a key made a datagram too big
+/// to send at all, and a finder cut every key to 64 characters, so none was ever checked.)
+#[test]
+fn long_names_are_announced_within_their_limits_and_the_key_reads_back_whole() {
+    let (mut finder, woken) = finder(vec![], Pace::default());
+    let to = vec![finder.local_addr().unwrap()];
+    let config = ServerConfig {
+        name: "😀".repeat(100),
+        announce: Some(AnnounceConfig {
+            key: None,
+            reach: loopback(to),
+            host: "h".repeat(40),
+            pace: Pace::default(),
+        }),
+        ..test_config()
+    };
+    let key = config.identity.as_ref().unwrap().fingerprint();
+    let server = start_server(config);
+    let port = server.local_addr().port();
+    let rooms = until_rooms(&mut finder, &woken, "the server's room", |r| {
+        r.first().is_some_and(|room| room.addr.port() == port)
+    });
+    let room = &rooms[0];
+    assert!(room.room.chars().count() <= 64, "{}", room.room);
+    assert!(room.room.starts_with("😀😀") && room.room.ends_with('…'));
+    assert_eq!(room.host, format!("{}…", "h".repeat(31)));
+    assert_eq!(room.key, Some(key));
+    // What went on the wire, as a finder of one's own reads it (the finder above cuts what it
+    // reads): within range. A `who` is answered to its sender on loopback.
+    let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
+    probe
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    let bytes = loop {
+        assert!(Instant::now() < deadline, "no answer to who");
+        probe
+            .send_to(br#"{"natter":"who","version":1}"#, room.from)
+            .unwrap();
+        let mut buf = [0u8; 2048];
+        if let Ok((n, _)) = probe.recv_from(&mut buf) {
+            break buf[..n].to_vec();
+        }
+    };
+    assert!(bytes.len() <= 512, "{} bytes", bytes.len());
+    let wire: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(wire["room"].as_str().unwrap().chars().count() <= 64);
+    assert!(wire["host"].as_str().unwrap().chars().count() <= 32);
+    assert_eq!(wire["key"].as_str(), Some(key.to_text().as_str()));
+}
+
+/// A note's source address can be forged: 200 "could not reach you" notes from 200 addresses
+/// (real UDP from 127.0.1.x, as a forger's would be) reach the host as the first few, one by
+/// one, and one "N more like this" for the rest, not 200 notes. (1,000 forged sources used to
+/// print 4,000 console lines.)
+#[test]
+fn notes_from_many_forged_sources_reach_the_host_as_a_few_and_one_count() {
+    let (probe_finder, _) = finder(vec![], Pace::default());
+    let to = vec![probe_finder.local_addr().unwrap()];
+    let (announcer, notes) = announcer(to, Arc::new(AtomicUsize::new(1)), Pace::default());
+    let note = format!(
+        r#"{{"natter":"unreachable","id":"{}","port":5050}}"#,
+        announcer.id()
+    );
+    let sources = 200u32;
+    for i in 0..sources {
+        let from = std::net::Ipv4Addr::new(127, 0, 1 + (i / 250) as u8, 1 + (i % 250) as u8);
+        let forger = UdpSocket::bind((from, 0)).unwrap();
+        forger
+            .send_to(note.as_bytes(), announcer.local_addr())
+            .unwrap();
+    }
+    // A query sent after them is answered once the announcer has read all of them (one
+    // socket, read in order): then every note is counted.
+    let asker = UdpSocket::bind("127.0.0.1:0").unwrap();
+    asker
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(Instant::now() < deadline, "no answer to who");
+        asker
+            .send_to(br#"{"natter":"who","version":1}"#, announcer.local_addr())
+            .unwrap();
+        let mut buf = [0u8; 2048];
+        if asker.recv_from(&mut buf).is_ok() {
+            break;
+        }
+    }
+    announcer.stop();
+    let told: Vec<Noted> = notes.try_iter().collect();
+    let one_by_one = told.iter().filter(|n| matches!(n, Noted::One(_))).count();
+    assert_eq!(one_by_one, NOTES_PER_WINDOW as usize, "{told:?}");
+    assert_eq!(
+        told.last(),
+        Some(&Noted::More {
+            count: sources - NOTES_PER_WINDOW,
+            port: 5050
+        }),
+        "{told:?}"
+    );
+    assert_eq!(told.len(), NOTES_PER_WINDOW as usize + 1, "{told:?}");
 }

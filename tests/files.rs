@@ -593,3 +593,174 @@ fn an_offer_over_the_rate_limit_is_refused_with_its_id() {
     });
     assert!(reason.starts_with("Slow down"), "{reason}");
 }
+
+/// A raw Natter peer that takes files, in the room, connected from the loopback address `from`.
+fn files_peer_from(addr: std::net::SocketAddr, from: [u8; 4], nick: &str) -> RawPeer {
+    let mut peer = RawPeer::connect_from(addr, from.into()).say_hello(nick, &["files"]);
+    peer.accepted();
+    peer
+}
+
+/// `peer` offers file `id` of `size` bytes to the room and reads the host's confirmation.
+fn offer_raw(peer: &mut RawPeer, id: &str, size: u64) {
+    peer.send(&ClientFrame::FileOffer(
+        natter::network::protocol::OfferRequest {
+            id: id.into(),
+            name: format!("{id}.bin"),
+            size,
+            sha256: "ab".repeat(32),
+            to: None,
+        },
+    ));
+    peer.frame_where(|f| matches!(f, ServerFrame::FileOffer(o) if o.id == id).then_some(()));
+}
+
+/// The next `file_accept` the sender `peer` gets: file id, delivery, asker.
+fn accepted_by(peer: &RawPeer) -> (String, u64, String) {
+    peer.frame_where(|f| match f {
+        ServerFrame::FileAccept {
+            id, delivery, by, ..
+        } => Some((id, delivery, by)),
+        _ => None,
+    })
+}
+
+/// The next `file_cancel` `peer` gets: file id, delivery (to a sender), by, reason.
+fn cancelled(peer: &RawPeer) -> (String, Option<u64>, String, String) {
+    peer.frame_where(|f| match f {
+        ServerFrame::FileCancel {
+            id,
+            delivery,
+            by,
+            reason,
+        } => Some((id, delivery, by, reason)),
+        _ => None,
+    })
+}
+
+/// PROTOCOL.md §13: the host forwards a `file_ack` cut to what it relayed, so a sender that
+/// keeps to its window from the acks it is sent is never dropped. (A receiver used to be able
+/// to ack 100 MiB with nothing relayed; the sender got that offset, went past the window the
+/// host holds it to, and was dropped with `bad_frame`.)
+#[test]
+fn a_file_ack_past_what_was_relayed_reaches_the_sender_cut_to_what_was_relayed() {
+    use natter::network::protocol::WINDOW_BYTES;
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let mut dana = files_peer_from(addr, [127, 0, 0, 1], "dana");
+    let mut bob = files_peer_from(addr, [127, 0, 0, 2], "bob");
+    let size = 104_857_600;
+    offer_raw(&mut dana, "big", size);
+    bob.send(&ClientFrame::FileAccept {
+        id: "big".into(),
+        offset: 0,
+    });
+    let (_, delivery, _) = accepted_by(&dana);
+    let acked = |dana: &RawPeer| {
+        dana.frame_where(|f| match f {
+            ServerFrame::FileAck { offset, .. } => Some(offset),
+            _ => None,
+        })
+    };
+    let inflated = ClientFrame::FileAck {
+        id: "big".into(),
+        offset: size,
+    };
+    bob.send(&inflated);
+    assert_eq!(acked(&dana), 0, "nothing was relayed yet");
+    let chunk = |offset: u64, len: usize| ClientFrame::FileChunk {
+        delivery,
+        offset,
+        data: base64_simd::STANDARD.encode_to_string(vec![7u8; len]),
+    };
+    dana.send(&chunk(0, 3000));
+    assert_eq!(chunk_of(&bob).0, 0);
+    bob.send(&inflated);
+    let last_ack = acked(&dana);
+    assert_eq!(
+        last_ack, 3000,
+        "cut to the end of the furthest chunk relayed"
+    );
+    // Keeping to §13's window from that ack: a chunk ending exactly a window past it is
+    // relayed, and the sender stays in the room.
+    let edge = last_ack + WINDOW_BYTES - 3000;
+    dana.send(&chunk(edge, 3000));
+    assert_eq!(chunk_of(&bob).0, edge);
+}
+
+/// PROTOCOL.md §13: receivers at one address may hold at most half the host's delivery places,
+/// so two connections from one address that take every place and then send nothing cannot
+/// shut everyone else out. (Two connections used to hold all 8 places.)
+#[test]
+fn receivers_at_one_address_take_at_most_half_the_places_and_another_address_still_gets_one() {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let mut offerer = files_peer_from(addr, [127, 0, 0, 1], "mal-1");
+    let mut taker = files_peer_from(addr, [127, 0, 0, 1], "mal-2");
+    let mut bob = files_peer_from(addr, [127, 0, 0, 2], "bob");
+    let ids: Vec<String> = (0..8).map(|i| format!("f{i}")).collect();
+    for id in &ids {
+        offer_raw(&mut offerer, id, 1 << 30);
+    }
+    for id in &ids {
+        taker.send(&ClientFrame::FileAccept {
+            id: id.clone(),
+            offset: 0,
+        });
+    }
+    let taken: Vec<String> = (0..4).map(|_| accepted_by(&offerer).0).collect();
+    assert_eq!(taken, ids[..4]);
+    for id in &ids[4..] {
+        let (refused, _, by, reason) = cancelled(&taker);
+        assert_eq!((&refused, by.as_str()), (id, ""));
+        assert!(
+            reason.contains("127.0.0.1") && reason.contains("the most one address may have"),
+            "{reason}"
+        );
+    }
+    bob.send(&ClientFrame::FileAccept {
+        id: "f4".into(),
+        offset: 0,
+    });
+    let (id, _, by) = accepted_by(&offerer);
+    assert_eq!((id.as_str(), by.as_str()), ("f4", "bob"));
+}
+
+/// PROTOCOL.md §13: a delivery through which no data moves for `file_idle` is ended, both
+/// sides told why by the host, and its place goes to someone else. (Deliveries that moved
+/// nothing used to hold their places for as long as their two ends stayed connected.)
+#[test]
+fn a_delivery_that_moves_no_data_is_ended_both_sides_told_and_its_place_freed() {
+    let server = start_server(natter::network::server::ServerConfig {
+        max_transfers: 1,
+        file_idle: Duration::from_millis(300),
+        ..test_config()
+    });
+    let addr = server.local_addr();
+    let mut dana = files_peer_from(addr, [127, 0, 0, 1], "dana");
+    let mut bob = files_peer_from(addr, [127, 0, 0, 2], "bob");
+    let mut carol = files_peer_from(addr, [127, 0, 0, 3], "carol");
+    offer_raw(&mut dana, "f1", 1 << 30);
+    offer_raw(&mut dana, "f2", 1 << 30);
+    bob.send(&ClientFrame::FileAccept {
+        id: "f1".into(),
+        offset: 0,
+    });
+    let (_, delivery, _) = accepted_by(&dana);
+    let (id, to_sender, by, reason) = cancelled(&dana);
+    assert_eq!(
+        (id.as_str(), to_sender, by.as_str()),
+        ("f1", Some(delivery), "")
+    );
+    assert!(reason.starts_with("No data moved for 0.3 s"), "{reason}");
+    let (id, to_receiver, by, reason_to_bob) = cancelled(&bob);
+    assert_eq!((id.as_str(), to_receiver, by.as_str()), ("f1", None, ""));
+    assert_eq!(reason_to_bob, reason);
+    // The one place is free again.
+    carol.send(&ClientFrame::FileAccept {
+        id: "f2".into(),
+        offset: 0,
+    });
+    let (id, _, by) = accepted_by(&dana);
+    assert_eq!((id.as_str(), by.as_str()), ("f2", "carol"));
+}

@@ -419,3 +419,62 @@ fn stop_with_a_stalled_client(io_threads: usize) {
         "stop waited on the stalled client's write"
     );
 }
+
+/// PROTOCOL.md §3: a peer that reads, but too slowly to keep up, is dropped as "reading too
+/// slowly", not as a peer that stopped reading. It reads a little at a time (too little for the
+/// system to report its socket writable), so its writes block for longer than the stall time
+/// although every one of them moves; it used to be dropped as "stopped reading: a write
+/// stalled".
+#[test]
+fn a_peer_that_reads_too_slowly_is_dropped_as_reading_too_slowly_not_as_stalled() {
+    use std::io::{Read, Write};
+    let server = start_server(ServerConfig {
+        write_stall: Duration::from_secs(2),
+        ..fast_config()
+    });
+    let addr = server.local_addr();
+    let mut slow = join_and_stop_reading(addr, "slow");
+    recv_where(server.events(), "server event Joined slow", |e| {
+        matches!(e, ServerEvent::Joined { nick, .. } if nick == "slow").then_some(())
+    });
+    // Reads 256 bytes every 50 ms (5 kB/s) until the test has its answer, or the server closes
+    // it, for at most a minute.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reading = std::sync::Arc::clone(&done);
+    let reader = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut buf = [0u8; 256];
+        while std::time::Instant::now() < deadline
+            && !reading.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            match slow.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    });
+    let (sender, _) = RawPeer::join(addr, "sender");
+    // 3,000 messages of 2 kB: more than the socket buffers hold, and then more than the slow
+    // peer's 1,024-line mark (less than its 4,096 lines). Written from a thread of their own,
+    // since the server stops reading the sender while the slow peer holds the room.
+    let mut writer = sender.stream.try_clone().unwrap();
+    let blast = std::thread::spawn(move || {
+        for i in 0..3000 {
+            let line = format!(
+                "{{\"type\":\"chat\",\"text\":\"{i} {}\"}}\n",
+                "s".repeat(2000)
+            );
+            if writer.write_all(line.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    let detail = recv_where(server.events(), "server event Left slow", |e| match e {
+        ServerEvent::Left { nick, detail, .. } if nick == "slow" => Some(detail),
+        _ => None,
+    });
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(detail.starts_with("reading too slowly"), "{detail}");
+    blast.join().unwrap();
+    reader.join().unwrap();
+}

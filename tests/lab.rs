@@ -516,3 +516,43 @@ fn lab_measure_announcement_bytes_per_minute_per_interface() {
     );
     host.stop();
 }
+
+/// An address configured without a broadcast address (`ip addr add 10.66.1.1/24 dev eth0`, no
+/// `brd`): Linux then reports the address itself as its broadcast, and announcements went to
+/// the host itself. The broadcast is computed from the netmask instead, and B lists the room.
+#[test]
+fn lab_a_host_whose_address_has_no_broadcast_configured_is_still_listed_on_another_computer() {
+    let Some(lab) = Lab::up("lab_no_brd") else {
+        return;
+    };
+    for args in [
+        ["addr", "del", "10.66.1.1/24", "dev", "eth0"],
+        ["addr", "add", "10.66.1.1/24", "dev", "eth0"],
+    ] {
+        let out = lab.run("a", "ip", &args);
+        assert!(out.status.success(), "ip {args:?}: {out:?}");
+    }
+    let shown = lab.run("a", "ip", &["-4", "addr", "show", "dev", "eth0"]);
+    let shown = String::from_utf8_lossy(&shown.stdout).to_string();
+    assert!(
+        shown.contains("10.66.1.1/24") && !shown.contains("brd"),
+        "{shown}"
+    );
+    let eth0 = lab.within("a", || {
+        local_ipv4_addresses()
+            .into_iter()
+            .find(|a| a.interface == "eth0")
+    });
+    assert_eq!(
+        eth0.and_then(|a| a.broadcast),
+        Some(std::net::Ipv4Addr::new(10, 66, 1, 255))
+    );
+    let (mut on_b, woken_b) = finder_on(&lab, "b");
+    let host = host_on(&lab, "a", 5050, "No brd");
+    let id = host.server().announced_id().unwrap().to_string();
+    let rooms = until_rooms(&mut on_b, &woken_b, WAIT, |r| r.iter().any(|x| x.id == id))
+        .expect("B lists A's room although A's address has no broadcast configured");
+    let room = rooms.iter().find(|x| x.id == id).unwrap();
+    assert_eq!(room.room, "No brd");
+    host.stop();
+}

@@ -160,6 +160,41 @@ fn a_value_quoted_back_in_an_error_is_clean_and_cut_short_everywhere() {
     );
 }
 
+/// PROTOCOL.md §6: a value the parser quotes is cleaned like chat text and made one line, in
+/// the error to the peer, the leave detail others read (both dialects) and the host's events:
+/// `"red next"`, not the escaped spelling `"\u{1b}[31mred\nnext"` it used to carry.
+#[test]
+fn a_value_quoted_in_a_parse_error_is_shown_cleaned_on_one_line_not_as_escapes() {
+    let server = start_server(quick_sniff());
+    let addr = server.local_addr();
+    let (watcher, _) = RawPeer::join(addr, "watcher");
+    let nc = RawPeer::connect(addr);
+    nc.text_until("Online");
+    let mut rogue = RawPeer::connect(addr);
+    rogue.send_raw(b"{\"type\":\"hello\",\"version\":1,\"nick\":\"rogue\"}\n");
+    rogue.accepted();
+    rogue.send_raw(b"{\"type\":\"chat\",\"text\":\"hi\",\"action\":\"\\u001b[31mred\\nnext\"}\n");
+    let said = "expected a boolean";
+    let cleaned = "red next";
+    let message = rogue.assert_error(ErrorCode::BadFrame);
+    let detail = watcher.frame_where(|f| match f {
+        ServerFrame::Leave { nick, detail, .. } if nick == "rogue" => Some(detail),
+        _ => None,
+    });
+    let plain = nc.text_until("rogue left");
+    let events = events_until(
+        &server,
+        |e| matches!(e, ServerEvent::Left { nick, .. } if nick == "rogue"),
+    );
+    let mut texts = event_texts(&events);
+    texts.retain(|t| t.contains(said) || t.contains(cleaned));
+    texts.extend([message, detail, plain]);
+    for text in &texts {
+        assert!(text.contains("\"red next\""), "{text:?}");
+        assert!(!text.contains("\\u") && !text.contains("\\n"), "{text:?}");
+    }
+}
+
 #[test]
 fn a_plain_peer_naming_itself_with_escapes_is_announced_clean() {
     let server = start_server(quick_sniff());

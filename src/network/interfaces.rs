@@ -76,6 +76,22 @@ pub fn subnet_broadcast(ip: Ipv4Addr, prefix: u8) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(u32::from(ip) | !prefix_mask(prefix)))
 }
 
+/// The broadcast address to announce to for `ip`/`prefix`, given what the system `reported`:
+/// that, when it is one (on the subnet and not the address itself, or 255.255.255.255), else
+/// [`subnet_broadcast`]. An address configured without one (`ip addr add 10.0.0.2/24 dev
+/// eth0`, no `brd`) is reported by Linux with the address itself as its broadcast: sending
+/// there reaches nobody else.
+pub fn broadcast_for(ip: Ipv4Addr, prefix: u8, reported: Option<Ipv4Addr>) -> Option<Ipv4Addr> {
+    let mask = prefix_mask(prefix);
+    let on_subnet = |b: Ipv4Addr| u32::from(b) & mask == u32::from(ip) & mask;
+    let usable = |b: &Ipv4Addr| {
+        *b != ip && !b.is_unspecified() && !b.is_loopback() && (b.is_broadcast() || on_subnet(*b))
+    };
+    reported
+        .filter(usable)
+        .or_else(|| subnet_broadcast(ip, prefix))
+}
+
 /// The kind of an address by the address alone (no adapter name).
 pub fn kind_of(ip: Ipv4Addr) -> AddressKind {
     if ip.is_loopback() {
@@ -139,9 +155,7 @@ pub fn local_ipv4_addresses() -> Vec<LocalAddress> {
                 ip: v4.ip,
                 kind: kind_on(&iface.name, v4.ip),
                 prefix: v4.prefixlen,
-                broadcast: v4
-                    .broadcast
-                    .or_else(|| subnet_broadcast(v4.ip, v4.prefixlen)),
+                broadcast: broadcast_for(v4.ip, v4.prefixlen, v4.broadcast),
                 interface: iface.name,
             }),
             if_addrs::IfAddr::V6(_) => None,
@@ -170,6 +184,34 @@ mod tests {
             prefix: 24,
             broadcast: None,
         }
+    }
+
+    #[test]
+    fn a_missing_or_bogus_broadcast_is_computed_from_the_netmask() {
+        let ip = Ipv4Addr::new(10, 0, 0, 2);
+        let subnet = Some(Ipv4Addr::new(10, 0, 0, 255));
+        // Configured without `brd`: Linux reports the address itself.
+        assert_eq!(broadcast_for(ip, 24, Some(ip)), subnet);
+        assert_eq!(broadcast_for(ip, 24, None), subnet);
+        assert_eq!(broadcast_for(ip, 24, Some(Ipv4Addr::UNSPECIFIED)), subnet);
+        assert_eq!(
+            broadcast_for(ip, 24, Some(Ipv4Addr::new(192, 168, 1, 255))),
+            subnet,
+            "not on the subnet"
+        );
+        assert_eq!(
+            broadcast_for(Ipv4Addr::new(172, 20, 5, 9), 20, None),
+            Some(Ipv4Addr::new(172, 20, 15, 255))
+        );
+        // What the system reports when it is a broadcast address is kept.
+        assert_eq!(broadcast_for(ip, 24, subnet), subnet);
+        assert_eq!(
+            broadcast_for(ip, 24, Some(Ipv4Addr::BROADCAST)),
+            Some(Ipv4Addr::BROADCAST)
+        );
+        // Point-to-point and loopback have none.
+        assert_eq!(broadcast_for(ip, 32, Some(ip)), None);
+        assert_eq!(broadcast_for(Ipv4Addr::LOCALHOST, 8, None), None);
     }
 
     #[test]

@@ -59,6 +59,24 @@ pub fn quote(input: &str, max_chars: usize) -> String {
     }
 }
 
+/// [`single_line`] cut so that the result, its `…` included, is at most `max_chars`
+/// characters: for a field whose documented maximum is a hard limit (the names in a discovery
+/// announcement, which a finder may drop when longer).
+pub fn fit(input: &str, max_chars: usize) -> String {
+    let line = single_line(input);
+    match line.char_indices().nth(max_chars) {
+        Some(_) => {
+            let keep = max_chars.saturating_sub(1);
+            let cut = line
+                .char_indices()
+                .nth(keep)
+                .map_or(line.len(), |(at, _)| at);
+            format!("{}…", &line[..cut])
+        }
+        None => line,
+    }
+}
+
 fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     match chars.next() {
         Some('[') => skip_csi(chars),
@@ -208,6 +226,16 @@ mod tests {
             "x".repeat(MAX_QUOTED_CHARS)
         );
         assert_eq!(single_line("a\nb\u{7}"), "a b");
+    }
+
+    #[test]
+    fn fitted_text_is_at_most_its_limit_with_the_ellipsis_included() {
+        assert_eq!(fit("Lab 3", 64), "Lab 3");
+        assert_eq!(fit(&"é".repeat(64), 64), "é".repeat(64));
+        let cut = fit(&format!("\u{1b}[31m{}", "é".repeat(65)), 64);
+        assert_eq!(cut.chars().count(), 64);
+        assert_eq!(cut, format!("{}…", "é".repeat(63)));
+        assert_eq!(fit("two\nlines", 32), "two lines");
     }
 
     #[test]

@@ -120,7 +120,24 @@ impl RawPeer {
 
     /// `auto_pong`: the reader thread answers the server's pings, as any live client would.
     pub fn connect_with(addr: SocketAddr, auto_pong: bool) -> RawPeer {
-        let stream = TcpStream::connect(addr).unwrap();
+        Self::over(TcpStream::connect(addr).unwrap(), auto_pong)
+    }
+
+    /// Connects from another loopback address (`from` in 127.0.0.0/8), as a second computer
+    /// would: the server counts it as another address.
+    pub fn connect_from(addr: SocketAddr, from: std::net::IpAddr) -> RawPeer {
+        assert!(from.is_loopback(), "tests connect from loopback only");
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("a TCP socket");
+        socket
+            .bind(&SocketAddr::new(from, 0).into())
+            .expect("bind a loopback address");
+        socket.connect(&addr.into()).expect("connect");
+        Self::over(socket.into(), true)
+    }
+
+    /// A peer on a connected stream, with its reader thread.
+    fn over(stream: TcpStream, auto_pong: bool) -> RawPeer {
         stream.set_nodelay(true).unwrap();
         let (tx, lines) = crossbeam_channel::unbounded();
         let mut reader = stream.try_clone().unwrap();
@@ -205,15 +222,19 @@ impl RawPeer {
 
     /// [`RawPeer::hello`] listing hello `features` (e.g. "presence").
     pub fn hello_with_features(addr: SocketAddr, nick: &str, features: &[&str]) -> RawPeer {
-        let mut peer = RawPeer::connect(addr);
-        peer.nick = nick.into();
-        peer.send(&ClientFrame::Hello {
+        RawPeer::connect(addr).say_hello(nick, features)
+    }
+
+    /// Sends `hello` listing `features`, reading nothing back yet.
+    pub fn say_hello(mut self, nick: &str, features: &[&str]) -> RawPeer {
+        self.nick = nick.into();
+        self.send(&ClientFrame::Hello {
             version: 1,
             nick: nick.into(),
             resume: None,
             features: features.iter().map(|f| f.to_string()).collect(),
         });
-        peer
+        self
     }
 
     fn send_hello(&mut self, nick: &str, resume: Option<Resume>) {

@@ -15,13 +15,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::datagram::{
-    Announcement, Datagram, MAX_DATAGRAM, MAX_HOST_CHARS, MAX_ROOM_CHARS, new_instance_id,
-};
+use super::datagram::{Announcement, Datagram, MAX_DATAGRAM, new_instance_id};
+use super::note_gate::NoteGate;
 use super::pace::{Pace, Schedule};
 use super::reach::Reach;
 use crate::network::protocol::PROTOCOL_VERSION;
-use crate::network::text::quote;
 use crate::network::tls::Fingerprint;
 
 /// How to announce: where, as whom, how often. The room name, port and people count come from
@@ -46,10 +44,21 @@ pub struct Note {
     pub port: u16,
 }
 
+/// What the owner is told of notes: each of the first few in a minute, then how many more
+/// came (see [`NoteGate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Noted {
+    /// A note, passed on as it came.
+    One(Note),
+    /// `count` more notes for `port`, from addresses not heard from lately, came within the
+    /// last minute and were only counted (told once that minute is over, or at stop).
+    More { count: u32, port: u16 },
+}
+
 /// The people count, asked about once a second.
 pub type PeopleCount = Box<dyn Fn() -> usize + Send>;
-/// Called with each note that passes the rate limit.
-pub type OnNote = Box<dyn Fn(Note) + Send>;
+/// Called with what passes the rate limits on notes.
+pub type OnNote = Box<dyn Fn(Noted) + Send>;
 
 /// The longest the thread waits before looking at its stop flag and the people count.
 const POLL: Duration = Duration::from_millis(250);
@@ -90,9 +99,16 @@ impl Announcer {
             reach: config.reach,
             pace: config.pace,
             id: id.clone(),
-            room: quote(room.trim(), MAX_ROOM_CHARS),
-            host: quote(config.host.trim(), MAX_HOST_CHARS),
-            key: config.key.map(|k| k.to_text()),
+            announcement: Announcement {
+                version: PROTOCOL_VERSION,
+                id: id.clone(),
+                room: room.to_string(),
+                host: config.host,
+                port,
+                people: 0,
+                key: config.key.map(|k| k.to_text()),
+            }
+            .fitted(),
             port,
             people,
             on_note,
@@ -100,6 +116,7 @@ impl Announcer {
             ignored: Arc::clone(&ignored),
             askers: Vec::new(),
             notes: VecDeque::new(),
+            gate: NoteGate::default(),
         };
         let thread = thread::Builder::new()
             .name("natter-announce".into())
@@ -152,9 +169,8 @@ struct Worker {
     reach: Reach,
     pace: Pace,
     id: String,
-    room: String,
-    host: String,
-    key: Option<String>,
+    /// What is announced, names fitted once; the people count is filled in each time.
+    announcement: Announcement,
     port: u16,
     people: PeopleCount,
     on_note: OnNote,
@@ -164,6 +180,8 @@ struct Worker {
     askers: Vec<SocketAddr>,
     /// When each recent note's sender was last passed on, oldest first.
     notes: VecDeque<(IpAddr, Instant)>,
+    /// Bounds the notes passed on whatever their (forgeable) sources.
+    gate: NoteGate,
 }
 
 impl Worker {
@@ -175,6 +193,12 @@ impl Worker {
         let mut errors_in_a_row = 0u32;
         while !self.stop.load(Ordering::SeqCst) {
             let now = Instant::now();
+            if let Some(count) = self.gate.due(now) {
+                (self.on_note)(Noted::More {
+                    count,
+                    port: self.port,
+                });
+            }
             if now >= people_due {
                 people_due = now + PEOPLE_EVERY;
                 if announced_people.is_some_and(|n| n != (self.people)()) {
@@ -210,6 +234,12 @@ impl Worker {
                 }
             }
         }
+        if let Some(count) = self.gate.take_held() {
+            (self.on_note)(Noted::More {
+                count,
+                port: self.port,
+            });
+        }
         let gone = Datagram::Gone {
             id: self.id.clone(),
             port: self.port,
@@ -221,13 +251,8 @@ impl Worker {
     fn announce(&mut self) -> usize {
         let people = (self.people)();
         let announcement = Datagram::Room(Announcement {
-            version: PROTOCOL_VERSION,
-            id: self.id.clone(),
-            room: self.room.clone(),
-            host: self.host.clone(),
-            port: self.port,
             people: u32::try_from(people).unwrap_or(u32::MAX),
-            key: self.key.clone(),
+            ..self.announcement.clone()
         });
         let mut to = self.reach.destinations();
         for asker in std::mem::take(&mut self.askers) {
@@ -267,7 +292,8 @@ impl Worker {
         }
     }
 
-    /// Passes a note on, at most once per [`NOTE_EVERY`] per sender.
+    /// Passes a note on, at most once per [`NOTE_EVERY`] per sender, and only the first few
+    /// of a minute whoever sends them (the rest are counted by the gate).
     fn note(&mut self, from: IpAddr, port: u16) {
         let now = Instant::now();
         self.notes
@@ -280,6 +306,8 @@ impl Worker {
             self.notes.pop_front();
         }
         self.notes.push_back((from, now));
-        (self.on_note)(Note { from, port });
+        if self.gate.admit(now) {
+            (self.on_note)(Noted::One(Note { from, port }));
+        }
     }
 }

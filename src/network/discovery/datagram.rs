@@ -7,14 +7,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::network::text::quote;
+use crate::network::text::fit;
 use crate::network::tls::Fingerprint;
 
 /// The largest datagram sent or read; anything longer is ignored unread.
 pub const MAX_DATAGRAM: usize = 512;
-/// Longest room name in an announcement, in characters (longer ones are cut with "…").
+/// Longest room name in an announcement, in characters, "…" included (longer ones are cut
+/// to 63 and end with it).
 pub const MAX_ROOM_CHARS: usize = 64;
-/// Longest host name in an announcement, in characters.
+/// Longest host name in an announcement, in characters, "…" included.
 pub const MAX_HOST_CHARS: usize = 32;
 /// An instance id: 16 lowercase hex digits (64 random bits).
 pub const ID_HEX_DIGITS: usize = 16;
@@ -74,9 +75,34 @@ pub enum Ignored {
     OutOfRange,
 }
 
+impl Announcement {
+    /// This announcement with its names cleaned and cut to their limits (the "…" counted), and
+    /// the room name cut further if need be, so that it fits [`MAX_DATAGRAM`] whatever the
+    /// people count: 64 characters of 4 bytes, a host name of 32 and a key would not.
+    pub fn fitted(self) -> Announcement {
+        let host = fit(self.host.trim(), MAX_HOST_CHARS);
+        let mut room_chars = MAX_ROOM_CHARS;
+        loop {
+            let fitted = Announcement {
+                room: fit(self.room.trim(), room_chars),
+                host: host.clone(),
+                ..self.clone()
+            };
+            let widest = Announcement {
+                people: u32::MAX,
+                ..fitted.clone()
+            };
+            if room_chars <= 1 || Datagram::Room(widest).encode().len() <= MAX_DATAGRAM {
+                return fitted;
+            }
+            room_chars -= 1;
+        }
+    }
+}
+
 impl Datagram {
-    /// The bytes to send. Announcements are cut to fit [`MAX_DATAGRAM`] (names are bounded, so
-    /// they always fit; this is a guard).
+    /// The bytes to send. Announcements are made to fit [`MAX_DATAGRAM`] by
+    /// [`Announcement::fitted`]; the sender still checks.
     pub fn encode(&self) -> Vec<u8> {
         // Plain data with string keys: serialising cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
@@ -106,8 +132,8 @@ impl Datagram {
                     Some(None) => return Err(Ignored::OutOfRange),
                 };
                 Ok(Datagram::Room(Announcement {
-                    room: quote(a.room.trim(), MAX_ROOM_CHARS),
-                    host: quote(a.host.trim(), MAX_HOST_CHARS),
+                    room: fit(a.room.trim(), MAX_ROOM_CHARS),
+                    host: fit(a.host.trim(), MAX_HOST_CHARS),
                     key,
                     ..a
                 }))
@@ -261,9 +287,56 @@ mod tests {
             panic!("should decode");
         };
         assert!(read.room.starts_with("Lab 3 éé"), "{}", read.room);
-        assert_eq!(read.room.chars().count(), MAX_ROOM_CHARS + 1);
+        assert_eq!(read.room.chars().count(), MAX_ROOM_CHARS);
         assert!(read.room.ends_with('…'));
         assert_eq!(read.host, "alice");
+    }
+
+    #[test]
+    fn a_fitted_announcement_keeps_names_within_their_limits_and_fits_the_datagram() {
+        let key = format!("sha256:{}", "ab".repeat(32));
+        let fitted = Announcement {
+            room: "😀".repeat(100),
+            host: "字".repeat(40),
+            key: Some(key.clone()),
+            people: u32::MAX,
+            ..room()
+        }
+        .fitted();
+        assert_eq!(fitted.host.chars().count(), MAX_HOST_CHARS);
+        assert!(fitted.host.ends_with('…'));
+        assert!(fitted.room.chars().count() <= MAX_ROOM_CHARS);
+        assert!(fitted.room.ends_with('…'));
+        let bytes = Datagram::Room(fitted.clone()).encode();
+        assert!(bytes.len() <= MAX_DATAGRAM, "{}", bytes.len());
+        assert_eq!(Datagram::decode(&bytes), Ok(Datagram::Room(fitted)));
+        // A short ASCII name is left alone, and one of 65 loses its last two for the "…".
+        let ascii = Announcement {
+            room: "r".repeat(65),
+            host: "h".repeat(33),
+            ..room()
+        }
+        .fitted();
+        assert_eq!(ascii.room, format!("{}…", "r".repeat(63)));
+        assert_eq!(ascii.host, format!("{}…", "h".repeat(31)));
+        assert_eq!(room().fitted(), room());
+    }
+
+    #[test]
+    fn a_key_is_read_whole_and_a_malformed_one_makes_the_datagram_out_of_range() {
+        let key = format!("sha256:{}", "0f".repeat(32));
+        let with_key = Announcement {
+            key: Some(key.clone()),
+            ..room()
+        };
+        let bytes = Datagram::Room(with_key.clone()).encode();
+        assert_eq!(Datagram::decode(&bytes), Ok(Datagram::Room(with_key)));
+        let bad = Announcement {
+            key: Some("sha256:nothex".into()),
+            ..room()
+        };
+        let bytes = Datagram::Room(bad).encode();
+        assert_eq!(Datagram::decode(&bytes), Err(Ignored::OutOfRange));
     }
 
     #[test]

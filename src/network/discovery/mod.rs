@@ -11,6 +11,8 @@
 //!   [`DISCOVERY_PORT`] with TTL 1, or loopback unicast for tests;
 //! - `pace`: when a host announces ([`Pace`], `Schedule`);
 //! - `announcer`: the host's thread, `natter-announce` ([`Announcer`]);
+//! - `note_gate`: how many "could not reach you" notes the host is shown, forged sources
+//!   included;
 //! - `room_list`: the rooms heard ([`RoomList`], [`FoundRoom`]);
 //! - `finder`: the finder's thread, `natter-find` ([`Finder`]).
 //!
@@ -21,13 +23,15 @@
 mod announcer;
 mod datagram;
 mod finder;
+mod note_gate;
 mod pace;
 mod reach;
 mod room_list;
 
-pub use announcer::{AnnounceConfig, Announcer, Note, OnNote, PeopleCount};
+pub use announcer::{AnnounceConfig, Announcer, Note, Noted, OnNote, PeopleCount};
 pub use datagram::{Announcement, Datagram, Ignored, MAX_DATAGRAM};
 pub use finder::Finder;
+pub use note_gate::{NOTE_WINDOW, NOTES_PER_WINDOW};
 pub use pace::{BURST, Pace};
 pub use reach::{DISCOVERY_PORT, Reach, broadcast_destinations};
 pub use room_list::{FoundRoom, MAX_ROOMS, RoomList};

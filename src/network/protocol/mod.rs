@@ -461,9 +461,45 @@ fn classify(text: &str, frame_error: serde_json::Error) -> DecodeError {
     } else {
         DecodeError::BadFrame {
             kind: quote(kind, MAX_QUOTED_CHARS),
-            detail: quote(&detail, MAX_DETAIL_CHARS),
+            detail: quote(&unescape_debug_strings(&detail), MAX_DETAIL_CHARS),
         }
     }
+}
+
+/// The parser's explanation with each string it quotes (serde writes them as Rust's `Debug`
+/// does: `"\u{1b}[31mred\nnext"`) turned back into the text the peer sent, so that `quote`
+/// cleans that text as §6 says (escapes removed, one line) instead of passing on a spelling
+/// of it. A `"` opens a quoted string up to the next `"` that is not escaped.
+fn unescape_debug_strings(detail: &str) -> String {
+    let mut out = String::with_capacity(detail.len());
+    let mut chars = detail.chars();
+    let mut inside = false;
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            inside = !inside;
+            out.push(c);
+            continue;
+        }
+        if !inside || c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('0') => out.push('\0'),
+            Some('u') => {
+                // `\u{1b}`: hex digits in braces.
+                let hex: String = chars.by_ref().skip(1).take_while(|&h| h != '}').collect();
+                let decoded = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
+                out.push(decoded.unwrap_or(char::REPLACEMENT_CHARACTER));
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
 }
 
 /// The line is longer than the limit; the connection cannot be trusted to resynchronise.

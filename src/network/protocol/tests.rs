@@ -139,3 +139,19 @@ fn splitter_refuses_long_lines_with_or_without_newline() {
     s.push(b"\n", &mut out).unwrap();
     assert_eq!(out, vec![b"1234".to_vec()]);
 }
+
+#[test]
+fn a_value_the_parser_quotes_comes_back_cleaned_on_one_line_not_escaped() {
+    let line = br#"{"type":"hello","version":"\u001b[31mred\nnext \"q\" \\ \u00e9","nick":"x"}"#;
+    let Err(DecodeError::BadFrame { detail, .. }) = decode::<ClientFrame>(line) else {
+        panic!("should be a bad frame");
+    };
+    assert!(
+        detail.starts_with(r#"invalid type: string "red next "q" \ é", expected"#),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains("\\u") && !detail.contains("\\n"),
+        "{detail}"
+    );
+}

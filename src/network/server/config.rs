@@ -69,6 +69,23 @@ pub struct ServerConfig {
     pub max_transfers: usize,
     /// How long an offer or a delivery waits for a side whose link dropped to come back.
     pub file_grace: Duration,
+    /// A delivery through which no data moved for this long (both sides in the room) is
+    /// ended, both sides told why: a place is not held by a transfer that does not go on.
+    pub file_idle: Duration,
+    /// Deliveries that receivers at one IP address may have at once; `None`: half of
+    /// `max_transfers` (at least one), so one address cannot take every place.
+    pub max_transfers_per_address: Option<usize>,
+}
+
+impl ServerConfig {
+    /// Deliveries receivers at one address may have at once (see
+    /// [`ServerConfig::max_transfers_per_address`]), never more than the host carries.
+    pub fn transfers_per_address(&self) -> usize {
+        let all = self.max_transfers.max(1);
+        (self.max_transfers_per_address)
+            .unwrap_or(all / 2)
+            .clamp(1, all)
+    }
 }
 
 /// Per-member message rate: a token bucket.
@@ -125,6 +142,8 @@ impl Default for ServerConfig {
             max_file_bytes: crate::network::protocol::DEFAULT_MAX_FILE_BYTES,
             max_transfers: crate::network::protocol::DEFAULT_MAX_TRANSFERS,
             file_grace: Duration::from_secs(120),
+            file_idle: Duration::from_secs(60),
+            max_transfers_per_address: None,
         }
     }
 }

@@ -444,19 +444,34 @@ impl Conn {
         self.phase = Phase::Done;
     }
 
-    /// A deadline may have passed.
-    pub(super) fn on_timer(&mut self, state: &Arc<ServerState>, now: Instant) {
+    /// A deadline may have passed. Returns true when a write went out just now (the socket
+    /// had room after all): the thread plans the next one.
+    pub(super) fn on_timer(&mut self, state: &Arc<ServerState>, now: Instant) -> bool {
         let stall = state.config.write_stall;
+        let mut wrote = false;
         if let Some(since) = self.blocked_since {
             let blocked = now.saturating_duration_since(since);
             if blocked >= stall {
-                self.write_failed(
-                    LeaveReason::Dropped,
-                    format!("stopped reading: a write stalled for {} s", stall.as_secs()),
-                );
-                return;
-            }
-            if blocked >= state.config.hold_grace && !self.exempt {
+                // Try once more before calling it a stall. A peer that reads, but slowly,
+                // frees its socket's room a little at a time: too little for the system to
+                // report it writable (it waits for a third of the buffer), yet a write takes
+                // bytes. Such a peer is not stalled; if it cannot keep up, its queue says so
+                // ("reading too slowly", the sweep in `io_thread`).
+                let _ = self.write(now);
+                if self.blocked_since == Some(since) {
+                    self.write_failed(
+                        LeaveReason::Dropped,
+                        format!(
+                            "stopped reading: a write stalled for {} s",
+                            stall.as_secs_f32()
+                        ),
+                    );
+                }
+                if self.is_done() {
+                    return false;
+                }
+                wrote = true;
+            } else if blocked >= state.config.hold_grace && !self.exempt {
                 self.exempt = true;
                 self.outbox.set_exempt(true);
             }
@@ -466,7 +481,7 @@ impl Conn {
                 if self.tls.as_ref().is_some_and(|tls| tls.is_handshaking()) {
                     // A TLS handshake that never finishes is cut at the handshake timeout.
                     self.phase = Phase::Done;
-                    return;
+                    return wrote;
                 }
                 // Bytes that came just now but were not read yet still decide the dialect.
                 self.read_first_bytes(state);
@@ -484,6 +499,7 @@ impl Conn {
             } if now >= *until => self.phase = Phase::Done,
             _ => {}
         }
+        wrote
     }
 
     /// After a panic while handling this connection (see `io_thread::contain`): the peer is

@@ -15,7 +15,8 @@ use super::config::ServerConfig;
 use super::connection::End;
 use super::handler::Handler;
 use super::room::{Member, Room};
-use super::transfers::{AcceptRefused, Ended, MAX_OPEN_OFFERS, Offer, OfferRefused};
+use super::state::ServerState;
+use super::transfers::{AcceptRefused, Asker, Ended, MAX_OPEN_OFFERS, Offer, OfferRefused, Places};
 use crate::network::lock;
 use crate::network::plain;
 use crate::network::protocol::{
@@ -142,11 +143,17 @@ impl Handler {
             let message = "A file_accept asked for bytes past the file's end.";
             return Some(self.refuse(ErrorCode::BadFrame, message));
         }
-        let max = self.config().max_transfers;
+        let places = places(self.config());
         let state = Arc::clone(&self.state);
         let mut room = lock(&state.room);
-        let session = self.session_token.clone();
-        let refused = match room.files.accept(file, &session, offset, max) {
+        let asker = Asker {
+            session: &self.session_token,
+            ip: self.recipient.connection.peer.ip(),
+        };
+        let refused = match room
+            .files
+            .accept(file, asker, offset, places, Instant::now())
+        {
             Ok((delivery, offer)) => {
                 let sender = offer.sender.clone();
                 let frame = ServerFrame::FileAccept {
@@ -164,7 +171,14 @@ impl Handler {
         let reason = match refused {
             AcceptRefused::NoSuchFile => "That file is no longer on offer.".to_string(),
             AcceptRefused::Busy => format!(
-                "The host is carrying {max} transfers at once, its limit; press Save again in a moment."
+                "The host is carrying {} transfers at once, its limit; press Save again in a moment.",
+                places.at_once
+            ),
+            AcceptRefused::AddressBusy => format!(
+                "Transfers to {} already take {} of the host's {} places, the most one address may have; press Save again when one of them ends.",
+                self.recipient.connection.peer.ip(),
+                places.per_address,
+                places.at_once
             ),
         };
         self.host_cancels(file, &reason);
@@ -212,6 +226,7 @@ impl Handler {
                 return Some(self.refuse(ErrorCode::BadFrame, &message));
             }
             d.relayed = d.relayed.max(end);
+            d.moved_at = Instant::now();
             let (file, to) = (d.file.clone(), d.receiver.clone());
             let receiver = room.members.iter().find(|m| m.session == to);
             (file, receiver?.recipient.clone())
@@ -221,7 +236,8 @@ impl Handler {
         None
     }
 
-    /// A receiver confirms the first `offset` bytes of a file; its sender is told.
+    /// A receiver confirms the first `offset` bytes of a file; its sender is told as much of
+    /// it as was relayed.
     pub(super) fn file_ack(&mut self, file: &str, offset: u64) -> Option<End> {
         let mut room = lock(&self.state.room);
         let session = self.session_token.clone();
@@ -232,6 +248,9 @@ impl Handler {
             return Some(self.refuse(ErrorCode::BadFrame, message));
         }
         d.confirmed(offset);
+        // The sender is told what the host believes, never more than it relayed: a sender
+        // that trusted a larger offset would send past the window the host holds it to.
+        let offset = offset.min(d.relayed);
         let sender = d.sender.clone();
         send_to_session(&room, &sender, &ServerFrame::FileAck { delivery, offset });
         None
@@ -314,18 +333,6 @@ impl Handler {
         tell_ended(&room, ended, &nick, &reason);
     }
 
-    /// Ends transfers that waited too long for a side whose link dropped.
-    pub(super) fn expire_transfers(&self) {
-        let grace = self.config().file_grace;
-        let mut room = lock(&self.state.room);
-        if room.files.is_empty() {
-            return;
-        }
-        let ended = room.files.expire(Instant::now(), grace);
-        let reason = "The other side's link dropped and did not come back.";
-        tell_ended(&room, ended, "", reason);
-    }
-
     /// A refused offer under the rate limit: told as a `file_cancel` with its id (so the
     /// sender knows which), or a drop after too many in a row, as for messages.
     fn offer_rate_limited(&self, strikes: u32, file: &str) -> Option<End> {
@@ -360,7 +367,7 @@ pub(super) fn back_in_room(room: &mut Room, session: &str) {
     if room.files.is_empty() {
         return;
     }
-    room.files.mark_gone(session, None);
+    room.files.mark_gone(session, Instant::now(), true);
     for (delivery, id, by, offset) in room.files.deliveries_of_sender(session) {
         let by = (room.members.iter())
             .find(|m| m.session == by)
@@ -383,12 +390,42 @@ pub(super) fn out_of_room(room: &mut Room, session: &str, nick: &str, reason: Le
         return;
     }
     if reason != LeaveReason::Dropped {
-        room.files.mark_gone(session, Some(Instant::now()));
+        room.files.mark_gone(session, Instant::now(), false);
         return;
     }
     let ended = room.files.left(session);
     let why = format!("{} was dropped by the host.", quote(nick, MAX_QUOTED_CHARS));
     tell_ended(room, ended, "", &why);
+}
+
+/// Ends transfers that waited too long for a side whose link dropped, and deliveries that
+/// moved no data for the host's `file_idle` (both sides are told why). Called twice a second
+/// by each I/O thread: cheap when nothing is under way.
+pub(super) fn expire_transfers(state: &ServerState, now: Instant) {
+    let mut room = lock(&state.room);
+    if room.files.is_empty() {
+        return;
+    }
+    let ended = room.files.expire(now, state.config.file_grace);
+    let reason = "The other side's link dropped and did not come back.";
+    tell_ended(&room, ended, "", reason);
+    let idle = state.config.file_idle;
+    let ended = room.files.expire_idle(now, idle);
+    if !ended.is_empty() {
+        let reason = format!(
+            "No data moved for {} s, so the host ended this transfer to free its place for others. Save it again to go on.",
+            idle.as_secs_f32()
+        );
+        tell_ended(&room, ended, "", &reason);
+    }
+}
+
+/// How many deliveries the host carries at once, and how many for one address.
+fn places(config: &ServerConfig) -> Places {
+    Places {
+        at_once: config.max_transfers,
+        per_address: config.transfers_per_address(),
+    }
 }
 
 /// Tells the side still there of everything in `ended`; `by`: who stopped it.

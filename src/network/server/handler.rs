@@ -26,6 +26,10 @@ use crate::network::protocol::{
 };
 use crate::network::text::{NickKey, clean_text, normalize_nick};
 
+/// A message's line for everyone, and the sender's own copy when it differs (its
+/// `client_id`).
+type RelayedLines = (Arc<[u8]>, Option<Arc<[u8]>>);
+
 /// Handles one connection, from its first line to its leaving the room.
 pub(super) struct Handler {
     pub(super) state: Arc<ServerState>,
@@ -281,15 +285,12 @@ impl Handler {
     }
 
     /// What every message passes before it is stored: the sender's rate budget, cleaning
-    /// (trimmed), not empty, and not too long once relayed (`extra`: what the message's frame
-    /// carries besides `text`, counted as if it were text). The clean text, or the end this
-    /// brought (the peer was told why).
+    /// (trimmed) and not empty. The clean text, or the end this brought (the peer was told
+    /// why). Its length is checked once its relayed lines are made ([`Handler::relayed_lines`]).
     pub(super) fn admit_text(
         &mut self,
         text: &str,
-        extra: &str,
         client_id: &Option<String>,
-        action: bool,
     ) -> Result<String, Option<End>> {
         if let Err(strikes) = self.bucket.take() {
             let end = self.rate_limited(strikes, client_id.clone(), "That message was not sent.");
@@ -302,23 +303,43 @@ impl Handler {
             self.send_error(ErrorCode::EmptyText, message, client_id.clone());
             return Err(None);
         }
-        // Room messages (no extra) are measured as they are: no copy on the busiest path.
-        let measured = match extra {
-            "" => std::borrow::Cow::Borrowed(text),
-            _ => std::borrow::Cow::Owned(format!("{text}{extra}")),
-        };
-        if let Some(relayed) = self.too_long_to_relay(&measured, client_id.as_deref(), action) {
-            let max = self.config().max_line_bytes;
-            let message = format!(
-                "That message is too long to relay ({relayed} bytes as a line; at most {max}). It was not sent."
-            );
-            self.send_error(ErrorCode::TextTooLong, &message, client_id.clone());
-            return Err(None);
-        }
         if text.len() == cleaned.len() {
             return Ok(cleaned);
         }
         Ok(text.to_string())
+    }
+
+    /// The lines that relay `message` (made under the room's lock, with the id it will have):
+    /// everyone's, and the sender's own copy with its `client_id` (a Natter sender that gave
+    /// one). `Err(length)` when either would be longer than `max_line_bytes`, which no line the
+    /// server sends may be: let go of the room and tell the sender ([`Handler::too_long`]).
+    pub(super) fn relayed_lines(
+        &self,
+        message: &ChatMessage,
+        client_id: &Option<String>,
+    ) -> Result<RelayedLines, usize> {
+        let line = encode(&ServerFrame::Chat(message.clone()));
+        let own_line = (self.dialect == Dialect::Json && client_id.is_some()).then(|| {
+            encode(&ServerFrame::Chat(ChatMessage {
+                client_id: client_id.clone(),
+                ..message.clone()
+            }))
+        });
+        // Newlines excluded, as the limit is counted.
+        let longest = line.len().max(own_line.as_ref().map_or(0, Vec::len)) - 1;
+        if longest > self.config().max_line_bytes {
+            return Err(longest);
+        }
+        Ok((line.into(), own_line.map(Arc::from)))
+    }
+
+    /// Refuses a message whose relayed line would be `length` bytes, over the limit.
+    pub(super) fn too_long(&self, length: usize, client_id: Option<String>) {
+        let max = self.config().max_line_bytes;
+        let message = format!(
+            "That message is too long to relay ({length} bytes as a line; at most {max}). It was not sent."
+        );
+        self.send_error(ErrorCode::TextTooLong, &message, client_id);
     }
 
     /// Rate-limits, cleans, stores and relays one message. `client_id` goes back to the sender.
@@ -329,34 +350,35 @@ impl Handler {
         client_id: Option<String>,
         action: bool,
     ) -> Option<End> {
-        let text = match self.admit_text(text, "", &client_id, action) {
+        let text = match self.admit_text(text, &client_id) {
             Ok(text) => text,
             Err(end) => return end,
         };
-        let text = text.as_str();
         let mut room = lock(&self.state.room);
-        room.next_message_id += 1;
         let message = ChatMessage {
-            id: room.next_message_id,
+            id: room.next_message_id + 1,
             time: now_rfc3339(),
             from: self.nick.clone().unwrap_or_default(),
-            text: text.to_string(),
+            text,
             client_id: None,
             action,
             to: None,
         };
+        // Measured as sent: with the id it gets, not a guess at its width. The lock is held
+        // from here to the id's use, so no other message can take it meanwhile.
+        let (line, own_line) = match self.relayed_lines(&message, &client_id) {
+            Ok(lines) => lines,
+            Err(length) => {
+                drop(room);
+                self.too_long(length, client_id);
+                return None;
+            }
+        };
+        room.next_message_id += 1;
         // A plain-text sender already sees its line on its own terminal; a Natter sender gets
         // its copy back with its client_id, which is its delivery confirmation. Both lines
         // are kept with the history, so a late joiner's replay encodes nothing.
-        let line: Arc<[u8]> = encode(&ServerFrame::Chat(message.clone())).into();
         room.broadcast_line(Some(self.id), &line, || plain::chat(&message));
-        let own_line = (self.dialect == Dialect::Json && client_id.is_some()).then(|| {
-            let own = ChatMessage {
-                client_id: client_id.clone(),
-                ..message.clone()
-            };
-            Arc::<[u8]>::from(encode(&ServerFrame::Chat(own)))
-        });
         if self.dialect == Dialect::Json {
             self.recipient
                 .send(own_line.clone().unwrap_or_else(|| Arc::clone(&line)));
@@ -372,36 +394,6 @@ impl Handler {
         drop(room);
         self.state.emit(ServerEvent::Message(message));
         None
-    }
-
-    /// The length of the longest line relaying `text` would make (the sender's own copy, with
-    /// its `client_id`), if that is over `max_line_bytes`: no line the server sends may be
-    /// longer than the limit it announces. Exact only near the limit; short messages skip it.
-    pub(super) fn too_long_to_relay(
-        &self,
-        text: &str,
-        client_id: Option<&str>,
-        action: bool,
-    ) -> Option<usize> {
-        let max = self.config().max_line_bytes;
-        let from = self.nick.clone().unwrap_or_default();
-        // Escaping at most doubles cleaned text and nicknames (no control characters are
-        // left but newline and tab); a client_id may hold controls, six bytes each.
-        let rough = 2 * (text.len() + from.len()) + 6 * client_id.map_or(0, str::len) + 128;
-        if rough <= max {
-            return None;
-        }
-        let widest = ServerFrame::Chat(ChatMessage {
-            id: u64::MAX,
-            time: now_rfc3339(),
-            from,
-            text: text.to_string(),
-            client_id: client_id.map(str::to_string),
-            action,
-            to: None,
-        });
-        let len = encode(&widest).len() - 1;
-        (len > max).then_some(len)
     }
 
     /// A refused message or nickname change (`what_happened` says which): a warning, or a drop

@@ -484,13 +484,22 @@ impl Worker {
             let Some(Reverse((_, token))) = self.timers.pop() else {
                 break;
             };
+            let mut wrote = false;
             if let Some(conn) = self.conns.get_mut(&token) {
                 conn.timer = None;
                 let state = &self.state;
-                if let Err(panic) = guarded(|| conn.on_timer(state, now)) {
-                    self.drop_after_panic(token, Stage::Timers, panic, None);
-                    continue;
+                match guarded(|| conn.on_timer(state, now)) {
+                    Ok(took) => wrote = took,
+                    Err(panic) => {
+                        self.drop_after_panic(token, Stage::Timers, panic, None);
+                        continue;
+                    }
                 }
+            }
+            // The socket took bytes after all: what is left goes at once (or when the
+            // socket says it has room again, if it blocked).
+            if wrote {
+                self.plan_write(token, now);
             }
             self.settle(token);
         }

@@ -56,7 +56,6 @@ impl Handler {
         if silent >= ping_interval && now.duration_since(self.last_ping) >= ping_interval {
             self.last_ping = now;
             self.send_frame(&ServerFrame::Ping {});
-            self.expire_transfers();
         }
         let until_ping = if silent < ping_interval {
             ping_interval - silent

@@ -58,7 +58,7 @@ use crossbeam_channel::Receiver;
 
 pub use config::{JoinLimit, RateLimit, ServerConfig};
 
-use super::discovery::{Announcer, Note};
+use super::discovery::{Announcer, Noted};
 use super::protocol::{ChatMessage, Dialect, ErrorCode, LeaveReason};
 use super::{WakeUp, lock};
 use state::ServerState;
@@ -106,9 +106,15 @@ pub enum ServerEvent {
         total: u64,
     },
     /// Someone heard the room announced but could not open a TCP connection to `port`: a
-    /// firewall on this computer probably blocks it. Rate-limited per address by the announcer.
+    /// firewall on this computer probably blocks it. Rate-limited per address by the announcer,
+    /// and to the first few of a minute whatever the address (forged sources cost nothing).
     CouldNotReach {
         from: IpAddr,
+        port: u16,
+    },
+    /// `count` more such notes came within the last minute and were only counted.
+    CouldNotReachMore {
+        count: u32,
         port: u16,
     },
     /// The room could not be announced on the local network (the UDP port is unavailable);
@@ -299,10 +305,13 @@ fn announce(state: &Arc<ServerState>) -> Option<Announcer> {
         &state.config.name,
         state.local_addr.port(),
         Box::new(move || lock(&people_state.room).nicks().len()),
-        Box::new(move |note: Note| {
-            note_state.emit(ServerEvent::CouldNotReach {
-                from: note.from,
-                port: note.port,
+        Box::new(move |noted: Noted| {
+            note_state.emit(match noted {
+                Noted::One(note) => ServerEvent::CouldNotReach {
+                    from: note.from,
+                    port: note.port,
+                },
+                Noted::More { count, port } => ServerEvent::CouldNotReachMore { count, port },
             });
         }),
     );

@@ -15,8 +15,8 @@ use super::handler::Handler;
 use super::room::{Room, StoredMessage};
 use crate::network::lock;
 use crate::network::plain;
-use crate::network::protocol::{ChatMessage, Dialect, ErrorCode, ServerFrame, encode, now_rfc3339};
-use crate::network::text::{MAX_NICK_CHARS, NickKey, clean_text, quote};
+use crate::network::protocol::{ChatMessage, Dialect, ErrorCode, now_rfc3339};
+use crate::network::text::{MAX_NICK_CHARS, NickKey, quote};
 
 /// A private message to a nickname that someone let go of (renamed or left) less than this
 /// long ago, and that another member took after, is refused: it was most likely meant for
@@ -41,13 +41,10 @@ impl Handler {
         client_id: Option<String>,
         action: bool,
     ) -> Option<End> {
-        // The `to` field costs what its nickname would cost inside the text, plus `,"to":""`.
-        let extra = format!("{}        ", clean_text(to));
-        let text = match self.admit_text(text, &extra, &client_id, action) {
+        let text = match self.admit_text(text, &client_id) {
             Ok(text) => text,
             Err(end) => return end,
         };
-        let text = text.as_str();
         let mut room = lock(&self.state.room);
         let target = match recipient(&room, self.id, to, Instant::now()) {
             Ok(position) => position,
@@ -58,7 +55,6 @@ impl Handler {
                 return None;
             }
         };
-        room.next_message_id += 1;
         let (to_nick, to_session, to_dialect, to_recipient) = {
             let member = &room.members[target];
             (
@@ -69,28 +65,30 @@ impl Handler {
             )
         };
         let message = ChatMessage {
-            id: room.next_message_id,
+            id: room.next_message_id + 1,
             time: now_rfc3339(),
             from: self.nick.clone().unwrap_or_default(),
-            text: text.to_string(),
+            text,
             client_id: None,
             action,
             to: Some(to_nick),
         };
+        // Measured as sent, with its id and the recipient's nickname (see `Handler::chat`).
+        let (line, own_line) = match self.relayed_lines(&message, &client_id) {
+            Ok(lines) => lines,
+            Err(length) => {
+                drop(room);
+                self.too_long(length, client_id);
+                return None;
+            }
+        };
+        room.next_message_id += 1;
         // Joins and leaves waiting in a batch go first, as before any other message.
         room.flush_presence();
-        let line: Arc<[u8]> = encode(&ServerFrame::Chat(message.clone())).into();
         match to_dialect {
             Dialect::Json => to_recipient.send(Arc::clone(&line)),
             Dialect::Plain => to_recipient.send(plain::private(&message).into_bytes().into()),
         }
-        let own_line = (self.dialect == Dialect::Json && client_id.is_some()).then(|| {
-            let own = ChatMessage {
-                client_id: client_id.clone(),
-                ..message.clone()
-            };
-            Arc::<[u8]>::from(encode(&ServerFrame::Chat(own)))
-        });
         match self.dialect {
             Dialect::Json => self
                 .recipient

@@ -1,13 +1,15 @@
 //! The host's record of files on offer and deliveries under way (PROTOCOL.md §13).
 //!
 //! Owns which offers exist and who may see them, which deliveries (one copy of one file to
-//! one person) are under way, how far each receiver confirmed, and how long a delivery waits
-//! for a side whose link dropped. People are named by their stay (session token), so a
+//! one person) are under way, how far each receiver confirmed, how long a delivery waits
+//! for a side whose link dropped or for data that does not come, and how many of the host's
+//! delivery places one address may take. People are named by their stay (session token), so a
 //! resumed link picks up its transfers. Does not own sockets, frames or the room's members
 //! (see `files`, which routes through the room): this is plain data, kept under the room's
 //! lock.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 /// Most files one person may have on offer at once.
@@ -46,6 +48,12 @@ pub(super) struct Delivery {
     pub(super) relayed: u64,
     /// One side's link dropped at this moment and has not come back.
     pub(super) gone_since: Option<Instant>,
+    /// Where the receiver connected from when it asked: one address takes at most its share
+    /// of the host's places.
+    pub(super) receiver_ip: IpAddr,
+    /// When data last went through (or the delivery started, or a side came back): a
+    /// delivery that moves nothing for long ends, so its place is not held for nothing.
+    pub(super) moved_at: Instant,
 }
 
 impl Delivery {
@@ -66,7 +74,25 @@ pub(super) enum OfferRefused {
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum AcceptRefused {
     NoSuchFile,
+    /// The host carries its most deliveries at once.
     Busy,
+    /// Receivers at this address already have their share of the host's places.
+    AddressBusy,
+}
+
+/// How many deliveries the host carries at once, and how many of them may go to receivers
+/// at one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Places {
+    pub(super) at_once: usize,
+    pub(super) per_address: usize,
+}
+
+/// The one asking for a file: its stay and where it connected from.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Asker<'a> {
+    pub(super) session: &'a str,
+    pub(super) ip: IpAddr,
 }
 
 /// Something that stopped because a side went away for good or did not come back in time:
@@ -116,15 +142,17 @@ impl Transfers {
         Ok(())
     }
 
-    /// The stay `receiver` asks for `file` from `offset`: the delivery's number, new or the
-    /// one already under way (which restarts from `offset`).
+    /// `asker` asks for `file` from `offset`: the delivery's number, new or the one already
+    /// under way (which restarts from `offset`), unless the host has no place for it.
     pub(super) fn accept(
         &mut self,
         file: &str,
-        receiver: &str,
+        asker: Asker<'_>,
         offset: u64,
-        max_at_once: usize,
+        places: Places,
+        now: Instant,
     ) -> Result<(u64, &Offer), AcceptRefused> {
+        let receiver = asker.session;
         let offer = self.offers.get(file).filter(|o| o.for_session(receiver));
         let offer = offer.ok_or(AcceptRefused::NoSuchFile)?;
         if offset > offer.size {
@@ -136,8 +164,12 @@ impl Transfers {
             delivery.confirmed(offset);
             return Ok((number, offer));
         }
-        if self.deliveries.len() >= max_at_once {
+        if self.deliveries.len() >= places.at_once {
             return Err(AcceptRefused::Busy);
+        }
+        let here = (self.deliveries.values()).filter(|d| d.receiver_ip == asker.ip);
+        if here.count() >= places.per_address {
+            return Err(AcceptRefused::AddressBusy);
         }
         self.next_delivery += 1;
         let delivery = Delivery {
@@ -148,6 +180,8 @@ impl Transfers {
             acked: offset,
             relayed: offset,
             gone_since: None,
+            receiver_ip: asker.ip,
+            moved_at: now,
         };
         self.deliveries.insert(self.next_delivery, delivery);
         Ok((self.next_delivery, offer))
@@ -203,14 +237,17 @@ impl Transfers {
         self.end_where(|sender, receiver, _| sender == session || receiver == Some(session))
     }
 
-    /// The stay `session`'s link dropped (it may come back) or came back (`since`: `None`).
-    pub(super) fn mark_gone(&mut self, session: &str, since: Option<Instant>) {
+    /// The stay `session`'s link dropped at `now` (it may come back), or came back (`back`):
+    /// a delivery waiting for it counts as idle from then on, not from before the drop.
+    pub(super) fn mark_gone(&mut self, session: &str, now: Instant, back: bool) {
+        let since = (!back).then_some(now);
         for offer in self.offers.values_mut().filter(|o| o.sender == session) {
             offer.sender_gone_since = since;
         }
         let involved = |d: &&mut Delivery| d.sender == session || d.receiver == session;
         for delivery in self.deliveries.values_mut().filter(involved) {
             delivery.gone_since = since;
+            delivery.moved_at = now;
         }
     }
 
@@ -218,6 +255,26 @@ impl Transfers {
     pub(super) fn expire(&mut self, now: Instant, grace: Duration) -> Vec<Ended> {
         let late = |since: Option<Instant>| since.is_some_and(|t| now.duration_since(t) >= grace);
         self.end_where(|_, _, gone| late(gone))
+    }
+
+    /// Ends every delivery with both sides in the room that moved no data for `idle`: its
+    /// place is free for someone else (a side that dropped is waited for by `expire`).
+    pub(super) fn expire_idle(&mut self, now: Instant, idle: Duration) -> Vec<Ended> {
+        let numbers: Vec<u64> = (self.deliveries.iter())
+            .filter(|(_, d)| d.gone_since.is_none())
+            .filter(|(_, d)| now.saturating_duration_since(d.moved_at) >= idle)
+            .map(|(n, _)| *n)
+            .collect();
+        let ended = numbers.into_iter().filter_map(|number| {
+            let d = self.deliveries.remove(&number)?;
+            Some(Ended::Delivery {
+                number,
+                file: d.file,
+                sender: d.sender,
+                receiver: d.receiver,
+            })
+        });
+        ended.collect()
     }
 
     /// Ends every offer and delivery `ends(sender, receiver, gone_since)` picks (an offer is
@@ -273,6 +330,29 @@ impl Transfers {
 mod tests {
     use super::*;
 
+    const HERE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    /// `who` at 127.0.0.1 asks for `file`; the host carries `at_once` deliveries, as many
+    /// as it likes from one address.
+    fn ask(
+        transfers: &mut Transfers,
+        file: &str,
+        who: &str,
+        offset: u64,
+        at_once: usize,
+    ) -> Result<u64, AcceptRefused> {
+        let places = Places {
+            at_once,
+            per_address: at_once,
+        };
+        let asker = Asker {
+            session: who,
+            ip: HERE,
+        };
+        let accepted = transfers.accept(file, asker, offset, places, Instant::now());
+        accepted.map(|(number, _)| number)
+    }
+
     fn offer(sender: &str, to: Option<&str>) -> Offer {
         Offer {
             name: "photo.jpg".into(),
@@ -290,27 +370,27 @@ mod tests {
             .add_offer("f1", offer("dana", Some("bob")))
             .unwrap();
         assert_eq!(
-            transfers.accept("f1", "carol", 0, 8).unwrap_err(),
+            ask(&mut transfers, "f1", "carol", 0, 8).unwrap_err(),
             AcceptRefused::NoSuchFile
         );
         assert_eq!(
-            transfers.accept("f1", "dana", 0, 8).unwrap_err(),
+            ask(&mut transfers, "f1", "dana", 0, 8).unwrap_err(),
             AcceptRefused::NoSuchFile
         );
-        assert!(transfers.accept("f1", "bob", 0, 8).is_ok());
+        assert!(ask(&mut transfers, "f1", "bob", 0, 8).is_ok());
     }
 
     #[test]
     fn asking_again_for_a_file_under_way_restarts_the_same_delivery_and_counts_once() {
         let mut transfers = Transfers::default();
         transfers.add_offer("f1", offer("dana", None)).unwrap();
-        let (first, _) = transfers.accept("f1", "bob", 0, 1).unwrap();
+        let first = ask(&mut transfers, "f1", "bob", 0, 1).unwrap();
         transfers.delivery_mut(first).unwrap().relayed = 100;
-        let (again, _) = transfers.accept("f1", "bob", 40, 1).unwrap();
+        let again = ask(&mut transfers, "f1", "bob", 40, 1).unwrap();
         assert_eq!(first, again);
         assert_eq!(transfers.delivery(first).unwrap().acked, 40);
         assert_eq!(
-            transfers.accept("f1", "carol", 0, 1).unwrap_err(),
+            ask(&mut transfers, "f1", "carol", 0, 1).unwrap_err(),
             AcceptRefused::Busy
         );
     }
@@ -319,9 +399,9 @@ mod tests {
     fn a_dropped_sender_keeps_its_offers_until_the_grace_passes_and_then_everything_ends() {
         let mut transfers = Transfers::default();
         transfers.add_offer("f1", offer("dana", None)).unwrap();
-        let (number, _) = transfers.accept("f1", "bob", 0, 8).unwrap();
+        let number = ask(&mut transfers, "f1", "bob", 0, 8).unwrap();
         let t0 = Instant::now();
-        transfers.mark_gone("dana", Some(t0));
+        transfers.mark_gone("dana", t0, false);
         let grace = Duration::from_secs(120);
         assert!(
             transfers
@@ -343,8 +423,8 @@ mod tests {
         let mut transfers = Transfers::default();
         transfers.add_offer("f1", offer("dana", None)).unwrap();
         let t0 = Instant::now();
-        transfers.mark_gone("dana", Some(t0));
-        transfers.mark_gone("dana", None);
+        transfers.mark_gone("dana", t0, false);
+        transfers.mark_gone("dana", t0, true);
         let grace = Duration::from_secs(1);
         assert!(transfers.expire(t0 + grace * 10, grace).is_empty());
         assert!(transfers.offer("f1").is_some());
@@ -354,7 +434,7 @@ mod tests {
     fn a_receiver_confirms_no_more_than_was_relayed_so_the_window_cannot_be_widened() {
         let mut transfers = Transfers::default();
         transfers.add_offer("f1", offer("dana", None)).unwrap();
-        let (number, _) = transfers.accept("f1", "bob", 0, 8).unwrap();
+        let number = ask(&mut transfers, "f1", "bob", 0, 8).unwrap();
         let delivery = transfers.delivery_mut(number).unwrap();
         delivery.relayed = 40;
         delivery.confirmed(100);
@@ -367,13 +447,92 @@ mod tests {
     fn a_receiver_who_leaves_ends_only_its_own_delivery() {
         let mut transfers = Transfers::default();
         transfers.add_offer("f1", offer("dana", None)).unwrap();
-        let (bobs, _) = transfers.accept("f1", "bob", 0, 8).unwrap();
-        let (carols, _) = transfers.accept("f1", "carol", 0, 8).unwrap();
+        let bobs = ask(&mut transfers, "f1", "bob", 0, 8).unwrap();
+        let carols = ask(&mut transfers, "f1", "carol", 0, 8).unwrap();
         let ended = transfers.left("bob");
         assert_eq!(ended.len(), 1);
         assert!(transfers.delivery(bobs).is_none());
         assert!(transfers.delivery(carols).is_some());
         assert!(transfers.offer("f1").is_some());
+    }
+
+    #[test]
+    fn receivers_at_one_address_get_at_most_their_share_of_the_places() {
+        let mut transfers = Transfers::default();
+        let places = Places {
+            at_once: 8,
+            per_address: 4,
+        };
+        let now = Instant::now();
+        let at = |session, last: u8| Asker {
+            session,
+            ip: IpAddr::from([10, 0, 0, last]),
+        };
+        for i in 0..6 {
+            transfers
+                .add_offer(&format!("f{i}"), offer("mallory", None))
+                .unwrap();
+        }
+        for i in 0..4 {
+            let file = format!("f{i}");
+            assert!(
+                transfers
+                    .accept(&file, at("mal2", 9), 0, places, now)
+                    .is_ok()
+            );
+        }
+        assert_eq!(
+            transfers
+                .accept("f4", at("mal3", 9), 0, places, now)
+                .unwrap_err(),
+            AcceptRefused::AddressBusy,
+            "another stay at the same address counts with the first"
+        );
+        assert!(
+            transfers
+                .accept("f0", at("mal2", 9), 0, places, now)
+                .is_ok(),
+            "restarting a delivery under way takes no new place"
+        );
+        assert!(transfers.accept("f4", at("bob", 7), 0, places, now).is_ok());
+    }
+
+    #[test]
+    fn a_delivery_that_moves_nothing_for_the_idle_time_ends_and_one_that_moves_does_not() {
+        let mut transfers = Transfers::default();
+        transfers.add_offer("f1", offer("dana", None)).unwrap();
+        let stuck = ask(&mut transfers, "f1", "bob", 0, 8).unwrap();
+        let moving = ask(&mut transfers, "f1", "carol", 0, 8).unwrap();
+        let waiting = ask(&mut transfers, "f1", "erin", 0, 8).unwrap();
+        let t0 = transfers.delivery(stuck).unwrap().moved_at;
+        let idle = Duration::from_secs(60);
+        transfers.delivery_mut(moving).unwrap().moved_at = t0 + Duration::from_secs(30);
+        transfers.mark_gone("erin", t0 + Duration::from_secs(1), false);
+        assert!(transfers.expire_idle(t0 + idle / 2, idle).is_empty());
+        let ended = transfers.expire_idle(t0 + idle, idle);
+        assert_eq!(
+            ended,
+            vec![Ended::Delivery {
+                number: stuck,
+                file: "f1".into(),
+                sender: "dana".into(),
+                receiver: "bob".into()
+            }]
+        );
+        assert!(transfers.delivery(moving).is_some());
+        assert!(
+            transfers.delivery(waiting).is_some(),
+            "a side that dropped is waited for by the grace, not the idle time"
+        );
+        // Back after a minute and a half away: idle from its return, not from before the drop
+        // (the one that moved last at 30 s has been idle for longer meanwhile).
+        let back = t0 + Duration::from_secs(100);
+        transfers.mark_gone("erin", back, true);
+        let ended = transfers.expire_idle(back + idle / 2, idle);
+        assert!(matches!(ended[..], [Ended::Delivery { number, .. }] if number == moving));
+        assert!(transfers.delivery(waiting).is_some());
+        assert_eq!(transfers.expire_idle(back + idle, idle).len(), 1);
+        assert!(transfers.delivery(waiting).is_none());
     }
 
     #[test]
