@@ -3281,7 +3281,7 @@ def wait_group(entry, deadline):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--binary", required=True)
-    ap.add_argument("--protocol", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "main", "docs", "PROTOCOL.md"))
+    ap.add_argument("--protocol", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "PROTOCOL.md"))
     ap.add_argument("--only", default="", help="comma-separated group names to run (debugging)")
     args = ap.parse_args()
     start = time.time()
