@@ -1,5 +1,7 @@
 //! The window as the command line starts it (`app::Startup`): `natter --host`, the desktop
 //! entry's "Host a room", hosts at once with the nickname remembered from last time.
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -155,14 +155,18 @@ mod tests {
         let socket = socket2::SockRef::from(&accepted);
         assert!(socket.tcp_nodelay().unwrap());
         assert!(socket.keepalive().unwrap());
-        assert_eq!(
-            socket.tcp_keepalive_time().unwrap(),
-            Duration::from_secs(10)
-        );
-        assert_eq!(
-            socket.tcp_keepalive_interval().unwrap(),
-            Duration::from_secs(5)
-        );
+        // Windows sets these but cannot read them back (socket2 has no getter there).
+        #[cfg(not(windows))]
+        {
+            assert_eq!(
+                socket.tcp_keepalive_time().unwrap(),
+                Duration::from_secs(10)
+            );
+            assert_eq!(
+                socket.tcp_keepalive_interval().unwrap(),
+                Duration::from_secs(5)
+            );
+        }
         #[cfg(any(
             target_os = "linux",
             target_os = "android",
