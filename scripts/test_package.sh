@@ -99,7 +99,8 @@ done
 
 step "Depends names every library the program loads at run time"
 depends=$(dpkg-query -W -f='${Depends}' natter)
-for so in $(strings -a /usr/bin/natter | grep -oE '^lib[A-Za-z0-9_+-]+\.so\.[0-9]+$' | sort -u); do
+# Rust's strings have no NUL after them: names are found inside longer runs of text.
+for so in $(grep -oaE 'lib[A-Za-z0-9_+-]{1,30}\.so\.[0-9]+' /usr/bin/natter | sort -u); do
   owner=$(dpkg -S "*/$so" 2>/dev/null | head -n1 | cut -d: -f1 || true)
   [ -n "$owner" ] || fail "$so: no installed package has it (add its package to Depends)"
   case ", $depends," in
@@ -141,14 +142,18 @@ desktop-file-validate "$installed"
 "$home/.local/bin/natter" --version
 [ -f "$home/.local/share/icons/hicolor/48x48/apps/$id.png" ] || fail "no icon installed"
 HOME=$home sh "$tree/uninstall.sh"
-left=$(find "$home/.local" -type f)
+# The menu's and icon theme's caches are shared with other programs: rebuilt, not removed.
+left=$(find "$home/.local" -type f ! -name '*.cache')
 [ -z "$left" ] || fail "uninstall.sh left: $left"
 
 step "natter.exe: a GUI program with an icon"
 (cd "$work" && unzip -q "$here/dist/natter-$version-windows-x86_64.zip")
 exe="$work/natter-$version-windows-x86_64/natter.exe"
-x86_64-w64-mingw32-objdump -p "$exe" | grep -q "Subsystem.*Windows GUI" || fail "natter.exe is a console program"
-x86_64-w64-mingw32-objdump -h "$exe" | grep -q "\.rsrc" || fail "natter.exe has no resources (icon)"
+# Whole outputs first: grep -q closing the pipe early would fail the pipeline (pipefail).
+headers=$(x86_64-w64-mingw32-objdump -p "$exe")
+sections=$(x86_64-w64-mingw32-objdump -h "$exe")
+grep -q "Subsystem.*Windows GUI" <<<"$headers" || fail "natter.exe is a console program"
+grep -q "\.rsrc" <<<"$sections" || fail "natter.exe has no resources (icon)"
 
 step "natter.exe under Wine: --version, serve greets a Linux peer"
 wine_started=$SECONDS
