@@ -158,10 +158,16 @@ pub fn serve(
     let require_encryption = config.require_encryption;
     // Before anything listens, so no signal finds the default action (dying without a word).
     let (stop_tx, stop) = crossbeam_channel::bounded::<()>(1);
+    #[cfg(windows)]
+    let close_tx = stop_tx.clone();
     ctrlc::set_handler(move || {
         let _ = stop_tx.try_send(());
     })
     .map_err(|e| format!("Could not catch Ctrl+C and termination signals: {e}"))?;
+    // Windows: closing the console waits (a little) for the goodbyes, until this is dropped at
+    // the end. After ctrlc's handler, because Windows asks the newest handler first.
+    #[cfg(windows)]
+    let _closing = crate::windows_console::stop_on_close(close_tx)?;
     let listener = server::bind(SocketAddr::new(bind, port)).map_err(|e| e.to_string())?;
     let handle = server::start(listener, config, crate::network::no_wake_up())
         .map_err(|e| format!("Could not start the server: {e}"))?;

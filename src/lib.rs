@@ -21,6 +21,8 @@ pub mod settings;
 pub mod transfers;
 pub mod trust;
 pub mod ui;
+#[cfg(windows)]
+pub mod windows_console;
 
-/// The window icon (also installed by `assets/natter.desktop`).
+/// The window icon (the packages install it too: `packaging/`).
 pub const ICON_PNG: &[u8] = include_bytes!("../assets/natter.png");

@@ -16,13 +16,22 @@ use natter::network::server::{JoinLimit, RateLimit, ServerConfig};
 ///
 /// With no command, opens the window.
 #[derive(Parser)]
-#[command(name = "natter", version)]
+#[command(
+    name = "natter",
+    version,
+    long_version = concat!(
+        env!("CARGO_PKG_VERSION"),
+        "\nwindow: drawn with wgpu (Vulkan, Metal, DirectX 12), or OpenGL (glow) where wgpu cannot \
+         open it; NATTER_RENDERER=wgpu or glow picks one. The one in use is printed on stderr."
+    )
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Open the window and start hosting at once, as this nickname.
-    #[arg(long, value_name = "NICK", conflicts_with = "connect")]
-    host: Option<String>,
+    /// Open the window and start hosting at once, as this nickname (without one: the
+    /// nickname used last time, or your account's name the first time).
+    #[arg(long, value_name = "NICK", num_args = 0..=1, conflicts_with = "connect")]
+    host: Option<Option<String>>,
     /// Port for --host (default: the last one used, or 5050).
     #[arg(long)]
     port: Option<u16>,
@@ -199,7 +208,26 @@ impl ServeArgs {
     }
 }
 
+impl Cli {
+    /// What the window does as it opens: `--host [NICK]`, `--connect ADDRESS --nick NICK`, or
+    /// nothing (the tabs).
+    fn startup(self) -> Startup {
+        if let Some(nick) = self.host {
+            Startup::Host {
+                nick,
+                port: self.port,
+            }
+        } else if let (Some(address), Some(nick)) = (self.connect, self.nick) {
+            Startup::Connect { address, nick }
+        } else {
+            Startup::Tabs
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    #[cfg(windows)]
+    natter::windows_console::attach_to_parent_console();
     // A panic prints its summary, never the peer text its message may quote.
     natter::network::panics::install_hook();
     let cli = Cli::parse();
@@ -229,17 +257,8 @@ fn main() -> ExitCode {
             }
         }
         None => {
-            let startup = if let Some(nick) = cli.host {
-                Startup::Host {
-                    nick,
-                    port: cli.port,
-                }
-            } else if let (Some(address), Some(nick)) = (cli.connect, cli.nick) {
-                Startup::Connect { address, nick }
-            } else {
-                Startup::Tabs
-            };
             let discovery = (!cli.no_announce).then(Reach::lan);
+            let startup = cli.startup();
             match natter::app::run_window(startup, discovery) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
@@ -248,5 +267,61 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn startup(args: &[&str]) -> Startup {
+        let cli = Cli::try_parse_from(std::iter::once("natter").chain(args.iter().copied()));
+        match cli {
+            Ok(cli) => cli.startup(),
+            Err(e) => panic!("{args:?} did not parse: {e}"),
+        }
+    }
+
+    #[test]
+    fn host_without_a_nickname_hosts_with_the_remembered_one() {
+        // The desktop entry's "Host a room" action runs exactly `natter --host`.
+        assert_eq!(
+            startup(&["--host"]),
+            Startup::Host {
+                nick: None,
+                port: None
+            }
+        );
+        assert_eq!(
+            startup(&["--host", "--port", "6000"]),
+            Startup::Host {
+                nick: None,
+                port: Some(6000)
+            }
+        );
+    }
+
+    #[test]
+    fn host_with_a_nickname_hosts_as_that_nickname() {
+        assert_eq!(
+            startup(&["--host", "dana", "--port", "0"]),
+            Startup::Host {
+                nick: Some("dana".into()),
+                port: Some(0)
+            }
+        );
+    }
+
+    #[test]
+    fn no_option_opens_the_tabs_and_connect_needs_a_nickname() {
+        assert_eq!(startup(&[]), Startup::Tabs);
+        assert_eq!(
+            startup(&["--connect", "10.0.0.5", "--nick", "eli"]),
+            Startup::Connect {
+                address: "10.0.0.5".into(),
+                nick: "eli".into()
+            }
+        );
+        assert!(Cli::try_parse_from(["natter", "--connect", "10.0.0.5"]).is_err());
     }
 }

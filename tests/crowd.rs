@@ -1,6 +1,7 @@
 //! A crowd costs the server no thread of its own: connections live on a fixed few I/O
 //! threads, however many people come. Alone in its own test binary: it counts this process's
-//! threads, which other tests' servers would disturb.
+//! threads, which other tests' servers would disturb. Linux only: threads are counted in /proc.
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -49,7 +50,6 @@ fn join_count_and_leave_all(addr: std::net::SocketAddr) -> usize {
     with_crowd
 }
 
-#[cfg(target_os = "linux")]
 #[test]
 fn a_crowd_of_150_adds_no_server_thread_and_all_of_them_leave() {
     let server = start_server(test_config());

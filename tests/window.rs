@@ -91,6 +91,35 @@ fn screenshot(display: &str, png: &Path) -> Option<image::RgbaImage> {
 
 #[test]
 fn the_real_binary_draws_its_window_under_xvfb() {
+    let Some(stderr) = draws_under_xvfb("the_real_binary_draws_its_window_under_xvfb", &[]) else {
+        return;
+    };
+    assert!(stderr.contains("natter: drawing with wgpu"), "{stderr}");
+}
+
+/// Where wgpu finds no device (here: told to use only DirectX 12, which Linux lacks; on
+/// Windows: VMs, remote desktops, Wine), the window still opens, drawn with OpenGL.
+#[test]
+fn when_wgpu_cannot_open_the_window_opengl_draws_it_and_stderr_says_so() {
+    let Some(stderr) = draws_under_xvfb(
+        "when_wgpu_cannot_open_the_window_opengl_draws_it_and_stderr_says_so",
+        &[("WGPU_BACKEND", "dx12")],
+    ) else {
+        return;
+    };
+    assert!(
+        stderr.contains("natter: wgpu could not open the window"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("natter: drawing with OpenGL (glow)"),
+        "{stderr}"
+    );
+}
+
+/// Runs the binary under Xvfb until its window shows more than 20 colours; returns what it
+/// printed on stderr by then (`None`: skipped, a tool is missing outside CI).
+fn draws_under_xvfb(test: &str, env: &[(&str, &str)]) -> Option<String> {
     for tool in ["Xvfb", "xwd", "convert"] {
         if found(tool) {
             continue;
@@ -102,18 +131,20 @@ fn the_real_binary_draws_its_window_under_xvfb() {
         // Straight to stderr: eprintln! would be captured, and hidden, for a passing test.
         let _ = writeln!(
             std::io::stderr(),
-            "the_real_binary_draws_its_window_under_xvfb skipped: {tool} not found; \
+            "{test} skipped: {tool} not found; \
              install with scripts/setup.sh (with CI=true this fails instead)"
         );
-        return;
+        return None;
     }
     let (_xvfb, display) = start_xvfb();
     let home = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(90);
-    let _natter = Killed(
+    let mut natter = Killed(
         Command::new(env!("CARGO_BIN_EXE_natter"))
             .arg("--no-announce")
+            .envs(env.iter().copied())
+            .env_remove("NATTER_RENDERER")
             .env("DISPLAY", &display)
             .env("HOME", home.path())
             .env("XDG_CONFIG_HOME", home.path())
@@ -130,7 +161,7 @@ fn the_real_binary_draws_its_window_under_xvfb() {
             let colours: HashSet<[u8; 4]> = image.pixels().map(|p| p.0).collect();
             // An empty Xvfb screen is one colour; Natter's window has text in many shades.
             if colours.len() > 20 {
-                let target = std::env::temp_dir().join("natter-xvfb.png");
+                let target = std::env::temp_dir().join(format!("natter-xvfb-{test}.png"));
                 let _ = std::fs::copy(&png, &target);
                 println!(
                     "window drawn after {:.1} s with {} colours; screenshot at {}",
@@ -138,7 +169,12 @@ fn the_real_binary_draws_its_window_under_xvfb() {
                     colours.len(),
                     target.display()
                 );
-                return;
+                // Its stderr ends when it does.
+                let mut stderr = natter.0.stderr.take().unwrap();
+                natter.0.kill().unwrap();
+                let mut text = String::new();
+                stderr.read_to_string(&mut text).unwrap();
+                return Some(text);
             }
         }
         assert!(

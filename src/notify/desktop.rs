@@ -96,6 +96,7 @@ fn probe() -> Result<(), String> {
     Ok(())
 }
 
+#[cfg(all(unix, not(target_os = "macos")))]
 fn no_service(detail: &str) -> String {
     format!(
         "Desktop notifications are not available: no notification service answered on this desktop ({detail})."

@@ -105,6 +105,8 @@ pub(super) const KEEPALIVE_RETRIES: u32 = 2;
 /// with messages queued to it is not retried for the kernel's default of about 15 minutes.
 /// Worst case: a message queued just before the last probe, 20 s more: about 40 s, within the
 /// 45 s idle time Natter clients are held to.
+// Elsewhere only the test's check of the documented total reads it.
+#[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
 pub(super) const UNACKNOWLEDGED_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// No Nagle delay (chat lines are small and wanted now). Keepalive and, on Linux,
@@ -153,14 +155,18 @@ mod tests {
         let socket = socket2::SockRef::from(&accepted);
         assert!(socket.tcp_nodelay().unwrap());
         assert!(socket.keepalive().unwrap());
-        assert_eq!(
-            socket.tcp_keepalive_time().unwrap(),
-            Duration::from_secs(10)
-        );
-        assert_eq!(
-            socket.tcp_keepalive_interval().unwrap(),
-            Duration::from_secs(5)
-        );
+        // Windows sets these but cannot read them back (socket2 has no getter there).
+        #[cfg(not(windows))]
+        {
+            assert_eq!(
+                socket.tcp_keepalive_time().unwrap(),
+                Duration::from_secs(10)
+            );
+            assert_eq!(
+                socket.tcp_keepalive_interval().unwrap(),
+                Duration::from_secs(5)
+            );
+        }
         #[cfg(any(
             target_os = "linux",
             target_os = "android",
