@@ -12,6 +12,7 @@ pub mod commands;
 pub mod console;
 pub mod conversations;
 pub mod headless;
+pub mod logging;
 pub mod mentions;
 pub mod network;
 pub mod notify;

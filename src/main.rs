@@ -230,6 +230,8 @@ fn main() -> ExitCode {
     natter::windows_console::attach_to_parent_console();
     // A panic prints its summary, never the peer text its message may quote.
     natter::network::panics::install_hook();
+    // RUST_LOG=debug: connections, handshakes, refusals and transfers on stderr.
+    natter::logging::init_from_env();
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(args)) => {

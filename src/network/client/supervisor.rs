@@ -24,6 +24,7 @@ use crate::network::protocol::{
     ChatMessage, ClientFrame, FEATURE_ENCRYPTION, FEATURE_FILES, FEATURE_PRESENCE, FileLimits,
     PROTOCOL_VERSION, PresenceEvent, Resume, ServerFrame, encode, now_rfc3339,
 };
+use crate::network::text::single_line;
 use crate::network::tls::Fingerprint;
 
 mod link;
@@ -124,6 +125,14 @@ impl Supervisor {
                     false => State::Finished(ClientEvent::Closed),
                 },
                 State::Finished(event) => {
+                    match &event {
+                        ClientEvent::Failed(error) => log::info!(
+                            "link to {} ended: {}",
+                            single_line(&self.options.address),
+                            single_line(&error.to_string())
+                        ),
+                        _ => log::info!("link to {} closed", single_line(&self.options.address)),
+                    }
                     if let Some(files) = self.files.take() {
                         files.stop();
                     }
@@ -134,6 +143,10 @@ impl Supervisor {
     }
 
     fn dial(&mut self, attempt: u32) -> State {
+        log::debug!(
+            "dialing {} (attempt {attempt})",
+            single_line(&self.options.address)
+        );
         self.post(ClientEvent::Connecting {
             address: self.options.address.clone(),
             attempt,
@@ -184,6 +197,11 @@ impl Supervisor {
             self.options.backoff_max,
             self.failures,
             jitter(),
+        );
+        log::info!(
+            "link to {} lost: {}; trying again in {retry_in:?}",
+            single_line(&self.options.address),
+            single_line(&error.to_string())
         );
         self.post(ClientEvent::LinkLost {
             error,
@@ -303,6 +321,11 @@ impl Supervisor {
                         found: Some(found),
                     });
                 }
+                log::debug!(
+                    "TLS handshake with {} done; host code {}",
+                    single_line(&self.options.address),
+                    found.code()
+                );
                 let first_time = self.pinned.is_none();
                 self.pinned = Some(found);
                 self.host_encrypts = Some(true);
@@ -333,6 +356,10 @@ impl Supervisor {
                 }
                 self.host_encrypts = Some(false);
                 // The first connection carried a handshake the host did not understand.
+                log::info!(
+                    "{} does not speak TLS; dialing again unencrypted",
+                    single_line(&self.options.address)
+                );
                 let tcp = dial(&self.options.address, self.options.connect_timeout)?;
                 self.post(ClientEvent::Unencrypted);
                 Ok(HostStream::plain(tcp))
@@ -349,6 +376,16 @@ impl Supervisor {
         let accepted = joined.accepted;
         self.nick = accepted.nick.clone();
         self.joined_files = Some((joined.files, accepted.resumed));
+        log::info!(
+            "joined {} as {}{}",
+            single_line(&self.options.address),
+            single_line(&accepted.nick),
+            if accepted.resumed {
+                " (session resumed)"
+            } else {
+                ""
+            }
+        );
         self.post(ClientEvent::Connected {
             nick: accepted.nick,
             server: joined.server,
@@ -365,6 +402,10 @@ impl Supervisor {
     }
 
     fn on_plain_host(&mut self, established: &mut Established, hello: &ClientFrame) {
+        log::info!(
+            "{} answered in plain text, not as a Natter host",
+            single_line(&self.options.address)
+        );
         self.resume = None;
         let mut echoed = encode(hello);
         echoed.pop();

@@ -272,6 +272,11 @@ impl Conn {
             // A host without an identity speaks no TLS. It says so in plain words, which a
             // TLS client reads as "not TLS", and closes: the handshake is no first message.
             let _ = (&self.stream).write(NO_TLS_HERE);
+            log::debug!(
+                "connection {} from {}: started TLS, but this host has no identity; closed",
+                self.id,
+                self.connection.peer
+            );
             self.phase = Phase::Done;
             return;
         };
@@ -300,6 +305,11 @@ impl Conn {
             }
             if was_handshaking && !tls.is_handshaking() {
                 // The link is encrypted: now the dialect is sniffed from the plaintext.
+                log::debug!(
+                    "connection {} from {}: TLS handshake done",
+                    self.id,
+                    self.connection.peer
+                );
                 if let Phase::Sniffing { until, .. } = &mut self.phase {
                     *until = Instant::now() + state.config.sniff_window;
                 }
@@ -320,6 +330,11 @@ impl Conn {
         if let Some(tls) = self.tls.as_mut() {
             let _ = tls.write_tls(&mut &self.stream);
         }
+        log::debug!(
+            "connection {} from {}: not valid TLS; closed",
+            self.id,
+            self.connection.peer
+        );
         self.on_closed(state, "sent data that is not valid TLS");
         self.phase = Phase::Done;
     }
@@ -364,6 +379,16 @@ impl Conn {
             connection: Arc::clone(&self.connection),
         };
         let encrypted = self.tls.is_some();
+        log::debug!(
+            "connection {} from {}: dialect {}{}",
+            self.id,
+            self.connection.peer,
+            match dialect {
+                Dialect::Json => "Natter",
+                Dialect::Plain => "plain text",
+            },
+            if encrypted { ", encrypted" } else { "" }
+        );
         let mut handler = Box::new(Handler::new(state, recipient, self.id, dialect, encrypted));
         let end = handler.start(&first);
         self.phase = Phase::Serving(handler);
@@ -385,7 +410,14 @@ impl Conn {
     fn on_closed(&mut self, state: &Arc<ServerState>, detail: &str) {
         match &mut self.phase {
             // Closed before a word: a port scan or a wake-up connection. Nobody is told.
-            Phase::Sniffing { first, .. } if first.is_empty() => self.phase = Phase::Done,
+            Phase::Sniffing { first, .. } if first.is_empty() => {
+                log::debug!(
+                    "connection {} from {}: {detail} before sending anything",
+                    self.id,
+                    self.connection.peer
+                );
+                self.phase = Phase::Done;
+            }
             Phase::Sniffing { .. } => {
                 self.start_serving(state, Instant::now());
                 self.on_closed(state, detail);

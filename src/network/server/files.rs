@@ -23,7 +23,7 @@ use crate::network::protocol::{
     CHUNK_BYTES, Dialect, ErrorCode, FileLimits, FileOffer, LeaveReason, OfferRequest, ServerFrame,
     WINDOW_BYTES, encode, now_rfc3339, valid_file_id, valid_sha256,
 };
-use crate::network::text::{MAX_QUOTED_CHARS, quote};
+use crate::network::text::{MAX_QUOTED_CHARS, quote, single_line};
 
 /// Room in a `file_chunk` line for everything but its data: the type, a 64-byte id, an offset.
 const CHUNK_FRAME_SLACK: usize = 256;
@@ -92,6 +92,14 @@ impl Handler {
             time: now_rfc3339(),
             to: to.map(|m| room.members[m].nick.clone()),
         };
+        log::info!(
+            "connection {}: {} offered file {} ({} bytes{})",
+            self.id,
+            single_line(&offer.from),
+            single_line(&offer.id),
+            offer.size,
+            if to.is_some() { ", privately" } else { "" }
+        );
         let line: Arc<[u8]> = encode(&ServerFrame::FileOffer(offer.clone())).into();
         room.flush_presence();
         let plain_line = plain::file_offer(&offer.from, &offer.name, offer.size, to.is_some());
@@ -155,6 +163,11 @@ impl Handler {
             .accept(file, asker, offset, places, Instant::now())
         {
             Ok((delivery, offer)) => {
+                log::info!(
+                    "connection {}: file {} accepted from byte {offset}: delivery {delivery}",
+                    self.id,
+                    single_line(file)
+                );
                 let sender = offer.sender.clone();
                 let frame = ServerFrame::FileAccept {
                     id: file.to_string(),
@@ -262,6 +275,7 @@ impl Handler {
         let session = self.session_token.clone();
         let (delivery, _) = room.files.delivery_to(file, &session)?;
         if let Some(d) = room.files.end_delivery(delivery) {
+            log::info!("delivery {delivery} of file {} done", single_line(file));
             send_to_session(&room, &d.sender, &ServerFrame::FileDone { delivery });
         }
         None
@@ -276,6 +290,11 @@ impl Handler {
         reason: &str,
     ) -> Option<End> {
         let reason = quote(reason, MAX_REASON_CHARS);
+        log::info!(
+            "connection {}: stopped file {} / delivery {delivery:?}: {reason}",
+            self.id,
+            file.as_deref().map(single_line).unwrap_or_default()
+        );
         let by = self.nick.clone().unwrap_or_default();
         let session = self.session_token.clone();
         let state = Arc::clone(&self.state);
@@ -352,6 +371,12 @@ impl Handler {
 
     /// Tells this member the host stopped `file` (refused it or could not go on).
     fn host_cancels(&self, file: &str, reason: &str) {
+        log::info!(
+            "connection {}: file {} refused: {}",
+            self.id,
+            single_line(file),
+            single_line(reason)
+        );
         self.send_frame(&ServerFrame::FileCancel {
             id: file.to_string(),
             delivery: None,
@@ -431,6 +456,16 @@ fn places(config: &ServerConfig) -> Places {
 /// Tells the side still there of everything in `ended`; `by`: who stopped it.
 fn tell_ended(room: &Room, ended: Vec<Ended>, by: &str, reason: &str) {
     for end in ended {
+        // By file id and delivery number: an `Ended` also holds session tokens, never logged.
+        let (file, delivery) = match &end {
+            Ended::Offer { file, .. } => (file, None),
+            Ended::Delivery { number, file, .. } => (file, Some(*number)),
+        };
+        log::info!(
+            "file {} / delivery {delivery:?} ended: {}",
+            single_line(file),
+            single_line(reason)
+        );
         let frame = |id: String, delivery| ServerFrame::FileCancel {
             id,
             delivery,

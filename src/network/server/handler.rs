@@ -24,7 +24,7 @@ use crate::network::plain;
 use crate::network::protocol::{
     ChatMessage, Dialect, ErrorCode, LeaveReason, LineSplitter, ServerFrame, encode, now_rfc3339,
 };
-use crate::network::text::{NickKey, clean_text, normalize_nick};
+use crate::network::text::{NickKey, clean_text, normalize_nick, single_line};
 
 /// A message's line for everyone, and the sender's own copy when it differs (its
 /// `client_id`).
@@ -200,6 +200,13 @@ impl Handler {
     /// Tells the peer what went wrong in its own dialect, and the owner too.
     pub(super) fn send_error(&self, code: ErrorCode, message: &str, client_id: Option<String>) {
         self.tell(code, message, client_id);
+        log::debug!(
+            "connection {} from {}: told {} ({})",
+            self.id,
+            self.recipient.connection.peer,
+            code.as_str(),
+            single_line(message)
+        );
         self.state.emit(ServerEvent::PeerError {
             peer: self.recipient.connection.peer,
             code,
@@ -485,6 +492,12 @@ impl Handler {
     /// tells the owner.
     pub(super) fn joined(&mut self, nick: String) {
         self.nick = Some(nick.clone());
+        log::info!(
+            "connection {} from {}: {} joined",
+            self.id,
+            self.recipient.connection.peer,
+            single_line(&nick)
+        );
         self.state.emit(ServerEvent::Joined {
             nick,
             peer: self.recipient.connection.peer,
@@ -514,6 +527,13 @@ impl Handler {
             self.state.presence_due_by(due);
         }
         drop(room);
+        log::info!(
+            "connection {} from {}: {} left ({reason:?}): {}",
+            self.id,
+            self.recipient.connection.peer,
+            single_line(&nick),
+            single_line(detail)
+        );
         self.state.emit(ServerEvent::Left {
             nick,
             reason,

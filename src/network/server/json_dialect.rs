@@ -258,6 +258,20 @@ impl Handler {
         fresh_token: String,
     ) {
         let resumed = resume.filter(|r| self.state.issued_here(&r.session));
+        if let Some(r) = resumed {
+            log::debug!(
+                "connection {} from {}: resumed its session after message {}",
+                self.id,
+                self.recipient.connection.peer,
+                r.last_id
+            );
+        } else if resume.is_some() {
+            log::debug!(
+                "connection {} from {}: asked to resume a session this run did not issue; joins afresh",
+                self.id,
+                self.recipient.connection.peer
+            );
+        }
         self.session_token = match resumed {
             Some(r) => r.session.clone(),
             None => fresh_token,

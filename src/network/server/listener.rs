@@ -112,6 +112,7 @@ fn admit(state: &Arc<ServerState>, stream: TcpStream, refuser: &Refuser) -> Opti
         return None;
     }
     connection::configure(&stream);
+    log::debug!("connection {id} from {peer}: accepted");
     io.hand_over(NewConn {
         id,
         stream,

@@ -111,6 +111,11 @@ impl ServerState {
     /// accounts for every refusal even when some events were dropped.
     pub(super) fn count_refusal(&self, peer: SocketAddr, code: ErrorCode, message: &str) {
         let total = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+        log::info!(
+            "refused {peer}: {} ({}); {total} refused so far",
+            code.as_str(),
+            crate::network::text::single_line(message)
+        );
         self.emit(ServerEvent::Refused {
             peer,
             code,

@@ -22,6 +22,7 @@ use super::host_stream::HostStream;
 use crate::network::WakeUp;
 use crate::network::panics::guarded;
 use crate::network::protocol::{ClientFrame, FileLimits, ServerFrame, encode};
+use crate::network::text::single_line;
 use receiving::Receiving;
 use sending::Sending;
 
@@ -224,6 +225,14 @@ impl Files {
     /// the offer is still there to save: this thread knows, the window need not guess.
     fn stopped(&self, id: String, peer: Option<String>, reason: String) {
         let offer_open = peer.is_none() && self.receiving.is_offered(&id);
+        log::info!(
+            "file {} stopped{}: {}",
+            single_line(&id),
+            peer.as_deref()
+                .map(|p| format!(" (to {})", single_line(p)))
+                .unwrap_or_default(),
+            single_line(&reason)
+        );
         self.post(ClientEvent::FileStopped {
             id,
             peer,
@@ -362,6 +371,7 @@ impl Files {
             self.stopped(id, None, reason);
             return;
         }
+        log::info!("file {id} hashed; offering {} bytes", file.size());
         let frame = self.sending.add_offer(id, to, file);
         self.write(frame);
     }
@@ -397,6 +407,12 @@ impl Files {
                 let ours = self.link.as_ref().is_some_and(|l| l.nick == offer.from)
                     && self.sending.confirm(&offer.id);
                 if !ours {
+                    log::debug!(
+                        "file {} offered by {} ({} bytes)",
+                        single_line(&offer.id),
+                        single_line(&offer.from),
+                        offer.size
+                    );
                     self.receiving.offered(offer.clone());
                 }
                 self.post(ClientEvent::FileOffered { offer, ours });
@@ -413,6 +429,11 @@ impl Files {
             ServerFrame::FileAck { delivery, offset } => self.sending.acked(delivery, offset),
             ServerFrame::FileDone { delivery } => {
                 if let Some((id, peer)) = self.sending.delivered(delivery) {
+                    log::info!(
+                        "file {} delivered to {}",
+                        single_line(&id),
+                        single_line(&peer)
+                    );
                     self.post(ClientEvent::FileDelivered { id, peer });
                 }
             }
@@ -429,6 +450,11 @@ impl Files {
     /// `by` asks for our file `id` as `delivery`: start (or restart) it, unless we no
     /// longer offer it.
     fn on_accept(&mut self, id: &str, delivery: u64, by: &str, offset: u64) {
+        log::info!(
+            "file {} accepted by {} from byte {offset} (delivery {delivery})",
+            single_line(id),
+            single_line(by)
+        );
         if !self.sending.accepted(id, delivery, by, offset) {
             let reason = "That file is no longer offered.".to_string();
             self.write(ClientFrame::FileCancel {
@@ -445,6 +471,11 @@ impl Files {
             self.write(frame);
         }
         if let Some((path, total)) = step.saved {
+            log::info!(
+                "file {} saved: {total} bytes in {}",
+                single_line(id),
+                single_line(&path.display().to_string())
+            );
             self.post(ClientEvent::FileProgress {
                 id: id.to_string(),
                 peer: None,
