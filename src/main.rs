@@ -67,54 +67,68 @@ struct RoomsArgs {
     wait: f64,
 }
 
+/// What `natter serve` does unless told otherwise: every flag's default is read from here, so
+/// the help, the headless host and the window cannot drift apart. Cheap: it makes no key.
+fn defaults() -> ServerConfig {
+    ServerConfig::default()
+}
+
+/// Bytes in a MiB, the unit of `--max-file-mib`.
+const MIB: u64 = 1024 * 1024;
+
+/// A duration in whole milliseconds, for a flag counted in them.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 #[derive(clap::Args)]
 struct ServeArgs {
     /// Address to listen on; 0.0.0.0 accepts people on every network.
-    #[arg(long, default_value = "0.0.0.0")]
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
     bind: IpAddr,
     /// Port to listen on; 0 picks any free port.
     #[arg(long, short, default_value_t = DEFAULT_PORT)]
     port: u16,
     /// Room name shown to everyone who connects.
-    #[arg(long, default_value = "Natter")]
+    #[arg(long, default_value_t = defaults().name)]
     name: String,
     /// Welcome text for newcomers.
     #[arg(long)]
     welcome: Option<String>,
     /// People in the room at once; the next one is told the room is full.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = defaults().max_clients)]
     max_clients: usize,
     /// Open connections from one IP address.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = defaults().max_per_address)]
     max_per_address: usize,
     /// New connections one IP address may open in a burst (a classroom behind one NAT).
-    #[arg(long, default_value_t = 20.0)]
+    #[arg(long, default_value_t = defaults().joins_per_address.burst)]
     join_burst: f64,
     /// New connections one IP address may open per minute after the burst; more are refused.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = defaults().joins_per_address.per_second * 60.0)]
     joins_per_minute: f64,
     /// Longest line (frame or plain-text line) in bytes.
-    #[arg(long, default_value_t = natter::network::protocol::MAX_LINE_BYTES)]
+    #[arg(long, default_value_t = defaults().max_line_bytes)]
     max_line_bytes: usize,
     /// Messages (and nickname changes) per second one person may send, on average.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = defaults().rate.per_second)]
     rate: f64,
     /// Messages (and nickname changes) one person may send in a burst.
-    #[arg(long, default_value_t = 20.0)]
+    #[arg(long, default_value_t = defaults().rate.burst)]
     burst: f64,
     /// Seconds a peer has to finish a TLS handshake, and then (again) a Natter client to say
     /// hello.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = defaults().handshake_timeout.as_secs())]
     handshake_secs: u64,
     /// Seconds of silence (pings unanswered) before a Natter client is dropped.
-    #[arg(long, default_value_t = 45)]
+    #[arg(long, default_value_t = defaults().idle_timeout.as_secs())]
     idle_secs: u64,
     /// Threads that read and write every connection (1 to 64), whatever the number of people.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = defaults().io_threads)]
     io_threads: usize,
     /// Milliseconds a busy connection's writes are gathered for (fewer, larger sends; an idle
     /// connection is written at once).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = millis(defaults().coalesce))]
     coalesce_ms: u64,
     /// Do not announce the room on the local network (it is announced by default, so that it
     /// appears in others' Connect tab and in `natter rooms`).
@@ -132,17 +146,17 @@ struct ServeArgs {
     #[arg(long)]
     require_encryption: bool,
     /// The largest file people may send through this host, in MiB (4096: 4 GiB).
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long, default_value_t = defaults().max_file_bytes / MIB)]
     max_file_mib: u64,
     /// File deliveries the host carries at once (everyone's together).
-    #[arg(long, default_value_t = natter::network::protocol::DEFAULT_MAX_TRANSFERS)]
+    #[arg(long, default_value_t = defaults().max_transfers)]
     max_transfers: usize,
     /// File deliveries that receivers at one IP address may have at once (default: half of
     /// --max-transfers, at least 1).
     #[arg(long, value_name = "N")]
     max_transfers_per_address: Option<usize>,
     /// Seconds a file delivery may move no data before the host ends it (both sides told).
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = defaults().file_idle.as_secs())]
     file_idle_secs: u64,
 }
 
@@ -176,7 +190,7 @@ impl ServeArgs {
             },
             announce: self.announce(),
             require_encryption: self.require_encryption,
-            max_file_bytes: self.max_file_mib.saturating_mul(1024 * 1024),
+            max_file_bytes: self.max_file_mib.saturating_mul(MIB),
             max_transfers: self.max_transfers.max(1),
             max_transfers_per_address: self.max_transfers_per_address,
             file_idle: Duration::from_secs(self.file_idle_secs.max(1)),
@@ -281,6 +295,84 @@ mod tests {
         match cli {
             Ok(cli) => cli.startup(),
             Err(e) => panic!("{args:?} did not parse: {e}"),
+        }
+    }
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(["natter", "serve"].iter().chain(args).copied());
+        match cli.map(|cli| cli.command) {
+            Ok(Some(Command::Serve(serve))) => serve,
+            Ok(_) => panic!("{args:?} is no serve command"),
+            Err(e) => panic!("{args:?} did not parse: {e}"),
+        }
+    }
+
+    #[test]
+    fn serve_without_flags_runs_with_every_limit_and_timing_of_the_default_config() {
+        let got = serve_args(&[]).config();
+        let want = ServerConfig::default();
+        assert_eq!(got.name, want.name);
+        assert_eq!(got.welcome_text, want.welcome_text);
+        assert_eq!(got.max_line_bytes, want.max_line_bytes);
+        assert_eq!(got.max_clients, want.max_clients);
+        assert_eq!(got.max_per_address, want.max_per_address);
+        assert_eq!(got.joins_per_address.burst, want.joins_per_address.burst);
+        assert_eq!(
+            got.joins_per_address.per_second,
+            want.joins_per_address.per_second
+        );
+        assert_eq!(got.history_len, want.history_len);
+        assert_eq!(got.coalesce, want.coalesce);
+        assert_eq!(got.io_threads, want.io_threads);
+        assert_eq!(got.handshake_timeout, want.handshake_timeout);
+        assert_eq!(got.ping_interval, want.ping_interval);
+        assert_eq!(got.idle_timeout, want.idle_timeout);
+        assert_eq!(got.rate.burst, want.rate.burst);
+        assert_eq!(got.rate.per_second, want.rate.per_second);
+        assert_eq!(got.rate.strikes, want.rate.strikes);
+        assert_eq!(got.require_encryption, want.require_encryption);
+        assert_eq!(got.max_file_bytes, want.max_file_bytes);
+        assert_eq!(got.max_transfers, want.max_transfers);
+        assert_eq!(got.file_idle, want.file_idle);
+        assert_eq!(
+            got.max_transfers_per_address,
+            want.max_transfers_per_address
+        );
+        // The key is loaded from the identity file later (headless::serve), never made here.
+        assert!(got.identity.is_none());
+    }
+
+    #[test]
+    fn serve_help_shows_the_default_config_values_as_the_flags_defaults() {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        let serve = cli.find_subcommand_mut("serve").expect("a serve command");
+        let help = serve.render_long_help().to_string();
+        let want = ServerConfig::default();
+        for (flag, value) in [
+            ("--name", want.name.clone()),
+            ("--max-clients", want.max_clients.to_string()),
+            ("--max-per-address", want.max_per_address.to_string()),
+            ("--idle-secs", want.idle_timeout.as_secs().to_string()),
+            ("--coalesce-ms", want.coalesce.as_millis().to_string()),
+            ("--max-file-mib", (want.max_file_bytes / MIB).to_string()),
+            ("--file-idle-secs", want.file_idle.as_secs().to_string()),
+            ("--bind", "0.0.0.0".to_string()),
+        ] {
+            // The flag's own paragraph: from its line to the next flag's.
+            let mut lines = help.lines().skip_while(|l| {
+                let l = l.trim_start();
+                !(l.starts_with(&format!("{flag} ")) || l.contains(&format!(", {flag} ")))
+            });
+            let first = lines.next().unwrap_or_else(|| panic!("{flag} in {help}"));
+            let rest: Vec<&str> = lines
+                .take_while(|l| !l.trim_start().starts_with('-'))
+                .collect();
+            let shown = format!("[default: {value}]");
+            assert!(
+                rest.iter().any(|l| l.contains(&shown)),
+                "{flag} shows {shown}: {first} {rest:?}"
+            );
         }
     }
 

@@ -29,7 +29,10 @@ pub fn test_config() -> ServerConfig {
             burst: 100_000.0,
             per_second: 100_000.0,
         },
+        // A key of its own, as the window and `natter serve` have one: links are encrypted.
         ..ServerConfig::default()
+            .with_new_identity()
+            .expect("a fresh host key")
     }
 }
 

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::network::discovery::AnnounceConfig;
-use crate::network::tls::Identity;
+use crate::network::tls::{Identity, IdentityError};
 
-/// Every limit and timing of a server. `Default` is what `natter serve` and the window use.
+/// Every limit and timing of a server. `Default` is what `natter serve` and the window use
+/// (`natter serve`'s flag defaults are read from it), each with its own host identity added.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Shown to clients in `welcome` and in the plain-text greeting.
@@ -58,8 +59,9 @@ pub struct ServerConfig {
     pub announce: Option<AnnounceConfig>,
     /// The host's key: peers whose first byte starts a TLS handshake get an encrypted link
     /// made with it. `None`: the server speaks no TLS (like a Natter before it), and closes a
-    /// connection that starts one. `Default` makes a fresh one kept nowhere; the window and
-    /// `natter serve` load the one kept in the identity file.
+    /// connection that starts one. `Default` has none (making a key costs, and most who build a
+    /// config replace it); [`ServerConfig::with_new_identity`] makes a fresh one kept nowhere,
+    /// and the window and `natter serve` load the one kept in the identity file.
     pub identity: Option<Arc<Identity>>,
     /// Only encrypted peers may join; the others are refused in their own dialect.
     pub require_encryption: bool,
@@ -78,6 +80,15 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// This configuration with a fresh host key, kept nowhere: the server speaks TLS with a
+    /// code that changes every run (tests; anyone hosting without an identity file).
+    pub fn with_new_identity(self) -> Result<Self, IdentityError> {
+        Ok(ServerConfig {
+            identity: Some(Arc::new(Identity::generate()?)),
+            ..self
+        })
+    }
+
     /// Deliveries receivers at one address may have at once (see
     /// [`ServerConfig::max_transfers_per_address`]), never more than the host carries.
     pub fn transfers_per_address(&self) -> usize {
@@ -137,7 +148,7 @@ impl Default for ServerConfig {
                 strikes: 10,
             },
             announce: None,
-            identity: Identity::generate().ok().map(Arc::new),
+            identity: None,
             require_encryption: false,
             max_file_bytes: crate::network::protocol::DEFAULT_MAX_FILE_BYTES,
             max_transfers: crate::network::protocol::DEFAULT_MAX_TRANSFERS,
@@ -145,5 +156,20 @@ impl Default for ServerConfig {
             file_idle: Duration::from_secs(60),
             max_transfers_per_address: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_config_makes_no_key_and_with_new_identity_makes_a_different_one_each_time() {
+        assert!(ServerConfig::default().identity.is_none());
+        let key = |config: ServerConfig| config.identity.map(|i| i.fingerprint());
+        let first = key(ServerConfig::default().with_new_identity().unwrap());
+        let second = key(ServerConfig::default().with_new_identity().unwrap());
+        assert!(first.is_some());
+        assert!(first != second, "two fresh keys are the same");
     }
 }

@@ -368,7 +368,8 @@ mod tests {
 
     fn host() -> ServerHandle {
         let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        server::start(listener, ServerConfig::default(), no_wake_up()).unwrap()
+        let config = ServerConfig::default().with_new_identity().unwrap();
+        server::start(listener, config, no_wake_up()).unwrap()
     }
 
     /// The next event `pick` takes, skipping others; panics after WAIT.
