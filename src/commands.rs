@@ -1,5 +1,9 @@
-//! What a line typed in the chat window means: a message, or one of the window's commands
-//! (`/nick`, `/me`, `/who`, `/help`). Pure: `app` carries the result out.
+//! What a line typed in the chat window means: a message, or one of the commands
+//! (`/nick`, `/me`, `/msg`, `/who`, `/help`) read by the parser plain-text peers share
+//! (`network::command_line`), with the window's own answers. Pure: `app` carries the result out.
+
+use crate::network::command_line::{self, NeedsMore, Typed as Shared};
+use crate::network::text::nicks_look_alike;
 
 /// One typed line, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,43 +27,50 @@ pub enum Typed {
 /// What `/help` shows.
 pub const HELP: &str = "Commands: /nick NAME (change your name) · /me TEXT (an action: * you TEXT) · /msg NICK TEXT (a private message; or click a name in the list) · /who (who is online) · /help (this list). Start a message with // to send a line that begins with /.";
 
+/// Reads a line typed in the window with the one command parser (`network::command_line`,
+/// which plain-text peers' lines go through too), and answers here what only concerns the
+/// window: how to use a command, an unknown word, and `/quit` (the window has Leave).
 pub fn parse(line: &str) -> Typed {
-    let Some(rest) = line.strip_prefix('/') else {
-        return Typed::Say(line.to_string());
-    };
-    if rest.starts_with('/') {
-        return Typed::Say(rest.to_string());
-    }
-    let (word, argument) = match rest.split_once(char::is_whitespace) {
-        Some((word, argument)) => (word, argument.trim()),
-        None => (rest, ""),
-    };
-    // Commands are ASCII: only ASCII case is ignored, so `/nic` + U+212A KELVIN SIGN (which
-    // lowercases to `k`) is no `/nick`. Nothing is cut at a case-mapped copy's offsets.
-    match word.to_ascii_lowercase().as_str() {
-        "nick" | "name" if argument.is_empty() => {
+    match command_line::parse(line) {
+        // The window sends no blank line; what it was given it gets back, as ever.
+        Shared::Nothing => Typed::Say(line.to_string()),
+        Shared::Say(text) | Shared::Farewell(text) => Typed::Say(text),
+        Shared::Action(text) => Typed::Action(text),
+        Shared::Nick(name) => Typed::Nick(name),
+        Shared::Private { to, text } => Typed::Private { to, text },
+        Shared::Who => Typed::Who,
+        Shared::Help => Typed::Help,
+        Shared::Quit => Typed::Local(
+            "To leave the room, press Leave at the top (or Stop hosting, if you host). Nothing was sent.".into(),
+        ),
+        Shared::Usage(NeedsMore::Nick) => {
             Typed::Local("Type /nick and the name you want, e.g. /nick Dana.".into())
         }
-        "nick" | "name" => Typed::Nick(argument.to_string()),
-        "me" if argument.is_empty() => {
+        Shared::Usage(NeedsMore::Me) => {
             Typed::Local("Type /me and what you do, e.g. /me waves.".into())
         }
-        "me" => Typed::Action(argument.to_string()),
-        "msg" | "query" => match argument.split_once(char::is_whitespace) {
-            Some((to, text)) if !text.trim().is_empty() => Typed::Private {
-                to: to.to_string(),
-                text: text.trim().to_string(),
-            },
-            _ => Typed::Local(
-                "Type /msg, a name and your message, e.g. /msg Dana see you at 5. (Or click a name in the list.)".into(),
-            ),
-        },
-        "who" | "users" => Typed::Who,
-        "help" | "?" => Typed::Help,
-        _ => Typed::Local(format!(
+        Shared::Usage(NeedsMore::Msg) => Typed::Local(
+            "Type /msg, a name and your message, e.g. /msg Dana see you at 5. (Or click a name in the list.)".into(),
+        ),
+        Shared::Unknown { word, .. } => Typed::Local(format!(
             "Unknown command /{word}; /help lists them. (Start with // to send a line that begins with /.)"
         )),
     }
+}
+
+/// Who a private message typed as `/msg TO ...` goes to: the name as the list spells it when
+/// the server would take `to` for it (case, look-alike letters: `NickKey`, the one nickname
+/// equality), else `to` as typed; `Err` with what to say when that is `me`.
+pub fn recipient(to: &str, users: &[String], me: &str) -> Result<String, &'static str> {
+    let to = users
+        .iter()
+        .find(|user| nicks_look_alike(user, to))
+        .cloned()
+        .unwrap_or_else(|| to.to_string());
+    if nicks_look_alike(&to, me) {
+        return Err("That is you: a private message goes to someone else. Nothing was sent.");
+    }
+    Ok(to)
 }
 
 /// `/who`'s answer.
@@ -95,6 +106,28 @@ mod tests {
                 text: "stra\u{00DF}e".into()
             }
         );
+    }
+
+    #[test]
+    fn quit_and_farewells_typed_in_the_window_leave_nothing_and_send_the_farewell_as_said() {
+        assert!(matches!(parse("/quit"), Typed::Local(s) if s.starts_with("To leave the room, press Leave")));
+        assert_eq!(parse("bye"), Typed::Say("bye".into()));
+        assert_eq!(parse("/name bob"), Typed::Nick("bob".into()));
+    }
+
+    #[test]
+    fn a_private_recipient_is_found_and_refused_as_the_server_compares_nicknames() {
+        let users: Vec<String> = ["Dana", "\u{212A}elvin", "alice"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(recipient("dana", &users, "alice"), Ok("Dana".into()));
+        // Cyrillic а in "dаna" and KELVIN SIGN: the server takes both for the member.
+        assert_eq!(recipient("d\u{0430}na", &users, "alice"), Ok("Dana".into()));
+        assert_eq!(recipient("kelvin", &users, "alice"), Ok("\u{212A}elvin".into()));
+        assert_eq!(recipient("eve", &users, "alice"), Ok("eve".into()));
+        assert!(recipient("AL\u{0406}CE", &users, "alice").is_err());
+        assert!(recipient("Alice", &users, "alice").is_err());
     }
 
     #[test]

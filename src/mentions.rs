@@ -1,21 +1,37 @@
 //! Mentions and nickname completion: does a message name me, and what Tab makes of a word.
 //!
 //! Pure text rules, used by the message list (highlight), the app (notifications) and the
-//! input box (Tab). Nicknames are compared without regard to case.
+//! input box (Tab). A mention compares nicknames as the server does (`NickKey`); Tab
+//! completes by a prefix, without regard to case.
+
+use crate::network::text::NickKey;
 
 /// Whether `text` mentions `nick`: `@nick`, or the nickname as a word of its own (not inside
-/// a longer word: "dana" is mentioned in "hi dana!" but not in "danaher").
+/// a longer word: "dana" is mentioned in "hi dana!" but not in "danaher"). A word is the
+/// nickname when the server would take it for that name (`NickKey`, the one nickname
+/// equality): case and look-alike letters do not matter, so `DАNA` with a Cyrillic А names
+/// dana as surely as the server refuses it as a second dana.
 pub fn mentions(text: &str, nick: &str) -> bool {
+    let nick = nick.trim();
     if nick.is_empty() {
         return false;
     }
-    let text = text.to_lowercase();
-    let nick = nick.to_lowercase();
+    let key = NickKey::of(nick);
+    let length = nick.chars().count();
     let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
-    text.match_indices(&nick).any(|(start, found)| {
-        let before = text[..start].chars().next_back();
-        let after = text[start + found.len()..].chars().next();
-        !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    // Every stretch of the nickname's length that starts and ends at a word's edge: cheap to
+    // find, and few enough that comparing each by its key costs little.
+    (0..chars.len()).any(|start| {
+        let end = start + length;
+        let starts_word = !chars[start].1.is_whitespace()
+            && (start == 0 || !is_word(chars[start - 1].1));
+        let ends_word = end <= chars.len() && chars.get(end).is_none_or(|&(_, c)| !is_word(c));
+        if !starts_word || !ends_word {
+            return false;
+        }
+        let to = chars.get(end).map_or(text.len(), |&(at, _)| at);
+        NickKey::of(&text[chars[start].0..to]).looks_like(&key)
     })
 }
 
@@ -76,6 +92,17 @@ mod tests {
         assert!(!mentions("danaher is here", "dana"));
         assert!(!mentions("grandana", "dana"));
         assert!(!mentions("nothing", ""));
+    }
+
+    #[test]
+    fn a_nick_is_mentioned_in_every_form_the_server_takes_for_the_same_name() {
+        // Cyrillic а, KELVIN SIGN, a capital I for l: the server refuses each as a second
+        // member of that name, so each names that member.
+        assert!(mentions("hi d\u{0430}na!", "dana"));
+        assert!(mentions("@\u{212A}elvin look", "kelvin"));
+        assert!(mentions("ask AIice", "alice"));
+        assert!(!mentions("ask alicia", "alice"));
+        assert!(!mentions("d\u{0430}naher", "dana"));
     }
 
     #[test]

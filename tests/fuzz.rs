@@ -377,9 +377,13 @@ fn every_case_length_changing_letter_in_every_command_position_passes_every_pars
             let _ = decode::<ClientFrame>(line.as_bytes());
             let _ = decode::<ServerFrame>(line.as_bytes());
         }
+        // No command: the plain side says the line as typed.
         assert_eq!(
             parse_line(format!("/nic{c} bob").as_bytes()),
-            natter::network::plain::PlainCommand::Say(clean_text(&format!("/nic{c} bob")))
+            natter::network::command_line::Typed::Unknown {
+                word: clean_text(&format!("nic{c}")),
+                line: clean_text(&format!("/nic{c} bob"))
+            }
         );
     }
 }
@@ -399,12 +403,16 @@ proptest! {
     fn hostile_text_passes_every_parser_and_commands_keep_the_typed_text(text in hostile_text()) {
         parse_everywhere(&text);
         let typed = clean_text(&text);
-        use natter::network::plain::PlainCommand;
+        use natter::network::command_line::Typed;
         match parse_line(text.as_bytes()) {
-            PlainCommand::Say(said) | PlainCommand::Action(said) | PlainCommand::Nick(said) => {
+            Typed::Say(said)
+            | Typed::Action(said)
+            | Typed::Nick(said)
+            | Typed::Farewell(said)
+            | Typed::Unknown { line: said, .. } => {
                 prop_assert!(typed.contains(&said), "{said:?} not in {typed:?}");
             }
-            PlainCommand::Private { to, text: said } => {
+            Typed::Private { to, text: said } => {
                 prop_assert!(typed.contains(&to) && typed.contains(&said));
             }
             _ => {}

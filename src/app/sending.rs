@@ -25,19 +25,14 @@ impl NatterApp {
             Typed::Say(text) => (text, false),
             Typed::Action(text) => (text, true),
             Typed::Private { to, text } => {
-                // The name as the list spells it, when it is there in another case.
-                let to = chat
-                    .users
-                    .iter()
-                    .find(|u| u.to_lowercase() == to.to_lowercase())
-                    .cloned()
-                    .unwrap_or(to);
-                if to.to_lowercase() == chat.my_nick.to_lowercase() {
-                    chat.system(
-                        "That is you: a private message goes to someone else. Nothing was sent.",
-                    );
-                    return;
-                }
+                // The name as the list spells it, compared as the server compares names.
+                let to = match commands::recipient(&to, &chat.users, &chat.my_nick) {
+                    Ok(to) => to,
+                    Err(answer) => {
+                        chat.system(answer);
+                        return;
+                    }
+                };
                 self.show_conversation(Some(to.clone()));
                 self.send_private(to, text, false);
                 return;

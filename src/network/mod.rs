@@ -4,6 +4,7 @@
 //! [`WakeUp`] after each event, so a window can repaint at once and sleep otherwise.
 
 pub mod client;
+pub mod command_line;
 pub mod discovery;
 pub mod doctor;
 pub mod files;

@@ -1,89 +1,22 @@
 //! The plain-text dialect: what `nc`, `telnet` and tutorial socket scripts see and type.
 //!
-//! Owns the wording and layout of plain-text lines and the parsing of what a plain peer types
-//! (`/nick`, `/who`, `exit`...). Does not own sockets or the room: the server calls these.
+//! Owns the wording and layout of plain-text lines, and reading what a plain peer types
+//! (cleaned, then the one command parser, `command_line`). Does not own sockets or the room:
+//! the server calls these.
 
+use super::command_line::{self, Typed};
 use super::protocol::{ChatMessage, LeaveReason};
 use super::text::clean_text;
 
 /// Line ending sent to plain peers: telnet needs the CR, nc and Python ignore it.
 pub const EOL: &str = "\r\n";
 
-/// What one line typed by a plain peer asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PlainCommand {
-    /// Nothing to do (an empty line, or only white space and control bytes).
-    Nothing,
-    Say(String),
-    /// `/me waves`: an action, relayed as `* alice waves`.
-    Action(String),
-    Nick(String),
-    /// `/msg NICK text`: a private message for one person.
-    Private {
-        to: String,
-        text: String,
-    },
-    /// `/msg` without a nickname and a text.
-    PrivateUsage,
-    Who,
-    Help,
-    Quit,
-}
-
-/// Reads one line from a plain peer. Invalid UTF-8 is replaced (U+FFFD), never fatal; escapes
-/// and control characters are stripped before anything else looks at the text.
-///
-/// Commands are ASCII words, compared without regard to ASCII case on the line itself; the
-/// argument is what follows the word in that same line. Nothing is cut at offsets taken from a
-/// case-mapped copy: case mapping changes lengths (U+212A KELVIN SIGN lowercases from three
-/// bytes to one), so such an offset can fall inside a character of the original, and a line
-/// typed into `nc` panicked the thread serving it. A word with a non-ASCII letter that only
-/// case-folds to a command (`/nic` + U+212A) is no command: it is said as typed.
-pub fn parse_line(line: &[u8]) -> PlainCommand {
+/// Reads one line from a plain peer with the one command parser (see `command_line`).
+/// Invalid UTF-8 is replaced (U+FFFD), never fatal; escapes and control characters are
+/// stripped, and the line trimmed, before anything else looks at the text.
+pub fn parse_line(line: &[u8]) -> Typed {
     let text = clean_text(&String::from_utf8_lossy(line));
-    let text = text.trim();
-    if text.is_empty() {
-        return PlainCommand::Nothing;
-    }
-    let (word, argument) = match text.split_once(char::is_whitespace) {
-        Some((word, rest)) => (word, rest.trim()),
-        None => (text, ""),
-    };
-    let is = |command: &str| word.eq_ignore_ascii_case(command);
-    if argument.is_empty() {
-        if ["exit", "quit", "bye", "/quit", "/exit"]
-            .into_iter()
-            .any(is)
-        {
-            return PlainCommand::Quit;
-        }
-        if is("/who") || is("/users") {
-            return PlainCommand::Who;
-        }
-        if is("/help") || is("/?") {
-            return PlainCommand::Help;
-        }
-    }
-    if is("/nick") {
-        return PlainCommand::Nick(argument.to_string());
-    }
-    if is("/msg") {
-        let (to, said) = match argument.split_once(char::is_whitespace) {
-            Some((to, said)) => (to, said.trim()),
-            None => (argument, ""),
-        };
-        if to.is_empty() || said.is_empty() {
-            return PlainCommand::PrivateUsage;
-        }
-        return PlainCommand::Private {
-            to: to.to_string(),
-            text: said.to_string(),
-        };
-    }
-    if is("/me") && !argument.is_empty() {
-        return PlainCommand::Action(argument.to_string());
-    }
-    PlainCommand::Say(text.to_string())
+    command_line::parse(text.trim())
 }
 
 /// The welcome a plain peer reads first.
@@ -226,79 +159,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn typed_lines_become_commands() {
+    fn a_plain_line_is_cleaned_and_trimmed_before_the_command_parser_reads_it() {
+        use crate::network::command_line::NeedsMore;
+        assert_eq!(parse_line(b"hello there"), Typed::Say("hello there".into()));
+        assert_eq!(parse_line(b"  BYE "), Typed::Farewell("BYE".into()));
+        assert_eq!(parse_line(b"  /quit "), Typed::Quit);
+        assert_eq!(parse_line(b"/nick  Dana "), Typed::Nick("Dana".into()));
+        assert_eq!(parse_line(b" /ME  waves "), Typed::Action("waves".into()));
+        assert_eq!(parse_line(b"/me"), Typed::Usage(NeedsMore::Me));
+        assert_eq!(parse_line(b"/msg dana"), Typed::Usage(NeedsMore::Msg));
+        assert_eq!(parse_line(b"\x1b[2J\x07"), Typed::Nothing);
         assert_eq!(
-            parse_line(b"hello there"),
-            PlainCommand::Say("hello there".into())
+            parse_line(b"/nick \x1b[31mDana\x1b[0m"),
+            Typed::Nick("Dana".into())
         );
-        assert_eq!(parse_line(b"  BYE "), PlainCommand::Quit);
-        for quit in ["exit", "quit", "Bye", "/quit"] {
-            assert_eq!(parse_line(quit.as_bytes()), PlainCommand::Quit);
-        }
-        assert_eq!(
-            parse_line(b"/nick  Dana "),
-            PlainCommand::Nick("Dana".into())
-        );
-        assert_eq!(parse_line(b"/who"), PlainCommand::Who);
-        assert_eq!(
-            parse_line(b"/ME  waves "),
-            PlainCommand::Action("waves".into())
-        );
-        assert_eq!(parse_line(b"/me"), PlainCommand::Say("/me".into()));
-        assert_eq!(
-            parse_line(b"/MSG dana  see you at 5 "),
-            PlainCommand::Private {
-                to: "dana".into(),
-                text: "see you at 5".into()
-            }
-        );
-        assert_eq!(parse_line(b"/msg dana"), PlainCommand::PrivateUsage);
-        assert_eq!(parse_line(b"/msg"), PlainCommand::PrivateUsage);
-        assert_eq!(parse_line(b"\x1b[2J\x07"), PlainCommand::Nothing);
         assert_eq!(
             parse_line(b"caf\xe9 ok"),
-            PlainCommand::Say("caf\u{fffd} ok".into())
-        );
-        assert_eq!(
-            parse_line("exit now".as_bytes()),
-            PlainCommand::Say("exit now".into())
-        );
-    }
-
-    #[test]
-    fn letters_whose_case_mapping_changes_length_are_said_as_typed_not_cut_mid_character() {
-        // U+212A KELVIN SIGN lowercases to ASCII k (3 bytes to 1): the line that took down an
-        // I/O thread. U+0130 lowercases longer; ﬃ, ß and ẞ change length in upper case.
-        for line in [
-            "/nic\u{212A} bob",
-            "/NIC\u{212A} bob",
-            "\u{0130}/nick bob",
-            "/\u{0130}\u{0130}\u{0130}\u{0130} x",
-            "/m\u{FB03} dana hi",
-            "/ni\u{00DF}\u{1E9E} bob",
-            "\u{212A}\u{212A}\u{212A}\u{212A}\u{212A}\u{212A} k",
-            "/who\u{212A}",
-        ] {
-            assert_eq!(
-                parse_line(line.as_bytes()),
-                PlainCommand::Say(line.into()),
-                "{line:?}"
-            );
-        }
-        assert_eq!(
-            parse_line("/NICK \u{212A}elvin".as_bytes()),
-            PlainCommand::Nick("\u{212A}elvin".into())
-        );
-        assert_eq!(
-            parse_line("/Me  \u{0130}stanbul ".as_bytes()),
-            PlainCommand::Action("\u{0130}stanbul".into())
-        );
-        assert_eq!(
-            parse_line("/msg \u{1E9E}\u{FB03}  stra\u{00DF}e".as_bytes()),
-            PlainCommand::Private {
-                to: "\u{1E9E}\u{FB03}".into(),
-                text: "stra\u{00DF}e".into()
-            }
+            Typed::Say("caf\u{fffd} ok".into())
         );
     }
 

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use super::connection::End;
 use super::handler::Handler;
 use crate::network::lock;
-use crate::network::plain::{self, PlainCommand};
+use crate::network::command_line::{NeedsMore, Typed};
+use crate::network::plain;
 use crate::network::protocol::LeaveReason;
 
 /// How many recent messages a plain peer is shown on joining.
@@ -72,27 +73,33 @@ impl Handler {
             panic!("a test asked for a panic");
         }
         match plain::parse_line(line) {
-            PlainCommand::Nothing => None,
-            PlainCommand::Say(text) => self.chat(&text, None, false),
-            PlainCommand::Action(text) => self.chat(&text, None, true),
-            PlainCommand::Nick(nick) => self.rename(&nick),
-            PlainCommand::Private { to, text } => self.private(&to, &text, None, false),
-            PlainCommand::PrivateUsage => {
-                self.send_text(&plain::notice(
-                    "Type /msg NICK TEXT to write to one person alone.",
-                ));
+            Typed::Nothing => None,
+            Typed::Say(text) => self.chat(&text, None, false),
+            // A `/word` that is no command is said as typed, as people have always typed
+            // `/shrug` into nc.
+            Typed::Unknown { line, .. } => self.chat(&line, None, false),
+            Typed::Action(text) => self.chat(&text, None, true),
+            Typed::Nick(nick) => self.rename(&nick),
+            Typed::Private { to, text } => self.private(&to, &text, None, false),
+            Typed::Usage(needs) => {
+                let how = match needs {
+                    NeedsMore::Nick => "Type /nick NAME to pick a name, e.g. /nick Dana.",
+                    NeedsMore::Me => "Type /me TEXT for an action, e.g. /me waves.",
+                    NeedsMore::Msg => "Type /msg NICK TEXT to write to one person alone.",
+                };
+                self.send_text(&plain::notice(how));
                 None
             }
-            PlainCommand::Who => {
+            Typed::Who => {
                 let nicks = lock(&self.state.room).nicks_marked();
                 self.send_text(&plain::who(&nicks));
                 None
             }
-            PlainCommand::Help => {
+            Typed::Help => {
                 self.send_text(&plain::help());
                 None
             }
-            PlainCommand::Quit => {
+            Typed::Quit | Typed::Farewell(_) => {
                 let nick = self.nick.clone().unwrap_or_default();
                 self.send_text(&format!("Goodbye, {nick}.{}", plain::EOL));
                 self.recipient.queue.close_after_flush();
