@@ -2,6 +2,13 @@
 //!
 //! Knows nothing of egui. Background threads report through crossbeam channels and call a
 //! [`WakeUp`] after each event, so a window can repaint at once and sleep otherwise.
+//!
+//! File transfer crosses every layer, each with a name of its own:
+//! `protocol::file_frames` (the `file_*` frames on the wire), `files` (the disk: a cleaned
+//! name, the incoming temporary file, hashing and reading what we send), `client::transfers`
+//! (one client's transfers over its link, on the `natter-files` thread), `server::file_relay`
+//! (the host handling file frames and relaying each delivery) and `server::file_ledger` (the
+//! host's record of offers and deliveries). The window's model of them is outside `network`.
 
 pub mod client;
 pub mod command_line;

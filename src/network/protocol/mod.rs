@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::text::{MAX_QUOTED_CHARS, quote};
 
 pub mod chunk_line;
-mod files;
+mod file_frames;
 
-pub use files::*;
+pub use file_frames::*;
 
 /// Longest parser explanation quoted back (it can quote a value the peer sent), in characters.
 const MAX_DETAIL_CHARS: usize = 120;

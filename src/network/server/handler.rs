@@ -485,7 +485,7 @@ impl Handler {
             files: self.takes_files,
             hears_encryption: self.hears_encryption,
         });
-        super::files::back_in_room(room, &self.session_token);
+        super::file_relay::back_in_room(room, &self.session_token);
     }
 
     /// After [`Handler::enter_room`] and the room's lock is let go: remembers the nickname and
@@ -516,7 +516,7 @@ impl Handler {
         if let Some(position) = room.members.iter().position(|m| m.id == self.id) {
             let member = room.members.remove(position);
             room.free_nick(&member.nick, super::private::NAME_GRACE);
-            super::files::out_of_room(&mut room, &member.session, &member.nick, reason);
+            super::file_relay::out_of_room(&mut room, &member.session, &member.nick, reason);
             let frame = ServerFrame::Leave {
                 nick: member.nick.clone(),
                 reason,

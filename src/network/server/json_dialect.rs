@@ -332,7 +332,7 @@ pub(super) fn welcome_frame(config: &ServerConfig) -> ServerFrame {
         ping_interval_secs: config.ping_interval.as_secs(),
         idle_timeout_secs: config.idle_timeout.as_secs(),
         text: config.welcome_text.clone(),
-        files: Some(super::files::file_limits(config)),
+        files: Some(super::file_relay::file_limits(config)),
     }
 }
 

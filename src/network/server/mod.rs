@@ -31,7 +31,8 @@
 mod config;
 mod conn_io;
 mod connection;
-mod files;
+mod file_ledger;
+mod file_relay;
 mod handler;
 mod io_thread;
 mod json_dialect;
@@ -45,7 +46,6 @@ mod refuser;
 mod room;
 mod session;
 mod state;
-mod transfers;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};

@@ -74,7 +74,7 @@ pub(super) struct Room {
     /// Nicknames let go of (by a rename or a leave) lately, with when: see `private`.
     pub(super) freed_nicks: VecDeque<(NickKey, Instant)>,
     /// Files on offer and deliveries under way.
-    pub(super) files: super::transfers::Transfers,
+    pub(super) ledger: super::file_ledger::Ledger,
 }
 
 impl Member {

@@ -21,7 +21,7 @@ impl Worker {
         }
         self.next_sweep = now + SWEEP;
         self.trim_after_a_crowd();
-        crate::network::server::files::expire_transfers(&self.state, now);
+        crate::network::server::file_relay::expire_transfers(&self.state, now);
         let stall = self.state.config.write_stall;
         for conn in self.conns.values() {
             let outbox = &conn.connection.outbox;

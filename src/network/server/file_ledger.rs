@@ -5,8 +5,8 @@
 //! for a side whose link dropped or for data that does not come, and how many of the host's
 //! delivery places one address may take. People are named by their stay (session token), so a
 //! resumed link picks up its transfers. Does not own sockets, frames or the room's members
-//! (see `files`, which routes through the room): this is plain data, kept under the room's
-//! lock.
+//! (see `file_relay`, which routes through the room): this is plain data, kept under the
+//! room's lock, as the room's `ledger`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -115,13 +115,13 @@ pub(super) enum Ended {
 }
 
 #[derive(Default)]
-pub(super) struct Transfers {
+pub(super) struct Ledger {
     offers: HashMap<String, Offer>,
     deliveries: BTreeMap<u64, Delivery>,
     next_delivery: u64,
 }
 
-impl Transfers {
+impl Ledger {
     pub(super) fn is_empty(&self) -> bool {
         self.offers.is_empty() && self.deliveries.is_empty()
     }
@@ -335,7 +335,7 @@ mod tests {
     /// `who` at 127.0.0.1 asks for `file`; the host carries `at_once` deliveries, as many
     /// as it likes from one address.
     fn ask(
-        transfers: &mut Transfers,
+        transfers: &mut Ledger,
         file: &str,
         who: &str,
         offset: u64,
@@ -365,7 +365,7 @@ mod tests {
 
     #[test]
     fn a_private_offer_can_be_taken_by_its_one_person_only_and_never_by_its_sender() {
-        let mut transfers = Transfers::default();
+        let mut transfers = Ledger::default();
         transfers
             .add_offer("f1", offer("dana", Some("bob")))
             .unwrap();
@@ -382,7 +382,7 @@ mod tests {
 
     #[test]
     fn asking_again_for_a_file_under_way_restarts_the_same_delivery_and_counts_once() {
-        let mut transfers = Transfers::default();
+        let mut transfers = Ledger::default();
         transfers.add_offer("f1", offer("dana", None)).unwrap();
         let first = ask(&mut transfers, "f1", "bob", 0, 1).unwrap();
         transfers.delivery_mut(first).unwrap().relayed = 100;
@@ -397,7 +397,7 @@ mod tests {
 
     #[test]
     fn a_dropped_sender_keeps_its_offers_until_the_grace_passes_and_then_everything_ends() {
-        let mut transfers = Transfers::default();
+        let mut transfers = Ledger::default();
         transfers.add_offer("f1", offer("dana", None)).unwrap();
         let number = ask(&mut transfers, "f1", "bob", 0, 8).unwrap();
         let t0 = Instant::now();
@@ -420,7 +420,7 @@ mod tests {
 
     #[test]
     fn a_sender_who_comes_back_in_time_keeps_its_offer() {
-        let mut transfers = Transfers::default();
+        let mut transfers = Ledger::default();
         transfers.add_offer("f1", offer("dana", None)).unwrap();
         let t0 = Instant::now();
         transfers.mark_gone("dana", t0, false);
@@ -432,7 +432,7 @@ mod tests {
 
     #[test]
     fn a_receiver_confirms_no_more_than_was_relayed_so_the_window_cannot_be_widened() {
-        let mut transfers = Transfers::default();
+        let mut transfers = Ledger::default();
         transfers.add_offer("f1", offer("dana", None)).unwrap();
         let number = ask(&mut transfers, "f1", "bob", 0, 8).unwrap();
         let delivery = transfers.delivery_mut(number).unwrap();
@@ -445,7 +445,7 @@ mod tests {
 
     #[test]
     fn a_receiver_who_leaves_ends_only_its_own_delivery() {
-        let mut transfers = Transfers::default();
+        let mut transfers = Ledger::default();
         transfers.add_offer("f1", offer("dana", None)).unwrap();
         let bobs = ask(&mut transfers, "f1", "bob", 0, 8).unwrap();
         let carols = ask(&mut transfers, "f1", "carol", 0, 8).unwrap();
@@ -458,7 +458,7 @@ mod tests {
 
     #[test]
     fn receivers_at_one_address_get_at_most_their_share_of_the_places() {
-        let mut transfers = Transfers::default();
+        let mut transfers = Ledger::default();
         let places = Places {
             at_once: 8,
             per_address: 4,
@@ -499,7 +499,7 @@ mod tests {
 
     #[test]
     fn a_delivery_that_moves_nothing_for_the_idle_time_ends_and_one_that_moves_does_not() {
-        let mut transfers = Transfers::default();
+        let mut transfers = Ledger::default();
         transfers.add_offer("f1", offer("dana", None)).unwrap();
         let stuck = ask(&mut transfers, "f1", "bob", 0, 8).unwrap();
         let moving = ask(&mut transfers, "f1", "carol", 0, 8).unwrap();
@@ -537,7 +537,7 @@ mod tests {
 
     #[test]
     fn an_id_in_use_and_a_33rd_open_offer_are_refused() {
-        let mut transfers = Transfers::default();
+        let mut transfers = Ledger::default();
         transfers.add_offer("f0", offer("dana", None)).unwrap();
         assert_eq!(
             transfers.add_offer("f0", offer("erin", None)).unwrap_err(),

@@ -6,7 +6,7 @@
 //! sender's data to that one receiver, holding every sender to its window so the host keeps
 //! at most a window of each delivery, and telling the side still there when the other side
 //! stops, leaves or does not come back. File data goes into the receiver's bulk queue, which
-//! is written only when no chat waits (see `outbox`). The record itself is `transfers`.
+//! is written only when no chat waits (see `outbox`). The record itself is `file_ledger`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,7 +16,7 @@ use super::connection::End;
 use super::handler::Handler;
 use super::room::{Member, Room};
 use super::state::ServerState;
-use super::transfers::{AcceptRefused, Asker, Ended, MAX_OPEN_OFFERS, Offer, OfferRefused, Places};
+use super::file_ledger::{AcceptRefused, Asker, Ended, MAX_OPEN_OFFERS, Offer, OfferRefused, Places};
 use crate::network::lock;
 use crate::network::plain;
 use crate::network::protocol::{
@@ -68,7 +68,7 @@ impl Handler {
             to: to.map(|m| room.members[m].session.clone()),
             sender_gone_since: None,
         };
-        if let Err(refused) = room.files.add_offer(&request.id, offer) {
+        if let Err(refused) = room.ledger.add_offer(&request.id, offer) {
             drop(room);
             let reason = match refused {
                 OfferRefused::IdInUse => {
@@ -146,7 +146,7 @@ impl Handler {
 
     /// A receiver asks for a file from `offset` (0, or where it stopped before a drop).
     pub(super) fn file_accept(&mut self, file: &str, offset: u64) -> Option<End> {
-        let past_end = (lock(&self.state.room).files.offer(file)).is_some_and(|o| offset > o.size);
+        let past_end = (lock(&self.state.room).ledger.offer(file)).is_some_and(|o| offset > o.size);
         if past_end {
             let message = "A file_accept asked for bytes past the file's end.";
             return Some(self.refuse(ErrorCode::BadFrame, message));
@@ -159,7 +159,7 @@ impl Handler {
             ip: self.recipient.connection.peer.ip(),
         };
         let refused = match room
-            .files
+            .ledger
             .accept(file, asker, offset, places, Instant::now())
         {
             Ok((delivery, offer)) => {
@@ -188,7 +188,7 @@ impl Handler {
                 places.at_once
             ),
             AcceptRefused::AddressBusy => format!(
-                "Transfers to {} already take {} of the host's {} places, the most one address may have; press Save again when one of them ends.",
+                "Ledger to {} already take {} of the host's {} places, the most one address may have; press Save again when one of them ends.",
                 self.recipient.connection.peer.ip(),
                 places.per_address,
                 places.at_once
@@ -202,7 +202,7 @@ impl Handler {
     pub(super) fn file_decline(&mut self, file: &str) -> Option<End> {
         let room = lock(&self.state.room);
         if let Some(offer) = room
-            .files
+            .ledger
             .offer(file)
             .filter(|o| o.for_session(&self.session_token))
         {
@@ -228,7 +228,7 @@ impl Handler {
             let mut room = lock(&self.state.room);
             let session = self.session_token.clone();
             // A delivery that ended meanwhile: its data is dropped without a word.
-            let d = (room.files.delivery_mut(delivery)).filter(|d| d.sender == session)?;
+            let d = (room.ledger.delivery_mut(delivery)).filter(|d| d.sender == session)?;
             let end = offset.saturating_add(len);
             if end > d.size || end > d.acked.saturating_add(WINDOW_BYTES) {
                 drop(room);
@@ -254,7 +254,7 @@ impl Handler {
     pub(super) fn file_ack(&mut self, file: &str, offset: u64) -> Option<End> {
         let mut room = lock(&self.state.room);
         let session = self.session_token.clone();
-        let (delivery, d) = room.files.delivery_to(file, &session)?;
+        let (delivery, d) = room.ledger.delivery_to(file, &session)?;
         if offset > d.size {
             drop(room);
             let message = "A file_ack named more bytes than the file has.";
@@ -273,8 +273,8 @@ impl Handler {
     pub(super) fn file_done(&mut self, file: &str) -> Option<End> {
         let mut room = lock(&self.state.room);
         let session = self.session_token.clone();
-        let (delivery, _) = room.files.delivery_to(file, &session)?;
-        if let Some(d) = room.files.end_delivery(delivery) {
+        let (delivery, _) = room.ledger.delivery_to(file, &session)?;
+        if let Some(d) = room.ledger.end_delivery(delivery) {
             log::info!("delivery {delivery} of file {} done", single_line(file));
             send_to_session(&room, &d.sender, &ServerFrame::FileDone { delivery });
         }
@@ -301,10 +301,10 @@ impl Handler {
         let mut room = lock(&state.room);
         if let Some(number) = delivery {
             let mine = room
-                .files
+                .ledger
                 .delivery(number)
                 .is_some_and(|d| d.sender == session);
-            if let Some(d) = mine.then(|| room.files.end_delivery(number)).flatten() {
+            if let Some(d) = mine.then(|| room.ledger.end_delivery(number)).flatten() {
                 let frame = ServerFrame::FileCancel {
                     id: d.file,
                     delivery: None,
@@ -316,8 +316,8 @@ impl Handler {
             return None;
         }
         let file = file?;
-        if room.files.offer(&file).is_some_and(|o| o.sender == session) {
-            if let Some((offer, _)) = room.files.withdraw(&file) {
+        if room.ledger.offer(&file).is_some_and(|o| o.sender == session) {
+            if let Some((offer, _)) = room.ledger.withdraw(&file) {
                 let frame = ServerFrame::FileCancel {
                     id: file,
                     delivery: None,
@@ -328,8 +328,8 @@ impl Handler {
             }
             return None;
         }
-        if let Some((number, _)) = room.files.delivery_to(&file, &session)
-            && let Some(d) = room.files.end_delivery(number)
+        if let Some((number, _)) = room.ledger.delivery_to(&file, &session)
+            && let Some(d) = room.ledger.end_delivery(number)
         {
             let frame = ServerFrame::FileCancel {
                 id: file,
@@ -347,7 +347,7 @@ impl Handler {
         let state = Arc::clone(&self.state);
         let mut room = lock(&state.room);
         let nick = self.nick.clone().unwrap_or_default();
-        let ended = room.files.left(&self.session_token);
+        let ended = room.ledger.left(&self.session_token);
         let reason = format!("{} left.", quote(&nick, MAX_QUOTED_CHARS));
         tell_ended(&room, ended, &nick, &reason);
     }
@@ -389,11 +389,11 @@ impl Handler {
 /// After a member (re)entered the room: its dropped transfers go on, and the sender of each
 /// delivery it is part of is asked again from the last confirmed byte.
 pub(super) fn back_in_room(room: &mut Room, session: &str) {
-    if room.files.is_empty() {
+    if room.ledger.is_empty() {
         return;
     }
-    room.files.mark_gone(session, Instant::now(), true);
-    for (delivery, id, by, offset) in room.files.deliveries_of_sender(session) {
+    room.ledger.mark_gone(session, Instant::now(), true);
+    for (delivery, id, by, offset) in room.ledger.deliveries_of_sender(session) {
         let by = (room.members.iter())
             .find(|m| m.session == by)
             .map(|m| m.nick.clone());
@@ -411,14 +411,14 @@ pub(super) fn back_in_room(room: &mut Room, session: &str) {
 /// A member left the room: a link that broke may come back (its transfers wait, see
 /// `transfers`); one the host dropped for breaking a rule ends its transfers now, like `bye`.
 pub(super) fn out_of_room(room: &mut Room, session: &str, nick: &str, reason: LeaveReason) {
-    if room.files.is_empty() {
+    if room.ledger.is_empty() {
         return;
     }
     if reason != LeaveReason::Dropped {
-        room.files.mark_gone(session, Instant::now(), false);
+        room.ledger.mark_gone(session, Instant::now(), false);
         return;
     }
-    let ended = room.files.left(session);
+    let ended = room.ledger.left(session);
     let why = format!("{} was dropped by the host.", quote(nick, MAX_QUOTED_CHARS));
     tell_ended(room, ended, "", &why);
 }
@@ -428,14 +428,14 @@ pub(super) fn out_of_room(room: &mut Room, session: &str, nick: &str, reason: Le
 /// by each I/O thread: cheap when nothing is under way.
 pub(super) fn expire_transfers(state: &ServerState, now: Instant) {
     let mut room = lock(&state.room);
-    if room.files.is_empty() {
+    if room.ledger.is_empty() {
         return;
     }
-    let ended = room.files.expire(now, state.config.file_grace);
+    let ended = room.ledger.expire(now, state.config.file_grace);
     let reason = "The other side's link dropped and did not come back.";
     tell_ended(&room, ended, "", reason);
     let idle = state.config.file_idle;
-    let ended = room.files.expire_idle(now, idle);
+    let ended = room.ledger.expire_idle(now, idle);
     if !ended.is_empty() {
         let reason = format!(
             "No data moved for {} s, so the host ended this transfer to free its place for others. Save it again to go on.",

@@ -2,7 +2,7 @@
 //!
 //! Owns the shapes on the wire: an offer, a person's answer to it, the data of one delivery
 //! (one copy of the file to one person) and its acknowledgements. Does not own what the
-//! server or a client does with them (see `server::files` and `client::transfers`).
+//! server or a client does with them (see `server::file_relay` and `client::transfers`).
 
 use serde::{Deserialize, Serialize};
 
