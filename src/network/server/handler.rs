@@ -1,9 +1,11 @@
-//! One connection's reading side and its place in the room, whichever dialect it speaks.
+//! One connection's side of the conversation and its place in the room, whichever dialect it
+//! speaks, without I/O.
 //!
-//! Owns the read loop (bytes → lines → the dialect's handling, with deadlines), answering the
-//! peer, refusing it, and the actions both dialects share: chatting, renaming, entering and
-//! leaving the room. The dialect-specific parts are in `json_dialect` and `plain_dialect`.
-//! Does not own the socket's set-up or close (see `connection`).
+//! Owns turning what the connection's I/O thread feeds it into action (bytes → lines → the
+//! dialect's handling, with deadlines), answering the peer, refusing it, and the actions both
+//! dialects share: chatting, renaming, entering and leaving the room. The dialect-specific
+//! parts are in `json_dialect` and `plain_dialect`, file frames in `file_relay`. Does not own
+//! the socket, its reads, writes or close (see `conn_io`, which calls this, and `connection`).
 //!
 //! Rule: every action of a member that makes the server send something to others takes a
 //! token from the member's `bucket` first (today: chat and rename). Joining (and so leaving) is
