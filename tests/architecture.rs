@@ -1,6 +1,8 @@
 //! docs/ARCHITECTURE.md against the source: every thread the code starts has its row in the
 //! thread table, every source folder is named, and every thread is started with a name this
 //! check can read. Plain text scanning, no build of the program needed.
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
