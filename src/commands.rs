@@ -110,7 +110,9 @@ mod tests {
 
     #[test]
     fn quit_and_farewells_typed_in_the_window_leave_nothing_and_send_the_farewell_as_said() {
-        assert!(matches!(parse("/quit"), Typed::Local(s) if s.starts_with("To leave the room, press Leave")));
+        assert!(
+            matches!(parse("/quit"), Typed::Local(s) if s.starts_with("To leave the room, press Leave"))
+        );
         assert_eq!(parse("bye"), Typed::Say("bye".into()));
         assert_eq!(parse("/name bob"), Typed::Nick("bob".into()));
     }
@@ -124,7 +126,10 @@ mod tests {
         assert_eq!(recipient("dana", &users, "alice"), Ok("Dana".into()));
         // Cyrillic а in "dаna" and KELVIN SIGN: the server takes both for the member.
         assert_eq!(recipient("d\u{0430}na", &users, "alice"), Ok("Dana".into()));
-        assert_eq!(recipient("kelvin", &users, "alice"), Ok("\u{212A}elvin".into()));
+        assert_eq!(
+            recipient("kelvin", &users, "alice"),
+            Ok("\u{212A}elvin".into())
+        );
         assert_eq!(recipient("eve", &users, "alice"), Ok("eve".into()));
         assert!(recipient("AL\u{0406}CE", &users, "alice").is_err());
         assert!(recipient("Alice", &users, "alice").is_err());

@@ -24,8 +24,8 @@ pub fn mentions(text: &str, nick: &str) -> bool {
     // find, and few enough that comparing each by its key costs little.
     (0..chars.len()).any(|start| {
         let end = start + length;
-        let starts_word = !chars[start].1.is_whitespace()
-            && (start == 0 || !is_word(chars[start - 1].1));
+        let starts_word =
+            !chars[start].1.is_whitespace() && (start == 0 || !is_word(chars[start - 1].1));
         let ends_word = end <= chars.len() && chars.get(end).is_none_or(|&(_, c)| !is_word(c));
         if !starts_word || !ends_word {
             return false;

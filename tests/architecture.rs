@@ -174,7 +174,10 @@ fn every_source_folder_is_named_in_the_architecture_map() {
     let doc = architecture();
     let (mut files, mut folders) = (Vec::new(), Vec::new());
     walk(&root().join("src"), &mut files, &mut folders);
-    assert!(folders.len() >= 10, "the walk found too little: {folders:?}");
+    assert!(
+        folders.len() >= 10,
+        "the walk found too little: {folders:?}"
+    );
     let missing: Vec<String> = folders
         .iter()
         .map(|folder| format!("`{}/`", folder.display().to_string().replace('\\', "/")))

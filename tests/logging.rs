@@ -40,7 +40,13 @@ fn lines_of(pipe: impl Read + Send + 'static) -> Receiver<String> {
             match reader.read_until(b'\n', &mut line) {
                 Ok(0) | Err(_) => return,
                 // Lossy on purpose: an escape byte stays visible as itself.
-                Ok(_) if tx.send(String::from_utf8_lossy(&line).into_owned()).is_err() => return,
+                Ok(_)
+                    if tx
+                        .send(String::from_utf8_lossy(&line).into_owned())
+                        .is_err() =>
+                {
+                    return;
+                }
                 Ok(_) => {}
             }
         }
@@ -66,7 +72,14 @@ impl Serve {
         let identity_dir = tempfile::tempdir().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_natter"));
         command
-            .args(["serve", "--bind", "127.0.0.1", "--port", "0", "--no-announce"])
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-announce",
+            ])
             .arg("--identity")
             .arg(identity_dir.path().join("host-identity.pem"))
             .stdin(Stdio::null())
@@ -80,7 +93,13 @@ impl Serve {
         let stdout = lines_of(child.stdout.take().unwrap());
         let stderr = lines_of(child.stderr.take().unwrap());
         let listening = line_with(&stdout, "listening on 127.0.0.1:", "stdout");
-        let port: u16 = listening.trim().rsplit(':').next().unwrap().parse().unwrap();
+        let port: u16 = listening
+            .trim()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         Serve {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
@@ -117,7 +136,10 @@ fn with_rust_log_debug_serve_logs_a_plain_peers_connection_and_join_on_stderr_wi
     let joined = line_with(&serve.stderr, "joined", "stderr");
     let left = line_with(&serve.stderr, " left ", "stderr");
     for line in [&accepted, &dialect, &joined, &left] {
-        assert!(!line.contains('\u{1b}'), "escape byte in a log line: {line:?}");
+        assert!(
+            !line.contains('\u{1b}'),
+            "escape byte in a log line: {line:?}"
+        );
     }
     drop(serve);
 }

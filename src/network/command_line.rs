@@ -64,7 +64,10 @@ pub fn parse(line: &str) -> Typed {
         return Typed::Nothing;
     }
     let Some(rest) = line.strip_prefix('/') else {
-        if FAREWELLS.iter().any(|word| line.trim().eq_ignore_ascii_case(word)) {
+        if FAREWELLS
+            .iter()
+            .any(|word| line.trim().eq_ignore_ascii_case(word))
+        {
             return Typed::Farewell(line.to_string());
         }
         return Typed::Say(line.to_string());

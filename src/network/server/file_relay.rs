@@ -13,10 +13,12 @@ use std::time::Instant;
 
 use super::config::ServerConfig;
 use super::connection::End;
+use super::file_ledger::{
+    AcceptRefused, Asker, Ended, MAX_OPEN_OFFERS, Offer, OfferRefused, Places,
+};
 use super::handler::Handler;
 use super::room::{Member, Room};
 use super::state::ServerState;
-use super::file_ledger::{AcceptRefused, Asker, Ended, MAX_OPEN_OFFERS, Offer, OfferRefused, Places};
 use crate::network::lock;
 use crate::network::plain;
 use crate::network::protocol::{
@@ -316,7 +318,11 @@ impl Handler {
             return None;
         }
         let file = file?;
-        if room.ledger.offer(&file).is_some_and(|o| o.sender == session) {
+        if room
+            .ledger
+            .offer(&file)
+            .is_some_and(|o| o.sender == session)
+        {
             if let Some((offer, _)) = room.ledger.withdraw(&file) {
                 let frame = ServerFrame::FileCancel {
                     id: file,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use super::connection::End;
 use super::handler::Handler;
-use crate::network::lock;
 use crate::network::command_line::{NeedsMore, Typed};
+use crate::network::lock;
 use crate::network::plain;
 use crate::network::protocol::LeaveReason;
 
