@@ -20,5 +20,18 @@ pub fn init_from_env() {
     // Fails only when a logger is installed already (a second call, or a test's): keep it.
     let _ = env_logger::Builder::from_env(env_logger::Env::new().filter(ENV))
         .target(env_logger::Target::Stderr)
+        // Local time to the millisecond, as the console's event lines show the time: a log
+        // line can be put beside them.
+        .format(|out, record| {
+            use std::io::Write;
+            writeln!(
+                out,
+                "[{} {:5} {}] {}",
+                chrono::Local::now().format("%H:%M:%S%.3f"),
+                record.level(),
+                record.target(),
+                record.args()
+            )
+        })
         .try_init();
 }
