@@ -1,9 +1,8 @@
-//! The chat view: its panels (the top in `chat_top`, who is online in `user_list`), the message
-//! list and the input box.
+//! The chat view: its panels (the top in `chat_top`, who is online in `user_list`, the message
+//! list in `message_list`), the input box, and how a chat row is drawn.
 //!
-//! Draws from the app's state and returns [`UiAction`]s; it never touches a socket. The message
-//! list lays out only the rows in view (heights of rows never seen are estimated), so a long
-//! history costs no more per frame than a short one.
+//! Draws the pieces of state it is given ([`ChatScreen`]) and returns [`UiAction`]s; it never
+//! touches a socket.
 
 use egui::text::LayoutJob;
 use egui::{Color32, FontId, Key, TextFormat};
