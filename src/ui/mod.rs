@@ -1,5 +1,7 @@
-//! Drawing: every module here turns the app's state into widgets and returns what the person
-//! asked for as [`UiAction`](crate::app::UiAction)s. Nothing here changes state beyond what a
+//! Drawing: every module here turns the piece of the app's state it is given into widgets and
+//! returns what the person asked for as [`UiAction`](crate::app::UiAction)s. A screen gets a
+//! struct of borrowed pieces (`chat::ChatScreen`, `shell::Tabs`) and hands each part only what
+//! it draws; no module takes the whole `NatterApp`. Nothing here changes state beyond what a
 //! widget edits in place (a text field, the selected tab), and nothing touches the network.
 //!
 //! `shell` is the window outside a chat (tabs, theme, the card), `host` and `connect` fill the

@@ -223,7 +223,7 @@ impl Session {
         let (Some(client), Some(chat)) = (&self.client, &mut self.chat) else {
             return None;
         };
-        let events: Vec<_> = drain_events(client.events());
+        let events = pending_events(client.events());
         let mut news = News {
             address: self.address.clone(),
             room_id: self.room_id.clone(),
@@ -278,6 +278,7 @@ impl Session {
     }
 }
 
-fn drain_events(events: &Receiver<ClientEvent>) -> Vec<ClientEvent> {
+/// What the client said since the last look, without waiting.
+fn pending_events(events: &Receiver<ClientEvent>) -> Vec<ClientEvent> {
     events.try_iter().collect()
 }
