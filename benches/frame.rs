@@ -52,7 +52,7 @@ fn main() {
     let mut harness = Harness::builder()
         .with_size([900.0, 640.0])
         .build_eframe(|cc| NatterApp::with_wake(cc, natter::network::no_wake_up()));
-    harness.state_mut().chat = Some(long_chat(count));
+    harness.state_mut().set_chat(long_chat(count));
     // Warm up: fonts, the first layout of the visible rows.
     harness.run_steps(10);
 

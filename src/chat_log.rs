@@ -35,7 +35,7 @@ pub fn format_log(lines: &[ChatLine]) -> String {
             LineKind::Plain(text) => ("host> ".to_string(), text.as_str()),
         };
         // A private conversation's lines say whose they are, in a log of everything.
-        let who = match &line.with {
+        let who = match line.with.nick() {
             Some(with) => format!("(private, {with}) {who}"),
             None => who,
         };

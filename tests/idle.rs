@@ -36,5 +36,5 @@ fn the_text_cursor_stops_blinking_after_idle_seconds_and_blinks_again_on_a_key()
     );
     type_message(&mut alice, "!");
     assert!(cursor_blinks(&alice), "blinks again once typing resumes");
-    assert_eq!(alice.app().draft, "hi!");
+    assert_eq!(alice.app().draft(), "hi!");
 }

@@ -417,12 +417,12 @@ fn lab_a_pinned_window_joining_an_impostors_entry_gets_the_warning_sends_nothing
     let pins = lab.within("b", move || {
         let id = real_id;
         let mut bob = Window::new();
-        bob.harness.state_mut().discovery = Some(Reach::lan());
+        bob.harness.state_mut().options_mut().discovery = Some(Reach::lan());
         bob.open_tab("Connect");
         bob.type_into("Your nickname", "bob");
         let real_listed = |h: &egui_kittest::Harness<'static, natter::app::NatterApp>| {
             h.state()
-                .rooms
+                .rooms()
                 .iter()
                 .any(|r| r.addr == real_at && r.key == Some(real_key))
         };
@@ -435,12 +435,12 @@ fn lab_a_pinned_window_joining_an_impostors_entry_gets_the_warning_sends_nothing
 
         forger.send_to(claim.as_bytes(), broadcast).unwrap();
         bob.until("the impostor's entry is listed too", |h| {
-            h.state().rooms.iter().filter(|r| r.id == id).count() == 2
+            h.state().rooms().iter().filter(|r| r.id == id).count() == 2
         });
         bob.until_shown(natter::ui::rooms::DIFFERS);
         let index = bob
             .app()
-            .rooms
+            .rooms()
             .iter()
             .position(|r| r.addr == impostor_at)
             .unwrap();
@@ -449,7 +449,7 @@ fn lab_a_pinned_window_joining_an_impostors_entry_gets_the_warning_sends_nothing
             .nth(index)
             .expect("the impostor entry's Join button")
             .click();
-        bob.until("the warning is up", |h| h.state().key_warning.is_some());
+        bob.until("the warning is up", |h| h.state().key_warning().is_some());
         bob.until_shown("this host's code has changed");
         assert!(bob.harness.query_by_label(&real_key.code()).is_some());
         assert!(bob.harness.query_by_label(&impostor_key.code()).is_some());
@@ -459,14 +459,14 @@ fn lab_a_pinned_window_joining_an_impostors_entry_gets_the_warning_sends_nothing
         forger.send_to(goodbye.as_bytes(), broadcast).unwrap();
         forger.send_to(marker.as_bytes(), broadcast).unwrap();
         bob.until("the marker sent after the goodbye is listed", |h| {
-            h.state().rooms.iter().any(|r| r.room == "marker")
+            h.state().rooms().iter().any(|r| r.room == "marker")
         });
         assert!(
-            bob.app().rooms.iter().any(|r| r.addr == real_at),
+            bob.app().rooms().iter().any(|r| r.addr == real_at),
             "a goodbye from C removed A's room: {:?}",
-            bob.app().rooms
+            bob.app().rooms()
         );
-        let settings = &bob.app().settings;
+        let settings = bob.app().settings();
         (
             settings.pinned_room(&id),
             settings.pinned_address(&real_at.to_string()),

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use futures_lite::StreamExt;
+use natter::chat_state::ConversationKey;
 use natter::notify::{DesktopSink, Notification, NotifyEvent, NotifySink};
 
 use common::{Killed, WAIT, natter_threads};
@@ -211,7 +212,7 @@ fn notifications_reach_a_real_service_a_click_comes_back_and_a_missing_service_i
     without.show(Notification {
         title: "nobody hears this".into(),
         body: "".into(),
-        conversation: None,
+        conversation: ConversationKey::Room,
     });
     drop(without);
     assert!(
@@ -226,7 +227,7 @@ fn notifications_reach_a_real_service_a_click_comes_back_and_a_missing_service_i
     desktop.show(Notification {
         title: "dana (private)".into(),
         body: "<b>lunch</b> & more".into(),
-        conversation: Some("dana".into()),
+        conversation: ConversationKey::private("dana"),
     });
     let got = heard.recv_timeout(WAIT).expect("the service heard Notify");
     assert_eq!(got.app_name, "Natter");
@@ -245,6 +246,9 @@ fn notifications_reach_a_real_service_a_click_comes_back_and_a_missing_service_i
             Err(_) => panic!("no click came back"),
         }
     };
-    assert_eq!(clicked, NotifyEvent::Clicked(Some("dana".into())));
+    assert_eq!(
+        clicked,
+        NotifyEvent::Clicked(ConversationKey::private("dana"))
+    );
     drop(desktop);
 }

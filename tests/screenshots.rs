@@ -72,24 +72,17 @@ const EXAMPLE_KEY: &str = "sha256:6e61747465722d6578616d706c652d6b65792d666f722d
 
 fn host(window: &mut Window, nick: &str) -> std::net::SocketAddr {
     window.start_hosting(nick);
-    let port = window.harness.state().hosting.as_ref().unwrap().port;
+    let port = window.harness.state().hosting().unwrap().port;
     // Every run makes a new key: show one fixed example code instead.
     window
         .harness
         .state_mut()
-        .hosting
-        .as_mut()
+        .hosting_mut()
         .unwrap()
         .fingerprint = natter::network::tls::Fingerprint::from_text(EXAMPLE_KEY).unwrap();
     // A screenshot should show what a host on a LAN sees; this one listens on loopback,
     // so give it the documentation's example addresses to display.
-    window
-        .harness
-        .state_mut()
-        .hosting
-        .as_mut()
-        .unwrap()
-        .addresses = vec![
+    window.harness.state_mut().hosting_mut().unwrap().addresses = vec![
         LocalAddress {
             ip: Ipv4Addr::new(192, 168, 1, 20),
             interface: "eth0".into(),
@@ -175,8 +168,8 @@ fn the_chat_says_where_a_log_saved_without_a_dialog_went() {
     host(&mut window, "alice");
     {
         let app = window.harness.state_mut();
-        app.save_dialog_possible = false;
-        app.save_fallback_dir = Some(folder.path().to_path_buf());
+        app.options_mut().save_dialog_possible = false;
+        app.options_mut().save_fallback_dir = Some(folder.path().to_path_buf());
     }
     window.say("remember the milk");
     window.until_shown("remember the milk");
@@ -191,7 +184,7 @@ fn the_connect_screen_lists_rooms_heard_on_the_network() {
     let mut window = Window::sized(900.0, 560.0);
     {
         let app = window.harness.state_mut();
-        app.discovery = Some(natter::network::discovery::Reach::Loopback {
+        app.options_mut().discovery = Some(natter::network::discovery::Reach::Loopback {
             listen_port: 0,
             peers: vec![],
         });
@@ -242,8 +235,7 @@ fn a_busy_multilingual_chat_renders_like_its_reference() {
     }
     window.until("all lines are in", |h| {
         h.state()
-            .chat
-            .as_ref()
+            .chat()
             .unwrap()
             .lines
             .iter()
@@ -255,10 +247,10 @@ fn a_busy_multilingual_chat_renders_like_its_reference() {
         .with_ymd_and_hms(2026, 11, 23, 9, 34, 0)
         .unwrap();
     let app = window.harness.state_mut();
-    for line in &mut app.chat.as_mut().unwrap().lines {
+    for line in &mut app.chat_mut().unwrap().lines {
         line.time = clock;
     }
-    app.hosting.as_mut().unwrap().port = 5050;
+    app.hosting_mut().unwrap().port = 5050;
     capture(&mut window, "chat");
     assert_like_reference(&mut window, "busy-chat");
 }
@@ -298,8 +290,8 @@ fn every_script_renders_like_its_reference() {
             },
         ));
     }
-    window.harness.state_mut().chat = Some(chat);
-    window.harness.state_mut().draft = "שלום".into();
+    window.harness.state_mut().set_chat(chat);
+    window.harness.state_mut().set_draft("שלום");
     capture(&mut window, "multilingual");
     assert_like_reference(&mut window, "multilingual");
 }
@@ -316,7 +308,7 @@ fn the_chat_with_long_names_renders_at_420_and_900_px_and_keeps_every_button_in_
         client.type_into("Your nickname", LONG_CLIENT_NICK);
         client.type_into("Host address", &addr.to_string());
         // A long wait after the host goes away, so Retry now stays while it is drawn.
-        client.harness.state_mut().reconnect_backoff = (
+        client.harness.state_mut().options_mut().reconnect_backoff = (
             std::time::Duration::from_secs(60),
             std::time::Duration::from_secs(60),
         );
@@ -373,22 +365,25 @@ fn an_encrypted_client_header_and_the_host_key_warning_render() {
         h.query_by_label("nc-user").is_some()
     });
     let example = natter::network::tls::Fingerprint::from_text(EXAMPLE_KEY).unwrap();
-    client.harness.state_mut().chat.as_mut().unwrap().security =
+    client.harness.state_mut().chat_mut().unwrap().security =
         natter::chat_state::Security::Encrypted {
             fingerprint: example,
         };
     capture(&mut client, "client-encrypted");
 
     let now = natter::network::tls::Fingerprint::of_public_key(b"another key");
-    client.harness.state_mut().key_warning = Some(natter::app::KeyWarning {
-        address: addr.to_string(),
-        nick: "Yuki".into(),
-        expected: example,
-        announced: false,
-        room_id: None,
-        found: Some(now),
-        checked: false,
-    });
+    client
+        .harness
+        .state_mut()
+        .set_key_warning(natter::app::KeyWarning {
+            address: addr.to_string(),
+            nick: "Yuki".into(),
+            expected: example,
+            announced: false,
+            room_id: None,
+            found: Some(now),
+            checked: false,
+        });
     client.until_shown("this host's code has changed");
     capture(&mut client, "host-key-warning");
 }
@@ -434,8 +429,7 @@ fn a_private_conversation_renders_beside_the_room() {
     window.until_shown("Room (1)");
     window.until("every line is in", |h| {
         h.state()
-            .chat
-            .as_ref()
+            .chat()
             .unwrap()
             .lines
             .iter()
@@ -445,16 +439,16 @@ fn a_private_conversation_renders_beside_the_room() {
         .with_ymd_and_hms(2026, 11, 23, 9, 41, 0)
         .unwrap();
     let app = window.harness.state_mut();
-    for line in &mut app.chat.as_mut().unwrap().lines {
+    for line in &mut app.chat_mut().unwrap().lines {
         line.time = clock;
     }
-    app.hosting.as_mut().unwrap().port = 5050;
+    app.hosting_mut().unwrap().port = 5050;
     capture(&mut window, "private-chat");
 }
 
 /// Puts a made-up file event into the window's chat, as if the network had posted it.
 fn file_event(window: &mut Window, event: client::ClientEvent) {
-    let chat = window.harness.state_mut().chat.as_mut().unwrap();
+    let chat = window.harness.state_mut().chat_mut().unwrap();
     chat.apply(event);
     window.harness.run_steps(2);
 }
@@ -502,10 +496,10 @@ fn a_file_offer_its_progress_and_the_saved_file_render_as_chat_lines() {
         .unwrap();
     let fix_times = |window: &mut Window| {
         let app = window.harness.state_mut();
-        for line in &mut app.chat.as_mut().unwrap().lines {
+        for line in &mut app.chat_mut().unwrap().lines {
             line.time = clock;
         }
-        app.hosting.as_mut().unwrap().port = 5050;
+        app.hosting_mut().unwrap().port = 5050;
     };
     fix_times(&mut window);
     capture(&mut window, "file-offer");
@@ -513,10 +507,9 @@ fn a_file_offer_its_progress_and_the_saved_file_render_as_chat_lines() {
     window
         .harness
         .state_mut()
-        .chat
-        .as_mut()
+        .chat_mut()
         .unwrap()
-        .transfers
+        .files
         .saving("f1");
     for (id, peer, done, total) in [
         ("f1", None, 903_000, 2_100_000),

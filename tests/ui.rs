@@ -57,7 +57,7 @@ fn a_refused_connection_shows_its_error_in_the_window() {
     window.harness.key_press(egui::Key::Enter);
     window.until_shown("Nothing is listening at");
     assert!(!window.app().in_chat());
-    assert_eq!(window.app().tab, Tab::Connect);
+    assert_eq!(window.app().tab(), Tab::Connect);
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn a_bad_address_or_nickname_is_explained_before_dialing() {
     window.type_into("Host address", "10.0.0.1:port");
     window.click("Connect");
     window.until_shown("must be a number from 1 to 65535");
-    assert!(window.app().chat.is_none(), "nothing was dialed");
+    assert!(window.app().chat().is_none(), "nothing was dialed");
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn a_taken_port_is_explained_and_any_free_port_offered() {
         h.query_by_label_contains("Online (1)").is_some()
     });
     assert_ne!(
-        window.app().hosting.as_ref().unwrap().port,
+        window.app().hosting().unwrap().port,
         taken.local_addr().unwrap().port()
     );
 }
@@ -143,10 +143,10 @@ fn an_unfocused_window_counts_unread_messages_in_its_title() {
     alice.harness.run_steps(2);
     bob.say("one");
     bob.say("two");
-    alice.until("two unread", |h| h.state().unread == 2);
+    alice.until("two unread", |h| h.state().unread() == 2);
     assert!(alice.app().window_title().starts_with("(2) Natter"));
     alice.harness.input_mut().focused = true;
-    alice.until("read", |h| h.state().unread == 0);
+    alice.until("read", |h| h.state().unread() == 0);
     assert!(alice.app().window_title().starts_with("Natter"));
 }
 
@@ -166,7 +166,7 @@ fn ime_composition_types_chinese_into_the_message_box() {
         }));
     alice.harness.run_steps(1);
     assert_eq!(
-        alice.app().draft,
+        alice.app().draft(),
         "ni hao",
         "the composition shows while it is being typed"
     );
@@ -174,7 +174,7 @@ fn ime_composition_types_chinese_into_the_message_box() {
         .harness
         .event(egui::Event::Ime(egui::ImeEvent::Commit("你好".into())));
     alice.harness.run_steps(1);
-    assert_eq!(alice.app().draft, "你好");
+    assert_eq!(alice.app().draft(), "你好");
     alice.harness.key_press(egui::Key::Enter);
     alice.harness.run_steps(2);
     alice.until_shown("alice: 你好");
@@ -214,7 +214,7 @@ fn hebrew_is_sent_in_logical_order_and_shown_right_aligned() {
         h.query_by_label_contains("alice: hello world").is_some()
             && h.query_by_label_contains("(sending…)").is_none()
     });
-    let chat = alice.app().chat.as_ref().unwrap();
+    let chat = alice.app().chat().unwrap();
     let sent = chat
         .lines
         .iter()
@@ -331,13 +331,13 @@ fn shift_enter_adds_a_line_and_enter_sends_both() {
         .type_text("second");
     alice.harness.run_steps(1);
     assert_eq!(
-        alice.app().draft,
+        alice.app().draft(),
         "first\nsecond",
         "Shift+Enter did not send"
     );
     alice.harness.key_press(egui::Key::Enter);
     alice.harness.run_steps(2);
-    assert_eq!(alice.app().draft, "", "Enter sent it");
+    assert_eq!(alice.app().draft(), "", "Enter sent it");
     alice.until_shown("alice: first\nsecond");
 }
 
@@ -353,7 +353,7 @@ fn cancel_stops_a_connection_attempt() {
     window.click("Connect");
     window.until_shown("Connecting to");
     window.click("Cancel");
-    assert!(window.app().chat.is_none());
+    assert!(window.app().chat().is_none());
     assert!(
         window
             .harness
@@ -378,7 +378,7 @@ fn scrolled_up_the_view_stays_and_offers_a_jump_to_new_messages() {
             LineKind::System(format!("line {i}")),
         ));
     }
-    window.harness.state_mut().chat = Some(chat);
+    window.harness.state_mut().set_chat(chat);
     window.harness.run_steps(4);
     assert!(
         window.harness.query_by_label_contains("line 299").is_some(),
@@ -401,7 +401,7 @@ fn scrolled_up_the_view_stays_and_offers_a_jump_to_new_messages() {
         window.harness.query_by_label_contains("line 299").is_none(),
         "scrolled away from the end"
     );
-    let chat = window.harness.state_mut().chat.as_mut().unwrap();
+    let chat = window.harness.state_mut().chat_mut().unwrap();
     chat.system("a new line");
     window.harness.run_steps(3);
     assert!(
@@ -435,7 +435,7 @@ fn scrolled_up_the_view_stays_and_offers_a_jump_to_new_messages() {
 fn retry_now_appears_while_reconnecting_and_clicking_it_dials_at_once() {
     let (mut alice, address) = Window::host("alice");
     let mut bob = Window::new();
-    bob.harness.state_mut().reconnect_backoff = (
+    bob.harness.state_mut().options_mut().reconnect_backoff = (
         std::time::Duration::from_secs(60),
         std::time::Duration::from_secs(60),
     );
@@ -450,12 +450,12 @@ fn retry_now_appears_while_reconnecting_and_clicking_it_dials_at_once() {
     bob.until_shown("attempt 1, next try in");
     bob.until_shown("Last seen (");
     assert!(bob.harness.query_by_label_contains("(link down)").is_some());
-    let lines_before = bob.app().chat.as_ref().map_or(0, |c| c.lines.len());
+    let lines_before = bob.app().chat().map_or(0, |c| c.lines.len());
 
     bob.click("Retry now");
     // Attempt 1 fails at once (nobody listens now): attempt 2 is announced long before 60 s.
     bob.until_shown("attempt 2, next try in");
-    let lines_after = bob.app().chat.as_ref().map_or(0, |c| c.lines.len());
+    let lines_after = bob.app().chat().map_or(0, |c| c.lines.len());
     assert_eq!(
         lines_before, lines_after,
         "a failed retry adds no chat line"
@@ -555,7 +555,10 @@ fn the_message_box_grows_for_3_lines_stops_at_its_cap_for_10_and_send_keeps_its_
             .size()
     };
     let mut measure = |lines: usize| {
-        alice.harness.state_mut().draft = vec!["line"; lines].join("\n");
+        alice
+            .harness
+            .state_mut()
+            .set_draft(vec!["line"; lines].join("\n"));
         alice.harness.run_steps(3);
         (panel_height(&alice), send_size(&alice))
     };
@@ -583,17 +586,17 @@ fn stop_hosting_with_a_member_asks_first_cancel_keeps_hosting_and_confirming_kee
 
     alice.click("Stop hosting");
     alice.until_shown("Stop hosting?");
-    assert!(alice.app().hosting.is_some(), "nothing stopped yet");
+    assert!(alice.app().hosting().is_some(), "nothing stopped yet");
     alice.click("Cancel");
     assert!(alice.harness.query_by_label("Stop hosting?").is_none());
-    assert!(alice.app().hosting.is_some(), "Cancel keeps hosting");
+    assert!(alice.app().hosting().is_some(), "Cancel keeps hosting");
     assert!(!alice.app().chat_ended());
 
     alice.click("Stop hosting");
     alice.until_shown("Stop hosting?");
     alice.click("Stop hosting");
     alice.until("the chat has ended", |h| h.state().chat_ended());
-    assert!(alice.app().hosting.is_none(), "hosting stopped");
+    assert!(alice.app().hosting().is_none(), "hosting stopped");
     bob.until_shown("Reconnecting…");
     // The conversation is still shown, marked as ended, and can still be saved.
     alice.until_shown("You stopped hosting.");
@@ -633,7 +636,7 @@ fn stop_hosting_with_a_member_asks_first_cancel_keeps_hosting_and_confirming_kee
     // Starting something new: New chat returns to the tabs.
     alice.click("New chat");
     alice.until("the tabs are back", |h| !h.state().in_chat());
-    assert!(alice.app().chat.is_none());
+    assert!(alice.app().chat().is_none());
 }
 
 #[test]

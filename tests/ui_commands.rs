@@ -98,7 +98,7 @@ fn the_settings_button_in_the_chat_switches_the_theme() {
         .click();
     alice.harness.run_steps(3);
     assert_eq!(
-        alice.app().settings.theme,
+        alice.app().settings().theme,
         natter::settings::ThemeChoice::Dark
     );
     assert!(
@@ -142,7 +142,7 @@ fn a_host_without_a_private_lan_address_is_told_what_that_means_and_what_to_do()
     alice
         .harness
         .state_mut()
-        .hosting
+        .hosting_mut()
         .as_mut()
         .unwrap()
         .addresses = vec![LocalAddress {

@@ -25,8 +25,8 @@ fn two(alice_dir: &Path, bob_dir: &Path) -> (Window, Window) {
     bob.until_shown("Online (2)");
     for (window, dir) in [(&mut alice, alice_dir), (&mut bob, bob_dir)] {
         let app = window.harness.state_mut();
-        app.save_dialog_possible = false;
-        app.settings.download_dir = Some(dir.to_path_buf());
+        app.options_mut().save_dialog_possible = false;
+        app.settings_mut().download_dir = Some(dir.to_path_buf());
     }
     (alice, bob)
 }
@@ -175,7 +175,7 @@ fn a_private_offer_appears_only_in_the_private_conversation_of_its_two_people() 
     let (alice_dir, bob_dir, source) = (tempdir(), tempdir(), tempdir());
     let (mut alice, mut bob) = two(alice_dir.path(), bob_dir.path());
     let address = {
-        let port = alice.app().hosting.as_ref().unwrap().port;
+        let port = alice.app().hosting().unwrap().port;
         format!("127.0.0.1:{port}")
     };
     let mut carol = Window::join("carol", &address);
@@ -201,8 +201,8 @@ fn a_private_offer_appears_only_in_the_private_conversation_of_its_two_people() 
     bob.harness.run_steps(2);
     bob.say("after the file");
     carol.until_shown("bob: after the file");
-    let chat = carol.app().chat.as_ref().unwrap();
-    assert!(chat.transfers.is_empty(), "carol knows no file");
+    let chat = carol.app().chat().unwrap();
+    assert!(chat.files.is_empty(), "carol knows no file");
 }
 
 /// A window in a chat whose events the test makes up: drawing one state exactly.
@@ -232,7 +232,7 @@ fn chat_with_offer() -> (Window, &'static str) {
         },
         ours: false,
     });
-    window.harness.state_mut().chat = Some(chat);
+    window.harness.state_mut().set_chat(chat);
     window.harness.run_steps(2);
     (window, "f1")
 }
@@ -241,8 +241,8 @@ fn chat_with_offer() -> (Window, &'static str) {
 fn a_file_being_saved_shows_a_progress_bar_with_percent_speed_and_time_left_and_cancel() {
     let (mut window, id) = chat_with_offer();
     window.until_shown("dana offers photo.jpg (2.0 MB)");
-    let chat = window.harness.state_mut().chat.as_mut().unwrap();
-    chat.transfers.saving(id);
+    let chat = window.harness.state_mut().chat_mut().unwrap();
+    chat.files.saving(id);
     chat.apply(ClientEvent::FileProgress {
         id: id.into(),
         peer: None,
@@ -270,8 +270,8 @@ fn after_a_stop_save_is_offered_again_exactly_when_the_network_says_the_offer_is
     let (mut window, id) = chat_with_offer();
     window.until_shown("dana offers photo.jpg (2.0 MB)");
     let stop = |window: &mut Window, reason: &str, offer_open: bool| {
-        let chat = window.harness.state_mut().chat.as_mut().unwrap();
-        chat.transfers.saving(id);
+        let chat = window.harness.state_mut().chat_mut().unwrap();
+        chat.files.saving(id);
         chat.apply(ClientEvent::FileStopped {
             id: id.into(),
             peer: None,

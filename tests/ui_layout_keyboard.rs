@@ -18,7 +18,7 @@ const LONG_CLIENT_NICK: &str = "BartholomewFitzwilliamsX";
 /// The rects of `buttons` lie inside the window and clear of the room title and status labels.
 fn assert_top_bar_fits(window: &Window, width: f32, who: &str, buttons: &[&str]) {
     let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(width, 640.0));
-    let chat = window.app().chat.as_ref().unwrap();
+    let chat = window.app().chat().unwrap();
     let title = window
         .harness
         .get_by_role_and_label(Role::Label, &chat.room)
@@ -54,7 +54,7 @@ fn top_bar_buttons_stay_inside_the_window_and_clear_of_title_and_status_at_400_6
     for width in [400.0, 640.0, 900.0] {
         let mut host = Window::sized(width, 640.0);
         host.start_hosting(LONG_HOST_NICK);
-        let port = host.app().hosting.as_ref().unwrap().port;
+        let port = host.app().hosting().unwrap().port;
         let mut client = Window::sized(width, 640.0);
         client.open_tab("Connect");
         client.type_into("Your nickname", LONG_CLIENT_NICK);
@@ -65,7 +65,7 @@ fn top_bar_buttons_stay_inside_the_window_and_clear_of_title_and_status_at_400_6
         client.harness.run_steps(2);
         host.harness.run_steps(2);
         assert!(
-            client.app().chat.as_ref().unwrap().room.chars().count() >= 30,
+            client.app().chat().unwrap().room.chars().count() >= 30,
             "a long room name"
         );
         assert_top_bar_fits(
@@ -97,7 +97,7 @@ fn enter_in_the_host_tabs_nickname_or_port_field_starts_hosting() {
         window.until(&format!("Enter in {field:?} started hosting"), |h| {
             h.query_by_label_contains("Online (1)").is_some()
         });
-        assert!(window.app().hosting.is_some());
+        assert!(window.app().hosting().is_some());
     }
 }
 
@@ -134,9 +134,9 @@ fn in_the_chat_one_tab_press_from_no_focus_focuses_the_message_box() {
 fn the_nickname_field_does_not_take_a_25th_character() {
     let mut window = Window::new();
     window.type_into("Your nickname", &"x".repeat(25));
-    assert_eq!(window.app().settings.nickname, "x".repeat(24));
+    assert_eq!(window.app().settings().nickname, "x".repeat(24));
     window.type_into("Your nickname", &"字".repeat(30));
-    assert_eq!(window.app().settings.nickname, "字".repeat(24));
+    assert_eq!(window.app().settings().nickname, "字".repeat(24));
 }
 
 #[test]
@@ -152,7 +152,7 @@ fn a_nickname_error_shows_as_typed_and_disappears_once_fixed() {
     );
     window.click("Start hosting");
     assert!(
-        window.app().hosting.is_none(),
+        window.app().hosting().is_none(),
         "an invalid nick does not host"
     );
     assert!(

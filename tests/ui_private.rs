@@ -8,7 +8,8 @@ mod common;
 use common::app_window::Window;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
-use natter::chat_state::LineKind;
+use natter::app::NatterApp;
+use natter::chat_state::{ConversationKey, LineKind};
 
 /// Alice hosts; bob and carol join; everyone has seen everyone.
 fn three() -> (Window, Window, Window) {
@@ -20,9 +21,22 @@ fn three() -> (Window, Window, Window) {
     (alice, bob, carol)
 }
 
+/// The conversation a window shows.
+fn shown(window: &Window) -> ConversationKey {
+    let chat = window.app().chat().expect("a chat");
+    chat.conversations.shown().clone()
+}
+
+/// Unread messages in the private conversation with `nick`.
+fn unread(app: &NatterApp, nick: &str) -> usize {
+    app.chat().map_or(0, |c| {
+        c.conversations.unread(&ConversationKey::private(nick))
+    })
+}
+
 /// Every message text a window's chat holds, in any conversation.
 fn texts(window: &Window) -> Vec<String> {
-    let chat = window.app().chat.as_ref().unwrap();
+    let chat = window.app().chat().unwrap();
     chat.lines
         .iter()
         .filter_map(|l| match &l.kind {
@@ -79,9 +93,42 @@ fn each_conversation_keeps_its_own_draft() {
     input.type_text("half a room message");
     alice.harness.run_steps(1);
     click_label(&mut alice, "bob");
-    assert_eq!(alice.app().draft, "", "bob's conversation starts empty");
+    assert_eq!(alice.app().draft(), "", "bob's conversation starts empty");
     click_label(&mut alice, "Room");
-    assert_eq!(alice.app().draft, "half a room message");
+    assert_eq!(alice.app().draft(), "half a room message");
+}
+
+#[test]
+fn a_rename_moves_the_private_conversations_draft_unread_count_and_messages_together() {
+    let (mut alice, mut bob, _carol) = three();
+    click_label(&mut alice, "bob");
+    let input = alice.harness.get_by_role(Role::MultilineTextInput);
+    input.focus();
+    input.type_text("half a reply");
+    alice.harness.run_steps(1);
+    click_label(&mut alice, "Room");
+    bob.say("/msg alice psst");
+    alice.until_shown("bob (1)");
+    bob.say("/nick robert");
+    alice.until_shown("robert (1)");
+    let app = alice.app();
+    assert_eq!(unread(app, "robert"), 1, "the unread count followed");
+    assert_eq!(unread(app, "bob"), 0);
+    let chat = app.chat().unwrap();
+    let said_in = |nick: &str| -> Vec<String> {
+        chat.lines_of(&ConversationKey::private(nick))
+            .filter_map(|l| match &l.kind {
+                LineKind::Message { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(said_in("robert"), ["psst"], "the messages followed");
+    assert!(said_in("bob").is_empty());
+    assert_eq!(chat.conversations.private().collect::<Vec<_>>(), ["robert"]);
+    click_label(&mut alice, "robert (1)");
+    alice.until_shown("bob: psst");
+    assert_eq!(alice.app().draft(), "half a reply", "the draft followed");
 }
 
 #[test]
@@ -94,8 +141,8 @@ fn slash_msg_opens_the_conversation_and_reaches_only_that_person() {
         "carol's window shows the conversation with alice"
     );
     assert_eq!(
-        carol.app().conversations.current.as_deref(),
-        Some("alice"),
+        shown(&carol),
+        ConversationKey::private("alice"),
         "the name as the list spells it"
     );
     alice.until_shown("carol (1)");
@@ -117,7 +164,7 @@ fn msg_to_yourself_is_answered_in_the_window_and_opens_no_conversation() {
     let (mut alice, _bob, _carol) = three();
     alice.say("/msg ALICE note to self");
     alice.until_shown("That is you: a private message goes to someone else.");
-    assert!(alice.app().chat.as_ref().unwrap().conversations.is_empty());
+    assert!(!alice.app().chat().unwrap().conversations.any_private());
     assert!(alice.harness.query_by_label("Room").is_none(), "no tabs");
 }
 
@@ -129,11 +176,11 @@ fn a_conversation_follows_a_rename_and_says_when_the_other_person_left() {
     bob.until_shown("alice (1)");
     bob.say("/nick robert");
     alice.until_shown("bob is now robert; this conversation follows.");
-    assert_eq!(alice.app().conversations.current.as_deref(), Some("robert"));
+    assert_eq!(shown(&alice), ConversationKey::private("robert"));
     alice.say("hi robert");
     bob.until("robert reads it in alice's conversation", |h| {
-        h.state().chat.as_ref().unwrap().lines.iter().any(|l| {
-            l.with.as_deref() == Some("alice")
+        h.state().chat().unwrap().lines.iter().any(|l| {
+            l.with == ConversationKey::private("alice")
                 && matches!(&l.kind, LineKind::Message { text, .. } if text == "hi robert")
         })
     });
@@ -167,7 +214,7 @@ fn tab_completes_a_nickname_in_the_input_box_and_tab_again_goes_to_the_next() {
     alice.harness.run_steps(1);
     alice.harness.key_press(egui::Key::Tab);
     alice.harness.run_steps(1);
-    assert_eq!(alice.app().draft, "bob: ");
+    assert_eq!(alice.app().draft(), "bob: ");
     assert!(
         alice
             .harness
@@ -182,7 +229,7 @@ fn tab_completes_a_nickname_in_the_input_box_and_tab_again_goes_to_the_next() {
     alice.harness.run_steps(1);
     alice.harness.key_press(egui::Key::Tab);
     alice.harness.run_steps(1);
-    assert_eq!(alice.app().draft, "bob: hi @carol ");
+    assert_eq!(alice.app().draft(), "bob: hi @carol ");
 }
 
 #[test]
@@ -197,13 +244,11 @@ fn an_unfocused_window_notifies_private_messages_and_mentions_and_a_click_opens_
     bob.say("look, alice");
     click_label(&mut bob, "alice");
     bob.say("psst");
-    alice.until("two notifications", |h| {
-        h.state().conversations.unread(&Some("bob".into())) == 1
-    });
+    alice.until("two notifications", |h| unread(h.state(), "bob") == 1);
     let shown = alice.notifications.taken();
     let summary: Vec<(&str, &str, Option<&str>)> = shown
         .iter()
-        .map(|n| (n.title.as_str(), n.body.as_str(), n.conversation.as_deref()))
+        .map(|n| (n.title.as_str(), n.body.as_str(), n.conversation.nick()))
         .collect();
     assert_eq!(
         summary,
@@ -216,10 +261,14 @@ fn an_unfocused_window_notifies_private_messages_and_mentions_and_a_click_opens_
     alice
         .app()
         .notify_events()
-        .send(natter::notify::NotifyEvent::Clicked(Some("bob".into())))
+        .send(natter::notify::NotifyEvent::Clicked(
+            ConversationKey::private("bob"),
+        ))
         .unwrap();
     alice.until("bob's conversation is shown", |h| {
-        h.state().conversations.current.as_deref() == Some("bob")
+        h.state()
+            .chat()
+            .is_some_and(|c| *c.conversations.shown() == ConversationKey::private("bob"))
     });
     alice.until_shown("bob: psst");
 }
@@ -236,16 +285,14 @@ fn notifications_set_to_off_in_the_settings_menu_show_none_and_a_missing_service
         .click();
     alice.harness.run_steps(2);
     assert_eq!(
-        alice.app().settings.notify,
+        alice.app().settings().notify,
         natter::notify::NotifyChoice::Off
     );
     alice.harness.input_mut().focused = false;
     alice.harness.run_steps(2);
     click_label(&mut bob, "alice");
     bob.say("psst");
-    alice.until("the message arrived", |h| {
-        h.state().conversations.unread(&Some("bob".into())) == 1
-    });
+    alice.until("the message arrived", |h| unread(h.state(), "bob") == 1);
     assert!(alice.notifications.taken().is_empty());
     // The notification side says why it cannot show anything: the menu tells the person.
     let why = "Desktop notifications are not available: no notification service answered";
@@ -266,8 +313,8 @@ fn with_private_conversations_save_offers_this_conversation_or_everything() {
     let (mut alice, address) = Window::host("alice");
     {
         let app = alice.harness.state_mut();
-        app.save_dialog_possible = false;
-        app.save_fallback_dir = Some(folder.path().to_path_buf());
+        app.options_mut().save_dialog_possible = false;
+        app.options_mut().save_fallback_dir = Some(folder.path().to_path_buf());
     }
     let mut bob = Window::join("bob", &address);
     alice.until_shown("bob joined");

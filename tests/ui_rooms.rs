@@ -33,11 +33,11 @@ fn connect_window(pace: Pace) -> (Window, std::net::SocketAddr) {
     let mut window = Window::new();
     {
         let app = window.harness.state_mut();
-        app.discovery = Some(Reach::Loopback {
+        app.options_mut().discovery = Some(Reach::Loopback {
             listen_port: 0,
             peers: vec![],
         });
-        app.discovery_pace = pace;
+        app.options_mut().discovery_pace = pace;
     }
     window.open_tab("Connect");
     window.until("the finder runs", |h| h.state().finder_addr().is_some());
@@ -62,7 +62,7 @@ fn a_room_fed_to_the_connect_tab_is_listed_and_one_click_joins_it_with_the_typed
     bob.click("Join");
     bob.until("bob is in the room", |h| h.state().in_chat());
     bob.until_shown("Online (2)");
-    assert_eq!(bob.app().address_text, format!("127.0.0.1:{port}"));
+    assert_eq!(bob.app().address_text(), format!("127.0.0.1:{port}"));
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn a_hosting_window_announces_its_room_and_shows_the_could_not_reach_note_with_s
     )
     .unwrap();
     let mut host = Window::new();
-    host.harness.state_mut().discovery = Some(Reach::Loopback {
+    host.harness.state_mut().options_mut().discovery = Some(Reach::Loopback {
         listen_port: 0,
         peers: vec![finder.local_addr().unwrap()],
     });
@@ -141,7 +141,7 @@ fn feed(window: &Window, datagrams: &[&str]) {
 /// Waits until the list holds `count` entries.
 fn until_entries(window: &mut Window, count: usize) {
     window.until(&format!("{count} entries are listed"), |h| {
-        h.state().rooms.len() == count
+        h.state().rooms().len() == count
     });
 }
 
@@ -149,7 +149,7 @@ fn until_entries(window: &mut Window, count: usize) {
 fn click_join_of(window: &mut Window, addr: SocketAddr) {
     let index = window
         .app()
-        .rooms
+        .rooms()
         .iter()
         .position(|r| r.addr == addr)
         .expect("the entry is listed");
@@ -187,7 +187,7 @@ fn addr_of(address: &str) -> SocketAddr {
 
 /// The host's key, from its window's card.
 fn key_of(host: &Window) -> Fingerprint {
-    host.app().hosting.as_ref().unwrap().fingerprint
+    host.app().hosting().unwrap().fingerprint
 }
 
 /// An impostor: a real Natter host with a key of its own on 127.0.0.1, and its key.
@@ -228,14 +228,14 @@ fn join_on_an_impostors_entry_for_a_host_pinned_by_typing_its_address_shows_the_
     );
     until_entries(&mut bob, 2);
     click_join_of(&mut bob, impostor.local_addr());
-    bob.until("the warning is up", |h| h.state().key_warning.is_some());
+    bob.until("the warning is up", |h| h.state().key_warning().is_some());
     bob.until_shown("this host's code has changed");
     assert!(bob.harness.query_by_label(&real_key.code()).is_some());
     assert!(bob.harness.query_by_label(&impostor_key.code()).is_some());
     assert!(!bob.app().in_chat());
     let fake_address = impostor.local_addr().to_string();
     assert_nothing_heard(impostor);
-    assert_eq!(bob.app().settings.pinned_address(&fake_address), None);
+    assert_eq!(bob.app().settings().pinned_address(&fake_address), None);
 }
 
 #[test]
@@ -270,14 +270,14 @@ fn dont_connect_then_join_on_the_impostors_entry_again_still_warns_and_keeps_the
         until_entries(&mut bob, 2);
         click_join_of(&mut bob, impostor.local_addr());
         bob.until(&format!("warning {round} is up"), |h| {
-            h.state().key_warning.is_some()
+            h.state().key_warning().is_some()
         });
         bob.until_shown("this host's code has changed");
         bob.click("Don't connect");
         bob.until("back on the Connect tab", |h| {
-            h.state().key_warning.is_none() && h.query_by_label("Rooms on your network").is_some()
+            h.state().key_warning().is_none() && h.query_by_label("Rooms on your network").is_some()
         });
-        let settings = &bob.app().settings;
+        let settings = bob.app().settings();
         assert_eq!(
             settings.pinned_room(ROOM_ID),
             Some(real_key),
@@ -299,7 +299,7 @@ fn an_entry_announcing_another_code_than_the_one_trusted_is_marked_in_words_and_
     let (mut bob, _) = connect_window(Pace::default());
     bob.harness
         .state_mut()
-        .settings
+        .settings_mut()
         .pin_address(&address, real_key);
     // The real room, and one claiming the same address with another key.
     feed(
@@ -331,7 +331,7 @@ fn a_room_announcing_a_code_its_host_does_not_hold_gets_a_warning_and_the_host_i
     );
     until_entries(&mut bob, 1);
     click_join_of(&mut bob, host.local_addr());
-    bob.until("the warning is up", |h| h.state().key_warning.is_some());
+    bob.until("the warning is up", |h| h.state().key_warning().is_some());
     bob.until_shown("this host's code is not the one its room announced");
     assert!(bob.harness.query_by_label(&made_up.code()).is_some());
     assert!(bob.harness.query_by_label(&host_key.code()).is_some());
@@ -341,8 +341,8 @@ fn a_room_announcing_a_code_its_host_does_not_hold_gets_a_warning_and_the_host_i
             .is_none()
     );
     let address = host.local_addr().to_string();
-    assert_eq!(bob.app().settings.pinned_address(&address), None);
-    assert_eq!(bob.app().settings.pinned_room(ROOM_ID), None);
+    assert_eq!(bob.app().settings().pinned_address(&address), None);
+    assert_eq!(bob.app().settings().pinned_room(ROOM_ID), None);
     assert_nothing_heard(host);
 }
 
@@ -368,7 +368,7 @@ fn connect_anyway_after_the_announced_code_warning_joins_and_trusts_the_proven_c
     bob.harness.run_steps(2);
     bob.click("Connect anyway");
     bob.until_shown("Online as bob");
-    let settings = &bob.app().settings;
+    let settings = bob.app().settings();
     assert_eq!(settings.pinned_address(&address), Some(real_key));
     assert_eq!(settings.pinned_room(ROOM_ID), Some(real_key));
 }
@@ -381,7 +381,10 @@ fn connect_anyway_on_a_changed_code_from_the_list_replaces_the_rooms_pin_and_pin
     let old_key =
         Fingerprint::from_text(&format!("sha256:{}", "a5".repeat(32))).expect("a fingerprint");
     let (mut bob, _) = connect_window(Pace::default());
-    bob.harness.state_mut().settings.pin_room(ROOM_ID, old_key);
+    bob.harness
+        .state_mut()
+        .settings_mut()
+        .pin_room(ROOM_ID, old_key);
     bob.type_into("Your nickname", "bob");
     feed(
         &bob,
@@ -395,14 +398,14 @@ fn connect_anyway_on_a_changed_code_from_the_list_replaces_the_rooms_pin_and_pin
     bob.until_shown(DIFFERS);
     click_join_of(&mut bob, impostor.local_addr());
     bob.until_shown("this host's code has changed");
-    assert_eq!(bob.app().settings.pinned_room(ROOM_ID), Some(old_key));
+    assert_eq!(bob.app().settings().pinned_room(ROOM_ID), Some(old_key));
     bob.harness
         .get_by_label("I asked the person hosting: their window shows the new code")
         .click();
     bob.harness.run_steps(2);
     bob.click("Connect anyway");
     bob.until_shown("Online as bob");
-    let settings = &bob.app().settings;
+    let settings = bob.app().settings();
     assert_eq!(settings.pinned_room(ROOM_ID), Some(impostor_key));
     assert_eq!(settings.pinned_address(&address), Some(impostor_key));
 }

@@ -15,8 +15,8 @@ fn hosting_with_a_line(folder: &std::path::Path, dialog: bool) -> Window {
     let (mut window, _) = Window::host("alice");
     {
         let app = window.harness.state_mut();
-        app.save_dialog_possible = dialog;
-        app.save_fallback_dir = Some(folder.to_path_buf());
+        app.options_mut().save_dialog_possible = dialog;
+        app.options_mut().save_fallback_dir = Some(folder.to_path_buf());
     }
     window.say("remember the milk");
     window.until_shown("remember the milk");

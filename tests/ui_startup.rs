@@ -13,7 +13,7 @@ use natter::app::Startup;
 fn host_without_a_nickname_hosts_at_once_as_the_remembered_nickname() {
     let mut window = Window::new();
     // As loaded from the settings of the last run.
-    window.harness.state_mut().settings.nickname = "dana".into();
+    window.harness.state_mut().settings_mut().nickname = "dana".into();
     window.harness.state_mut().start(Startup::Host {
         nick: None,
         port: Some(0),
@@ -22,17 +22,14 @@ fn host_without_a_nickname_hosts_at_once_as_the_remembered_nickname() {
         h.query_by_label_contains("Online (1)").is_some()
     });
     let app = window.app();
-    assert!(app.hosting.is_some(), "not hosting");
-    assert_eq!(
-        app.chat.as_ref().map(|chat| chat.my_nick.as_str()),
-        Some("dana")
-    );
+    assert!(app.hosting().is_some(), "not hosting");
+    assert_eq!(app.chat().map(|chat| chat.my_nick.as_str()), Some("dana"));
 }
 
 #[test]
 fn host_with_a_nickname_hosts_as_that_nickname_and_remembers_it() {
     let mut window = Window::new();
-    window.harness.state_mut().settings.nickname = "dana".into();
+    window.harness.state_mut().settings_mut().nickname = "dana".into();
     window.harness.state_mut().start(Startup::Host {
         nick: Some("eli".into()),
         port: Some(0),
@@ -41,9 +38,6 @@ fn host_with_a_nickname_hosts_as_that_nickname_and_remembers_it() {
         h.query_by_label_contains("Online (1)").is_some()
     });
     let app = window.app();
-    assert_eq!(
-        app.chat.as_ref().map(|chat| chat.my_nick.as_str()),
-        Some("eli")
-    );
-    assert_eq!(app.settings.nickname, "eli");
+    assert_eq!(app.chat().map(|chat| chat.my_nick.as_str()), Some("eli"));
+    assert_eq!(app.settings().nickname, "eli");
 }

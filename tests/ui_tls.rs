@@ -19,7 +19,7 @@ use natter::network::tls::Identity;
 #[test]
 fn the_host_code_on_the_hosting_card_is_the_code_in_a_clients_chat_header() {
     let (mut host, address) = Window::host("alice");
-    let code = host.app().hosting.as_ref().unwrap().fingerprint.code();
+    let code = host.app().hosting().unwrap().fingerprint.code();
     host.until("the code is on the hosting card", |h| {
         h.query_by_label(&code).is_some()
     });
@@ -30,7 +30,7 @@ fn the_host_code_on_the_hosting_card_is_the_code_in_a_clients_chat_header() {
     bob.until_shown("New host: compare this code with the host's screen");
     assert_eq!(
         bob.app()
-            .settings
+            .settings()
             .known_hosts
             .get(&address)
             .map(|k| k.code()),
@@ -62,7 +62,7 @@ fn a_replaced_identity_file_shows_both_codes_and_connecting_needs_the_box_ticked
     let new_key = new.fingerprint();
     let _second = server::start(kept, config(new), no_wake_up()).unwrap();
 
-    bob.until("the warning is up", |h| h.state().key_warning.is_some());
+    bob.until("the warning is up", |h| h.state().key_warning().is_some());
     bob.until_shown("this host's code has changed");
     assert!(
         bob.harness.query_by_label(&old_code).is_some(),
@@ -82,11 +82,11 @@ fn a_replaced_identity_file_shows_both_codes_and_connecting_needs_the_box_ticked
     anyway.click();
     bob.harness.run_steps(3);
     assert!(
-        bob.app().key_warning.is_some(),
+        bob.app().key_warning().is_some(),
         "a click on the greyed button does nothing"
     );
     assert_ne!(
-        bob.app().settings.known_hosts.get(&address),
+        bob.app().settings().known_hosts.get(&address),
         Some(&new_key),
         "nothing trusted yet"
     );
@@ -97,9 +97,12 @@ fn a_replaced_identity_file_shows_both_codes_and_connecting_needs_the_box_ticked
     bob.harness.run_steps(2);
     bob.click("Connect anyway");
     bob.until("connected again", |h| {
-        h.state().key_warning.is_none() && h.query_by_label_contains("Online as bob").is_some()
+        h.state().key_warning().is_none() && h.query_by_label_contains("Online as bob").is_some()
     });
-    assert_eq!(bob.app().settings.known_hosts.get(&address), Some(&new_key));
+    assert_eq!(
+        bob.app().settings().known_hosts.get(&address),
+        Some(&new_key)
+    );
 }
 
 #[test]
@@ -109,9 +112,9 @@ fn only_encrypted_connections_on_the_host_tab_turns_away_a_plain_peer() {
         .get_by_label("Only encrypted connections")
         .click();
     host.harness.run_steps(2);
-    assert!(host.app().settings.require_encryption);
+    assert!(host.app().settings().require_encryption);
     host.start_hosting("alice");
-    let port = host.app().hosting.as_ref().unwrap().port;
+    let port = host.app().hosting().unwrap().port;
     let mut plain = common::RawPeer::connect(format!("127.0.0.1:{port}").parse().unwrap());
     plain.send_raw(b"mallory\n");
     let text = plain.text_until_closed();
@@ -139,14 +142,14 @@ fn a_pinned_host_refusing_for_too_many_connections_shows_the_reason_and_retry_no
     bob.open_tab("Connect");
     bob.harness
         .state_mut()
-        .settings
+        .settings_mut()
         .known_hosts
         .insert(address.clone(), key);
     bob.type_into("Your nickname", "bob");
     bob.type_into("Host address", &address);
     bob.click("Connect");
     bob.until_shown("too many connections from your network; try again in a minute");
-    assert!(bob.app().key_warning.is_none(), "no key warning");
+    assert!(bob.app().key_warning().is_none(), "no key warning");
     assert!(
         bob.harness
             .query_by_label_contains("no longer encrypts")
@@ -157,7 +160,7 @@ fn a_pinned_host_refusing_for_too_many_connections_shows_the_reason_and_retry_no
                 .is_none(),
         "no word of a downgrade"
     );
-    assert_eq!(bob.app().settings.known_hosts.get(&address), Some(&key));
+    assert_eq!(bob.app().settings().known_hosts.get(&address), Some(&key));
 
     taken.vanish();
     common::recv_where(server.events(), "the taken place is free", |e| {
@@ -170,7 +173,7 @@ fn a_pinned_host_refusing_for_too_many_connections_shows_the_reason_and_retry_no
         bob.click("Retry");
         bob.until("joined, or refused again", |h| {
             h.query_by_label_contains("Online as bob").is_some()
-                || (h.state().connect_retry && !h.state().connecting())
+                || (h.state().connect_retry() && !h.state().connecting())
         });
         if bob
             .harness
@@ -180,6 +183,6 @@ fn a_pinned_host_refusing_for_too_many_connections_shows_the_reason_and_retry_no
             break;
         }
     }
-    assert!(bob.app().key_warning.is_none());
-    assert_eq!(bob.app().settings.known_hosts.get(&address), Some(&key));
+    assert!(bob.app().key_warning().is_none());
+    assert_eq!(bob.app().settings().known_hosts.get(&address), Some(&key));
 }

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use super::{FileAction, NatterApp, SaveScope};
+use crate::chat_state::ConversationKey;
 use crate::network::client::ClientCommand;
 use crate::network::discovery::FoundRoom;
 use crate::settings::ThemeChoice;
-use crate::ui;
 
 /// What a person asked for by clicking or typing; the UI returns these, the app carries them out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +18,8 @@ pub enum UiAction {
     Connect,
     CancelConnect,
     /// Leave the chat (and stop hosting, for the host). With others in the room this only
-    /// asks for confirmation ([`NatterApp::confirm_leave`]); the chat stays readable, ended.
+    /// asks for confirmation ([`Session::confirm_leave`](super::Session::confirm_leave)); the
+    /// chat stays readable, ended.
     Leave,
     /// Yes, leave (or stop hosting), from the confirmation.
     ConfirmLeave,
@@ -32,7 +33,7 @@ pub enum UiAction {
     /// While the link is down: stop waiting and reconnect now.
     RetryNow,
     /// Save chat log: at once when there is only the room; with private conversations it
-    /// first asks which ([`NatterApp::save_choice`]).
+    /// first asks which ([`Saving::asking`](super::Saving::asking)).
     SaveLog,
     /// Save the conversation shown, or everything (the answer to the save choice).
     SaveLogOf(SaveScope),
@@ -53,9 +54,9 @@ pub enum UiAction {
     ConnectAnyway,
     /// From the host-key warning: do not connect; back to the tabs.
     DismissKeyWarning,
-    /// Show a conversation: `None` the room, `Some(nick)` the private one with that person
-    /// (opened if new: clicking a name in the user list).
-    ShowConversation(Option<String>),
+    /// Show a conversation: the room, or the private one with that person (opened if new:
+    /// clicking a name in the user list).
+    ShowConversation(ConversationKey),
     /// Which messages show a desktop notification (the setting).
     SetNotify(crate::notify::NotifyChoice),
     /// Save, decline, send or stop a file; where files go (see [`FileAction`]).
@@ -70,54 +71,47 @@ impl NatterApp {
             UiAction::HostOnAnyPort => self.start_hosting(Some(0)),
             UiAction::Leave => {
                 if self.others_in_room() > 0 {
-                    self.confirm_leave = true;
+                    self.session.set_confirm_leave(true);
                 } else {
                     self.end_chat();
                 }
             }
             UiAction::ConfirmLeave => self.end_chat(),
-            UiAction::CancelLeave => self.confirm_leave = false,
+            UiAction::CancelLeave => self.session.set_confirm_leave(false),
             UiAction::CloseChat => {
                 self.end_chat();
-                self.chat = None;
-                self.log_status = None;
-                self.log_saved_without_dialog = None;
-                self.save_choice = false;
-                self.list = ui::chat::MessageListState::default();
-                self.conversations.clear();
-                self.send_path = None;
+                self.session.close();
+                self.saving.clear();
+                self.view.clear();
+                self.files.close_path_field();
             }
             UiAction::Connect => self.connect(),
             UiAction::CancelConnect => {
                 self.drop_client();
-                self.chat = None;
+                self.session.close();
             }
             UiAction::Send(text) => self.send(text),
             UiAction::Rename(wanted) => self.rename(&wanted),
-            UiAction::RetryNow => {
-                if let Some(client) = &self.client {
-                    client.send(ClientCommand::RetryNow);
-                }
-            }
+            UiAction::RetryNow => self.session.send_command(ClientCommand::RetryNow),
             UiAction::SaveLog => {
                 if self
-                    .chat
-                    .as_ref()
-                    .is_some_and(|c| !c.conversations.is_empty())
+                    .session
+                    .chat()
+                    .is_some_and(|c| c.conversations.any_private())
                 {
-                    self.save_choice = true;
+                    self.saving.ask(true);
                 } else {
                     self.save_log_with_dialog(SaveScope::Everything);
                 }
             }
             UiAction::SaveLogOf(scope) => {
-                self.save_choice = false;
+                self.saving.ask(false);
                 self.save_log_with_dialog(scope);
             }
-            UiAction::CancelSave => self.save_choice = false,
+            UiAction::CancelSave => self.saving.ask(false),
             UiAction::OpenFolder(folder) => {
                 if let Err(e) = open::that_detached(&folder) {
-                    self.log_status = Some(format!(
+                    self.saving.say(format!(
                         "Could not open {}: {e}. The file is there; copy its path instead.",
                         folder.display()
                     ));
@@ -126,17 +120,12 @@ impl NatterApp {
             UiAction::SetTheme(theme) => self.settings.theme = theme,
             UiAction::DismissNotice => self.notice = None,
             UiAction::JoinRoom(room) => {
-                self.address_text = room.addr.to_string();
-                self.joining = Some(*room);
+                self.connect.join(*room);
                 self.connect();
             }
-            UiAction::DismissReachNote => {
-                if let Some(hosting) = &mut self.hosting {
-                    hosting.reach_note = None;
-                }
-            }
+            UiAction::DismissReachNote => self.hosting.dismiss_reach_note(),
             UiAction::ConnectAnyway => self.connect_anyway(),
-            UiAction::DismissKeyWarning => self.key_warning = None,
+            UiAction::DismissKeyWarning => self.connect.dismiss_warning(),
             UiAction::ShowConversation(with) => self.show_conversation(with),
             UiAction::SetNotify(choice) => self.settings.notify = choice,
             UiAction::File(action) => self.apply_file(action),

@@ -1,15 +1,19 @@
-//! The window's side of file transfers: what Save, Decline, Cancel, Send file…, a dropped
-//! file, Open and Show in folder do, and the download folder setting.
+//! Shared files, the window's side: what Save, Decline, Cancel, Send file…, a dropped file,
+//! Open and Show in folder do, the path field that stands in for a file dialog, and the
+//! download folder setting.
 //!
 //! The file and folder dialogs run on a thread of their own (they block until the person
 //! picks); with no dialog to show (no portal: rfd returns at once, see `save`) the window asks
-//! for a path in a text field instead. The transfers' state is in `transfers`, their lines in
-//! `ui::transfers`, the wire in `network::client::transfers`.
+//! for a path in a text field instead. The files' state is in `chat_state::SharedFiles`, their
+//! lines in `ui::file_row`, the wire in `network::client::transfers`.
 
 use std::path::Path;
 
+use crossbeam_channel::{Receiver, Sender};
+
 use super::*;
-use crate::network::client::FileCommand;
+use crate::network::client::{ClientCommand, FileCommand};
+use crate::save;
 
 /// What a person did to a file, or to where files go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +39,46 @@ pub enum FileAction {
     ChooseDownloadDir,
 }
 
+/// The path field and the download folder's note, and what the dialog threads found.
+pub struct Files {
+    /// Send file… could show no file dialog: the path typed instead (`None`: no field).
+    send_path: Option<String>,
+    /// A sentence beside the download folder setting (e.g. no folder dialog here).
+    note: Option<String>,
+    tx: Sender<Picked>,
+    rx: Receiver<Picked>,
+}
+
+impl Default for Files {
+    fn default() -> Self {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        Files {
+            send_path: None,
+            note: None,
+            tx,
+            rx,
+        }
+    }
+}
+
+impl Files {
+    /// The path field, while it is open.
+    pub fn send_path_mut(&mut self) -> &mut Option<String> {
+        &mut self.send_path
+    }
+
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+
+    /// A new chat: no path field.
+    pub(super) fn close_path_field(&mut self) {
+        self.send_path = None;
+    }
+}
+
 /// What a dialog thread found.
-pub(super) enum Picked {
+enum Picked {
     /// A file to offer to `to` (`None`: the room).
     File {
         path: PathBuf,
@@ -58,13 +100,8 @@ impl NatterApp {
             .unwrap_or_else(crate::network::files::default_download_dir)
     }
 
-    /// Whether files can be offered now: a Natter host (not plain text) and the link up.
     pub fn can_send_files(&self) -> bool {
-        self.client.is_some()
-            && self
-                .chat
-                .as_ref()
-                .is_some_and(|c| c.link == LinkState::Online)
+        self.session.can_send_files()
     }
 
     pub(super) fn apply_file(&mut self, action: FileAction) {
@@ -74,14 +111,14 @@ impl NatterApp {
                 // The default Downloads folder may not exist yet; if it cannot be made, the
                 // network side says so on the file's line.
                 let _ = std::fs::create_dir_all(&folder);
-                if let Some(chat) = &mut self.chat {
-                    chat.transfers.saving(&id);
+                if let Some(chat) = self.session.chat_mut() {
+                    chat.files.saving(&id);
                 }
                 self.send_file_command(FileCommand::Save { id, folder });
             }
             FileAction::Decline(id) => {
-                if let Some(chat) = &mut self.chat {
-                    chat.transfers.declined_by_us(&id);
+                if let Some(chat) = self.session.chat_mut() {
+                    chat.files.declined_by_us(&id);
                 }
                 self.send_file_command(FileCommand::Decline { id });
             }
@@ -93,14 +130,14 @@ impl NatterApp {
             }
             FileAction::Pick => self.pick_file(),
             FileAction::Offer(path) => {
-                self.send_path = None;
+                self.files.send_path = None;
                 if self.can_send_files() {
-                    let to = self.conversations.current.clone();
-                    self.list.scroll_to_bottom = true;
+                    let to = self.shown_nick();
+                    self.scroll_to_end();
                     self.send_file_command(FileCommand::Offer { path, to });
                 }
             }
-            FileAction::ClosePathField => self.send_path = None,
+            FileAction::ClosePathField => self.files.send_path = None,
             FileAction::SetDownloadDir(text) => {
                 let text = text.trim();
                 self.settings.download_dir = (!text.is_empty()).then(|| PathBuf::from(text));
@@ -110,15 +147,13 @@ impl NatterApp {
     }
 
     fn send_file_command(&self, command: FileCommand) {
-        if let Some(client) = &self.client {
-            client.send(ClientCommand::File(command));
-        }
+        self.session.send_command(ClientCommand::File(command));
     }
 
     /// Opens `path` with the desktop; a failure is said in the chat, never a panic.
     fn open_or_say(&mut self, path: &Path, what: &str) {
         if let Err(e) = open::that_detached(path)
-            && let Some(chat) = &mut self.chat
+            && let Some(chat) = self.session.chat_mut()
         {
             chat.system(format!(
                 "Could not {what} {}: {e}. The file is there; open it from your file manager.",
@@ -130,12 +165,12 @@ impl NatterApp {
     /// Send file…: the file dialog on its own thread; the path field at once when no dialog
     /// can be shown, or when the dialog closed too soon to have been shown.
     fn pick_file(&mut self) {
-        if !self.save_dialog_possible {
-            self.send_path = Some(String::new());
+        if !self.options.save_dialog_possible {
+            self.files.send_path = Some(String::new());
             return;
         }
-        let to = self.conversations.current.clone();
-        let done = self.files_tx.clone();
+        let to = self.shown_nick();
+        let done = self.files.tx.clone();
         let wake = self.wake.clone();
         self.in_background("natter-file-dialog", move || {
             let opened = std::time::Instant::now();
@@ -151,12 +186,12 @@ impl NatterApp {
 
     /// Choose… for the download folder; with no dialog the person types it in the field.
     fn pick_folder(&mut self) {
-        if !self.save_dialog_possible {
-            self.files_note = Some(NO_FOLDER_DIALOG.into());
+        if !self.options.save_dialog_possible {
+            self.files.note = Some(NO_FOLDER_DIALOG.into());
             return;
         }
         let start = self.download_dir();
-        let done = self.files_tx.clone();
+        let done = self.files.tx.clone();
         let wake = self.wake.clone();
         self.in_background("natter-folder-dialog", move || {
             let opened = std::time::Instant::now();
@@ -172,19 +207,19 @@ impl NatterApp {
 
     /// What the dialog threads found (every frame).
     pub(super) fn drain_picked(&mut self) {
-        while let Ok(picked) = self.files_rx.try_recv() {
+        while let Ok(picked) = self.files.rx.try_recv() {
             match picked {
                 Picked::File { path, to } => {
                     if self.can_send_files() {
                         self.send_file_command(FileCommand::Offer { path, to });
                     }
                 }
-                Picked::NoFileDialog => self.send_path = Some(String::new()),
+                Picked::NoFileDialog => self.files.send_path = Some(String::new()),
                 Picked::Folder(folder) => {
                     self.settings.download_dir = Some(folder);
-                    self.files_note = None;
+                    self.files.note = None;
                 }
-                Picked::NoFolderDialog => self.files_note = Some(NO_FOLDER_DIALOG.into()),
+                Picked::NoFolderDialog => self.files.note = Some(NO_FOLDER_DIALOG.into()),
             }
         }
     }

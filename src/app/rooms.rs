@@ -1,45 +1,109 @@
 //! The Connect tab's rooms heard on the network: the finder runs while the tab is shown, and
 //! the list it keeps is copied each frame (see `network::discovery`).
 
+use std::net::SocketAddr;
+use std::time::Instant;
+
 use super::*;
+use crate::network::discovery::Finder;
+
+/// How long the Connect tab says "looking for rooms" before "none heard yet".
+pub const LOOKING_FOR: Duration = Duration::from_secs(2);
+
+/// The finder while it runs, and what it heard.
+#[derive(Default)]
+pub struct RoomFinder {
+    finder: Option<Finder>,
+    /// Rooms heard on the network, as of this frame.
+    rooms: Vec<FoundRoom>,
+    /// Why the Connect tab cannot look for rooms, if it cannot.
+    problem: Option<String>,
+    /// When the finder started, to tell "still looking" from "nothing heard".
+    started: Option<Instant>,
+}
+
+impl RoomFinder {
+    pub fn rooms(&self) -> &[FoundRoom] {
+        &self.rooms
+    }
+
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
+    }
+
+    pub fn started(&self) -> Option<Instant> {
+        self.started
+    }
+
+    /// Whether a room was heard announcing at `addr` (fresh from the finder).
+    pub(super) fn heard_at(&mut self, addr: SocketAddr) -> bool {
+        match &mut self.finder {
+            Some(finder) => {
+                finder.rooms();
+                finder.room_at(addr).is_some()
+            }
+            None => false,
+        }
+    }
+
+    /// Tells the host at `addr` that we could not reach it (rate-limited by the finder).
+    pub(super) fn tell_unreachable(&mut self, addr: SocketAddr) {
+        if let Some(finder) = &mut self.finder {
+            finder.tell_unreachable(addr);
+        }
+    }
+
+    /// Stops the finder here (the window is closing).
+    pub(super) fn stop(&mut self) {
+        if let Some(finder) = self.finder.take() {
+            finder.stop();
+        }
+    }
+}
 
 impl NatterApp {
     /// Looks for rooms while the Connect tab is shown (and the discovery is on), and stops
-    /// looking otherwise; refreshes [`NatterApp::rooms`] each frame.
+    /// looking otherwise; refreshes the rooms each frame.
     pub(super) fn sync_finder(&mut self, ctx: &egui::Context) {
-        let wanted = self.discovery.is_some() && self.tab == Tab::Connect && !self.in_chat();
+        let wanted =
+            self.options.discovery.is_some() && self.tab == Tab::Connect && !self.in_chat();
         if !wanted {
-            if let Some(finder) = self.finder.take() {
+            if let Some(finder) = self.rooms.finder.take() {
                 self.in_background("natter-stop-finder", move || finder.stop());
             }
-            self.rooms.clear();
-            self.rooms_problem = None;
-            self.finder_started = None;
+            self.rooms.rooms.clear();
+            self.rooms.problem = None;
+            self.rooms.started = None;
             return;
         }
-        if self.finder.is_none()
-            && self.rooms_problem.is_none()
-            && let Some(reach) = &self.discovery
+        let rooms = &mut self.rooms;
+        if rooms.finder.is_none()
+            && rooms.problem.is_none()
+            && let Some(reach) = &self.options.discovery
         {
-            match Finder::start(reach.clone(), self.discovery_pace, self.wake.clone()) {
+            match Finder::start(
+                reach.clone(),
+                self.options.discovery_pace,
+                self.wake.clone(),
+            ) {
                 Ok(finder) => {
-                    self.finder = Some(finder);
-                    self.finder_started = Some(std::time::Instant::now());
+                    rooms.finder = Some(finder);
+                    rooms.started = Some(Instant::now());
                 }
                 Err(e) => {
-                    self.rooms_problem = Some(format!(
+                    rooms.problem = Some(format!(
                         "Cannot look for rooms on the network ({e}). Type the host's address instead."
                     ));
                 }
             }
         }
-        if let Some(finder) = &mut self.finder {
-            self.rooms = finder.rooms().to_vec();
+        if let Some(finder) = &mut rooms.finder {
+            rooms.rooms = finder.rooms().to_vec();
             // Rooms fade, and "looking" turns into "none heard", without an event: repaint
             // when the next of those is due, and not before.
             let pace = finder.pace();
-            let now = std::time::Instant::now();
-            let next = self
+            let now = Instant::now();
+            let next = rooms
                 .rooms
                 .iter()
                 .flat_map(|r| {
@@ -48,7 +112,7 @@ impl NatterApp {
                         r.last_heard + pace.fade_after,
                     ]
                 })
-                .chain(self.finder_started.map(|at| at + LOOKING_FOR))
+                .chain(rooms.started.map(|at| at + LOOKING_FOR))
                 .filter(|at| *at > now)
                 .min();
             if let Some(at) = next {
@@ -59,6 +123,6 @@ impl NatterApp {
 
     /// Where the Connect tab's finder hears announcements, while it runs (tests feed it).
     pub fn finder_addr(&self) -> Option<SocketAddr> {
-        self.finder.as_ref().and_then(|f| f.local_addr().ok())
+        self.rooms.finder.as_ref().and_then(|f| f.local_addr().ok())
     }
 }

@@ -36,13 +36,13 @@ impl NatterApp {
                     self.settings.nickname = nick;
                 }
                 if let Some(port) = port {
-                    self.port_text = port.to_string();
+                    self.hosting.set_port_text(port);
                 }
                 self.apply(UiAction::StartHosting);
             }
             Startup::Connect { address, nick } => {
                 self.settings.nickname = nick;
-                self.address_text = address;
+                self.connect.set_address(address);
                 self.tab = Tab::Connect;
                 self.apply(UiAction::Connect);
             }
@@ -167,8 +167,8 @@ fn open_window(
             opened.store(true, Ordering::SeqCst);
             eprintln!("natter: drawing with {}", drawn_by(renderer, cc));
             let mut app = NatterApp::new(cc);
-            app.discovery = discovery;
-            app.identity_file = Identity::default_path().ok();
+            app.options.discovery = discovery;
+            app.options.identity_file = Identity::default_path().ok();
             app.start(startup);
             Ok(Box::new(app))
         }),

@@ -47,9 +47,9 @@ pub struct ChatLine {
     /// Our own line confirmed by the host in a later minute than it was written (queued while
     /// the link was down): when it was delivered.
     pub delivered_late: Option<DateTime<Local>>,
-    /// The private conversation it belongs to (the other person's nickname, followed through
-    /// renames); `None` for the room.
-    pub with: Option<String>,
+    /// The conversation it belongs to: the room, or the private one (the other person's
+    /// nickname, followed through renames).
+    pub with: super::ConversationKey,
 }
 
 impl ChatLine {
@@ -58,7 +58,7 @@ impl ChatLine {
             time,
             kind,
             delivered_late: None,
-            with: None,
+            with: super::ConversationKey::Room,
         }
     }
 }

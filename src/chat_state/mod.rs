@@ -1,7 +1,10 @@
 //! The chat as the window knows it: lines, who is online, what is pending, how the link is.
 //!
 //! Owns turning [`ClientEvent`]s into lines and list changes, and the visible side of the
-//! unconfirmed messages (pending and not-sent marks). Draws nothing and touches no socket.
+//! unconfirmed messages (pending and not-sent marks). Its conversations (`conversations`: the
+//! one owner of each one's draft, unread count and name) and its shared files
+//! (`shared_files`, fed by `files`) are its parts. Draws nothing, touches no socket, and
+//! imports nothing of `app` or `ui`.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -12,9 +15,16 @@ use crate::network::client::ClientEvent;
 use crate::network::protocol::{ChatMessage, LeaveReason};
 use crate::network::tls::Fingerprint;
 
+mod conversations;
+mod files;
 mod line;
+mod shared_files;
 
+pub use conversations::{ConversationId, ConversationKey, Conversations};
 pub use line::{ChatLine, Delivery, LineKind, LinkState, Security};
+pub use shared_files::{
+    Change, Incoming, Outgoing, Progress, Receiver, SharedFile, SharedFiles, Side,
+};
 
 /// What one event changed, for the app to react to (attention, recent hosts, screens).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -42,9 +52,9 @@ pub struct ChatState {
     pub security: Security,
     /// This is the host's own chat in its own room: its link needs no word in the chat.
     pub own_room: bool,
-    /// Private conversations, by the other person's nickname (followed through renames), in
-    /// the order they were opened.
-    pub conversations: Vec<String>,
+    /// The room and the private conversations (by the other person's nickname, followed
+    /// through renames), which one is shown, and each one's draft and unread count.
+    pub conversations: Conversations,
     pub my_nick: String,
     pub room: String,
     pub link: LinkState,
@@ -59,7 +69,7 @@ pub struct ChatState {
     /// (taken, so `bob-2`), the chat says so.
     wanted_nick: Option<String>,
     /// Files offered in this chat, ours and others' (each has one `LineKind::File` line).
-    pub transfers: crate::transfers::Transfers,
+    pub files: SharedFiles,
     /// Where each file's line is in `lines`, to keep its summary up to date.
     file_lines: HashMap<String, usize>,
 }
@@ -72,7 +82,7 @@ impl ChatState {
             unencrypted: HashSet::new(),
             security: Security::Unknown,
             own_room: false,
-            conversations: Vec::new(),
+            conversations: Conversations::default(),
             my_nick: my_nick.to_string(),
             room: String::new(),
             link: LinkState::Connecting { attempt: 1 },
@@ -81,7 +91,7 @@ impl ChatState {
             history_left: 0,
             connected_lines: Vec::new(),
             wanted_nick: None,
-            transfers: Default::default(),
+            files: Default::default(),
             file_lines: HashMap::new(),
         }
     }
@@ -120,27 +130,25 @@ impl ChatState {
         self.open_conversation(to);
         self.add_pending_line(local_id, text, action);
         if let Some(line) = self.lines.last_mut() {
-            line.with = Some(to.to_string());
+            line.with = ConversationKey::private(to);
         }
     }
 
     /// Adds a private conversation with `nick`, if there is none yet.
     pub fn open_conversation(&mut self, nick: &str) {
-        if !self.conversations.iter().any(|c| c == nick) {
-            self.conversations.push(nick.to_string());
-        }
+        self.conversations.open(nick);
     }
 
-    /// The lines of one conversation (`None`: the room), in order.
-    pub fn lines_of<'a>(&'a self, with: Option<&'a str>) -> impl Iterator<Item = &'a ChatLine> {
-        self.lines.iter().filter(move |l| l.with.as_deref() == with)
+    /// The lines of one conversation, in order.
+    pub fn lines_of<'a>(&'a self, with: &'a ConversationKey) -> impl Iterator<Item = &'a ChatLine> {
+        self.lines.iter().filter(move |l| l.with == *with)
     }
 
     /// Adds a line of the app's own to the conversation with `nick`, if there is one.
     fn tell_conversation(&mut self, nick: &str, time: DateTime<Local>, text: String) {
-        if self.conversations.iter().any(|c| c == nick) {
+        if self.conversations.has(nick) {
             let mut line = ChatLine::new(time, LineKind::System(text));
-            line.with = Some(nick.to_string());
+            line.with = ConversationKey::private(nick);
             self.lines.push(line);
         }
     }
@@ -162,48 +170,13 @@ impl ChatState {
             self.end_history();
         }
         match event {
-            ClientEvent::FileOffering { id, name, to } => {
-                let change = self.transfers.offering(id, name, to, &self.my_nick);
-                self.on_file_change(change);
-            }
-            ClientEvent::FileOffered { offer, ours } => {
-                let change = self.transfers.offered(offer, ours);
-                if !ours && matches!(change, crate::transfers::Change::New(_)) {
-                    applied.new_message = true;
-                    applied.new_line = Some(self.lines.len());
-                }
-                self.on_file_change(change);
-            }
-            ClientEvent::FileProgress {
-                id,
-                peer,
-                done,
-                total,
-                bytes_per_sec,
-            } => {
-                let progress = crate::transfers::Progress {
-                    done,
-                    total,
-                    bytes_per_sec,
-                };
-                self.transfers.progress(&id, peer, progress);
-            }
-            ClientEvent::FileSaved { id, path } => self.transfers.saved(&id, path),
-            ClientEvent::FileDelivered { id, peer } => {
-                (self.transfers).receiver(&id, peer, crate::transfers::Receiver::HasIt);
-            }
-            ClientEvent::FileDeclined { id, peer } => {
-                (self.transfers).receiver(&id, peer, crate::transfers::Receiver::Declined);
-            }
-            ClientEvent::FileStopped {
-                id,
-                peer,
-                reason,
-                offer_open,
-            } => {
-                let change = self.transfers.stopped(&id, peer, reason, offer_open);
-                self.on_file_change(change);
-            }
+            ClientEvent::FileOffering { .. }
+            | ClientEvent::FileOffered { .. }
+            | ClientEvent::FileProgress { .. }
+            | ClientEvent::FileSaved { .. }
+            | ClientEvent::FileDelivered { .. }
+            | ClientEvent::FileDeclined { .. }
+            | ClientEvent::FileStopped { .. } => self.on_file_event(event, &mut applied),
             ClientEvent::Connecting { attempt, .. } => self.on_connecting(attempt),
             ClientEvent::Encrypted {
                 fingerprint,
@@ -280,41 +253,6 @@ impl ChatState {
             ClientEvent::Closed => applied.ended = true,
         }
         applied
-    }
-
-    /// A file's line: added for a new file (in its conversation, opened if private), its
-    /// summary refreshed for a known one.
-    fn on_file_change(&mut self, change: crate::transfers::Change) {
-        use crate::transfers::Change;
-        match change {
-            Change::Nothing => {}
-            Change::New(id) => {
-                let Some(transfer) = self.transfers.get(&id) else {
-                    return;
-                };
-                let with = transfer.conversation(&self.my_nick);
-                let summary = transfer.summary();
-                if let Some(with) = &with {
-                    self.open_conversation(with);
-                }
-                self.file_lines.insert(id.clone(), self.lines.len());
-                let mut line = ChatLine::new(Local::now(), LineKind::File { id, summary });
-                line.with = with;
-                self.lines.push(line);
-            }
-            Change::Updated(id) => {
-                let summary = self.transfers.get(&id).map(|t| t.summary());
-                let line = self
-                    .file_lines
-                    .get(&id)
-                    .and_then(|i| self.lines.get_mut(*i));
-                if let (Some(summary), Some(line)) = (summary, line)
-                    && let LineKind::File { summary: shown, .. } = &mut line.kind
-                {
-                    *shown = summary;
-                }
-            }
-        }
     }
 
     /// A new attempt. While reconnecting it updates the status in place (no chat line).
@@ -440,15 +378,13 @@ impl ChatState {
             return false;
         }
         // A private message belongs to the conversation with the other one of its two people.
-        let with = message.to.clone().map(|to| {
-            if message.from == self.my_nick {
-                to
-            } else {
-                message.from.clone()
-            }
-        });
-        if let Some(with) = &with {
-            self.open_conversation(with);
+        let with = match message.to.clone() {
+            Some(to) if message.from == self.my_nick => ConversationKey::Private(to),
+            Some(_) => ConversationKey::private(message.from.clone()),
+            None => ConversationKey::Room,
+        };
+        if let Some(nick) = with.nick() {
+            self.conversations.open(nick);
         }
         let kind = LineKind::Message {
             id,
@@ -560,14 +496,11 @@ impl ChatState {
         };
         self.push(parse_time(time), LineKind::System(text.clone()));
         // The conversation follows the person: its lines and its name take the new nickname.
-        if from != self.my_nick && self.conversations.iter().any(|c| c == from) {
-            for name in self.conversations.iter_mut().filter(|c| *c == from) {
-                *name = to.clone();
-            }
-            for line in self.lines.iter_mut() {
-                if line.with.as_deref() == Some(from) {
-                    line.with = Some(to.clone());
-                }
+        if from != self.my_nick && self.conversations.has(from) {
+            self.conversations.renamed(from, &to);
+            let old = ConversationKey::private(from);
+            for line in self.lines.iter_mut().filter(|line| line.with == old) {
+                line.with = ConversationKey::private(to.clone());
             }
             let note = format!("{text}; this conversation follows.");
             self.tell_conversation(&to, parse_time(time), note);

@@ -377,3 +377,44 @@ fn a_line_confirmed_in_a_later_minute_keeps_its_written_time_and_records_the_del
     let delivered = late.delivered_late.expect("a later delivery is recorded");
     assert!(delivered > written + chrono::Duration::minutes(1));
 }
+
+#[test]
+fn a_rename_moves_the_private_conversations_draft_unread_count_and_messages_together() {
+    let mut chat = ChatState::new("me");
+    connected(&mut chat);
+    let (bob, robert) = (
+        ConversationKey::private("bob"),
+        ConversationKey::private("robert"),
+    );
+    let mut psst = message(1, "bob", "psst");
+    psst.to = Some("me".into());
+    chat.apply(ClientEvent::Message {
+        message: psst,
+        local_id: None,
+    });
+    // The room is shown: the private message is unread.
+    chat.conversations.arrived(&bob, true);
+    chat.conversations.show(&bob);
+    chat.conversations.draft_mut().push_str("half a reply");
+    chat.conversations.show(&ConversationKey::Room);
+    chat.apply(ClientEvent::Renamed {
+        from: "bob".into(),
+        to: "robert".into(),
+        time: "2026-11-23T09:30:01.000Z".into(),
+    });
+    assert_eq!(chat.conversations.private().collect::<Vec<_>>(), ["robert"]);
+    assert_eq!(chat.conversations.unread(&robert), 1, "the unread count");
+    assert_eq!(chat.conversations.unread(&bob), 0);
+    let texts = |key: &ConversationKey| -> Vec<String> {
+        chat.lines_of(key)
+            .filter_map(|l| match &l.kind {
+                LineKind::Message { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(texts(&robert), ["psst"], "the messages");
+    assert!(texts(&bob).is_empty());
+    chat.conversations.show(&robert);
+    assert_eq!(chat.conversations.draft(), "half a reply", "the draft");
+}

@@ -130,7 +130,7 @@ fn show(
 #[cfg(all(unix, not(target_os = "macos")))]
 fn wait_for_click(
     handle: notify_rust::NotificationHandle,
-    conversation: crate::conversations::ConversationKey,
+    conversation: crate::chat_state::ConversationKey,
     events: &Sender<NotifyEvent>,
     wake: &WakeUp,
 ) {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::conversations::ConversationKey;
+use crate::chat_state::ConversationKey;
 use crate::network::lock;
 pub use desktop::DesktopSink;
 
@@ -95,7 +95,7 @@ pub struct Incoming<'a> {
     pub from: &'a str,
     pub text: &'a str,
     pub action: bool,
-    /// `Some(nick)` for a private message.
+    /// The room, or the private conversation it came in.
     pub conversation: ConversationKey,
     pub mentions_me: bool,
     /// The room's name, for a room message's title.
@@ -124,7 +124,7 @@ impl Notifier {
         let wanted = match choice {
             NotifyChoice::Off => false,
             NotifyChoice::PrivateAndMentions => {
-                message.conversation.is_some() || message.mentions_me
+                !message.conversation.is_room() || message.mentions_me
             }
             NotifyChoice::EveryMessage => true,
         };
@@ -169,22 +169,22 @@ impl Notifier {
         Some(Notification {
             title: format!("{count} new messages"),
             body: "In Natter, while you were away from the window.".into(),
-            conversation: self.held_conversation.take(),
+            conversation: std::mem::take(&mut self.held_conversation),
         })
     }
 }
 
 fn notification_for(message: &Incoming<'_>) -> Notification {
     let title = match (&message.conversation, message.mentions_me) {
-        (Some(_), _) => format!("{} (private)", message.from),
-        (None, true) if !message.room.is_empty() => {
+        (ConversationKey::Private(_), _) => format!("{} (private)", message.from),
+        (ConversationKey::Room, true) if !message.room.is_empty() => {
             format!("{} mentioned you in {}", message.from, message.room)
         }
-        (None, true) => format!("{} mentioned you", message.from),
-        (None, false) if !message.room.is_empty() => {
+        (ConversationKey::Room, true) => format!("{} mentioned you", message.from),
+        (ConversationKey::Room, false) if !message.room.is_empty() => {
             format!("{} in {}", message.from, message.room)
         }
-        (None, false) => message.from.to_string(),
+        (ConversationKey::Room, false) => message.from.to_string(),
     };
     let text = if message.action {
         format!("* {} {}", message.from, message.text)
@@ -207,7 +207,7 @@ mod tests {
             from: "dana",
             text,
             action: false,
-            conversation: Some("dana".into()),
+            conversation: ConversationKey::private("dana"),
             mentions_me: false,
             room: "Lab 3",
         }
@@ -215,7 +215,7 @@ mod tests {
 
     fn room(text: &str, mentions_me: bool) -> Incoming<'_> {
         Incoming {
-            conversation: None,
+            conversation: ConversationKey::Room,
             mentions_me,
             ..private(text)
         }
@@ -233,7 +233,7 @@ mod tests {
             Notification {
                 title: "dana (private)".into(),
                 body: "hi".into(),
-                conversation: Some("dana".into()),
+                conversation: ConversationKey::private("dana"),
             }
         );
         assert_eq!(notifier.offer(choice, false, &room("x", false), now), None);
@@ -258,7 +258,7 @@ mod tests {
         assert_eq!(notifier.tick(false, start + WINDOW / 2), None, "not yet");
         let summary = notifier.tick(false, start + WINDOW).unwrap();
         assert_eq!(summary.title, "12 new messages");
-        assert_eq!(summary.conversation, Some("dana".into()));
+        assert_eq!(summary.conversation, ConversationKey::private("dana"));
         assert_eq!(notifier.tick(false, start + 3 * WINDOW), None, "told once");
     }
 

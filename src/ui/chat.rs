@@ -1,72 +1,83 @@
-//! The chat view: its panels (the top in `chat_top`, who is online in `user_list`), the message
-//! list and the input box.
+//! The chat view: its panels (the top in `chat_top`, who is online in `user_list`, the message
+//! list in `message_list`), the input box, and how a chat row is drawn.
 //!
-//! Draws from the app's state and returns [`UiAction`]s; it never touches a socket. The message
-//! list lays out only the rows in view (heights of rows never seen are estimated), so a long
-//! history costs no more per frame than a short one.
+//! Draws the pieces of state it is given ([`ChatScreen`]) and returns [`UiAction`]s; it never
+//! touches a socket.
 
 use egui::text::LayoutJob;
-use egui::{Align, Color32, FontId, Key, TextFormat};
+use egui::{Color32, FontId, Key, TextFormat};
 
-use crate::app::{NatterApp, UiAction};
-use crate::chat_state::{ChatLine, ChatState, Delivery, LineKind};
-use crate::ui::{bidi, bidi_text, chat_top, user_list};
+use std::path::PathBuf;
 
-/// Remembered between frames: measured row heights and whether to jump to the end.
-#[derive(Debug, Default)]
-pub struct MessageListState {
-    /// Height of each row, measured when it was last laid out or estimated before that.
-    heights: Vec<f32>,
-    measured: Vec<bool>,
-    /// Width the heights were measured at; a new width invalidates them.
-    width: f32,
-    /// Set by sending or by "Jump to new messages": scroll to the end on the next frame.
-    pub scroll_to_bottom: bool,
-    /// Lines that had arrived when the person last was at the bottom.
-    seen: usize,
-    /// The message box got the keyboard focus when this chat opened.
-    input_focused_once: bool,
-}
+use crate::app::{Files, Hosting, Saving, Session, UiAction};
+use crate::chat_state::{ChatLine, Delivery, LineKind};
+use crate::settings::Settings;
+use crate::ui::message_list::ChatView;
+use crate::ui::send_file::FileTarget;
+use crate::ui::{bidi, bidi_text, chat_top, message_list, user_list};
 
-const ROW_GAP: f32 = 4.0;
 /// The message box grows to this many lines of text, then scrolls.
 const INPUT_MAX_ROWS: f32 = 4.0;
 
-pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
+/// The pieces of the app's state the chat screen draws and edits.
+pub struct ChatScreen<'a> {
+    pub session: &'a mut Session,
+    pub view: &'a mut ChatView,
+    /// The server this window runs, for the host's own chat.
+    pub hosting: Option<&'a Hosting>,
+    pub saving: &'a Saving,
+    pub files: &'a mut Files,
+    pub settings: &'a Settings,
+    /// Why desktop notifications cannot be shown, for the settings menu.
+    pub notify_problem: Option<&'a str>,
+    pub download_dir: PathBuf,
+    pub can_send_files: bool,
+}
+
+pub fn show(ui: &mut egui::Ui, mut app: ChatScreen<'_>, actions: &mut Vec<UiAction>) {
     if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, Key::S)) {
         actions.push(UiAction::SaveLog);
     }
     // The input box is drawn first so that it is the first Tab stop (egui moves focus in the
     // order widgets are added); the top bar's Stop hosting / Leave come after it.
-    if app.chat_ended() {
+    if app.session.ended() {
         egui::Panel::bottom("chat_input").show(ui, |ui| {
             ui.add_space(6.0);
             ui.weak("This chat has ended. Save chat log keeps it; New chat goes back to hosting and connecting.");
             ui.add_space(6.0);
         });
     } else {
-        egui::Panel::bottom("chat_input").show(ui, |ui| input_box(ui, app, actions));
-        crate::ui::send_file::dropped_files(ui, app, actions);
+        let target = FileTarget::new(app.session.chat(), app.can_send_files);
+        egui::Panel::bottom("chat_input").show(ui, |ui| input_box(ui, &mut app, &target, actions));
+        crate::ui::send_file::dropped_files(ui, &target, actions);
     }
-    if app.confirm_leave {
-        chat_top::confirm_leave(ui, app, actions);
+    if app.session.confirm_leave() {
+        chat_top::confirm_leave(ui, &app, actions);
     }
-    egui::Panel::top("chat_top").show(ui, |ui| chat_top::top_bar(ui, app, actions));
+    egui::Panel::top("chat_top").show(ui, |ui| chat_top::top_bar(ui, &app, actions));
     egui::Panel::right("users")
         .default_size(170.0)
-        .show(ui, |ui| user_list::user_list(ui, app, actions));
+        .show(ui, |ui| user_list::user_list(ui, app.session, actions));
     egui::CentralPanel::default().show(ui, |ui| {
-        if let Some(chat) = &app.chat {
-            crate::ui::conversations::tabs(ui, chat, &app.conversations, actions);
-            let with = app.conversations.current.as_deref();
-            let lines: Vec<&ChatLine> = chat.lines_of(with).collect();
-            message_list(ui, &lines, chat, &mut app.list, actions);
+        if let Some(chat) = app.session.chat() {
+            crate::ui::conversations::tabs(ui, chat, actions);
+            let shown = chat.conversations.shown();
+            let lines: Vec<&ChatLine> = chat.lines_of(shown).collect();
+            let list = app
+                .view
+                .list(chat.conversations.shown_id(), shown.is_room());
+            message_list::message_list(ui, &lines, chat, list, actions);
         }
     });
 }
 
-fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
-    crate::ui::send_file::path_field(ui, app, actions);
+fn input_box(
+    ui: &mut egui::Ui,
+    app: &mut ChatScreen<'_>,
+    target: &FileTarget,
+    actions: &mut Vec<UiAction>,
+) {
+    crate::ui::send_file::path_field(ui, app.files.send_path_mut(), &target.recipient, actions);
     ui.add_space(6.0);
     let id = egui::Id::unique("message_input");
     let focused = ui.memory(|m| m.has_focus(id));
@@ -75,13 +86,20 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
     let send_by_key = focused
         && ui.input_mut(|i| !i.modifiers.shift && i.consume_key(egui::Modifiers::NONE, Key::Enter));
     let mut send = send_by_key;
-    if focused {
-        crate::ui::completion::complete_nick_on_tab(ui, app, id);
+    if let (true, Some(chat)) = (focused, app.session.chat_mut()) {
+        crate::ui::completion::complete_nick_on_tab(ui, chat, id);
     }
-    let hint = match &app.conversations.current {
+    let Some(chat) = app.session.chat_mut() else {
+        return;
+    };
+    let hint = match chat.conversations.shown().nick() {
         Some(with) => format!("Write to {with} privately. Enter sends, Shift+Enter adds a line."),
         None => "Write a message. Enter sends, Shift+Enter adds a line.".to_string(),
     };
+    let list = app.view.list(
+        chat.conversations.shown_id(),
+        chat.conversations.shown().is_room(),
+    );
     ui.horizontal_top(|ui| {
         let button_width = 90.0;
         let row_height = ui.text_style_height(&egui::TextStyle::Body);
@@ -96,7 +114,7 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
             .min_scrolled_height(0.0)
             .show(ui, |ui| {
                 ui.add(
-                    egui::TextEdit::multiline(&mut app.draft)
+                    egui::TextEdit::multiline(chat.conversations.draft_mut())
                         .id(id)
                         .hint_text(hint)
                         .desired_rows(2)
@@ -109,7 +127,7 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
             })
             .inner;
         // While a name can be completed, the next Tab is ours: the box keeps the focus.
-        if response.has_focus() && crate::ui::completion::nick_completion(ui, app).is_some() {
+        if response.has_focus() && crate::ui::completion::nick_completion(ui, chat).is_some() {
             let keep_tab = egui::EventFilter {
                 tab: true,
                 horizontal_arrows: true,
@@ -125,16 +143,17 @@ fn input_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>
             if ui.add_sized(size, egui::Button::new("Send")).clicked() {
                 send = true;
             }
-            crate::ui::send_file::button(ui, app, size, actions);
+            crate::ui::send_file::button(ui, target, size, actions);
         });
         // Ready to type as soon as the chat opens, and again after each send.
-        if send || !app.list.input_focused_once {
+        if send || !list.input_focused_once {
             response.request_focus();
-            app.list.input_focused_once = true;
+            list.input_focused_once = true;
         }
     });
-    if send && !app.draft.trim().is_empty() {
-        actions.push(UiAction::Send(std::mem::take(&mut app.draft)));
+    let draft = chat.conversations.draft_mut();
+    if send && !draft.trim().is_empty() {
+        actions.push(UiAction::Send(std::mem::take(draft)));
     }
     ui.add_space(6.0);
 }
@@ -165,112 +184,6 @@ pub fn palette_color(hue_degrees: u16, dark_mode: bool) -> Color32 {
         }
         .into()
     }
-}
-
-fn message_list(
-    ui: &mut egui::Ui,
-    lines: &[&ChatLine],
-    chat: &ChatState,
-    list: &mut MessageListState,
-    actions: &mut Vec<UiAction>,
-) {
-    let my_nick = chat.my_nick.as_str();
-    let width = ui.available_width();
-    let row_height = ui.text_style_height(&egui::TextStyle::Body);
-    if (list.width - width).abs() > 0.5 {
-        list.width = width;
-        list.measured.iter_mut().for_each(|m| *m = false);
-    }
-    // New rows get an estimate: wrapped lines guessed from their length.
-    let chars_per_line = (width / (row_height * 0.5)).max(10.0);
-    for line in &lines[list.heights.len().min(lines.len())..] {
-        list.heights
-            .push(estimate_height(line, chars_per_line, row_height));
-        list.measured.push(false);
-    }
-    list.heights.truncate(lines.len());
-    list.measured.truncate(lines.len());
-    let total: f32 = list.heights.iter().sum();
-
-    let jump = std::mem::take(&mut list.scroll_to_bottom);
-    let area = egui::ScrollArea::vertical()
-        .auto_shrink(false)
-        .stick_to_bottom(true);
-    let dark = ui.visuals().dark_mode;
-    let output = area.show_viewport(ui, |ui, viewport| {
-        ui.set_height(total);
-        let top = ui.min_rect().top();
-        if jump {
-            let end = egui::Rect::from_min_size(
-                egui::pos2(ui.min_rect().left(), top + total - 1.0),
-                egui::vec2(1.0, 1.0),
-            );
-            ui.scroll_to_rect(end, Some(Align::BOTTOM));
-        }
-        let mut y = 0.0;
-        for (index, line) in lines.iter().enumerate() {
-            let height = list.heights[index];
-            if y + height < viewport.min.y {
-                y += height;
-                continue;
-            }
-            if y > viewport.max.y {
-                break;
-            }
-            let rect = egui::Rect::from_min_size(
-                egui::pos2(ui.min_rect().left(), top + y),
-                egui::vec2(width, height),
-            );
-            let response = ui
-                .scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
-                    match &line.kind {
-                        LineKind::File { id, .. } => {
-                            let transfer = chat.transfers.get(id);
-                            crate::ui::transfers::file_row(ui, line, id, transfer, my_nick, actions)
-                        }
-                        _ => draw_row(ui, line, my_nick, dark, width),
-                    }
-                })
-                .inner;
-            let measured = response.rect.height() + ROW_GAP;
-            if (measured - height).abs() > 0.5 {
-                list.heights[index] = measured;
-                ui.ctx().request_discard("message row height was estimated");
-            }
-            list.measured[index] = true;
-            y += height;
-        }
-    });
-    let at_bottom =
-        output.state.clamped_offset().y + output.inner_rect.height() >= output.content_size.y - 4.0;
-    if at_bottom {
-        list.seen = lines.len();
-    } else if lines.len() > list.seen {
-        let button_pos = output.inner_rect.center_bottom() - egui::vec2(80.0, 40.0);
-        egui::Area::new(egui::Id::unique("jump_to_new"))
-            .fixed_pos(button_pos)
-            .show(ui.ctx(), |ui| {
-                if ui.button("Jump to new messages").clicked() {
-                    list.scroll_to_bottom = true;
-                }
-            });
-    }
-}
-
-fn estimate_height(line: &ChatLine, chars_per_line: f32, row_height: f32) -> f32 {
-    let text = match &line.kind {
-        LineKind::Message { text, from, .. } => text.chars().count() + from.chars().count() + 8,
-        LineKind::System(text) | LineKind::Plain(text) => text.chars().count() + 8,
-        LineKind::File { summary, .. } => summary.chars().count() + 8,
-    };
-    let newlines = match &line.kind {
-        LineKind::Message { text, .. } => text.matches('\n').count(),
-        // The buttons or progress bar under the headline.
-        LineKind::File { .. } => 2,
-        _ => 0,
-    };
-    let lines = (text as f32 / chars_per_line).ceil().max(1.0) + newlines as f32;
-    lines * row_height + ROW_GAP
 }
 
 /// When a line was written, and when it was delivered if that was in a later minute (a line
@@ -386,7 +299,7 @@ fn mention_note(mention: bool) -> &'static str {
 /// Draws one chat row. Left-to-right rows are one selectable label; rows with right-to-left
 /// text get their body reordered (and right-aligned if it starts right to left). Every row
 /// has a context menu that copies in logical order.
-fn draw_row(
+pub(super) fn draw_row(
     ui: &mut egui::Ui,
     line: &ChatLine,
     my_nick: &str,

@@ -6,9 +6,10 @@
 
 use egui::{Align, Color32, Layout, RichText};
 
-use crate::app::{NatterApp, UiAction};
+use crate::app::UiAction;
 use crate::chat_state::{ChatState, LinkState, Security};
 use crate::settings::ThemeChoice;
+use crate::ui::chat::ChatScreen;
 
 /// Marks an encrypted link, and a person or link that is not encrypted.
 pub(super) const LOCKED: &str = "\u{1F512}";
@@ -17,8 +18,8 @@ pub(super) const UNLOCKED: &str = "\u{1F513}";
 /// How long a Copy button says "Copied" after a click, in seconds.
 const COPIED_FOR: f64 = 2.0;
 
-pub(super) fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
-    let Some(chat) = &app.chat else {
+pub(super) fn top_bar(ui: &mut egui::Ui, app: &ChatScreen<'_>, actions: &mut Vec<UiAction>) {
+    let Some(chat) = app.session.chat() else {
         return;
     };
     ui.add_space(4.0);
@@ -39,7 +40,7 @@ pub(super) fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAc
         |ui| {
             // The buttons first, from the right edge: they always get their room. The title and
             // status share what is left and shorten with "…" (the full text on hover).
-            if app.chat_ended() {
+            if app.session.ended() {
                 if ui
                     .button("New chat")
                     .on_hover_text("Close this chat and go back to hosting and connecting")
@@ -47,9 +48,9 @@ pub(super) fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAc
                 {
                     actions.push(UiAction::CloseChat);
                 }
-            } else if !app.confirm_leave {
+            } else if !app.session.confirm_leave() {
                 // (While the confirmation is up, its own button is the only one by that name.)
-                if ui.button(leave_label(app)).clicked() {
+                if ui.button(leave_label(app.hosting.is_some())).clicked() {
                     actions.push(UiAction::Leave);
                 }
             }
@@ -82,17 +83,17 @@ pub(super) fn top_bar(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAc
     if app.hosting.is_none() {
         security_line(ui, chat);
     }
-    if let Some(hosting) = &app.hosting {
+    if let Some(hosting) = app.hosting {
         hosting_card(ui, hosting);
         crate::ui::host_notes::show(ui, hosting, actions);
     }
-    if app.save_choice {
-        crate::ui::conversations::save_choice(ui, app, actions);
+    if app.saving.asking() {
+        crate::ui::conversations::save_choice(ui, chat.conversations.shown(), actions);
     }
-    if let Some(status) = &app.log_status {
+    if let Some(status) = app.saving.status() {
         ui.label(status);
     }
-    if let Some(path) = &app.log_saved_without_dialog {
+    if let Some(path) = app.saving.saved_without_dialog() {
         saved_file_buttons(ui, path, actions);
     }
     ui.add_space(4.0);
@@ -110,17 +111,13 @@ fn saved_file_buttons(ui: &mut egui::Ui, path: &std::path::Path, actions: &mut V
     });
 }
 
-fn leave_label(app: &NatterApp) -> &'static str {
-    if app.hosting.is_some() {
-        "Stop hosting"
-    } else {
-        "Leave"
-    }
+fn leave_label(hosting: bool) -> &'static str {
+    if hosting { "Stop hosting" } else { "Leave" }
 }
 
 /// "Stop hosting?" / "Leave?" while others are in the room: they would be cut off.
-pub(super) fn confirm_leave(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
-    let others = app.others_in_room();
+pub(super) fn confirm_leave(ui: &mut egui::Ui, app: &ChatScreen<'_>, actions: &mut Vec<UiAction>) {
+    let others = app.session.others_in_room();
     let people = match others {
         1 => "1 other person is".to_string(),
         n => format!("{n} other people are"),
@@ -143,7 +140,7 @@ pub(super) fn confirm_leave(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Ve
         ui.label("The conversation stays in this window to read and save.");
         ui.add_space(8.0);
         ui.horizontal(|ui| {
-            if ui.button(leave_label(app)).clicked() {
+            if ui.button(leave_label(app.hosting.is_some())).clicked() {
                 actions.push(UiAction::ConfirmLeave);
             }
             if ui.button("Cancel").clicked() {
@@ -157,7 +154,7 @@ pub(super) fn confirm_leave(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Ve
 }
 
 /// "⚙": the settings that make sense while chatting (the theme), without leaving the chat.
-fn settings_menu(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
+fn settings_menu(ui: &mut egui::Ui, app: &ChatScreen<'_>, actions: &mut Vec<UiAction>) {
     ui.menu_button("⚙", |ui| {
         ui.label(RichText::new("Theme").strong());
         for theme in ThemeChoice::ALL {
@@ -182,11 +179,11 @@ fn settings_menu(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>
                 ui.close();
             }
         }
-        if let Some(problem) = &app.notify_problem {
+        if let Some(problem) = app.notify_problem {
             ui.colored_label(ui.visuals().warn_fg_color, problem);
         }
         ui.separator();
-        crate::ui::send_file::download_folder(ui, app, actions);
+        crate::ui::send_file::download_folder(ui, &app.download_dir, app.files.note(), actions);
     })
     .response
     .on_hover_text("Settings: theme, desktop notifications, download folder");

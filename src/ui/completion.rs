@@ -4,7 +4,7 @@
 
 use egui::Key;
 
-use crate::app::NatterApp;
+use crate::chat_state::ChatState;
 
 fn completion_memory() -> egui::Id {
     egui::Id::unique("nick_completion")
@@ -12,18 +12,18 @@ fn completion_memory() -> egui::Id {
 
 /// What Tab would make of the draft now: (what was typed before the first Tab, the draft
 /// with the name completed), or `None` when there is no name to complete.
-pub fn nick_completion(ui: &egui::Ui, app: &NatterApp) -> Option<(String, String)> {
-    let chat = app.chat.as_ref()?;
+pub fn nick_completion(ui: &egui::Ui, chat: &ChatState) -> Option<(String, String)> {
+    let draft = chat.conversations.draft();
     // (What was typed before the first Tab, what the last Tab made of the draft.)
     let last: Option<(String, String)> = ui.data(|d| d.get_temp(completion_memory()));
     let (typed, base) = match last {
-        Some((typed, made)) if made == app.draft => {
-            let base = app.draft.trim_end_matches([' ', ':']).to_string();
+        Some((typed, made)) if made == draft => {
+            let base = draft.trim_end_matches([' ', ':']).to_string();
             (typed, base)
         }
         _ => (
-            crate::mentions::last_word(&app.draft).to_string(),
-            app.draft.clone(),
+            crate::mentions::last_word(draft).to_string(),
+            draft.to_string(),
         ),
     };
     if base.ends_with(char::is_whitespace) || typed.trim_start_matches('@').is_empty() {
@@ -35,17 +35,17 @@ pub fn nick_completion(ui: &egui::Ui, app: &NatterApp) -> Option<(String, String
 
 /// Tab in the message box completes the nickname being typed (Tab again: the next one that
 /// starts alike). With nothing to complete, Tab moves the focus as usual.
-pub fn complete_nick_on_tab(ui: &mut egui::Ui, app: &mut NatterApp, id: egui::Id) {
-    let Some((typed, completed)) = nick_completion(ui, app) else {
+pub fn complete_nick_on_tab(ui: &mut egui::Ui, chat: &mut ChatState, id: egui::Id) {
+    let Some((typed, completed)) = nick_completion(ui, chat) else {
         return;
     };
     if !ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, Key::Tab)) {
         return;
     }
-    app.draft = completed.clone();
+    *chat.conversations.draft_mut() = completed.clone();
     ui.data_mut(|d| d.insert_temp(completion_memory(), (typed, completed)));
     if let Some(mut state) = egui::TextEdit::load_state(ui.ctx(), id) {
-        let end = egui::text::CCursor::new(app.draft.chars().count());
+        let end = egui::text::CCursor::new(chat.conversations.draft().chars().count());
         state
             .cursor
             .set_char_range(Some(egui::text::CCursorRange::one(end)));

@@ -3,31 +3,31 @@
 //!
 //! Draws and edits the app's fields; returns [`UiAction`]s for anything that touches the network.
 
-use crate::app::{NatterApp, UiAction};
-use crate::ui::shell;
+use crate::app::UiAction;
+use crate::ui::shell::{self, Tabs};
 
-pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
+pub fn show(ui: &mut egui::Ui, app: &mut Tabs<'_>, actions: &mut Vec<UiAction>) {
     ui.add_space(8.0);
     ui.heading("Join a chat on your network");
     ui.label("Type the address the host's Natter window shows, such as 192.168.1.20.");
     ui.add_space(12.0);
-    let connecting = app.connecting();
+    let connecting = app.connecting;
     let mut enter = false;
     egui::Grid::new("connect_form")
         .num_columns(2)
         .spacing([12.0, 10.0])
         .show(ui, |ui| {
-            let nick = shell::nickname_row(ui, app, !connecting);
+            let nick = shell::nickname_row(ui, app.settings, app.form, !connecting);
             let label = ui.label("Host address");
             let response = ui
                 .add_enabled(
                     !connecting,
-                    egui::TextEdit::singleline(&mut app.address_text)
+                    egui::TextEdit::singleline(app.form.address_text_mut())
                         .hint_text("192.168.1.20 or 192.168.1.20:5050")
                         .desired_width(220.0),
                 )
                 .labelled_by(label.id);
-            if std::mem::take(&mut app.focus_address) {
+            if app.form.take_focus_address() {
                 // A failed attempt: the address is the likeliest thing to fix.
                 response.request_focus();
             }
@@ -41,7 +41,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
             ui.label("Recent:");
             for host in app.settings.recent_hosts.clone() {
                 if ui.small_button(&host).clicked() {
-                    app.address_text = host;
+                    *app.form.address_text_mut() = host;
                 }
             }
         });
@@ -50,7 +50,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
     if connecting {
         ui.horizontal(|ui| {
             ui.spinner();
-            let attempt = match app.link_state() {
+            let attempt = match &app.link {
                 Some(crate::chat_state::LinkState::Connecting { attempt }) if *attempt > 1 => {
                     format!(" (attempt {attempt})")
                 }
@@ -58,7 +58,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
             };
             ui.label(format!(
                 "Connecting to {}…{attempt}",
-                app.address_text.trim()
+                app.form.address_text().trim()
             ));
             if ui.button("Cancel").clicked() {
                 actions.push(UiAction::CancelConnect);
@@ -71,14 +71,22 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
             actions.push(UiAction::Connect);
         }
     }
-    if let Some(error) = &app.connect_error {
+    if let Some(error) = app.form.error() {
         ui.add_space(8.0);
         ui.colored_label(ui.visuals().error_fg_color, error);
         // The host turned us away for now: trying again is the way on (same address, same
         // trusted code), no warning involved.
-        if app.connect_retry && !connecting && ui.button("Retry").clicked() {
+        if app.form.retry() && !connecting && ui.button("Retry").clicked() {
             actions.push(UiAction::Connect);
         }
     }
-    crate::ui::rooms::show(ui, app, actions);
+    if app.discovery {
+        let rooms = crate::ui::rooms::Rooms {
+            finder: app.rooms,
+            settings: app.settings,
+            pace: app.pace,
+            connecting,
+        };
+        crate::ui::rooms::show(ui, &rooms, actions);
+    }
 }

@@ -4,50 +4,45 @@
 
 use egui::RichText;
 
-use crate::app::{NatterApp, UiAction};
-use crate::chat_state::ChatState;
-use crate::conversations::Conversations;
+use crate::app::{SaveScope, UiAction};
+use crate::chat_state::{ChatState, ConversationKey, Conversations};
 
 /// The room and each private conversation side by side, each with its unread count; shown
 /// once there is a private conversation.
-pub fn tabs(
-    ui: &mut egui::Ui,
-    chat: &ChatState,
-    conversations: &Conversations,
-    actions: &mut Vec<UiAction>,
-) {
-    if chat.conversations.is_empty() {
+pub fn tabs(ui: &mut egui::Ui, chat: &ChatState, actions: &mut Vec<UiAction>) {
+    let conversations: &Conversations = &chat.conversations;
+    if !conversations.any_private() {
         return;
     }
-    let mut tab = |ui: &mut egui::Ui, key: Option<&String>, label: &str| {
-        let unread = conversations.unread(&key.cloned());
+    let mut tab = |ui: &mut egui::Ui, key: ConversationKey, label: &str| {
+        let unread = conversations.unread(&key);
         let text = match unread {
             0 => label.to_string(),
             n => format!("{label} ({n})"),
         };
-        let shown = conversations.current.as_ref() == key;
+        let shown = *conversations.shown() == key;
         let text = if unread > 0 {
             RichText::new(text).strong()
         } else {
             RichText::new(text)
         };
         if ui.selectable_label(shown, text).clicked() && !shown {
-            actions.push(UiAction::ShowConversation(key.cloned()));
+            actions.push(UiAction::ShowConversation(key));
         }
     };
     ui.horizontal_wrapped(|ui| {
-        tab(ui, None, "Room");
-        for with in &chat.conversations {
-            let gone = !chat.users.contains(with);
+        tab(ui, ConversationKey::Room, "Room");
+        for with in conversations.private() {
+            let gone = !chat.users.iter().any(|u| u == with);
             let label = if gone {
                 format!("{with} (away)")
             } else {
-                with.clone()
+                with.to_string()
             };
-            tab(ui, Some(with), &label);
+            tab(ui, ConversationKey::private(with), &label);
         }
     });
-    if let Some(with) = &conversations.current {
+    if let Some(with) = conversations.shown().nick() {
         ui.weak(format!(
             "Private conversation with {with}: only the two of you can read it."
         ));
@@ -56,9 +51,8 @@ pub fn tabs(
 }
 
 /// Save chat log with private conversations: the one shown, or everything.
-pub fn save_choice(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
-    use crate::app::SaveScope;
-    let shown = app.conversations.current.as_deref().unwrap_or("Room");
+pub fn save_choice(ui: &mut egui::Ui, shown: &ConversationKey, actions: &mut Vec<UiAction>) {
+    let shown = shown.nick().unwrap_or("Room");
     ui.horizontal_wrapped(|ui| {
         ui.label("Save which chat log?");
         if ui.button(format!("This conversation ({shown})")).clicked() {

@@ -2,10 +2,10 @@
 //!
 //! Draws and edits the app's fields; returns [`UiAction`]s for anything that touches the network.
 
-use crate::app::{NatterApp, UiAction};
-use crate::ui::shell;
+use crate::app::UiAction;
+use crate::ui::shell::{self, Tabs};
 
-pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
+pub fn show(ui: &mut egui::Ui, app: &mut Tabs<'_>, actions: &mut Vec<UiAction>) {
     ui.add_space(8.0);
     ui.heading("Host a chat on this computer");
     ui.label("Others on your network connect to this computer's address, shown once you start.");
@@ -15,10 +15,10 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
         .num_columns(2)
         .spacing([12.0, 10.0])
         .show(ui, |ui| {
-            let nick = shell::nickname_row(ui, app, true);
+            let nick = shell::nickname_row(ui, app.settings, app.form, true);
             let label = ui.label("Port");
             let port = ui
-                .add(egui::TextEdit::singleline(&mut app.port_text).desired_width(80.0))
+                .add(egui::TextEdit::singleline(app.hosting.port_text_mut()).desired_width(80.0))
                 .on_hover_text("5050 is usual; 0 lets the system pick any free port")
                 .labelled_by(label.id);
             ui.end_row();
@@ -26,7 +26,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
             enter = (nick.lost_focus() || port.lost_focus())
                 && ui.input(|i| i.key_pressed(egui::Key::Enter));
         });
-    if app.discovery.is_some() {
+    if app.discovery {
         ui.add_space(8.0);
         ui.checkbox(
             &mut app.settings.announce_room,
@@ -46,7 +46,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
     if ui.add(start).clicked() || enter {
         actions.push(UiAction::StartHosting);
     }
-    if let Some(problem) = &app.host_problem {
+    if let Some(problem) = app.hosting.problem() {
         ui.add_space(8.0);
         ui.colored_label(ui.visuals().error_fg_color, &problem.text);
         if problem.port_in_use && ui.button("Use any free port").clicked() {

@@ -7,12 +7,9 @@
 
 use egui::RichText;
 
-use crate::app::{NatterApp, UiAction};
+use crate::app::{KeyWarning, UiAction};
 
-pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
-    let Some(warning) = &mut app.key_warning else {
-        return;
-    };
+pub fn show(ui: &mut egui::Ui, warning: &mut KeyWarning, actions: &mut Vec<UiAction>) {
     egui::CentralPanel::default().show(ui, |ui| {
         ui.add_space(16.0);
         let error = ui.visuals().error_fg_color;

@@ -3,28 +3,38 @@
 //! entry whose announced code is not the one trusted for that room or address marked in words
 //! before anyone presses Join.
 //!
-//! Draws [`NatterApp::rooms`] only; finding them is the app's finder, which key is trusted is
+//! Draws the [`RoomFinder`]'s rooms only; finding them is the app's finder, which key is trusted is
 //! `crate::trust`, joining is [`UiAction::JoinRoom`].
 
-use crate::app::{LOOKING_FOR, NatterApp, UiAction};
-use crate::network::discovery::FoundRoom;
+use crate::app::{LOOKING_FOR, RoomFinder, UiAction};
+use crate::network::discovery::{FoundRoom, Pace};
+use crate::settings::Settings;
+
+/// What the section draws from.
+pub struct Rooms<'a> {
+    pub finder: &'a RoomFinder,
+    /// The trusted keys, to mark a room whose announced code is not the trusted one.
+    pub settings: &'a Settings,
+    pub pace: Pace,
+    /// A chat is being connected: Join waits.
+    pub connecting: bool,
+}
 use crate::network::protocol::PROTOCOL_VERSION;
 
-/// The section, when the app looks for rooms at all.
-pub fn show(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
-    if app.discovery.is_none() {
-        return;
-    }
+/// The section (shown when the app looks for rooms at all).
+pub fn show(ui: &mut egui::Ui, app: &Rooms<'_>, actions: &mut Vec<UiAction>) {
     ui.add_space(14.0);
     ui.strong("Rooms on your network");
     ui.add_space(4.0);
-    if let Some(problem) = &app.rooms_problem {
+    if let Some(problem) = app.finder.problem() {
         ui.colored_label(ui.visuals().warn_fg_color, problem);
         return;
     }
-    if app.rooms.is_empty() {
+    let rooms = app.finder.rooms();
+    if rooms.is_empty() {
         let looking = app
-            .finder_started
+            .finder
+            .started()
             .is_some_and(|at| at.elapsed() < LOOKING_FOR);
         ui.horizontal(|ui| {
             if looking {
@@ -36,12 +46,12 @@ pub fn show(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
         });
         return;
     }
-    let dim_after = app.discovery_pace.dim_after;
+    let dim_after = app.pace.dim_after;
     let now = std::time::Instant::now();
-    let enabled = !app.connecting();
-    for room in &app.rooms {
+    let enabled = !app.connecting;
+    for room in rooms {
         let fading = room.is_fading(now, dim_after);
-        let differs = crate::trust::differing_key(&app.settings, room, &app.rooms).is_some();
+        let differs = crate::trust::differing_key(app.settings, room, rooms).is_some();
         ui.horizontal(|ui| {
             if fading {
                 ui.multiply_opacity(0.45);

@@ -7,28 +7,50 @@
 
 use egui::RichText;
 
-use crate::app::{FileAction, NatterApp, UiAction};
-use crate::chat_state::LinkState;
+use crate::app::{FileAction, UiAction};
+use crate::chat_state::{ChatState, LinkState};
 
-/// Where a file goes, in words: "the room" or "bob".
-fn recipient(app: &NatterApp) -> String {
-    match &app.conversations.current {
-        Some(with) => with.clone(),
-        None => "the room".into(),
+/// Where a file would go now, and whether it can: what the Send file… button, the path field
+/// and dropped files draw from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileTarget {
+    /// A plain-text host: it carries no files.
+    pub plain: bool,
+    /// Files can be offered now (a Natter host, the link up).
+    pub enabled: bool,
+    /// Where a file goes, in words: "the room" or "bob".
+    pub recipient: String,
+}
+
+impl FileTarget {
+    pub fn new(chat: Option<&ChatState>, enabled: bool) -> Self {
+        FileTarget {
+            plain: chat.is_some_and(|c| c.link == LinkState::Plain),
+            enabled,
+            recipient: chat
+                .and_then(|c| c.conversations.shown().nick())
+                .unwrap_or("the room")
+                .to_string(),
+        }
     }
 }
 
 /// Send file…: hidden on a plain-text host (it carries no files), disabled while the link is
 /// not up.
-pub fn button(ui: &mut egui::Ui, app: &NatterApp, size: egui::Vec2, actions: &mut Vec<UiAction>) {
-    if app.link_state() == Some(&LinkState::Plain) {
+pub fn button(
+    ui: &mut egui::Ui,
+    target: &FileTarget,
+    size: egui::Vec2,
+    actions: &mut Vec<UiAction>,
+) {
+    if target.plain {
         return;
     }
-    let enabled = app.can_send_files();
+    let enabled = target.enabled;
     let hover = if enabled {
         format!(
             "Offer a file to {}; you can also drop files on the window",
-            recipient(app)
+            target.recipient
         )
     } else {
         "Files can be offered while connected".to_string()
@@ -46,9 +68,13 @@ pub fn button(ui: &mut egui::Ui, app: &NatterApp, size: egui::Vec2, actions: &mu
 }
 
 /// The path field that stands in for the file dialog when none can be shown.
-pub fn path_field(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
-    let to = recipient(app);
-    let Some(path) = &mut app.send_path else {
+pub fn path_field(
+    ui: &mut egui::Ui,
+    send_path: &mut Option<String>,
+    to: &str,
+    actions: &mut Vec<UiAction>,
+) {
+    let Some(path) = send_path else {
         return;
     };
     ui.add_space(4.0);
@@ -82,8 +108,8 @@ pub fn path_field(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAc
 
 /// Files dropped on the window are offered to the conversation shown; while files are dragged
 /// over it, the window says where they will go.
-pub fn dropped_files(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
-    if !app.can_send_files() {
+pub fn dropped_files(ui: &mut egui::Ui, target: &FileTarget, actions: &mut Vec<UiAction>) {
+    if !target.enabled {
         return;
     }
     let (hovering, dropped) = ui.ctx().input(|i| {
@@ -103,7 +129,7 @@ pub fn dropped_files(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAct
         painter.text(
             rect.center(),
             egui::Align2::CENTER_CENTER,
-            format!("Drop to offer to {}", recipient(app)),
+            format!("Drop to offer to {}", target.recipient),
             egui::FontId::proportional(22.0),
             egui::Color32::WHITE,
         );
@@ -111,11 +137,16 @@ pub fn dropped_files(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAct
 }
 
 /// The download folder: shown, typed, or chosen with the folder dialog.
-pub fn download_folder(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiAction>) {
+pub fn download_folder(
+    ui: &mut egui::Ui,
+    download_dir: &std::path::Path,
+    note: Option<&str>,
+    actions: &mut Vec<UiAction>,
+) {
     ui.label(RichText::new("Download folder").strong());
     ui.weak("Save puts files here:");
     let id = egui::Id::unique("download_folder_text");
-    let shown = app.download_dir().display().to_string();
+    let shown = download_dir.display().to_string();
     // While it is being typed in, the field keeps what was typed (an empty field means the
     // default, which would otherwise fill it again at once).
     let mut text = ui
@@ -140,7 +171,7 @@ pub fn download_folder(ui: &mut egui::Ui, app: &NatterApp, actions: &mut Vec<UiA
             actions.push(UiAction::File(FileAction::ChooseDownloadDir));
         }
     });
-    if let Some(note) = &app.files_note {
+    if let Some(note) = note {
         ui.colored_label(ui.visuals().warn_fg_color, note);
     }
 }

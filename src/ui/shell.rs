@@ -3,23 +3,43 @@
 //!
 //! Owns layout only: what the tabs do is in `host`/`connect`, what the actions do is in `app`.
 
-use crate::app::{NatterApp, Tab, UiAction};
-use crate::settings::ThemeChoice;
+use crate::app::{ConnectForm, HostingState, RoomFinder, Tab, UiAction};
+use crate::chat_state::LinkState;
+use crate::network::discovery::Pace;
+use crate::settings::{Settings, ThemeChoice};
 use crate::ui::{connect, host};
+
+/// The pieces of the app's state the window outside a chat draws and edits.
+pub struct Tabs<'a> {
+    pub settings: &'a mut Settings,
+    /// A sentence shown once at the top (e.g. settings could not be read).
+    pub notice: Option<&'a str>,
+    pub tab: &'a mut Tab,
+    pub form: &'a mut ConnectForm,
+    pub hosting: &'a mut HostingState,
+    pub rooms: &'a RoomFinder,
+    /// Whether rooms are announced and looked for at all.
+    pub discovery: bool,
+    pub pace: Pace,
+    /// A chat is being connected (the Connect tab shows its progress and Cancel).
+    pub connecting: bool,
+    /// The link of that chat, while it connects.
+    pub link: Option<LinkState>,
+}
 
 /// The card's widest: lines of text stay readable however wide the window is.
 const CARD_WIDTH: f32 = 520.0;
 
 /// Draws the tabs and the current tab's card; pushes what the person asked for to `actions`.
-pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
+pub fn show(ui: &mut egui::Ui, mut app: Tabs<'_>, actions: &mut Vec<UiAction>) {
     let theme_before = app.settings.theme;
-    egui::Panel::top("tabs").show(ui, |ui| title_bar(ui, app));
+    egui::Panel::top("tabs").show(ui, |ui| title_bar(ui, app.tab, app.settings));
     if app.settings.theme != theme_before {
         actions.push(UiAction::SetTheme(app.settings.theme));
         apply_theme(ui.ctx(), app.settings.theme);
     }
     egui::CentralPanel::default().show(ui, |ui| {
-        if let Some(notice) = &app.notice {
+        if let Some(notice) = app.notice {
             ui.horizontal_wrapped(|ui| {
                 ui.colored_label(ui.visuals().warn_fg_color, notice);
                 if ui.button("OK").clicked() {
@@ -38,9 +58,9 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
                 .corner_radius(8.0)
                 .show(ui, |ui| {
                     ui.set_width(width - 40.0);
-                    ui.vertical(|ui| match app.tab {
-                        Tab::Host => host::show(ui, app, actions),
-                        Tab::Connect => connect::show(ui, app, actions),
+                    ui.vertical(|ui| match *app.tab {
+                        Tab::Host => host::show(ui, &mut app, actions),
+                        Tab::Connect => connect::show(ui, &mut app, actions),
                     });
                 });
         });
@@ -48,19 +68,19 @@ pub fn show(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>)
 }
 
 /// "Natter", the two tabs, and the theme picker on the right.
-fn title_bar(ui: &mut egui::Ui, app: &mut NatterApp) {
+fn title_bar(ui: &mut egui::Ui, tab: &mut Tab, settings: &mut Settings) {
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         ui.heading("Natter");
         ui.add_space(12.0);
-        tab_button(ui, &mut app.tab, Tab::Host, "Host");
-        tab_button(ui, &mut app.tab, Tab::Connect, "Connect");
+        tab_button(ui, tab, Tab::Host, "Host");
+        tab_button(ui, tab, Tab::Connect, "Connect");
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             egui::ComboBox::from_label("Theme")
-                .selected_text(app.settings.theme.label())
+                .selected_text(settings.theme.label())
                 .show_ui(ui, |ui| {
                     for theme in ThemeChoice::ALL {
-                        ui.selectable_value(&mut app.settings.theme, theme, theme.label());
+                        ui.selectable_value(&mut settings.theme, theme, theme.label());
                     }
                 });
         });
@@ -111,23 +131,28 @@ pub fn visuals(theme: egui::Theme) -> egui::Visuals {
 /// as typed (checked on every keystroke, so a fixed mistake disappears at once). The field
 /// takes at most [`MAX_NICK_CHARS`] characters, and the keyboard focus at launch. Returns the
 /// field's response.
-pub fn nickname_row(ui: &mut egui::Ui, app: &mut NatterApp, enabled: bool) -> egui::Response {
+pub fn nickname_row(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    form: &mut ConnectForm,
+    enabled: bool,
+) -> egui::Response {
     use crate::network::text::MAX_NICK_CHARS;
     let label = ui.label("Your nickname");
     let response = ui
         .add_enabled(
             enabled,
-            egui::TextEdit::singleline(&mut app.settings.nickname)
+            egui::TextEdit::singleline(&mut settings.nickname)
                 .hint_text("e.g. Dana")
                 .char_limit(MAX_NICK_CHARS)
                 .desired_width(220.0),
         )
         .labelled_by(label.id);
-    if std::mem::take(&mut app.focus_nickname) {
+    if form.take_focus_nickname() {
         response.request_focus();
     }
     ui.end_row();
-    if let Some(problem) = app.nick_problem() {
+    if let Some(problem) = form.nick_problem(&settings.nickname) {
         ui.label("");
         ui.add(
             egui::Label::new(egui::RichText::new(problem).color(ui.visuals().error_fg_color))

@@ -7,14 +7,15 @@
 use egui::text::LayoutJob;
 use egui::{FontId, Key, TextFormat};
 
-use crate::app::{NatterApp, UiAction};
-use crate::chat_state::LinkState;
+use crate::app::{Session, UiAction};
+use crate::chat_state::{ConversationKey, LinkState};
 use crate::ui::bidi_text;
 use crate::ui::chat::nick_color;
 use crate::ui::chat_top::UNLOCKED;
 
-pub(super) fn user_list(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
-    let Some(chat) = &app.chat else {
+pub(super) fn user_list(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<UiAction>) {
+    let (chat, rename_draft) = session.chat_and_rename_draft();
+    let Some(chat) = chat else {
         return;
     };
     let mut open_rename = false;
@@ -87,16 +88,16 @@ pub(super) fn user_list(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Ve
                     .on_hover_cursor(egui::CursorIcon::PointingHand)
                     .clicked()
             {
-                actions.push(UiAction::ShowConversation(Some(user.clone())));
+                actions.push(UiAction::ShowConversation(ConversationKey::private(user)));
             }
         }
     });
-    if open_rename && app.rename_draft.is_none() {
-        app.rename_draft = Some(chat.my_nick.clone());
+    if open_rename && rename_draft.is_none() {
+        *rename_draft = Some(chat.my_nick.clone());
         // The box takes the keyboard focus once, when its field exists (next in this frame).
         ui.data_mut(|d| d.insert_temp(rename_field_id(), true));
     }
-    rename_box(ui, app, actions);
+    rename_box(ui, rename_draft, actions);
 }
 
 fn rename_field_id() -> egui::Id {
@@ -104,9 +105,9 @@ fn rename_field_id() -> egui::Id {
 }
 
 /// The small box for a new name, under the user list while it is open.
-fn rename_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction>) {
+fn rename_box(ui: &mut egui::Ui, rename_draft: &mut Option<String>, actions: &mut Vec<UiAction>) {
     use crate::network::text::MAX_NICK_CHARS;
-    let Some(draft) = &mut app.rename_draft else {
+    let Some(draft) = rename_draft.as_mut() else {
         return;
     };
     let mut done = None;
@@ -135,11 +136,11 @@ fn rename_box(ui: &mut egui::Ui, app: &mut NatterApp, actions: &mut Vec<UiAction
     });
     match done {
         Some(true) => {
-            if let Some(wanted) = app.rename_draft.take() {
+            if let Some(wanted) = rename_draft.take() {
                 actions.push(UiAction::Rename(wanted));
             }
         }
-        Some(false) => app.rename_draft = None,
+        Some(false) => *rename_draft = None,
         None => {}
     }
 }

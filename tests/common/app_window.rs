@@ -42,9 +42,9 @@ impl Window {
                         let _ = tx.send(());
                     }),
                 );
-                app.host_bind = std::net::Ipv4Addr::LOCALHOST;
+                app.options_mut().host_bind = std::net::Ipv4Addr::LOCALHOST;
                 // No discovery datagrams unless a test points them at loopback itself.
-                app.discovery = None;
+                app.options_mut().discovery = None;
                 // No notifications on the desktop of whoever runs the tests: recorded instead.
                 app.set_notify_sink(Box::new(recording.clone()));
                 app
@@ -140,12 +140,7 @@ impl Window {
     pub fn host(nick: &str) -> (Window, String) {
         let mut window = Window::new();
         window.start_hosting(nick);
-        let port = window
-            .app()
-            .hosting
-            .as_ref()
-            .map(|h| h.port)
-            .unwrap_or_default();
+        let port = window.app().hosting().map(|h| h.port).unwrap_or_default();
         (window, format!("127.0.0.1:{port}"))
     }
 

@@ -1,20 +1,28 @@
 //! A line typed in the chat: a message, an action or a command (`commands::parse`), sent to
 //! the host or answered in the window; and asking for another nickname.
 
-use super::*;
+use crate::app::NatterApp;
+use crate::chat_state::{ConversationKey, LinkState};
+use crate::commands::{self, Typed};
+use crate::network::client::ClientCommand;
+use crate::network::text::normalize_nick;
 
 impl NatterApp {
     /// A line typed in the chat: a message, or a command (see [`commands`]). Commands the
     /// window answers itself send nothing.
-    pub(super) fn send(&mut self, text: String) {
+    pub(in crate::app) fn send(&mut self, text: String) {
         let text = text.trim_end().to_string();
         if text.trim().is_empty() {
             return;
         }
-        let (Some(chat), Some(client)) = (&mut self.chat, &self.client) else {
+        if self.session.chat.is_none() || self.session.client.is_none() {
+            return;
+        }
+        self.scroll_to_end();
+        let session = &mut self.session;
+        let (Some(chat), Some(client)) = (&mut session.chat, &session.client) else {
             return;
         };
-        self.list.scroll_to_bottom = true;
         // A host that does not speak Natter has its own commands, if any: send what was typed.
         let typed = if chat.link == LinkState::Plain {
             Typed::Say(text)
@@ -33,7 +41,7 @@ impl NatterApp {
                         return;
                     }
                 };
-                self.show_conversation(Some(to.clone()));
+                self.show_conversation(ConversationKey::private(&to));
                 self.send_private(to, text, false);
                 return;
             }
@@ -54,12 +62,12 @@ impl NatterApp {
                 return;
             }
         };
-        if let Some(to) = self.conversations.current.clone() {
+        if let Some(to) = chat.conversations.shown().nick().map(str::to_string) {
             self.send_private(to, text, action);
             return;
         }
-        let local_id = self.next_local_id;
-        self.next_local_id += 1;
+        session.next_local_id += 1;
+        let local_id = session.next_local_id;
         chat.add_pending_line(local_id, &text, action);
         client.send(if action {
             ClientCommand::SendAction { local_id, text }
@@ -69,8 +77,8 @@ impl NatterApp {
     }
 
     /// Asks the host for another nickname, if it follows the rules; the chat says what came of it.
-    pub(super) fn rename(&mut self, wanted: &str) {
-        let (Some(chat), Some(client)) = (&mut self.chat, &self.client) else {
+    pub(in crate::app) fn rename(&mut self, wanted: &str) {
+        let (Some(chat), Some(client)) = (&mut self.session.chat, &self.session.client) else {
             return;
         };
         match normalize_nick(wanted) {
@@ -81,6 +89,6 @@ impl NatterApp {
             }
             Err(problem) => chat.system(format!("Your name was not changed: {problem}")),
         }
-        self.list.scroll_to_bottom = true;
+        self.scroll_to_end();
     }
 }

@@ -2,14 +2,14 @@
 //! Decline, a progress bar with Cancel, Open and Show in folder; for our own offers each
 //! receiver's progress and Stop offering).
 //!
-//! Draws from `transfers` and returns [`UiAction`]s; it never touches a socket or a file.
+//! Draws from `chat_state::SharedFiles` and returns [`UiAction`]s; it never touches a socket or a file.
 
 use egui::text::LayoutJob;
 use egui::{Color32, FontId, RichText, TextFormat};
 
 use crate::app::{FileAction, UiAction};
 use crate::chat_state::ChatLine;
-use crate::transfers::{Incoming, Outgoing, Progress, Receiver, Side, Transfer};
+use crate::chat_state::{Incoming, Outgoing, Progress, Receiver, SharedFile, Side};
 use crate::ui::bidi_text;
 use crate::ui::chat::{nick_color, time_label};
 
@@ -21,7 +21,7 @@ pub fn file_row(
     ui: &mut egui::Ui,
     line: &ChatLine,
     id: &str,
-    transfer: Option<&Transfer>,
+    transfer: Option<&SharedFile>,
     my_nick: &str,
     actions: &mut Vec<UiAction>,
 ) -> egui::Response {
@@ -49,7 +49,7 @@ pub fn file_row(
 
 /// "10:02  dana offers photo.jpg (2.1 MB)": names in their colours, right-to-left names in
 /// visual order; screen readers get the sentence in logical order.
-fn headline(ui: &mut egui::Ui, line: &ChatLine, transfer: &Transfer, my_nick: &str) {
+fn headline(ui: &mut egui::Ui, line: &ChatLine, transfer: &SharedFile, my_nick: &str) {
     let dark = ui.visuals().dark_mode;
     let font = FontId::proportional(14.0);
     let format = |color: Color32| TextFormat {

@@ -1,9 +1,12 @@
-//! File transfers as the window knows them, keyed by file id: offers to us (save, decline,
-//! saving, saved) and our own offers with how each receiver is doing.
+//! Shared files, the window's name for file transfers: every file offered in the chat, keyed
+//! by file id: offers to us (save, decline, saving, saved) and our own offers with how each
+//! receiver is doing. (Each layer has its own word: `network::files` is the disk,
+//! `network::client::transfers` the wire.)
 //!
-//! Owns turning the client's `File*` events into this state and the words the lines show
-//! (speed, time left). Each transfer has one chat line ([`crate::chat_state::LineKind::File`])
-//! that `ui::transfers` draws from here. Draws nothing and touches no socket or file.
+//! Owns this state and the words the lines show (speed, time left); `chat_state::files` feeds
+//! it the client's `File*` events. Each file has one chat line
+//! ([`crate::chat_state::LineKind::File`]) that `ui::file_row` draws from here. Draws nothing
+//! and touches no socket or file.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -117,7 +120,7 @@ pub enum Side {
 
 /// One file, ours or someone's.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transfer {
+pub struct SharedFile {
     pub name: String,
     /// Not known while ours is being prepared.
     pub size: Option<u64>,
@@ -130,7 +133,7 @@ pub struct Transfer {
     pub note: Option<String>,
 }
 
-impl Transfer {
+impl SharedFile {
     /// The sentence that stands for the line in a saved log and the copy menu.
     pub fn summary(&self) -> String {
         let size = self
@@ -151,13 +154,12 @@ impl Transfer {
     }
 
     /// The conversation its line belongs to: the room, or the private one.
-    pub fn conversation(&self, my_nick: &str) -> Option<String> {
-        let to = self.to.as_ref()?;
-        Some(if self.from == my_nick {
-            to.clone()
-        } else {
-            self.from.clone()
-        })
+    pub fn conversation(&self, my_nick: &str) -> super::ConversationKey {
+        match &self.to {
+            None => super::ConversationKey::Room,
+            Some(to) if self.from == my_nick => super::ConversationKey::private(to),
+            Some(_) => super::ConversationKey::private(&self.from),
+        }
     }
 }
 
@@ -173,16 +175,16 @@ pub enum Change {
 
 /// Every file of this chat, by id.
 #[derive(Debug, Default)]
-pub struct Transfers {
-    files: HashMap<String, Transfer>,
+pub struct SharedFiles {
+    files: HashMap<String, SharedFile>,
 }
 
-impl Transfers {
-    pub fn get(&self, id: &str) -> Option<&Transfer> {
+impl SharedFiles {
+    pub fn get(&self, id: &str) -> Option<&SharedFile> {
         self.files.get(id)
     }
 
-    pub fn get_mut(&mut self, id: &str) -> Option<&mut Transfer> {
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut SharedFile> {
         self.files.get_mut(id)
     }
 
@@ -191,7 +193,7 @@ impl Transfers {
         if self.files.contains_key(&id) {
             return Change::Nothing;
         }
-        let transfer = Transfer {
+        let transfer = SharedFile {
             name,
             size: None,
             from: me.to_string(),
@@ -228,7 +230,7 @@ impl Transfers {
                 state: Incoming::Offered,
             }
         };
-        let transfer = Transfer {
+        let transfer = SharedFile {
             name: offer.name,
             size: Some(offer.size),
             from: offer.from,
@@ -242,7 +244,7 @@ impl Transfers {
 
     /// The person pressed Save: shown as starting until progress comes.
     pub fn saving(&mut self, id: &str) {
-        if let Some(Transfer {
+        if let Some(SharedFile {
             side: Side::Incoming { state },
             size,
             ..
@@ -373,7 +375,7 @@ mod tests {
 
     #[test]
     fn an_offer_is_summed_up_with_sender_name_and_size_and_ours_says_you() {
-        let mut transfers = Transfers::default();
+        let mut transfers = SharedFiles::default();
         transfers.offered(offer("a", "dana", None), false);
         assert_eq!(
             transfers.get("a").unwrap().summary(),
@@ -395,11 +397,11 @@ mod tests {
 
     #[test]
     fn a_stop_that_keeps_the_offer_open_offers_save_again_and_one_that_does_not_does_not() {
-        let mut transfers = Transfers::default();
+        let mut transfers = SharedFiles::default();
         transfers.offered(offer("a", "dana", None), false);
         transfers.saving("a");
         transfers.stopped("a", None, "You stopped saving it.".into(), true);
-        let open = |t: &Transfers| match &t.get("a").unwrap().side {
+        let open = |t: &SharedFiles| match &t.get("a").unwrap().side {
             Side::Incoming {
                 state: Incoming::Stopped { offer_open, .. },
                 ..
@@ -414,18 +416,14 @@ mod tests {
 
     #[test]
     fn a_private_offer_belongs_to_the_conversation_with_the_other_person() {
-        let mut transfers = Transfers::default();
+        let mut transfers = SharedFiles::default();
         transfers.offered(offer("a", "dana", Some("bob")), false);
         transfers.offered(offer("b", "bob", Some("dana")), true);
         transfers.offered(offer("c", "dana", None), false);
-        assert_eq!(
-            transfers.get("a").unwrap().conversation("bob").as_deref(),
-            Some("dana")
-        );
-        assert_eq!(
-            transfers.get("b").unwrap().conversation("bob").as_deref(),
-            Some("dana")
-        );
-        assert_eq!(transfers.get("c").unwrap().conversation("bob"), None);
+        let dana = super::super::ConversationKey::private("dana");
+        assert_eq!(transfers.get("a").unwrap().conversation("bob"), dana);
+        assert_eq!(transfers.get("b").unwrap().conversation("bob"), dana);
+        let room = super::super::ConversationKey::Room;
+        assert_eq!(transfers.get("c").unwrap().conversation("bob"), room);
     }
 }
