@@ -422,7 +422,23 @@ impl Files {
                 by,
                 reason,
             } => self.on_cancel(id, delivery, by, reason),
-            _ => {}
+            // Someone declined a file that is not ours: nothing of ours changes.
+            ServerFrame::FileDecline { .. } => {}
+            // The reader hands file data over as chunks, decoded on its own thread.
+            ServerFrame::FileChunk { .. } => {}
+            // The supervisor keeps these; it hands this thread only the file frames.
+            ServerFrame::Welcome { .. }
+            | ServerFrame::Accepted { .. }
+            | ServerFrame::Chat(_)
+            | ServerFrame::Join { .. }
+            | ServerFrame::Leave { .. }
+            | ServerFrame::Encryption { .. }
+            | ServerFrame::Nick { .. }
+            | ServerFrame::Ping {}
+            | ServerFrame::Pong {}
+            | ServerFrame::Error { .. }
+            | ServerFrame::Bye { .. }
+            | ServerFrame::Presence { .. } => {}
         }
     }
 
