@@ -298,7 +298,7 @@ pub(super) fn dial(address: &str, timeout: Duration) -> Result<TcpStream, Client
 /// updated as soon as the host names our new session, so a drop during the history still
 /// resumes the right stay. What the host said to let us in comes with a Natter host only.
 pub(super) fn greet(
-    stream: HostStream,
+    mut stream: HostStream,
     hello: &ClientFrame,
     timeout: Duration,
     resume: &mut Option<Resume>,
