@@ -16,7 +16,7 @@ use crate::network::protocol::{
 };
 use crate::network::tls::{Identity, server_config};
 
-const WAIT: Duration = Duration::from_secs(30);
+const WAIT: Duration = Duration::from_secs(60);
 /// Far more than the sockets between us hold (a few MiB on loopback), so our upload stalls.
 const FILE_BYTES: usize = 24 << 20;
 
