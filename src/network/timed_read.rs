@@ -1,8 +1,9 @@
 //! One read from a blocking socket that gives up after a timeout.
 //!
-//! Owns the read-with-timeout pattern that the server's connections and the client's reader
-//! and handshake share: set the timeout, read, and tell bytes, silence, an orderly close and a
-//! broken connection apart. Does not own buffers, line splitting or what a timeout means.
+//! Owns the read-with-timeout pattern of the client's handshake (the supervisor reads
+//! blocking until it is in the room; the link thread then waits in a poll): set the timeout,
+//! read, and tell bytes, silence, an orderly close and a broken connection apart. Does not own
+//! buffers, line splitting or what a timeout means.
 
 use std::io::{self, Read};
 use std::net::TcpStream;

@@ -145,7 +145,28 @@ impl Handshake {
                 history.push(message);
                 Ok(self.finish_if_complete())
             }
-            (other, _) => Err(ClientError::Lost {
+            // Every frame type is named, so a new one does not compile until it is decided
+            // here; `accepted` and `chat` land here only out of their turn.
+            (
+                other @ (ServerFrame::Welcome { .. }
+                | ServerFrame::Accepted { .. }
+                | ServerFrame::Chat(_)
+                | ServerFrame::Join { .. }
+                | ServerFrame::Leave { .. }
+                | ServerFrame::Encryption { .. }
+                | ServerFrame::Nick { .. }
+                | ServerFrame::Pong {}
+                | ServerFrame::Bye { .. }
+                | ServerFrame::Presence { .. }
+                | ServerFrame::FileOffer(_)
+                | ServerFrame::FileAccept { .. }
+                | ServerFrame::FileDecline { .. }
+                | ServerFrame::FileChunk { .. }
+                | ServerFrame::FileAck { .. }
+                | ServerFrame::FileDone { .. }
+                | ServerFrame::FileCancel { .. }),
+                _,
+            ) => Err(ClientError::Lost {
                 detail: format!("the host sent {other:?} during the handshake"),
             }),
         }
@@ -164,7 +185,27 @@ impl Handshake {
             Ok(ServerFrame::Error { code, message, .. }) => {
                 return Err(ClientError::Rejected { code, message });
             }
-            _ => return Ok(Progress::NotNatter),
+            // Anything else first is no Natter host's greeting.
+            Ok(
+                ServerFrame::Accepted { .. }
+                | ServerFrame::Chat(_)
+                | ServerFrame::Join { .. }
+                | ServerFrame::Leave { .. }
+                | ServerFrame::Encryption { .. }
+                | ServerFrame::Nick { .. }
+                | ServerFrame::Ping {}
+                | ServerFrame::Pong {}
+                | ServerFrame::Bye { .. }
+                | ServerFrame::Presence { .. }
+                | ServerFrame::FileOffer(_)
+                | ServerFrame::FileAccept { .. }
+                | ServerFrame::FileDecline { .. }
+                | ServerFrame::FileChunk { .. }
+                | ServerFrame::FileAck { .. }
+                | ServerFrame::FileDone { .. }
+                | ServerFrame::FileCancel { .. },
+            )
+            | Err(_) => return Ok(Progress::NotNatter),
         };
         if version != PROTOCOL_VERSION {
             return Err(ClientError::VersionMismatch {
@@ -257,7 +298,7 @@ pub(super) fn dial(address: &str, timeout: Duration) -> Result<TcpStream, Client
 /// updated as soon as the host names our new session, so a drop during the history still
 /// resumes the right stay. What the host said to let us in comes with a Natter host only.
 pub(super) fn greet(
-    stream: HostStream,
+    mut stream: HostStream,
     hello: &ClientFrame,
     timeout: Duration,
     resume: &mut Option<Resume>,

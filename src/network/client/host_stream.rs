@@ -1,38 +1,26 @@
 //! The client's link to a host as bytes: a bare TCP stream, or a TLS session over one.
 //!
-//! Owns the TLS handshake (with the host's key fingerprint recorded, see `tls::verify`),
-//! encrypting what the supervisor writes and decrypting what the reader reads. The client
-//! keeps two threads per link (the reader blocks on the socket, the supervisor writes), so the
-//! session is shared under a lock held only while records are processed or written, never
-//! while waiting for the host. Does not decide whether the key is trusted (`supervisor`).
+//! Owns the TLS handshake (with the host key's fingerprint recorded, see `tls::verify`) and
+//! the blocking reads and writes of the Natter handshake that follows, on the supervisor's
+//! thread. A [`HostStream`] has one owner at a time: the supervisor while it dials and says
+//! hello, then the link thread (`link_io`), which takes its socket and session apart with
+//! [`HostStream::into_parts`]. Does not decide whether the key is trusted (`supervisor`).
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls::ClientConnection;
 use rustls_pki_types::ServerName;
 
-use crate::network::lock;
-use crate::network::timed_read::{ReadOutcome, read_within};
+use crate::network::timed_read::{ReadOutcome, is_timeout, read_within};
 use crate::network::tls::{self, DoorRefusal, Fingerprint, RecordingVerifier};
 
-/// The link's bytes, encrypted or not. Clones share the TLS session.
+/// The link's bytes, encrypted or not, with one owner.
 pub(super) struct HostStream {
     tcp: TcpStream,
-    tls: Option<Arc<Mutex<Tls>>>,
-    /// Held while a bare link is written: the supervisor and the files thread both write,
-    /// and a frame must go out whole. (A TLS link's session lock does the same.)
-    writing: Arc<Mutex<()>>,
-}
-
-/// A TLS session with the records read from the socket that it could not take yet: rustls
-/// takes no more while 16 KiB of decrypted bytes wait to be read, and a file's data comes in
-/// full-size records back to back.
-struct Tls {
-    session: ClientConnection,
-    unread: Vec<u8>,
+    tls: Option<Box<ClientConnection>>,
 }
 
 /// Why the TLS handshake did not give an encrypted link.
@@ -101,11 +89,7 @@ fn not_tls(e: &io::Error, first: &[u8]) -> TlsRefused {
 
 impl HostStream {
     pub(super) fn plain(tcp: TcpStream) -> HostStream {
-        HostStream {
-            tcp,
-            tls: None,
-            writing: Arc::default(),
-        }
+        HostStream { tcp, tls: None }
     }
 
     /// Runs a TLS 1.3 handshake over `tcp` within `timeout`; nothing but the handshake is
@@ -139,7 +123,7 @@ impl HostStream {
             match session.complete_io(&mut socket) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if crate::network::timed_read::is_timeout(&e) => {}
+                Err(e) if is_timeout(&e) => {}
                 Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                     return Err(not_tls(&e, &socket.first));
                 }
@@ -151,33 +135,18 @@ impl HostStream {
         let fingerprint = verifier.seen().ok_or(TlsRefused::NotTls)?;
         let stream = HostStream {
             tcp,
-            tls: Some(Arc::new(Mutex::new(Tls {
-                session,
-                unread: Vec::new(),
-            }))),
-            writing: Arc::default(),
+            tls: Some(Box::new(session)),
         };
         Ok((stream, fingerprint))
     }
 
-    pub(super) fn try_clone(&self) -> io::Result<HostStream> {
-        Ok(HostStream {
-            tcp: self.tcp.try_clone()?,
-            tls: self.tls.clone(),
-            writing: Arc::clone(&self.writing),
-        })
-    }
-
-    /// Writes all of `bytes` (encrypted on a TLS link).
-    pub(super) fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
-        let Some(tls) = &self.tls else {
-            let _whole = lock(&self.writing);
+    /// Writes all of `bytes` (encrypted on a TLS link), blocking.
+    pub(super) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let Some(session) = &mut self.tls else {
             return (&self.tcp).write_all(bytes);
         };
         // The session takes at most its buffer's worth (64 KiB) at a time: a longer line
-        // goes out in parts, each sent before the next is given, all under one lock so no
-        // other frame comes between them.
-        let session = &mut lock(tls).session;
+        // goes out in parts, each sent before the next is given.
         let mut rest = bytes;
         while !rest.is_empty() {
             let taken = session.writer().write(rest)?;
@@ -190,98 +159,52 @@ impl HostStream {
         Ok(())
     }
 
-    /// Reads once: plaintext bytes, silence within `timeout`, the end, or a failure.
-    pub(super) fn read_within(&self, buf: &mut [u8], timeout: Duration) -> ReadOutcome {
-        let Some(tls) = &self.tls else {
+    /// Reads once, blocking: plaintext bytes, silence within `timeout`, the end, or a failure.
+    pub(super) fn read_within(&mut self, buf: &mut [u8], timeout: Duration) -> ReadOutcome {
+        let Some(session) = &mut self.tls else {
             return read_within(&self.tcp, buf, timeout);
         };
         let deadline = Instant::now() + timeout;
         loop {
-            let mut link = lock(tls);
-            match link.session.reader().read(buf) {
+            match session.reader().read(buf) {
                 Ok(0) => return ReadOutcome::Closed,
                 Ok(n) => return ReadOutcome::Bytes(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return ReadOutcome::Closed,
                 Err(e) => return ReadOutcome::Failed(e),
             }
-            // Records read earlier go first, as far as the session takes them.
-            if !link.unread.is_empty() {
-                if let Err(e) = link.take_records(&self.tcp) {
-                    return ReadOutcome::Failed(e);
-                }
-                continue;
-            }
-            drop(link);
+            // No plaintext waits, so the session takes the next records from the socket
+            // itself: there is nothing to keep for later.
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return ReadOutcome::TimedOut;
             }
-            let read = read_within(&self.tcp, buf, left);
-            let mut link = lock(tls);
-            let taken = match read {
-                ReadOutcome::Bytes(n) => {
-                    link.unread.extend_from_slice(&buf[..n]);
-                    link.take_records(&self.tcp)
-                }
-                ReadOutcome::Closed => link.host_closed(&self.tcp),
-                other => return other,
-            };
-            if let Err(e) = taken {
+            if let Err(e) = self
+                .tcp
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            {
+                return ReadOutcome::Failed(e);
+            }
+            match session.read_tls(&mut &self.tcp) {
+                // 0: the host closed; the session learns it, and the reader says so above.
+                Ok(_) => {}
+                Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return ReadOutcome::Failed(e),
+            }
+            if let Err(e) = session.process_new_packets() {
+                // The alert that says why goes out if it can.
+                let _ = send_records(session, &self.tcp);
+                return ReadOutcome::Failed(io::Error::new(io::ErrorKind::InvalidData, e));
+            }
+            if let Err(e) = send_records(session, &self.tcp) {
                 return ReadOutcome::Failed(e);
             }
         }
     }
 
-    /// Says goodbye on a TLS link (best effort), then closes both directions.
-    pub(super) fn shutdown(&self) {
-        if let Some(tls) = &self.tls {
-            let session = &mut lock(tls).session;
-            session.send_close_notify();
-            let _ = send_records(session, &self.tcp);
-        }
-        let _ = self.tcp.shutdown(Shutdown::Both);
-    }
-}
-
-impl Tls {
-    /// Gives the session the records read so far, as many as it takes before its decrypted
-    /// bytes must be read, and sends any answer.
-    fn take_records(&mut self, tcp: &TcpStream) -> io::Result<()> {
-        // What the session took is let go of once at the end: draining after every record
-        // moved the rest of a file's 64 kB of records along each time.
-        let mut offset = 0;
-        let fed = loop {
-            if offset == self.unread.len() || !self.session.wants_read() {
-                break Ok(());
-            }
-            let taken = match self.session.read_tls(&mut &self.unread[offset..]) {
-                Ok(taken) => taken,
-                Err(e) => break Err(e),
-            };
-            offset += taken;
-            if let Err(e) = self.session.process_new_packets() {
-                break Err(io::Error::new(io::ErrorKind::InvalidData, e));
-            }
-            if taken == 0 {
-                break Ok(());
-            }
-        };
-        self.unread.drain(..offset);
-        fed?;
-        send_records(&mut self.session, tcp)
-    }
-
-    /// The host closed: the session learns of the end once it has taken what came before.
-    fn host_closed(&mut self, tcp: &TcpStream) -> io::Result<()> {
-        self.take_records(tcp)?;
-        if self.unread.is_empty() {
-            self.session.read_tls(&mut &[][..])?;
-            self.session
-                .process_new_packets()
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        }
-        Ok(())
+    /// The socket and the TLS session, for the link thread that owns them from now on.
+    pub(super) fn into_parts(self) -> (TcpStream, Option<Box<ClientConnection>>) {
+        (self.tcp, self.tls)
     }
 }
 

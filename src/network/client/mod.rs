@@ -11,7 +11,8 @@
 //! - `handshake`: dialing, `hello`, and the handshake as a small state type;
 //! - `host_stream`: the link's bytes, bare or through TLS, with the host key's fingerprint;
 //! - `supervisor`: the connection's life as a loop over named states, one thread;
-//! - `reader`: the reader thread of a live link.
+//! - `link_io`: the link thread, the one owner of a live link's socket and TLS session;
+//! - `reader`: what a live link does with the host's bytes (lines, frames, idle timeout).
 //!
 //! Knows nothing of windows; calls the [`WakeUp`] after each event.
 //!
@@ -23,6 +24,7 @@ mod error;
 mod from_host;
 mod handshake;
 mod host_stream;
+mod link_io;
 mod reader;
 mod supervisor;
 mod transfers;

@@ -1,21 +1,21 @@
-//! The client's reader thread: bytes from the host become frames (or plain lines) for the
-//! supervisor.
+//! What a live link does with the bytes the host sends: lines become frames (or plain lines)
+//! for the supervisor, file data goes straight to the files thread.
 //!
-//! Owns reading, splitting, decoding, the idle timeout and showing a plain host's prompt that
-//! has no newline. Does not answer anything: the supervisor writes.
+//! Owns splitting, decoding, the idle timeout, showing a plain host's prompt that has no
+//! newline, and the words a link's end is passed on with. Does not touch the socket (the
+//! link thread, `link_io`, reads and hands the bytes over) and answers nothing (the
+//! supervisor does).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::Sender;
 
 use super::error::ClientError;
 use super::from_host::decode_from_host;
-use super::host_stream::HostStream;
 use super::transfers::FilesInput;
 use crate::network::protocol::chunk_line::HostChunk;
 use crate::network::protocol::{LineSplitter, ServerFrame};
 use crate::network::text::clean_text;
-use crate::network::timed_read::ReadOutcome;
 
 /// How long a plain host's unfinished line ("Enter your name: ") waits before it is shown.
 const PLAIN_PROMPT_PAUSE: Duration = Duration::from_millis(200);
@@ -25,7 +25,7 @@ const PLAIN_PROMPT_PAUSE: Duration = Duration::from_millis(200);
 #[cfg(test)]
 pub(super) const PANIC_TEXT: &[u8] = b"natter-test: panic in the reader";
 
-/// What the reader thread passes to the supervisor.
+/// What the link thread passes to the supervisor.
 pub(super) enum Incoming {
     Frame(ServerFrame),
     /// A line from a plain host, escapes stripped.
@@ -52,14 +52,19 @@ impl Incoming {
     }
 }
 
-/// Everything the reader thread needs.
+/// Whether the link goes on after what the reader was given.
+pub(super) enum Flow {
+    Go,
+    /// The link ended (the supervisor was told why) or nobody listens any more.
+    Stop,
+}
+
+/// Everything the link's reading needs, besides the socket.
 pub(super) struct Reader {
-    pub(super) stream: HostStream,
     pub(super) splitter: LineSplitter,
     /// Lines the handshake already read.
     pub(super) early_lines: Vec<Vec<u8>>,
     pub(super) plain: bool,
-    pub(super) idle_timeout: Duration,
     pub(super) incoming: Sender<Incoming>,
     /// The files thread: file data goes straight there, not through the supervisor, so a
     /// chunk wakes one thread, not two.
@@ -67,57 +72,66 @@ pub(super) struct Reader {
 }
 
 impl Reader {
-    /// Reads until the connection ends or the supervisor stops listening.
-    pub(super) fn run(mut self) {
+    /// Passes on the lines the handshake already read.
+    pub(super) fn forward_early(&mut self) -> Flow {
         let early = std::mem::take(&mut self.early_lines);
-        if !self.forward(early) {
-            return;
+        flow(self.forward(early))
+    }
+
+    /// Bytes from the host: every line they complete is passed on.
+    pub(super) fn on_bytes(&mut self, bytes: &[u8]) -> Flow {
+        let mut lines = Vec::new();
+        let pushed = self.splitter.push(bytes, &mut lines);
+        if !self.forward(lines) {
+            return Flow::Stop;
         }
-        // A file chunk's line is 60 kB: read it in one or two calls, not four.
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut last_heard = Instant::now();
-        loop {
-            let waiting_prompt = self.plain && self.splitter.has_partial();
-            let timeout = if waiting_prompt {
-                PLAIN_PROMPT_PAUSE
-            } else {
-                self.idle_timeout
-            };
-            let mut lines = Vec::new();
-            let result = match self.stream.read_within(&mut buf, timeout) {
-                ReadOutcome::Bytes(n) => {
-                    last_heard = Instant::now();
-                    self.splitter
-                        .push(&buf[..n], &mut lines)
-                        .map_err(|_| lost("the host sent a line that is too long"))
-                }
-                ReadOutcome::TimedOut if waiting_prompt => {
-                    lines.extend(self.splitter.take_partial());
-                    Ok(())
-                }
-                ReadOutcome::TimedOut
-                    if !self.plain && last_heard.elapsed() >= self.idle_timeout =>
-                {
-                    Err(ClientError::Silent {
-                        secs: self.idle_timeout.as_secs(),
-                    })
-                }
-                ReadOutcome::TimedOut => Ok(()),
-                ReadOutcome::Closed => Err(lost("the host closed the connection")),
-                ReadOutcome::Failed(e) => Err(ClientError::lost(&e)),
-            };
-            if !self.forward(lines) {
-                return;
-            }
-            if let Err(error) = result {
-                if self.plain {
-                    let partial: Vec<_> = self.splitter.take_partial().into_iter().collect();
-                    self.forward(partial);
-                }
-                let _ = self.incoming.send(Incoming::Ended(error));
-                return;
-            }
+        if pushed.is_err() {
+            self.end(lost("the host sent a line that is too long"));
+            return Flow::Stop;
         }
+        Flow::Go
+    }
+
+    /// Nothing came for `quiet`: a plain host's unfinished line (a prompt) is shown after a
+    /// pause, and a Natter host silent past `idle_timeout` ends the link.
+    pub(super) fn on_quiet(&mut self, quiet: Duration, idle_timeout: Duration) -> Flow {
+        if self.plain {
+            if self.splitter.has_partial() && quiet >= PLAIN_PROMPT_PAUSE {
+                let partial: Vec<_> = self.splitter.take_partial().into_iter().collect();
+                return flow(self.forward(partial));
+            }
+            return Flow::Go;
+        }
+        if quiet >= idle_timeout {
+            self.end(ClientError::Silent {
+                secs: idle_timeout.as_secs(),
+            });
+            return Flow::Stop;
+        }
+        Flow::Go
+    }
+
+    /// How long the link may wait for bytes before [`Reader::on_quiet`] has something to do
+    /// (`None`: no limit).
+    pub(super) fn wait_for(&self, quiet: Duration, idle_timeout: Duration) -> Option<Duration> {
+        if !self.plain {
+            return Some(idle_timeout.saturating_sub(quiet));
+        }
+        (self.splitter.has_partial()).then(|| PLAIN_PROMPT_PAUSE.saturating_sub(quiet))
+    }
+
+    /// The host closed the connection.
+    pub(super) fn closed(&mut self) {
+        self.end(lost("the host closed the connection"));
+    }
+
+    /// The link ended with `error`: a plain host's unfinished line is shown first.
+    pub(super) fn end(&mut self, error: ClientError) {
+        if self.plain {
+            let partial: Vec<_> = self.splitter.take_partial().into_iter().collect();
+            self.forward(partial);
+        }
+        let _ = self.incoming.send(Incoming::Ended(error));
     }
 
     /// Passes lines on; false once reading should stop (a bad frame, or nobody listening).
@@ -160,6 +174,10 @@ impl Reader {
             Err(e) => Incoming::Ended(lost(&format!("the host sent a bad frame: {e}"))),
         }
     }
+}
+
+fn flow(go_on: bool) -> Flow {
+    if go_on { Flow::Go } else { Flow::Stop }
 }
 
 fn lost(detail: &str) -> ClientError {

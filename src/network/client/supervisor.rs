@@ -2,8 +2,9 @@
 //! what the host has not confirmed.
 //!
 //! Owns the connection's life as a loop over named [`State`]s, the unconfirmed messages, the
-//! resume token, writing to the host and turning frames into [`ClientEvent`]s. Does not read
-//! the socket (the reader thread does) or parse the handshake (see `handshake`).
+//! resume token, what to write to the host and turning frames into [`ClientEvent`]s. Does not
+//! touch a live link's socket (the link thread, `link_io`, owns it) or parse the handshake
+//! (see `handshake`).
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -81,6 +81,7 @@ impl Handler {
             Ok(frame) => frame,
             Err(e) => return Some(self.refuse(e.code(), &decode_message(&e))),
         };
+        // Every frame type has its arm: a new one does not compile until it is handled here.
         match frame {
             ClientFrame::Hello {
                 version,
@@ -93,14 +94,54 @@ impl Handler {
                 self.hears_encryption = features.iter().any(|f| f == FEATURE_ENCRYPTION);
                 self.hello(version, &nick, resume)
             }
-            ClientFrame::Chat { .. }
-            | ClientFrame::Nick { .. }
-            | ClientFrame::Ping {}
-            | ClientFrame::Pong {}
-            | ClientFrame::Bye {} => self.handle_chat_frame(frame),
-            frame => self
+            ClientFrame::Chat {
+                text,
+                client_id,
+                action,
+                to,
+            } => self.chat_frame(&text, client_id, action, to),
+            ClientFrame::Nick { .. } if self.nick.is_none() => {
+                Some(self.refuse(ErrorCode::NotReady, "Send hello before nick."))
+            }
+            ClientFrame::Nick { nick } => self.rename(&nick),
+            ClientFrame::Ping {} => {
+                self.send_frame(&ServerFrame::Pong {});
+                None
+            }
+            ClientFrame::Pong {} => None,
+            ClientFrame::Bye {} => {
+                self.files_left();
+                Some(End::new(LeaveReason::Left, "said goodbye"))
+            }
+            ClientFrame::FileOffer(request) => self
                 .file_frames_refused()
-                .or_else(|| self.handle_file_frame(frame)),
+                .or_else(|| self.file_offer(request)),
+            ClientFrame::FileAccept { id, offset } => self
+                .file_frames_refused()
+                .or_else(|| self.file_accept(&id, offset)),
+            ClientFrame::FileDecline { id } => self
+                .file_frames_refused()
+                .or_else(|| self.file_decline(&id)),
+            ClientFrame::FileChunk {
+                delivery,
+                offset,
+                data,
+            } => self
+                .file_frames_refused()
+                .or_else(|| self.file_chunk(delivery, offset, data.as_bytes())),
+            ClientFrame::FileAck { id, offset } => self
+                .file_frames_refused()
+                .or_else(|| self.file_ack(&id, offset)),
+            ClientFrame::FileDone { id } => {
+                self.file_frames_refused().or_else(|| self.file_done(&id))
+            }
+            ClientFrame::FileCancel {
+                id,
+                delivery,
+                reason,
+            } => self
+                .file_frames_refused()
+                .or_else(|| self.file_cancel(id, delivery, &reason)),
         }
     }
 
@@ -116,71 +157,29 @@ impl Handler {
         None
     }
 
-    /// The frames of file transfers, from a client that may use them.
-    fn handle_file_frame(&mut self, frame: ClientFrame) -> Option<End> {
-        match frame {
-            ClientFrame::FileOffer(request) => self.file_offer(request),
-            ClientFrame::FileAccept { id, offset } => self.file_accept(&id, offset),
-            ClientFrame::FileDecline { id } => self.file_decline(&id),
-            ClientFrame::FileChunk {
-                delivery,
-                offset,
-                data,
-            } => self.file_chunk(delivery, offset, data.as_bytes()),
-            ClientFrame::FileAck { id, offset } => self.file_ack(&id, offset),
-            ClientFrame::FileDone { id } => self.file_done(&id),
-            ClientFrame::FileCancel {
-                id,
-                delivery,
-                reason,
-            } => self.file_cancel(id, delivery, &reason),
-            chat => self.handle_chat_frame(chat),
+    /// A `chat` frame: to everyone, or private when it names someone.
+    fn chat_frame(
+        &mut self,
+        text: &str,
+        client_id: Option<String>,
+        action: bool,
+        to: Option<String>,
+    ) -> Option<End> {
+        if self.nick.is_none() {
+            return Some(self.refuse(ErrorCode::NotReady, "Send hello before chatting."));
         }
-    }
-
-    /// The frames of chatting: everything but files.
-    fn handle_chat_frame(&mut self, frame: ClientFrame) -> Option<End> {
-        let joined = self.nick.is_some();
-        match frame {
-            ClientFrame::Chat { .. } if !joined => {
-                Some(self.refuse(ErrorCode::NotReady, "Send hello before chatting."))
-            }
-            ClientFrame::Nick { .. } if !joined => {
-                Some(self.refuse(ErrorCode::NotReady, "Send hello before nick."))
-            }
-            ClientFrame::Chat {
-                client_id: Some(id),
-                ..
-            } if id.len() > MAX_CLIENT_ID_BYTES => {
-                let message = format!(
-                    "Could not read your frame: a client_id is at most {MAX_CLIENT_ID_BYTES} bytes."
-                );
-                Some(self.refuse(ErrorCode::BadFrame, &message))
-            }
-            ClientFrame::Chat {
-                text,
-                client_id,
-                action,
-                to: Some(to),
-            } => self.private(&to, &text, client_id, action),
-            ClientFrame::Chat {
-                text,
-                client_id,
-                action,
-                to: None,
-            } => self.chat(&text, client_id, action),
-            ClientFrame::Nick { nick } => self.rename(&nick),
-            ClientFrame::Ping {} => {
-                self.send_frame(&ServerFrame::Pong {});
-                None
-            }
-            ClientFrame::Pong {} => None,
-            ClientFrame::Bye {} => {
-                self.files_left();
-                Some(End::new(LeaveReason::Left, "said goodbye"))
-            }
-            // `handle_json_line` hands over only the frames above.
-            _ => None,
+        if client_id
+            .as_ref()
+            .is_some_and(|id| id.len() > MAX_CLIENT_ID_BYTES)
+        {
+            let message = format!(
+                "Could not read your frame: a client_id is at most {MAX_CLIENT_ID_BYTES} bytes."
+            );
+            return Some(self.refuse(ErrorCode::BadFrame, &message));
+        }
+        match to {
+            Some(to) => self.private(&to, text, client_id, action),
+            None => self.chat(text, client_id, action),
         }
     }
 

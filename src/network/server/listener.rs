@@ -1,16 +1,18 @@
 //! The listener thread: accepts connections, caps them, hands each to an I/O thread, and on
-//! stop says goodbye to everyone and stops the I/O threads.
+//! stop says goodbye to everyone and stops the I/O threads. It waits in a mio poll on the
+//! listening socket and a waker, so stopping is a wake-up, not a connection to itself.
 //!
 //! Owns the accept loop, the pace of new connections per address, the table of open
 //! connections and the order of shutting down. Does not own what happens on a connection (see
 //! `connection` and `handler`).
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::thread;
 use std::time::{Duration, Instant};
+
+use mio::{Events, Poll, Token};
 
 use super::ServerEvent;
 use super::connection::{self, ConnId, Connection};
@@ -18,42 +20,48 @@ use super::handler::room_full_message;
 use super::io_thread::{NewConn, token_for};
 use super::outbox::{Marks, Outbox};
 use super::rate::{ADDRESSES_TRACKED, AddressBuckets, Refused};
-use super::refuser::{Refusal, Refuser};
+use super::refuser::{Reason, Refusal, Refuser};
 use super::state::ServerState;
 use crate::network::lock;
 use crate::network::plain;
 use crate::network::protocol::{ErrorCode, LeaveReason, ServerFrame, encode};
 use crate::network::tls::{DoorRefusal, TLS_HANDSHAKE_BYTE};
 
-/// Accepts until the server stops, then ends every connection and joins every thread.
-pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
+/// The listening socket's token on the listener's poll.
+pub(super) const LISTENER: Token = Token(0);
+/// The token of the waker that stops the listener (see [`ServerState::stop`]).
+pub(super) const STOP: Token = Token(1);
+/// How long accepting pauses after a failed accept (out of file descriptors and the like).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Accepts until the server stops, then ends every connection and joins every thread. `poll`
+/// has `listener` registered as [`LISTENER`] and the stop waker as [`STOP`]: the thread
+/// sleeps in it until someone connects or the server stops, never in `accept`.
+pub(super) fn accept_loop(
+    listener: mio::net::TcpListener,
+    mut poll: Poll,
+    state: Arc<ServerState>,
+) {
     let refuser = Refuser::start(&state);
     let mut joins = AddressBuckets::new(state.config.joins_per_address, ADDRESSES_TRACKED);
-    for incoming in listener.incoming() {
+    let mut events = Events::with_capacity(8);
+    while !state.stopping.load(Ordering::SeqCst) {
+        // Readiness is reported once per change: everyone waiting is accepted before the
+        // next wait.
+        let backoff = accept_waiting(&listener, &state, &mut joins, &refuser);
         if state.stopping.load(Ordering::SeqCst) {
             break;
         }
-        let stream = match incoming {
-            Ok(stream) => stream,
+        match poll.poll(&mut events, backoff) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                state.emit(ServerEvent::PeerError {
-                    peer: state.local_addr,
-                    code: ErrorCode::TooManyConnections,
-                    message: format!("could not accept a connection: {e}"),
-                });
-                thread::sleep(Duration::from_millis(50));
-                continue;
+                let reason = format!("the server stopped: it could not wait for connections ({e})");
+                lock(&state.failure).get_or_insert_with(|| reason.clone());
+                state.emit(ServerEvent::Failed { reason });
+                break;
             }
-        };
-        let Ok(peer) = stream.peer_addr() else {
-            continue;
-        };
-        if let Err(refused) = joins.admit(peer.ip(), Instant::now()) {
-            refuse_join(&state, &stream, peer, refused);
-            continue;
         }
-        admit(&state, stream, &refuser);
     }
     refuser.stop();
     say_goodbye_to_everyone(&state);
@@ -61,8 +69,49 @@ pub(super) fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
     if let Some(io_threads) = lock(&state.io_threads).take() {
         io_threads.stop();
     }
-    drop(listener);
+    // The listening socket goes back as it came, blocking: a handle the caller kept on it
+    // (`try_clone`, to serve again at the same port) shares the flag.
+    let mut listener = listener;
+    let _ = poll.registry().deregister(&mut listener);
+    let _ = std::net::TcpListener::from(listener).set_nonblocking(false);
     state.emit(ServerEvent::Stopped);
+}
+
+/// Accepts every connection waiting. Returns how long to wait before trying again without
+/// being told (after a failed accept), or `None` when there is nothing left to accept.
+fn accept_waiting(
+    listener: &mio::net::TcpListener,
+    state: &Arc<ServerState>,
+    joins: &mut AddressBuckets,
+    refuser: &Refuser,
+) -> Option<Duration> {
+    loop {
+        if state.stopping.load(Ordering::SeqCst) {
+            return None;
+        }
+        let (stream, peer) = match listener.accept() {
+            Ok((stream, peer)) => (TcpStream::from(stream), peer),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // A connection that went away before it was accepted.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning. The
+                // connection is still waiting, so no new readiness may come: try again then.
+                state.emit(ServerEvent::PeerError {
+                    peer: state.local_addr,
+                    code: ErrorCode::TooManyConnections,
+                    message: format!("could not accept a connection: {e}"),
+                });
+                return Some(ACCEPT_BACKOFF);
+            }
+        };
+        if let Err(refused) = joins.admit(peer.ip(), Instant::now()) {
+            refuse_join(state, &stream, peer, refused);
+            continue;
+        }
+        admit(state, stream, refuser);
+    }
 }
 
 /// Registers a new connection and hands it to its I/O thread, or hands it to the refuser
@@ -104,9 +153,11 @@ fn admit(state: &Arc<ServerState>, stream: TcpStream, refuser: &Refuser) -> Opti
         let refusal = Refusal {
             stream,
             peer,
-            code,
-            message,
-            door,
+            reason: Reason {
+                code,
+                message,
+                door,
+            },
         };
         refuser.refuse(state, refusal);
         return None;
@@ -213,5 +264,45 @@ fn say_goodbye_to_everyone(state: &ServerState) {
     }
     for connection in open.by_id.values() {
         connection.close(LeaveReason::ServerStopped, "the server stopped");
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use crate::network::no_wake_up;
+    use crate::network::server::{ServerConfig, bind, start};
+
+    /// Lines of the kernel's TCP tables (`/proc/net/tcp`, `tcp6`) with `port` at either end.
+    fn sockets_on_port(port: u16) -> Vec<String> {
+        let mut found = Vec::new();
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            let Ok(text) = std::fs::read_to_string(table) else {
+                continue;
+            };
+            for line in text.lines().skip(1) {
+                let ends = line.split_whitespace().skip(1).take(2);
+                let on_port = ends
+                    .filter_map(|end| end.rsplit(':').next())
+                    .filter_map(|hex| u16::from_str_radix(hex, 16).ok())
+                    .any(|p| p == port);
+                if on_port {
+                    found.push(line.to_string());
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn stopping_a_server_nobody_connected_to_leaves_no_socket_on_its_port() {
+        let listener = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let handle = start(listener, ServerConfig::default(), no_wake_up()).unwrap();
+        let port = handle.local_addr().port();
+        assert_eq!(sockets_on_port(port).len(), 1, "only the listening socket");
+        handle.stop();
+        // A connection to itself (the old way to wake a blocking accept) would linger here
+        // in TIME_WAIT for a minute.
+        let left = sockets_on_port(port);
+        assert!(left.is_empty(), "sockets left on port {port}: {left:?}");
     }
 }

@@ -48,13 +48,12 @@ mod session;
 mod state;
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
 
 use crossbeam_channel::Receiver;
+use mio::{Interest, Poll, Waker};
 
 pub use config::{JoinLimit, RateLimit, ServerConfig};
 
@@ -240,10 +239,7 @@ impl ServerHandle {
         let Some(listener_thread) = self.listener_thread.take() else {
             return;
         };
-        self.state.stopping.store(true, Ordering::SeqCst);
-        // accept() blocks; a connection of our own is the portable way to wake it.
-        let wake_addr = loopback_for(self.state.local_addr);
-        let _ = TcpStream::connect_timeout(&wake_addr, Duration::from_secs(1));
+        self.state.stop();
         let _ = listener_thread.join();
     }
 }
@@ -251,14 +247,6 @@ impl ServerHandle {
 impl Drop for ServerHandle {
     fn drop(&mut self) {
         self.stop_and_join();
-    }
-}
-
-pub(super) fn loopback_for(addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
-        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
-        _ => addr,
     }
 }
 
@@ -276,14 +264,28 @@ pub fn start(
         .map(crate::network::tls::server_config)
         .transpose()
         .map_err(io::Error::other)?;
-    let state = Arc::new(ServerState::new(config, local_addr, events_tx, wake, tls));
+    // The listener waits in a poll, so that stopping is a wake-up (see `listener`).
+    listener.set_nonblocking(true)?;
+    let mut listener = mio::net::TcpListener::from_std(listener);
+    let poll = Poll::new()?;
+    poll.registry()
+        .register(&mut listener, listener::LISTENER, Interest::READABLE)?;
+    let stop_listener = Waker::new(poll.registry(), listener::STOP)?;
+    let state = Arc::new(ServerState::new(
+        config,
+        local_addr,
+        events_tx,
+        wake,
+        tls,
+        stop_listener,
+    ));
     let threads = io_thread::IoThreads::start(&state, io_threads)?;
     *lock(&state.io_threads) = Some(threads);
     state.emit(ServerEvent::Started { addr: local_addr });
     let listener_state = Arc::clone(&state);
     let listener_thread = thread::Builder::new()
         .name("natter-listen".into())
-        .spawn(move || listener::accept_loop(listener, listener_state))?;
+        .spawn(move || listener::accept_loop(listener, poll, listener_state))?;
     let announcer = announce(&state);
     Ok(ServerHandle {
         state,

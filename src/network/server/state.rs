@@ -1,7 +1,7 @@
 //! What every thread of one running server shares.
 //!
 //! Owns [`ServerState`]: the configuration, the room, the table of open connections, the
-//! event channel to the owner, the stop flag and the record of issued session tokens. Does not
+//! event channel to the owner, the stop flag and its waker, and the record of issued session tokens. Does not
 //! run anything: the listener and the handlers act on it.
 
 use std::collections::HashMap;
@@ -26,6 +26,8 @@ pub(super) struct ServerState {
     pub(super) config: ServerConfig,
     pub(super) local_addr: SocketAddr,
     pub(super) stopping: AtomicBool,
+    /// Wakes the listener thread out of its wait, to see `stopping` (see [`ServerState::stop`]).
+    stop_listener: mio::Waker,
     pub(super) room: Mutex<Room>,
     pub(super) connections: Mutex<OpenConnections>,
     /// Signalled whenever a connection leaves `connections`.
@@ -66,11 +68,13 @@ impl ServerState {
         events: Sender<ServerEvent>,
         wake: WakeUp,
         tls: Option<Arc<rustls::ServerConfig>>,
+        stop_listener: mio::Waker,
     ) -> Self {
         ServerState {
             config,
             local_addr,
             stopping: AtomicBool::new(false),
+            stop_listener,
             room: Mutex::new(Room::default()),
             connections: Mutex::new(OpenConnections::default()),
             connections_changed: Condvar::new(),
@@ -86,6 +90,15 @@ impl ServerState {
             tls,
             failure: Mutex::new(None),
         }
+    }
+
+    /// Tells the listener thread to stop: it says goodbye to everyone, stops the other threads
+    /// and ends (`ServerEvent::Stopped`). Returns at once.
+    pub(super) fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        // Should the wake-up fail (it cannot on a working poll), the listener still sees
+        // `stopping` at its next connection.
+        let _ = self.stop_listener.wake();
     }
 
     /// An unguessable token naming one client's stay, so a resuming client can prove it is the

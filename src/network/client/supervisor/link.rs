@@ -1,17 +1,14 @@
-//! One live link to the host, from the supervisor's side: the reader thread started, the files
+//! One live link to the host, from the supervisor's side: the link thread started, the files
 //! thread told, unconfirmed lines sent again, then commands from the window and frames from the
 //! host pumped until the link ends. Dialling, reconnecting and backing off are `supervisor`'s.
 
 use super::*;
+use crate::network::client::link_io::{BulkWriter, LinkIo, LinkWriter};
 use crate::network::panics::guarded;
 
 impl Supervisor {
     pub(super) fn run_link(&mut self, established: Established) -> LinkEnd {
         let (incoming_tx, incoming) = crossbeam_channel::unbounded();
-        let reader_stream = match established.stream.try_clone() {
-            Ok(stream) => stream,
-            Err(e) => return LinkEnd::Lost(ClientError::lost(&e)),
-        };
         let plain = established.plain;
         // A failure of the files thread while no link was up stopped its transfers and was
         // shown then; it must not end this new link.
@@ -19,52 +16,54 @@ impl Supervisor {
         while files_failed.as_ref().is_some_and(|f| f.try_recv().is_ok()) {}
         let ended = incoming_tx.clone();
         let reader = Reader {
-            stream: reader_stream,
             splitter: established.splitter,
             early_lines: established.early_lines,
             plain,
-            idle_timeout: self.options.idle_timeout,
             incoming: incoming_tx,
             files: self.files.as_ref().map(|f| f.input.clone()),
         };
-        let reader = match thread::Builder::new()
-            .name("natter-client-read".into())
+        let idle_timeout = self.options.idle_timeout;
+        let (link_io, writer, bulk) = match LinkIo::new(established.stream, reader, idle_timeout) {
+            Ok(parts) => parts,
+            Err(e) => return LinkEnd::Lost(ClientError::lost(&e)),
+        };
+        let link_thread = match thread::Builder::new()
+            .name("natter-client-link".into())
             .spawn(move || {
-                // A panic (a bug) ends the link with words, not a silent "reader stopped".
-                if let Err(panic) = guarded(|| reader.run()) {
+                // A panic (a bug) ends the link with words, not a silent "link stopped".
+                if let Err(panic) = guarded(|| link_io.run()) {
                     let detail = format!("an internal error while reading from the host: {panic}");
                     let _ = ended.send(Incoming::Ended(ClientError::Lost { detail }));
                 }
             }) {
-            Ok(reader) => reader,
+            Ok(thread) => thread,
             Err(e) => return LinkEnd::Lost(ClientError::lost(&e)),
         };
-        let stream = established.stream;
-        self.hand_link_to_files(&stream, plain);
-        let end = match self.resend_unconfirmed(&stream, plain) {
-            Ok(()) => self.pump(&stream, plain, &incoming, files_failed),
-            Err(error) => LinkEnd::Lost(error),
-        };
+        self.hand_link_to_files(bulk, plain);
+        self.resend_unconfirmed(&writer, plain);
+        let end = self.pump(&writer, plain, &incoming, files_failed);
         if matches!(end, LinkEnd::Disconnected) && !plain {
-            let _ = stream.write_all(&encode(&ClientFrame::Bye {}));
+            writer.write(encode(&ClientFrame::Bye {}));
         }
-        stream.shutdown();
-        let _ = reader.join();
+        // Letting go of the writer closes the link: the thread writes what is left, says
+        // goodbye and ends.
+        drop(writer);
+        let _ = link_thread.join();
         self.to_files(FilesInput::LinkDown);
         end
     }
 
     /// A Natter link is up: the files thread writes on it too.
-    fn hand_link_to_files(&mut self, stream: &HostStream, plain: bool) {
+    fn hand_link_to_files(&mut self, bulk: BulkWriter, plain: bool) {
         let joined = self.joined_files.take();
         if plain {
             return;
         }
-        let (Some((limits, resumed)), Ok(stream)) = (joined, stream.try_clone()) else {
+        let Some((limits, resumed)) = joined else {
             return;
         };
         self.to_files(FilesInput::LinkUp {
-            stream,
+            writer: bulk,
             nick: self.nick.clone(),
             limits,
             resumed,
@@ -88,19 +87,18 @@ impl Supervisor {
     }
 
     /// Unconfirmed messages from before the drop go out again, oldest first.
-    fn resend_unconfirmed(&mut self, stream: &HostStream, plain: bool) -> Result<(), ClientError> {
+    fn resend_unconfirmed(&mut self, writer: &LinkWriter, plain: bool) {
         for (local_id, text, action, to) in self.unconfirmed.clone() {
-            self.write_chat(stream, plain, local_id, &text, action, to)?;
+            self.write_chat(writer, plain, local_id, &text, action, to);
         }
-        Ok(())
     }
 
-    /// Moves commands to the socket and frames to events until the link ends.
+    /// Moves commands to the link thread and frames to events until the link ends.
     /// A panic the files thread caught (`files_failed`) ends the link with words too: its
     /// transfers were stopped, and the next link starts them afresh.
     fn pump(
         &mut self,
-        stream: &HostStream,
+        writer: &LinkWriter,
         plain: bool,
         incoming: &Receiver<Incoming>,
         files_failed: Option<Receiver<String>>,
@@ -122,11 +120,11 @@ impl Supervisor {
                     }
                 },
                 recv(self.commands) -> command => match command {
-                    Ok(command) => self.on_command(stream, plain, command),
+                    Ok(command) => self.on_command(writer, plain, command),
                     Err(_) => Err(LinkEnd::Disconnected),
                 },
                 recv(incoming) -> item => match item {
-                    Ok(Incoming::Frame(frame)) => self.on_frame(stream, frame),
+                    Ok(Incoming::Frame(frame)) => self.on_frame(writer, frame),
                     // Only without a files thread (the reader hands chunks to it directly).
                     Ok(Incoming::Chunk { .. }) => Ok(()),
                     Ok(Incoming::Text(text)) => {
@@ -135,7 +133,7 @@ impl Supervisor {
                     }
                     Ok(Incoming::Ended(error)) => Err(LinkEnd::Lost(error)),
                     Err(_) => Err(LinkEnd::Lost(ClientError::Lost {
-                        detail: "reader stopped".into(),
+                        detail: "the link thread stopped".into(),
                     })),
                 },
             };
@@ -150,7 +148,7 @@ impl Supervisor {
 
     fn on_command(
         &mut self,
-        stream: &HostStream,
+        writer: &LinkWriter,
         plain: bool,
         command: ClientCommand,
     ) -> Result<(), LinkEnd> {
@@ -158,14 +156,12 @@ impl Supervisor {
             ClientCommand::Send { local_id, text } => {
                 self.unconfirmed
                     .push_back((local_id, text.clone(), false, None));
-                self.write_chat(stream, plain, local_id, &text, false, None)
-                    .map_err(LinkEnd::Lost)
+                self.write_chat(writer, plain, local_id, &text, false, None);
             }
             ClientCommand::SendAction { local_id, text } => {
                 self.unconfirmed
                     .push_back((local_id, text.clone(), true, None));
-                self.write_chat(stream, plain, local_id, &text, true, None)
-                    .map_err(LinkEnd::Lost)
+                self.write_chat(writer, plain, local_id, &text, true, None);
             }
             ClientCommand::SendPrivate {
                 local_id,
@@ -176,35 +172,29 @@ impl Supervisor {
                 let to = Some(to);
                 let queued = (local_id, text.clone(), action, to.clone());
                 self.unconfirmed.push_back(queued);
-                self.write_chat(stream, plain, local_id, &text, action, to)
-                    .map_err(LinkEnd::Lost)
+                self.write_chat(writer, plain, local_id, &text, action, to);
             }
-            ClientCommand::Rename(nick) if plain => {
-                self.nick = nick;
-                Ok(())
-            }
-            ClientCommand::Rename(nick) => {
-                write_frame(stream, &ClientFrame::Nick { nick }).map_err(LinkEnd::Lost)
-            }
-            ClientCommand::Disconnect => Err(LinkEnd::Disconnected),
+            ClientCommand::Rename(nick) if plain => self.nick = nick,
+            ClientCommand::Rename(nick) => writer.write(encode(&ClientFrame::Nick { nick })),
+            ClientCommand::Disconnect => return Err(LinkEnd::Disconnected),
             // The link is up: there is nothing to retry.
-            ClientCommand::RetryNow => Ok(()),
-            ClientCommand::File(command) => {
-                self.to_files(FilesInput::Command(command));
-                Ok(())
-            }
+            ClientCommand::RetryNow => {}
+            ClientCommand::File(command) => self.to_files(FilesInput::Command(command)),
         }
+        Ok(())
     }
 
+    /// Hands a chat line to the link thread. A link that broke meanwhile says so through
+    /// `incoming`; the line stays unconfirmed and goes again on the next link.
     fn write_chat(
         &mut self,
-        stream: &HostStream,
+        writer: &LinkWriter,
         plain: bool,
         local_id: u64,
         text: &str,
         action: bool,
         to: Option<String>,
-    ) -> Result<(), ClientError> {
+    ) {
         if !plain {
             let frame = ClientFrame::Chat {
                 text: text.to_string(),
@@ -212,7 +202,7 @@ impl Supervisor {
                 action,
                 to,
             };
-            return write_frame(stream, &frame);
+            return writer.write(encode(&frame));
         }
         // A host that does not speak Natter gets an action as the line people would read,
         // and a private message as the `/msg` command chat servers know.
@@ -224,10 +214,8 @@ impl Supervisor {
             text.replace('\n', " ")
         };
         line.push('\n');
-        stream
-            .write_all(line.as_bytes())
-            .map_err(|e| ClientError::lost(&e))?;
-        // A plain server confirms nothing: written is as delivered as it gets.
+        writer.write(line.into_bytes());
+        // A plain server confirms nothing: handed to the link is as delivered as it gets.
         let message = ChatMessage {
             id: 0,
             time: now_rfc3339(),
@@ -242,10 +230,9 @@ impl Supervisor {
             message,
             local_id: Some(local_id),
         });
-        Ok(())
     }
 
-    fn on_frame(&mut self, stream: &HostStream, frame: ServerFrame) -> Result<(), LinkEnd> {
+    fn on_frame(&mut self, writer: &LinkWriter, frame: ServerFrame) -> Result<(), LinkEnd> {
         match frame {
             ServerFrame::Chat(message) => self.on_message(message),
             ServerFrame::Join {
@@ -288,9 +275,7 @@ impl Supervisor {
                 }
                 self.post(ClientEvent::Renamed { from, to, time });
             }
-            ServerFrame::Ping {} => {
-                write_frame(stream, &ClientFrame::Pong {}).map_err(LinkEnd::Lost)?;
-            }
+            ServerFrame::Ping {} => writer.write(encode(&ClientFrame::Pong {})),
             ServerFrame::Error {
                 code,
                 message,
@@ -322,12 +307,6 @@ impl Supervisor {
         }
         Ok(())
     }
-}
-
-fn write_frame(stream: &HostStream, frame: &ClientFrame) -> Result<(), ClientError> {
-    stream
-        .write_all(&encode(frame))
-        .map_err(|e| ClientError::lost(&e))
 }
 
 /// The event a join or leave inside a `presence` frame stands for.

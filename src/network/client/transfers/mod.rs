@@ -3,10 +3,10 @@
 //! Owns the disk side of every transfer of this client (through `network::files`), the pace
 //! of what we send (at most the host's window past the receiver's last acknowledgement),
 //! acknowledgements of what we save, progress with speed, and picking transfers up again after
-//! the link dropped (PROTOCOL.md §13). Writes its frames on the link itself, between the
-//! supervisor's, so file data never waits on the chat's thread and chat waits at most one
-//! chunk. Does not dial, read the socket or decode frames: the supervisor hands it the link,
-//! the file frames and the person's file commands.
+//! the link dropped (PROTOCOL.md §13). Hands its lines to the link thread itself (a
+//! `BulkWriter`), behind the supervisor's, so file data never waits on the chat's thread and
+//! chat waits at most one chunk. Does not dial, touch the socket or decode frames: the
+//! supervisor hands it the link's writer, the file frames and the person's file commands.
 
 mod meter;
 mod receiving;
@@ -18,7 +18,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use super::ClientEvent;
-use super::host_stream::HostStream;
+use super::link_io::BulkWriter;
 use crate::network::WakeUp;
 use crate::network::panics::guarded;
 use crate::network::protocol::{ClientFrame, FileLimits, ServerFrame, encode};
@@ -71,7 +71,8 @@ pub(super) enum FilesInput {
     /// A Natter link is up, in the room as `nick`. `resumed`: the host knew our stay, so
     /// our transfers go on; otherwise it forgot them.
     LinkUp {
-        stream: HostStream,
+        /// Writes on the link, after the supervisor's lines (see `link_io`).
+        writer: BulkWriter,
         nick: String,
         limits: Option<FileLimits>,
         resumed: bool,
@@ -138,7 +139,7 @@ impl FilesThread {
 
 /// The link as the files thread uses it.
 struct Link {
-    stream: HostStream,
+    writer: BulkWriter,
     nick: String,
 }
 
@@ -248,14 +249,14 @@ impl Files {
             self.waiting.push(frame);
             return;
         }
-        self.write_line(&encode(&frame));
+        self.write_line(encode(&frame));
     }
 
     /// Writes one line on the link, if one is up; file data is never kept for a later link
     /// (the host asks again from where the receiver is).
-    fn write_line(&mut self, line: &[u8]) {
+    fn write_line(&mut self, line: Vec<u8>) {
         if let Some(link) = &self.link
-            && link.stream.write_all(line).is_err()
+            && !link.writer.write(line)
         {
             self.link = None;
         }
@@ -267,11 +268,11 @@ impl Files {
             FilesInput::Frame(frame) => self.on_frame(frame),
             FilesInput::Chunk { id, offset, bytes } => self.on_chunk(&id, offset, bytes.as_deref()),
             FilesInput::LinkUp {
-                stream,
+                writer,
                 nick,
                 limits,
                 resumed,
-            } => self.link_up(stream, nick, limits, resumed),
+            } => self.link_up(writer, nick, limits, resumed),
             FilesInput::LinkDown | FilesInput::Stop => self.link = None,
             FilesInput::Prepared { id, to, result } => self.prepared(id, to, result),
         }
@@ -279,12 +280,12 @@ impl Files {
 
     fn link_up(
         &mut self,
-        stream: HostStream,
+        writer: BulkWriter,
         nick: String,
         limits: Option<FileLimits>,
         resumed: bool,
     ) {
-        self.link = Some(Link { stream, nick });
+        self.link = Some(Link { writer, nick });
         self.limits = limits.unwrap_or_default();
         if !resumed {
             let reason = "The host no longer knows this transfer (it restarted); offer or save the file again.";
@@ -443,7 +444,23 @@ impl Files {
                 by,
                 reason,
             } => self.on_cancel(id, delivery, by, reason),
-            _ => {}
+            // Someone declined a file that is not ours: nothing of ours changes.
+            ServerFrame::FileDecline { .. } => {}
+            // The reader hands file data over as chunks, decoded on its own thread.
+            ServerFrame::FileChunk { .. } => {}
+            // The supervisor keeps these; it hands this thread only the file frames.
+            ServerFrame::Welcome { .. }
+            | ServerFrame::Accepted { .. }
+            | ServerFrame::Chat(_)
+            | ServerFrame::Join { .. }
+            | ServerFrame::Leave { .. }
+            | ServerFrame::Encryption { .. }
+            | ServerFrame::Nick { .. }
+            | ServerFrame::Ping {}
+            | ServerFrame::Pong {}
+            | ServerFrame::Error { .. }
+            | ServerFrame::Bye { .. }
+            | ServerFrame::Presence { .. } => {}
         }
     }
 
@@ -528,7 +545,7 @@ impl Files {
         for step in self.sending.next_chunks(&limits) {
             match step {
                 Ok(line) => {
-                    self.write_line(&line);
+                    self.write_line(line);
                     sent = true;
                 }
                 Err((delivery, id, peer, reason)) => {

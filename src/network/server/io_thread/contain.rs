@@ -11,10 +11,8 @@
 //! dead one owned). Does not own catching itself (`network::panics`) or what a connection does
 //! (`conn_io`).
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use super::Worker;
 use crate::network::lock;
@@ -101,10 +99,7 @@ pub(super) fn thread_died(state: &Arc<ServerState>, index: usize, panic: &str) {
     log::error!("{reason}");
     lock(&state.failure).get_or_insert_with(|| reason.clone());
     state.emit(ServerEvent::Failed { reason });
-    state.stopping.store(true, Ordering::SeqCst);
-    // accept() blocks; a connection of our own wakes it, as `ServerHandle::stop` does.
-    let wake = crate::network::server::loopback_for(state.local_addr);
-    let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+    state.stop();
 }
 
 #[cfg(test)]
