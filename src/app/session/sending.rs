@@ -15,7 +15,8 @@ impl NatterApp {
         if text.trim().is_empty() {
             return;
         }
-        if self.session.chat.is_none() || self.session.client.is_none() {
+        if self.session.client.is_none() {
+            self.keep_unsent(text);
             return;
         }
         self.scroll_to_end();
@@ -74,6 +75,26 @@ impl NatterApp {
         } else {
             ClientCommand::Send { local_id, text }
         });
+    }
+
+    /// Typed with no link to send it on (the host's new code was declined, or Natter stopped
+    /// trying): nothing typed is lost. The text goes back into the box and the chat says why.
+    fn keep_unsent(&mut self, text: String) {
+        let Some(chat) = &mut self.session.chat else {
+            return;
+        };
+        if matches!(chat.link, LinkState::Ended) {
+            return;
+        }
+        let draft = chat.conversations.draft_mut();
+        if draft.is_empty() {
+            *draft = text;
+        }
+        chat.system_in_shown(
+            "Not sent: Natter is not connected to the host. Your text is still in the box; \
+             connect again to send it.",
+        );
+        self.scroll_to_end();
     }
 
     /// Asks the host for another nickname, if it follows the rules; the chat says what came of it.

@@ -1,0 +1,58 @@
+//! Issue 29, "nothing typed or read is lost" and "a room that ended lets go", driven through
+//! the real app with egui_kittest against real servers on 127.0.0.1.
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::app_window::Window;
+use egui::accesskit::Role;
+use egui_kittest::kittest::{NodeT, Queryable};
+use natter::network::no_wake_up;
+use natter::network::server::{self, ServerConfig, ServerHandle};
+use natter::network::tls::Identity;
+
+/// Bob in a room whose host then restarts with a new identity: Bob's window shows the key
+/// warning. Returns Bob's window and the restarted server (kept running).
+fn bob_at_a_key_warning() -> (Window, ServerHandle) {
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let kept = listener.try_clone().unwrap();
+    let config = |identity: Identity| ServerConfig {
+        identity: Some(Arc::new(identity)),
+        ..common::test_config()
+    };
+    let first = server::start(
+        listener,
+        config(Identity::generate().unwrap()),
+        no_wake_up(),
+    )
+    .unwrap();
+    let address = first.local_addr().to_string();
+    let mut bob = Window::join("bob", &address);
+    bob.until_shown("New host: compare this code");
+    first.stop();
+    let second = server::start(kept, config(Identity::generate().unwrap()), no_wake_up()).unwrap();
+    bob.until("the warning is up", |h| h.state().key_warning().is_some());
+    (bob, second)
+}
+
+#[test]
+fn text_typed_after_dont_connect_stays_in_the_box_and_the_chat_says_it_was_not_sent() {
+    let (mut bob, _server) = bob_at_a_key_warning();
+    bob.click("Don't connect");
+    bob.until("back in the chat", |h| {
+        h.state().key_warning().is_none() && h.state().in_chat()
+    });
+    bob.until_shown("Disconnected");
+    bob.say("did you restart?");
+    assert_eq!(bob.app().draft(), "did you restart?", "the text is kept");
+    bob.until_shown("Not sent: Natter is not connected to the host");
+    let input = bob.harness.get_by_role(Role::MultilineTextInput);
+    assert_eq!(
+        input.accesskit_node().value().as_deref(),
+        Some("did you restart?"),
+        "the box still shows it"
+    );
+}
