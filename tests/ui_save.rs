@@ -82,3 +82,32 @@ fn with_no_session_bus_the_dialog_returning_at_once_still_saves_the_log() {
     window.until_shown("so the chat log was saved to");
     assert_eq!(saved_files(folder.path()).len(), 1);
 }
+
+/// Issue 29 §10: the note saying where a log went without a dialog used to stay for good.
+#[test]
+fn the_saved_without_a_dialog_note_goes_away_when_ok_is_pressed() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut window = hosting_with_a_line(folder.path(), false);
+    window.click("Save chat log");
+    window.until_shown("so the chat log was saved to");
+    window.click("OK");
+    window.harness.run_steps(2);
+    assert!(
+        window
+            .harness
+            .query_by_label_contains("so the chat log was saved to")
+            .is_none(),
+        "the note is gone"
+    );
+    assert!(
+        window
+            .harness
+            .query_by_role_and_label(Role::Button, "Open folder")
+            .is_none()
+            && window
+                .harness
+                .query_by_role_and_label(Role::Button, "Copy path")
+                .is_none(),
+        "its buttons went with it"
+    );
+}

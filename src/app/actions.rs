@@ -39,6 +39,8 @@ pub enum UiAction {
     SaveLogOf(SaveScope),
     /// Close the save choice without saving.
     CancelSave,
+    /// Put away the note saying how the last save went.
+    DismissSaveNote,
     /// Show this folder in the desktop's file manager (after a save without a dialog).
     OpenFolder(PathBuf),
     SetTheme(ThemeChoice),
@@ -109,6 +111,7 @@ impl NatterApp {
                 self.save_log_with_dialog(scope);
             }
             UiAction::CancelSave => self.saving.ask(false),
+            UiAction::DismissSaveNote => self.saving.dismiss(),
             UiAction::OpenFolder(folder) => {
                 if let Err(e) = open::that_detached(&folder) {
                     self.saving.say(format!(

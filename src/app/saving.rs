@@ -75,6 +75,12 @@ impl Saving {
         self.choice = false;
     }
 
+    /// The person read how the last save went (OK).
+    pub(super) fn dismiss(&mut self) {
+        self.status = None;
+        self.without_dialog = None;
+    }
+
     pub(super) fn say(&mut self, status: String) {
         self.status = Some(status);
     }

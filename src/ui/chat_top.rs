@@ -92,22 +92,34 @@ pub(super) fn top_bar(ui: &mut egui::Ui, app: &ChatScreen<'_>, actions: &mut Vec
     }
     if let Some(status) = app.saving.status() {
         ui.label(status);
-    }
-    if let Some(path) = app.saving.saved_without_dialog() {
-        saved_file_buttons(ui, path, actions);
+        saved_note_buttons(ui, app.saving.saved_without_dialog(), actions);
     }
     ui.add_space(4.0);
 }
 
-/// Open folder and Copy path, for a log saved without a dialog (the person did not pick where).
-fn saved_file_buttons(ui: &mut egui::Ui, path: &std::path::Path, actions: &mut Vec<UiAction>) {
+/// Under how a save went: OK, which puts the note away, and for a log saved without a dialog
+/// (the person did not pick where) Open folder and Copy path.
+fn saved_note_buttons(
+    ui: &mut egui::Ui,
+    path: Option<&std::path::Path>,
+    actions: &mut Vec<UiAction>,
+) {
     ui.horizontal(|ui| {
-        if let Some(folder) = path.parent()
-            && ui.button("Open folder").clicked()
-        {
-            actions.push(UiAction::OpenFolder(folder.to_path_buf()));
+        if let Some(path) = path {
+            if let Some(folder) = path.parent()
+                && ui.button("Open folder").clicked()
+            {
+                actions.push(UiAction::OpenFolder(folder.to_path_buf()));
+            }
+            labelled_copy_button(ui, "Copy path", &path.display().to_string());
         }
-        labelled_copy_button(ui, "Copy path", &path.display().to_string());
+        if ui
+            .button("OK")
+            .on_hover_text("Put this note away")
+            .clicked()
+        {
+            actions.push(UiAction::DismissSaveNote);
+        }
     });
 }
 
