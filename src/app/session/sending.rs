@@ -24,6 +24,7 @@ impl NatterApp {
         let (Some(chat), Some(client)) = (&mut session.chat, &session.client) else {
             return;
         };
+        let typed_line = text.clone();
         // A host that does not speak Natter has its own commands, if any: send what was typed.
         let typed = if chat.link == LinkState::Plain {
             Typed::Say(text)
@@ -42,6 +43,19 @@ impl NatterApp {
                         return;
                     }
                 };
+                // Someone not online: no conversation opened or switched to (the next lines
+                // would go there); the line goes back into the box to fix the name.
+                if !chat.users.contains(&to) {
+                    let draft = chat.conversations.draft_mut();
+                    if draft.is_empty() {
+                        *draft = typed_line;
+                    }
+                    chat.system_in_shown(format!(
+                        "Not sent: nobody called {to} is online (/who lists who is). \
+                         Your line is still in the box."
+                    ));
+                    return;
+                }
                 self.show_conversation(ConversationKey::private(&to));
                 self.send_private(to, text, false);
                 return;
