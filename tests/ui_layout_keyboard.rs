@@ -199,3 +199,32 @@ fn after_a_refused_connect_the_address_field_has_the_keyboard_focus() {
     window.harness.run_steps(2);
     assert!(window.harness.get_by_label("Host address").is_focused());
 }
+
+/// Issue 29 §12: the Connect tab chosen with Enter kept the focus, so typing went nowhere.
+#[test]
+fn choosing_the_connect_tab_with_enter_puts_typing_into_the_host_address() {
+    let mut window = Window::new();
+    window.type_into("Your nickname", "dana");
+    window
+        .harness
+        .get_by_role_and_label(Role::Tab, "Connect")
+        .focus();
+    window.harness.run_steps(1);
+    window.harness.key_press(egui::Key::Enter);
+    window.harness.run_steps(2);
+    assert_eq!(window.app().tab(), natter::app::Tab::Connect);
+    let before = window.app().address_text().to_string();
+    // Typed as a person types: into whatever has the focus.
+    window.harness.event(egui::Event::Text("10.0.0.5".into()));
+    window.harness.run_steps(2);
+    assert_eq!(
+        window.app().address_text(),
+        format!("{before}10.0.0.5"),
+        "typing went into the host address"
+    );
+    assert_eq!(
+        window.app().settings().nickname,
+        "dana",
+        "not into the nickname"
+    );
+}

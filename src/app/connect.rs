@@ -85,6 +85,13 @@ impl ConnectForm {
         std::mem::take(&mut self.focus_nickname)
     }
 
+    /// A tab was chosen: the next frame focuses its first field to type in, the host address
+    /// (`address`) or else the nickname.
+    pub fn tab_chosen(&mut self, address: bool) {
+        self.focus_address = address;
+        self.focus_nickname = !address;
+    }
+
     /// Whether the address field should take the focus now (once).
     pub fn take_focus_address(&mut self) -> bool {
         std::mem::take(&mut self.focus_address)
