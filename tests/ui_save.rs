@@ -111,3 +111,28 @@ fn the_saved_without_a_dialog_note_goes_away_when_ok_is_pressed() {
         "its buttons went with it"
     );
 }
+
+/// Issue 29 §14: saved logs were 0644 (readable by every account) while downloads are 0600.
+#[cfg(unix)]
+#[test]
+fn saved_chat_logs_are_readable_by_their_owner_only_with_or_without_a_dialog() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let folder = tempfile::tempdir().unwrap();
+    let mut window = hosting_with_a_line(folder.path(), false);
+    window.click("Save chat log");
+    window.until_shown("so the chat log was saved to");
+    let without_dialog = folder.path().join(&saved_files(folder.path())[0]);
+    assert_eq!(mode(&without_dialog), 0o600, "saved without a dialog");
+
+    // Where the dialog's pick goes: written through a temporary file, then renamed.
+    let picked = folder.path().join("picked.txt");
+    window.harness.state_mut().save_log_to(picked.clone());
+    assert!(
+        std::fs::read_to_string(&picked)
+            .unwrap()
+            .contains("remember the milk")
+    );
+    assert_eq!(mode(&picked), 0o600, "saved where the dialog pointed");
+}
