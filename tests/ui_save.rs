@@ -136,3 +136,36 @@ fn saved_chat_logs_are_readable_by_their_owner_only_with_or_without_a_dialog() {
     );
     assert_eq!(mode(&picked), 0o600, "saved where the dialog pointed");
 }
+
+/// Issue 29 §13: the portal's save dialog opened in `/`. It opens in Documents (here the test's
+/// stand-in for it), then where the last log went, while that folder is there.
+#[test]
+fn the_save_dialog_opens_in_documents_then_where_the_last_chat_log_went() {
+    let documents = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut window = hosting_with_a_line(documents.path(), false);
+    assert_eq!(window.app().log_dialog_dir(), documents.path());
+
+    let last = elsewhere.path().join("logs");
+    std::fs::create_dir(&last).unwrap();
+    window
+        .harness
+        .state_mut()
+        .save_log_to(last.join("ours.txt"));
+    assert_eq!(window.app().log_dialog_dir(), last);
+    assert_eq!(
+        window.app().settings().log_dir.as_deref(),
+        Some(last.as_path()),
+        "remembered with the settings"
+    );
+    let stored = window.app().settings().to_ron();
+    let (reloaded, _) = natter::settings::Settings::load(Some(&stored));
+    assert_eq!(reloaded.log_dir.as_deref(), Some(last.as_path()));
+
+    std::fs::remove_dir_all(&last).unwrap();
+    assert_eq!(
+        window.app().log_dialog_dir(),
+        documents.path(),
+        "a folder that is gone is not offered"
+    );
+}

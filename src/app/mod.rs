@@ -181,7 +181,9 @@ impl NatterApp {
         self.drain_client(ctx);
         self.drain_notifications(ctx);
         self.drain_picked();
-        self.saving.drain();
+        if let Some(folder) = self.saving.drain() {
+            self.settings.log_dir = Some(folder);
+        }
         self.focused = ctx.input(|i| i.focused);
         if let Some(rect) = ctx.input(|i| i.viewport().inner_rect) {
             self.settings.window_size = Some([rect.width(), rect.height()]);
