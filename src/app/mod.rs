@@ -345,6 +345,11 @@ impl NatterApp {
         self.connect.address_text()
     }
 
+    /// Why the last attempt to connect failed, as the Connect tab says it.
+    pub fn connect_error(&self) -> Option<&str> {
+        self.connect.error()
+    }
+
     /// The Connect screen offers Retry: the host turned us away for now.
     pub fn connect_retry(&self) -> bool {
         self.connect.retry()
