@@ -10,8 +10,9 @@ use std::sync::Arc;
 use common::app_window::Window;
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
+use natter::chat_state::LinkState;
 use natter::network::no_wake_up;
-use natter::network::server::{self, ServerConfig, ServerHandle};
+use natter::network::server::{self, ServerConfig, ServerEvent, ServerHandle};
 use natter::network::tls::Identity;
 
 /// Bob in a room whose host then restarts with a new identity: Bob's window shows the key
@@ -54,5 +55,53 @@ fn text_typed_after_dont_connect_stays_in_the_box_and_the_chat_says_it_was_not_s
         input.accesskit_node().value().as_deref(),
         Some("did you restart?"),
         "the box still shows it"
+    );
+}
+
+/// Issue 29 §4: after the host's goodbye guests went on redialling ("attempt 20" after 45 s).
+/// A goodbye that ends the room stops the client, the chat says so and offers Reconnect, which
+/// joins again with the conversation kept.
+#[test]
+fn a_room_the_host_ended_is_not_redialled_and_reconnect_joins_again_keeping_the_chat() {
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let kept = listener.try_clone().unwrap();
+    let config = common::test_config();
+    let first = server::start(listener, config.clone(), no_wake_up()).unwrap();
+    let address = first.local_addr().to_string();
+    let mut bob = Window::join("bob", &address);
+    bob.say("before the end");
+    bob.until_shown("bob: before the end");
+
+    first.end_room();
+    bob.until_shown("this room has ended");
+    assert!(
+        matches!(bob.app().link_state(), Some(LinkState::Failed(_))),
+        "{:?}",
+        bob.app().link_state()
+    );
+    // The same host back on the same port: a redialling client would join by itself within
+    // its first backoff (500 ms).
+    let second = server::start(kept, config, no_wake_up()).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut joined = None;
+    while let Ok(event) = second
+        .events()
+        .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+    {
+        if matches!(event, ServerEvent::Joined { .. }) {
+            joined = Some(event);
+            break;
+        }
+    }
+    assert!(joined.is_none(), "bob redialled: {joined:?}");
+
+    bob.click("Reconnect");
+    bob.until_shown("Online as bob");
+    assert_eq!(second.members(), ["bob"]);
+    assert!(
+        bob.harness
+            .query_by_label_contains("bob: before the end")
+            .is_some(),
+        "the conversation is kept"
     );
 }

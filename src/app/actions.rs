@@ -32,6 +32,9 @@ pub enum UiAction {
     Rename(String),
     /// While the link is down: stop waiting and reconnect now.
     RetryNow,
+    /// After Natter stopped trying (the room ended, the host's code was declined): join the
+    /// same room again, keeping the conversation.
+    Reconnect,
     /// Save chat log: at once when there is only the room; with private conversations it
     /// first asks which ([`Saving::asking`](super::Saving::asking)).
     SaveLog,
@@ -95,6 +98,7 @@ impl NatterApp {
             UiAction::Send(text) => self.send(text),
             UiAction::Rename(wanted) => self.rename(&wanted),
             UiAction::RetryNow => self.session.send_command(ClientCommand::RetryNow),
+            UiAction::Reconnect => self.reconnect(),
             UiAction::SaveLog => {
                 if self
                     .session

@@ -223,6 +223,36 @@ impl NatterApp {
         self.session.joined_from_list(warning.room_id);
     }
 
+    /// Reconnect: the same address and nickname, held to the key trusted for them (or for
+    /// the room it was joined from), with the conversation kept.
+    pub(super) fn reconnect(&mut self) {
+        let Some(chat) = self.session.chat() else {
+            return;
+        };
+        if self.session.is_live() || self.hosting.is_hosting() {
+            return;
+        }
+        let address = self.session.address().to_string();
+        let nick = chat.my_nick.clone();
+        let pinned = self
+            .session
+            .room_id()
+            .and_then(|id| self.settings.pinned_room(id))
+            .or_else(|| self.settings.pinned_address(&address));
+        let (backoff_first, backoff_max) = self.options.reconnect_backoff;
+        let options = ConnectOptions {
+            backoff_first,
+            backoff_max,
+            pinned,
+            ..ConnectOptions::new(address, nick)
+        };
+        if let Err(e) = self.session.reopen(options, self.wake.clone()) {
+            if let Some(chat) = self.session.chat_mut() {
+                chat.system(format!("Could not start connecting: {e}"));
+            }
+        }
+    }
+
     pub(super) fn open_chat(
         &mut self,
         address: String,

@@ -558,7 +558,9 @@ impl ChatState {
 
     fn on_failed(&mut self, text: String) {
         if self.ever_connected {
-            self.system(format!("{text} Natter stopped trying; press Leave."));
+            self.system(format!(
+                "{text} Natter stopped trying: Reconnect tries again, Leave ends the chat."
+            ));
         }
         self.link = LinkState::Failed(text);
     }

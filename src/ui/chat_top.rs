@@ -62,6 +62,16 @@ pub(super) fn top_bar(ui: &mut egui::Ui, app: &ChatScreen<'_>, actions: &mut Vec
                 actions.push(UiAction::SaveLog);
             }
             settings_menu(ui, app, actions);
+            if matches!(chat.link, LinkState::Failed(_))
+                && chat.ever_connected
+                && app.hosting.is_none()
+                && ui
+                    .button("Reconnect")
+                    .on_hover_text("Join this room again; the conversation stays")
+                    .clicked()
+            {
+                actions.push(UiAction::Reconnect);
+            }
             if let LinkState::Reconnecting { error, .. } = &chat.link
                 && chat.retry_in().is_some()
                 && ui

@@ -157,6 +157,34 @@ impl Session {
         }
     }
 
+    /// A new client for the chat shown (Reconnect): the conversation stays, the link starts
+    /// over. With no chat, or a client still running, nothing happens.
+    pub(super) fn reopen(
+        &mut self,
+        options: client::ConnectOptions,
+        wake: WakeUp,
+    ) -> std::io::Result<()> {
+        let Some(chat) = &mut self.chat else {
+            return Ok(());
+        };
+        if self.client.is_some() {
+            return Ok(());
+        }
+        self.client = Some(client::connect(options, wake)?);
+        chat.link = LinkState::Connecting { attempt: 1 };
+        Ok(())
+    }
+
+    /// The address the chat was opened with.
+    pub(super) fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The room joined from the list, by its `id`, if it was.
+    pub(super) fn room_id(&self) -> Option<&str> {
+        self.room_id.as_deref()
+    }
+
     /// The chat was opened from the list's room `id` (its key is pinned for the room too).
     pub(super) fn joined_from_list(&mut self, id: Option<String>) {
         self.room_id = id;

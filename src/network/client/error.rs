@@ -49,6 +49,9 @@ pub enum ClientError {
     HostBusy,
     #[error("The host stopped hosting.")]
     HostStopped,
+    /// The host said goodbye for good (Stop hosting, or its window closed): final.
+    #[error("The host stopped hosting: this room has ended.")]
+    RoomEnded,
     #[error("The connection to the host was lost ({detail}).")]
     Lost { detail: String },
     #[error("Nothing heard from the host for {secs} s: the link seems down.")]
@@ -91,6 +94,7 @@ impl ClientError {
             ClientError::InvalidAddress { .. }
             | ClientError::VersionMismatch { .. }
             | ClientError::NotNatter { .. }
+            | ClientError::RoomEnded
             | ClientError::HostKeyChanged { .. }
             | ClientError::NoLongerEncrypted { .. }
             | ClientError::NotAnnouncedKey { .. } => true,

@@ -26,6 +26,9 @@ pub(super) struct ServerState {
     pub(super) config: ServerConfig,
     pub(super) local_addr: SocketAddr,
     pub(super) stopping: AtomicBool,
+    /// Set before a stop that ends the room for good (`ServerHandle::end_room`): the goodbye
+    /// tells clients not to redial.
+    pub(super) ending_room: AtomicBool,
     pub(super) room: Mutex<Room>,
     pub(super) connections: Mutex<OpenConnections>,
     /// Signalled whenever a connection leaves `connections`.
@@ -71,6 +74,7 @@ impl ServerState {
             config,
             local_addr,
             stopping: AtomicBool::new(false),
+            ending_room: AtomicBool::new(false),
             room: Mutex::new(Room::default()),
             connections: Mutex::new(OpenConnections::default()),
             connections_changed: Condvar::new(),
