@@ -5,12 +5,14 @@
 
 mod common;
 
+use std::net::UdpSocket;
 use std::sync::Arc;
 
 use common::app_window::Window;
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use natter::chat_state::LinkState;
+use natter::network::discovery::Reach;
 use natter::network::no_wake_up;
 use natter::network::server::{self, ServerConfig, ServerEvent, ServerHandle};
 use natter::network::tls::Identity;
@@ -104,4 +106,48 @@ fn a_room_the_host_ended_is_not_redialled_and_reconnect_joins_again_keeping_the_
             .is_some(),
         "the conversation is kept"
     );
+}
+
+/// Issue 29 §4, the rest: a room the host ended is joined again by itself once it is announced
+/// again (discovery on loopback only).
+#[test]
+fn a_room_the_host_ended_is_joined_again_when_it_is_announced_again() {
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let kept = listener.try_clone().unwrap();
+    let config = common::test_config();
+    let first = server::start(listener, config.clone(), no_wake_up()).unwrap();
+    let address = first.local_addr();
+    let mut bob = Window::new();
+    bob.harness.state_mut().options_mut().discovery = Some(Reach::Loopback {
+        listen_port: 0,
+        peers: vec![],
+    });
+    bob.open_tab("Connect");
+    bob.type_into("Your nickname", "bob");
+    bob.type_into("Host address", &address.to_string());
+    bob.click("Connect");
+    bob.until_shown("Online as bob");
+    assert!(
+        bob.app().finder_addr().is_none(),
+        "no listening while in a live chat"
+    );
+
+    first.end_room();
+    bob.until_shown("this room has ended");
+    bob.until("the window listens for the room", |h| {
+        h.state().finder_addr().is_some()
+    });
+    let finder_at = bob.app().finder_addr().unwrap();
+    let second = server::start(kept, config, no_wake_up()).unwrap();
+    let announcement = format!(
+        r#"{{"natter":"room","version":1,"id":"00000000000000cc","room":"back","host":"alice","port":{},"people":0}}"#,
+        address.port()
+    );
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .send_to(announcement.as_bytes(), finder_at)
+        .unwrap();
+    bob.until_shown("Online as bob");
+    assert_eq!(second.members(), ["bob"]);
+    bob.until("the finder stopped", |h| h.state().finder_addr().is_none());
 }

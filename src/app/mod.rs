@@ -240,6 +240,9 @@ impl NatterApp {
             let text = self.diagnose(error);
             self.connect.failed(text, error.is_refusal_for_now());
         }
+        if news.room_ended() {
+            self.session.room_ended();
+        }
         if news.ended {
             // The client's threads have finished: dropping the handle only joins them.
             self.session.client_ended();
