@@ -11,7 +11,7 @@ use std::sync::Arc;
 use common::app_window::Window;
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
-use natter::chat_state::LinkState;
+use natter::chat_state::{ConversationKey, LinkState};
 use natter::network::discovery::Reach;
 use natter::network::no_wake_up;
 use natter::network::server::{self, ServerConfig, ServerEvent, ServerHandle};
@@ -20,6 +20,11 @@ use natter::network::tls::Identity;
 /// Bob in a room whose host then restarts with a new identity: Bob's window shows the key
 /// warning. Returns Bob's window and the restarted server (kept running).
 fn bob_at_a_key_warning() -> (Window, ServerHandle) {
+    bob_at_a_key_warning_after(|_| {})
+}
+
+/// Like [`bob_at_a_key_warning`], with `before` done in Bob's chat before the restart.
+fn bob_at_a_key_warning_after(before: impl FnOnce(&mut Window)) -> (Window, ServerHandle) {
     let listener = server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let kept = listener.try_clone().unwrap();
     let config = |identity: Identity| ServerConfig {
@@ -35,6 +40,7 @@ fn bob_at_a_key_warning() -> (Window, ServerHandle) {
     let address = first.local_addr().to_string();
     let mut bob = Window::join("bob", &address);
     bob.until_shown("New host: compare this code");
+    before(&mut bob);
     first.stop();
     let second = server::start(kept, config(Identity::generate().unwrap()), no_wake_up()).unwrap();
     bob.until("the warning is up", |h| h.state().key_warning().is_some());
@@ -150,4 +156,46 @@ fn a_room_the_host_ended_is_joined_again_when_it_is_announced_again() {
     bob.until_shown("Online as bob");
     assert_eq!(second.members(), ["bob"]);
     bob.until("the finder stopped", |h| h.state().finder_addr().is_none());
+}
+
+/// Issue 29 §1: Connect anyway used to start a new chat: only three new system lines were
+/// left, the private tabs were gone, and the first said the new code "is the one you trusted
+/// before".
+#[test]
+fn connect_anyway_keeps_the_conversation_and_marks_where_the_new_host_begins() {
+    let (mut bob, _server) = bob_at_a_key_warning_after(|bob| {
+        bob.say("before the restart");
+        bob.until_shown("bob: before the restart");
+        bob.harness
+            .state_mut()
+            .show_conversation(ConversationKey::private("zed"));
+        bob.harness
+            .state_mut()
+            .show_conversation(ConversationKey::Room);
+    });
+    let new_code = bob.app().key_warning().unwrap().found.unwrap().code();
+    bob.harness
+        .get_by_label("I asked the person hosting: their window shows the new code")
+        .click();
+    bob.harness.run_steps(2);
+    bob.click("Connect anyway");
+    bob.until_shown("Online as bob");
+    let log = bob.app().log_text();
+    assert!(log.contains("bob: before the restart"), "{log}");
+    assert!(
+        log.contains(&format!(
+            "From here on, a new host: you checked its new code {new_code}"
+        )),
+        "{log}"
+    );
+    assert!(!log.contains("is the one you trusted before"), "{log}");
+    assert!(
+        bob.app().chat().unwrap().conversations.has("zed"),
+        "the private tab is kept"
+    );
+    assert!(
+        bob.harness
+            .query_by_label_contains("bob: before the restart")
+            .is_some()
+    );
 }
