@@ -228,3 +228,57 @@ fn choosing_the_connect_tab_with_enter_puts_typing_into_the_host_address() {
         "not into the nickname"
     );
 }
+
+/// Issue 29 §6: with two 24-character names at 420×640 message text was squeezed into a column
+/// one to three letters wide, and a Hebrew line overlapped the name. The text gets a readable
+/// width: under the time and name when they take too much of the row.
+#[test]
+fn at_420_px_with_long_names_message_text_keeps_a_readable_width() {
+    let mut host = Window::sized(420.0, 640.0);
+    host.start_hosting(LONG_HOST_NICK);
+    let port = host.app().hosting().unwrap().port;
+    let mut client = Window::sized(420.0, 640.0);
+    client.open_tab("Connect");
+    client.type_into("Your nickname", LONG_CLIENT_NICK);
+    client.type_into("Host address", &format!("127.0.0.1:{port}"));
+    client.click("Connect");
+    client.until_shown("Online (2)");
+    let latin = "shall we meet at the station at noon tomorrow?";
+    let hebrew = "נפגש בתחנה מחר בצהריים";
+    client.say(latin);
+    client.say(hebrew);
+    host.until_shown(hebrew);
+    host.harness.run_steps(2);
+    let latin_row = host.harness.get_by_label_contains(latin).rect();
+    assert!(
+        latin_row.width() >= 150.0,
+        "the text is {} px wide: {latin_row:?}",
+        latin_row.width()
+    );
+    let hebrew_row = host.harness.get_by_label_contains(hebrew).rect();
+    let line = 18.0;
+    assert!(
+        hebrew_row.height() <= 4.0 * line,
+        "a short Hebrew line takes {} px of height: {hebrew_row:?}",
+        hebrew_row.height()
+    );
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(420.0, 640.0));
+    assert!(screen.contains_rect(latin_row) && screen.contains_rect(hebrew_row));
+}
+
+/// Issue 29 §7: at 420 px the host card's code line ran past the window's edge.
+#[test]
+fn at_420_px_the_host_card_stays_inside_the_window() {
+    let mut host = Window::sized(420.0, 640.0);
+    host.start_hosting("alice");
+    host.harness.run_steps(2);
+    let code = host.app().hosting().unwrap().fingerprint.code();
+    let hint = "people who connect see the same code: read it to them";
+    for label in [code.as_str(), hint] {
+        let rect = host.harness.get_by_label(label).rect();
+        assert!(
+            rect.right() <= 420.0 && rect.left() >= 0.0,
+            "{label:?} at {rect:?} runs past 420 px"
+        );
+    }
+}

@@ -341,18 +341,26 @@ pub(super) fn draw_row(
             parts.suffix.as_ref().map_or("", |(s, _)| s.as_str()),
             mention_note(parts.mention)
         );
-        let prefix = ui.fonts_mut(|f| f.layout_job(parts.prefix));
-        let indent = prefix.size().x;
+        let mut prefix_job = parts.prefix;
+        let unwrapped = ui.fonts_mut(|f| f.layout_job(prefix_job.clone())).size().x;
+        // Long names in a narrow window: time and name on a line of their own, the text under
+        // them at full width, never squeezed into a column a few letters wide.
+        let below = bidi_text::body_below(width, unwrapped);
+        if below {
+            prefix_job.wrap.max_width = width;
+        }
+        let prefix = ui.fonts_mut(|f| f.layout_job(prefix_job));
+        let indent = if below { 0.0 } else { prefix.size().x };
         let mut job = LayoutJob {
-            wrap: egui::text::TextWrapping::wrap_at_width((width - indent).max(40.0)),
+            wrap: egui::text::TextWrapping::wrap_at_width((width - indent).max(1.0)),
             ..Default::default()
         };
         job.append(&parts.body, 0.0, parts.body_format);
         if let Some((suffix, format)) = parts.suffix {
             job.append(&suffix, 0.0, format);
         }
-        ui.horizontal_top(|ui| {
-            ui.spacing_mut().item_spacing.x = 0.0;
+        let row = |ui: &mut egui::Ui| {
+            ui.spacing_mut().item_spacing = egui::vec2(0.0, 0.0);
             let (rect, prefix_response) =
                 ui.allocate_exact_size(prefix.size(), egui::Sense::click());
             ui.painter()
@@ -362,8 +370,12 @@ pub(super) fn draw_row(
                 egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, &accessible)
             });
             body.union(prefix_response)
-        })
-        .inner
+        };
+        if below {
+            ui.vertical(row).inner
+        } else {
+            ui.horizontal_top(row).inner
+        }
     };
     response.context_menu(|ui| {
         let body = match &line.kind {

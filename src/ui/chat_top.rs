@@ -278,13 +278,16 @@ fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
                 n => format!("{n} people in the room"),
             };
             ui.label(format!("You are hosting on port {} · {people}", hosting.port));
-            ui.horizontal(|ui| {
+            // Wrapped rows: at 420 px the code and its hint do not fit on one line.
+            ui.horizontal_wrapped(|ui| {
                 ui.label("Host code:");
                 ui.label(RichText::new(hosting.fingerprint.code()).monospace().size(16.0).strong());
                 ui.weak("people who connect see the same code: read it to them");
             });
             if let Some(note) = &hosting.identity_note {
-                ui.weak(note);
+                // A long path has few spaces: it may break anywhere rather than run off.
+                let text = RichText::new(note).color(ui.visuals().weak_text_color());
+                ui.add(egui::Label::new(text).wrap_mode(egui::TextWrapMode::Wrap));
             }
             let shown: Vec<_> = hosting
                 .addresses
@@ -307,7 +310,7 @@ fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
             ui.label("Others on your network type one of these in Natter's Connect tab:");
             for address in shown {
                 let text = format!("{}:{}", address.ip, hosting.port);
-                ui.horizontal(|ui| {
+                ui.horizontal_wrapped(|ui| {
                     ui.label(RichText::new(&text).monospace().size(16.0).strong());
                     copy_button(ui, &text);
                     let note = match address.kind.label() {
