@@ -72,9 +72,14 @@ fn top_bar_buttons_stay_inside_the_window_and_clear_of_title_and_status_at_400_6
             &host,
             width,
             "host",
-            &["Save chat log", "Stop hosting", "⚙"],
+            &["Save chat log", "Stop hosting", "Settings"],
         );
-        assert_top_bar_fits(&client, width, "client", &["Save chat log", "Leave", "⚙"]);
+        assert_top_bar_fits(
+            &client,
+            width,
+            "client",
+            &["Save chat log", "Leave", "Settings"],
+        );
     }
 }
 

@@ -295,7 +295,7 @@ fn notifications_set_to_off_in_the_settings_menu_show_none_and_a_missing_service
     let (mut alice, address) = Window::host("alice");
     let mut bob = Window::join("bob", &address);
     alice.until_shown("bob joined");
-    alice.click("⚙");
+    alice.click("Settings");
     alice
         .harness
         .get_by_role_and_label(Role::RadioButton, "Off")
@@ -320,7 +320,7 @@ fn notifications_set_to_off_in_the_settings_menu_show_none_and_a_missing_service
         .unwrap();
     alice.harness.input_mut().focused = true;
     alice.harness.run_steps(2);
-    alice.click("⚙");
+    alice.click("Settings");
     alice.until_shown(why);
 }
 

@@ -436,6 +436,10 @@ impl eframe::App for NatterApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        // Screen readers name the window by its accessible root, not by the title bar.
+        let title = self.window_title();
+        ui.ctx()
+            .accesskit_node_builder(egui::accesskit_root_id(), |node| node.set_label(title));
         let mut actions = Vec::new();
         self.draw(ui, &mut actions);
         for action in actions {

@@ -92,9 +92,15 @@ fn input_box(
     let Some(chat) = app.session.chat_mut() else {
         return;
     };
-    let hint = match chat.conversations.shown().nick() {
-        Some(with) => format!("Write to {with} privately. Enter sends, Shift+Enter adds a line."),
-        None => "Write a message. Enter sends, Shift+Enter adds a line.".to_string(),
+    let (hint, name) = match chat.conversations.shown().nick() {
+        Some(with) => (
+            format!("Write to {with} privately. Enter sends, Shift+Enter adds a line."),
+            format!("Private message to {with}"),
+        ),
+        None => (
+            "Write a message. Enter sends, Shift+Enter adds a line.".to_string(),
+            "Message to the room".to_string(),
+        ),
     };
     let list = app.view.list(
         chat.conversations.shown_id(),
@@ -126,6 +132,9 @@ fn input_box(
                 )
             })
             .inner;
+        // A name of its own for screen readers: the hint is only a placeholder.
+        ui.ctx()
+            .accesskit_node_builder(response.id, |node| node.set_label(name));
         // While a name can be completed, the next Tab is ours: the box keeps the focus.
         if response.has_focus() && crate::ui::completion::nick_completion(ui, chat).is_some() {
             let keep_tab = egui::EventFilter {
@@ -361,8 +370,10 @@ pub(super) fn draw_row(
         }
         let row = |ui: &mut egui::Ui| {
             ui.spacing_mut().item_spacing = egui::vec2(0.0, 0.0);
+            // Hover only: a clickable prefix would be an unnamed node of its own for screen
+            // readers, which already hear the time and name in the body's name.
             let (rect, prefix_response) =
-                ui.allocate_exact_size(prefix.size(), egui::Sense::click());
+                ui.allocate_exact_size(prefix.size(), egui::Sense::hover());
             ui.painter()
                 .galley(rect.left_top(), prefix, ui.visuals().text_color());
             let body = ui.add(egui::Label::new(job).selectable(true).wrap());

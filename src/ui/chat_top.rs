@@ -177,38 +177,41 @@ pub(super) fn confirm_leave(ui: &mut egui::Ui, app: &ChatScreen<'_>, actions: &m
 
 /// "⚙": the settings that make sense while chatting (the theme), without leaving the chat.
 fn settings_menu(ui: &mut egui::Ui, app: &ChatScreen<'_>, actions: &mut Vec<UiAction>) {
-    ui.menu_button("⚙", |ui| {
-        ui.label(RichText::new("Theme").strong());
-        for theme in ThemeChoice::ALL {
-            if ui
-                .radio(app.settings.theme == theme, theme.label())
-                .clicked()
-            {
-                crate::ui::shell::apply_theme(ui.ctx(), theme);
-                actions.push(UiAction::SetTheme(theme));
-                ui.close();
+    let menu = ui
+        .menu_button("⚙", |ui| {
+            ui.label(RichText::new("Theme").strong());
+            for theme in ThemeChoice::ALL {
+                if ui
+                    .radio(app.settings.theme == theme, theme.label())
+                    .clicked()
+                {
+                    crate::ui::shell::apply_theme(ui.ctx(), theme);
+                    actions.push(UiAction::SetTheme(theme));
+                    ui.close();
+                }
             }
-        }
-        ui.separator();
-        ui.label(RichText::new("Desktop notifications").strong());
-        ui.weak("While this window is not in front:");
-        for choice in crate::notify::NotifyChoice::ALL {
-            if ui
-                .radio(app.settings.notify == choice, choice.label())
-                .clicked()
-            {
-                actions.push(UiAction::SetNotify(choice));
-                ui.close();
+            ui.separator();
+            ui.label(RichText::new("Desktop notifications").strong());
+            ui.weak("While this window is not in front:");
+            for choice in crate::notify::NotifyChoice::ALL {
+                if ui
+                    .radio(app.settings.notify == choice, choice.label())
+                    .clicked()
+                {
+                    actions.push(UiAction::SetNotify(choice));
+                    ui.close();
+                }
             }
-        }
-        if let Some(problem) = app.notify_problem {
-            ui.colored_label(ui.visuals().warn_fg_color, problem);
-        }
-        ui.separator();
-        crate::ui::send_file::download_folder(ui, &app.download_dir, app.files.note(), actions);
-    })
-    .response
-    .on_hover_text("Settings: theme, desktop notifications, download folder");
+            if let Some(problem) = app.notify_problem {
+                ui.colored_label(ui.visuals().warn_fg_color, problem);
+            }
+            ui.separator();
+            crate::ui::send_file::download_folder(ui, &app.download_dir, app.files.note(), actions);
+        })
+        .response
+        .on_hover_text("Settings: theme, desktop notifications, download folder");
+    // Named in words for screen readers: a gear is read as "⚙", or not at all.
+    menu.widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Button, true, "Settings"));
 }
 
 /// A small Copy button that says "Copied" for [`COPIED_FOR`] seconds after a click.
