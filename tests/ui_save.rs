@@ -16,6 +16,8 @@ fn hosting_with_a_line(folder: &std::path::Path, dialog: bool) -> Window {
     {
         let app = window.harness.state_mut();
         app.options_mut().save_dialog_possible = dialog;
+        // As on a desktop with a session bus, unless a test says otherwise.
+        app.options_mut().open_folder_possible = true;
         app.options_mut().save_fallback_dir = Some(folder.to_path_buf());
     }
     window.say("remember the milk");
@@ -167,5 +169,32 @@ fn the_save_dialog_opens_in_documents_then_where_the_last_chat_log_went() {
         window.app().log_dialog_dir(),
         documents.path(),
         "a folder that is gone is not offered"
+    );
+}
+
+/// Issue 29 §15: on a bare desktop (no session bus) Open folder showed nothing and left a
+/// D-Bus session running after Natter exited. There it is not offered; Copy path is.
+#[test]
+fn without_a_session_bus_open_folder_is_not_offered_and_copy_path_is() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut window = hosting_with_a_line(folder.path(), false);
+    window
+        .harness
+        .state_mut()
+        .options_mut()
+        .open_folder_possible = false;
+    window.click("Save chat log");
+    window.until_shown("so the chat log was saved to");
+    assert!(
+        window
+            .harness
+            .query_by_role_and_label(Role::Button, "Open folder")
+            .is_none()
+    );
+    assert!(
+        window
+            .harness
+            .query_by_role_and_label(Role::Button, "Copy path")
+            .is_some()
     );
 }

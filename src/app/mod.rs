@@ -74,6 +74,10 @@ pub struct Options {
     /// Whether Save chat log, Send file… and Choose… try the desktop's dialogs first
     /// (`save::dialog_possible`; tests set it).
     pub save_dialog_possible: bool,
+    /// Whether Open folder is offered after a save without a dialog: a file manager can be
+    /// asked to show a folder. On Linux that takes a session bus; without one `xdg-open` shows
+    /// nothing and leaves a D-Bus session running after Natter exits (tests set it).
+    pub open_folder_possible: bool,
     /// Where a save goes when no dialog can be shown (`None`: `save::fallback_dir()`; tests set
     /// a temporary folder).
     pub save_fallback_dir: Option<PathBuf>,
@@ -89,6 +93,7 @@ impl Default for Options {
             discovery_pace: Pace::default(),
             identity_file: None,
             save_dialog_possible: crate::save::dialog_possible(),
+            open_folder_possible: crate::save::dialog_possible(),
             save_fallback_dir: None,
         }
     }
@@ -407,6 +412,7 @@ impl NatterApp {
                 files: &mut self.files,
                 settings: &self.settings,
                 notify_problem: self.notifications.problem(),
+                open_folder: self.options.open_folder_possible,
             };
             ui::chat::show(ui, screen, actions);
         } else {

@@ -32,6 +32,8 @@ pub struct ChatScreen<'a> {
     pub notify_problem: Option<&'a str>,
     pub download_dir: PathBuf,
     pub can_send_files: bool,
+    /// Whether a file manager can be asked to show a folder (Open folder after a save).
+    pub open_folder: bool,
 }
 
 pub fn show(ui: &mut egui::Ui, mut app: ChatScreen<'_>, actions: &mut Vec<UiAction>) {

@@ -102,21 +102,24 @@ pub(super) fn top_bar(ui: &mut egui::Ui, app: &ChatScreen<'_>, actions: &mut Vec
     }
     if let Some(status) = app.saving.status() {
         ui.label(status);
-        saved_note_buttons(ui, app.saving.saved_without_dialog(), actions);
+        let path = app.saving.saved_without_dialog();
+        saved_note_buttons(ui, path, app.open_folder, actions);
     }
     ui.add_space(4.0);
 }
 
 /// Under how a save went: OK, which puts the note away, and for a log saved without a dialog
-/// (the person did not pick where) Open folder and Copy path.
+/// (the person did not pick where) Copy path, and Open folder where a file manager can be
+/// asked (`open_folder`).
 fn saved_note_buttons(
     ui: &mut egui::Ui,
     path: Option<&std::path::Path>,
+    open_folder: bool,
     actions: &mut Vec<UiAction>,
 ) {
     ui.horizontal(|ui| {
         if let Some(path) = path {
-            if let Some(folder) = path.parent()
+            if let Some(folder) = path.parent().filter(|_| open_folder)
                 && ui.button("Open folder").clicked()
             {
                 actions.push(UiAction::OpenFolder(folder.to_path_buf()));
