@@ -67,7 +67,10 @@ pub fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
         .unwrap_or_else(|| "natter-log.txt".into());
     let temp: PathBuf = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
+        // A temporary file left by a crash of this same process id goes first: the new one is
+        // created readable by the person only (`save::private_new_file`), never reused.
+        let _ = std::fs::remove_file(&temp);
+        let mut file = crate::save::private_new_file().open(&temp)?;
         file.write_all(contents.as_bytes())?;
         file.sync_all()?;
         std::fs::rename(&temp, path)

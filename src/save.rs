@@ -61,10 +61,7 @@ pub fn save_new(dir: &Path, name: &str, contents: &str) -> io::Result<PathBuf> {
             1 => dir.join(name),
             n => dir.join(format!("{stem} ({n}){extension}")),
         };
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&candidate);
+        let file = private_new_file().open(&candidate);
         match file {
             Ok(mut file) => {
                 let written = file
@@ -84,6 +81,16 @@ pub fn save_new(dir: &Path, name: &str, contents: &str) -> io::Result<PathBuf> {
         io::ErrorKind::AlreadyExists,
         format!("{MAX_TRIES} files named like {name} are already there"),
     ))
+}
+
+/// Options that create a new file readable by the person only (0600 on Unix), as downloads
+/// are: a chat log is as private as what was sent. Never opens a file that is already there.
+pub fn private_new_file() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
 }
 
 /// What to tell the person after a save without a dialog.

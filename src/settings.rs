@@ -67,6 +67,9 @@ pub struct Settings {
     /// Where Save puts files; `None`: the system's Downloads folder
     /// (`network::files::default_download_dir`).
     pub download_dir: Option<std::path::PathBuf>,
+    /// The folder the last chat log was saved in: the save dialog opens there next time
+    /// (`None`: Documents).
+    pub log_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -83,6 +86,7 @@ impl Default for Settings {
             require_encryption: false,
             notify: crate::notify::NotifyChoice::default(),
             download_dir: None,
+            log_dir: None,
         }
     }
 }

@@ -144,7 +144,7 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                 client_id,
             }
         }),
-        any_text().prop_map(|reason| ServerFrame::Bye { reason }),
+        (any_text(), any::<bool>()).prop_map(|(reason, ended)| ServerFrame::Bye { reason, ended }),
     ]
 }
 

@@ -319,6 +319,11 @@ fn the_chat_with_long_names_renders_at_420_and_900_px_and_keeps_every_button_in_
         host_window.until("the host sees the client", |h| {
             h.query_by_label_contains("Online (2)").is_some()
         });
+        client.say("shall we meet at the station at noon tomorrow?");
+        client.say("נפגש בתחנה מחר בצהריים");
+        host_window.say("yes, see you there");
+        host_window.until_shown("נפגש בתחנה מחר בצהריים");
+        client.until_shown("yes, see you there");
         capture(&mut host_window, &format!("long-names-host-{width}"));
         capture(&mut client, &format!("long-names-client-{width}"));
         // And in the dark theme, which has its own palette.
@@ -328,18 +333,18 @@ fn the_chat_with_long_names_renders_at_420_and_900_px_and_keeps_every_button_in_
             window.harness.ctx.set_theme(egui::Theme::Light);
         }
 
-        // The host goes away: the client's top bar now also holds Retry now, still in view.
+        // The host ends the room: the client's top bar now also holds Reconnect, still in view.
         host_window.click("Stop hosting");
         host_window.until_shown("Stop hosting?");
         capture(&mut host_window, &format!("confirm-stop-hosting-{width}"));
         host_window.end_chat("Stop hosting");
         capture(&mut host_window, &format!("ended-host-{width}"));
-        client.until("the client waits to reconnect", |h| {
-            h.query_by_label("Retry now").is_some()
+        client.until("the client offers Reconnect", |h| {
+            h.query_by_label("Reconnect").is_some()
         });
-        capture(&mut client, &format!("reconnecting-client-{width}"));
+        capture(&mut client, &format!("room-ended-client-{width}"));
         let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(width, 560.0));
-        for button in ["Retry now", "Save chat log", "Leave"] {
+        for button in ["Reconnect", "Save chat log", "Leave"] {
             let rect = client.harness.get_by_label(button).rect();
             assert!(
                 screen.contains_rect(rect),

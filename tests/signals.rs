@@ -67,7 +67,7 @@ fn stop_with(signal: libc::c_int) {
     let frames = json.frames_until_closed();
     assert!(
         frames.iter().any(
-            |f| matches!(f, ServerFrame::Bye { reason } if reason.contains("stopped hosting"))
+            |f| matches!(f, ServerFrame::Bye { reason, .. } if reason.contains("stopped hosting"))
         ),
         "the JSON peer got no bye: {frames:?}"
     );

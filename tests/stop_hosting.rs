@@ -36,9 +36,9 @@ fn both_were_told_goodbye(json: &RawPeer, mut plain: TcpStream) {
     let frames = json.frames_until_closed();
     assert!(
         frames.iter().any(
-            |f| matches!(f, ServerFrame::Bye { reason } if reason.contains("stopped hosting"))
+            |f| matches!(f, ServerFrame::Bye { reason, ended: true } if reason.contains("stopped hosting"))
         ),
-        "the JSON peer got no bye: {frames:?}"
+        "the JSON peer got no bye saying the room ended: {frames:?}"
     );
     let mut text = Vec::new();
     let _ = plain.read_to_end(&mut text);

@@ -91,7 +91,7 @@ fn a_taken_name_is_announced_once_with_the_name_given() {
 fn the_settings_button_in_the_chat_switches_the_theme() {
     let (mut alice, _) = Window::host("alice");
     assert!(!(alice.harness.ctx.theme() == egui::Theme::Dark));
-    alice.click("⚙");
+    alice.click("Settings");
     alice
         .harness
         .get_by_role_and_label(Role::RadioButton, "Dark")

@@ -72,9 +72,14 @@ fn top_bar_buttons_stay_inside_the_window_and_clear_of_title_and_status_at_400_6
             &host,
             width,
             "host",
-            &["Save chat log", "Stop hosting", "⚙"],
+            &["Save chat log", "Stop hosting", "Settings"],
         );
-        assert_top_bar_fits(&client, width, "client", &["Save chat log", "Leave", "⚙"]);
+        assert_top_bar_fits(
+            &client,
+            width,
+            "client",
+            &["Save chat log", "Leave", "Settings"],
+        );
     }
 }
 
@@ -198,4 +203,87 @@ fn after_a_refused_connect_the_address_field_has_the_keyboard_focus() {
     window.until_shown("Nothing is listening at");
     window.harness.run_steps(2);
     assert!(window.harness.get_by_label("Host address").is_focused());
+}
+
+/// Issue 29 §12: the Connect tab chosen with Enter kept the focus, so typing went nowhere.
+#[test]
+fn choosing_the_connect_tab_with_enter_puts_typing_into_the_host_address() {
+    let mut window = Window::new();
+    window.type_into("Your nickname", "dana");
+    window
+        .harness
+        .get_by_role_and_label(Role::Tab, "Connect")
+        .focus();
+    window.harness.run_steps(1);
+    window.harness.key_press(egui::Key::Enter);
+    window.harness.run_steps(2);
+    assert_eq!(window.app().tab(), natter::app::Tab::Connect);
+    let before = window.app().address_text().to_string();
+    // Typed as a person types: into whatever has the focus.
+    window.harness.event(egui::Event::Text("10.0.0.5".into()));
+    window.harness.run_steps(2);
+    assert_eq!(
+        window.app().address_text(),
+        format!("{before}10.0.0.5"),
+        "typing went into the host address"
+    );
+    assert_eq!(
+        window.app().settings().nickname,
+        "dana",
+        "not into the nickname"
+    );
+}
+
+/// Issue 29 §6: with two 24-character names at 420×640 message text was squeezed into a column
+/// one to three letters wide, and a Hebrew line overlapped the name. The text gets a readable
+/// width: under the time and name when they take too much of the row.
+#[test]
+fn at_420_px_with_long_names_message_text_keeps_a_readable_width() {
+    let mut host = Window::sized(420.0, 640.0);
+    host.start_hosting(LONG_HOST_NICK);
+    let port = host.app().hosting().unwrap().port;
+    let mut client = Window::sized(420.0, 640.0);
+    client.open_tab("Connect");
+    client.type_into("Your nickname", LONG_CLIENT_NICK);
+    client.type_into("Host address", &format!("127.0.0.1:{port}"));
+    client.click("Connect");
+    client.until_shown("Online (2)");
+    let latin = "shall we meet at the station at noon tomorrow?";
+    let hebrew = "נפגש בתחנה מחר בצהריים";
+    client.say(latin);
+    client.say(hebrew);
+    host.until_shown(hebrew);
+    host.harness.run_steps(2);
+    let latin_row = host.harness.get_by_label_contains(latin).rect();
+    assert!(
+        latin_row.width() >= 150.0,
+        "the text is {} px wide: {latin_row:?}",
+        latin_row.width()
+    );
+    let hebrew_row = host.harness.get_by_label_contains(hebrew).rect();
+    let line = 18.0;
+    assert!(
+        hebrew_row.height() <= 4.0 * line,
+        "a short Hebrew line takes {} px of height: {hebrew_row:?}",
+        hebrew_row.height()
+    );
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(420.0, 640.0));
+    assert!(screen.contains_rect(latin_row) && screen.contains_rect(hebrew_row));
+}
+
+/// Issue 29 §7: at 420 px the host card's code line ran past the window's edge.
+#[test]
+fn at_420_px_the_host_card_stays_inside_the_window() {
+    let mut host = Window::sized(420.0, 640.0);
+    host.start_hosting("alice");
+    host.harness.run_steps(2);
+    let code = host.app().hosting().unwrap().fingerprint.code();
+    let hint = "people who connect see the same code: read it to them";
+    for label in [code.as_str(), hint] {
+        let rect = host.harness.get_by_label(label).rect();
+        assert!(
+            rect.right() <= 420.0 && rect.left() >= 0.0,
+            "{label:?} at {rect:?} runs past 420 px"
+        );
+    }
 }

@@ -152,11 +152,28 @@ fn slash_msg_opens_the_conversation_and_reaches_only_that_person() {
     assert_eq!(texts(&bob), vec!["sync"]);
 }
 
+/// Issue 29 §11: it used to open and switch to a "zed (away)" tab, where the next lines went.
 #[test]
-fn a_private_message_to_someone_not_online_says_why_it_was_not_sent() {
+fn msg_to_someone_not_online_says_so_keeps_the_line_and_stays_in_the_room() {
     let (mut alice, _bob, _carol) = three();
     alice.say("/msg zed are you there");
-    alice.until_shown("not sent: Nobody called zed is online");
+    alice.until_shown("Not sent: nobody called zed is online");
+    assert_eq!(shown(&alice), ConversationKey::Room, "still in the room");
+    assert!(
+        !alice.app().chat().unwrap().conversations.has("zed"),
+        "no conversation with zed"
+    );
+    assert!(
+        alice
+            .harness
+            .query_by_label_contains("zed (away)")
+            .is_none()
+    );
+    assert_eq!(
+        alice.app().draft(),
+        "/msg zed are you there",
+        "the line is kept"
+    );
 }
 
 #[test]
@@ -278,7 +295,7 @@ fn notifications_set_to_off_in_the_settings_menu_show_none_and_a_missing_service
     let (mut alice, address) = Window::host("alice");
     let mut bob = Window::join("bob", &address);
     alice.until_shown("bob joined");
-    alice.click("⚙");
+    alice.click("Settings");
     alice
         .harness
         .get_by_role_and_label(Role::RadioButton, "Off")
@@ -303,7 +320,7 @@ fn notifications_set_to_off_in_the_settings_menu_show_none_and_a_missing_service
         .unwrap();
     alice.harness.input_mut().focused = true;
     alice.harness.run_steps(2);
-    alice.click("⚙");
+    alice.click("Settings");
     alice.until_shown(why);
 }
 

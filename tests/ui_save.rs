@@ -16,6 +16,8 @@ fn hosting_with_a_line(folder: &std::path::Path, dialog: bool) -> Window {
     {
         let app = window.harness.state_mut();
         app.options_mut().save_dialog_possible = dialog;
+        // As on a desktop with a session bus, unless a test says otherwise.
+        app.options_mut().open_folder_possible = true;
         app.options_mut().save_fallback_dir = Some(folder.to_path_buf());
     }
     window.say("remember the milk");
@@ -81,4 +83,118 @@ fn with_no_session_bus_the_dialog_returning_at_once_still_saves_the_log() {
     window.click("Save chat log");
     window.until_shown("so the chat log was saved to");
     assert_eq!(saved_files(folder.path()).len(), 1);
+}
+
+/// Issue 29 §10: the note saying where a log went without a dialog used to stay for good.
+#[test]
+fn the_saved_without_a_dialog_note_goes_away_when_ok_is_pressed() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut window = hosting_with_a_line(folder.path(), false);
+    window.click("Save chat log");
+    window.until_shown("so the chat log was saved to");
+    window.click("OK");
+    window.harness.run_steps(2);
+    assert!(
+        window
+            .harness
+            .query_by_label_contains("so the chat log was saved to")
+            .is_none(),
+        "the note is gone"
+    );
+    assert!(
+        window
+            .harness
+            .query_by_role_and_label(Role::Button, "Open folder")
+            .is_none()
+            && window
+                .harness
+                .query_by_role_and_label(Role::Button, "Copy path")
+                .is_none(),
+        "its buttons went with it"
+    );
+}
+
+/// Issue 29 §14: saved logs were 0644 (readable by every account) while downloads are 0600.
+#[cfg(unix)]
+#[test]
+fn saved_chat_logs_are_readable_by_their_owner_only_with_or_without_a_dialog() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let folder = tempfile::tempdir().unwrap();
+    let mut window = hosting_with_a_line(folder.path(), false);
+    window.click("Save chat log");
+    window.until_shown("so the chat log was saved to");
+    let without_dialog = folder.path().join(&saved_files(folder.path())[0]);
+    assert_eq!(mode(&without_dialog), 0o600, "saved without a dialog");
+
+    // Where the dialog's pick goes: written through a temporary file, then renamed.
+    let picked = folder.path().join("picked.txt");
+    window.harness.state_mut().save_log_to(picked.clone());
+    assert!(
+        std::fs::read_to_string(&picked)
+            .unwrap()
+            .contains("remember the milk")
+    );
+    assert_eq!(mode(&picked), 0o600, "saved where the dialog pointed");
+}
+
+/// Issue 29 §13: the portal's save dialog opened in `/`. It opens in Documents (here the test's
+/// stand-in for it), then where the last log went, while that folder is there.
+#[test]
+fn the_save_dialog_opens_in_documents_then_where_the_last_chat_log_went() {
+    let documents = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut window = hosting_with_a_line(documents.path(), false);
+    assert_eq!(window.app().log_dialog_dir(), documents.path());
+
+    let last = elsewhere.path().join("logs");
+    std::fs::create_dir(&last).unwrap();
+    window
+        .harness
+        .state_mut()
+        .save_log_to(last.join("ours.txt"));
+    assert_eq!(window.app().log_dialog_dir(), last);
+    assert_eq!(
+        window.app().settings().log_dir.as_deref(),
+        Some(last.as_path()),
+        "remembered with the settings"
+    );
+    let stored = window.app().settings().to_ron();
+    let (reloaded, _) = natter::settings::Settings::load(Some(&stored));
+    assert_eq!(reloaded.log_dir.as_deref(), Some(last.as_path()));
+
+    std::fs::remove_dir_all(&last).unwrap();
+    assert_eq!(
+        window.app().log_dialog_dir(),
+        documents.path(),
+        "a folder that is gone is not offered"
+    );
+}
+
+/// Issue 29 §15: on a bare desktop (no session bus) Open folder showed nothing and left a
+/// D-Bus session running after Natter exited. There it is not offered; Copy path is.
+#[test]
+fn without_a_session_bus_open_folder_is_not_offered_and_copy_path_is() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut window = hosting_with_a_line(folder.path(), false);
+    window
+        .harness
+        .state_mut()
+        .options_mut()
+        .open_folder_possible = false;
+    window.click("Save chat log");
+    window.until_shown("so the chat log was saved to");
+    assert!(
+        window
+            .harness
+            .query_by_role_and_label(Role::Button, "Open folder")
+            .is_none()
+    );
+    assert!(
+        window
+            .harness
+            .query_by_role_and_label(Role::Button, "Copy path")
+            .is_some()
+    );
 }

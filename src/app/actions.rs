@@ -32,6 +32,9 @@ pub enum UiAction {
     Rename(String),
     /// While the link is down: stop waiting and reconnect now.
     RetryNow,
+    /// After Natter stopped trying (the room ended, the host's code was declined): join the
+    /// same room again, keeping the conversation.
+    Reconnect,
     /// Save chat log: at once when there is only the room; with private conversations it
     /// first asks which ([`Saving::asking`](super::Saving::asking)).
     SaveLog,
@@ -39,6 +42,8 @@ pub enum UiAction {
     SaveLogOf(SaveScope),
     /// Close the save choice without saving.
     CancelSave,
+    /// Put away the note saying how the last save went.
+    DismissSaveNote,
     /// Show this folder in the desktop's file manager (after a save without a dialog).
     OpenFolder(PathBuf),
     SetTheme(ThemeChoice),
@@ -93,6 +98,7 @@ impl NatterApp {
             UiAction::Send(text) => self.send(text),
             UiAction::Rename(wanted) => self.rename(&wanted),
             UiAction::RetryNow => self.session.send_command(ClientCommand::RetryNow),
+            UiAction::Reconnect => self.reconnect(),
             UiAction::SaveLog => {
                 if self
                     .session
@@ -109,6 +115,7 @@ impl NatterApp {
                 self.save_log_with_dialog(scope);
             }
             UiAction::CancelSave => self.saving.ask(false),
+            UiAction::DismissSaveNote => self.saving.dismiss(),
             UiAction::OpenFolder(folder) => {
                 if let Err(e) = open::that_detached(&folder) {
                     self.saving.say(format!(

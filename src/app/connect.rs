@@ -85,6 +85,13 @@ impl ConnectForm {
         std::mem::take(&mut self.focus_nickname)
     }
 
+    /// A tab was chosen: the next frame focuses its first field to type in, the host address
+    /// (`address`) or else the nickname.
+    pub fn tab_chosen(&mut self, address: bool) {
+        self.focus_address = address;
+        self.focus_nickname = !address;
+    }
+
     /// Whether the address field should take the focus now (once).
     pub fn take_focus_address(&mut self) -> bool {
         std::mem::take(&mut self.focus_address)
@@ -191,29 +198,106 @@ impl NatterApp {
         self.session.joined_from_list(joining.map(|room| room.id));
     }
 
-    /// The person checked with the host: trust what it shows now, and connect.
+    /// The person checked with the host: trust what it shows now, and connect. A chat that
+    /// was up with this host is kept, marked where the new host begins.
     pub(super) fn connect_anyway(&mut self) {
         let Some(warning) = self.connect.key_warning.take().filter(|w| w.checked) else {
             return;
         };
-        match warning.found {
+        let (pinned, allow_unencrypted) = match warning.found {
             Some(found) => {
                 self.settings.pin_address(&warning.address, found);
                 if let Some(id) = &warning.room_id {
                     self.settings.pin_room(id, found);
                 }
-                self.open_chat(warning.address, warning.nick, Some(found), None, false);
+                (Some(found), false)
             }
             // The room announced a key but the host offers no encryption: nothing to pin.
-            None if warning.announced => {
-                self.open_chat(warning.address, warning.nick, None, None, true);
+            None if warning.announced => (None, true),
+            None => (Some(warning.expected), true),
+        };
+        let keep = self.session.chat().is_some_and(|c| c.ever_connected)
+            && !self.session.is_live()
+            && self.session.address() == warning.address;
+        if keep {
+            let options = self.connect_options(
+                warning.address,
+                warning.nick,
+                pinned,
+                None,
+                allow_unencrypted,
+            );
+            if let Some(chat) = self.session.chat_mut() {
+                chat.system(match warning.found {
+                    Some(found) => format!(
+                        "From here on, a new host: you checked its new code {} with the person \
+                         hosting and chose to trust it.",
+                        found.code()
+                    ),
+                    None => "From here on, a new host that does not encrypt: you checked with \
+                             the person hosting and chose to connect anyway."
+                        .to_string(),
+                });
             }
-            None => {
-                let expected = Some(warning.expected);
-                self.open_chat(warning.address, warning.nick, expected, None, true);
+            if let Err(e) = self.session.reopen(options, self.wake.clone())
+                && let Some(chat) = self.session.chat_mut()
+            {
+                chat.system(format!("Could not start connecting: {e}"));
             }
+        } else {
+            self.open_chat(
+                warning.address,
+                warning.nick,
+                pinned,
+                None,
+                allow_unencrypted,
+            );
         }
         self.session.joined_from_list(warning.room_id);
+    }
+
+    /// How the client is to connect: the window's backoff, the key it is held to.
+    fn connect_options(
+        &self,
+        address: String,
+        nick: String,
+        pinned: Option<Fingerprint>,
+        announced: Option<Fingerprint>,
+        allow_unencrypted: bool,
+    ) -> ConnectOptions {
+        let (backoff_first, backoff_max) = self.options.reconnect_backoff;
+        ConnectOptions {
+            backoff_first,
+            backoff_max,
+            pinned,
+            announced,
+            allow_unencrypted,
+            ..ConnectOptions::new(address, nick)
+        }
+    }
+
+    /// Reconnect: the same address and nickname, held to the key trusted for them (or for
+    /// the room it was joined from), with the conversation kept.
+    pub(super) fn reconnect(&mut self) {
+        let Some(chat) = self.session.chat() else {
+            return;
+        };
+        if self.session.is_live() || self.hosting.is_hosting() {
+            return;
+        }
+        let address = self.session.address().to_string();
+        let nick = chat.my_nick.clone();
+        let pinned = self
+            .session
+            .room_id()
+            .and_then(|id| self.settings.pinned_room(id))
+            .or_else(|| self.settings.pinned_address(&address));
+        let options = self.connect_options(address, nick, pinned, None, false);
+        if let Err(e) = self.session.reopen(options, self.wake.clone())
+            && let Some(chat) = self.session.chat_mut()
+        {
+            chat.system(format!("Could not start connecting: {e}"));
+        }
     }
 
     pub(super) fn open_chat(
@@ -226,15 +310,7 @@ impl NatterApp {
     ) {
         self.drop_client();
         self.view.clear();
-        let (backoff_first, backoff_max) = self.options.reconnect_backoff;
-        let options = ConnectOptions {
-            backoff_first,
-            backoff_max,
-            pinned,
-            announced,
-            allow_unencrypted,
-            ..ConnectOptions::new(address, nick)
-        };
+        let options = self.connect_options(address, nick, pinned, announced, allow_unencrypted);
         if let Err(e) = self.session.open(options, self.wake.clone()) {
             self.connect.error = Some(format!("Could not start connecting: {e}"));
         }

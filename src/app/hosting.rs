@@ -234,7 +234,8 @@ impl NatterApp {
     /// Stops the server on a background thread (saying bye to everyone may take a moment).
     pub(super) fn stop_hosting(&mut self) {
         if let Some(hosting) = self.hosting.hosting.take() {
-            self.in_background("natter-stop-server", move || hosting.server.stop());
+            // The person ended the room: the goodbye tells guests not to redial.
+            self.in_background("natter-stop-server", move || hosting.server.end_room());
         }
     }
 }

@@ -74,6 +74,10 @@ pub struct Options {
     /// Whether Save chat log, Send file… and Choose… try the desktop's dialogs first
     /// (`save::dialog_possible`; tests set it).
     pub save_dialog_possible: bool,
+    /// Whether Open folder is offered after a save without a dialog: a file manager can be
+    /// asked to show a folder. On Linux that takes a session bus; without one `xdg-open` shows
+    /// nothing and leaves a D-Bus session running after Natter exits (tests set it).
+    pub open_folder_possible: bool,
     /// Where a save goes when no dialog can be shown (`None`: `save::fallback_dir()`; tests set
     /// a temporary folder).
     pub save_fallback_dir: Option<PathBuf>,
@@ -89,6 +93,7 @@ impl Default for Options {
             discovery_pace: Pace::default(),
             identity_file: None,
             save_dialog_possible: crate::save::dialog_possible(),
+            open_folder_possible: crate::save::dialog_possible(),
             save_fallback_dir: None,
         }
     }
@@ -181,7 +186,9 @@ impl NatterApp {
         self.drain_client(ctx);
         self.drain_notifications(ctx);
         self.drain_picked();
-        self.saving.drain();
+        if let Some(folder) = self.saving.drain() {
+            self.settings.log_dir = Some(folder);
+        }
         self.focused = ctx.input(|i| i.focused);
         if let Some(rect) = ctx.input(|i| i.viewport().inner_rect) {
             self.settings.window_size = Some([rect.width(), rect.height()]);
@@ -237,6 +244,9 @@ impl NatterApp {
         {
             let text = self.diagnose(error);
             self.connect.failed(text, error.is_refusal_for_now());
+        }
+        if news.room_ended() {
+            self.session.room_ended();
         }
         if news.ended {
             // The client's threads have finished: dropping the handle only joins them.
@@ -343,6 +353,11 @@ impl NatterApp {
         self.connect.address_text()
     }
 
+    /// Why the last attempt to connect failed, as the Connect tab says it.
+    pub fn connect_error(&self) -> Option<&str> {
+        self.connect.error()
+    }
+
     /// The Connect screen offers Retry: the host turned us away for now.
     pub fn connect_retry(&self) -> bool {
         self.connect.retry()
@@ -397,6 +412,7 @@ impl NatterApp {
                 files: &mut self.files,
                 settings: &self.settings,
                 notify_problem: self.notifications.problem(),
+                open_folder: self.options.open_folder_possible,
             };
             ui::chat::show(ui, screen, actions);
         } else {
@@ -426,6 +442,10 @@ impl eframe::App for NatterApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        // Screen readers name the window by its accessible root, not by the title bar.
+        let title = self.window_title();
+        ui.ctx()
+            .accesskit_node_builder(egui::accesskit_root_id(), |node| node.set_label(title));
         let mut actions = Vec::new();
         self.draw(ui, &mut actions);
         for action in actions {

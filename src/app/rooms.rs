@@ -1,4 +1,5 @@
-//! The Connect tab's rooms heard on the network: the finder runs while the tab is shown, and
+//! The Connect tab's rooms heard on the network: the finder runs while the tab is shown (and
+//! while a chat waits for the room its host ended to be announced again), and
 //! the list it keeps is copied each frame (see `network::discovery`).
 
 use std::net::SocketAddr;
@@ -65,8 +66,10 @@ impl NatterApp {
     /// Looks for rooms while the Connect tab is shown (and the discovery is on), and stops
     /// looking otherwise; refreshes the rooms each frame.
     pub(super) fn sync_finder(&mut self, ctx: &egui::Context) {
-        let wanted =
-            self.options.discovery.is_some() && self.tab == Tab::Connect && !self.in_chat();
+        // Also while a chat waits for its ended room to come back (`pick_up_room`).
+        let wanted = self.options.discovery.is_some()
+            && ((self.tab == Tab::Connect && !self.in_chat())
+                || self.session.waiting_for_room().is_some());
         if !wanted {
             if let Some(finder) = self.rooms.finder.take() {
                 self.in_background("natter-stop-finder", move || finder.stop());
@@ -118,6 +121,26 @@ impl NatterApp {
             if let Some(at) = next {
                 ctx.request_repaint_after(at - now + Duration::from_millis(10));
             }
+        }
+        self.pick_up_room();
+    }
+
+    /// A room the host ended, announced again at the chat's address since: join it again,
+    /// as Reconnect would (held to the key trusted for it).
+    fn pick_up_room(&mut self) {
+        let Some(since) = self.session.waiting_for_room() else {
+            return;
+        };
+        let Ok((host, port)) = crate::network::client::parse_address(self.session.address()) else {
+            return;
+        };
+        let back = self.rooms.rooms.iter().any(|room| {
+            room.last_heard > since
+                && room.addr.port() == port
+                && room.addr.ip().to_string() == host
+        });
+        if back {
+            self.reconnect();
         }
     }
 

@@ -5,6 +5,8 @@
 use crossbeam_channel::{Receiver, Sender};
 
 use super::*;
+use std::path::Path;
+
 use crate::chat_log;
 use crate::save;
 
@@ -23,6 +25,8 @@ struct Saved {
     message: String,
     /// The file, when it was saved without a dialog.
     without_dialog: Option<PathBuf>,
+    /// The folder it went to, when it was saved: the next dialog opens there.
+    folder: Option<PathBuf>,
 }
 
 /// The save choice, and how the last save went.
@@ -75,16 +79,22 @@ impl Saving {
         self.choice = false;
     }
 
+    /// The person read how the last save went (OK).
+    pub(super) fn dismiss(&mut self) {
+        self.status = None;
+        self.without_dialog = None;
+    }
+
     pub(super) fn say(&mut self, status: String) {
         self.status = Some(status);
     }
 
-    /// How the save thread's last save went.
-    pub(super) fn drain(&mut self) {
-        if let Ok(saved) = self.rx.try_recv() {
-            self.status = Some(saved.message);
-            self.without_dialog = saved.without_dialog;
-        }
+    /// How the save thread's last save went; the folder it saved in, if it did.
+    pub(super) fn drain(&mut self) -> Option<PathBuf> {
+        let saved = self.rx.try_recv().ok()?;
+        self.status = Some(saved.message);
+        self.without_dialog = saved.without_dialog;
+        saved.folder
     }
 }
 
@@ -101,6 +111,20 @@ impl NatterApp {
     pub fn save_log_to(&mut self, path: PathBuf) {
         let result = chat_log::write_atomically(&path, &self.log_text());
         self.saving.status = Some(chat_log::outcome_message(&path, &result));
+        if result.is_ok() {
+            self.settings.log_dir = path.parent().map(std::path::Path::to_path_buf);
+        }
+    }
+
+    /// Where the save dialog opens: where the last chat log went, if that folder is still
+    /// there, else Documents (the folder a save without a dialog uses), never `/`.
+    pub fn log_dialog_dir(&self) -> PathBuf {
+        self.settings
+            .log_dir
+            .clone()
+            .filter(|dir| dir.is_dir())
+            .or_else(|| self.options.save_fallback_dir.clone())
+            .unwrap_or_else(save::fallback_dir)
     }
 
     /// Saves through the desktop's file dialog, or, when none can be shown, to a new dated
@@ -112,11 +136,13 @@ impl NatterApp {
         let wake = self.wake.clone();
         let try_dialog = self.options.save_dialog_possible;
         let fallback_dir = self.options.save_fallback_dir.clone();
+        let start_dir = self.log_dialog_dir();
         // The dialog blocks its thread until the person picks a file, so it gets its own.
         self.in_background("natter-save-dialog", move || {
             let opened = std::time::Instant::now();
             let picked = if try_dialog {
                 rfd::FileDialog::new()
+                    .set_directory(&start_dir)
                     .set_file_name(&name)
                     .add_filter("Text", &["txt"])
                     .save_file()
@@ -129,6 +155,10 @@ impl NatterApp {
                     Saved {
                         message: chat_log::outcome_message(&path, &result),
                         without_dialog: None,
+                        folder: result
+                            .is_ok()
+                            .then(|| path.parent().map(Path::to_path_buf))
+                            .flatten(),
                     }
                 }
                 // Closed at once: no dialog was shown (no portal), so save anyway.
@@ -137,6 +167,7 @@ impl NatterApp {
                     let result = save::save_new(&dir, &name, &contents);
                     Saved {
                         message: save::fallback_message(&dir, &result),
+                        folder: result.is_ok().then_some(dir),
                         without_dialog: result.ok(),
                     }
                 }

@@ -100,6 +100,13 @@ impl ChatState {
         self.push(Local::now(), LineKind::System(text.into()));
     }
 
+    /// A line of the app's own in the conversation shown (an answer to what was typed there).
+    pub fn system_in_shown(&mut self, text: impl Into<String>) {
+        let mut line = ChatLine::new(Local::now(), LineKind::System(text.into()));
+        line.with = self.conversations.shown().clone();
+        self.lines.push(line);
+    }
+
     fn push(&mut self, time: DateTime<Local>, kind: LineKind) {
         self.lines.push(ChatLine::new(time, kind));
     }
@@ -551,7 +558,9 @@ impl ChatState {
 
     fn on_failed(&mut self, text: String) {
         if self.ever_connected {
-            self.system(format!("{text} Natter stopped trying; press Leave."));
+            self.system(format!(
+                "{text} Natter stopped trying: Reconnect tries again, Leave ends the chat."
+            ));
         }
         self.link = LinkState::Failed(text);
     }

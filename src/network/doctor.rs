@@ -1,6 +1,7 @@
 //! The connection doctor: why a link failed, in words a person can act on, on both ends.
 //!
-//! Owns the diagnosis of a failed connection ([`diagnose`] → [`Diagnosis`]: refused, no
+//! Owns the diagnosis of a failed connection ([`diagnose`] → [`Diagnosis`]: this computer's own
+//! address (loopback or its own), refused, no
 //! answer, no route or another subnet, name not found, or "heard announcing but its firewall
 //! blocks the port") and the wording of the host's side ([`firewall_note`], [`FIREWALL_STEPS`]).
 //! Pure: it reads the failure, this computer's addresses and whether the room was heard; it
@@ -26,6 +27,9 @@ pub enum Case {
     /// The room was heard announcing on the local network, but TCP to its port does not get
     /// through: the host's firewall blocks the port. The host is told too.
     HostFirewall,
+    /// The address is this computer's own (loopback, or one of its addresses): no router or
+    /// network is in the way, only what runs here on that port.
+    ThisComputer,
     /// Anything else (the host refused us, a lost link): the error's own words.
     Other,
 }
@@ -48,6 +52,13 @@ impl Diagnosis {
 /// room was heard announcing at exactly the address and port that failed.
 pub fn diagnose(error: &ClientError, own: &[LocalAddress], heard: bool) -> Diagnosis {
     let (case, text) = match error {
+        ClientError::Refused { addr }
+        | ClientError::TimedOut { addr, .. }
+        | ClientError::Unreachable { addr }
+            if is_this_computer(addr.ip(), own) =>
+        {
+            (Case::ThisComputer, this_computer_text(error, *addr))
+        }
         ClientError::Refused { addr }
         | ClientError::TimedOut { addr, .. }
         | ClientError::Unreachable { addr }
@@ -86,6 +97,32 @@ pub fn diagnose(error: &ClientError, own: &[LocalAddress], heard: bool) -> Diagn
         other => (Case::Other, other.to_string()),
     };
     Diagnosis { case, text }
+}
+
+/// Whether `ip` is this computer: loopback, or one of its own addresses.
+fn is_this_computer(ip: IpAddr, own: &[LocalAddress]) -> bool {
+    ip.is_loopback() || own.iter().any(|a| IpAddr::V4(a.ip) == ip)
+}
+
+/// A failure at this computer's own address: nothing between, so no firewall or router
+/// advice; what listens (or not) on that port here is the question.
+fn this_computer_text(error: &ClientError, addr: SocketAddr) -> String {
+    let port = addr.port();
+    match error {
+        ClientError::Refused { .. } => format!(
+            "Nothing is listening at {addr}, which is this computer: is Natter hosting here \
+             right now, and on port {port}? Its Host tab shows the port."
+        ),
+        ClientError::TimedOut { secs, .. } => format!(
+            "{addr} is this computer, and the program on port {port} did not answer within \
+             {secs} s. It may be stuck or busy, or not be Natter: check the port the host's \
+             window shows, and if it is this computer's Natter, stop hosting and host again."
+        ),
+        _ => format!(
+            "{addr} is this computer, but it could not be reached: its network settings may \
+             be broken. Try 127.0.0.1:{port}."
+        ),
+    }
 }
 
 /// The addresses that matter for comparing: not loopback.
@@ -265,6 +302,40 @@ mod tests {
             false,
         );
         assert!(offline.text.contains("not connected to any network"));
+    }
+
+    /// Issue 29 §8: 127.0.0.1 was "not on this computer's network" and a firewall was blamed.
+    #[test]
+    fn loopback_and_this_computers_own_addresses_get_advice_about_this_computer() {
+        use std::io::ErrorKind;
+        for address in ["127.0.0.1:5050", "127.0.0.2:5050", "192.168.1.31:5050"] {
+            for kind in [ErrorKind::TimedOut, ErrorKind::ConnectionRefused] {
+                let told = diagnose(&connect_error(kind, address), &own(), false);
+                assert_eq!(told.case, Case::ThisComputer, "{address} {kind:?}");
+                assert!(told.text.contains("is this computer"), "{}", told.text);
+                for wrong in ["not on this computer's network", "router", "firewall"] {
+                    assert!(
+                        !told.text.contains(wrong),
+                        "{address} {kind:?}: {}",
+                        told.text
+                    );
+                }
+            }
+        }
+        // Heard announcing from ourselves is still this computer, not a firewall to tell of.
+        let heard = diagnose(
+            &connect_error(ErrorKind::TimedOut, "192.168.1.31:5050"),
+            &own(),
+            true,
+        );
+        assert!(!heard.tell_host(), "{}", heard.text);
+        // Another computer on the network keeps its own advice.
+        let other = diagnose(
+            &connect_error(ErrorKind::TimedOut, "192.168.1.20:5050"),
+            &own(),
+            false,
+        );
+        assert_eq!(other.case, Case::NoAnswer);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod discovery;
 pub mod doctor;
 pub mod files;
 pub mod interfaces;
+pub mod io_words;
 pub mod lookalike;
 pub mod panics;
 pub mod plain;

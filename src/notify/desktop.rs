@@ -96,11 +96,39 @@ fn probe() -> Result<(), String> {
     Ok(())
 }
 
+/// Why notifications cannot be shown, for the settings menu: in words, without the bus's
+/// socket path or error number (those go to the log).
 #[cfg(all(unix, not(target_os = "macos")))]
 fn no_service(detail: &str) -> String {
-    format!(
-        "Desktop notifications are not available: no notification service answered on this desktop ({detail})."
-    )
+    log::info!("desktop notifications unavailable: {detail}");
+    unavailable_words(detail)
+}
+
+/// The sentence for `detail` (what D-Bus said): a desktop with no session bus at all is told
+/// apart from one whose bus has no notification service.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn unavailable_words(detail: &str) -> String {
+    let lower = detail.to_lowercase();
+    let no_bus = [
+        "no such file",
+        "os error 2)",
+        "connection refused",
+        "os error 111)",
+    ]
+    .iter()
+    .any(|sign| lower.contains(sign))
+        || lower.contains("dbus_session_bus_address")
+        || lower.contains("unable to autolaunch");
+    if no_bus {
+        "Desktop notifications are not available: no notification service answered on this \
+         desktop, which has no session bus for one (a bare window manager or a remote \
+         session). New messages still show in the window title."
+            .to_string()
+    } else {
+        "Desktop notifications are not available: no notification service answered on this \
+         desktop. New messages still show in the window title."
+            .to_string()
+    }
 }
 
 #[cfg(all(unix, not(target_os = "macos")))]
@@ -170,4 +198,31 @@ fn escape_markup(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(all(test, unix, not(target_os = "macos")))]
+mod tests {
+    use super::*;
+
+    /// Issue 29 §9: the settings menu showed the bus's socket path and the error number.
+    #[test]
+    fn no_session_bus_is_said_in_words_without_the_socket_path_or_error_number() {
+        let detail = "I/O error: Failed to connect to /run/user/1000/bus: No such file or \
+                      directory (os error 2)";
+        let text = unavailable_words(detail);
+        assert!(!text.contains('/'), "{text}");
+        assert!(!text.contains("os error"), "{text}");
+        assert!(text.contains("no session bus"), "{text}");
+        let no_service = unavailable_words(
+            "org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.Notifications \
+             was not provided by any .service files",
+        );
+        assert!(!no_service.contains("org.freedesktop"), "{no_service}");
+        assert!(
+            no_service.starts_with(
+                "Desktop notifications are not available: no notification service answered"
+            ),
+            "{no_service}"
+        );
+    }
 }

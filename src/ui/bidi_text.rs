@@ -72,6 +72,15 @@ pub fn layout(
     rows
 }
 
+/// The narrowest the text of a message beside its time and name may be: below it (long names
+/// in a narrow window) the text goes on the line under them, at full width.
+pub const MIN_BODY_BESIDE: f32 = 150.0;
+
+/// Whether a body beside a prefix `indent` wide would be too narrow to read in `width`.
+pub fn body_below(width: f32, indent: f32) -> bool {
+    width - indent < MIN_BODY_BESIDE.min(width * 0.6)
+}
+
 /// A block `width` wide: an optional left-to-right `prefix` (time and nickname), then `text`
 /// with right-to-left paragraphs right-aligned and every line in visual order. Not selectable
 /// (a selection would copy visual order); the caller offers Copy. `accessible` is what screen
@@ -85,17 +94,34 @@ pub fn show(
     force_ltr: bool,
     accessible: &str,
 ) -> Response {
-    let prefix = prefix.map(|job| ui.fonts_mut(|f| f.layout_job(job)));
-    let indent = prefix.as_ref().map_or(0.0, |g| g.size().x);
-    let body_width = (width - indent).max(40.0);
+    let mut prefix = prefix.map(|job| ui.fonts_mut(|f| f.layout_job(job)));
+    let mut indent = prefix.as_ref().map_or(0.0, |g| g.size().x);
+    // Long names in a narrow window: the text goes under them, never in a sliver beside.
+    let below = body_below(width, indent);
+    if below && let Some(galley) = &prefix {
+        let mut job = (*galley.job).clone();
+        job.wrap.max_width = width;
+        prefix = Some(ui.fonts_mut(|f| f.layout_job(job)));
+        indent = 0.0;
+    }
+    let prefix_height = prefix.as_ref().map_or(0.0, |g| g.size().y);
+    let body_width = (width - indent).max(1.0);
     let rows = layout(ui, text, format, body_width, force_ltr);
     let body_height: f32 = rows.iter().map(|(g, _)| g.size().y).sum();
-    let height = body_height.max(prefix.as_ref().map_or(0.0, |g| g.size().y));
+    let height = if below {
+        prefix_height + body_height
+    } else {
+        body_height.max(prefix_height)
+    };
     let (rect, response) = ui.allocate_exact_size(egui::vec2(width, height), Sense::click());
     if let Some(prefix) = prefix {
         ui.painter().galley(rect.left_top(), prefix, format.color);
     }
-    let mut y = rect.top();
+    let mut y = if below {
+        rect.top() + prefix_height
+    } else {
+        rect.top()
+    };
     for (galley, rtl) in rows {
         let x = if rtl {
             rect.right() - galley.size().x

@@ -32,6 +32,8 @@ pub struct ChatScreen<'a> {
     pub notify_problem: Option<&'a str>,
     pub download_dir: PathBuf,
     pub can_send_files: bool,
+    /// Whether a file manager can be asked to show a folder (Open folder after a save).
+    pub open_folder: bool,
 }
 
 pub fn show(ui: &mut egui::Ui, mut app: ChatScreen<'_>, actions: &mut Vec<UiAction>) {
@@ -92,9 +94,15 @@ fn input_box(
     let Some(chat) = app.session.chat_mut() else {
         return;
     };
-    let hint = match chat.conversations.shown().nick() {
-        Some(with) => format!("Write to {with} privately. Enter sends, Shift+Enter adds a line."),
-        None => "Write a message. Enter sends, Shift+Enter adds a line.".to_string(),
+    let (hint, name) = match chat.conversations.shown().nick() {
+        Some(with) => (
+            format!("Write to {with} privately. Enter sends, Shift+Enter adds a line."),
+            format!("Private message to {with}"),
+        ),
+        None => (
+            "Write a message. Enter sends, Shift+Enter adds a line.".to_string(),
+            "Message to the room".to_string(),
+        ),
     };
     let list = app.view.list(
         chat.conversations.shown_id(),
@@ -126,6 +134,9 @@ fn input_box(
                 )
             })
             .inner;
+        // A name of its own for screen readers: the hint is only a placeholder.
+        ui.ctx()
+            .accesskit_node_builder(response.id, |node| node.set_label(name));
         // While a name can be completed, the next Tab is ours: the box keeps the focus.
         if response.has_focus() && crate::ui::completion::nick_completion(ui, chat).is_some() {
             let keep_tab = egui::EventFilter {
@@ -341,20 +352,30 @@ pub(super) fn draw_row(
             parts.suffix.as_ref().map_or("", |(s, _)| s.as_str()),
             mention_note(parts.mention)
         );
-        let prefix = ui.fonts_mut(|f| f.layout_job(parts.prefix));
-        let indent = prefix.size().x;
+        let mut prefix_job = parts.prefix;
+        let unwrapped = ui.fonts_mut(|f| f.layout_job(prefix_job.clone())).size().x;
+        // Long names in a narrow window: time and name on a line of their own, the text under
+        // them at full width, never squeezed into a column a few letters wide.
+        let below = bidi_text::body_below(width, unwrapped);
+        if below {
+            prefix_job.wrap.max_width = width;
+        }
+        let prefix = ui.fonts_mut(|f| f.layout_job(prefix_job));
+        let indent = if below { 0.0 } else { prefix.size().x };
         let mut job = LayoutJob {
-            wrap: egui::text::TextWrapping::wrap_at_width((width - indent).max(40.0)),
+            wrap: egui::text::TextWrapping::wrap_at_width((width - indent).max(1.0)),
             ..Default::default()
         };
         job.append(&parts.body, 0.0, parts.body_format);
         if let Some((suffix, format)) = parts.suffix {
             job.append(&suffix, 0.0, format);
         }
-        ui.horizontal_top(|ui| {
-            ui.spacing_mut().item_spacing.x = 0.0;
+        let row = |ui: &mut egui::Ui| {
+            ui.spacing_mut().item_spacing = egui::vec2(0.0, 0.0);
+            // Hover only: a clickable prefix would be an unnamed node of its own for screen
+            // readers, which already hear the time and name in the body's name.
             let (rect, prefix_response) =
-                ui.allocate_exact_size(prefix.size(), egui::Sense::click());
+                ui.allocate_exact_size(prefix.size(), egui::Sense::hover());
             ui.painter()
                 .galley(rect.left_top(), prefix, ui.visuals().text_color());
             let body = ui.add(egui::Label::new(job).selectable(true).wrap());
@@ -362,8 +383,12 @@ pub(super) fn draw_row(
                 egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, &accessible)
             });
             body.union(prefix_response)
-        })
-        .inner
+        };
+        if below {
+            ui.vertical(row).inner
+        } else {
+            ui.horizontal_top(row).inner
+        }
     };
     response.context_menu(|ui| {
         let body = match &line.kind {

@@ -62,6 +62,16 @@ pub(super) fn top_bar(ui: &mut egui::Ui, app: &ChatScreen<'_>, actions: &mut Vec
                 actions.push(UiAction::SaveLog);
             }
             settings_menu(ui, app, actions);
+            if matches!(chat.link, LinkState::Failed(_))
+                && chat.ever_connected
+                && app.hosting.is_none()
+                && ui
+                    .button("Reconnect")
+                    .on_hover_text("Join this room again; the conversation stays")
+                    .clicked()
+            {
+                actions.push(UiAction::Reconnect);
+            }
             if let LinkState::Reconnecting { error, .. } = &chat.link
                 && chat.retry_in().is_some()
                 && ui
@@ -92,22 +102,37 @@ pub(super) fn top_bar(ui: &mut egui::Ui, app: &ChatScreen<'_>, actions: &mut Vec
     }
     if let Some(status) = app.saving.status() {
         ui.label(status);
-    }
-    if let Some(path) = app.saving.saved_without_dialog() {
-        saved_file_buttons(ui, path, actions);
+        let path = app.saving.saved_without_dialog();
+        saved_note_buttons(ui, path, app.open_folder, actions);
     }
     ui.add_space(4.0);
 }
 
-/// Open folder and Copy path, for a log saved without a dialog (the person did not pick where).
-fn saved_file_buttons(ui: &mut egui::Ui, path: &std::path::Path, actions: &mut Vec<UiAction>) {
+/// Under how a save went: OK, which puts the note away, and for a log saved without a dialog
+/// (the person did not pick where) Copy path, and Open folder where a file manager can be
+/// asked (`open_folder`).
+fn saved_note_buttons(
+    ui: &mut egui::Ui,
+    path: Option<&std::path::Path>,
+    open_folder: bool,
+    actions: &mut Vec<UiAction>,
+) {
     ui.horizontal(|ui| {
-        if let Some(folder) = path.parent()
-            && ui.button("Open folder").clicked()
-        {
-            actions.push(UiAction::OpenFolder(folder.to_path_buf()));
+        if let Some(path) = path {
+            if let Some(folder) = path.parent().filter(|_| open_folder)
+                && ui.button("Open folder").clicked()
+            {
+                actions.push(UiAction::OpenFolder(folder.to_path_buf()));
+            }
+            labelled_copy_button(ui, "Copy path", &path.display().to_string());
         }
-        labelled_copy_button(ui, "Copy path", &path.display().to_string());
+        if ui
+            .button("OK")
+            .on_hover_text("Put this note away")
+            .clicked()
+        {
+            actions.push(UiAction::DismissSaveNote);
+        }
     });
 }
 
@@ -155,38 +180,41 @@ pub(super) fn confirm_leave(ui: &mut egui::Ui, app: &ChatScreen<'_>, actions: &m
 
 /// "⚙": the settings that make sense while chatting (the theme), without leaving the chat.
 fn settings_menu(ui: &mut egui::Ui, app: &ChatScreen<'_>, actions: &mut Vec<UiAction>) {
-    ui.menu_button("⚙", |ui| {
-        ui.label(RichText::new("Theme").strong());
-        for theme in ThemeChoice::ALL {
-            if ui
-                .radio(app.settings.theme == theme, theme.label())
-                .clicked()
-            {
-                crate::ui::shell::apply_theme(ui.ctx(), theme);
-                actions.push(UiAction::SetTheme(theme));
-                ui.close();
+    let menu = ui
+        .menu_button("⚙", |ui| {
+            ui.label(RichText::new("Theme").strong());
+            for theme in ThemeChoice::ALL {
+                if ui
+                    .radio(app.settings.theme == theme, theme.label())
+                    .clicked()
+                {
+                    crate::ui::shell::apply_theme(ui.ctx(), theme);
+                    actions.push(UiAction::SetTheme(theme));
+                    ui.close();
+                }
             }
-        }
-        ui.separator();
-        ui.label(RichText::new("Desktop notifications").strong());
-        ui.weak("While this window is not in front:");
-        for choice in crate::notify::NotifyChoice::ALL {
-            if ui
-                .radio(app.settings.notify == choice, choice.label())
-                .clicked()
-            {
-                actions.push(UiAction::SetNotify(choice));
-                ui.close();
+            ui.separator();
+            ui.label(RichText::new("Desktop notifications").strong());
+            ui.weak("While this window is not in front:");
+            for choice in crate::notify::NotifyChoice::ALL {
+                if ui
+                    .radio(app.settings.notify == choice, choice.label())
+                    .clicked()
+                {
+                    actions.push(UiAction::SetNotify(choice));
+                    ui.close();
+                }
             }
-        }
-        if let Some(problem) = app.notify_problem {
-            ui.colored_label(ui.visuals().warn_fg_color, problem);
-        }
-        ui.separator();
-        crate::ui::send_file::download_folder(ui, &app.download_dir, app.files.note(), actions);
-    })
-    .response
-    .on_hover_text("Settings: theme, desktop notifications, download folder");
+            if let Some(problem) = app.notify_problem {
+                ui.colored_label(ui.visuals().warn_fg_color, problem);
+            }
+            ui.separator();
+            crate::ui::send_file::download_folder(ui, &app.download_dir, app.files.note(), actions);
+        })
+        .response
+        .on_hover_text("Settings: theme, desktop notifications, download folder");
+    // Named in words for screen readers: a gear is read as "⚙", or not at all.
+    menu.widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Button, true, "Settings"));
 }
 
 /// A small Copy button that says "Copied" for [`COPIED_FOR`] seconds after a click.
@@ -256,13 +284,16 @@ fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
                 n => format!("{n} people in the room"),
             };
             ui.label(format!("You are hosting on port {} · {people}", hosting.port));
-            ui.horizontal(|ui| {
+            // Wrapped rows: at 420 px the code and its hint do not fit on one line.
+            ui.horizontal_wrapped(|ui| {
                 ui.label("Host code:");
                 ui.label(RichText::new(hosting.fingerprint.code()).monospace().size(16.0).strong());
                 ui.weak("people who connect see the same code: read it to them");
             });
             if let Some(note) = &hosting.identity_note {
-                ui.weak(note);
+                // A long path has few spaces: it may break anywhere rather than run off.
+                let text = RichText::new(note).color(ui.visuals().weak_text_color());
+                ui.add(egui::Label::new(text).wrap_mode(egui::TextWrapMode::Wrap));
             }
             let shown: Vec<_> = hosting
                 .addresses
@@ -285,7 +316,7 @@ fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
             ui.label("Others on your network type one of these in Natter's Connect tab:");
             for address in shown {
                 let text = format!("{}:{}", address.ip, hosting.port);
-                ui.horizontal(|ui| {
+                ui.horizontal_wrapped(|ui| {
                     ui.label(RichText::new(&text).monospace().size(16.0).strong());
                     copy_button(ui, &text);
                     let note = match address.kind.label() {

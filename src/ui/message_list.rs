@@ -87,6 +87,12 @@ pub(super) fn message_list(
         .stick_to_bottom(true);
     let dark = ui.visuals().dark_mode;
     let output = area.show_viewport(ui, |ui, viewport| {
+        // A log that screen readers announce politely as lines arrive.
+        ui.ctx().accesskit_node_builder(ui.unique_id(), |node| {
+            node.set_role(egui::accesskit::Role::Log);
+            node.set_label("Messages");
+            node.set_live(egui::accesskit::Live::Polite);
+        });
         ui.set_height(total);
         let top = ui.min_rect().top();
         if jump {

@@ -33,7 +33,15 @@ const CARD_WIDTH: f32 = 520.0;
 /// Draws the tabs and the current tab's card; pushes what the person asked for to `actions`.
 pub fn show(ui: &mut egui::Ui, mut app: Tabs<'_>, actions: &mut Vec<UiAction>) {
     let theme_before = app.settings.theme;
+    let tab_before = *app.tab;
     egui::Panel::top("tabs").show(ui, |ui| title_bar(ui, app.tab, app.settings));
+    if *app.tab != tab_before {
+        // Chosen with the keyboard, the tab kept the focus and typing went nowhere: the
+        // focus goes where typing starts on the new tab.
+        let nickname_empty = app.settings.nickname.trim().is_empty();
+        app.form
+            .tab_chosen(*app.tab == Tab::Connect && !nickname_empty);
+    }
     if app.settings.theme != theme_before {
         actions.push(UiAction::SetTheme(app.settings.theme));
         apply_theme(ui.ctx(), app.settings.theme);

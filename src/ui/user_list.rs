@@ -34,6 +34,11 @@ pub(super) fn user_list(ui: &mut egui::Ui, session: &mut Session, actions: &mut 
     }
     ui.separator();
     egui::ScrollArea::vertical().show(ui, |ui| {
+        // A list with an item per person, as screen readers expect of a list of people.
+        let list = egui::UiBuilder::new()
+            .accessibility_role(egui::accesskit::Role::List)
+            .accessibility_label("People in the room");
+        ui.scope_builder(list, |ui| {
         for user in &chat.users {
             let color = if down {
                 ui.visuals().weak_text_color()
@@ -66,7 +71,7 @@ pub(super) fn user_list(ui: &mut egui::Ui, session: &mut Session, actions: &mut 
             };
             let mut response = ui.add(label);
             response.widget_info(|| {
-                egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, user)
+                egui::WidgetInfo::labeled(egui::accesskit::Role::ListItem, true, user)
             });
             if unencrypted {
                 response = response.on_hover_text(
@@ -91,6 +96,7 @@ pub(super) fn user_list(ui: &mut egui::Ui, session: &mut Session, actions: &mut 
                 actions.push(UiAction::ShowConversation(ConversationKey::private(user)));
             }
         }
+        });
     });
     if open_rename && rename_draft.is_none() {
         *rename_draft = Some(chat.my_nick.clone());

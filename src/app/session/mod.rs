@@ -29,6 +29,9 @@ pub struct Session {
     next_local_id: u64,
     /// Stop hosting / Leave was clicked with others in the room: the window asks first.
     confirm_leave: bool,
+    /// When the host ended the room: the window listens for it to be announced again after
+    /// that, to join it again by itself (`NatterApp::pick_up_room`).
+    room_ended_at: Option<std::time::Instant>,
     /// The rename box (opened by clicking your own name in the user list) and what it holds.
     rename_draft: Option<String>,
 }
@@ -62,8 +65,17 @@ pub(super) struct News {
     /// The client ended before the link ever came up; `first_failure` says why, if it failed.
     pub ended_before_connecting: bool,
     pub first_failure: Option<ClientError>,
+    /// The host said goodbye for good (`ClientError::RoomEnded`).
+    room_ended: bool,
     /// The client ended: its handle can go.
     pub ended: bool,
+}
+
+impl News {
+    /// The host ended the room (its goodbye said so).
+    pub fn room_ended(&self) -> bool {
+        self.room_ended
+    }
 }
 
 impl Session {
@@ -155,6 +167,52 @@ impl Session {
                 Err(e)
             }
         }
+    }
+
+    /// A new client for the chat shown (Reconnect): the conversation stays, the link starts
+    /// over. With no chat, or a client still running, nothing happens.
+    pub(super) fn reopen(
+        &mut self,
+        options: client::ConnectOptions,
+        wake: WakeUp,
+    ) -> std::io::Result<()> {
+        let Some(chat) = &mut self.chat else {
+            return Ok(());
+        };
+        if self.client.is_some() {
+            return Ok(());
+        }
+        self.client = Some(client::connect(options, wake)?);
+        chat.link = LinkState::Connecting { attempt: 1 };
+        self.room_ended_at = None;
+        Ok(())
+    }
+
+    /// The host ended the room now: wait for it to be announced again.
+    pub(super) fn room_ended(&mut self) {
+        self.room_ended_at = Some(std::time::Instant::now());
+    }
+
+    /// Since when the window waits for the ended room to be announced again, while it does
+    /// (the chat is still there, no client runs).
+    pub(super) fn waiting_for_room(&self) -> Option<std::time::Instant> {
+        self.room_ended_at
+            .filter(|_| self.client.is_none())
+            .filter(|_| {
+                self.chat
+                    .as_ref()
+                    .is_some_and(|c| matches!(c.link, LinkState::Failed(_)))
+            })
+    }
+
+    /// The address the chat was opened with.
+    pub(super) fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The room joined from the list, by its `id`, if it was.
+    pub(super) fn room_id(&self) -> Option<&str> {
+        self.room_id.as_deref()
     }
 
     /// The chat was opened from the list's room `id` (its key is pinned for the room too).
@@ -268,6 +326,7 @@ impl Session {
             }
             if applied.ended {
                 news.ended = true;
+                news.room_ended |= matches!(failure, Some(ClientError::RoomEnded));
                 if !chat.ever_connected {
                     news.first_failure = failure;
                     news.ended_before_connecting = true;

@@ -15,7 +15,8 @@ impl NatterApp {
         if text.trim().is_empty() {
             return;
         }
-        if self.session.chat.is_none() || self.session.client.is_none() {
+        if self.session.client.is_none() {
+            self.keep_unsent(text);
             return;
         }
         self.scroll_to_end();
@@ -23,6 +24,7 @@ impl NatterApp {
         let (Some(chat), Some(client)) = (&mut session.chat, &session.client) else {
             return;
         };
+        let typed_line = text.clone();
         // A host that does not speak Natter has its own commands, if any: send what was typed.
         let typed = if chat.link == LinkState::Plain {
             Typed::Say(text)
@@ -41,6 +43,19 @@ impl NatterApp {
                         return;
                     }
                 };
+                // Someone not online: no conversation opened or switched to (the next lines
+                // would go there); the line goes back into the box to fix the name.
+                if !chat.users.contains(&to) {
+                    let draft = chat.conversations.draft_mut();
+                    if draft.is_empty() {
+                        *draft = typed_line;
+                    }
+                    chat.system_in_shown(format!(
+                        "Not sent: nobody called {to} is online (/who lists who is). \
+                         Your line is still in the box."
+                    ));
+                    return;
+                }
                 self.show_conversation(ConversationKey::private(&to));
                 self.send_private(to, text, false);
                 return;
@@ -74,6 +89,26 @@ impl NatterApp {
         } else {
             ClientCommand::Send { local_id, text }
         });
+    }
+
+    /// Typed with no link to send it on (the host's new code was declined, or Natter stopped
+    /// trying): nothing typed is lost. The text goes back into the box and the chat says why.
+    fn keep_unsent(&mut self, text: String) {
+        let Some(chat) = &mut self.session.chat else {
+            return;
+        };
+        if matches!(chat.link, LinkState::Ended) {
+            return;
+        }
+        let draft = chat.conversations.draft_mut();
+        if draft.is_empty() {
+            *draft = text;
+        }
+        chat.system_in_shown(
+            "Not sent: Natter is not connected to the host. Your text is still in the box; \
+             connect again to send it.",
+        );
+        self.scroll_to_end();
     }
 
     /// Asks the host for another nickname, if it follows the rules; the chat says what came of it.

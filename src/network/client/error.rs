@@ -49,6 +49,9 @@ pub enum ClientError {
     HostBusy,
     #[error("The host stopped hosting.")]
     HostStopped,
+    /// The host said goodbye for good (Stop hosting, or its window closed): final.
+    #[error("The host stopped hosting: this room has ended.")]
+    RoomEnded,
     #[error("The connection to the host was lost ({detail}).")]
     Lost { detail: String },
     #[error("Nothing heard from the host for {secs} s: the link seems down.")]
@@ -91,6 +94,7 @@ impl ClientError {
             ClientError::InvalidAddress { .. }
             | ClientError::VersionMismatch { .. }
             | ClientError::NotNatter { .. }
+            | ClientError::RoomEnded
             | ClientError::HostKeyChanged { .. }
             | ClientError::NoLongerEncrypted { .. }
             | ClientError::NotAnnouncedKey { .. } => true,
@@ -137,15 +141,14 @@ impl ClientError {
             io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
                 ClientError::Unreachable { addr }
             }
-            _ => ClientError::Lost {
-                detail: e.to_string(),
-            },
+            _ => ClientError::lost(e),
         }
     }
 
-    pub(super) fn lost(e: &io::Error) -> Self {
+    /// The link broke: what the system said, in words (never "(os error 104)").
+    pub fn lost(e: &io::Error) -> Self {
         ClientError::Lost {
-            detail: e.to_string(),
+            detail: crate::network::io_words::in_words(e),
         }
     }
 }
@@ -153,6 +156,19 @@ impl ClientError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 29 §9: the chat said "(os error 104)" and "(os error 103)".
+    #[test]
+    fn a_link_lost_to_a_reset_or_abort_is_told_in_words_without_the_error_number() {
+        for code in [104, 103] {
+            let text = ClientError::lost(&io::Error::from_raw_os_error(code)).to_string();
+            assert!(!text.contains("os error"), "{text}");
+            assert!(
+                text.starts_with("The connection to the host was lost ("),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn connect_errors_carry_a_hint() {

@@ -104,8 +104,9 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
             message: one(message),
             client_id,
         },
-        ServerFrame::Bye { reason } => ServerFrame::Bye {
+        ServerFrame::Bye { reason, ended } => ServerFrame::Bye {
             reason: one(reason),
+            ended,
         },
         ServerFrame::Presence { time, events } => ServerFrame::Presence {
             time: one(time),

@@ -190,8 +190,12 @@ pub enum ServerFrame {
         client_id: Option<String>,
     },
     /// The server is going away (it is stopping); the connection closes after this.
+    /// `ended`: the person hosting ended the room (Stop hosting, or closed the window), so
+    /// clients stop redialling; without it the host may be restarting and clients come back.
     Bye {
         reason: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        ended: bool,
     },
     /// Several joins and leaves that came in a burst, in order, as one frame (`time`: when
     /// the batch was sent). Sent only to clients whose `hello` listed [`FEATURE_PRESENCE`];

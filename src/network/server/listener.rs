@@ -238,6 +238,7 @@ fn say_goodbye_to_everyone(state: &ServerState) {
         let mut room = lock(&state.room);
         let bye = ServerFrame::Bye {
             reason: "The host stopped hosting.".into(),
+            ended: state.ending_room.load(Ordering::SeqCst),
         };
         room.broadcast(None, &bye, || {
             plain::notice("The host stopped hosting. Goodbye.")

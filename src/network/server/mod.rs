@@ -220,6 +220,13 @@ impl ServerHandle {
         self.stop_and_join();
     }
 
+    /// Like [`ServerHandle::stop`], for a room the person hosting ended (Stop hosting, the
+    /// window closed): the goodbye says so, and clients stop redialling.
+    pub fn end_room(mut self) {
+        self.state.ending_room.store(true, Ordering::SeqCst);
+        self.stop_and_join();
+    }
+
     /// Why the server stopped by itself, if it did (see [`ServerEvent::Failed`]): kept here
     /// too, so it is known even if the event channel was full.
     pub fn failure(&self) -> Option<String> {

@@ -28,6 +28,9 @@ pub(super) struct ServerState {
     pub(super) stopping: AtomicBool,
     /// Wakes the listener thread out of its wait, to see `stopping` (see [`ServerState::stop`]).
     stop_listener: mio::Waker,
+    /// Set before a stop that ends the room for good (`ServerHandle::end_room`): the goodbye
+    /// tells clients not to redial.
+    pub(super) ending_room: AtomicBool,
     pub(super) room: Mutex<Room>,
     pub(super) connections: Mutex<OpenConnections>,
     /// Signalled whenever a connection leaves `connections`.
@@ -75,6 +78,7 @@ impl ServerState {
             local_addr,
             stopping: AtomicBool::new(false),
             stop_listener,
+            ending_room: AtomicBool::new(false),
             room: Mutex::new(Room::default()),
             connections: Mutex::new(OpenConnections::default()),
             connections_changed: Condvar::new(),

@@ -295,6 +295,10 @@ impl Supervisor {
                     None => self.post(ClientEvent::Warning(message)),
                 }
             }
+            // The person hosting ended the room: no redialling (the window offers Reconnect).
+            ServerFrame::Bye { ended: true, .. } => {
+                return Err(LinkEnd::Lost(ClientError::RoomEnded));
+            }
             ServerFrame::Bye { .. } => return Err(LinkEnd::Lost(ClientError::HostStopped)),
             ServerFrame::Pong {} | ServerFrame::Welcome { .. } | ServerFrame::Accepted { .. } => {}
             file @ (ServerFrame::FileOffer(_)
