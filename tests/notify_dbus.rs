@@ -10,7 +10,7 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -191,6 +191,7 @@ fn sink(events: &Sender<NotifyEvent>) -> DesktopSink {
 /// One test, not several: the session bus is found through the process's environment.
 #[test]
 fn notifications_reach_a_real_service_a_click_comes_back_and_a_missing_service_is_explained() {
+    let _alone = crate::alone();
     let Some((_daemon, address)) = private_bus() else {
         return;
     };

@@ -1,16 +1,16 @@
 //! Renders the main screens of the real app with kittest's software (wgpu) renderer.
 //!
-//! `NATTER_SCREENSHOTS=1 cargo test --test screenshots` writes them to `screenshots/` for the
+//! `NATTER_SCREENSHOTS=1 cargo test --test gui screenshots::` writes them to `screenshots/` for the
 //! README; `NATTER_SCREENSHOT_DIR=/tmp/x` writes them there instead, to look at. Every run checks that each screen draws (many colours, not a blank window) and
 //! compares the two multilingual chats with their reference images in tests/snapshots/ (same
 //! size, and at most a few hundred pixels differing beyond a small colour threshold; a failure
 //! writes `NAME.diff.png` and `NAME.new.png` next to the reference). After an intended change
-//! of the look, `UPDATE_SNAPSHOTS=1 cargo test --test screenshots` rewrites the references:
+//! of the look, `UPDATE_SNAPSHOTS=1 cargo test --test gui screenshots::` rewrites the references:
 //! look at them before committing.
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 
