@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::{WAIT, recv_where, start_server, test_config};
 use crossbeam_channel::Receiver;
 use natter::network::discovery::{
-    AnnounceConfig, Announcer, Finder, FoundRoom, NOTES_PER_WINDOW, Noted, Pace, Reach,
+    AnnounceConfig, Announcer, BURST, Finder, FoundRoom, NOTES_PER_WINDOW, Noted, Pace, Reach,
 };
 use natter::network::server::{ServerConfig, ServerEvent};
 
@@ -158,25 +158,40 @@ fn a_room_no_longer_heard_dims_then_fades_out_of_the_list() {
     assert!(heard.elapsed() >= pace.fade_after);
 }
 
+/// The announcements a raw socket (standing in for a finder) hears, in order, as JSON.
+fn next_announcement(socket: &UdpSocket) -> serde_json::Value {
+    let mut buf = [0u8; 2048];
+    let (n, _) = socket
+        .recv_from(&mut buf)
+        .expect("an announcement within WAIT");
+    serde_json::from_slice(&buf[..n]).unwrap()
+}
+
 #[test]
-fn a_changed_people_count_is_announced_without_waiting_for_the_steady_pace() {
+fn a_changed_people_count_is_announced_after_the_start_up_burst_without_waiting_for_the_steady_pace()
+ {
     let slow = Pace {
         steady: Duration::from_secs(3600),
         min_gap: Duration::from_millis(50),
         ..Pace::default()
     };
-    let (mut finder, woken) = finder(vec![], slow);
-    let to = vec![finder.local_addr().unwrap()];
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_read_timeout(Some(WAIT)).unwrap();
     let people = Arc::new(AtomicUsize::new(1));
-    let (_announcer, _) = announcer(to, Arc::clone(&people), slow);
-    until_rooms(&mut finder, &woken, "one person", |r| {
-        r.first().is_some_and(|room| room.people == 1)
-    });
-    // Past the burst (2.5 s), only the change can bring an announcement within WAIT.
+    let (_announcer, _) = announcer(
+        vec![listener.local_addr().unwrap()],
+        Arc::clone(&people),
+        slow,
+    );
+    // The whole start-up burst, heard: after it only the steady pace (an hour) or the
+    // change can bring another announcement.
+    for sent in 0..BURST.len() {
+        let heard = next_announcement(&listener);
+        assert_eq!(heard["people"], 1, "burst announcement {sent}: {heard}");
+    }
     people.store(4, Ordering::SeqCst);
-    until_rooms(&mut finder, &woken, "four people", |r| {
-        r.first().is_some_and(|room| room.people == 4)
-    });
+    let heard = next_announcement(&listener);
+    assert_eq!(heard["people"], 4, "{heard}");
 }
 
 #[test]
