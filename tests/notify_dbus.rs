@@ -50,7 +50,7 @@ impl FakeNotifications {
         summary: String,
         body: String,
         actions: Vec<String>,
-        _hints: HashMap<String, zbus::OwnedVariant>,
+        _hints: HashMap<String, zbus::zvariant::OwnedValue>,
         _expire_timeout: i32,
     ) -> u32 {
         let id = self.last_id.fetch_add(1, Ordering::SeqCst) + 1;
@@ -150,9 +150,13 @@ fn start_service(address: &str) -> Receiver<Heard> {
                     last_id: Arc::clone(&last_id),
                 };
                 let connection = zbus::conn::Builder::address(address.as_str())
+                    .unwrap()
                     .name(NAME)
+                    .unwrap()
                     .serve_at(PATH, service)
+                    .unwrap()
                     .serve_at(PATH, TestControl { last_id })
+                    .unwrap()
                     .build()
                     .await
                     .unwrap();
@@ -170,7 +174,11 @@ fn start_service(address: &str) -> Receiver<Heard> {
 /// Asks the service to emit `ActionInvoked`, as a click would.
 fn click(address: &str) {
     zbus::block_on(async {
-        let connection = zbus::conn::Builder::address(address).build().await.unwrap();
+        let connection = zbus::conn::Builder::address(address)
+            .unwrap()
+            .build()
+            .await
+            .unwrap();
         connection
             .call_method(
                 Some(NAME),
