@@ -14,6 +14,7 @@ mod client;
 mod contract;
 mod discovery;
 mod files;
+mod files_wire;
 mod fuzz;
 mod hardening;
 mod lab;
