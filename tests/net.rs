@@ -11,6 +11,7 @@ mod common;
 
 mod blocked_stdout;
 mod client;
+mod client_redial;
 mod contract;
 mod discovery;
 mod files;
@@ -32,3 +33,4 @@ mod session_tokens;
 mod signals;
 mod test_crates;
 mod tls;
+mod tls_host;
