@@ -18,5 +18,6 @@ mod ui_private;
 mod ui_rooms;
 mod ui_save;
 mod ui_startup;
+mod ui_text;
 mod ui_tls;
 mod window;
