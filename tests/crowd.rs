@@ -1,10 +1,10 @@
 //! A crowd costs the server no thread of its own: connections live on a fixed few I/O
-//! threads, however many people come. Alone in its own test binary: it counts this process's
+//! threads, however many people come. Alone in its process (tests/solo.rs): it counts this process's
 //! threads, which other tests' servers would disturb. Linux only: threads are counted in /proc.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -52,6 +52,7 @@ fn join_count_and_leave_all(addr: std::net::SocketAddr) -> usize {
 
 #[test]
 fn a_crowd_of_150_adds_no_server_thread_and_all_of_them_leave() {
+    let _alone = crate::alone();
     let server = start_server(test_config());
     // One person in: every server thread has started and named itself.
     let first = join(server.local_addr(), CROWD);

@@ -4,7 +4,7 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::{WAIT, recv_where, start_server, test_config};
 use crossbeam_channel::Receiver;
 use natter::network::discovery::{
-    AnnounceConfig, Announcer, Finder, FoundRoom, NOTES_PER_WINDOW, Noted, Pace, Reach,
+    AnnounceConfig, Announcer, BURST, Finder, FoundRoom, NOTES_PER_WINDOW, Noted, Pace, Reach,
 };
 use natter::network::server::{ServerConfig, ServerEvent};
 
@@ -92,13 +92,13 @@ fn quick() -> Pace {
 }
 
 #[test]
-fn an_announced_room_is_listed_with_name_host_address_and_people_within_a_second() {
+/// (That the first announcement goes out at once is the schedule's unit test, in `pace.rs`;
+/// how soon a room is listed is a figure the lab prints, not a timed assertion here.)
+fn an_announced_room_is_listed_with_name_host_address_and_people() {
     let (mut finder, woken) = finder(vec![], Pace::default());
     let to = vec![finder.local_addr().unwrap()];
-    let started = Instant::now();
     let (announcer, _) = announcer(to, Arc::new(AtomicUsize::new(3)), Pace::default());
     let rooms = until_rooms(&mut finder, &woken, "the room is listed", |r| !r.is_empty());
-    assert!(started.elapsed() < Duration::from_secs(1));
     let room = &rooms[0];
     assert_eq!(
         (
@@ -158,25 +158,40 @@ fn a_room_no_longer_heard_dims_then_fades_out_of_the_list() {
     assert!(heard.elapsed() >= pace.fade_after);
 }
 
+/// The announcements a raw socket (standing in for a finder) hears, in order, as JSON.
+fn next_announcement(socket: &UdpSocket) -> serde_json::Value {
+    let mut buf = [0u8; 2048];
+    let (n, _) = socket
+        .recv_from(&mut buf)
+        .expect("an announcement within WAIT");
+    serde_json::from_slice(&buf[..n]).unwrap()
+}
+
 #[test]
-fn a_changed_people_count_is_announced_without_waiting_for_the_steady_pace() {
+fn a_changed_people_count_is_announced_after_the_start_up_burst_without_waiting_for_the_steady_pace()
+ {
     let slow = Pace {
         steady: Duration::from_secs(3600),
         min_gap: Duration::from_millis(50),
         ..Pace::default()
     };
-    let (mut finder, woken) = finder(vec![], slow);
-    let to = vec![finder.local_addr().unwrap()];
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_read_timeout(Some(WAIT)).unwrap();
     let people = Arc::new(AtomicUsize::new(1));
-    let (_announcer, _) = announcer(to, Arc::clone(&people), slow);
-    until_rooms(&mut finder, &woken, "one person", |r| {
-        r.first().is_some_and(|room| room.people == 1)
-    });
-    // Past the burst (2.5 s), only the change can bring an announcement within WAIT.
+    let (_announcer, _) = announcer(
+        vec![listener.local_addr().unwrap()],
+        Arc::clone(&people),
+        slow,
+    );
+    // The whole start-up burst, heard: after it only the steady pace (an hour) or the
+    // change can bring another announcement.
+    for sent in 0..BURST.len() {
+        let heard = next_announcement(&listener);
+        assert_eq!(heard["people"], 1, "burst announcement {sent}: {heard}");
+    }
     people.store(4, Ordering::SeqCst);
-    until_rooms(&mut finder, &woken, "four people", |r| {
-        r.first().is_some_and(|room| room.people == 4)
-    });
+    let heard = next_announcement(&listener);
+    assert_eq!(heard["people"], 4, "{heard}");
 }
 
 #[test]

@@ -1,12 +1,12 @@
 //! Stopping an announcing server and a finder leaves no discovery thread behind.
 //!
-//! Alone in its test binary, so no other test's threads are counted. Linux only: it reads
+//! Alone in its process (tests/solo.rs), so no other test's threads are counted. Linux only: it reads
 //! thread names from /proc. Loopback only.
 #![cfg(target_os = "linux")]
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{WAIT, natter_threads, start_server, test_config};
 use natter::network::discovery::{AnnounceConfig, Finder, Pace, Reach};
@@ -14,6 +14,7 @@ use natter::network::server::ServerConfig;
 
 #[test]
 fn stopping_the_server_and_the_finder_joins_the_announce_and_find_threads() {
+    let _alone = crate::alone();
     let (woken_tx, woken) = crossbeam_channel::unbounded();
     let mut finder = Finder::start(
         Reach::Loopback {

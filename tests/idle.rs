@@ -2,7 +2,7 @@
 //! the last input, then stays lit (a blink repaints the whole window).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::app_window::Window;
 use egui::accesskit::Role;

@@ -5,7 +5,7 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{RawPeer, start_server, test_config};
 use natter::network::protocol::{ClientFrame, ErrorCode, ServerFrame};

@@ -10,7 +10,7 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -51,7 +51,7 @@ impl FakeNotifications {
         summary: String,
         body: String,
         actions: Vec<String>,
-        _hints: HashMap<String, zbus::OwnedVariant>,
+        _hints: HashMap<String, zbus::zvariant::OwnedValue>,
         _expire_timeout: i32,
     ) -> u32 {
         let id = self.last_id.fetch_add(1, Ordering::SeqCst) + 1;
@@ -151,9 +151,13 @@ fn start_service(address: &str) -> Receiver<Heard> {
                     last_id: Arc::clone(&last_id),
                 };
                 let connection = zbus::conn::Builder::address(address.as_str())
+                    .unwrap()
                     .name(NAME)
+                    .unwrap()
                     .serve_at(PATH, service)
+                    .unwrap()
                     .serve_at(PATH, TestControl { last_id })
+                    .unwrap()
                     .build()
                     .await
                     .unwrap();
@@ -171,7 +175,11 @@ fn start_service(address: &str) -> Receiver<Heard> {
 /// Asks the service to emit `ActionInvoked`, as a click would.
 fn click(address: &str) {
     zbus::block_on(async {
-        let connection = zbus::conn::Builder::address(address).build().await.unwrap();
+        let connection = zbus::conn::Builder::address(address)
+            .unwrap()
+            .build()
+            .await
+            .unwrap();
         connection
             .call_method(
                 Some(NAME),
@@ -192,6 +200,7 @@ fn sink(events: &Sender<NotifyEvent>) -> DesktopSink {
 /// One test, not several: the session bus is found through the process's environment.
 #[test]
 fn notifications_reach_a_real_service_a_click_comes_back_and_a_missing_service_is_explained() {
+    let _alone = crate::alone();
     let Some((_daemon, address)) = private_bus() else {
         return;
     };

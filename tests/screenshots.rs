@@ -1,16 +1,16 @@
 //! Renders the main screens of the real app with kittest's software (wgpu) renderer.
 //!
-//! `NATTER_SCREENSHOTS=1 cargo test --test screenshots` writes them to `screenshots/` for the
+//! `NATTER_SCREENSHOTS=1 cargo test --test gui screenshots::` writes them to `screenshots/` for the
 //! README; `NATTER_SCREENSHOT_DIR=/tmp/x` writes them there instead, to look at. Every run checks that each screen draws (many colours, not a blank window) and
 //! compares the two multilingual chats with their reference images in tests/snapshots/ (same
 //! size, and at most a few hundred pixels differing beyond a small colour threshold; a failure
 //! writes `NAME.diff.png` and `NAME.new.png` next to the reference). After an intended change
-//! of the look, `UPDATE_SNAPSHOTS=1 cargo test --test screenshots` rewrites the references:
+//! of the look, `UPDATE_SNAPSHOTS=1 cargo test --test gui screenshots::` rewrites the references:
 //! look at them before committing.
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 
@@ -135,6 +135,14 @@ fn the_host_screen_lists_addresses() {
         h.query_by_label_contains("2 people in the room").is_some()
             && h.query_by_label_contains("Online (2)").is_some()
     });
+    // The example addresses `host` gave the window, each with the port to type.
+    for address in ["192.168.1.20", "10.0.0.5"] {
+        let shown = format!("{address}:{}", addr.port());
+        assert!(
+            window.harness.query_by_label(&shown).is_some(),
+            "{shown} is not on the host screen"
+        );
+    }
     capture(&mut window, "host");
 }
 
@@ -326,6 +334,8 @@ fn the_chat_with_long_names_renders_at_420_and_900_px_and_keeps_every_button_in_
         client.until_shown("yes, see you there");
         capture(&mut host_window, &format!("long-names-host-{width}"));
         capture(&mut client, &format!("long-names-client-{width}"));
+        assert_every_button_in_view(&host_window, width, "the host");
+        assert_every_button_in_view(&client, width, "the client");
         // And in the dark theme, which has its own palette.
         for (window, who) in [(&mut host_window, "host"), (&mut client, "client")] {
             window.harness.ctx.set_theme(egui::Theme::Dark);
@@ -343,14 +353,26 @@ fn the_chat_with_long_names_renders_at_420_and_900_px_and_keeps_every_button_in_
             h.query_by_label("Reconnect").is_some()
         });
         capture(&mut client, &format!("room-ended-client-{width}"));
-        let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(width, 560.0));
-        for button in ["Reconnect", "Save chat log", "Leave"] {
-            let rect = client.harness.get_by_label(button).rect();
-            assert!(
-                screen.contains_rect(rect),
-                "{button} {rect:?} at {width} px"
-            );
-        }
+        assert_every_button_in_view(&client, width, "the client whose room ended");
+    }
+}
+
+/// Every button of `window` (all of them, not a chosen few) lies inside its `width` × 560
+/// screen: none pushed off the edge by a long name.
+fn assert_every_button_in_view(window: &Window, width: f32, whose: &str) {
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(width, 560.0));
+    let buttons: Vec<_> = window.harness.query_all_by_role(Role::Button).collect();
+    assert!(
+        buttons.len() >= 3,
+        "{whose}: only {} buttons",
+        buttons.len()
+    );
+    for button in buttons {
+        let rect = button.rect();
+        assert!(
+            screen.contains_rect(rect),
+            "{whose}: {rect:?} is out of view at {width} px: {button:?}"
+        );
     }
 }
 

@@ -1,7 +1,7 @@
 //! Session tokens are what a resuming client proves itself with: every bit must be unguessable.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

@@ -4,7 +4,7 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::app_window::Window;
 use egui::accesskit::Role;
@@ -79,12 +79,24 @@ fn who_and_help_are_answered_in_the_window() {
     assert!(no_label_contains(&bob, "Online (2): alice, bob"));
 }
 
+/// How many widgets in `window` have a label containing `text`.
+fn labels_containing(window: &Window, text: &str) -> usize {
+    window.harness.query_all_by_label_contains(text).count()
+}
+
 #[test]
 fn a_taken_name_is_announced_once_with_the_name_given() {
     let (mut alice, address) = Window::host("alice");
     let mut other = Window::join("alice", &address);
     other.until_shown("The name alice was taken; you are alice-2.");
     alice.until_shown("alice-2 joined");
+    // A message each way after the join: a second announcement would have shown by then.
+    alice.say("after the join");
+    other.until_shown("alice: after the join");
+    other.say("me too");
+    alice.until_shown("alice-2: me too");
+    assert_eq!(labels_containing(&other, "was taken; you are"), 1);
+    assert_eq!(labels_containing(&alice, "alice-2 joined"), 1);
 }
 
 #[test]
