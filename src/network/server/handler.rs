@@ -52,6 +52,8 @@ pub(super) struct Handler {
     pub(super) hears_encryption: bool,
     /// The connection is a TLS link.
     pub(super) encrypted: bool,
+    /// Others were told this member joined (see `Member::announced`).
+    pub(super) announced: bool,
     pub(super) bucket: TokenBucket,
     pub(super) connected_at: Instant,
     pub(super) last_heard: Instant,
@@ -80,6 +82,7 @@ impl Handler {
             takes_files: false,
             hears_encryption: false,
             encrypted,
+            announced: true,
             bucket: TokenBucket::new(state.config.rate),
             connected_at: now,
             last_heard: now,
@@ -99,7 +102,7 @@ impl Handler {
         }
         let started = match self.dialect {
             Dialect::Json => self.send_welcome(),
-            Dialect::Plain => self.join_plain(),
+            Dialect::Plain => self.join_plain(first_bytes.is_empty()),
         };
         started.or_else(|| self.feed(first_bytes))
     }
@@ -477,6 +480,7 @@ impl Handler {
             unencrypted,
             files: self.takes_files,
             hears_encryption: self.hears_encryption,
+            announced: self.announced,
         });
         super::files::back_in_room(room, &self.session_token);
     }
@@ -502,6 +506,10 @@ impl Handler {
         // Gone already if the same session's new connection took over: the room saw no change.
         if let Some(position) = room.members.iter().position(|m| m.id == self.id) {
             let member = room.members.remove(position);
+            if !member.announced {
+                // Nobody was told it came: nobody is told it went.
+                return;
+            }
             room.free_nick(&member.nick, super::private::NAME_GRACE);
             super::files::out_of_room(&mut room, &member.session, &member.nick, reason);
             let frame = ServerFrame::Leave {
