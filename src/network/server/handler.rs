@@ -261,7 +261,7 @@ impl Handler {
         }
     }
 
-    fn line_too_long(&self) -> End {
+    pub(super) fn line_too_long(&self) -> End {
         let max = self.config().max_line_bytes;
         self.refuse(
             ErrorCode::LineTooLong,
