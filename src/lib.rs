@@ -15,6 +15,7 @@ pub mod headless;
 pub mod mentions;
 pub mod network;
 pub mod notify;
+pub mod phone;
 pub mod rooms;
 pub mod save;
 pub mod settings;

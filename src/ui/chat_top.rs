@@ -286,7 +286,7 @@ fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
                 );
             }
             ui.label("Others on your network type one of these in Natter's Connect tab:");
-            for address in shown {
+            for address in &shown {
                 let text = format!("{}:{}", address.ip, hosting.port);
                 ui.horizontal(|ui| {
                     ui.label(RichText::new(&text).monospace().size(16.0).strong());
@@ -298,7 +298,37 @@ fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
                     ui.weak(note);
                 });
             }
+            phone_line(ui, hosting, &shown);
         });
+}
+
+/// "On a phone: open http://…" with a QR code of it, for the first private LAN address (or
+/// the first shown): a browser joins there with nothing installed (PROTOCOL.md §14).
+fn phone_line(
+    ui: &mut egui::Ui,
+    hosting: &crate::app::Hosting,
+    shown: &[&crate::network::interfaces::LocalAddress],
+) {
+    use crate::network::interfaces::AddressKind;
+    let Some(address) = (shown.iter())
+        .find(|a| a.kind == AddressKind::Lan)
+        .or(shown.first())
+    else {
+        return;
+    };
+    let url = crate::phone::page_url(address.ip.into(), hosting.port);
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        crate::ui::qr::show(ui, &url, 132.0);
+        ui.vertical(|ui| {
+            ui.label("On a phone or any browser: open");
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(&url).monospace().size(16.0).strong());
+                copy_button(ui, &url);
+            });
+            ui.weak("or point the phone's camera at the code. Browsers join without encryption.");
+        });
+    });
 }
 
 /// The room title and the link status in the width left of the buttons, each shortened with

@@ -6,7 +6,8 @@
 //! card (`rooms`: the Connect tab's rooms heard on the network), `chat` is the chat screen (`conversations`: its private
 //! conversations' tabs and the save choice; `completion`: Tab completes nicknames). `bidi` (the Unicode Bidirectional Algorithm) and
 //! `bidi_text` (a label that uses it) draw right-to-left scripts; `fonts` makes every script
-//! in a chat drawable. `host_notes` is what the hosting card says about reaching the host. `transfers` draws
+//! in a chat drawable. `host_notes` is what the hosting card says about reaching the host; `qr` draws
+//! the QR code of the page a phone opens. `transfers` draws
 //! a file's line (offers, progress, saved) and `send_file` the Send file… button, its path
 //! field, dropped files and the download folder setting.
 
@@ -21,6 +22,7 @@ pub mod fonts;
 pub mod host;
 pub mod host_notes;
 pub mod key_warning;
+pub mod qr;
 pub mod rooms;
 pub mod send_file;
 pub mod shell;

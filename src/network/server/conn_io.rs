@@ -395,6 +395,7 @@ impl Conn {
         };
         let encrypted = self.tls.is_some();
         let mut handler = Box::new(Handler::new(state, recipient, self.id, dialect, encrypted));
+        handler.local = self.stream.local_addr().ok();
         let end = handler.start(first);
         self.phase = Phase::Serving(handler);
         self.after_handler(end, now);

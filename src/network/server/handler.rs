@@ -54,6 +54,8 @@ pub(super) struct Handler {
     pub(super) encrypted: bool,
     /// Others were told this member joined (see `Member::announced`).
     pub(super) announced: bool,
+    /// The host's address this connection came to (a plain peer's greeting names the page there).
+    pub(super) local: Option<std::net::SocketAddr>,
     pub(super) bucket: TokenBucket,
     pub(super) connected_at: Instant,
     pub(super) last_heard: Instant,
@@ -83,6 +85,7 @@ impl Handler {
             hears_encryption: false,
             encrypted,
             announced: true,
+            local: None,
             bucket: TokenBucket::new(state.config.rate),
             connected_at: now,
             last_heard: now,

@@ -39,11 +39,17 @@ impl Handler {
         self.announced = !silent;
         self.enter_room(&mut room, &nick, !silent);
         let config = self.config();
+        // The address this peer reached the host at serves the page too (not over a TLS
+        // link's greeting: the page is http://).
+        let page = (self.local)
+            .filter(|_| !self.encrypted)
+            .map(|local| crate::phone::page_url(local.ip(), local.port()));
         let mut greeting = plain::greeting(
             &config.name,
             &config.welcome_text,
             &nick,
             &room.nicks_marked(self.id),
+            page.as_deref(),
         );
         // A newcomer's session is new: nobody's private messages are among them.
         let recent: Vec<_> = room
