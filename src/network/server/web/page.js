@@ -24,6 +24,8 @@
       else if (cls === "from") span.dir = "auto";
       span.textContent = text;
       p.appendChild(span);
+      // A space, not a margin, after the time: it lands on the right side in either direction.
+      if (cls === "time") p.append(" ");
     }
     const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
     log.appendChild(p);
