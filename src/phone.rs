@@ -76,7 +76,7 @@ mod tests {
         assert!(code.dark[0]);
         let lines = qr_lines("http://192.168.1.20:5050/");
         // 25 modules and a quiet zone of 4 on each side, two rows a line.
-        assert_eq!(lines.len(), (25 + 8).div_ceil(2));
+        assert_eq!(lines.len(), (25_usize + 8).div_ceil(2));
         assert!(lines.iter().all(|l| l.chars().count() == 33), "{lines:?}");
     }
 }
