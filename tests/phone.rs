@@ -6,14 +6,34 @@
 
 mod common;
 
+use std::net::Ipv4Addr;
+
 use common::app_window::Window;
 use common::{RawPeer, ServeProcess};
 use egui_kittest::kittest::Queryable;
+use natter::network::interfaces::{AddressKind, LocalAddress};
 
 #[test]
-fn the_hosting_window_shows_the_page_address_and_its_qr_code() {
+fn the_hosting_window_shows_the_page_at_its_lan_address_with_a_qr_code_and_not_at_loopback() {
     let (mut window, address) = Window::host("alice");
-    let url = format!("http://{address}/");
+    // Hosting on 127.0.0.1 (as tests do): no phone can open that, so no phone line.
+    window.until_shown(&address);
+    assert!(
+        (window.harness)
+            .query_by_label_contains("On a phone or any browser")
+            .is_none()
+    );
+    // The card as on a computer in a classroom's Wi-Fi (only shown: nothing is sent there).
+    let port = window.app().hosting.as_ref().unwrap().port;
+    let hosting = window.harness.state_mut().hosting.as_mut().unwrap();
+    hosting.addresses.push(LocalAddress {
+        ip: Ipv4Addr::new(192, 168, 1, 20),
+        interface: "wlan0".into(),
+        kind: AddressKind::Lan,
+        prefix: 24,
+        broadcast: None,
+    });
+    let url = format!("http://192.168.1.20:{port}/");
     window.until("the page's address is shown", |h| {
         h.query_by_label(&url).is_some()
     });

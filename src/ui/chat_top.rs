@@ -302,24 +302,26 @@ fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
         });
 }
 
-/// "On a phone: open http://…" with a QR code of it, for the first private LAN address (or
-/// the first shown): a browser joins there with nothing installed (PROTOCOL.md §14).
+/// "On a phone or any browser: open http://…" with a QR code of it, for the first private LAN
+/// address: a browser joins there with nothing installed (PROTOCOL.md §14). None without one:
+/// a phone cannot open this computer's loopback address, and without a private address it is
+/// most likely not on the phone's network (the card says so above).
 fn phone_line(
     ui: &mut egui::Ui,
     hosting: &crate::app::Hosting,
     shown: &[&crate::network::interfaces::LocalAddress],
 ) {
     use crate::network::interfaces::AddressKind;
-    let Some(address) = (shown.iter())
-        .find(|a| a.kind == AddressKind::Lan)
-        .or(shown.first())
-    else {
+    let lan = |a: &&&crate::network::interfaces::LocalAddress| {
+        a.kind == AddressKind::Lan && !a.ip.is_loopback()
+    };
+    let Some(address) = shown.iter().find(lan) else {
         return;
     };
     let url = crate::phone::page_url(address.ip.into(), hosting.port);
     ui.add_space(4.0);
     ui.horizontal(|ui| {
-        crate::ui::qr::show(ui, &url, 132.0);
+        crate::ui::qr::show(ui, &url, 100.0);
         ui.vertical(|ui| {
             ui.label("On a phone or any browser: open");
             ui.horizontal(|ui| {
