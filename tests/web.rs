@@ -10,7 +10,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
 use common::{RawPeer, WAIT, chat_of, start_server, test_config};
-use natter::network::protocol::{ErrorCode, ServerFrame};
+use natter::network::protocol::{ErrorCode, LeaveReason, ServerFrame};
+use natter::network::server::{RateLimit, ServerConfig};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::{Message, WebSocket};
 
@@ -29,7 +30,15 @@ fn websocket(
     addr: SocketAddr,
     origin: Option<&str>,
 ) -> Result<WebSocket<TcpStream>, tungstenite::Error> {
-    let stream = TcpStream::connect(addr).unwrap();
+    websocket_over(TcpStream::connect(addr).unwrap(), addr, origin)
+}
+
+/// [`websocket`] over a socket connected already.
+fn websocket_over(
+    stream: TcpStream,
+    addr: SocketAddr,
+    origin: Option<&str>,
+) -> Result<WebSocket<TcpStream>, tungstenite::Error> {
     stream.set_read_timeout(Some(WAIT)).unwrap();
     let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
     if let Some(origin) = origin {
@@ -76,16 +85,22 @@ fn send(socket: &mut WebSocket<TcpStream>, json: &str) {
 
 /// Joins over a WebSocket from the host's own page; returns the socket after `accepted`.
 fn join(addr: SocketAddr, nick: &str) -> WebSocket<TcpStream> {
+    join_as(addr, nick).0
+}
+
+/// [`join`], with the nickname the room gave.
+fn join_as(addr: SocketAddr, nick: &str) -> (WebSocket<TcpStream>, String) {
     let mut socket = websocket(addr, Some(&format!("http://{addr}"))).unwrap();
     assert!(matches!(frame(&mut socket), ServerFrame::Welcome { .. }));
     send(
         &mut socket,
         &format!(r#"{{"type":"hello","version":1,"nick":"{nick}"}}"#),
     );
-    frame_where(&mut socket, |f| {
-        matches!(f, ServerFrame::Accepted { .. }).then_some(())
+    let given = frame_where(&mut socket, |f| match f {
+        ServerFrame::Accepted { nick, .. } => Some(nick),
+        _ => None,
     });
-    socket
+    (socket, given)
 }
 
 #[test]
@@ -185,4 +200,56 @@ fn a_websocket_member_is_held_to_the_rate_limit_and_the_line_limit() {
         _ => None,
     });
     assert_eq!(code, ErrorCode::LineTooLong);
+}
+
+#[test]
+fn a_websocket_member_asking_for_a_look_alike_of_an_online_name_gets_a_numbered_one() {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let (_alice, _) = RawPeer::join(addr, "alice");
+    // A Cyrillic а, as a prankster on a phone would type it.
+    let (_browser, given) = join_as(addr, "\u{430}lice");
+    assert_eq!(given, "\u{430}lice-2");
+}
+
+/// A browser whose phone stopped reading (its socket's buffer full) is dropped once its queue
+/// fills, as a Natter client is, and everyone reads why.
+#[test]
+fn a_websocket_member_that_stops_reading_is_dropped_once_its_queue_fills() {
+    let server = start_server(ServerConfig {
+        queue_lines: 32,
+        // The sender is not what is limited here.
+        rate: RateLimit {
+            burst: 10_000.0,
+            per_second: 10_000.0,
+            strikes: 10,
+        },
+        ..test_config()
+    });
+    let addr = server.local_addr();
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let mut stalled = websocket_over(socket.into(), addr, Some(&format!("http://{addr}"))).unwrap();
+    send(
+        &mut stalled,
+        r#"{"type":"hello","version":1,"nick":"stalled"}"#,
+    );
+    let (watcher, _) = RawPeer::join(addr, "watcher");
+    let (mut sender, _) = RawPeer::join(addr, "sender");
+    let chunk = "y".repeat(20_000);
+    for i in 0..400 {
+        sender.say(&format!("{i} {chunk}"), &i.to_string());
+    }
+    let (reason, detail) = watcher.frame_where(|f| match f {
+        ServerFrame::Leave {
+            nick,
+            reason,
+            detail,
+            ..
+        } if nick == "stalled" => Some((reason, detail)),
+        _ => None,
+    });
+    assert_eq!(reason, LeaveReason::Dropped);
+    assert!(detail.contains("stopped reading"), "{detail}");
 }
