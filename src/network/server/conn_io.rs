@@ -3,9 +3,9 @@
 //!
 //! Owns the non-blocking socket and everything that touches it, in both directions, so the
 //! connection's transport state, its TLS session included, needs no lock. A peer whose first
-//! byte starts a TLS handshake gets one; the plaintext inside then goes through the same
-//! phases (sniffing, serving, closing) as a bare connection's bytes. Does not own waiting for readiness, timers or
-//! fairness between connections (see `io_thread`), nor what the peer says (see `handler`).
+//! byte starts a TLS handshake gets one; the plaintext inside goes through the same phases
+//! (sniffing, an HTTP request's head and a browser's WebSocket: `conn_io/web`, serving, closing).
+//! Not waiting, timers or fairness (see `io_thread`), nor what the peer says (see `handler`).
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
