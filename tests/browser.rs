@@ -128,7 +128,7 @@ fn next_chat(peer: &RawPeer) -> (String, String) {
 }
 
 #[test]
-fn a_browser_chats_with_json_and_plain_peers_in_hebrew_and_chinese_and_markup_stays_text() {
+fn browser_json_and_nc_peers_chat_in_hebrew_and_chinese_joins_and_leaves_show_markup_stays_text() {
     let Some(mut browser) = Browser::start() else {
         return;
     };
@@ -172,9 +172,17 @@ fn a_browser_chats_with_json_and_plain_peers_in_hebrew_and_chinese_and_markup_st
     browser.run(serde_json::json!({"do": "send_button", "text": "by the button"}));
     assert_eq!(next_chat(&alice).1, "by the button");
     browser.sees("Noa <b>: by the button");
+    // Joins and leaves are lines of the log, and the list follows them.
+    let (carol, _) = RawPeer::join(addr, "carol");
+    browser.sees("carol joined");
+    carol.vanish();
+    browser.sees("carol left");
     let people = browser.run(serde_json::json!({"do": "people"}));
     assert!(
-        people.contains("alice") && people.contains("Dana") && people.contains("Noa <b> (you)"),
+        people.contains("alice")
+            && people.contains("Dana")
+            && people.contains("Noa <b> (you)")
+            && !people.contains("carol"),
         "{people}"
     );
 }
@@ -237,7 +245,7 @@ fn the_page_survives_a_host_restart_on_the_same_port_and_key_with_nothing_lost()
 }
 
 #[test]
-fn the_page_fits_a_360_px_phone_without_sideways_scrolling_and_a_desktop() {
+fn the_page_shows_history_and_fits_a_360_px_phone_without_sideways_scrolling_and_a_desktop() {
     let Some(mut browser) = Browser::start() else {
         return;
     };
@@ -251,6 +259,8 @@ fn the_page_fits_a_360_px_phone_without_sideways_scrolling_and_a_desktop() {
     alice.say("Lunch at 12? 午饭十二点？", "1");
     browser.open(addr);
     browser.join("Noa");
+    // Said before the page joined: its history.
+    browser.sees("alice: Lunch at 12? 午饭十二点？");
     nc.send_raw("שלום לכולם! מה נשמע?\n".as_bytes());
     browser.sees("שלום לכולם");
     alice.say(
