@@ -4,7 +4,7 @@
 //! ```text
 //! cargo bench --bench load -- [--mode rate|blast|storm] --clients 10,100,500
 //!     [--rate 4] [--seconds 10] [--messages 200] [--window 1024] [--io-threads 2]
-//!     [--tls off|on|both]
+//!     [--tls off|on|both] [--dialect json|ws|both]
 //! ```
 //!
 //! - `rate` (default): every client sends `--rate` messages a second for `--seconds`.
@@ -19,6 +19,9 @@
 //!
 //! `--tls on` runs every client over TLS 1.3 (as the Natter app does), `--tls both` runs each
 //! client count twice in one run, in the clear and then encrypted, for comparing the two.
+//! `--dialect ws` makes every client a browser-protocol member (the JSON dialect over a
+//! WebSocket, PROTOCOL.md §14; never TLS), `--dialect both` runs each client count as Natter
+//! (JSON) members and then as WebSocket members, at the same rate, for p99 and CPU side by side.
 //!
 //! Server figures come from /proc/PID (Linux). Bounded: every phase stops by itself (at most
 //! `--seconds` + 30 s). Loopback only.
@@ -34,6 +37,9 @@ use std::sync::{Arc, Mutex};
 use mio::{Events, Interest, Poll, Token};
 use natter::network::protocol::{ClientFrame, encode};
 use rustls::ClientConnection;
+
+#[path = "load/ws.rs"]
+mod ws;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -53,6 +59,8 @@ struct Args {
     io_threads: Option<usize>,
     /// Each client count is run in the clear (false) and/or over TLS (true), in this order.
     tls: Vec<bool>,
+    /// Each client count is run with Natter members (false) and/or WebSocket ones (true).
+    ws: Vec<bool>,
 }
 
 fn parse_args() -> Args {
@@ -65,6 +73,7 @@ fn parse_args() -> Args {
         window: None,
         io_threads: None,
         tls: vec![false],
+        ws: vec![false],
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -91,6 +100,13 @@ fn parse_args() -> Args {
             "--tls" => {
                 args.tls = match value().as_str() {
                     "on" => vec![true],
+                    "both" => vec![false, true],
+                    _ => vec![false],
+                }
+            }
+            "--dialect" => {
+                args.ws = match value().as_str() {
+                    "ws" => vec![true],
                     "both" => vec![false, true],
                     _ => vec![false],
                 }
@@ -127,6 +143,7 @@ struct Tally {
 struct ClientView {
     socket: mio::net::TcpStream,
     tls: Option<Arc<Mutex<ClientConnection>>>,
+    ws: Option<ws::Deframer>,
     pending: Vec<u8>,
     /// Members this client knows of (accepted's list, then joins and leaves).
     members: usize,
@@ -150,7 +167,7 @@ fn read_loop(
     let mut poll = poll;
     while Instant::now() < until && !tally.stop.load(Ordering::Relaxed) {
         // Clients still connecting are read from the moment they are there.
-        for Link { stream, tls } in streams.try_iter() {
+        for Link { stream, tls, ws } in streams.try_iter() {
             stream.set_nonblocking(true).unwrap();
             let mut socket = mio::net::TcpStream::from_std(stream);
             let token = Token(clients.len());
@@ -160,6 +177,7 @@ fn read_loop(
             clients.push(ClientView {
                 socket,
                 tls,
+                ws: ws.then(ws::Deframer::default),
                 pending: Vec::new(),
                 members: 0,
                 ready: false,
@@ -184,9 +202,10 @@ fn read_loop(
                     Err(_) => break,
                 };
                 let now_us = base.elapsed().as_micros() as u64;
-                match &client.tls {
-                    None => client.pending.extend_from_slice(&chunk[..n]),
-                    Some(tls) => decrypt(tls, &chunk[..n], &mut client.pending),
+                match (&client.tls, &mut client.ws) {
+                    (Some(tls), _) => decrypt(tls, &chunk[..n], &mut client.pending),
+                    (None, Some(frames)) => frames.push(&chunk[..n], &mut client.pending),
+                    (None, None) => client.pending.extend_from_slice(&chunk[..n]),
                 }
                 let lines = take_lines(&mut client.pending);
                 for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
@@ -389,7 +408,7 @@ fn wait_for(until: Instant, done: impl Fn() -> bool) {
 }
 
 /// The rate and blast modes: join everyone, send, wait for the deliveries, report.
-fn run_traffic(args: &Args, clients: usize, tls: bool) {
+fn run_traffic(args: &Args, clients: usize, tls: bool, websocket: bool) {
     let server = Server::start(clients, args.io_threads);
     let base = Instant::now();
     let tally = Arc::new(Tally::default());
@@ -398,7 +417,7 @@ fn run_traffic(args: &Args, clients: usize, tls: bool) {
     let mut readers = Readers::start(clients, base, &tally, until);
     let mut writers: Vec<Link> = (0..clients)
         .map(|i| {
-            let link = connect(server.addr, &format!("c{i}"), tls);
+            let link = connect(server.addr, &format!("c{i}"), tls, websocket);
             readers.add(&link);
             link
         })
@@ -442,9 +461,10 @@ fn run_traffic(args: &Args, clients: usize, tls: bool) {
     latencies.sort_unstable();
     let got = tally.deliveries.load(Ordering::Relaxed);
     println!(
-        "tls={} clients={clients:4} sent={sent} deliveries={got}/{expected} delivered/s={:.0} \
+        "{} tls={} clients={clients:4} sent={sent} deliveries={got}/{expected} delivered/s={:.0} \
          p50={:.2}ms p99={:.2}ms max={:.2}ms lost={} dropped={} server_cpu={cpu:.2}s \
          ({:.0}% of one core, {:.0} ns/delivery) rss={} MB threads={threads}",
+        if websocket { "ws  " } else { "json" },
         if tls { "on " } else { "off" },
         got as f64 / elapsed,
         quantile_ms(&latencies, 0.50),
@@ -481,7 +501,7 @@ fn run_storm(args: &Args, clients: usize, tls: bool) {
                 (t..clients)
                     .step_by(connecting)
                     .map(|i| {
-                        let link = connect(addr, &format!("s{i}"), tls);
+                        let link = connect(addr, &format!("s{i}"), tls, false);
                         readers.lock().unwrap().add(&link);
                         link
                     })
@@ -541,9 +561,14 @@ fn main() {
     );
     for clients in args.clients.clone() {
         for &tls in &args.tls {
-            match args.mode {
-                Mode::Storm => run_storm(&args, clients.max(1), tls),
-                _ => run_traffic(&args, clients.max(1), tls),
+            // A browser's WebSocket is never TLS here (PROTOCOL.md §14).
+            for &websocket in args.ws.iter().filter(|&&ws| !(ws && tls)) {
+                match args.mode {
+                    // The storm is of Natter members only.
+                    Mode::Storm if websocket => {}
+                    Mode::Storm => run_storm(&args, clients.max(1), tls),
+                    _ => run_traffic(&args, clients.max(1), tls, websocket),
+                }
             }
         }
     }

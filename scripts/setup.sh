@@ -3,7 +3,9 @@
 # llvmpipe/lavapipe) for the UI tests, a virtual X server and screenshot tools for the
 # real-window test, iproute2 and nftables for the network-namespace lab (scripts/lab.sh,
 # tests/lab.rs), Python for running PROTOCOL.md's Python client (tests/tls.rs), and dbus
-# (dbus-daemon: the private session bus of tests/notify_dbus.rs). Idempotent: installs only
+# (dbus-daemon: the private session bus of tests/notify_dbus.rs), and chromium with Playwright
+# for Python (the browser tests, tests/browser.rs: Playwright drives Debian's chromium; it never
+# downloads a browser). Idempotent: installs only
 # what is missing. Needs root; scripts/check.sh calls it (through sudo when you are not root),
 # so you rarely run it yourself.
 set -euo pipefail
@@ -12,8 +14,9 @@ packages=(
   mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0
   xvfb x11-apps imagemagick xdotool
   iproute2 nftables
-  python3
+  python3 python3-pip
   dbus
+  chromium
 )
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
   echo "Not a Debian/Ubuntu machine: install Mesa (Vulkan or GL) and Xvfb yourself;" \
@@ -30,3 +33,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 echo "System packages present."
+# Playwright for Python, from PyPI (Debian has no package of it). Only the Python library: the
+# tests launch /usr/bin/chromium, so `playwright install` is never run.
+if ! python3 -c "import playwright" 2>/dev/null; then
+  echo "Installing Playwright for Python"
+  python3 -m pip install --quiet --break-system-packages playwright 2>/dev/null \
+    || python3 -m pip install --quiet playwright
+fi
+echo "Playwright for Python present."

@@ -252,6 +252,30 @@ fn intro_lines(bind: IpAddr, port: u16, require_encryption: bool) -> Vec<String>
         intro.push(format!(
             "Plain-text peers can join too: nc ADDRESS {port} (or ncat --ssl ADDRESS {port}, encrypted). Press Ctrl+C to stop."
         ));
+        intro.extend(phone_lines(bind, port));
     }
     intro
+}
+
+/// "On a phone: open http://…" and a QR code of it, for the address a phone on the LAN most
+/// likely reaches (the one listened on, or the first private LAN address).
+fn phone_lines(bind: IpAddr, port: u16) -> Vec<String> {
+    let ip = if bind.is_unspecified() {
+        let addresses = local_ipv4_addresses();
+        let lan = (addresses.iter())
+            .find(|a| a.kind == AddressKind::Lan)
+            .or_else(|| addresses.iter().find(|a| a.kind != AddressKind::Loopback));
+        match lan {
+            Some(address) => IpAddr::V4(address.ip),
+            None => return Vec::new(),
+        }
+    } else {
+        bind
+    };
+    let url = crate::phone::page_url(ip, port);
+    let mut lines = vec![format!(
+        "On a phone or any browser: open {url} (or scan this code); browsers join without encryption."
+    )];
+    lines.extend(crate::phone::qr_lines(&url));
+    lines
 }

@@ -22,6 +22,7 @@ pub mod logging;
 pub mod mentions;
 pub mod network;
 pub mod notify;
+pub mod phone;
 pub mod rooms;
 pub mod save;
 pub mod settings;

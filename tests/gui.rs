@@ -8,6 +8,7 @@
 mod common;
 
 mod idle;
+mod phone;
 mod screenshots;
 mod stop_hosting;
 mod ui;

@@ -38,6 +38,9 @@ fn an_nc_user_is_greeted_chats_and_leaves() {
         online.contains("Online (2): alice (without encryption), guest-1 (without encryption)"),
         "{online}"
     );
+    // Greeted after its silence, it is announced with its first line (PROTOCOL.md §2).
+    nc.send_raw(b"/nick Dana\n");
+    assert_eq!(nc.text_line(), "* guest-1 is now Dana");
     assert_eq!(
         natter.frame_where(|f| match f {
             ServerFrame::Join { nick, .. } => Some(nick),
@@ -45,9 +48,6 @@ fn an_nc_user_is_greeted_chats_and_leaves() {
         }),
         "guest-1"
     );
-
-    nc.send_raw(b"/nick Dana\n");
-    assert_eq!(nc.text_line(), "* guest-1 is now Dana");
     // telnet sends CRLF.
     nc.send_raw("shalom שלום\r\n".as_bytes());
     let message = natter.frame_where(chat_of);

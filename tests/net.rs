@@ -11,6 +11,7 @@ mod common;
 
 mod architecture;
 mod blocked_stdout;
+mod browser;
 mod client;
 mod client_redial;
 mod contract;
@@ -33,6 +34,8 @@ mod serve;
 mod server;
 mod session_tokens;
 mod signals;
+mod silent_sockets;
 mod test_crates;
 mod tls;
 mod tls_host;
+mod web;

@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
@@ -30,6 +30,8 @@ fn plain_peer(addr: SocketAddr) -> TcpStream {
         assert!(n > 0, "closed before the greeting");
         seen.extend_from_slice(&buf[..n]);
     }
+    // Greeted after its silence, it is announced with its first line (PROTOCOL.md §2).
+    stream.write_all(b"\n").unwrap();
     stream
 }
 

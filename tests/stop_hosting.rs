@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
 use common::app_window::Window;
@@ -27,6 +27,8 @@ fn host_with_two_peers() -> (Window, RawPeer, TcpStream) {
         assert!(n > 0, "closed before the greeting");
         seen.extend_from_slice(&buf[..n]);
     }
+    // Greeted after its silence, it is announced with its first line (PROTOCOL.md §2).
+    plain.write_all(b"\n").unwrap();
     window.until_shown("guest-1 joined");
     (window, json, plain)
 }

@@ -250,8 +250,10 @@ fn an_ncat_ssl_style_peer_chats_unmarked_and_a_bare_nc_peer_joins_marked_without
     welcomed(&alice);
     let mut ncat = TlsPeer::connect(server.local_addr()).unwrap();
     assert_eq!(ncat.fingerprint, key);
-    // Silent at first, like ncat: the host greets it in plain text after the sniff window.
+    // Silent at first, like ncat: the host greets it in plain text after the sniff window,
+    // and announces it with its first line (PROTOCOL.md §2).
     ncat.text_until("guest-");
+    ncat.send("hello over tls\n".as_bytes());
     let (guest, marked) = recv_where(alice.events(), "the ncat peer joins", |e| match e {
         ClientEvent::Joined {
             nick, unencrypted, ..
@@ -259,7 +261,6 @@ fn an_ncat_ssl_style_peer_chats_unmarked_and_a_bare_nc_peer_joins_marked_without
         _ => None,
     });
     assert!(!marked, "a TLS peer is encrypted");
-    ncat.send("hello over tls\n".as_bytes());
     let (from, text) = recv_where(alice.events(), "the ncat peer's line", |e| match e {
         ClientEvent::Message { message, .. } if message.from == guest => {
             Some((message.from, message.text))

@@ -131,6 +131,8 @@ fn natter_serve_prints_the_code_of_its_identity_file_and_refuses_plain_peers_whe
     let mut ncat = TlsPeer::connect(serve.addr).unwrap();
     assert_eq!(ncat.fingerprint, identity.fingerprint());
     ncat.text_until("guest-");
+    // Announced (and so printed) with its first line.
+    ncat.send(b"\n");
     serve.line_with("(plain text, encrypted)");
     let key_line = serve
         .printed

@@ -1,4 +1,4 @@
-//! One bench client's connection: bare TCP or TLS 1.3 over it, the hello, and whole writes
+//! One bench client's connection: bare TCP, TLS 1.3 over it or a WebSocket (`--dialect ws`), the hello, and whole writes
 //! to a non-blocking socket.
 
 use std::io::Write;
@@ -16,6 +16,8 @@ use rustls::ClientConnection;
 pub(crate) struct Link {
     pub(crate) stream: TcpStream,
     pub(crate) tls: Option<Arc<Mutex<ClientConnection>>>,
+    /// A WebSocket member: lines go out as frames and come in as frames.
+    pub(crate) ws: bool,
 }
 
 impl Link {
@@ -23,11 +25,15 @@ impl Link {
         Link {
             stream: self.stream.try_clone().unwrap(),
             tls: self.tls.clone(),
+            ws: self.ws,
         }
     }
 
     /// Writes `line` whole to the (non-blocking) socket, waiting for room (bounded by `until`).
     pub(crate) fn write_whole(&mut self, line: &[u8], until: Instant) -> bool {
+        if self.ws {
+            return write_whole(&mut self.stream, &crate::ws::frames(line), until);
+        }
         let Some(tls) = &self.tls else {
             return write_whole(&mut self.stream, line, until);
         };
@@ -54,9 +60,12 @@ impl Link {
 
 /// Connects (with a TLS handshake when `tls`) and says hello; the welcome is read by the
 /// reader threads.
-pub(crate) fn connect(addr: SocketAddr, nick: &str, tls: bool) -> Link {
+pub(crate) fn connect(addr: SocketAddr, nick: &str, tls: bool, websocket: bool) -> Link {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_nodelay(true).unwrap();
+    if websocket {
+        crate::ws::upgrade(&mut stream, addr);
+    }
     let session = tls.then(|| {
         let verifier = natter::network::tls::RecordingVerifier::new();
         let config = natter::network::tls::client_config(verifier).unwrap();
@@ -77,6 +86,7 @@ pub(crate) fn connect(addr: SocketAddr, nick: &str, tls: bool) -> Link {
     let mut link = Link {
         stream,
         tls: session,
+        ws: websocket,
     };
     assert!(link.write_whole(&encode(&hello), Instant::now() + Duration::from_secs(10)));
     link

@@ -20,7 +20,15 @@ pub fn parse_line(line: &[u8]) -> Typed {
 }
 
 /// The welcome a plain peer reads first.
-pub fn greeting(server: &str, welcome: &str, nick: &str, online: &[String]) -> String {
+/// The greeting; `page`: the address of the room's page (PROTOCOL.md §14), where a browser
+/// joins, told in the line that says how to leave (scripts read up to `/who`).
+pub fn greeting(
+    server: &str,
+    welcome: &str,
+    nick: &str,
+    online: &[String],
+    page: Option<&str>,
+) -> String {
     let mut out = if server == "Natter" {
         format!("Welcome to Natter.{EOL}")
     } else {
@@ -33,8 +41,11 @@ pub fn greeting(server: &str, welcome: &str, nick: &str, online: &[String]) -> S
     out.push_str(&format!(
         "You are {nick}. Type /nick NAME to pick a name. Type a line and press Enter to send it.{EOL}"
     ));
+    let browser = page.map_or(String::new(), |url| {
+        format!(" From a browser or phone: open {url}")
+    });
     out.push_str(&format!(
-        "Type exit, quit, BYE or /quit to leave; /who lists who is online.{EOL}"
+        "Type exit, quit, BYE or /quit to leave; /who lists who is online.{browser}{EOL}"
     ));
     out.push_str(&who(online));
     out
@@ -206,7 +217,9 @@ mod tests {
             "Be kind.",
             "guest-1",
             &["alice".into(), "guest-1".into()],
+            Some("http://192.168.1.20:5050/"),
         );
+        assert!(text.contains("From a browser or phone: open http://192.168.1.20:5050/\r\n"));
         assert!(text.contains("You are guest-1"));
         assert!(text.contains("/nick NAME"));
         assert!(text.contains("exit, quit, BYE or /quit"));

@@ -314,7 +314,7 @@ fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
                 );
             }
             ui.label("Others on your network type one of these in Natter's Connect tab:");
-            for address in shown {
+            for address in &shown {
                 let text = format!("{}:{}", address.ip, hosting.port);
                 ui.horizontal_wrapped(|ui| {
                     ui.label(RichText::new(&text).monospace().size(16.0).strong());
@@ -326,7 +326,39 @@ fn hosting_card(ui: &mut egui::Ui, hosting: &crate::app::Hosting) {
                     ui.weak(note);
                 });
             }
+            phone_line(ui, hosting, &shown);
         });
+}
+
+/// "On a phone or any browser: open http://…" with a QR code of it, for the first private LAN
+/// address: a browser joins there with nothing installed (PROTOCOL.md §14). None without one:
+/// a phone cannot open this computer's loopback address, and without a private address it is
+/// most likely not on the phone's network (the card says so above).
+fn phone_line(
+    ui: &mut egui::Ui,
+    hosting: &crate::app::Hosting,
+    shown: &[&crate::network::interfaces::LocalAddress],
+) {
+    use crate::network::interfaces::AddressKind;
+    let lan = |a: &&&crate::network::interfaces::LocalAddress| {
+        a.kind == AddressKind::Lan && !a.ip.is_loopback()
+    };
+    let Some(address) = shown.iter().find(lan) else {
+        return;
+    };
+    let url = crate::phone::page_url(address.ip.into(), hosting.port);
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        crate::ui::qr::show(ui, &url, 100.0);
+        ui.vertical(|ui| {
+            ui.label("On a phone or any browser: open");
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(&url).monospace().size(16.0).strong());
+                copy_button(ui, &url);
+            });
+            ui.weak("or point the phone's camera at the code. Browsers join without encryption.");
+        });
+    });
 }
 
 /// The room title and the link status in the width left of the buttons, each shortened with

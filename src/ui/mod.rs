@@ -10,7 +10,8 @@
 //! for `ui`; `conversations`: the private conversations' tabs and the save choice;
 //! `completion`: Tab completes nicknames). `bidi` (the Unicode Bidirectional Algorithm) and
 //! `bidi_text` (a label that uses it) draw right-to-left scripts; `fonts` makes every script
-//! in a chat drawable. `host_notes` is what the hosting card says about reaching the host. `file_row` draws
+//! in a chat drawable. `host_notes` is what the hosting card says about reaching the host; `qr` draws
+//! the QR code of the page a phone opens. `file_row` draws
 //! a file's line (offers, progress, saved) and `send_file` the Send file… button, its path
 //! field, dropped files and the download folder setting.
 
@@ -27,6 +28,7 @@ pub mod host;
 pub mod host_notes;
 pub mod key_warning;
 pub mod message_list;
+pub mod qr;
 pub mod rooms;
 pub mod send_file;
 pub mod shell;

@@ -3,9 +3,9 @@
 //!
 //! Owns the non-blocking socket and everything that touches it, in both directions, so the
 //! connection's transport state, its TLS session included, needs no lock. A peer whose first
-//! byte starts a TLS handshake gets one; the plaintext inside then goes through the same
-//! phases (sniffing, serving, closing) as a bare connection's bytes. Does not own waiting for readiness, timers or
-//! fairness between connections (see `io_thread`), nor what the peer says (see `handler`).
+//! byte starts a TLS handshake gets one; the plaintext inside goes through the same phases
+//! (sniffing, an HTTP request's head and a browser's WebSocket: `conn_io/web`, serving, closing).
+//! Not waiting, timers or fairness (see `io_thread`), nor what the peer says (see `handler`).
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
@@ -18,12 +18,15 @@ use super::connection::{ConnId, Connection, End, Recipient};
 use super::handler::Handler;
 use super::outbox::{Ending, Outbox, Take};
 use super::state::ServerState;
+use super::web::Sniffed;
+use super::web::ws::WsReader;
 use crate::network::plain;
 use crate::network::protocol::{
     Dialect, ErrorCode, LeaveReason, ServerFrame, detect_dialect, encode,
 };
 use crate::network::tls::TLS_HANDSHAKE_BYTE;
 
+mod web;
 mod writing;
 
 /// At most this many bytes are taken from the outbox for one round of sends.
@@ -51,6 +54,11 @@ enum Phase {
     /// Waiting for the first bytes, until the sniff window ends.
     Sniffing {
         first: Vec<u8>,
+        until: Instant,
+    },
+    /// An HTTP request's head is coming (see `web`), until the handshake timeout.
+    Http {
+        head: Vec<u8>,
         until: Instant,
     },
     Serving(Box<Handler>),
@@ -105,6 +113,10 @@ pub(super) struct Conn {
     pub(super) timer: Option<Instant>,
     /// The TLS session, once the peer's first byte started one.
     tls: Option<Box<rustls::ServerConnection>>,
+    /// A browser's WebSocket, once its upgrade was answered: its frames in, and every line out
+    /// is sent as a text frame (but the first `raw_lines`: the upgrade's response).
+    ws: Option<Box<WsReader>>,
+    raw_lines: usize,
 }
 
 impl Conn {
@@ -134,6 +146,8 @@ impl Conn {
             write_due: None,
             timer: None,
             tls: None,
+            ws: None,
+            raw_lines: 0,
         }
     }
 
@@ -167,7 +181,7 @@ impl Conn {
     /// `stall` and `grace` are the server's `write_stall` and `hold_grace`.
     pub(super) fn deadline(&self, stall: Duration, grace: Duration) -> Option<Instant> {
         let phase = match &self.phase {
-            Phase::Sniffing { until, .. } => Some(*until),
+            Phase::Sniffing { until, .. } | Phase::Http { until, .. } => Some(*until),
             Phase::Serving(_) => self.handler_due,
             Phase::Closing { drain_until, .. } => *drain_until,
             Phase::Done => None,
@@ -344,10 +358,18 @@ impl Conn {
         match &mut self.phase {
             Phase::Sniffing { first, .. } => {
                 first.extend_from_slice(bytes);
-                if !first.iter().all(u8::is_ascii_whitespace) || first.len() >= SNIFF_MAX {
+                // A request method's first letters wait for the rest (within the window).
+                let decided = !first.iter().all(u8::is_ascii_whitespace)
+                    && super::web::sniff(first) != Sniffed::Maybe;
+                if decided || first.len() >= SNIFF_MAX {
                     self.start_serving(state, now);
                 }
             }
+            Phase::Http { head, .. } => {
+                head.extend_from_slice(bytes);
+                self.on_request_bytes(state);
+            }
+            Phase::Serving(_) if self.ws.is_some() => self.on_ws_bytes(bytes, now),
             Phase::Serving(handler) => {
                 handler.heard(now);
                 let end = handler.feed(bytes);
@@ -368,12 +390,20 @@ impl Conn {
         let Phase::Sniffing { first, .. } = std::mem::replace(&mut self.phase, Phase::Done) else {
             return;
         };
+        if super::web::sniff(&first) == Sniffed::Http {
+            return self.begin_http(state, first, now);
+        }
         let dialect = if first.is_empty() {
             // Silence: a tutorial script waiting for us to speak first.
             Dialect::Plain
         } else {
             detect_dialect(&first)
         };
+        self.serve(state, dialect, &first, now);
+    }
+
+    /// A handler for `dialect` takes over, `first` read as if just received.
+    fn serve(&mut self, state: &Arc<ServerState>, dialect: Dialect, first: &[u8], now: Instant) {
         let recipient = Recipient {
             queue: self.outbox.clone(),
             connection: Arc::clone(&self.connection),
@@ -390,7 +420,8 @@ impl Conn {
             if encrypted { ", encrypted" } else { "" }
         );
         let mut handler = Box::new(Handler::new(state, recipient, self.id, dialect, encrypted));
-        let end = handler.start(&first);
+        handler.local = self.stream.local_addr().ok();
+        let end = handler.start(first);
         self.phase = Phase::Serving(handler);
         self.after_handler(end, now);
     }
@@ -422,6 +453,8 @@ impl Conn {
                 self.start_serving(state, Instant::now());
                 self.on_closed(state, detail);
             }
+            // Closed before its request was whole: nobody to answer.
+            Phase::Http { .. } => self.phase = Phase::Done,
             Phase::Serving(handler) => {
                 let end = handler.on_closed(detail);
                 self.end(end);
@@ -521,6 +554,7 @@ impl Conn {
                     self.start_serving(state, now);
                 }
             }
+            Phase::Http { until, .. } if now >= *until => self.request_timed_out(state),
             Phase::Serving(handler) if self.handler_due.is_some_and(|due| now >= due) => {
                 let end = handler.on_deadline(now);
                 self.after_handler(end, now);
@@ -550,6 +584,10 @@ impl Conn {
                     client_id: None,
                 }),
                 Dialect::Plain => plain::notice(INTERNAL_ERROR).into_bytes(),
+            };
+            let line = match self.ws {
+                Some(_) => super::web::ws::frame_line(&line).to_vec(),
+                None => line,
             };
             self.send_now(&line);
         }

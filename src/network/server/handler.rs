@@ -54,6 +54,10 @@ pub(super) struct Handler {
     pub(super) hears_encryption: bool,
     /// The connection is a TLS link.
     pub(super) encrypted: bool,
+    /// Others were told this member joined (see `Member::announced`).
+    pub(super) announced: bool,
+    /// The host's address this connection came to (a plain peer's greeting names the page there).
+    pub(super) local: Option<std::net::SocketAddr>,
     pub(super) bucket: TokenBucket,
     pub(super) connected_at: Instant,
     pub(super) last_heard: Instant,
@@ -82,6 +86,8 @@ impl Handler {
             takes_files: false,
             hears_encryption: false,
             encrypted,
+            announced: true,
+            local: None,
             bucket: TokenBucket::new(state.config.rate),
             connected_at: now,
             last_heard: now,
@@ -101,7 +107,7 @@ impl Handler {
         }
         let started = match self.dialect {
             Dialect::Json => self.send_welcome(),
-            Dialect::Plain => self.join_plain(),
+            Dialect::Plain => self.join_plain(first_bytes.is_empty()),
         };
         started.or_else(|| self.feed(first_bytes))
     }
@@ -267,7 +273,7 @@ impl Handler {
         }
     }
 
-    fn line_too_long(&self) -> End {
+    pub(super) fn line_too_long(&self) -> End {
         let max = self.config().max_line_bytes;
         self.refuse(
             ErrorCode::LineTooLong,
@@ -486,6 +492,7 @@ impl Handler {
             unencrypted,
             files: self.takes_files,
             hears_encryption: self.hears_encryption,
+            announced: self.announced,
         });
         super::file_relay::back_in_room(room, &self.session_token);
     }
@@ -517,6 +524,10 @@ impl Handler {
         // Gone already if the same session's new connection took over: the room saw no change.
         if let Some(position) = room.members.iter().position(|m| m.id == self.id) {
             let member = room.members.remove(position);
+            if !member.announced {
+                // Nobody was told it came: nobody is told it went.
+                return;
+            }
             room.free_nick(&member.nick, super::private::NAME_GRACE);
             super::file_relay::out_of_room(&mut room, &member.session, &member.nick, reason);
             let frame = ServerFrame::Leave {

@@ -292,11 +292,14 @@ impl Handler {
             _ => true,
         };
         // Borrowed, not cloned: a crowd's list is long and every joiner gets one.
-        let mut users: Vec<&str> = room.members.iter().map(|m| m.nick.as_str()).collect();
+        let mut users: Vec<&str> = (room.members.iter())
+            .filter(|m| m.announced)
+            .map(|m| m.nick.as_str())
+            .collect();
         let place = place.unwrap_or(users.len()).min(users.len());
         users.insert(place, nick);
         let mut unencrypted: Vec<&str> = (room.members.iter())
-            .filter(|m| m.unencrypted)
+            .filter(|m| m.announced && m.unencrypted)
             .map(|m| m.nick.as_str())
             .collect();
         if self.shows_unencrypted() {

@@ -16,7 +16,8 @@
 //! - `session`: session tokens and which ones this run issued;
 //! - `io_thread` / `conn_io`: the fixed few threads that own every connection, both directions;
 //! - `outbox`: each connection's bounded outgoing queue, and the room's pressure;
-//! - `presence`: joins and leaves, gathered when they come in a burst.
+//! - `presence`: joins and leaves, gathered when they come in a burst;
+//! - `web`: the browser dialect (HTTP, the page, WebSocket).
 //!
 //! It does not own the wire format (`network::protocol`), the plain-text wording
 //! (`network::plain`) or text cleaning (`network::text`), and knows nothing of windows: it
@@ -46,6 +47,7 @@ mod refuser;
 mod room;
 mod session;
 mod state;
+mod web;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener};

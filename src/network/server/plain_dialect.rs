@@ -1,7 +1,9 @@
 //! The plain-text dialect on the server: what `nc`, `telnet` and tutorial scripts get.
 //!
 //! Owns joining a plain peer as `guest-N` with a greeting and recent messages, acting on the
-//! lines it types, and counting an unfinished line as sent after a short silence. The wording
+//! lines it types, and counting an unfinished line as sent after a short silence. A peer
+//! greeted after a silence is announced to the room only with its first line, so a socket
+//! that never says anything (a browser's preconnect, a port check) leaves no trace. The wording
 //! lives in `network::plain`; actions both dialects share live in `handler`.
 
 use std::sync::Arc;
@@ -11,14 +13,16 @@ use super::handler::Handler;
 use crate::network::command_line::{NeedsMore, Typed};
 use crate::network::lock;
 use crate::network::plain;
-use crate::network::protocol::LeaveReason;
+use crate::network::protocol::{LeaveReason, ServerFrame, now_rfc3339};
 
 /// How many recent messages a plain peer is shown on joining.
 const RECENT_FOR_PLAIN: usize = 20;
 
 impl Handler {
-    /// Puts a plain peer in the room as `guest-N` and greets it.
-    pub(super) fn join_plain(&mut self) -> Option<End> {
+    /// Puts a plain peer in the room as `guest-N` and greets it. A `silent` one (greeted
+    /// because it said nothing in the sniff window) reads the room from now on, but others are
+    /// told it joined only when its first line comes ([`Handler::announce_self`]).
+    pub(super) fn join_plain(&mut self, silent: bool) -> Option<End> {
         let token = match self.state.new_session_token() {
             Ok(token) => token,
             Err(e) => return Some(self.no_session_token(&e)),
@@ -33,13 +37,20 @@ impl Handler {
         let nick = room.unique_nick(&format!("guest-{}", room.next_guest), None);
         state.remember_session(&token);
         self.session_token = token;
-        self.enter_room(&mut room, &nick, true);
+        self.announced = !silent;
+        self.enter_room(&mut room, &nick, !silent);
         let config = self.config();
+        // The address this peer reached the host at serves the page too (not over a TLS
+        // link's greeting: the page is http://).
+        let page = (self.local)
+            .filter(|_| !self.encrypted)
+            .map(|local| crate::phone::page_url(local.ip(), local.port()));
         let mut greeting = plain::greeting(
             &config.name,
             &config.welcome_text,
             &nick,
-            &room.nicks_marked(),
+            &room.nicks_marked(self.id),
+            page.as_deref(),
         );
         // A newcomer's session is new: nobody's private messages are among them.
         let recent: Vec<_> = room
@@ -57,8 +68,37 @@ impl Handler {
         }
         self.send_text(&greeting);
         drop(room);
-        self.joined(nick);
+        if silent {
+            self.nick = Some(nick);
+        } else {
+            self.joined(nick);
+        }
         None
+    }
+
+    /// The first line of a peer greeted after a silence: now the room hears it joined. The
+    /// member leaves the list for a moment so it is not told of its own arrival, and counts
+    /// the announcement as seen (as a newcomer does).
+    fn announce_self(&mut self) {
+        self.announced = true;
+        let mut room = lock(&self.state.room);
+        let Some(position) = room.members.iter().position(|m| m.id == self.id) else {
+            return;
+        };
+        let mut member = room.members.remove(position);
+        let frame = ServerFrame::Join {
+            nick: member.nick.clone(),
+            time: now_rfc3339(),
+            unencrypted: member.unencrypted,
+        };
+        let due = room.announce(&frame, plain::join(&member.nick, member.unencrypted));
+        member.announced = true;
+        member.presence_seq = room.presence.seq();
+        let nick = member.nick.clone();
+        room.members.insert(position, member);
+        drop(room);
+        self.state.presence_due_by(due);
+        self.joined(nick);
     }
 
     /// Handles the unfinished line, if any, as if its newline had come.
@@ -71,6 +111,18 @@ impl Handler {
         #[cfg(test)]
         if line == PANIC_LINE {
             panic!("a test asked for a panic");
+        }
+        if !self.announced {
+            if super::web::is_request_line(line) {
+                // A browser that opened this socket ahead of time and sent its request after
+                // the greeting: it cannot read HTTP here any more. It goes without a trace,
+                // and the browser asks again on a new connection.
+                return Some(End::new(
+                    LeaveReason::Left,
+                    "a web request after the greeting",
+                ));
+            }
+            self.announce_self();
         }
         match plain::parse_line(line) {
             Typed::Nothing => None,
@@ -91,7 +143,7 @@ impl Handler {
                 None
             }
             Typed::Who => {
-                let nicks = lock(&self.state.room).nicks_marked();
+                let nicks = lock(&self.state.room).nicks_marked(self.id);
                 self.send_text(&plain::who(&nicks));
                 None
             }

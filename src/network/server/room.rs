@@ -37,6 +37,11 @@ pub(super) struct Member {
     pub(super) files: bool,
     /// Its `hello` listed `encryption`: it is sent `encryption` frames.
     pub(super) hears_encryption: bool,
+    /// Others were told it joined. A plain peer greeted after a silence is not announced
+    /// until it sends its first line (see `plain_dialect`): a socket that never becomes
+    /// anyone (a browser's preconnect, a port check) leaves no trace. Until then it reads
+    /// the room like everyone, but is in nobody's list.
+    pub(super) announced: bool,
 }
 
 /// A message kept for late joiners, with the stay that sent it, so a resuming sender gets
@@ -86,14 +91,19 @@ impl Member {
 }
 
 impl Room {
+    /// The nicknames others were told of (see [`Member::announced`]).
     pub(super) fn nicks(&self) -> Vec<String> {
-        self.members.iter().map(|m| m.nick.clone()).collect()
+        (self.members.iter())
+            .filter(|m| m.announced)
+            .map(|m| m.nick.clone())
+            .collect()
     }
 
-    /// Everyone's nickname as plain-text peers read it in `/who`: those without encryption
-    /// marked so.
-    pub(super) fn nicks_marked(&self) -> Vec<String> {
+    /// Everyone's nickname as plain-text peer `viewer` reads it in `/who`: those without
+    /// encryption marked so; the unannounced left out, but for the viewer itself.
+    pub(super) fn nicks_marked(&self, viewer: ConnId) -> Vec<String> {
         (self.members.iter())
+            .filter(|m| m.announced || m.id == viewer)
             .map(|m| match m.unencrypted {
                 true => format!("{} (without encryption)", m.nick),
                 false => m.nick.clone(),

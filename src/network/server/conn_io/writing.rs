@@ -62,7 +62,10 @@ impl Conn {
         }
         self.out_offset = 0;
         match self.outbox.take_lines(&mut self.out, MAX_SEND_BYTES) {
-            Take::Took => None,
+            Take::Took => {
+                self.frame_taken();
+                None
+            }
             Take::Nothing => Some(Flushed::Empty),
             Take::Ended(ending) => {
                 self.written_out(ending, now);
