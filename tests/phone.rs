@@ -24,8 +24,8 @@ fn the_hosting_window_shows_the_page_at_its_lan_address_with_a_qr_code_and_not_a
             .is_none()
     );
     // The card as on a computer in a classroom's Wi-Fi (only shown: nothing is sent there).
-    let port = window.app().hosting.as_ref().unwrap().port;
-    let hosting = window.harness.state_mut().hosting.as_mut().unwrap();
+    let port = window.app().hosting().unwrap().port;
+    let hosting = window.harness.state_mut().hosting_mut().unwrap();
     hosting.addresses.push(LocalAddress {
         ip: Ipv4Addr::new(192, 168, 1, 20),
         interface: "wlan0".into(),

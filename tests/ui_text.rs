@@ -295,7 +295,10 @@ fn the_message_box_grows_for_3_lines_stops_at_its_cap_for_10_and_send_keeps_its_
             .size()
     };
     let mut measure = |lines: usize| {
-        alice.harness.state_mut().set_draft(vec!["line"; lines].join("\n"));
+        alice
+            .harness
+            .state_mut()
+            .set_draft(vec!["line"; lines].join("\n"));
         alice.harness.run_steps(3);
         (panel_height(&alice), send_size(&alice))
     };
