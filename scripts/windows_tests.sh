@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Windows, checked on Linux (scripts/check.sh runs this): clippy for x86_64-pc-windows-gnu on
-# every target but the Unix-only load bench (warnings are errors), then the network and non-window tests built for Windows
-# and run under Wine (scripts/wine/run.sh: Debian's wine64 plus a stand-in for the
-# bcryptprimitives.dll that Wine 8 lacks). Installs what it lacks: the rustup target,
+# every target but the Unix-only load bench (warnings are errors), then the network and
+# non-window tests built for Windows and run under Wine (scripts/wine/run.sh: Debian's wine64
+# plus a stand-in for the bcryptprimitives.dll that Wine 8 lacks), then a Ctrl+C of
+# `natter.exe serve` under Wine. Installs what it lacks: the rustup target,
 # mingw-w64 (ring's C code and the linker) and wine64 (through sudo when not root).
 #
 # Run under Wine (the Windows code paths: sockets through mio's AFD polls, timeouts, file names and
