@@ -2,9 +2,10 @@
 # Every check, exactly as CI runs it: first installs what this machine lacks (system packages
 # through scripts/setup.sh, the clippy and rustfmt components through rustup), then
 # formatting, lints (warnings are errors; unwrap/expect allowed only in tests, see
-# clippy.toml) and every test; then the same lints for Windows (scripts/windows_tests.sh
-# --clippy-only; without the flag it also runs the network tests under Wine, not yet green). (No macOS check: see the README's platform
-# table.) Safe to run again: installing is skipped when nothing is missing.
+# clippy.toml) and every test; then Windows (scripts/windows_tests.sh): the same lints for
+# Windows and the network tests built for Windows, run under Wine (it installs wine64 and
+# mingw-w64 when missing). (No macOS check: see the README's platform table.) Safe to run
+# again: installing is skipped when nothing is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,4 +25,4 @@ fi
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
-bash scripts/windows_tests.sh --clippy-only
+bash scripts/windows_tests.sh

@@ -88,12 +88,20 @@ pub(crate) fn save(client: &ClientHandle, id: &str, folder: &Path) {
     }));
 }
 
+/// The saved file's path. Waits WAIT after each sign of progress rather than WAIT in all: a
+/// 32 MiB file takes longer than that under Wine on a busy machine, while a stall still fails.
 pub(crate) fn saved(client: &ClientHandle) -> PathBuf {
-    recv_where(client.events(), "FileSaved", |e| match e {
-        ClientEvent::FileSaved { path, .. } => Some(path),
-        ClientEvent::FileStopped { reason, .. } => panic!("stopped: {reason}"),
-        _ => None,
-    })
+    loop {
+        let saved = recv_where(client.events(), "FileSaved or FileProgress", |e| match e {
+            ClientEvent::FileSaved { path, .. } => Some(Some(path)),
+            ClientEvent::FileProgress { .. } => Some(None),
+            ClientEvent::FileStopped { reason, .. } => panic!("stopped: {reason}"),
+            _ => None,
+        });
+        if let Some(path) = saved {
+            return path;
+        }
+    }
 }
 
 /// The next stop: to whom (one delivery of ours), why, and whether the offer is still open.

@@ -553,3 +553,19 @@ fn an_action_reaches_a_plain_peer_as_a_star_line_and_a_plain_me_reaches_natter_p
         "{relayed:?}"
     );
 }
+
+/// Every line goes out only after the answer to the one before, so each read the host makes
+/// empties the socket. On Windows the host must still read on until "would block", or mio
+/// never reports the next line (scripts/windows_tests.sh runs this under Wine).
+#[test]
+fn a_peer_that_waits_for_each_answer_is_heard_line_after_line() {
+    let server = start_server(test_config());
+    let (mut alice, _) = RawPeer::join(server.local_addr(), "alice");
+    for i in 0..5 {
+        let id = format!("w{i}");
+        alice.say(&format!("line {i}"), &id);
+        let echoed = alice.frame_where(chat_of);
+        assert_eq!(echoed.client_id.as_deref(), Some(id.as_str()));
+        assert_eq!(echoed.text, format!("line {i}"));
+    }
+}

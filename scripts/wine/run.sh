@@ -8,11 +8,17 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 exe=$1
-dll="$(dirname "$exe")/bcryptprimitives.dll"
-if [ ! -e "$dll" ] || [ "$here/bcryptprimitives.c" -nt "$dll" ]; then
-  x86_64-w64-mingw32-gcc -O2 -shared -o "$dll.$$" "$here/bcryptprimitives.c" -ladvapi32
-  mv "$dll.$$" "$dll"
-fi
+folders=("$(dirname "$exe")")
+# A test binary sits in target/…/deps; the `natter.exe` it starts (CARGO_BIN_EXE_natter) one
+# folder up, and Windows looks for the DLL beside the program it starts, not beside the test.
+[ "$(basename "${folders[0]}")" = deps ] && folders+=("$(dirname "${folders[0]}")")
+for folder in "${folders[@]}"; do
+  dll="$folder/bcryptprimitives.dll"
+  if [ ! -e "$dll" ] || [ "$here/bcryptprimitives.c" -nt "$dll" ]; then
+    x86_64-w64-mingw32-gcc -O2 -shared -o "$dll.$$" "$here/bcryptprimitives.c" -ladvapi32
+    mv "$dll.$$" "$dll"
+  fi
+done
 export WINEPREFIX="${WINEPREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/natter-wine}"
 export WINEDEBUG="${WINEDEBUG:--all}"
 # Lets a test know it runs under Wine (see app::startup's under_wine test).

@@ -191,7 +191,7 @@ pub const FIREWALL_STEPS: [(&str, &str); 3] = [
     ),
     (
         "Windows",
-        "Make this network Private (Settings › Network & internet › your network › Private network), then in Windows Security › Firewall › Allow an app through firewall, tick Natter for Private networks.",
+        "Allow Natter on private networks: when Windows Firewall asks (the first time you host), tick Private networks and press Allow access. If it did not ask or you cancelled: make this network Private (Settings › Network & internet › Wi-Fi or Ethernet › your network › Private network), then in Windows Security › Firewall & network protection › Allow an app through firewall, press Change settings and tick Private for Natter.",
     ),
     (
         "macOS",
@@ -366,7 +366,9 @@ mod tests {
         );
         let steps = firewall_steps(5050);
         assert!(steps[0].starts_with("Linux: sudo ufw allow 5050/tcp"));
-        assert!(steps[1].starts_with("Windows: "));
+        // Windows asks once, when hosting starts; the words are those of its firewall prompt.
+        assert!(steps[1].starts_with("Windows: Allow Natter on private networks"));
+        assert!(steps[1].contains("tick Private networks and press Allow access"));
         assert!(steps[2].starts_with("macOS: "));
     }
 }

@@ -38,6 +38,11 @@ const KEEP_OUT_CAPACITY: usize = 256;
 /// At most this much is read from one connection in one turn, so a blaster cannot starve
 /// the others on its thread (and one turn's fan-out stays well under a queue's capacity).
 pub(super) const READ_BUDGET: usize = 16 * 1024;
+/// Whether new data after a read that emptied the socket brings a new readiness event by
+/// itself: yes with epoll and kqueue (edge-triggered); no with Windows' AFD polls, which mio
+/// re-arms only when an operation says "would block" (a short read that stopped there left
+/// the connection deaf: every later line from the peer went unread).
+const SHORT_READ_REARMS: bool = cfg!(unix);
 /// The first bytes decide the dialect once this many came, even if all white space.
 const SNIFF_MAX: usize = 4096;
 /// What a host without an identity answers a TLS handshake with.
@@ -215,10 +220,11 @@ impl Conn {
                 Ok(n) => {
                     budget -= n;
                     self.take_in(state, &scratch[..n]);
-                    // A short read emptied the socket: more data raises a new edge, so the
-                    // read that would only say "would block" is skipped (one syscall less
-                    // per message).
-                    if n < want && !self.is_done() {
+                    // A short read emptied the socket. With epoll and kqueue more data
+                    // raises a new edge, so the read that would only say "would block" is
+                    // skipped (one syscall less per message). Not on Windows: mio arms
+                    // its next readiness event there only when a read says "would block".
+                    if SHORT_READ_REARMS && n < want && !self.is_done() {
                         return self.handle_pending();
                     }
                 }

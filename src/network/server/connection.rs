@@ -149,7 +149,7 @@ mod tests {
     }
 
     #[test]
-    fn an_accepted_socket_gets_nodelay_and_keepalive_after_10_s_every_5_s_twice() {
+    fn an_accepted_socket_gets_nodelay_and_keepalive_after_10_s_every_5_s() {
         let (accepted, _client) = accepted_socket();
         configure(&accepted);
         let socket = socket2::SockRef::from(&accepted);
@@ -167,21 +167,31 @@ mod tests {
                 Duration::from_secs(5)
             );
         }
-        #[cfg(any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "windows"
-        ))]
-        assert_eq!(socket.tcp_keepalive_retries().unwrap(), 2);
         assert_eq!(
             KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_RETRIES,
             UNACKNOWLEDGED_TIMEOUT,
             "both ways of noticing a dead peer take the same documented time"
         );
+    }
+
+    /// Apart from the test above because Wine 8 refuses `TCP_KEEPCNT` (WSAENOPROTOOPT, both
+    /// setting and reading it; Windows has it since 10 version 1703): scripts/windows_tests.sh
+    /// skips only this one there, while nodelay and keepalive itself are still checked.
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "windows"
+    ))]
+    #[test]
+    fn an_accepted_socket_gives_up_after_2_unanswered_keepalive_probes() {
+        let (accepted, _client) = accepted_socket();
+        configure(&accepted);
+        let socket = socket2::SockRef::from(&accepted);
+        assert_eq!(socket.tcp_keepalive_retries().unwrap(), 2);
     }
 
     #[cfg(target_os = "linux")]
