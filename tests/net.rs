@@ -12,6 +12,7 @@ mod common;
 mod architecture;
 mod blocked_stdout;
 mod browser;
+mod chaos;
 mod client;
 mod client_redial;
 mod contract;
