@@ -13,7 +13,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{RawPeer, start_server, test_config};
-use natter::network::protocol::{ClientFrame, ServerFrame};
+use natter::network::protocol::ServerFrame;
 use natter::network::server::{RateLimit, ServerConfig};
 
 /// A tiny deterministic generator, so a chaos run can be repeated.

@@ -9,20 +9,11 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::common;
-
-use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
-use std::thread;
-use std::time::Duration;
-
-use common::{RawPeer, start_server, test_config};
 use natter::network::plain::parse_line;
 use natter::network::protocol::{
     ChatMessage, ClientFrame, ErrorCode, LeaveReason, LineSplitter, Resume, ServerFrame, decode,
     encode,
 };
-use natter::network::server::{RateLimit, ServerConfig};
 use natter::network::text::{clean_text, normalize_nick};
 use proptest::prelude::*;
 

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ErrorCode;
-use crate::network::text::quote;
+use crate::network::text::{MAX_QUOTED_CHARS, quote};
 
 /// Longest parser explanation quoted back (it can quote a value the peer sent), in characters.
 const MAX_DETAIL_CHARS: usize = 120;

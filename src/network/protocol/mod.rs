@@ -8,15 +8,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::text::MAX_QUOTED_CHARS;
-
 pub mod chunk_line;
 mod codec;
 mod file_frames;
 
 pub use codec::*;
 pub use file_frames::*;
-
 
 /// Version spoken by this build. A server refuses a `hello` with any other version.
 pub const PROTOCOL_VERSION: u32 = 1;
