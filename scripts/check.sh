@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+SECONDS=0
 if [ "$(id -u)" = 0 ]; then
   bash scripts/setup.sh
 elif command -v sudo >/dev/null 2>&1; then
@@ -22,7 +23,13 @@ if command -v rustup >/dev/null 2>&1; then
   done
 fi
 
-cargo fmt --all -- --check
-cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked
-bash scripts/windows_tests.sh
+# Each step says how long it took, so a slow CI run shows where its minutes went.
+step() {
+  local began=$SECONDS
+  "$@"
+  echo "== $* took $((SECONDS - began)) s (${SECONDS} s in all)"
+}
+step cargo fmt --all -- --check
+step cargo clippy --all-targets --locked -- -D warnings
+step cargo test --locked
+step bash scripts/windows_tests.sh
