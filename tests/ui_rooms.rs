@@ -112,7 +112,7 @@ fn a_hosting_window_announces_its_room_and_shows_the_could_not_reach_note_with_s
         room.addr.port()
     ));
     host.until_shown(&format!("Linux: sudo ufw allow {}/tcp", room.addr.port()));
-    host.until_shown("Windows: Make this network Private");
+    host.until_shown("Windows: Allow Natter on private networks");
     host.until_shown("macOS: System Settings");
     host.click("OK");
     host.until("the note is dismissed", |h| {

@@ -348,17 +348,26 @@ fn phone_line(
     };
     let url = crate::phone::page_url(address.ip.into(), hosting.port);
     ui.add_space(4.0);
-    ui.horizontal(|ui| {
-        crate::ui::qr::show(ui, &url, 100.0);
-        ui.vertical(|ui| {
-            ui.label("On a phone or any browser: open");
-            ui.horizontal(|ui| {
-                ui.label(RichText::new(&url).monospace().size(16.0).strong());
-                copy_button(ui, &url);
-            });
-            ui.weak("or point the phone's camera at the code. Browsers join without encryption.");
+    let words = |ui: &mut egui::Ui| {
+        ui.label("On a phone or any browser: open");
+        // Wrapped, so the Copy button goes under the address rather than past a narrow edge.
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(&url).monospace().size(16.0).strong());
+            copy_button(ui, &url);
         });
-    });
+        ui.weak("or point the phone's camera at the code. Browsers join without encryption.");
+    };
+    // Beside the code where the card is wide enough for both, under it where it is not (a
+    // 420 px window): the address and its Copy button always stay in view.
+    if ui.available_width() >= 420.0 {
+        ui.horizontal(|ui| {
+            crate::ui::qr::show(ui, &url, 100.0);
+            ui.vertical(words);
+        });
+    } else {
+        crate::ui::qr::show(ui, &url, 100.0);
+        words(ui);
+    }
 }
 
 /// The room title and the link status in the width left of the buttons, each shortened with
