@@ -19,21 +19,8 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_d
 id=io.github.natter.Natter
 
 packages=(mingw-w64 nsis zip dpkg-dev desktop-file-utils appstream)
-if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  missing=()
-  for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-  done
-  if ((${#missing[@]})); then
-    sudo=()
-    [ "$(id -u)" = 0 ] || sudo=(sudo)
-    echo "Installing: ${missing[*]}"
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  fi
-else
-  echo "Not Debian/Ubuntu: install mingw-w64, NSIS, zip, desktop-file-utils and appstream yourself."
-fi
+source scripts/apt_missing.sh
+apt_missing "${packages[@]}"
 rustup target list --installed | grep -qx "$windows" || rustup target add "$windows"
 cargo deb --version >/dev/null 2>&1 || cargo install --locked cargo-deb
 

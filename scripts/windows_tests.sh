@@ -50,21 +50,10 @@ skips=(
 started=$SECONDS
 windows=x86_64-pc-windows-gnu
 
-if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  missing=()
-  needed=(mingw-w64)  # ring's C code and the linker; clippy runs build scripts too
-  [ "${1:-}" = "--clippy-only" ] || needed+=(wine64)
-  for package in "${needed[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-  done
-  if ((${#missing[@]})); then
-    sudo=()
-    [ "$(id -u)" = 0 ] || sudo=(sudo)
-    echo "Installing: ${missing[*]}"
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  fi
-fi
+needed=(mingw-w64)  # ring's C code and the linker; clippy runs build scripts too
+[ "${1:-}" = "--clippy-only" ] || needed+=(wine64)
+source scripts/apt_missing.sh
+apt_missing "${needed[@]}"
 rustup target list --installed | grep -qx "$windows" || rustup target add "$windows"
 
 # Every target but the load bench, which is Unix-only (it pins CPUs and counts threads with libc).
