@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Windows, checked on Linux (scripts/check.sh runs this): clippy for x86_64-pc-windows-gnu on
-# every target but the Unix-only load bench (warnings are errors), then the network and
-# non-window tests built for Windows and run under Wine (scripts/wine/run.sh: Debian's wine64
+# the program with its window and every target that builds for Windows (warnings are errors),
+# then the network and non-window tests, built without the window (`--no-default-features`:
+# the GUI stack is not compiled a second time; clippy's driver lints this build too) and run
+# under Wine (scripts/wine/run.sh: Debian's wine64
 # plus a stand-in for the bcryptprimitives.dll that Wine 8 lacks), then a Ctrl+C of
 # `natter.exe serve` under Wine. Installs what it lacks: the rustup target,
 # mingw-w64 (ring's C code and the linker) and wine64 (through sudo when not root).
@@ -11,9 +13,12 @@
 #   the unit tests; of tests/net.rs the modules server, client, client_redial, tls, tls_host,
 #   files, files_wire, serve, discovery (loopback only)
 # Not run under Wine, and why:
-#   tests/gui.rs (ui*, idle, stop_hosting, screenshots, phone)  kittest renders with wgpu: no device under Wine
+#   tests/gui.rs (ui*, idle, stop_hosting, screenshots, phone), the frame bench, and the
+#   window's unit tests (src/app, src/ui)  kittest renders with wgpu: no device under Wine
 #                                         ("Parent device is lost"); the window's logic is the
-#                                         same code the Linux run tests
+#                                         same code the Linux run tests. They are not built
+#                                         for Windows at all (Cargo.toml), so clippy's Windows
+#                                         pass covers the window's code, not its tests
 #   window                                drives Xvfb, xwd and convert (Linux programs) around
 #                                         the binary; scripts/test_package.sh opens natter.exe's
 #                                         window under Wine + Xvfb instead
@@ -56,8 +61,9 @@ source scripts/apt_missing.sh
 apt_missing "${needed[@]}"
 rustup target list --installed | grep -qx "$windows" || rustup target add "$windows"
 
-# Every target but the load bench, which is Unix-only (it pins CPUs and counts threads with libc).
-cargo clippy --target "$windows" --locked --lib --bins --tests --bench frame --bench transfer -- -D warnings
+# The program with its window, and every target that builds for Windows: not the load bench
+# (Unix-only: it pins CPUs and counts threads with libc), not the window's tests (above).
+cargo clippy --target "$windows" --locked --lib --bins --test net --test solo --bench transfer -- -D warnings
 echo "Windows clippy done after $((SECONDS - started)) s."
 # --clippy-only: the lints alone (a quick look without Wine); scripts/check.sh runs it all.
 if [ "${1:-}" = "--clippy-only" ]; then
@@ -66,14 +72,16 @@ fi
 
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$PWD/scripts/wine/run.sh"
 export WINEPREFIX="${WINEPREFIX:-${CARGO_TARGET_DIR:-$PWD/target}/wine-prefix}"
-cargo test --target "$windows" --locked --no-run --lib --test net
+source scripts/lint_while_building.sh
+no_window=(--no-default-features)
+cargo test --target "$windows" --locked "${no_window[@]}" --no-run --lib --bins --test net
 echo "Windows tests built after $((SECONDS - started)) s."
 skip_args=()
 for name in "${skips[@]}"; do
   skip_args+=(--skip "$name")
 done
-cargo test --target "$windows" --locked --lib -- "${skip_args[@]}"
-cargo test --target "$windows" --locked --test net -- "${filters[@]}" "${skip_args[@]}"
+cargo test --target "$windows" --locked "${no_window[@]}" --lib -- "${skip_args[@]}"
+cargo test --target "$windows" --locked "${no_window[@]}" --test net -- "${filters[@]}" "${skip_args[@]}"
 echo "Windows tests passed after $((SECONDS - started)) s."
 
 # Ctrl+C stops `natter.exe serve`: Wine turns SIGINT into the CTRL_C_EVENT a Windows console

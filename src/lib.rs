@@ -11,7 +11,11 @@
 //! model. The model (`chat_state`, `settings`, `trust`, `chat_log`, `commands`) imports neither
 //! `app` nor `ui`; `network` imports none of these; `network::protocol` no other `network`
 //! module. So: {app, ui} → model → network → protocol.
+//!
+//! `app` and `ui` (and the desktop notification service) are the cargo feature `window`, on
+//! by default; without it the crate is the model, the network and `natter serve`.
 
+#[cfg(feature = "window")]
 pub mod app;
 pub mod chat_log;
 pub mod chat_state;
@@ -27,6 +31,7 @@ pub mod rooms;
 pub mod save;
 pub mod settings;
 pub mod trust;
+#[cfg(feature = "window")]
 pub mod ui;
 #[cfg(windows)]
 pub mod windows_console;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+#[cfg(feature = "window")]
 use natter::app::Startup;
 use natter::network::discovery::{AnnounceConfig, Pace, Reach};
 use natter::network::protocol::DEFAULT_PORT;
@@ -25,6 +26,9 @@ use natter::network::server::{JoinLimit, RateLimit, ServerConfig};
          open it; NATTER_RENDERER=wgpu or glow picks one. The one in use is printed on stderr."
     )
 )]
+// Without the window (feature `window`) its options still parse, so the desktop entry's
+// `natter --host` is told the window is missing rather than given a usage error.
+#[cfg_attr(not(feature = "window"), allow(dead_code))]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -223,6 +227,7 @@ impl ServeArgs {
 }
 
 impl Cli {
+    #[cfg(feature = "window")]
     /// What the window does as it opens: `--host [NICK]`, `--connect ADDRESS --nick NICK`, or
     /// nothing (the tabs).
     fn startup(self) -> Startup {
@@ -238,6 +243,11 @@ impl Cli {
         }
     }
 }
+
+/// What a build without the window (cargo feature `window`) says when asked to open one.
+#[cfg(not(feature = "window"))]
+const NO_WINDOW: &str = "This Natter was built without its window: host a room with `natter serve`, \
+     or list the rooms on your network with `natter rooms` (`natter --help` lists the rest).";
 
 fn main() -> ExitCode {
     #[cfg(windows)]
@@ -272,6 +282,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        #[cfg(feature = "window")]
         None => {
             let discovery = (!cli.no_announce).then(Reach::lan);
             let startup = cli.startup();
@@ -283,6 +294,11 @@ fn main() -> ExitCode {
                 }
             }
         }
+        #[cfg(not(feature = "window"))]
+        None => {
+            eprintln!("{NO_WINDOW}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -290,6 +306,7 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "window")]
     fn startup(args: &[&str]) -> Startup {
         let cli = Cli::try_parse_from(std::iter::once("natter").chain(args.iter().copied()));
         match cli {
@@ -376,6 +393,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "window")]
     #[test]
     fn host_without_a_nickname_hosts_with_the_remembered_one() {
         // The desktop entry's "Host a room" action runs exactly `natter --host`.
@@ -395,6 +413,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "window")]
     #[test]
     fn host_with_a_nickname_hosts_as_that_nickname() {
         assert_eq!(
@@ -406,6 +425,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "window")]
     #[test]
     fn no_option_opens_the_tabs_and_connect_needs_a_nickname() {
         assert_eq!(startup(&[]), Startup::Tabs);

@@ -3,7 +3,7 @@
 //! subnet broadcasts go only inside those namespaces. Skipped, saying so, where namespaces are
 //! unavailable; CI=true makes them run (and fail if they cannot). Issue 25's impostor test
 //! drives the real window (egui_kittest) on computer B.
-#![cfg(target_os = "linux")]
+#![cfg(all(target_os = "linux", feature = "window"))]
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

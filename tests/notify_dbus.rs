@@ -6,7 +6,7 @@
 //!
 //! Skipped, with the reason printed, where `dbus-daemon` is missing; under `CI=true` (CI
 //! installs it: scripts/setup.sh) a missing `dbus-daemon` fails the test.
-#![cfg(target_os = "linux")]
+#![cfg(all(target_os = "linux", feature = "window"))]
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

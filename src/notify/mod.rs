@@ -6,6 +6,7 @@
 //! The app decides nothing else and draws nothing here; the desktop's own notification
 //! service is reached by `desktop` ([`DesktopSink`]), tests use a [`RecordingSink`].
 
+#[cfg(feature = "window")]
 mod desktop;
 
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chat_state::ConversationKey;
 use crate::network::lock;
+#[cfg(feature = "window")]
 pub use desktop::DesktopSink;
 
 /// Notifications shown in any one second; more in that second are collapsed into one.

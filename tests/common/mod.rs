@@ -3,6 +3,8 @@
 //! Every wait is a channel receive with a timeout; nothing sleeps to synchronise.
 #![allow(dead_code)]
 
+// The window through kittest: Linux only (no wgpu device under Wine), and only with the window.
+#[cfg(all(feature = "window", not(windows)))]
 pub mod app_window;
 #[cfg(target_os = "linux")]
 pub mod lab;
