@@ -3,6 +3,7 @@
 //! (`network::command_line`), with the window's own answers. Pure: `app` carries the result out.
 
 use crate::network::command_line::{self, NeedsMore, Typed as Shared};
+use crate::network::protocol::ModCommand;
 use crate::network::text::nicks_look_alike;
 
 /// One typed line, read.
@@ -20,6 +21,8 @@ pub enum Typed {
     Who,
     /// `/help`: list the commands, locally.
     Help,
+    /// `/mute`, `/kick`, `/ban`…: sent to the host, which answers whether it may be done.
+    Moderate(ModCommand),
     /// A command used wrongly, or unknown: this sentence is shown locally, nothing is sent.
     Local(String),
 }
@@ -52,6 +55,8 @@ pub fn parse(line: &str) -> Typed {
         Shared::Usage(NeedsMore::Msg) => Typed::Local(
             "Type /msg, a name and your message, e.g. /msg Dana see you at 5. (Or click a name in the list.)".into(),
         ),
+        Shared::Moderate(command) => Typed::Moderate(command),
+        Shared::Usage(NeedsMore::Moderation { usage }) => Typed::Local(format!("Type {usage}.")),
         Shared::Unknown { word, .. } => Typed::Local(format!(
             "Unknown command /{word}; /help lists them. (Start with // to send a line that begins with /.)"
         )),

@@ -23,6 +23,7 @@ mod fuzz;
 mod hardening;
 mod lab;
 mod logging;
+mod moderation;
 mod nicknames;
 mod overload;
 mod peer_text;

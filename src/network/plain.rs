@@ -147,6 +147,11 @@ pub fn file_offer(from: &str, name: &str, size: u64, private: bool) -> String {
     format!("* {from} offers{you} {name} ({size}): join with Natter to receive it{EOL}")
 }
 
+/// A room event in words (`* dana muted bob for 10 minutes`).
+pub fn event(text: &str) -> String {
+    format!("* {text}{EOL}")
+}
+
 pub fn notice(text: &str) -> String {
     format!("! {text}{EOL}")
 }
