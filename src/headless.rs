@@ -213,7 +213,12 @@ pub fn serve(
                         console.print(stamped(&answer));
                     }
                 }
-                Err(_) => typed = crossbeam_channel::never(),
+                Err(_) => {
+                    typed = crossbeam_channel::never();
+                    console.print(stamped(
+                        "standard input closed: room commands can no longer be typed here; the room goes on",
+                    ));
+                }
             },
             recv(events) -> event => match event.ok().as_ref().and_then(describe) {
                 Some(line) => console.print(line),

@@ -24,6 +24,7 @@ mod hardening;
 mod lab;
 mod logging;
 mod moderation;
+mod moderation_serve;
 mod nicknames;
 mod overload;
 mod peer_text;
