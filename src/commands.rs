@@ -28,7 +28,7 @@ pub enum Typed {
 }
 
 /// What `/help` shows.
-pub const HELP: &str = "Commands: /nick NAME (change your name) · /me TEXT (an action: * you TEXT) · /msg NICK TEXT (a private message; or click a name in the list) · /who (who is online) · /help (this list). Start a message with // to send a line that begins with /.";
+pub const HELP: &str = "Commands: /nick NAME (change your name) · /me TEXT (an action: * you TEXT) · /msg NICK TEXT (a private message; or click a name in the list) · /who (who is online) · /help (this list). Start a message with // to send a line that begins with /. The host and co-hosts also have /mute NICK [minutes], /unmute, /kick NICK [reason], /ban NICK|ADDRESS [minutes], /unban, /bans, /lecture on|off, /voice, /unvoice, /op, /deop (or right-click a name).";
 
 /// Reads a line typed in the window with the one command parser (`network::command_line`,
 /// which plain-text peers' lines go through too), and answers here what only concerns the

@@ -53,7 +53,7 @@ pub fn greeting(
 
 pub fn help() -> String {
     format!(
-        "Commands: /nick NAME (pick a name), /me TEXT (an action: * you TEXT), /msg NICK TEXT (a private message to one person), /who (who is online), exit or /quit (leave).{EOL}"
+        "Commands: /nick NAME (pick a name), /me TEXT (an action: * you TEXT), /msg NICK TEXT (a private message to one person), /who (who is online), exit or /quit (leave). Co-hosts also have /mute NICK [minutes], /unmute, /kick NICK [reason], /ban NICK|ADDRESS [minutes], /unban, /bans, /lecture on|off, /voice, /unvoice.{EOL}"
     )
 }
 
