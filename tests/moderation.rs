@@ -512,3 +512,32 @@ fn only_the_secret_host_token_makes_a_link_the_host() {
     claimer.assert_error(ErrorCode::NotAllowed);
     drop(bob);
 }
+
+#[test]
+fn a_muted_members_file_offer_reaches_nobody_and_it_is_told_why() {
+    let server = start_server(config());
+    let addr = server.local_addr();
+    let mut dana = host(addr, "dana");
+    let peer = RawPeer::connect_from(addr, ip(2));
+    let mut bob = peer.say_hello("bob", &[FEATURE_MODERATION, "files"]);
+    bob.accepted();
+    dana.send(&ClientFrame::Moderate(mute("bob", Some(3))));
+    notice(&bob);
+    bob.send(&ClientFrame::FileOffer(
+        natter::network::protocol::OfferRequest {
+            id: "f1".into(),
+            name: "spam.zip".into(),
+            size: 10,
+            sha256: "ab".repeat(32),
+            to: None,
+        },
+    ));
+    let reason = bob.frame_where(|frame| match frame {
+        ServerFrame::FileCancel { id, by, reason, .. } if id == "f1" && by.is_empty() => {
+            Some(reason)
+        }
+        ServerFrame::FileOffer(offer) => panic!("the offer went out: {offer:?}"),
+        _ => None,
+    });
+    assert!(reason.starts_with("You are muted until"), "{reason}");
+}

@@ -115,14 +115,17 @@ impl BanList {
         BanList::default()
     }
 
-    /// The ban on `address` in force at `now`, if any.
+    /// The ban on `address` in force at `now`, if any. An IPv4 address seen as IPv6
+    /// (`::ffff:192.168.1.7`, on a host listening on `::`) is the same address.
     pub fn find(&mut self, address: IpAddr, now: SystemTime) -> Option<Ban> {
         self.expire(now);
+        let address = address.to_canonical();
         self.bans.iter().find(|b| b.address == address).cloned()
     }
 
     /// Bans `address` (replacing an earlier ban of it) and keeps the list.
-    pub fn add(&mut self, ban: Ban) -> Result<(), BansError> {
+    pub fn add(&mut self, mut ban: Ban) -> Result<(), BansError> {
+        ban.address = ban.address.to_canonical();
         self.bans.retain(|b| b.address != ban.address);
         self.bans.push(ban);
         self.save()
@@ -135,6 +138,7 @@ impl BanList {
         address: Option<IpAddr>,
         same_name: impl Fn(&str) -> bool,
     ) -> Result<Vec<Ban>, BansError> {
+        let address = address.map(|a| a.to_canonical());
         let (lifted, kept): (Vec<Ban>, Vec<Ban>) =
             std::mem::take(&mut self.bans).into_iter().partition(|b| {
                 Some(b.address) == address || (!b.nick.is_empty() && same_name(&b.nick))
@@ -251,6 +255,22 @@ mod tests {
                 .unwrap()
                 .find("10.0.0.7".parse().unwrap(), now)
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn an_ipv4_address_seen_as_ipv6_is_the_same_banned_address() {
+        let mut list = BanList::default();
+        list.add(ban("::ffff:10.0.0.7", "", None)).unwrap();
+        let now = SystemTime::now();
+        assert!(list.find("10.0.0.7".parse().unwrap(), now).is_some());
+        assert!(list.find("::ffff:10.0.0.7".parse().unwrap(), now).is_some());
+        assert!(list.find("10.0.0.8".parse().unwrap(), now).is_none());
+        assert_eq!(
+            list.lift(Some("10.0.0.7".parse().unwrap()), |_| false)
+                .unwrap()
+                .len(),
+            1
         );
     }
 

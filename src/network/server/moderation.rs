@@ -375,12 +375,12 @@ fn ban(
     minutes: Option<u32>,
 ) -> Result<String, String> {
     let (address, nick) = match target_text.trim().parse::<IpAddr>() {
-        Ok(address) => (address, None),
+        Ok(address) => (address.to_canonical(), None),
         Err(_) => {
             let position = target(room, giver, target_text, "ban")?;
             let member = &room.members[position];
             (
-                member.recipient.connection.peer.ip(),
+                member.recipient.connection.peer.ip().to_canonical(),
                 Some(member.nick.clone()),
             )
         }
@@ -389,10 +389,12 @@ fn ban(
     for member in room.members.iter() {
         let role = room.moderation.role(&member.session);
         let shielded = role == Role::Host || (role == Role::Op && giver.role != Role::Host);
-        if shielded && member.recipient.connection.peer.ip() == address {
+        if shielded && member.recipient.connection.peer.ip().to_canonical() == address {
             return Err(words::address_shielded(address, &member.nick, role));
         }
-        if Some(member.id) == giver.id && member.recipient.connection.peer.ip() == address {
+        if Some(member.id) == giver.id
+            && member.recipient.connection.peer.ip().to_canonical() == address
+        {
             return Err(words::not_yourself("ban"));
         }
     }
@@ -410,8 +412,8 @@ fn ban(
         .clone()
         .unwrap_or_else(|| words::AN_ADDRESS.to_string());
     let (text, to_them) = words::banned(&giver.name, &shown, minutes, ends);
-    while let Some(position) =
-        (room.members.iter()).position(|m| m.recipient.connection.peer.ip() == address)
+    while let Some(position) = (room.members.iter())
+        .position(|m| m.recipient.connection.peer.ip().to_canonical() == address)
     {
         room.put_out(state, position, ErrorCode::Banned, &to_them);
     }
