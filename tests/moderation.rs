@@ -10,10 +10,10 @@ use crate::common;
 
 use common::{RawPeer, chat_of, start_server, test_config};
 use natter::network::protocol::{
-    ClientFrame, ErrorCode, FEATURE_MODERATION, ModCommand, ModNotice, Resume, Role, RoomRoles,
-    ServerFrame,
+    ClientFrame, ErrorCode, FEATURE_MODERATION, LeaveReason, ModCommand, ModNotice, Resume, Role,
+    RoomRoles, ServerFrame,
 };
-use natter::network::server::{ServerConfig, ServerHandle};
+use natter::network::server::{ServerConfig, ServerEvent, ServerHandle};
 
 const TOKEN: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
@@ -189,6 +189,25 @@ fn a_mute_follows_the_session_through_a_rename_and_a_resume() {
     assert_eq!(back.nick, "robert", "the resumed stay keeps its name");
     back.say("after the resume", "b2");
     assert_eq!(error_of(&back).0, ErrorCode::Muted);
+    // Gone for good (the room read it leave), then back with its session: a newcomer in the
+    // list, the same stay for the mute.
+    let session = back.session.clone();
+    back.vanish();
+    common::recv_where(server.events(), "robert left", |event| match event {
+        ServerEvent::Left {
+            nick,
+            reason: LeaveReason::Left,
+            ..
+        } if nick == "robert" => Some(()),
+        _ => None,
+    });
+    let resume = Resume {
+        session,
+        last_id: 0,
+    };
+    let (mut newcomer, _) = RawPeer::join_with(addr, "bob", Some(resume));
+    newcomer.say("and now?", "b3");
+    assert_eq!(error_of(&newcomer).0, ErrorCode::Muted);
     dana.say("still only me", "d1");
     next_chat_is(&dana, "still only me");
 }
@@ -220,7 +239,7 @@ fn a_kicked_member_reads_the_reason_in_its_dialect_is_disconnected_and_may_come_
     let addr = server.local_addr();
     let mut dana = host(addr, "dana");
     let bob = member(addr, "bob", 2);
-    let eve = plain(addr, "eve", 4);
+    let mut eve = plain(addr, "eve", 4);
     dana.send(&ClientFrame::Moderate(ModCommand::Kick {
         nick: "bob".into(),
         reason: "spamming links".into(),
@@ -245,6 +264,18 @@ fn a_kicked_member_reads_the_reason_in_its_dialect_is_disconnected_and_may_come_
         text.contains("! dana kicked you out of the room. You may come back."),
         "{text}"
     );
+    // What a kicked peer still sends on its open socket is not handled: its connection ends.
+    eve.send_raw(b"still here\n");
+    common::recv_where(
+        server.events(),
+        "eve's connection ended",
+        |event| match event {
+            ServerEvent::Left { nick, .. } if nick == "eve" => Some(()),
+            _ => None,
+        },
+    );
+    dana.say("after the kicks", "d1");
+    next_chat_is(&dana, "after the kicks");
     assert!(server.members().iter().all(|m| m != "bob" && m != "eve"));
     let back = member(addr, "bob", 2);
     assert_eq!(back.nick, "bob", "a kicked member may come back");
