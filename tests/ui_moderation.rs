@@ -210,3 +210,24 @@ fn screenshots_of_the_user_list_menu_and_of_a_muted_member_show_them() {
     bob.until_shown("You are muted until");
     capture(&mut bob, "muted-member");
 }
+
+#[test]
+fn a_kicked_window_says_why_and_stops_trying_until_asked() {
+    let (mut dana, address) = Window::host("dana");
+    dana.until("the window's link is the host", |h| {
+        h.state()
+            .chat()
+            .is_some_and(|c| c.roles.you == natter::network::protocol::Role::Host)
+    });
+    let mut bob = Window::join("bob", &address);
+    dana.until_shown("Online (2)");
+    dana.say("/kick bob see you tomorrow");
+    bob.until_shown("dana kicked you out of the room: see you tomorrow. You may come back.");
+    bob.until("bob's window stopped trying rather than redialling", |h| {
+        h.state()
+            .chat()
+            .is_some_and(|c| matches!(c.link, natter::chat_state::LinkState::Failed(_)))
+    });
+    bob.until_shown("Natter stopped trying: Reconnect tries again");
+    dana.until_shown("dana kicked bob (see you tomorrow)");
+}
