@@ -251,17 +251,6 @@ impl Handler {
         !self.encrypted && self.state.tls.is_some()
     }
 
-    /// A peer from a banned address is refused in its own dialect, before its welcome, with
-    /// the time left.
-    fn refuse_banned(&self) -> Option<End> {
-        let peer = self.recipient.connection.peer;
-        let message = super::moderation::refusal_for(&self.state, peer.ip())?;
-        if self.dialect == Dialect::Json {
-            self.send_welcome();
-        }
-        Some(self.refuse(ErrorCode::Banned, &message))
-    }
-
     /// On a host with **Only encrypted connections**, a peer without TLS is refused in its
     /// own dialect, before its welcome.
     pub(super) fn refuse_unencrypted(&self) -> Option<End> {
@@ -436,18 +425,6 @@ impl Handler {
         drop(room);
         self.state.emit(ServerEvent::Message(message));
         None
-    }
-
-    /// A message from a member that may not write now (muted, or voiceless in a lecture): a
-    /// Natter client learns it was not sent (its `client_id`), a plain peer is told once.
-    pub(super) fn tell_silenced(
-        &self,
-        silenced: &super::moderation::Silenced,
-        client_id: Option<String>,
-    ) {
-        if self.dialect == Dialect::Json || silenced.tell {
-            self.tell(ErrorCode::Muted, &silenced.message, client_id);
-        }
     }
 
     /// A refused message or nickname change (`what_happened` says which): a warning, or a drop

@@ -17,8 +17,9 @@
 //! - `io_thread` / `conn_io`: the fixed few threads that own every connection, both directions;
 //! - `outbox`: each connection's bounded outgoing queue, and the room's pressure;
 //! - `presence`: joins and leaves, gathered when they come in a burst;
-//! - `moderation` / `moderation_words` / `bans`: running the room (roles, mutes, kicks,
-//!   lectures, bans kept across restarts) and its words;
+//! - `moderation` / `moderation_handler` / `moderation_words` / `bans`: running the room
+//!   (roles, mutes, kicks, lectures, bans kept across restarts), a connection's and the
+//!   console's side of it, and its words;
 //! - `web`: the browser dialect (HTTP, the page, WebSocket).
 //!
 //! It does not own the wire format (`network::protocol`), the plain-text wording
@@ -42,6 +43,7 @@ mod io_thread;
 mod json_dialect;
 mod listener;
 mod moderation;
+mod moderation_handler;
 mod moderation_words;
 mod outbox;
 mod plain_dialect;
@@ -236,7 +238,7 @@ impl ServerHandle {
     /// Carries out one line typed by the person hosting at `natter serve`'s console (`/mute
     /// bob 10`, `/bans`, `/who`, `/help`…), with the host's rights, and returns what to print.
     pub fn console_command(&self, line: &str) -> String {
-        moderation::console_answer(&self.state, line)
+        moderation_handler::console_answer(&self.state, line)
     }
 
     /// Why the bans kept in the file could not be read, if they could not: the room then

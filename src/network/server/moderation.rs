@@ -7,7 +7,8 @@
 //! (`moderation` frames to clients that listed the feature, `* …` lines to plain peers), the
 //! same addressed to the person concerned, and `roles` frames when a role changes. Bans are
 //! kept by `bans` (in `ServerState`, so a connecting peer is checked without the room's
-//! lock); the wording is in `moderation_words`. Does not read commands: each side parses them
+//! lock); the wording is in `moderation_words`; a connection's side (frames, typed commands,
+//! the console) in `moderation_handler`. Does not read commands: each side parses them
 //! with `network::command_line` (plain peers, the window's typed lines) or gets a frame.
 //!
 //! Who is the host: the console of `natter serve` ([`Actor::Console`]), and the stay whose
@@ -518,76 +519,4 @@ pub(super) fn refusal_for(state: &ServerState, address: IpAddr) -> Option<String
     let now = SystemTime::now();
     let ban = lock(&state.bans).find(address, now)?;
     Some(words::refused(&ban, now))
-}
-
-/// One line typed at `natter serve`'s console, carried out with the host's rights: what to
-/// print back.
-pub(super) fn console_answer(state: &Arc<ServerState>, line: &str) -> String {
-    use crate::network::command_line::{self, NeedsMore, Typed};
-    let line = crate::network::text::clean_text(line);
-    match command_line::parse(line.trim()) {
-        Typed::Nothing => String::new(),
-        Typed::Moderate(command) => match run(state, Actor::Console, command) {
-            Ok(Some(answer)) => answer,
-            // The calm line comes as a `ServerEvent::Moderation`, printed like every event.
-            Ok(None) => String::new(),
-            Err(why) => why,
-        },
-        Typed::Who => {
-            let nicks = lock(&state.room).nicks();
-            format!("Online ({}): {}", nicks.len(), nicks.join(", "))
-        }
-        Typed::Usage(NeedsMore::Moderation { usage }) => format!("Type {usage}."),
-        _ => words::console_help(),
-    }
-}
-
-impl super::handler::Handler {
-    /// A moderation command from this member (a `moderate` frame, or a plain peer's `/mute`…):
-    /// carried out if it may give it, else it is told why. Costs a token of its rate budget.
-    pub(super) fn moderate(&mut self, command: ModCommand) -> Option<super::connection::End> {
-        if let Err(strikes) = self.bucket.take() {
-            return self.rate_limited(strikes, None, "That command was not carried out.");
-        }
-        match run(&self.state, Actor::Member(self.id), command) {
-            Ok(Some(answer)) => self.send_notice(&answer),
-            Ok(None) => {}
-            Err(why) => self.tell(ErrorCode::NotAllowed, &why, None),
-        }
-        None
-    }
-
-    /// A line for this peer alone: a `notice` frame, or a plain `! …` line.
-    pub(super) fn send_notice(&self, text: &str) {
-        match self.dialect {
-            Dialect::Json => self.send_frame(&ServerFrame::Notice {
-                text: text.to_string(),
-            }),
-            Dialect::Plain => self.send_text(&crate::network::plain::notice(text)),
-        }
-    }
-
-    /// The hosting window's link proves it is the host's with the server's secret. A wrong
-    /// token is refused (not fatally) and costs a token of the rate budget, like a message.
-    pub(super) fn host_token(&mut self, token: &str) -> Option<super::connection::End> {
-        if let Err(strikes) = self.bucket.take() {
-            return self.rate_limited(strikes, None, "That token was not looked at.");
-        }
-        let right = (self.config().host_token.as_deref())
-            .is_some_and(|secret| same_secret(secret.as_bytes(), token.as_bytes()));
-        if !right {
-            let message = "That is not this room's host token: only the hosting window's own link is the host.";
-            self.send_error(ErrorCode::NotAllowed, message, None);
-            return None;
-        }
-        let mut room = lock(&self.state.room);
-        room.moderation.make_host(&self.session_token);
-        room.send_roles(None);
-        None
-    }
-}
-
-/// Compares two secrets in time that does not depend on where they differ.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
