@@ -75,6 +75,16 @@ impl Moderation {
         self.roles.get(session).copied().unwrap_or_default()
     }
 
+    /// Forgets the roles and mutes of stays this run no longer knows (`known`: they can never
+    /// resume) and mutes that ran out, so what is kept stays bounded by the sessions the
+    /// server remembers, however many commands are given.
+    pub(super) fn forget(&mut self, known: impl Fn(&str) -> bool, now: Instant) {
+        self.roles.retain(|session, _| known(session));
+        self.mutes
+            .retain(|session, mute| known(session) && mute.until.is_none_or(|until| until > now));
+        self.lecture_told.retain(|session| known(session));
+    }
+
     /// The stay with `session` proved it is the host's.
     pub(super) fn make_host(&mut self, session: &str) {
         self.roles.insert(session.to_string(), Role::Host);
@@ -242,6 +252,8 @@ pub(super) fn run(
     command: ModCommand,
 ) -> Result<Option<String>, String> {
     let mut room = lock(&state.room);
+    room.moderation
+        .forget(|session| state.issued_here(session), Instant::now());
     let giver = match actor {
         Actor::Console => Giver {
             name: "host".into(),
@@ -519,4 +531,31 @@ pub(super) fn refusal_for(state: &ServerState, address: IpAddr) -> Option<String
     let now = SystemTime::now();
     let ban = lock(&state.bans).find(address, now)?;
     Some(words::refused(&ban, now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_mutes_of_forgotten_stays_and_mutes_that_ran_out_are_dropped() {
+        let mut moderation = Moderation::default();
+        let now = Instant::now();
+        moderation.roles.insert("kept".into(), Role::Op);
+        moderation.roles.insert("gone".into(), Role::Voiced);
+        for (session, until) in [("kept", None), ("gone", None), ("over", Some(now))] {
+            let mute = Mute {
+                until,
+                ends: None,
+                told: false,
+            };
+            moderation.mutes.insert(session.into(), mute);
+        }
+        moderation.forget(|session| session != "gone", now);
+        assert_eq!(moderation.role("kept"), Role::Op);
+        assert_eq!(moderation.role("gone"), Role::Member);
+        let mut muted: Vec<&String> = moderation.mutes.keys().collect();
+        muted.sort();
+        assert_eq!(muted, ["kept"]);
+    }
 }
