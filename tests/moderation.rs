@@ -468,6 +468,18 @@ fn a_co_host_has_the_tools_but_not_over_the_host_or_other_co_hosts_and_members_h
         refused(&mut bob, mute("bob", None)),
         "You cannot /mute yourself."
     );
+    // Someone else behind bob's own address: a ban would shut bob out too.
+    let _twin = member(addr, "twin", 2);
+    assert_eq!(
+        refused(
+            &mut bob,
+            ModCommand::Ban {
+                target: "twin".into(),
+                minutes: None
+            }
+        ),
+        "127.0.0.2 is the address you connect from too: banning it would shut you out. /kick or /mute them instead."
+    );
     dana.send(&ClientFrame::Moderate(ModCommand::Op {
         nick: "zed".into(),
     }));

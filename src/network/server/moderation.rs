@@ -398,17 +398,17 @@ fn ban(
             )
         }
     };
+    let at_address =
+        |m: &&super::room::Member| m.recipient.connection.peer.ip().to_canonical() == address;
+    // Nobody shuts themselves out.
+    if (room.members.iter()).any(|m| Some(m.id) == giver.id && at_address(&m)) {
+        return Err(words::own_address(address));
+    }
     // Nobody bans the host, nor a co-host unless the host does, by address either.
-    for member in room.members.iter() {
+    for member in room.members.iter().filter(at_address) {
         let role = room.moderation.role(&member.session);
-        let shielded = role == Role::Host || (role == Role::Op && giver.role != Role::Host);
-        if shielded && member.recipient.connection.peer.ip().to_canonical() == address {
+        if role == Role::Host || (role == Role::Op && giver.role != Role::Host) {
             return Err(words::address_shielded(address, &member.nick, role));
-        }
-        if Some(member.id) == giver.id
-            && member.recipient.connection.peer.ip().to_canonical() == address
-        {
-            return Err(words::not_yourself("ban"));
         }
     }
     let (_, ends) = ending(minutes);

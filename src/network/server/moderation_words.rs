@@ -270,6 +270,14 @@ pub(super) fn address_shielded(address: IpAddr, nick: &str, role: Role) -> Strin
     }
 }
 
+/// A ban of the address the giver itself connects from (another person behind the same
+/// router, or on the same computer).
+pub(super) fn own_address(address: IpAddr) -> String {
+    format!(
+        "{address} is the address you connect from too: banning it would shut you out. /kick or /mute them instead."
+    )
+}
+
 pub(super) fn role_already(word: &str, nick: &str, now: Role) -> String {
     match (word, now) {
         ("voice", Role::Op) => format!("{nick} is a co-host and may write already."),
