@@ -3,6 +3,7 @@
 //! (`network::command_line`), with the window's own answers. Pure: `app` carries the result out.
 
 use crate::network::command_line::{self, NeedsMore, Typed as Shared};
+use crate::network::protocol::ModCommand;
 use crate::network::text::nicks_look_alike;
 
 /// One typed line, read.
@@ -20,12 +21,14 @@ pub enum Typed {
     Who,
     /// `/help`: list the commands, locally.
     Help,
+    /// `/mute`, `/kick`, `/ban`…: sent to the host, which answers whether it may be done.
+    Moderate(ModCommand),
     /// A command used wrongly, or unknown: this sentence is shown locally, nothing is sent.
     Local(String),
 }
 
 /// What `/help` shows.
-pub const HELP: &str = "Commands: /nick NAME (change your name) · /me TEXT (an action: * you TEXT) · /msg NICK TEXT (a private message; or click a name in the list) · /who (who is online) · /help (this list). Start a message with // to send a line that begins with /.";
+pub const HELP: &str = "Commands: /nick NAME (change your name) · /me TEXT (an action: * you TEXT) · /msg NICK TEXT (a private message; or click a name in the list) · /who (who is online) · /help (this list). Start a message with // to send a line that begins with /. The host and co-hosts also have /mute NICK [minutes], /unmute, /kick NICK [reason], /ban NICK|ADDRESS [minutes], /unban, /bans, /lecture on|off, /voice, /unvoice, /op, /deop (or right-click a name).";
 
 /// Reads a line typed in the window with the one command parser (`network::command_line`,
 /// which plain-text peers' lines go through too), and answers here what only concerns the
@@ -52,6 +55,8 @@ pub fn parse(line: &str) -> Typed {
         Shared::Usage(NeedsMore::Msg) => Typed::Local(
             "Type /msg, a name and your message, e.g. /msg Dana see you at 5. (Or click a name in the list.)".into(),
         ),
+        Shared::Moderate(command) => Typed::Moderate(command),
+        Shared::Usage(NeedsMore::Moderation { usage }) => Typed::Local(format!("Type {usage}.")),
         Shared::Unknown { word, .. } => Typed::Local(format!(
             "Unknown command /{word}; /help lists them. (Start with // to send a line that begins with /.)"
         )),

@@ -39,6 +39,7 @@ pub fn describe(event: &ServerEvent) -> Option<String> {
         }
         ServerEvent::Left { nick, detail, .. } => format!("{nick} left: {detail}"),
         ServerEvent::Renamed { from, to } => format!("{from} is now {to}"),
+        ServerEvent::Moderation { text } => text.clone(),
         ServerEvent::Message(message) => {
             format!("#{} {}: {}", message.id, message.from, message.text)
         }
@@ -140,7 +141,9 @@ pub fn address_lines(bind: IpAddr, port: u16) -> Vec<String> {
 /// told goodbye in their own dialect before the process ends. A server that stopped by itself
 /// (an I/O thread failed) is an `Err` with its reason: the process exits non-zero. Printing never holds the server:
 /// lines go through a bounded queue (see [`Console`]).
-/// `identity_file`: where the host key is kept (`None`: the configuration folder's file).
+/// `identity_file`: where the host key is kept (`None`: the configuration folder's file);
+/// the bans are kept beside it unless `config.bans_file` says where. Lines typed on standard
+/// input are room commands (`/mute bob 10`…, see `console_input`), given as the host.
 pub fn serve(
     bind: IpAddr,
     port: u16,
@@ -155,6 +158,10 @@ pub fn serve(
     let code = identity.fingerprint().code();
     let key = identity.fingerprint().to_text();
     config.identity = Some(Arc::new(identity));
+    // The bans are kept beside the identity (the data folder) unless told otherwise.
+    if config.bans_file.is_none() {
+        config.bans_file = Some(path.with_file_name(server::BANS_FILE));
+    }
     let require_encryption = config.require_encryption;
     // Before anything listens, so no signal finds the default action (dying without a word).
     let (stop_tx, stop) = crossbeam_channel::bounded::<()>(1);
@@ -190,10 +197,29 @@ pub fn serve(
             path.display()
         ));
     }
+    if let Some(problem) = handle.bans_problem() {
+        console.print(stamped(&problem));
+    }
     let events = handle.events().clone();
     let mut failure = None;
+    // Commands typed by the person hosting; a closed standard input just stops them coming.
+    let mut typed = crate::console_input::start().unwrap_or_else(crossbeam_channel::never);
     loop {
         crossbeam_channel::select! {
+            recv(typed) -> line => match line {
+                Ok(line) => {
+                    let answer = handle.console_command(&line);
+                    if !answer.is_empty() {
+                        console.print(stamped(&answer));
+                    }
+                }
+                Err(_) => {
+                    typed = crossbeam_channel::never();
+                    console.print(stamped(
+                        "standard input closed: room commands can no longer be typed here; the room goes on",
+                    ));
+                }
+            },
             recv(events) -> event => match event.ok().as_ref().and_then(describe) {
                 Some(line) => console.print(line),
                 None => {

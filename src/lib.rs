@@ -21,6 +21,7 @@ pub mod chat_log;
 pub mod chat_state;
 pub mod commands;
 pub mod console;
+pub mod console_input;
 pub mod headless;
 pub mod logging;
 pub mod mentions;

@@ -145,6 +145,10 @@ struct ServeArgs {
     /// in Natter's configuration folder, made there the first time.
     #[arg(long, value_name = "FILE")]
     identity: Option<std::path::PathBuf>,
+    /// Where the room's bans are kept across restarts (owner-only). Default: bans.json beside
+    /// the identity file.
+    #[arg(long, value_name = "FILE")]
+    bans_file: Option<std::path::PathBuf>,
     /// Refuse everyone who connects without encryption (nc, telnet, tutorial scripts); the
     /// Natter app and `ncat --ssl` still join.
     #[arg(long)]
@@ -198,6 +202,7 @@ impl ServeArgs {
             max_transfers: self.max_transfers.max(1),
             max_transfers_per_address: self.max_transfers_per_address,
             file_idle: Duration::from_secs(self.file_idle_secs.max(1)),
+            bans_file: self.bans_file.clone(),
             ..defaults
         }
     }

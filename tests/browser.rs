@@ -285,3 +285,43 @@ fn the_page_shows_history_and_fits_a_360_px_phone_without_sideways_scrolling_and
         }
     }
 }
+
+#[test]
+fn a_browser_reads_the_hosts_lines_addressed_to_it_and_stays_out_once_kicked() {
+    use natter::network::protocol::{ClientFrame, FEATURE_MODERATION, ModCommand, Role};
+    let Some(mut browser) = Browser::start() else {
+        return;
+    };
+    let token = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+    let server = start_server(ServerConfig {
+        host_token: Some(token.into()),
+        ..test_config()
+    });
+    let addr = server.local_addr();
+    let mut dana = RawPeer::hello_with_features(addr, "dana", &[FEATURE_MODERATION]);
+    dana.accepted();
+    dana.send(&ClientFrame::HostToken {
+        token: token.into(),
+    });
+    dana.frame_where(|f| match f {
+        ServerFrame::Roles(roles) if roles.you == Role::Host => Some(()),
+        _ => None,
+    });
+    browser.open(addr);
+    browser.join("Noa");
+    dana.frame_where(|f| matches!(f, ServerFrame::Join { .. }).then_some(()));
+    dana.send(&ClientFrame::Moderate(ModCommand::Mute {
+        nick: "noa".into(),
+        minutes: Some(10),
+    }));
+    browser.sees("dana muted you for 10 minutes; it ends at");
+    dana.send(&ClientFrame::Moderate(ModCommand::Kick {
+        nick: "noa".into(),
+        reason: "enough".into(),
+    }));
+    // Shown once the link closed instead of "reconnecting": the page does not come back.
+    browser.run(serde_json::json!({
+        "do": "status",
+        "text": "Out of the room: dana kicked you out of the room: enough. You may come back."
+    }));
+}

@@ -19,6 +19,7 @@ mod ui_commands;
 mod ui_files;
 mod ui_kept;
 mod ui_layout_keyboard;
+mod ui_moderation;
 mod ui_private;
 mod ui_rooms;
 mod ui_save;

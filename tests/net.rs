@@ -23,6 +23,8 @@ mod fuzz;
 mod hardening;
 mod lab;
 mod logging;
+mod moderation;
+mod moderation_serve;
 mod nicknames;
 mod overload;
 mod peer_text;

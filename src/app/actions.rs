@@ -62,6 +62,9 @@ pub enum UiAction {
     /// Show a conversation: the room, or the private one with that person (opened if new:
     /// clicking a name in the user list).
     ShowConversation(ConversationKey),
+    /// A host's or co-host's command from the user list's menu (`/mute`… typed goes through
+    /// `Send`).
+    Moderate(crate::network::protocol::ModCommand),
     /// Which messages show a desktop notification (the setting).
     SetNotify(crate::notify::NotifyChoice),
     /// Save, decline, send or stop a file; where files go (see [`FileAction`]).
@@ -134,6 +137,9 @@ impl NatterApp {
             UiAction::ConnectAnyway => self.connect_anyway(),
             UiAction::DismissKeyWarning => self.connect.dismiss_warning(),
             UiAction::ShowConversation(with) => self.show_conversation(with),
+            UiAction::Moderate(command) => {
+                self.session.send_command(ClientCommand::Moderate(command))
+            }
             UiAction::SetNotify(choice) => self.settings.notify = choice,
             UiAction::File(action) => self.apply_file(action),
         }

@@ -272,6 +272,7 @@ impl NatterApp {
             pinned,
             announced,
             allow_unencrypted,
+            host_token: self.hosting.host_token_for(&address),
             ..ConnectOptions::new(address, nick)
         }
     }

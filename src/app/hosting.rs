@@ -24,6 +24,8 @@ pub struct Hosting {
     pub fingerprint: Fingerprint,
     /// Said once about the identity (e.g. a new one was made, and where it is kept).
     pub identity_note: Option<String>,
+    /// The secret this window's own link presents to be the room's host (never shown).
+    host_token: Option<String>,
 }
 
 /// Why hosting failed, and whether "any free port" would help.
@@ -62,6 +64,14 @@ impl HostingState {
 
     pub fn hosting_mut(&mut self) -> Option<&mut Hosting> {
         self.hosting.as_mut()
+    }
+
+    /// The host token for a link to `address`: only this window's own link to its own room.
+    pub(super) fn host_token_for(&self, address: &str) -> Option<String> {
+        let hosting = self.hosting.as_ref()?;
+        (address == own_address(hosting.port))
+            .then(|| hosting.host_token.clone())
+            .flatten()
     }
 
     pub fn problem(&self) -> Option<&HostProblem> {
@@ -160,6 +170,9 @@ impl NatterApp {
             }
         };
         let bind_addr: std::net::SocketAddr = (self.options.host_bind, port).into();
+        // Without a secure random source nobody is the host but by a console (there is none
+        // here): the room then runs without moderation rather than not at all.
+        let host_token = ServerConfig::new_host_token().ok();
         let started = server::bind(bind_addr).and_then(|listener| {
             let announce = if self.settings.announce_room {
                 self.options
@@ -176,6 +189,11 @@ impl NatterApp {
                 None
             };
             let config = ServerConfig {
+                host_token: host_token.clone(),
+                // Kept beside the host identity, in the data folder; tests keep none.
+                bans_file: (identity_file.as_deref())
+                    .and_then(std::path::Path::parent)
+                    .map(|folder| folder.join(server::BANS_FILE)),
                 name: format!("{nick}'s room"),
                 announce,
                 identity: Some(Arc::clone(&identity)),
@@ -223,11 +241,12 @@ impl NatterApp {
             not_announced: None,
             fingerprint: identity.fingerprint(),
             identity_note,
+            host_token,
         });
         // The host chats in its own room like everyone else, over loopback, pinned to its
         // own key.
         let own = Some(identity.fingerprint());
-        self.open_chat(format!("127.0.0.1:{port}"), nick, own, None, false);
+        self.open_chat(own_address(port), nick, own, None, false);
         self.session.own_room();
     }
 
@@ -238,4 +257,9 @@ impl NatterApp {
             self.in_background("natter-stop-server", move || hosting.server.end_room());
         }
     }
+}
+
+/// The address the hosting window's own link dials.
+fn own_address(port: u16) -> String {
+    format!("127.0.0.1:{port}")
 }

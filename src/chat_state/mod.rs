@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Local};
 
 use crate::network::client::ClientEvent;
-use crate::network::protocol::{ChatMessage, LeaveReason};
+use crate::network::protocol::{ChatMessage, LeaveReason, RoomRoles};
 use crate::network::tls::Fingerprint;
 
 mod conversations;
@@ -72,6 +72,9 @@ pub struct ChatState {
     pub files: SharedFiles,
     /// Where each file's line is in `lines`, to keep its summary up to date.
     file_lines: HashMap<String, usize>,
+    /// Who runs the room (host, co-hosts), our own role, the lecture and our mute, as the
+    /// host last said (`roles` frames); followed through renames.
+    pub roles: RoomRoles,
 }
 
 impl ChatState {
@@ -88,6 +91,7 @@ impl ChatState {
             link: LinkState::Connecting { attempt: 1 },
             ever_connected: false,
             pending: HashMap::new(),
+            roles: RoomRoles::default(),
             history_left: 0,
             connected_lines: Vec::new(),
             wanted_nick: None,
@@ -248,6 +252,11 @@ impl ChatState {
             ClientEvent::Renamed { from, to, time } => self.on_renamed(&from, to, &time),
             ClientEvent::NotSent { local_id, reason } => self.on_not_sent(local_id, reason),
             ClientEvent::Warning(text) => self.system(text),
+            ClientEvent::Moderation(notice) => {
+                self.push(parse_time(&notice.time), LineKind::System(notice.text));
+            }
+            ClientEvent::Roles(roles) => self.roles = roles,
+            ClientEvent::Notice(text) => self.system(text),
             ClientEvent::LinkLost {
                 error,
                 attempt,
@@ -491,6 +500,10 @@ impl ChatState {
         }
         if self.unencrypted.remove(from) {
             self.unencrypted.insert(to.clone());
+        }
+        let roles = &mut self.roles;
+        for name in (roles.ops.iter_mut().chain(roles.host.as_mut())).filter(|n| *n == from) {
+            *name = to.clone();
         }
         let text = if from == self.my_nick {
             self.my_nick = to.clone();

@@ -418,3 +418,42 @@ fn a_rename_moves_the_private_conversations_draft_unread_count_and_messages_toge
     chat.conversations.show(&robert);
     assert_eq!(chat.conversations.draft(), "half a reply", "the draft");
 }
+
+#[test]
+fn the_rooms_roles_follow_renames_and_a_moderation_line_is_shown() {
+    use crate::network::protocol::{ModNotice, Role, RoomRoles};
+    let mut chat = ChatState::new("bob");
+    chat.apply(ClientEvent::Roles(RoomRoles {
+        you: Role::Member,
+        host: Some("dana".into()),
+        ops: vec!["erin".into()],
+        ..RoomRoles::default()
+    }));
+    chat.apply(ClientEvent::Renamed {
+        from: "erin".into(),
+        to: "Erin T.".into(),
+        time: "2026-12-05T14:22:00.000Z".into(),
+    });
+    chat.apply(ClientEvent::Renamed {
+        from: "dana".into(),
+        to: "Dana".into(),
+        time: "2026-12-05T14:22:01.000Z".into(),
+    });
+    assert_eq!(chat.roles.ops, ["Erin T."]);
+    assert_eq!(chat.roles.host.as_deref(), Some("Dana"));
+    chat.apply(ClientEvent::Moderation(ModNotice {
+        action: "mute".into(),
+        by: "Dana".into(),
+        nick: "bob".into(),
+        you: true,
+        until: None,
+        text: "Dana muted you: your messages reach nobody until you are unmuted.".into(),
+        time: "2026-12-05T14:22:02.000Z".into(),
+    }));
+    assert!(
+        chat.lines
+            .iter()
+            .any(|l| matches!(&l.kind, LineKind::System(t) if t.starts_with("Dana muted you"))),
+        "the line addressed to us is shown"
+    );
+}

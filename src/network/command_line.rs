@@ -24,6 +24,8 @@ pub enum NeedsMore {
     Me,
     /// `/msg` (or `/query`) without a nickname and a text.
     Msg,
+    /// A moderation command without what it needs; `usage` says how to type it.
+    Moderation { usage: &'static str },
 }
 
 /// One typed line, read.
@@ -50,9 +52,13 @@ pub enum Typed {
     Quit,
     /// A command without what it needs: the side says how to use it.
     Usage(NeedsMore),
+    /// `/mute`, `/kick`, `/ban`… (see [`ModCommand`]): the host's and co-hosts' tools.
+    Moderate(ModCommand),
     /// `/word` that is no command; `line` is the whole line as typed.
     Unknown { word: String, line: String },
 }
+
+use super::protocol::{MAX_MINUTES, ModCommand};
 
 /// Lines that are a plain peer's way out when they are all there is.
 const FAREWELLS: [&str; 3] = ["exit", "quit", "bye"];
@@ -110,15 +116,208 @@ pub fn parse(line: &str) -> Typed {
     if is(&["quit", "exit"]) {
         return Typed::Quit;
     }
+    if let Some(typed) = moderation(&word.to_ascii_lowercase(), argument) {
+        return typed;
+    }
     Typed::Unknown {
         word: word.to_string(),
         line: line.to_string(),
     }
 }
 
+/// How each moderation command is typed.
+pub const MODERATION_USAGE: [(&str, &str); 9] = [
+    (
+        "mute",
+        "/mute NICK [minutes] (their messages reach nobody), /unmute NICK",
+    ),
+    (
+        "kick",
+        "/kick NICK [reason] (they are disconnected; they may come back)",
+    ),
+    (
+        "ban",
+        "/ban NICK|ADDRESS [minutes] (their address is refused), /unban NICK|ADDRESS",
+    ),
+    ("bans", "/bans (the bans in force)"),
+    (
+        "lecture",
+        "/lecture on|off (only the host, co-hosts and the voiced may write)",
+    ),
+    (
+        "voice",
+        "/voice NICK, /unvoice NICK (may write during a lecture)",
+    ),
+    (
+        "op",
+        "/op NICK, /deop NICK (a co-host, with the same tools)",
+    ),
+    ("unmute", "/unmute NICK"),
+    ("unban", "/unban NICK|ADDRESS"),
+];
+
+/// How `word` (a moderation command's) is typed.
+fn usage_of(word: &str) -> &'static str {
+    let family = match word {
+        "unvoice" => "voice",
+        "deop" => "op",
+        other => other,
+    };
+    (MODERATION_USAGE.iter())
+        .find(|(w, _)| *w == family)
+        .map_or("", |(_, usage)| usage)
+}
+
+/// A moderation command (`word` in small ASCII letters), if `word` is one.
+fn moderation(word: &str, argument: &str) -> Option<Typed> {
+    let usage = || {
+        Typed::Usage(NeedsMore::Moderation {
+            usage: usage_of(word),
+        })
+    };
+    let nick = || unquoted(argument);
+    let needs_nick = |make: fn(String) -> ModCommand| match nick() {
+        Some(nick) => Typed::Moderate(make(nick)),
+        None => usage(),
+    };
+    let typed = match word {
+        "mute" | "ban" => {
+            let (target, minutes) = match split_minutes(argument) {
+                Ok(split) => split,
+                Err(()) => return Some(usage()),
+            };
+            let Some(target) = unquoted(target) else {
+                return Some(usage());
+            };
+            Typed::Moderate(match word {
+                "mute" => ModCommand::Mute {
+                    nick: target,
+                    minutes,
+                },
+                _ => ModCommand::Ban { target, minutes },
+            })
+        }
+        "unmute" => needs_nick(|nick| ModCommand::Unmute { nick }),
+        "unban" => needs_nick(|target| ModCommand::Unban { target }),
+        "voice" => needs_nick(|nick| ModCommand::Voice { nick }),
+        "unvoice" => needs_nick(|nick| ModCommand::Unvoice { nick }),
+        "op" => needs_nick(|nick| ModCommand::Op { nick }),
+        "deop" => needs_nick(|nick| ModCommand::Deop { nick }),
+        "kick" => match first_name(argument) {
+            Some((nick, reason)) => Typed::Moderate(ModCommand::Kick {
+                nick,
+                reason: reason.trim().to_string(),
+            }),
+            None => usage(),
+        },
+        "bans" => Typed::Moderate(ModCommand::Bans {}),
+        "lecture" => match argument.to_ascii_lowercase().as_str() {
+            "on" => Typed::Moderate(ModCommand::Lecture { on: true }),
+            "off" => Typed::Moderate(ModCommand::Lecture { on: false }),
+            _ => usage(),
+        },
+        _ => return None,
+    };
+    Some(typed)
+}
+
+/// `NICK 10` → (`NICK`, 10): a last word of digits is minutes (1 to [`MAX_MINUTES`]); a
+/// nickname may hold spaces. `Err`: minutes of 0 or too many.
+fn split_minutes(argument: &str) -> Result<(&str, Option<u32>), ()> {
+    let Some((head, last)) = argument.rsplit_once(char::is_whitespace) else {
+        return Ok((argument, None));
+    };
+    if !last.bytes().all(|b| b.is_ascii_digit()) || head.trim().is_empty() {
+        return Ok((argument, None));
+    }
+    match last.parse::<u32>() {
+        Ok(minutes) if (1..=MAX_MINUTES).contains(&minutes) => Ok((head.trim(), Some(minutes))),
+        _ => Err(()),
+    }
+}
+
+/// A nickname as typed: the whole argument, or what is between double quotes (a nickname
+/// never holds one). `None` when there is none.
+fn unquoted(argument: &str) -> Option<String> {
+    let argument = argument.trim();
+    let inner = argument
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap_or(argument)
+        .trim();
+    (!inner.is_empty()).then(|| inner.to_string())
+}
+
+/// The first name of `argument` (a word, or a quoted name with spaces) and what follows.
+fn first_name(argument: &str) -> Option<(String, &str)> {
+    let argument = argument.trim();
+    if let Some(rest) = argument.strip_prefix('"') {
+        let (name, after) = rest.split_once('"')?;
+        let name = name.trim();
+        return (!name.is_empty()).then(|| (name.to_string(), after));
+    }
+    let (name, after) = argument
+        .split_once(char::is_whitespace)
+        .unwrap_or((argument, ""));
+    (!name.is_empty()).then(|| (name.to_string(), after))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn moderation_commands_are_read_with_minutes_reasons_and_quoted_names() {
+        let mute = |nick: &str, minutes| {
+            Typed::Moderate(ModCommand::Mute {
+                nick: nick.into(),
+                minutes,
+            })
+        };
+        assert_eq!(parse("/mute bob 10"), mute("bob", Some(10)));
+        assert_eq!(parse("/MUTE Mary Ann"), mute("Mary Ann", None));
+        assert_eq!(parse("/mute \"Mary Ann\" 5"), mute("Mary Ann", Some(5)));
+        assert_eq!(parse("/mute 42"), mute("42", None));
+        assert_eq!(
+            parse("/kick \"Mary Ann\" spamming links"),
+            Typed::Moderate(ModCommand::Kick {
+                nick: "Mary Ann".into(),
+                reason: "spamming links".into()
+            })
+        );
+        assert_eq!(
+            parse("/ban 192.168.1.7 60"),
+            Typed::Moderate(ModCommand::Ban {
+                target: "192.168.1.7".into(),
+                minutes: Some(60)
+            })
+        );
+        assert_eq!(parse("/bans"), Typed::Moderate(ModCommand::Bans {}));
+        assert_eq!(
+            parse("/lecture ON"),
+            Typed::Moderate(ModCommand::Lecture { on: true })
+        );
+        assert_eq!(
+            parse("/deop dana"),
+            Typed::Moderate(ModCommand::Deop {
+                nick: "dana".into()
+            })
+        );
+        for wrong in [
+            "/mute",
+            "/mute bob 0",
+            "/ban bob 99999999999",
+            "/lecture maybe",
+            "/op",
+            "/kick \"\"",
+        ] {
+            assert!(
+                matches!(parse(wrong), Typed::Usage(NeedsMore::Moderation { usage }) if !usage.is_empty()),
+                "{wrong}: {:?}",
+                parse(wrong)
+            );
+        }
+    }
 
     #[test]
     fn every_command_and_alias_is_read_alike_in_any_ascii_case() {

@@ -53,7 +53,7 @@ pub fn greeting(
 
 pub fn help() -> String {
     format!(
-        "Commands: /nick NAME (pick a name), /me TEXT (an action: * you TEXT), /msg NICK TEXT (a private message to one person), /who (who is online), exit or /quit (leave).{EOL}"
+        "Commands: /nick NAME (pick a name), /me TEXT (an action: * you TEXT), /msg NICK TEXT (a private message to one person), /who (who is online), exit or /quit (leave). Co-hosts also have /mute NICK [minutes], /unmute, /kick NICK [reason], /ban NICK|ADDRESS [minutes], /unban, /bans, /lecture on|off, /voice, /unvoice.{EOL}"
     )
 }
 
@@ -145,6 +145,11 @@ pub fn file_offer(from: &str, name: &str, size: u64, private: bool) -> String {
     let you = if private { " you" } else { "" };
     let size = super::files::human_size(size);
     format!("* {from} offers{you} {name} ({size}): join with Natter to receive it{EOL}")
+}
+
+/// A room event in words (`* dana muted bob for 10 minutes`).
+pub fn event(text: &str) -> String {
+    format!("* {text}{EOL}")
 }
 
 pub fn notice(text: &str) -> String {

@@ -1,6 +1,7 @@
 //! Who is online, beside the chat: names in their colours (greyed while the link is down),
-//! a mark for those without encryption, a click on a name to talk privately, and the rename box
-//! opened by clicking one's own name.
+//! a mark for those without encryption, the host and co-hosts marked, a click on a name to talk
+//! privately, the rename box opened by clicking one's own name, and for the host and co-hosts
+//! a menu on each name they may act on (a right click: Mute 10 min, Unmute, Kick, Ban…).
 //!
 //! Draws from the app's state and returns [`UiAction`]s; it never touches a socket.
 
@@ -9,6 +10,7 @@ use egui::{FontId, Key, TextFormat};
 
 use crate::app::{Session, UiAction};
 use crate::chat_state::{ConversationKey, LinkState};
+use crate::network::protocol::{ModCommand, Role, RoomRoles};
 use crate::ui::bidi_text;
 use crate::ui::chat::nick_color;
 use crate::ui::chat_top::UNLOCKED;
@@ -61,6 +63,15 @@ pub(super) fn user_list(ui: &mut egui::Ui, session: &mut Session, actions: &mut 
             if unencrypted {
                 job.append(&format!(" {UNLOCKED}"), 0.0, format.clone());
             }
+            let role = role_of(&chat.roles, user);
+            if let Some(mark) = role_mark(role) {
+                let weak = TextFormat {
+                    color: ui.visuals().weak_text_color(),
+                    underline: egui::Stroke::NONE,
+                    ..format.clone()
+                };
+                job.append(mark, 0.0, weak);
+            }
             // One row per name: a long one ends in "…" (whole on hover), never broken mid-word.
             let mine = *user == chat.my_nick && !down;
             let label = egui::Label::new(job).truncate();
@@ -73,6 +84,11 @@ pub(super) fn user_list(ui: &mut egui::Ui, session: &mut Session, actions: &mut 
             response.widget_info(|| {
                 egui::WidgetInfo::labeled(egui::accesskit::Role::ListItem, true, user)
             });
+            if !mine && !down && may_act_on(chat.roles.you, role) {
+                response.context_menu(|ui| {
+                    moderation_menu(ui, user, role, &chat.roles, actions);
+                });
+            }
             if unencrypted {
                 response = response.on_hover_text(
                     "Joined without encryption: what they send and receive can be read on the network",
@@ -104,6 +120,86 @@ pub(super) fn user_list(ui: &mut egui::Ui, session: &mut Session, actions: &mut 
         ui.data_mut(|d| d.insert_temp(rename_field_id(), true));
     }
     rename_box(ui, rename_draft, actions);
+}
+
+/// `user`'s role as the host last said (only the host and co-hosts are named).
+fn role_of(roles: &RoomRoles, user: &str) -> Role {
+    if roles.host.as_deref() == Some(user) {
+        Role::Host
+    } else if roles.ops.iter().any(|op| op == user) {
+        Role::Op
+    } else {
+        Role::Member
+    }
+}
+
+/// The words after a name in the list.
+fn role_mark(role: Role) -> Option<&'static str> {
+    match role {
+        Role::Host => Some("  host"),
+        Role::Op => Some("  co-host"),
+        Role::Member | Role::Voiced => None,
+    }
+}
+
+/// Whether someone of role `me` has tools for someone of role `them` (the host decides too).
+fn may_act_on(me: Role, them: Role) -> bool {
+    match me {
+        Role::Host => them != Role::Host,
+        Role::Op => them == Role::Member || them == Role::Voiced,
+        Role::Member | Role::Voiced => false,
+    }
+}
+
+/// The host's and co-hosts' menu on `user`'s name.
+fn moderation_menu(
+    ui: &mut egui::Ui,
+    user: &str,
+    role: Role,
+    roles: &RoomRoles,
+    actions: &mut Vec<UiAction>,
+) {
+    let nick = || user.to_string();
+    let mut items: Vec<(&str, ModCommand)> = vec![
+        (
+            "Mute 10 min",
+            ModCommand::Mute {
+                nick: nick(),
+                minutes: Some(10),
+            },
+        ),
+        ("Unmute", ModCommand::Unmute { nick: nick() }),
+        (
+            "Kick",
+            ModCommand::Kick {
+                nick: nick(),
+                reason: String::new(),
+            },
+        ),
+        (
+            "Ban for 1 hour",
+            ModCommand::Ban {
+                target: nick(),
+                minutes: Some(60),
+            },
+        ),
+    ];
+    if roles.lecture {
+        items.push(("Give a voice", ModCommand::Voice { nick: nick() }));
+        items.push(("Take the voice", ModCommand::Unvoice { nick: nick() }));
+    }
+    if roles.you == Role::Host {
+        items.push(match role {
+            Role::Op => ("Make a member again", ModCommand::Deop { nick: nick() }),
+            _ => ("Make co-host", ModCommand::Op { nick: nick() }),
+        });
+    }
+    for (label, command) in items {
+        if ui.button(label).clicked() {
+            actions.push(UiAction::Moderate(command));
+            ui.close();
+        }
+    }
 }
 
 fn rename_field_id() -> egui::Id {

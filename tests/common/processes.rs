@@ -26,6 +26,8 @@ pub struct ServeProcess {
     lines: Receiver<Vec<u8>>,
     /// Every line read so far, in order.
     pub printed: Vec<Vec<u8>>,
+    /// Its standard input (room commands, one a line); `None` once closed.
+    pub stdin: Option<std::process::ChildStdin>,
     _identity_dir: tempfile::TempDir,
 }
 
@@ -47,11 +49,13 @@ impl ServeProcess {
         }
         let mut child = command
             .args(extra)
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("the natter binary starts");
         let stdout = child.stdout.take().expect("stdout is piped");
+        let stdin = child.stdin.take();
         let (tx, lines) = crossbeam_channel::unbounded();
         thread::spawn(move || {
             let mut reader = std::io::BufReader::new(stdout);
@@ -70,6 +74,7 @@ impl ServeProcess {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             lines,
             printed: Vec::new(),
+            stdin,
         };
         let listening = serve.line_with("listening on 127.0.0.1:");
         let port = listening
@@ -81,6 +86,16 @@ impl ServeProcess {
             .addr
             .set_port(port.expect("a port after 'listening on'"));
         serve
+    }
+
+    /// Types `line` into its standard input, as the person hosting would.
+    pub fn type_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("standard input still open");
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("natter serve reads its standard input");
+        stdin.flush().expect("flushed");
     }
 
     /// Waits (up to WAIT) for the next printed line containing `needle` and returns it.

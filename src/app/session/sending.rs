@@ -76,6 +76,11 @@ impl NatterApp {
                 chat.system(answer);
                 return;
             }
+            // The host decides whether we may; its answer comes back as a line.
+            Typed::Moderate(command) => {
+                client.send(ClientCommand::Moderate(command));
+                return;
+            }
         };
         if let Some(to) = chat.conversations.shown().nick().map(str::to_string) {
             self.send_private(to, text, action);

@@ -7,7 +7,7 @@
 
 use crate::network::files::clean_file_name;
 use crate::network::protocol::{
-    ChatMessage, DecodeError, FileOffer, PresenceEvent, ServerFrame, decode,
+    ChatMessage, DecodeError, FileOffer, ModNotice, PresenceEvent, RoomRoles, ServerFrame, decode,
 };
 use crate::network::text::{clean_text, single_line};
 
@@ -104,6 +104,22 @@ fn clean_frame(frame: ServerFrame) -> ServerFrame {
             message: one(message),
             client_id,
         },
+        ServerFrame::Moderation(notice) => ServerFrame::Moderation(ModNotice {
+            action: one(notice.action),
+            by: one(notice.by),
+            nick: one(notice.nick),
+            you: notice.you,
+            until: notice.until.map(one),
+            text: one(notice.text),
+            time: one(notice.time),
+        }),
+        ServerFrame::Roles(roles) => ServerFrame::Roles(RoomRoles {
+            host: roles.host.map(one),
+            ops: roles.ops.into_iter().map(one).collect(),
+            muted_until: roles.muted_until.map(one),
+            ..roles
+        }),
+        ServerFrame::Notice { text } => ServerFrame::Notice { text: one(text) },
         ServerFrame::Bye { reason, ended } => ServerFrame::Bye {
             reason: one(reason),
             ended,

@@ -164,7 +164,10 @@ impl Handshake {
                 | ServerFrame::FileChunk { .. }
                 | ServerFrame::FileAck { .. }
                 | ServerFrame::FileDone { .. }
-                | ServerFrame::FileCancel { .. }),
+                | ServerFrame::FileCancel { .. }
+                | ServerFrame::Moderation(_)
+                | ServerFrame::Roles(_)
+                | ServerFrame::Notice { .. }),
                 _,
             ) => Err(ClientError::Lost {
                 detail: format!("the host sent {other:?} during the handshake"),
@@ -203,7 +206,10 @@ impl Handshake {
                 | ServerFrame::FileChunk { .. }
                 | ServerFrame::FileAck { .. }
                 | ServerFrame::FileDone { .. }
-                | ServerFrame::FileCancel { .. },
+                | ServerFrame::FileCancel { .. }
+                | ServerFrame::Moderation(_)
+                | ServerFrame::Roles(_)
+                | ServerFrame::Notice { .. },
             )
             | Err(_) => return Ok(Progress::NotNatter),
         };

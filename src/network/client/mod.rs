@@ -40,7 +40,7 @@ pub use error::ClientError;
 pub use transfers::FileCommand;
 
 use super::WakeUp;
-use super::protocol::{ChatMessage, FileOffer, LeaveReason};
+use super::protocol::{ChatMessage, FileOffer, LeaveReason, ModCommand, ModNotice, RoomRoles};
 use super::tls::Fingerprint;
 use supervisor::Supervisor;
 
@@ -79,6 +79,9 @@ pub struct ConnectOptions {
     pub announced: Option<Fingerprint>,
     /// The person chose to talk to this pinned host although it no longer encrypts.
     pub allow_unencrypted: bool,
+    /// The hosting window's own link: the secret that makes this stay the room's host
+    /// (`ServerConfig::host_token`), presented on every link. `None` for everyone else.
+    pub host_token: Option<String>,
 }
 
 impl ConnectOptions {
@@ -96,6 +99,7 @@ impl ConnectOptions {
             pinned: None,
             announced: None,
             allow_unencrypted: false,
+            host_token: None,
         }
     }
 }
@@ -128,6 +132,9 @@ pub enum ClientCommand {
     /// Offer, save, decline or stop a file (see [`FileCommand`]). Taken also while the link
     /// is down: what must reach the host goes out on the next link.
     File(FileCommand),
+    /// A host's or co-host's command (`/mute bob 10`…); the answer comes as
+    /// [`ClientEvent::Moderation`], [`ClientEvent::Notice`] or a [`ClientEvent::Warning`].
+    Moderate(ModCommand),
 }
 
 /// What happened on the connection (network → UI). Events come in the order things happened.
@@ -207,6 +214,13 @@ pub enum ClientEvent {
     NotSent { local_id: u64, reason: String },
     /// Something the person should read that changes nothing (e.g. a refused nickname).
     Warning(String),
+    /// Someone ran the room: `notice.text` is the line to show (`notice.you`: it was done to
+    /// us).
+    Moderation(ModNotice),
+    /// The room's roles as we see them: ours, the host, co-hosts, the lecture, our mute.
+    Roles(RoomRoles),
+    /// A line for us alone from the host (the list of bans, what a command did).
+    Notice(String),
     /// The link dropped (`attempt` 0), or reconnect attempt `attempt` failed; attempt
     /// `attempt + 1` starts after `retry_in` (or at once on [`ClientCommand::RetryNow`]). Posted once per failed
     /// attempt. Unconfirmed messages wait.

@@ -22,8 +22,9 @@ use super::transfers::{FileCommand, FilesInput, FilesThread};
 use super::{ClientCommand, ClientEvent, ConnectOptions};
 use crate::network::WakeUp;
 use crate::network::protocol::{
-    ChatMessage, ClientFrame, FEATURE_ENCRYPTION, FEATURE_FILES, FEATURE_PRESENCE, FileLimits,
-    PROTOCOL_VERSION, PresenceEvent, Resume, ServerFrame, encode, now_rfc3339,
+    ChatMessage, ClientFrame, FEATURE_ENCRYPTION, FEATURE_FILES, FEATURE_MODERATION,
+    FEATURE_PRESENCE, FileLimits, PROTOCOL_VERSION, PresenceEvent, Resume, ServerFrame, encode,
+    now_rfc3339,
 };
 use crate::network::text::single_line;
 use crate::network::tls::Fingerprint;
@@ -265,6 +266,10 @@ impl Supervisor {
                 .unconfirmed
                 .push_back((local_id, text, action, Some(to))),
             ClientCommand::Rename(nick) => self.nick = nick,
+            ClientCommand::Moderate(command) => self.post(ClientEvent::Warning(format!(
+                "Not connected to the host just now: /{} was not carried out. Try again once the link is back.",
+                command.word()
+            ))),
             ClientCommand::RetryNow => return WhileDown::Retry,
             ClientCommand::Disconnect => return WhileDown::Stop,
             ClientCommand::File(command) => self.to_files(FilesInput::Command(command)),
@@ -284,6 +289,7 @@ impl Supervisor {
                 FEATURE_PRESENCE.to_string(),
                 FEATURE_FILES.to_string(),
                 FEATURE_ENCRYPTION.to_string(),
+                FEATURE_MODERATION.to_string(),
             ],
         };
         let timeout = self.options.handshake_timeout;

@@ -11,9 +11,11 @@ use serde::{Deserialize, Serialize};
 pub mod chunk_line;
 mod codec;
 mod file_frames;
+mod moderation_frames;
 
 pub use codec::*;
 pub use file_frames::*;
+pub use moderation_frames::*;
 
 /// Version spoken by this build. A server refuses a `hello` with any other version.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -106,6 +108,13 @@ pub enum ClientFrame {
         #[serde(default)]
         reason: String,
     },
+    /// The hosting window's own link proves it is the host's (§15): `token` is the secret the
+    /// server was started with. Anyone else's is refused with `not_allowed`.
+    HostToken {
+        token: String,
+    },
+    /// A host or co-host runs the room (§15): mute, kick, ban…
+    Moderate(ModCommand),
 }
 
 /// What a client that lost its link says to pick up where it was.
@@ -240,6 +249,15 @@ pub enum ServerFrame {
         by: String,
         reason: String,
     },
+    /// Someone ran the room: one calm line (§15). Only to clients that listed
+    /// [`FEATURE_MODERATION`].
+    Moderation(ModNotice),
+    /// The room's roles as this client sees them (§15), after `accepted` and on each change.
+    Roles(RoomRoles),
+    /// A line for this client alone: the answer to `/bans`, or what a command did.
+    Notice {
+        text: String,
+    },
 }
 
 /// The `accepted` frame with borrowed fields, for the server: byte for byte what
@@ -349,6 +367,15 @@ pub enum ErrorCode {
     NotOnline,
     /// A private message to oneself.
     ToYourself,
+    /// A message from a muted member, or from someone without a voice during a lecture
+    /// (carries the `client_id`).
+    Muted,
+    /// A moderation command the sender may not give, or that makes no sense (not fatal).
+    NotAllowed,
+    /// A host or co-host disconnected this member (fatal; it may come back).
+    Kicked,
+    /// This address is banned (fatal, sent instead of `accepted` or to a member banned).
+    Banned,
     ServerError,
     /// The host accepts only encrypted (TLS) connections.
     EncryptionRequired,
@@ -365,6 +392,8 @@ impl ErrorCode {
                 | ErrorCode::TextTooLong
                 | ErrorCode::NotOnline
                 | ErrorCode::ToYourself
+                | ErrorCode::Muted
+                | ErrorCode::NotAllowed
         )
     }
 
@@ -392,6 +421,10 @@ impl ErrorCode {
             ErrorCode::TextTooLong => "text_too_long",
             ErrorCode::NotOnline => "not_online",
             ErrorCode::ToYourself => "to_yourself",
+            ErrorCode::Muted => "muted",
+            ErrorCode::NotAllowed => "not_allowed",
+            ErrorCode::Kicked => "kicked",
+            ErrorCode::Banned => "banned",
             ErrorCode::ServerError => "server_error",
         }
     }

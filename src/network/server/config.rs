@@ -77,6 +77,13 @@ pub struct ServerConfig {
     /// Deliveries that receivers at one IP address may have at once; `None`: half of
     /// `max_transfers` (at least one), so one address cannot take every place.
     pub max_transfers_per_address: Option<usize>,
+    /// The secret the hosting window's own link presents (`host_token` frame) to be the
+    /// room's host; `None`: only `natter serve`'s console is (see `moderation`). Made with
+    /// [`ServerConfig::new_host_token`], never shown to anyone.
+    pub host_token: Option<String>,
+    /// Where the room's bans are kept across restarts (owner-only); `None`: they last as
+    /// long as this run.
+    pub bans_file: Option<std::path::PathBuf>,
 }
 
 impl ServerConfig {
@@ -87,6 +94,12 @@ impl ServerConfig {
             identity: Some(Arc::new(Identity::generate()?)),
             ..self
         })
+    }
+
+    /// A fresh secret for [`ServerConfig::host_token`]: 128 bits from the OS's secure random
+    /// source, as session tokens are made.
+    pub fn new_host_token() -> Result<String, getrandom::Error> {
+        super::session::new_token()
     }
 
     /// Deliveries receivers at one address may have at once (see
@@ -155,6 +168,8 @@ impl Default for ServerConfig {
             file_grace: Duration::from_secs(120),
             file_idle: Duration::from_secs(60),
             max_transfers_per_address: None,
+            host_token: None,
+            bans_file: None,
         }
     }
 }

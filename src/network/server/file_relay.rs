@@ -63,6 +63,13 @@ impl Handler {
             },
             None => None,
         };
+        // A muted member's offers reach nobody either (a lecture lets one to the host through).
+        let to_moderator = to.is_some_and(|m| room.moderates(m));
+        if let Some(silenced) = room.silenced(&self.session_token, to_moderator) {
+            drop(room);
+            self.host_cancels(&request.id, &silenced.message);
+            return None;
+        }
         let offer = Offer {
             name: name.clone(),
             size: request.size,

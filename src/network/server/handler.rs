@@ -52,6 +52,8 @@ pub(super) struct Handler {
     pub(super) takes_files: bool,
     /// Its `hello` listed `encryption`.
     pub(super) hears_encryption: bool,
+    /// Its `hello` listed `moderation`.
+    pub(super) hears_moderation: bool,
     /// The connection is a TLS link.
     pub(super) encrypted: bool,
     /// Others were told this member joined (see `Member::announced`).
@@ -85,6 +87,7 @@ impl Handler {
             batches_presence: false,
             takes_files: false,
             hears_encryption: false,
+            hears_moderation: false,
             encrypted,
             announced: true,
             local: None,
@@ -102,7 +105,7 @@ impl Handler {
     /// The connection's first words, in its dialect, then `first_bytes` (what the sniffing
     /// read) as if just received.
     pub(super) fn start(&mut self, first_bytes: &[u8]) -> Option<End> {
-        if let Some(end) = self.refuse_unencrypted() {
+        if let Some(end) = self.refuse_banned().or_else(|| self.refuse_unencrypted()) {
             return Some(end);
         }
         let started = match self.dialect {
@@ -173,6 +176,14 @@ impl Handler {
     /// fan-out of one read never overshoots a queue's mark by more than a line.
     pub(super) fn handle_pending(&mut self, all: bool) -> Option<End> {
         while let Some(line) = self.pending.pop_front() {
+            // Put out of the room by a host (kicked, banned): nothing it sends counts.
+            if let Some((reason, detail)) = self.recipient.connection.end_reason() {
+                self.pending.clear();
+                return Some(End {
+                    linger: true,
+                    ..End::new(reason, detail)
+                });
+            }
             if !all && self.state.pressure.is_on() {
                 self.pending.push_front(line);
                 return None;
@@ -223,7 +234,7 @@ impl Handler {
     }
 
     /// Tells the peer what went wrong in its own dialect.
-    fn tell(&self, code: ErrorCode, message: &str, client_id: Option<String>) {
+    pub(super) fn tell(&self, code: ErrorCode, message: &str, client_id: Option<String>) {
         match self.dialect {
             Dialect::Json => self.send_frame(&ServerFrame::Error {
                 code,
@@ -370,6 +381,11 @@ impl Handler {
             Err(end) => return end,
         };
         let mut room = lock(&self.state.room);
+        if let Some(silenced) = room.silenced(&self.session_token, false) {
+            drop(room);
+            self.tell_silenced(&silenced, client_id);
+            return None;
+        }
         let message = ChatMessage {
             id: room.next_message_id + 1,
             time: now_rfc3339(),
@@ -492,6 +508,7 @@ impl Handler {
             unencrypted,
             files: self.takes_files,
             hears_encryption: self.hears_encryption,
+            hears_moderation: self.hears_moderation,
             announced: self.announced,
         });
         super::file_relay::back_in_room(room, &self.session_token);

@@ -15,8 +15,8 @@ use crate::network::lock;
 use crate::network::protocol::chunk_line::ClientChunk;
 use crate::network::protocol::{
     AcceptedRef, ClientFrame, DecodeError, ErrorCode, FEATURE_ENCRYPTION, FEATURE_FILES,
-    FEATURE_PRESENCE, LeaveReason, MAX_CLIENT_ID_BYTES, PROTOCOL_VERSION, Resume, ServerFrame,
-    decode, encode,
+    FEATURE_MODERATION, FEATURE_PRESENCE, LeaveReason, MAX_CLIENT_ID_BYTES, PROTOCOL_VERSION,
+    Resume, ServerFrame, decode, encode,
 };
 use crate::network::text::normalize_nick;
 
@@ -92,6 +92,7 @@ impl Handler {
                 self.batches_presence = features.iter().any(|f| f == FEATURE_PRESENCE);
                 self.takes_files = features.iter().any(|f| f == FEATURE_FILES);
                 self.hears_encryption = features.iter().any(|f| f == FEATURE_ENCRYPTION);
+                self.hears_moderation = features.iter().any(|f| f == FEATURE_MODERATION);
                 self.hello(version, &nick, resume)
             }
             ClientFrame::Chat {
@@ -113,6 +114,11 @@ impl Handler {
                 self.files_left();
                 Some(End::new(LeaveReason::Left, "said goodbye"))
             }
+            ClientFrame::HostToken { .. } | ClientFrame::Moderate(_) if self.nick.is_none() => {
+                Some(self.refuse(ErrorCode::NotReady, "Send hello before running the room."))
+            }
+            ClientFrame::HostToken { token } => self.host_token(&token),
+            ClientFrame::Moderate(command) => self.moderate(command),
             ClientFrame::FileOffer(request) => self
                 .file_frames_refused()
                 .or_else(|| self.file_offer(request)),
@@ -240,6 +246,7 @@ impl Handler {
         {
             room.tell_encryption(self.id, &nick, unencrypted);
         }
+        room.send_roles(Some(self.id));
         drop(room);
         self.joined(nick);
         None

@@ -17,6 +17,9 @@
 //! - `io_thread` / `conn_io`: the fixed few threads that own every connection, both directions;
 //! - `outbox`: each connection's bounded outgoing queue, and the room's pressure;
 //! - `presence`: joins and leaves, gathered when they come in a burst;
+//! - `moderation` / `moderation_handler` / `moderation_words` / `bans`: running the room
+//!   (roles, mutes, kicks, lectures, bans kept across restarts), a connection's and the
+//!   console's side of it, and its words;
 //! - `web`: the browser dialect (HTTP, the page, WebSocket).
 //!
 //! It does not own the wire format (`network::protocol`), the plain-text wording
@@ -29,6 +32,7 @@
 //! others after `hold_grace`, and a full queue or a write stalled past the deadline drops it
 //! alone.
 
+mod bans;
 mod config;
 mod conn_io;
 mod connection;
@@ -38,6 +42,9 @@ mod handler;
 mod io_thread;
 mod json_dialect;
 mod listener;
+mod moderation;
+mod moderation_handler;
+mod moderation_words;
 mod outbox;
 mod plain_dialect;
 mod presence;
@@ -58,6 +65,7 @@ use std::thread::{self, JoinHandle};
 use crossbeam_channel::Receiver;
 use mio::{Interest, Poll, Waker};
 
+pub use bans::{BANS_FILE, BansError};
 pub use config::{JoinLimit, RateLimit, ServerConfig};
 
 use super::discovery::{Announcer, Noted};
@@ -93,6 +101,10 @@ pub enum ServerEvent {
     },
     /// A message was accepted and relayed.
     Message(ChatMessage),
+    /// Someone ran the room: the calm line everyone read ("dana muted bob for 10 minutes").
+    Moderation {
+        text: String,
+    },
     /// A peer broke a rule or a limit and was refused, warned or dropped.
     PeerError {
         peer: SocketAddr,
@@ -221,6 +233,18 @@ impl ServerHandle {
     /// port. Returns when all that is done; `ServerEvent::Stopped` is then on the channel.
     pub fn stop(mut self) {
         self.stop_and_join();
+    }
+
+    /// Carries out one line typed by the person hosting at `natter serve`'s console (`/mute
+    /// bob 10`, `/bans`, `/who`, `/help`…), with the host's rights, and returns what to print.
+    pub fn console_command(&self, line: &str) -> String {
+        moderation_handler::console_answer(&self.state, line)
+    }
+
+    /// Why the bans kept in the file could not be read, if they could not: the room then
+    /// starts without them, and the file is left as it was.
+    pub fn bans_problem(&self) -> Option<String> {
+        lock(&self.state.bans_problem).clone()
     }
 
     /// Like [`ServerHandle::stop`], for a room the person hosting ended (Stop hosting, the

@@ -138,10 +138,12 @@ impl Handler {
                     NeedsMore::Nick => "Type /nick NAME to pick a name, e.g. /nick Dana.",
                     NeedsMore::Me => "Type /me TEXT for an action, e.g. /me waves.",
                     NeedsMore::Msg => "Type /msg NICK TEXT to write to one person alone.",
+                    NeedsMore::Moderation { usage } => usage,
                 };
                 self.send_text(&plain::notice(how));
                 None
             }
+            Typed::Moderate(command) => self.moderate(command),
             Typed::Who => {
                 let nicks = lock(&self.state.room).nicks_marked(self.id);
                 self.send_text(&plain::who(&nicks));

@@ -55,6 +55,13 @@ impl Handler {
                 return None;
             }
         };
+        // A lecture lets a private message to the host or a co-host through; a mute does not.
+        let to_moderator = room.moderates(target);
+        if let Some(silenced) = room.silenced(&self.session_token, to_moderator) {
+            drop(room);
+            self.tell_silenced(&silenced, client_id);
+            return None;
+        }
         let (to_nick, to_session, to_dialect, to_recipient) = {
             let member = &room.members[target];
             (

@@ -37,6 +37,8 @@ pub(super) struct Member {
     pub(super) files: bool,
     /// Its `hello` listed `encryption`: it is sent `encryption` frames.
     pub(super) hears_encryption: bool,
+    /// Its `hello` listed `moderation`: it is sent `moderation`, `roles` and `notice` frames.
+    pub(super) hears_moderation: bool,
     /// Others were told it joined. A plain peer greeted after a silence is not announced
     /// until it sends its first line (see `plain_dialect`): a socket that never becomes
     /// anyone (a browser's preconnect, a port check) leaves no trace. Until then it reads
@@ -80,6 +82,8 @@ pub(super) struct Room {
     pub(super) freed_nicks: VecDeque<(NickKey, Instant)>,
     /// Files on offer and deliveries under way.
     pub(super) ledger: super::file_ledger::Ledger,
+    /// Roles, mutes and the lecture (see `moderation`).
+    pub(super) moderation: super::moderation::Moderation,
 }
 
 impl Member {

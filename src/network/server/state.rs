@@ -13,6 +13,7 @@ use std::time::Instant;
 use crossbeam_channel::Sender;
 
 use super::ServerEvent;
+use super::bans::BanList;
 use super::config::ServerConfig;
 use super::connection::{ConnId, Connection};
 use super::io_thread::IoThreads;
@@ -55,6 +56,10 @@ pub(super) struct ServerState {
     pub(super) tls: Option<Arc<rustls::ServerConfig>>,
     /// Why the server stopped by itself (an I/O thread failed), in words; see `contain`.
     pub(super) failure: Mutex<Option<String>>,
+    /// The addresses refused at connect (see `moderation`), kept in `config.bans_file`.
+    pub(super) bans: Mutex<BanList>,
+    /// Why the kept bans could not be read, if they could not.
+    pub(super) bans_problem: Mutex<Option<String>>,
 }
 
 /// Every open connection, in the room or not, so that stop can reach them all.
@@ -73,6 +78,10 @@ impl ServerState {
         tls: Option<Arc<rustls::ServerConfig>>,
         stop_listener: mio::Waker,
     ) -> Self {
+        let (bans, bans_problem) = match BanList::load(config.bans_file.as_deref()) {
+            Ok(bans) => (bans, None),
+            Err(e) => (BanList::unkept(), Some(e.to_string())),
+        };
         ServerState {
             config,
             local_addr,
@@ -93,6 +102,8 @@ impl ServerState {
             io_threads: Mutex::new(None),
             tls,
             failure: Mutex::new(None),
+            bans: Mutex::new(bans),
+            bans_problem: Mutex::new(bans_problem),
         }
     }
 

@@ -40,6 +40,11 @@ impl Supervisor {
             Err(e) => return LinkEnd::Lost(ClientError::lost(&e)),
         };
         self.hand_link_to_files(bulk, plain);
+        // The hosting window's own link: it proves it is the host's on every link (a stay
+        // that did not resume is a new session).
+        if let Some(token) = self.options.host_token.clone().filter(|_| !plain) {
+            writer.write(encode(&ClientFrame::HostToken { token }));
+        }
         self.resend_unconfirmed(&writer, plain);
         let end = self.pump(&writer, plain, &incoming, files_failed);
         if matches!(end, LinkEnd::Disconnected) && !plain {
@@ -176,6 +181,12 @@ impl Supervisor {
             }
             ClientCommand::Rename(nick) if plain => self.nick = nick,
             ClientCommand::Rename(nick) => writer.write(encode(&ClientFrame::Nick { nick })),
+            ClientCommand::Moderate(_) if plain => self.post(ClientEvent::Warning(
+                "This host speaks plain text: it has no room tools.".into(),
+            )),
+            ClientCommand::Moderate(command) => {
+                writer.write(encode(&ClientFrame::Moderate(command)));
+            }
             ClientCommand::Disconnect => return Err(LinkEnd::Disconnected),
             // The link is up: there is nothing to retry.
             ClientCommand::RetryNow => {}
@@ -300,6 +311,9 @@ impl Supervisor {
                 return Err(LinkEnd::Lost(ClientError::RoomEnded));
             }
             ServerFrame::Bye { .. } => return Err(LinkEnd::Lost(ClientError::HostStopped)),
+            ServerFrame::Moderation(notice) => self.post(ClientEvent::Moderation(notice)),
+            ServerFrame::Roles(roles) => self.post(ClientEvent::Roles(roles)),
+            ServerFrame::Notice { text } => self.post(ClientEvent::Notice(text)),
             ServerFrame::Pong {} | ServerFrame::Welcome { .. } | ServerFrame::Accepted { .. } => {}
             file @ (ServerFrame::FileOffer(_)
             | ServerFrame::FileAccept { .. }

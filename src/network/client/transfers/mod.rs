@@ -460,7 +460,10 @@ impl Files {
             | ServerFrame::Pong {}
             | ServerFrame::Error { .. }
             | ServerFrame::Bye { .. }
-            | ServerFrame::Presence { .. } => {}
+            | ServerFrame::Presence { .. }
+            | ServerFrame::Moderation(_)
+            | ServerFrame::Roles(_)
+            | ServerFrame::Notice { .. } => {}
         }
     }
 

@@ -6,6 +6,8 @@
   const log = $("log"), people = $("people"), status = $("status");
   let socket = null, nick = "", session = null, lastId = 0, users = [], unencrypted = new Set();
   let historyLeft = 0, retry = 0, nextClientId = 1, joined = false;
+  // Why the host put us out (kicked, banned): shown once the link closes, and no redial.
+  let putOut = "";
   // Messages typed and not yet confirmed by the host (their own copy came back): client_id ->
   // [text, element]. Sent again after a reconnect unless the resumed history confirms them.
   const pending = new Map();
@@ -140,6 +142,13 @@
           pending.delete(f.client_id);
         }
         if (f.code === "bad_nick" && !joined) stop();
+        if (f.code === "kicked" || f.code === "banned") {
+          putOut = f.message;
+          stop();
+        }
+        break;
+      case "moderation":
+        event(f.text, f.time);
         break;
       case "bye":
         notice(f.reason);
@@ -157,7 +166,7 @@
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + "/ws");
     socket.onopen = () => {
-      const hello = { type: "hello", version: 1, nick: nick };
+      const hello = { type: "hello", version: 1, nick: nick, features: ["moderation"] };
       if (session) hello.resume = { session: session, last_id: lastId };
       send(hello);
     };
@@ -168,7 +177,11 @@
     };
     socket.onclose = () => {
       socket = null;
-      if (retry < 0) { retry = 0; return; }
+      if (retry < 0) {
+        retry = 0;
+        if (putOut) status.textContent = "Out of the room: " + putOut;
+        return;
+      }
       const wait = Math.min(5000, 500 * 2 ** retry++);
       status.textContent = joined ? "Link lost; reconnecting…" : "Cannot reach the host; trying again…";
       setTimeout(connect, wait);
