@@ -156,6 +156,7 @@ pub fn serve(
     let key = identity.fingerprint().to_text();
     config.identity = Some(Arc::new(identity));
     let require_encryption = config.require_encryption;
+    let history_file = config.history_file.clone();
     // Before anything listens, so no signal finds the default action (dying without a word).
     let (stop_tx, stop) = crossbeam_channel::bounded::<()>(1);
     #[cfg(windows)]
@@ -188,6 +189,12 @@ pub fn serve(
         console.print(format!(
             "A new host identity was made and kept in {}.",
             path.display()
+        ));
+    }
+    if let Some(file) = &history_file {
+        console.print(format!(
+            "The room's history is kept in {} (readable by you only) and read back at the next start.",
+            file.display()
         ));
     }
     let events = handle.events().clone();

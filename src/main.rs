@@ -141,6 +141,12 @@ struct ServeArgs {
     /// in Natter's configuration folder, made there the first time.
     #[arg(long, value_name = "FILE")]
     identity: Option<std::path::PathBuf>,
+    /// Keep the room's history (what late joiners are shown: its last messages, as many as the
+    /// host keeps in memory) in FILE, so it survives a restart: read back at start, each new
+    /// message appended. Readable by you only; private messages are not kept. Without it the
+    /// history is gone when the host stops.
+    #[arg(long, value_name = "FILE")]
+    history_file: Option<std::path::PathBuf>,
     /// Refuse everyone who connects without encryption (nc, telnet, tutorial scripts); the
     /// Natter app and `ncat --ssl` still join.
     #[arg(long)]
@@ -194,6 +200,7 @@ impl ServeArgs {
             max_transfers: self.max_transfers.max(1),
             max_transfers_per_address: self.max_transfers_per_address,
             file_idle: Duration::from_secs(self.file_idle_secs.max(1)),
+            history_file: self.history_file.clone(),
             ..defaults
         }
     }

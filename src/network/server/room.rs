@@ -80,6 +80,8 @@ pub(super) struct Room {
     pub(super) freed_nicks: VecDeque<(NickKey, Instant)>,
     /// Files on offer and deliveries under way.
     pub(super) ledger: super::file_ledger::Ledger,
+    /// The writer of the history file, when the history is kept across a restart.
+    pub(super) keeper: Option<super::history_file::Keeper>,
 }
 
 impl Member {
@@ -227,8 +229,11 @@ impl Room {
         self.freed_nicks.push_back((NickKey::of(nick), now));
     }
 
-    /// Appends to the history, forgetting the oldest beyond `keep`.
+    /// Appends to the history (and its file, if kept), forgetting the oldest beyond `keep`.
     pub(super) fn remember(&mut self, stored: StoredMessage, keep: usize) {
+        if let Some(keeper) = &self.keeper {
+            keeper.keep(&stored);
+        }
         self.history.push_back(stored);
         while self.history.len() > keep {
             self.history.pop_front();
