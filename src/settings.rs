@@ -70,6 +70,10 @@ pub struct Settings {
     /// The folder the last chat log was saved in: the save dialog opens there next time
     /// (`None`: Documents).
     pub log_dir: Option<std::path::PathBuf>,
+    /// Keep each host's conversations on this computer, shown again on coming back (`app::kept`).
+    pub keep_conversations: bool,
+    /// Hosting: keep the room's history (what late joiners get) across a stop and a start.
+    pub keep_hosted_history: bool,
 }
 
 impl Default for Settings {
@@ -87,6 +91,8 @@ impl Default for Settings {
             notify: crate::notify::NotifyChoice::default(),
             download_dir: None,
             log_dir: None,
+            keep_conversations: true,
+            keep_hosted_history: false,
         }
     }
 }

@@ -16,11 +16,13 @@ use crate::network::protocol::{ChatMessage, LeaveReason};
 use crate::network::tls::Fingerprint;
 
 mod conversations;
+mod earlier;
 mod files;
 mod line;
 mod shared_files;
 
 pub use conversations::{ConversationId, ConversationKey, Conversations};
+pub use earlier::{KeptLine, earlier_line};
 pub use line::{ChatLine, Delivery, LineKind, LinkState, Security};
 pub use shared_files::{
     Change, Incoming, Outgoing, Progress, Receiver, SharedFile, SharedFiles, Side,
@@ -72,6 +74,13 @@ pub struct ChatState {
     pub files: SharedFiles,
     /// Where each file's line is in `lines`, to keep its summary up to date.
     file_lines: HashMap<String, usize>,
+    /// Every message shown, by `earlier::message_key`: none is shown twice (`earlier`).
+    seen: HashSet<u64>,
+    /// Messages to keep on disk since the window last took them; the kept lines shown at the
+    /// top (with their "Earlier" lines) and their keys.
+    to_keep: Vec<KeptLine>,
+    earlier_lines: usize,
+    earlier_keys: Vec<u64>,
 }
 
 impl ChatState {
@@ -93,6 +102,10 @@ impl ChatState {
             wanted_nick: None,
             files: Default::default(),
             file_lines: HashMap::new(),
+            seen: HashSet::new(),
+            to_keep: Vec::new(),
+            earlier_lines: 0,
+            earlier_keys: Vec::new(),
         }
     }
 
@@ -365,6 +378,12 @@ impl ChatState {
         let time = parse_time(&message.time);
         let id = (message.id > 0).then_some(message.id);
         let confirmed = local_id.and_then(|local| self.pending.remove(&local));
+        if let Some(with) = confirmed
+            .and_then(|index| self.lines.get(index))
+            .map(|l| l.with.clone())
+        {
+            self.first_sight(&message, &with);
+        }
         if let Some(line) = confirmed.and_then(|index| self.lines.get_mut(index)) {
             if let LineKind::Message {
                 id: line_id,
@@ -390,6 +409,10 @@ impl ChatState {
             Some(_) => ConversationKey::private(message.from.clone()),
             None => ConversationKey::Room,
         };
+        // Shown already: kept from an earlier visit, or replayed again by the host.
+        if !self.first_sight(&message, &with) {
+            return false;
+        }
         if let Some(nick) = with.nick() {
             self.conversations.open(nick);
         }
