@@ -15,6 +15,7 @@ use common::RawPeer;
 use common::app_window::Window;
 use egui_kittest::kittest::Queryable;
 use natter::chat_state::{ConversationKey, LineKind};
+use natter::network::no_wake_up;
 use natter::network::protocol::ClientFrame;
 use natter::network::server::{RateLimit, ServerConfig, ServerHandle};
 use natter::network::tls::Identity;
@@ -150,10 +151,21 @@ fn conversations_survive_closing_and_reopening_the_window_under_an_earlier_line_
 fn another_host_identity_at_the_same_address_shows_none_of_the_kept_conversation() {
     let dir = tempfile::tempdir().unwrap();
     let identity = Arc::new(Identity::generate().unwrap());
-    first_visit(dir.path(), &identity);
+    let listener = natter::network::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let same_port = listener.try_clone().unwrap();
+    let first =
+        natter::network::server::start(listener, config_with(&identity), no_wake_up()).unwrap();
+    let address = first.local_addr().to_string();
+    let mut bob = join_keeping(dir.path(), "bob", &address);
+    bob.say("said to the first host");
+    bob.until_shown("bob: said to the first host");
+    drop(bob);
+    first.stop();
+
     let other = Arc::new(Identity::generate().unwrap());
-    let server = common::start_server(config_with(&other));
-    let mut bob = join_keeping(dir.path(), "bob", &server.local_addr().to_string());
+    let _second =
+        natter::network::server::start(same_port, config_with(&other), no_wake_up()).unwrap();
+    let mut bob = join_keeping(dir.path(), "bob", &address);
     bob.until_shown("Connected to");
     bob.say("new host");
     bob.until_shown("bob: new host");
@@ -162,7 +174,12 @@ fn another_host_identity_at_the_same_address_shows_none_of_the_kept_conversation
         "{:?}",
         lines(&bob)
     );
-    assert_eq!(count(&bob, "bob: hello from the first visit"), 0);
+    assert_eq!(count(&bob, "bob: said to the first host"), 0);
+    assert_eq!(
+        kept_files(dir.path()).len(),
+        2,
+        "one file per host identity"
+    );
 }
 
 #[test]
@@ -235,8 +252,7 @@ fn a_host_restarted_with_its_history_file_repeats_no_line_the_window_shows() {
     };
     let listener = natter::network::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let kept = listener.try_clone().unwrap();
-    let first =
-        natter::network::server::start(listener, config(), natter::network::no_wake_up()).unwrap();
+    let first = natter::network::server::start(listener, config(), no_wake_up()).unwrap();
     let address = first.local_addr().to_string();
     let kept_dir = dir.path().join("kept");
     let mut bob = join_keeping(&kept_dir, "bob", &address);
@@ -246,8 +262,7 @@ fn a_host_restarted_with_its_history_file_repeats_no_line_the_window_shows() {
     bob.until_shown("alice: alice said once");
     drop(alice);
     first.stop();
-    let second =
-        natter::network::server::start(kept, config(), natter::network::no_wake_up()).unwrap();
+    let second = natter::network::server::start(kept, config(), no_wake_up()).unwrap();
     bob.until_shown("Reconnected");
     assert_eq!(second.members(), ["bob"]);
     assert_eq!(count(&bob, "bob: said once"), 1, "{:?}", lines(&bob));
