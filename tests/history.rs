@@ -183,7 +183,7 @@ fn natter_serve_with_history_file_gives_a_late_joiner_the_lines_from_before_its_
     use common::ServeProcess;
     let (_dir, file) = history_file();
     let file_arg = file.to_str().unwrap();
-    let mut first = ServeProcess::start(&["--history-file", file_arg]);
+    let first = ServeProcess::start(&["--history-file", file_arg]);
     let printed = String::from_utf8_lossy(&first.printed.concat()).into_owned();
     assert!(
         printed.contains(&format!("The room's history is kept in {file_arg}")),

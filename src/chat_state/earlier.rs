@@ -9,6 +9,7 @@
 //! file) of a message already kept, or a kept one already shown live, is left out. Owns no
 //! file: reading and writing are the window's (`app::kept`, on its writer thread).
 
+use std::collections::HashSet;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
@@ -75,6 +76,18 @@ impl KeptLine {
     }
 }
 
+/// A chat's side of keeping: what it showed, what is to be written, what it shows from before.
+#[derive(Debug, Default)]
+pub(super) struct Kept {
+    /// Every message shown, by [`message_key`]: none is shown twice.
+    seen: HashSet<u64>,
+    /// Messages to keep on disk since the window last took them.
+    to_keep: Vec<KeptLine>,
+    /// How many lines at the top are kept ones (with their "Earlier" lines), and their keys.
+    lines: usize,
+    keys: Vec<u64>,
+}
+
 /// What tells one message from another: the host's id and time, the sender and the text.
 fn message_key(id: u64, time: &str, from: &str, text: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
@@ -100,16 +113,16 @@ impl ChatState {
             return true;
         }
         let key = message_key(message.id, &message.time, &message.from, &message.text);
-        if !self.seen.insert(key) {
+        if !self.kept.seen.insert(key) {
             return false;
         }
-        self.to_keep.push(KeptLine::of(message, with));
+        self.kept.to_keep.push(KeptLine::of(message, with));
         true
     }
 
     /// The messages to keep that came since the last call, in order.
     pub fn take_to_keep(&mut self) -> Vec<KeptLine> {
-        std::mem::take(&mut self.to_keep)
+        std::mem::take(&mut self.kept.to_keep)
     }
 
     /// Shows the kept conversation above everything else: each conversation's kept lines
@@ -119,10 +132,10 @@ impl ChatState {
         let mut groups: Vec<(ConversationKey, Vec<ChatLine>)> = Vec::new();
         for line in kept {
             let key = line.key();
-            if !self.seen.insert(key) {
+            if !self.kept.seen.insert(key) {
                 continue;
             }
-            self.earlier_keys.push(key);
+            self.kept.keys.push(key);
             let with = line.conversation();
             let time = DateTime::parse_from_rfc3339(&line.time)
                 .map(|t| t.with_timezone(&Local))
@@ -162,22 +175,22 @@ impl ChatState {
             return;
         }
         self.lines.splice(0..0, earlier);
-        self.earlier_lines += added;
+        self.kept.lines += added;
         self.shift_indices(added, true);
     }
 
     /// How many lines at the top are the kept conversation (and its "Earlier" lines).
     pub fn earlier_lines(&self) -> usize {
-        self.earlier_lines
+        self.kept.lines
     }
 
     /// The kept conversation is forgotten: its lines leave the screen too.
     pub fn forget_earlier(&mut self) {
-        let gone = std::mem::take(&mut self.earlier_lines).min(self.lines.len());
+        let gone = std::mem::take(&mut self.kept.lines).min(self.lines.len());
         self.lines.drain(..gone);
         self.shift_indices(gone, false);
-        for key in std::mem::take(&mut self.earlier_keys) {
-            self.seen.remove(&key);
+        for key in std::mem::take(&mut self.kept.keys) {
+            self.kept.seen.remove(&key);
         }
     }
 

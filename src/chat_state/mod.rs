@@ -74,13 +74,8 @@ pub struct ChatState {
     pub files: SharedFiles,
     /// Where each file's line is in `lines`, to keep its summary up to date.
     file_lines: HashMap<String, usize>,
-    /// Every message shown, by `earlier::message_key`: none is shown twice (`earlier`).
-    seen: HashSet<u64>,
-    /// Messages to keep on disk since the window last took them; the kept lines shown at the
-    /// top (with their "Earlier" lines) and their keys.
-    to_keep: Vec<KeptLine>,
-    earlier_lines: usize,
-    earlier_keys: Vec<u64>,
+    /// What is kept on disk and shown again from earlier visits (`earlier`).
+    kept: earlier::Kept,
 }
 
 impl ChatState {
@@ -102,10 +97,7 @@ impl ChatState {
             wanted_nick: None,
             files: Default::default(),
             file_lines: HashMap::new(),
-            seen: HashSet::new(),
-            to_keep: Vec::new(),
-            earlier_lines: 0,
-            earlier_keys: Vec::new(),
+            kept: Default::default(),
         }
     }
 
