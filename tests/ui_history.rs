@@ -52,6 +52,14 @@ fn join_keeping_within(dir: &Path, cap: u64, nick: &str, address: &str) -> Windo
     window
 }
 
+/// Says `text` and waits until the host confirmed it (only then is it kept).
+fn say_delivered(window: &mut Window, text: &str) {
+    window.say(text);
+    window.until("the host confirmed it", |h| {
+        h.state().chat().unwrap().pending_count() == 0
+    });
+}
+
 /// Every message's "from: text" and every system line, in the order the chat holds them.
 fn lines(window: &Window) -> Vec<String> {
     let chat = window.app().chat().unwrap();
@@ -102,8 +110,7 @@ fn first_visit(dir: &Path, identity: &Arc<Identity>) {
     let server = common::start_server(config_with(identity));
     let address = server.local_addr().to_string();
     let mut bob = join_keeping(dir, "bob", &address);
-    bob.say("hello from the first visit");
-    bob.until_shown("bob: hello from the first visit");
+    say_delivered(&mut bob, "hello from the first visit");
     let _alice = alice_writes(&server, "alice in the room", "alice to bob only");
     bob.until_shown("alice: alice in the room");
     bob.until("the private message arrived", |h| {
@@ -157,8 +164,7 @@ fn another_host_identity_at_the_same_address_shows_none_of_the_kept_conversation
         natter::network::server::start(listener, config_with(&identity), no_wake_up()).unwrap();
     let address = first.local_addr().to_string();
     let mut bob = join_keeping(dir.path(), "bob", &address);
-    bob.say("said to the first host");
-    bob.until_shown("bob: said to the first host");
+    say_delivered(&mut bob, "said to the first host");
     drop(bob);
     first.stop();
 
@@ -167,14 +173,14 @@ fn another_host_identity_at_the_same_address_shows_none_of_the_kept_conversation
         natter::network::server::start(same_port, config_with(&other), no_wake_up()).unwrap();
     let mut bob = join_keeping(dir.path(), "bob", &address);
     bob.until_shown("Connected to");
-    bob.say("new host");
-    bob.until_shown("bob: new host");
+    say_delivered(&mut bob, "new host");
     assert!(
         !lines(&bob).iter().any(|l| l.starts_with("Earlier (")),
         "{:?}",
         lines(&bob)
     );
     assert_eq!(count(&bob, "bob: said to the first host"), 0);
+    drop(bob);
     assert_eq!(
         kept_files(dir.path()).len(),
         2,
@@ -194,8 +200,7 @@ fn with_keep_conversations_turned_off_in_the_settings_menu_nothing_is_written() 
         .click();
     bob.harness.run_steps(2);
     assert!(!bob.app().settings().keep_conversations);
-    bob.say("not to be kept");
-    bob.until_shown("bob: not to be kept");
+    say_delivered(&mut bob, "not to be kept");
     let _alice = alice_writes(&server, "nor this", "nor this either");
     bob.until_shown("alice: nor this");
     drop(bob);
@@ -256,8 +261,7 @@ fn a_host_restarted_with_its_history_file_repeats_no_line_the_window_shows() {
     let address = first.local_addr().to_string();
     let kept_dir = dir.path().join("kept");
     let mut bob = join_keeping(&kept_dir, "bob", &address);
-    bob.say("said once");
-    bob.until_shown("bob: said once");
+    say_delivered(&mut bob, "said once");
     let alice = alice_writes(&first, "alice said once", "privately once");
     bob.until_shown("alice: alice said once");
     drop(alice);
@@ -277,8 +281,7 @@ fn a_host_restarted_with_its_history_file_repeats_no_line_the_window_shows() {
     drop(bob);
     let mut again = join_keeping(&kept_dir, "bob", &address);
     again.until_shown("alice: alice said once");
-    again.say("back");
-    again.until_shown("bob: back");
+    say_delivered(&mut again, "back");
     assert_eq!(count(&again, "bob: said once"), 1, "{:?}", lines(&again));
     assert_eq!(
         count(&again, "alice: alice said once"),
@@ -305,8 +308,7 @@ fn hosting_with_keep_the_rooms_history_ticked_gives_a_late_joiner_the_lines_from
     alice.harness.run_steps(2);
     assert!(alice.app().settings().keep_hosted_history);
     alice.start_hosting("alice");
-    alice.say("kept across a stop");
-    alice.until_shown("alice: kept across a stop");
+    say_delivered(&mut alice, "kept across a stop");
     alice.end_chat("Stop hosting");
     drop(alice);
 
