@@ -86,6 +86,9 @@ pub(super) struct Kept {
     /// How many lines at the top are kept ones (with their "Earlier" lines), and their keys.
     lines: usize,
     keys: Vec<u64>,
+    /// The host's history is coming: its "Earlier messages" line goes above the first of its
+    /// messages not shown already, so one whose every message was kept is not announced.
+    pub(super) history_header: bool,
 }
 
 /// What tells one message from another: the host's id and time, the sender and the text.
@@ -269,6 +272,52 @@ mod tests {
         chat.forget_earlier();
         assert_eq!(chat.lines.len(), 1);
         assert_eq!(chat.pending[&1], 0);
+    }
+
+    #[test]
+    fn a_host_history_of_kept_messages_only_adds_no_earlier_messages_line() {
+        let replay = |chat: &mut ChatState, ids: &[u64]| {
+            chat.apply(crate::network::client::ClientEvent::Connected {
+                nick: "bob".into(),
+                server: "Lab".into(),
+                welcome: String::new(),
+                users: vec!["bob".into()],
+                resumed: false,
+                history_complete: true,
+                history: ids.len(),
+                unencrypted: Vec::new(),
+            });
+            for &id in ids {
+                let kept = kept(id, &format!("said {id}"), None);
+                chat.apply(crate::network::client::ClientEvent::Message {
+                    message: ChatMessage {
+                        id,
+                        time: kept.time,
+                        from: kept.from,
+                        text: kept.text,
+                        client_id: None,
+                        action: false,
+                        to: None,
+                    },
+                    local_id: None,
+                });
+            }
+        };
+        let header = "Earlier messages (before you joined):";
+        let mut chat = ChatState::new("bob");
+        chat.add_earlier(vec![kept(1, "said 1", None), kept(2, "said 2", None)]);
+        replay(&mut chat, &[1, 2]);
+        let texts: Vec<String> = chat.lines.iter().map(text_of).collect();
+        assert!(!texts.iter().any(|t| t == header), "{texts:?}");
+        assert_eq!(texts.iter().filter(|t| *t == "said 1").count(), 1);
+
+        let mut chat = ChatState::new("bob");
+        chat.add_earlier(vec![kept(1, "said 1", None)]);
+        replay(&mut chat, &[1, 2]);
+        let texts: Vec<String> = chat.lines.iter().map(text_of).collect();
+        let at = |line: &str| texts.iter().position(|t| t == line).unwrap();
+        assert!(at("said 1") < at(header), "{texts:?}");
+        assert_eq!(at(header) + 1, at("said 2"), "{texts:?}");
     }
 
     #[test]

@@ -310,7 +310,8 @@ impl ChatState {
                 self.connected_lines.push(welcome);
             }
             if history > 0 {
-                self.system("Earlier messages (before you joined):");
+                // Said with the first of them not shown already (`earlier`).
+                self.kept.history_header = true;
                 self.history_left = history;
             } else {
                 self.end_history();
@@ -321,6 +322,7 @@ impl ChatState {
     /// The history is in (or will not come): now say that we are connected.
     fn end_history(&mut self) {
         self.history_left = 0;
+        self.kept.history_header = false;
         for text in std::mem::take(&mut self.connected_lines) {
             self.system(text);
         }
@@ -404,6 +406,9 @@ impl ChatState {
         // Shown already: kept from an earlier visit, or replayed again by the host.
         if !self.first_sight(&message, &with) {
             return false;
+        }
+        if std::mem::take(&mut self.kept.history_header) {
+            self.system("Earlier messages (before you joined):");
         }
         if let Some(nick) = with.nick() {
             self.conversations.open(nick);
