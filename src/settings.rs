@@ -161,6 +161,16 @@ mod tests {
     }
 
     #[test]
+    fn conversations_are_kept_by_default_also_for_files_from_before_the_setting_and_hosted_history_is_not()
+     {
+        let (loaded, _) = Settings::load(Some("(nickname: \"bob\")"));
+        assert!(loaded.keep_conversations);
+        assert!(!loaded.keep_hosted_history);
+        let (off, _) = Settings::load(Some("(keep_conversations: false)"));
+        assert!(!off.keep_conversations);
+    }
+
+    #[test]
     fn a_corrupt_file_gives_defaults_and_one_warning() {
         let (loaded, warning) = Settings::load(Some("(nickname: \"bob\", port: \"nope\""));
         assert_eq!(loaded, Settings::default());
