@@ -28,8 +28,14 @@ pub struct Kept {
     journal: Option<Journal>,
     /// The chat's host identity, once its link was encrypted.
     identity: Option<Fingerprint>,
-    loaded_tx: Sender<Loaded>,
-    loaded: Receiver<Loaded>,
+    loaded_tx: Sender<Earlier>,
+    loaded: Receiver<Earlier>,
+}
+
+/// One host's kept conversation, read and parsed on the writer's thread.
+struct Earlier {
+    path: PathBuf,
+    lines: Vec<KeptLine>,
 }
 
 impl Default for Kept {
@@ -53,6 +59,28 @@ pub fn data_dir() -> Option<PathBuf> {
 /// One host's file in the folder of kept conversations.
 pub fn kept_file(dir: &Path, identity: &Fingerprint) -> PathBuf {
     dir.join(format!("{}.jsonl", identity.to_text().replace(':', "-")))
+}
+
+/// The kept lines of a file (on the writer's thread); the others are skipped and logged.
+fn parse(loaded: Loaded) -> Earlier {
+    let mut skipped = loaded.skipped;
+    let mut lines = Vec::with_capacity(loaded.lines.len());
+    for line in &loaded.lines {
+        match KeptLine::from_json(line) {
+            Some(kept) => lines.push(kept),
+            None => skipped += 1,
+        }
+    }
+    if skipped > 0 {
+        log::warn!(
+            "{}: skipped {skipped} line(s) that are no kept message",
+            loaded.path.display()
+        );
+    }
+    Earlier {
+        path: loaded.path,
+        lines,
+    }
 }
 
 /// A file's bound for a cap on its size: cut back to four fifths, so it never passes the cap.
@@ -110,7 +138,11 @@ impl Kept {
             return;
         };
         if !known_before {
-            journal.load(&path, bound(cap), reply, wake.clone());
+            let wake = wake.clone();
+            journal.load(&path, bound(cap), move |loaded| {
+                let _ = reply.send(parse(loaded));
+                wake();
+            });
         }
         for line in to_keep {
             journal.append(&path, line.to_json().into_bytes(), bound(cap));
@@ -119,28 +151,13 @@ impl Kept {
 
     /// The kept conversation read back, shown above the chat (if it is still this host's).
     pub(super) fn drain_loaded(&mut self, chat: Option<&mut ChatState>, dir: Option<&Path>) {
-        let Some(loaded) = self.loaded.try_iter().last() else {
+        let Some(earlier) = self.loaded.try_iter().last() else {
             return;
         };
         let current = dir.zip(self.identity).map(|(dir, id)| kept_file(dir, &id));
-        let Some(chat) = chat.filter(|_| current.as_ref() == Some(&loaded.path)) else {
-            return;
-        };
-        let mut skipped = loaded.skipped;
-        let mut lines = Vec::with_capacity(loaded.lines.len());
-        for line in &loaded.lines {
-            match KeptLine::from_json(line) {
-                Some(kept) => lines.push(kept),
-                None => skipped += 1,
-            }
+        if let Some(chat) = chat.filter(|_| current.as_ref() == Some(&earlier.path)) {
+            chat.add_earlier(earlier.lines);
         }
-        if skipped > 0 {
-            log::warn!(
-                "{}: skipped {skipped} line(s) that are no kept message",
-                loaded.path.display()
-            );
-        }
-        chat.add_earlier(lines);
     }
 
     /// Forget this room's history: its file goes (after what is queued), and its kept lines

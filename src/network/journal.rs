@@ -2,7 +2,7 @@
 //! conversations (one file per host identity) and a host's room history (`--history-file`).
 //!
 //! Owns every write, read and removal of those files, on its own thread, so whoever feeds it
-//! never waits for a disk: lines go in on a crossbeam channel, are appended at once (a crash
+//! never waits for a disk (nor parses what is read back: [`Journal::load`] hands it over there): lines go in on a crossbeam channel, are appended at once (a crash
 //! loses nothing the system took), and are forced to the disk (`sync_data`) on a timer while
 //! any file is dirty, and when the writer stops. Each file is owner-only (0600 in a 0700
 //! folder on Unix) and bounded ([`Bound`]): a quarter past its bound it is rewritten whole (under a
@@ -19,8 +19,6 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-
-use super::WakeUp;
 
 /// How much of one file is kept: read back, and what it is cut down to when it grows past
 /// this by a quarter (so it is rewritten once per quarter of its bound, not at every line).
@@ -64,8 +62,7 @@ enum Input {
     Load {
         path: PathBuf,
         bound: Bound,
-        reply: Sender<Loaded>,
-        wake: WakeUp,
+        then: Box<dyn FnOnce(Loaded) + Send>,
     },
     Forget {
         path: PathBuf,
@@ -117,14 +114,14 @@ impl Journal {
         });
     }
 
-    /// Reads the file at `path` (after every line queued before) and sends its newest lines
-    /// within `bound` to `reply`, then calls `wake`. A missing file reads as no lines.
-    pub fn load(&self, path: &Path, bound: Bound, reply: Sender<Loaded>, wake: WakeUp) {
+    /// Reads the file at `path` (after every line queued before) and hands its newest lines
+    /// within `bound` to `then`, on the writer's thread (so parsing them costs the caller
+    /// nothing either). A missing file reads as no lines.
+    pub fn load(&self, path: &Path, bound: Bound, then: impl FnOnce(Loaded) + Send + 'static) {
         self.send(Input::Load {
             path: path.to_path_buf(),
             bound,
-            reply,
-            wake,
+            then: Box::new(then),
         });
     }
 
@@ -209,12 +206,7 @@ impl Writer {
                     self.open.remove(&path);
                 }
             }
-            Input::Load {
-                path,
-                bound,
-                reply,
-                wake,
-            } => {
+            Input::Load { path, bound, then } => {
                 let loaded = read_tail(&path, bound).unwrap_or_else(|e| {
                     log::warn!("could not read {}: {e}", path.display());
                     Loaded {
@@ -222,8 +214,7 @@ impl Writer {
                         ..Loaded::default()
                     }
                 });
-                let _ = reply.send(loaded);
-                wake();
+                then(loaded);
             }
             Input::Forget { path } => {
                 self.open.remove(&path);
@@ -406,7 +397,9 @@ mod tests {
 
     fn load(journal: &Journal, path: &Path, bound: Bound) -> Loaded {
         let (reply, loaded) = crossbeam_channel::bounded(1);
-        journal.load(path, bound, reply, super::super::no_wake_up());
+        journal.load(path, bound, move |read| {
+            let _ = reply.send(read);
+        });
         loaded.recv_timeout(Duration::from_secs(10)).unwrap()
     }
 
