@@ -163,6 +163,7 @@ pub fn serve(
         config.bans_file = Some(path.with_file_name(server::BANS_FILE));
     }
     let require_encryption = config.require_encryption;
+    let history_file = config.history_file.clone();
     // Before anything listens, so no signal finds the default action (dying without a word).
     let (stop_tx, stop) = crossbeam_channel::bounded::<()>(1);
     #[cfg(windows)]
@@ -199,6 +200,12 @@ pub fn serve(
     }
     if let Some(problem) = handle.bans_problem() {
         console.print(stamped(&problem));
+    }
+    if let Some(file) = &history_file {
+        console.print(format!(
+            "The room's history is kept in {} (readable by you only) and read back at the next start.",
+            file.display()
+        ));
     }
     let events = handle.events().clone();
     let mut failure = None;

@@ -149,6 +149,12 @@ struct ServeArgs {
     /// the identity file.
     #[arg(long, value_name = "FILE")]
     bans_file: Option<std::path::PathBuf>,
+    /// Keep the room's history (what late joiners are shown: its last messages, as many as the
+    /// host keeps in memory) in FILE, so it survives a restart: read back at start, each new
+    /// message appended. Readable by you only; private messages are not kept. Without it the
+    /// history is gone when the host stops.
+    #[arg(long, value_name = "FILE")]
+    history_file: Option<std::path::PathBuf>,
     /// Refuse everyone who connects without encryption (nc, telnet, tutorial scripts); the
     /// Natter app and `ncat --ssl` still join.
     #[arg(long)]
@@ -203,6 +209,7 @@ impl ServeArgs {
             max_transfers_per_address: self.max_transfers_per_address,
             file_idle: Duration::from_secs(self.file_idle_secs.max(1)),
             bans_file: self.bans_file.clone(),
+            history_file: self.history_file.clone(),
             ..defaults
         }
     }

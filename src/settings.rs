@@ -70,6 +70,10 @@ pub struct Settings {
     /// The folder the last chat log was saved in: the save dialog opens there next time
     /// (`None`: Documents).
     pub log_dir: Option<std::path::PathBuf>,
+    /// Keep each host's conversations on this computer, shown again on coming back (`app::kept`).
+    pub keep_conversations: bool,
+    /// Hosting: keep the room's history (what late joiners get) across a stop and a start.
+    pub keep_hosted_history: bool,
 }
 
 impl Default for Settings {
@@ -87,6 +91,8 @@ impl Default for Settings {
             notify: crate::notify::NotifyChoice::default(),
             download_dir: None,
             log_dir: None,
+            keep_conversations: true,
+            keep_hosted_history: false,
         }
     }
 }
@@ -152,6 +158,16 @@ mod tests {
         assert_eq!(loaded.nickname, "bob");
         assert_eq!(loaded.port, 5050);
         assert_eq!(loaded.download_dir, None);
+    }
+
+    #[test]
+    fn conversations_are_kept_by_default_also_for_files_from_before_the_setting_and_hosted_history_is_not()
+     {
+        let (loaded, _) = Settings::load(Some("(nickname: \"bob\")"));
+        assert!(loaded.keep_conversations);
+        assert!(!loaded.keep_hosted_history);
+        let (off, _) = Settings::load(Some("(keep_conversations: false)"));
+        assert!(!off.keep_conversations);
     }
 
     #[test]

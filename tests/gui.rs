@@ -17,6 +17,7 @@ mod ui;
 mod ui_access;
 mod ui_commands;
 mod ui_files;
+mod ui_history;
 mod ui_kept;
 mod ui_layout_keyboard;
 mod ui_moderation;

@@ -21,6 +21,7 @@ mod files;
 mod files_wire;
 mod fuzz;
 mod hardening;
+mod history;
 mod lab;
 mod logging;
 mod moderation;

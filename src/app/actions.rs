@@ -69,6 +69,10 @@ pub enum UiAction {
     SetNotify(crate::notify::NotifyChoice),
     /// Save, decline, send or stop a file; where files go (see [`FileAction`]).
     File(FileAction),
+    /// Keep conversations on this computer, or not (the setting, ⚙).
+    SetKeepConversations(bool),
+    /// Forget this room's history: its kept file goes, and its earlier lines leave the screen.
+    ForgetRoomHistory,
 }
 
 impl NatterApp {
@@ -142,6 +146,14 @@ impl NatterApp {
             }
             UiAction::SetNotify(choice) => self.settings.notify = choice,
             UiAction::File(action) => self.apply_file(action),
+            UiAction::SetKeepConversations(keep) => self.settings.keep_conversations = keep,
+            UiAction::ForgetRoomHistory => {
+                if let (Some(chat), Some(dir)) =
+                    (self.session.chat_mut(), self.options.kept_dir.as_deref())
+                {
+                    self.kept.forget(chat, dir);
+                }
+            }
         }
     }
 }

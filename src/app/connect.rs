@@ -311,6 +311,7 @@ impl NatterApp {
     ) {
         self.drop_client();
         self.view.clear();
+        self.kept.new_chat();
         let options = self.connect_options(address, nick, pinned, announced, allow_unencrypted);
         if let Err(e) = self.session.open(options, self.wake.clone()) {
             self.connect.error = Some(format!("Could not start connecting: {e}"));

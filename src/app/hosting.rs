@@ -198,6 +198,8 @@ impl NatterApp {
                 announce,
                 identity: Some(Arc::clone(&identity)),
                 require_encryption: self.settings.require_encryption,
+                history_file: (self.options.hosted_history_file.clone())
+                    .filter(|_| self.settings.keep_hosted_history),
                 ..ServerConfig::default()
             };
             server::start(listener, config, self.wake.clone()).map_err(|source| HostError::Io {

@@ -33,6 +33,7 @@ mod actions;
 mod connect;
 mod files;
 mod hosting;
+mod kept;
 mod notifications;
 mod rooms;
 mod saving;
@@ -43,6 +44,7 @@ pub use actions::UiAction;
 pub use connect::{ConnectForm, KeyWarning};
 pub use files::{FileAction, Files};
 pub use hosting::{HostProblem, Hosting, HostingState};
+pub use kept::{KEPT_BYTES, Kept, data_dir, kept_file};
 pub use notifications::Notifications;
 pub use rooms::{LOOKING_FOR, RoomFinder};
 pub use saving::{SaveScope, Saving};
@@ -81,6 +83,13 @@ pub struct Options {
     /// Where a save goes when no dialog can be shown (`None`: `save::fallback_dir()`; tests set
     /// a temporary folder).
     pub save_fallback_dir: Option<PathBuf>,
+    /// The folder of kept conversations, one file per host identity (`None`, as in tests
+    /// unless they set one: nothing is kept; `run_window` sets the data folder's).
+    pub kept_dir: Option<PathBuf>,
+    /// The most one host's kept conversation holds on the disk, in bytes (oldest lines go).
+    pub kept_cap: u64,
+    /// Where a hosted room's history is kept when the Host tab asks for it (`None`: never).
+    pub hosted_history_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -95,6 +104,9 @@ impl Default for Options {
             save_dialog_possible: crate::save::dialog_possible(),
             open_folder_possible: crate::save::dialog_possible(),
             save_fallback_dir: None,
+            kept_dir: None,
+            kept_cap: KEPT_BYTES,
+            hosted_history_file: None,
         }
     }
 }
@@ -112,6 +124,7 @@ pub struct NatterApp {
     files: Files,
     notifications: Notifications,
     saving: Saving,
+    kept: Kept,
     /// The message lists' scroll state per conversation: the `ui`'s own, kept here between
     /// frames.
     view: ChatView,
@@ -162,6 +175,7 @@ impl NatterApp {
             files: Files::default(),
             notifications: Notifications::default(),
             saving: Saving::default(),
+            kept: Kept::default(),
             view: ChatView::default(),
             focused: true,
             last_input_at: 0.0,
@@ -184,6 +198,8 @@ impl NatterApp {
     pub fn drain_events(&mut self, ctx: &egui::Context) {
         self.hosting.drain();
         self.drain_client(ctx);
+        let kept_dir = self.options.kept_dir.as_deref();
+        self.kept.drain_loaded(self.session.chat_mut(), kept_dir);
         self.drain_notifications(ctx);
         self.drain_picked();
         if let Some(folder) = self.saving.drain() {
@@ -224,6 +240,12 @@ impl NatterApp {
         let Some(news) = self.session.drain(self.focused) else {
             return;
         };
+        let place = (self.options.kept_dir.as_deref())
+            .filter(|_| self.settings.keep_conversations)
+            .map(|dir| (dir, self.options.kept_cap));
+        if let Some(chat) = self.session.chat_mut() {
+            self.kept.follow(&news.host_keys, chat, place, &self.wake);
+        }
         if let Some(warning) = news.key_warning.clone() {
             self.connect.warn(warning);
         }
@@ -411,6 +433,7 @@ impl NatterApp {
                 saving: &self.saving,
                 files: &mut self.files,
                 settings: &self.settings,
+                kept_identity: self.kept.has_identity() && self.options.kept_dir.is_some(),
                 notify_problem: self.notifications.problem(),
                 open_folder: self.options.open_folder_possible,
             };
@@ -467,5 +490,7 @@ impl Drop for NatterApp {
         for handle in self.background.drain(..) {
             let _ = handle.join();
         }
+        // The last lines kept go to the disk before the window is gone.
+        self.kept.stop();
     }
 }

@@ -169,6 +169,10 @@ fn open_window(
             let mut app = NatterApp::new(cc);
             app.options.discovery = discovery;
             app.options.identity_file = Identity::default_path().ok();
+            if let Some(data) = crate::app::data_dir() {
+                app.options.kept_dir = Some(data.join("conversations"));
+                app.options.hosted_history_file = Some(data.join("hosted-room-history.jsonl"));
+            }
             app.start(startup);
             Ok(Box::new(app))
         }),

@@ -16,11 +16,13 @@ use crate::network::protocol::{ChatMessage, LeaveReason, RoomRoles};
 use crate::network::tls::Fingerprint;
 
 mod conversations;
+mod earlier;
 mod files;
 mod line;
 mod shared_files;
 
 pub use conversations::{ConversationId, ConversationKey, Conversations};
+pub use earlier::{KeptLine, earlier_line};
 pub use line::{ChatLine, Delivery, LineKind, LinkState, Security};
 pub use shared_files::{
     Change, Incoming, Outgoing, Progress, Receiver, SharedFile, SharedFiles, Side,
@@ -75,6 +77,8 @@ pub struct ChatState {
     /// Who runs the room (host, co-hosts), our own role, the lecture and our mute, as the
     /// host last said (`roles` frames); followed through renames.
     pub roles: RoomRoles,
+    /// What is kept on disk and shown again from earlier visits (`earlier`).
+    kept: earlier::Kept,
 }
 
 impl ChatState {
@@ -97,6 +101,7 @@ impl ChatState {
             wanted_nick: None,
             files: Default::default(),
             file_lines: HashMap::new(),
+            kept: Default::default(),
         }
     }
 
@@ -314,7 +319,8 @@ impl ChatState {
                 self.connected_lines.push(welcome);
             }
             if history > 0 {
-                self.system("Earlier messages (before you joined):");
+                // Said with the first of them not shown already (`earlier`).
+                self.kept.history_header = true;
                 self.history_left = history;
             } else {
                 self.end_history();
@@ -325,6 +331,7 @@ impl ChatState {
     /// The history is in (or will not come): now say that we are connected.
     fn end_history(&mut self) {
         self.history_left = 0;
+        self.kept.history_header = false;
         for text in std::mem::take(&mut self.connected_lines) {
             self.system(text);
         }
@@ -374,6 +381,12 @@ impl ChatState {
         let time = parse_time(&message.time);
         let id = (message.id > 0).then_some(message.id);
         let confirmed = local_id.and_then(|local| self.pending.remove(&local));
+        if let Some(with) = confirmed
+            .and_then(|index| self.lines.get(index))
+            .map(|l| l.with.clone())
+        {
+            self.first_sight(&message, &with);
+        }
         if let Some(line) = confirmed.and_then(|index| self.lines.get_mut(index)) {
             if let LineKind::Message {
                 id: line_id,
@@ -399,6 +412,13 @@ impl ChatState {
             Some(_) => ConversationKey::private(message.from.clone()),
             None => ConversationKey::Room,
         };
+        // Shown already: kept from an earlier visit, or replayed again by the host.
+        if !self.first_sight(&message, &with) {
+            return false;
+        }
+        if std::mem::take(&mut self.kept.history_header) {
+            self.system("Earlier messages (before you joined):");
+        }
         if let Some(nick) = with.nick() {
             self.conversations.open(nick);
         }

@@ -17,6 +17,7 @@ pub mod doctor;
 pub mod files;
 pub mod interfaces;
 pub mod io_words;
+pub mod journal;
 pub mod lookalike;
 pub mod panics;
 pub mod plain;

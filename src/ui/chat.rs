@@ -28,6 +28,8 @@ pub struct ChatScreen<'a> {
     pub saving: &'a Saving,
     pub files: &'a mut Files,
     pub settings: &'a Settings,
+    /// The chat's host has an identity its conversation is kept by (Forget is offered).
+    pub kept_identity: bool,
     /// Why desktop notifications cannot be shown, for the settings menu.
     pub notify_problem: Option<&'a str>,
     pub download_dir: PathBuf,

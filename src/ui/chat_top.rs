@@ -210,11 +210,40 @@ fn settings_menu(ui: &mut egui::Ui, app: &ChatScreen<'_>, actions: &mut Vec<UiAc
             }
             ui.separator();
             crate::ui::send_file::download_folder(ui, &app.download_dir, app.files.note(), actions);
+            ui.separator();
+            kept_conversations(ui, app, actions);
         })
         .response
-        .on_hover_text("Settings: theme, desktop notifications, download folder");
+        .on_hover_text("Settings: theme, desktop notifications, download folder, history");
     // Named in words for screen readers: a gear is read as "⚙", or not at all.
     menu.widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Button, true, "Settings"));
+}
+
+/// Keep conversations on this computer, and Forget this room's history.
+fn kept_conversations(ui: &mut egui::Ui, app: &ChatScreen<'_>, actions: &mut Vec<UiAction>) {
+    let mut keep = app.settings.keep_conversations;
+    if ui
+        .checkbox(&mut keep, "Keep conversations on this computer")
+        .on_hover_text(
+            "Each room's conversation, private ones included, is shown again when you come back \
+             to the same host. Only you can read the files.",
+        )
+        .changed()
+    {
+        actions.push(UiAction::SetKeepConversations(keep));
+    }
+    if ui
+        .add_enabled(
+            app.kept_identity,
+            egui::Button::new("Forget this room's history"),
+        )
+        .on_hover_text("Deletes what this computer kept of this room's conversations")
+        .on_disabled_hover_text("Nothing is kept for a host that does not encrypt")
+        .clicked()
+    {
+        actions.push(UiAction::ForgetRoomHistory);
+        ui.close();
+    }
 }
 
 /// A small Copy button that says "Copied" for [`COPIED_FOR`] seconds after a click.

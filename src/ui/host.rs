@@ -40,6 +40,11 @@ pub fn show(ui: &mut egui::Ui, app: &mut Tabs<'_>, actions: &mut Vec<UiAction>) 
         "Only encrypted connections",
     )
     .on_hover_text("Natter always encrypts. This also turns away nc, telnet and tutorial scripts that connect without encryption (ncat --ssl still works).");
+    ui.checkbox(
+        &mut app.settings.keep_hosted_history,
+        "Keep the room's history when I stop hosting",
+    )
+    .on_hover_text("The last messages of the room (what people who join later are shown) are kept on this computer, readable by you only, and shown again the next time you host. Private messages are not kept.");
     ui.add_space(12.0);
     let start = egui::Button::new(egui::RichText::new("Start hosting").size(18.0))
         .min_size(egui::vec2(180.0, 40.0));

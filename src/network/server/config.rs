@@ -26,6 +26,10 @@ pub struct ServerConfig {
     /// once with `too_many_joins`. Bounds join/leave churn and reconnect storms.
     pub joins_per_address: JoinLimit,
     pub history_len: usize,
+    /// Keep the history (its newest `history_len` room messages) in this file across a
+    /// restart: read back at start, appended as it goes (`history_file`). `None`: kept in
+    /// memory only, gone when the server stops.
+    pub history_file: Option<std::path::PathBuf>,
     /// Lines waiting for one member; a member whose queue is full is dropped. While a
     /// member's queue holds a quarter of this, the server reads from nobody (backpressure).
     pub queue_lines: usize,
@@ -145,6 +149,7 @@ impl Default for ServerConfig {
                 per_second: 1.0,
             },
             history_len: crate::network::protocol::HISTORY_LEN,
+            history_file: None,
             queue_lines: 4096,
             write_stall: Duration::from_secs(10),
             hold_grace: Duration::from_secs(1),

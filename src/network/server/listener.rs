@@ -42,6 +42,8 @@ pub(super) fn accept_loop(
     mut poll: Poll,
     state: Arc<ServerState>,
 ) {
+    // Before anyone is accepted: the first to join gets the history kept from before.
+    super::history_file::restore(&state);
     let refuser = Refuser::start(&state);
     let mut joins = AddressBuckets::new(state.config.joins_per_address, ADDRESSES_TRACKED);
     let mut events = Events::with_capacity(8);
@@ -69,6 +71,7 @@ pub(super) fn accept_loop(
     if let Some(io_threads) = lock(&state.io_threads).take() {
         io_threads.stop();
     }
+    super::history_file::stop(&state);
     // The listening socket goes back as it came, blocking: a handle the caller kept on it
     // (`try_clone`, to serve again at the same port) shares the flag.
     let mut listener = listener;

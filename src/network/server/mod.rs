@@ -12,6 +12,7 @@
 //! - `handler`: one connection's read loop and the actions both dialects share;
 //! - `json_dialect` / `plain_dialect`: what only Natter clients / plain peers get;
 //! - `room`: members, history, nickname uniqueness, broadcasting;
+//! - `history_file`: the history kept in a file across a restart, when asked;
 //! - `rate`: token buckets: each member's budget, and new connections per address;
 //! - `session`: session tokens and which ones this run issued;
 //! - `io_thread` / `conn_io`: the fixed few threads that own every connection, both directions;
@@ -39,6 +40,7 @@ mod connection;
 mod file_ledger;
 mod file_relay;
 mod handler;
+mod history_file;
 mod io_thread;
 mod json_dialect;
 mod listener;

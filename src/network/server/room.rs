@@ -84,6 +84,8 @@ pub(super) struct Room {
     pub(super) ledger: super::file_ledger::Ledger,
     /// Roles, mutes and the lecture (see `moderation`).
     pub(super) moderation: super::moderation::Moderation,
+    /// The writer of the history file, when the history is kept across a restart.
+    pub(super) keeper: Option<super::history_file::Keeper>,
 }
 
 impl Member {
@@ -231,8 +233,11 @@ impl Room {
         self.freed_nicks.push_back((NickKey::of(nick), now));
     }
 
-    /// Appends to the history, forgetting the oldest beyond `keep`.
+    /// Appends to the history (and its file, if kept), forgetting the oldest beyond `keep`.
     pub(super) fn remember(&mut self, stored: StoredMessage, keep: usize) {
+        if let Some(keeper) = &self.keeper {
+            keeper.keep(&stored);
+        }
         self.history.push_back(stored);
         while self.history.len() > keep {
             self.history.pop_front();
