@@ -25,7 +25,7 @@ use natter::network::client;
 use natter::network::interfaces::{AddressKind, LocalAddress};
 
 /// Renders, checks it is a real picture, and saves it for the README when asked.
-fn capture(window: &mut Window, name: &str) -> image::RgbaImage {
+pub(crate) fn capture(window: &mut Window, name: &str) -> image::RgbaImage {
     // No mouse pointer in the middle of the picture.
     window
         .harness
@@ -581,48 +581,4 @@ fn a_file_offer_its_progress_and_the_saved_file_render_as_chat_lines() {
     window.until_shown("Saved as photo.jpg");
     fix_times(&mut window);
     capture(&mut window, "file-saved");
-}
-
-/// Issue 31 §4: the conversation kept from an earlier visit above its "Earlier (…)" line, the
-/// live session below (README's screenshots/history.png).
-#[test]
-fn the_kept_conversation_renders_above_its_earlier_line() {
-    use natter::chat_state::{ChatLine, ChatState, KeptLine, LineKind, LinkState};
-
-    let mut window = Window::sized(820.0, 520.0);
-    let mut chat = ChatState::new("Dana");
-    chat.ever_connected = true;
-    chat.link = LinkState::Online;
-    chat.room = "Lab 3".into();
-    chat.users = ["Dana", "bob", "Yuki"].map(String::from).to_vec();
-    let kept = |id: u64, minute: u32, from: &str, text: &str| KeptLine {
-        time: format!("2026-12-01T16:{minute:02}:00.000Z"),
-        id,
-        from: from.into(),
-        text: text.into(),
-        action: false,
-        with: None,
-    };
-    let now = chrono::Local
-        .with_ymd_and_hms(2026, 12, 3, 9, 30, 0)
-        .unwrap();
-    chat.lines.push(ChatLine::new(
-        now,
-        LineKind::System("Connected to Lab 3 as Dana.".into()),
-    ));
-    chat.lines
-        .push(ChatLine::new(now, LineKind::System("bob joined".into())));
-    chat.add_earlier(vec![
-        kept(11, 2, "bob", "Can someone send me the lab sheet?"),
-        kept(12, 3, "Dana", "It's on the share, folder week 48."),
-        kept(13, 5, "Yuki", "See you Wednesday!"),
-    ]);
-    let earlier = chat.lines.iter().find_map(|l| match &l.kind {
-        LineKind::System(text) if text.starts_with("Earlier (") => Some(text.clone()),
-        _ => None,
-    });
-    assert_eq!(earlier.as_deref(), Some("Earlier (Tuesday 1 December)"));
-    window.harness.state_mut().set_chat(chat);
-    window.until_shown("Earlier (Tuesday 1 December)");
-    capture(&mut window, "history");
 }

@@ -229,3 +229,20 @@ fn after_the_kelvin_line_from_nc_every_io_thread_greets_newcomers_and_relays() {
     // The line was said as typed (the console shows it cleaned, as every message).
     serve.line_with("mallory: /nic\u{212A} bob");
 }
+
+/// A build without the window (`--no-default-features`, as the Windows tests under Wine are
+/// built) still hosts (every other test here), and `natter` alone says how to use it instead
+/// of failing to open a window it does not have.
+#[cfg(not(feature = "window"))]
+#[test]
+fn without_the_window_natter_alone_says_to_use_serve_or_rooms_and_fails() {
+    let output = Command::new(env!("CARGO_BIN_EXE_natter")).output().unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "it exits with a failure: {said}");
+    assert!(
+        said.contains("built without its window")
+            && said.contains("natter serve")
+            && said.contains("natter rooms"),
+        "it says what to use instead: {said}"
+    );
+}

@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Local};
 
 use crate::network::client::ClientEvent;
-use crate::network::protocol::{ChatMessage, LeaveReason, RoomRoles};
+use crate::network::protocol::{ChatMessage, RoomRoles};
 use crate::network::tls::Fingerprint;
 
 mod conversations;
 mod earlier;
 mod files;
 mod line;
+mod presence;
 mod shared_files;
 
 pub use conversations::{ConversationId, ConversationKey, Conversations};
@@ -309,7 +310,7 @@ impl ChatState {
         // We asked for `my_nick`; a taken name comes back as `bob-2`. Said at once, plainly.
         let asked = std::mem::replace(&mut self.my_nick, nick.clone());
         if asked != nick {
-            self.system(taken_notice(&asked, &nick));
+            self.system(presence::taken_notice(&asked, &nick));
         }
         self.room = server.clone();
         self.users = users;
@@ -468,85 +469,6 @@ impl ChatState {
         }
     }
 
-    fn on_joined(&mut self, nick: String, time: &str, unencrypted: bool) {
-        if !self.users.contains(&nick) {
-            self.users.push(nick.clone());
-        }
-        let text = if unencrypted {
-            self.unencrypted.insert(nick.clone());
-            format!("{nick} joined without encryption")
-        } else {
-            self.unencrypted.remove(&nick);
-            format!("{nick} joined")
-        };
-        self.push(parse_time(time), LineKind::System(text));
-        self.tell_conversation(&nick, parse_time(time), format!("{nick} is back."));
-    }
-
-    /// Someone already in the room came back over a link encrypted otherwise than before.
-    fn on_encryption_changed(&mut self, nick: String, unencrypted: bool, time: &str) {
-        let text = if unencrypted {
-            format!("{nick} is now connected without encryption")
-        } else {
-            format!("{nick} is now connected with encryption")
-        };
-        if unencrypted {
-            self.unencrypted.insert(nick);
-        } else {
-            self.unencrypted.remove(&nick);
-        }
-        self.push(parse_time(time), LineKind::System(text));
-    }
-
-    fn on_left(&mut self, nick: String, reason: LeaveReason, detail: &str, time: &str) {
-        self.users.retain(|u| *u != nick);
-        self.unencrypted.remove(&nick);
-        let text = match reason {
-            LeaveReason::Left => format!("{nick} left"),
-            LeaveReason::TimedOut => format!("{nick} left (timed out)"),
-            _ => format!("{nick} left ({detail})"),
-        };
-        self.push(parse_time(time), LineKind::System(text.clone()));
-        self.tell_conversation(
-            &nick,
-            parse_time(time),
-            format!("{text}. Messages written here now reach nobody until {nick} is back."),
-        );
-    }
-
-    fn on_renamed(&mut self, from: &str, to: String, time: &str) {
-        for user in self.users.iter_mut().filter(|u| *u == from) {
-            *user = to.clone();
-        }
-        if self.unencrypted.remove(from) {
-            self.unencrypted.insert(to.clone());
-        }
-        let roles = &mut self.roles;
-        for name in (roles.ops.iter_mut().chain(roles.host.as_mut())).filter(|n| *n == from) {
-            *name = to.clone();
-        }
-        let text = if from == self.my_nick {
-            self.my_nick = to.clone();
-            match self.wanted_nick.take() {
-                Some(wanted) if wanted != to => taken_notice(&wanted, &to),
-                _ => format!("You are now {to}"),
-            }
-        } else {
-            format!("{from} is now {to}")
-        };
-        self.push(parse_time(time), LineKind::System(text.clone()));
-        // The conversation follows the person: its lines and its name take the new nickname.
-        if from != self.my_nick && self.conversations.has(from) {
-            self.conversations.renamed(from, &to);
-            let old = ConversationKey::private(from);
-            for line in self.lines.iter_mut().filter(|line| line.with == old) {
-                line.with = ConversationKey::private(to.clone());
-            }
-            let note = format!("{text}; this conversation follows.");
-            self.tell_conversation(&to, parse_time(time), note);
-        }
-    }
-
     fn on_not_sent(&mut self, local_id: u64, reason: String) {
         if let Some(index) = self.pending.remove(&local_id)
             && let Some(LineKind::Message { delivery, .. }) =
@@ -615,11 +537,6 @@ fn parse_time(rfc3339: &str) -> DateTime<Local> {
     DateTime::parse_from_rfc3339(rfc3339)
         .map(|t| t.with_timezone(&Local))
         .unwrap_or_else(|_| Local::now())
-}
-
-/// The host gave us another name than we asked for.
-fn taken_notice(asked: &str, given: &str) -> String {
-    format!("The name {asked} was taken; you are {given}.")
 }
 
 #[cfg(test)]

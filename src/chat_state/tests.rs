@@ -1,5 +1,6 @@
 //! Tests of the chat's state: what each event does to the lines, the list and the marks.
 use super::*;
+use crate::network::protocol::LeaveReason;
 
 /// The link back, the session resumed and nothing missed.
 fn back_online() -> ClientEvent {
