@@ -86,10 +86,8 @@ pub fn save_new(dir: &Path, name: &str, contents: &str) -> io::Result<PathBuf> {
 /// Options that create a new file readable by the person only (0600 on Unix), as downloads
 /// are: a chat log is as private as what was sent. Never opens a file that is already there.
 pub fn private_new_file() -> std::fs::OpenOptions {
-    let mut options = std::fs::OpenOptions::new();
+    let mut options = crate::network::owner_only::file_options();
     options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options
 }
 

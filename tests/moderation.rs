@@ -63,6 +63,17 @@ fn roles(peer: &RawPeer) -> RoomRoles {
     })
 }
 
+/// Reads `roles` frames until one satisfies `wanted` (earlier ones may still be queued: every
+/// change of roles is sent to everyone).
+fn roles_until(peer: &RawPeer, wanted: impl Fn(&RoomRoles) -> bool) -> RoomRoles {
+    loop {
+        let roles = roles(peer);
+        if wanted(&roles) {
+            return roles;
+        }
+    }
+}
+
 fn notice(peer: &RawPeer) -> ModNotice {
     peer.frame_where(|frame| match frame {
         ServerFrame::Moderation(notice) => Some(notice),
@@ -483,7 +494,8 @@ fn a_co_host_has_the_tools_but_not_over_the_host_or_other_co_hosts_and_members_h
     dana.send(&ClientFrame::Moderate(ModCommand::Op {
         nick: "zed".into(),
     }));
-    roles(&zed);
+    // zed still has the roles frame from when bob was made co-host queued: wait for its own.
+    roles_until(&zed, |roles| roles.you == Role::Op);
     assert_eq!(
         refused(
             &mut bob,

@@ -371,19 +371,12 @@ fn make_folder(path: &Path) -> io::Result<()> {
     let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(());
     };
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(folder)
+    super::owner_only::folder_builder().create(folder)
 }
 
 /// Open options that make a file readable and writable by its owner only.
 fn owner_only() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
+    super::owner_only::file_options()
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod interfaces;
 pub mod io_words;
 pub mod journal;
 pub mod lookalike;
+pub mod owner_only;
 pub mod panics;
 pub mod plain;
 pub mod protocol;

@@ -288,11 +288,16 @@ impl RawPeer {
     pub fn assert_error(&mut self, code: ErrorCode) -> String {
         let mut seen = Vec::new();
         loop {
-            let Some(line) = self.line() else {
-                panic!(
+            let line = match self.lines.recv_timeout(WAIT) {
+                Ok(Seen::Line(line)) => line,
+                Ok(Seen::Closed) | Err(RecvTimeoutError::Disconnected) => panic!(
                     "{}: closed without an error {code:?}; got {seen:?}",
                     self.nick
-                );
+                ),
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "{}: no error {code:?} within {WAIT:?}; got {seen:?}",
+                    self.nick
+                ),
             };
             let frame: ServerFrame = decode(&line).unwrap_or_else(|e| {
                 panic!("{}: {e}: {:?}", self.nick, String::from_utf8_lossy(&line))

@@ -253,12 +253,10 @@ fn create_temp(dir: &Path, name: &str) -> Result<(File, TempPath), FileError> {
 }
 
 fn new_file_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
     // Readable by the person only: other accounts on the machine have no business reading
     // what someone sent them. The finished file keeps this mode.
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut options = crate::network::owner_only::file_options();
+    options.write(true).create_new(true);
     options
 }
 

@@ -155,11 +155,7 @@ impl fmt::Debug for Identity {
 /// under a temporary name and linked into place (a link never replaces a file).
 fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(folder)?;
+        crate::network::owner_only::folder_builder().create(folder)?;
     }
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(format!(".{}.new", std::process::id()));
@@ -179,11 +175,10 @@ fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
 
 /// Creates `path` (owner-only) and writes it; removes it again if writing fails.
 fn write_exclusive(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
+    let mut file = crate::network::owner_only::file_options()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
     let written = file.write_all(contents).and_then(|()| file.sync_all());
     if written.is_err() {
         drop(file);
