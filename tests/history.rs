@@ -10,7 +10,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 
 use common::{RawPeer, start_server, test_config};
-use natter::network::protocol::{ChatMessage, ServerFrame};
+use natter::network::protocol::ChatMessage;
 use natter::network::server::{ServerConfig, ServerHandle};
 
 fn config_keeping(file: &Path) -> ServerConfig {
@@ -181,6 +181,7 @@ fn a_corrupt_history_file_costs_only_its_bad_lines_and_the_host_goes_on_keeping(
 #[test]
 fn natter_serve_with_history_file_gives_a_late_joiner_the_lines_from_before_its_restart() {
     use common::ServeProcess;
+    use natter::network::protocol::ServerFrame;
     let (_dir, file) = history_file();
     let file_arg = file.to_str().unwrap();
     let first = ServeProcess::start(&["--history-file", file_arg]);
