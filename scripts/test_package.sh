@@ -163,7 +163,7 @@ grep -q "\.rsrc" <<<"$sections" || fail "natter.exe has no resources (icon)"
 step "natter.exe under Wine: --version, serve greets a Linux peer"
 wine_started=$SECONDS
 # Wine 8 keeps no AppUserModelID (a stub), but its trace shows the one natter.exe sets.
-WINEDEBUG=fixme+shcore bash scripts/wine/run.sh "$exe" --version >"$work/version.txt" 2>&1 || true
+WINEDEBUG=-all,fixme+shcore bash scripts/wine/run.sh "$exe" --version >"$work/version.txt" 2>&1 || true
 grep -v ':fixme:' "$work/version.txt" || true
 file_has "$work/version.txt" "natter $version" || fail "natter.exe --version printed nothing under Wine"
 file_has "$work/version.txt" 'SetCurrentProcessExplicitAppUserModelID L"io.github.natter.Natter"' ||
