@@ -36,6 +36,13 @@ pub mod trust;
 pub mod ui;
 #[cfg(windows)]
 pub mod windows_console;
+#[cfg(windows)]
+pub mod windows_identity;
+
+/// Natter's application id: the desktop entry's and metainfo's name on Linux
+/// (`packaging/linux/`), the AppUserModelID on Windows (its window, Start-menu shortcuts and
+/// toasts: `windows_identity`, `packaging/windows/natter.nsi`).
+pub const APP_ID: &str = "io.github.natter.Natter";
 
 /// The window icon (the packages install it too: `packaging/`).
 pub const ICON_PNG: &[u8] = include_bytes!("../assets/natter.png");

@@ -268,6 +268,12 @@ fn main() -> ExitCode {
     natter::network::panics::install_hook();
     // RUST_LOG=debug: connections, handshakes, refusals and transfers on stderr.
     natter::logging::init_from_env();
+    // Before any window exists: its taskbar button, the Start-menu shortcuts and its toasts
+    // are then one app, Natter (not "Windows PowerShell").
+    #[cfg(windows)]
+    if let Err(e) = natter::windows_identity::adopt(natter::APP_ID) {
+        log::warn!("could not set Natter's AppUserModelID: {e}");
+    }
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(args)) => {
@@ -296,6 +302,11 @@ fn main() -> ExitCode {
         }
         #[cfg(feature = "window")]
         None => {
+            // Windows drops toasts from an unregistered id (the zip has no installer to do it).
+            #[cfg(windows)]
+            if let Err(e) = natter::windows_identity::register_for_toasts(natter::APP_ID) {
+                log::warn!("could not register Natter for notifications: {e}");
+            }
             let discovery = (!cli.no_announce).then(Reach::lan);
             let startup = cli.startup();
             match natter::app::run_window(startup, discovery) {

@@ -3,7 +3,7 @@
 //! Center on macOS.
 //!
 //! Owns the `natter-notify` thread (every call to the service, which may block, happens there;
-//! the window only queues) and, on freedesktop desktops, one `natter-notify-wait` thread per
+//! the window only queues) and, on freedesktop desktops and Windows, one `natter-notify-wait` thread per
 //! notification shown, waiting for it to be clicked. Reports clicks and "not available"
 //! (with the reason) as [`NotifyEvent`]s through a channel and the wake-up.
 
@@ -176,8 +176,53 @@ fn wait_for_click(
         });
 }
 
-/// Windows and macOS: shown by the system; clicking it brings the app forward on its own.
-#[cfg(not(all(unix, not(target_os = "macos"))))]
+/// What Windows is given: a toast under Natter's AppUserModelID ([`crate::APP_ID`], the one
+/// `main` adopted for the process and registered for toasts: `windows_identity`), not
+/// PowerShell's, which notify-rust borrows when none is set.
+#[cfg(windows)]
+pub(crate) fn toast(notification: &Notification) -> notify_rust::Notification {
+    notify_rust::Notification::new()
+        .appname("Natter")
+        .app_id(crate::APP_ID)
+        .summary(&notification.title)
+        .body(&notification.body)
+        .finalize()
+}
+
+/// Windows: a click on the toast (while Natter runs, Windows tells the process that showed
+/// it) brings the window forward onto its conversation, as on Linux. The
+/// `natter-notify-wait` thread is detached for the reason given at `wait_for_click` there.
+#[cfg(windows)]
+fn show(
+    notification: &Notification,
+    events: &Sender<NotifyEvent>,
+    wake: &WakeUp,
+) -> Result<(), String> {
+    use notify_rust::NotificationResponse;
+    let handle = toast(notification)
+        .show()
+        .map_err(|e| format!("Desktop notifications are not available: {e}."))?;
+    let conversation = notification.conversation.clone();
+    let events = events.clone();
+    let wake = wake.clone();
+    let _detached = thread::Builder::new()
+        .name("natter-notify-wait".into())
+        .spawn(move || {
+            let _ = handle.wait_for_response(|response: &NotificationResponse| {
+                if matches!(
+                    response,
+                    NotificationResponse::Default | NotificationResponse::Action(_)
+                ) {
+                    let _ = events.send(NotifyEvent::Clicked(conversation));
+                    wake();
+                }
+            });
+        });
+    Ok(())
+}
+
+/// macOS: shown by the system; clicking it brings the app forward on its own.
+#[cfg(target_os = "macos")]
 fn show(
     notification: &Notification,
     _events: &Sender<NotifyEvent>,

@@ -18,6 +18,9 @@ use crate::chat_state::ConversationKey;
 use crate::network::lock;
 #[cfg(feature = "window")]
 pub use desktop::DesktopSink;
+// The Windows identity's test checks the toast's app id.
+#[cfg(all(windows, test))]
+pub(crate) use desktop::toast;
 
 /// Notifications shown in any one second; more in that second are collapsed into one.
 pub const MAX_PER_SECOND: u32 = 3;
