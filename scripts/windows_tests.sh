@@ -10,7 +10,7 @@
 #
 # Run under Wine (the Windows code paths: sockets through mio's AFD polls, timeouts, file names and
 # renames, the configuration folder, `natter.exe serve` as a child process):
-#   the unit tests; of tests/net.rs the modules server, client, client_redial, tls, tls_host,
+#   the unit tests but the window's; of tests/net.rs the modules server, client, client_redial, tls, tls_host,
 #   files, files_wire, serve, discovery (loopback only)
 # Not run under Wine, and why:
 #   tests/gui.rs (ui*, idle, stop_hosting, screenshots, phone), the frame bench, and the
@@ -33,7 +33,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # ---- What runs under Wine: the one place to change when the test crates change. ----------
-# The unit tests (all of them) and, of the network test crate (tests/net.rs), the modules
+# The unit tests (all but the window's) and, of the network test crate (tests/net.rs), the modules
 # below, run under Wine. A module path is a test-name filter, so `client::` is not
 # `client_redial::`: name each.
 filters=(server:: client:: client_redial:: tls:: tls_host:: files:: files_wire:: serve:: discovery::)
