@@ -55,14 +55,20 @@ fn open_menu(window: &mut Window, nick: &str) {
     window.harness.run_steps(2);
 }
 
-#[test]
-fn the_hosts_user_list_menu_mutes_a_member_who_is_told_when_it_ends() {
+/// Dana's window hosting, once its own link is the room's host (its token was taken).
+fn hosting_dana() -> (Window, String) {
     let (mut dana, address) = Window::host("dana");
     dana.until("the window's link is the host", |h| {
         h.state()
             .chat()
             .is_some_and(|c| c.roles.you == natter::network::protocol::Role::Host)
     });
+    (dana, address)
+}
+
+#[test]
+fn the_hosts_user_list_menu_mutes_a_member_who_is_told_when_it_ends() {
+    let (mut dana, address) = hosting_dana();
     let bob = member(&address, "bob", 2);
     dana.until_shown("Online (2)");
     assert_eq!(
@@ -97,12 +103,7 @@ fn the_hosts_user_list_menu_mutes_a_member_who_is_told_when_it_ends() {
 
 #[test]
 fn commands_typed_in_the_window_run_the_room_and_co_hosts_are_marked_and_get_the_menu() {
-    let (mut dana, address) = Window::host("dana");
-    dana.until("the window's link is the host", |h| {
-        h.state()
-            .chat()
-            .is_some_and(|c| c.roles.you == natter::network::protocol::Role::Host)
-    });
+    let (mut dana, address) = hosting_dana();
     let mut bob = Window::join("bob", &address);
     let carol = member(&address, "carol", 3);
     dana.until_shown("Online (3)");
@@ -158,38 +159,9 @@ fn commands_typed_in_the_window_run_the_room_and_co_hosts_are_marked_and_get_the
     dana.until_shown("Type /lecture on|off");
 }
 
-/// Renders the window and checks it is a real picture; with `NATTER_SCREENSHOTS` set, saves
-/// it to `screenshots/NAME.png` for the README (`NATTER_SCREENSHOT_DIR`: there instead).
-fn capture(window: &mut Window, name: &str) {
-    // No mouse pointer in the middle of the picture.
-    window
-        .harness
-        .input_mut()
-        .events
-        .push(egui::Event::PointerGone);
-    window.harness.run_steps(3);
-    let image = window.harness.render().expect("software rendering works");
-    let colours: std::collections::HashSet<[u8; 4]> = image.pixels().map(|p| p.0).collect();
-    assert!(colours.len() > 50, "{name}: only {} colours", colours.len());
-    if std::env::var_os("NATTER_SCREENSHOTS").is_some() {
-        let path = format!("{}/screenshots/{name}.png", env!("CARGO_MANIFEST_DIR"));
-        image.save(&path).unwrap();
-    }
-    if let Some(dir) = std::env::var_os("NATTER_SCREENSHOT_DIR") {
-        image
-            .save(std::path::Path::new(&dir).join(format!("{name}.png")))
-            .unwrap();
-    }
-}
-
 #[test]
 fn screenshots_of_the_user_list_menu_and_of_a_muted_member_show_them() {
-    let (mut dana, address) = Window::host("dana");
-    dana.until("the window's link is the host", |h| {
-        h.state()
-            .chat()
-            .is_some_and(|c| c.roles.you == natter::network::protocol::Role::Host)
-    });
+    let (mut dana, address) = hosting_dana();
     let mut bob = Window::join("bob", &address);
     let _carol = member(&address, "carol", 3);
     dana.until_shown("Online (3)");
@@ -203,22 +175,17 @@ fn screenshots_of_the_user_list_menu_and_of_a_muted_member_show_them() {
             .query_by_role_and_label(Role::Button, "Mute 10 min")
             .is_some()
     );
-    capture(&mut dana, "moderation-menu");
+    crate::screenshots::capture(&mut dana, "moderation-menu");
     dana.click("Mute 10 min");
     bob.until_shown("dana muted you for 10 minutes; it ends at ");
     bob.say("can anyone hear me?");
     bob.until_shown("You are muted until");
-    capture(&mut bob, "muted-member");
+    crate::screenshots::capture(&mut bob, "muted-member");
 }
 
 #[test]
 fn a_kicked_window_says_why_and_stops_trying_until_asked() {
-    let (mut dana, address) = Window::host("dana");
-    dana.until("the window's link is the host", |h| {
-        h.state()
-            .chat()
-            .is_some_and(|c| c.roles.you == natter::network::protocol::Role::Host)
-    });
+    let (mut dana, address) = hosting_dana();
     let mut bob = Window::join("bob", &address);
     dana.until_shown("Online (2)");
     dana.say("/kick bob see you tomorrow");
