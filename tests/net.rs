@@ -30,6 +30,7 @@ mod presence;
 mod private;
 mod rate_limits;
 mod refusals;
+mod resume_grace;
 mod resume_lists;
 mod serve;
 mod server;

@@ -34,6 +34,9 @@ pub fn test_config() -> ServerConfig {
             burst: 100_000.0,
             per_second: 100_000.0,
         },
+        // A dropped link is announced as left at once, as most tests wait for that leave;
+        // tests/resume_grace.rs holds it for a grace of its own.
+        member_grace: Duration::ZERO,
         // A key of its own, as the window and `natter serve` have one: links are encrypted.
         ..ServerConfig::default()
             .with_new_identity()

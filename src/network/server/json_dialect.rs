@@ -110,6 +110,7 @@ impl Handler {
             }
             ClientFrame::Pong {} => None,
             ClientFrame::Bye {} => {
+                self.said_goodbye = true;
                 self.files_left();
                 Some(End::new(LeaveReason::Left, "said goodbye"))
             }
@@ -205,8 +206,9 @@ impl Handler {
         let state = Arc::clone(&self.state);
         let mut room = lock(&state.room);
         // A session coming back takes over from its own old connection, which may not have
-        // noticed the drop yet; the room sees no leave and no join, so the stay keeps its
-        // nickname and its place in the list whatever name this hello asks for.
+        // noticed the drop yet, or from its stay held since the drop (see `away`); the room
+        // sees no leave and no join, so the stay keeps its nickname and its place in the list
+        // whatever name this hello asks for.
         let replaced = resume
             .as_ref()
             .and_then(|r| take_member(&mut room, &r.session));

@@ -14,6 +14,7 @@
 //! - `room`: members, history, nickname uniqueness, broadcasting;
 //! - `rate`: token buckets: each member's budget, and new connections per address;
 //! - `session`: session tokens and which ones this run issued;
+//! - `away`: members whose link dropped, held in the room for their resume's grace;
 //! - `io_thread` / `conn_io`: the fixed few threads that own every connection, both directions;
 //! - `outbox`: each connection's bounded outgoing queue, and the room's pressure;
 //! - `presence`: joins and leaves, gathered when they come in a burst;
@@ -29,6 +30,7 @@
 //! others after `hold_grace`, and a full queue or a write stalled past the deadline drops it
 //! alone.
 
+mod away;
 mod config;
 mod conn_io;
 mod connection;
