@@ -8,6 +8,7 @@ pub mod app_window;
 pub mod lab;
 pub mod processes;
 pub mod tls_peer;
+pub mod xvfb;
 
 // Each test crate uses some of these; the others would be unused imports there.
 #[allow(unused_imports)]
