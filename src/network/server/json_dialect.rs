@@ -227,6 +227,11 @@ impl Handler {
         let place = replaced.as_ref().map(|(position, _)| *position);
         self.accept(&room, &nick, place, resume.as_ref(), fresh_token);
         self.enter_room(&mut room, &nick, replaced.is_none());
+        if replaced.is_none()
+            && let Some(newcomer) = room.members.last()
+        {
+            super::file_relay::show_open_offers(&room, newcomer);
+        }
         if let Some(position) = place
             && let Some(member) = room.members.pop()
         {
