@@ -5,7 +5,8 @@
 # tests/lab.rs), Python for running PROTOCOL.md's Python client (tests/tls.rs), and dbus
 # (dbus-daemon: the private session bus of tests/notify_dbus.rs), and chromium with Playwright
 # for Python (the browser tests, tests/browser.rs: Playwright drives Debian's chromium; it never
-# downloads a browser). Idempotent: installs only
+# downloads a browser), and at-spi2-core with Debian's python3-pyatspi (the screen-reader test,
+# tests/screen_reader.rs, reads the real window over AT-SPI). Idempotent: installs only
 # what is missing. Needs root; scripts/check.sh calls it (through sudo when you are not root),
 # so you rarely run it yourself.
 set -euo pipefail
@@ -17,6 +18,7 @@ packages=(
   python3 python3-pip
   dbus
   chromium
+  at-spi2-core python3-pyatspi
 )
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
   echo "Not a Debian/Ubuntu machine: install Mesa (Vulkan or GL) and Xvfb yourself;" \

@@ -11,6 +11,7 @@ mod common;
 
 mod idle;
 mod phone;
+mod screen_reader;
 mod screenshots;
 mod stop_hosting;
 mod ui;

@@ -292,3 +292,99 @@ fn after_a_stop_save_is_offered_again_exactly_when_the_network_says_the_offer_is
     window.until_shown("dana: the file changed while it was sent.");
     assert!(has_button(&window, "Save"));
 }
+
+/// Issue 29 §3: while the host is away a save under way reads "waiting for the host", not a
+/// speed and time left from before; after the host restarted (a new session) it waits for the
+/// sender to offer the file again, then goes on; a stopped one offered again can be saved.
+#[test]
+fn a_save_under_way_waits_for_the_host_while_it_is_away_and_for_the_sender_after_a_restart() {
+    let (mut window, id) = chat_with_offer();
+    window.until_shown("dana offers photo.jpg (2.0 MB)");
+    let bar = |window: &Window, label: &str| {
+        window
+            .harness
+            .query_by_role_and_label(Role::ProgressIndicator, label)
+            .is_some()
+    };
+    let apply = |window: &mut Window, event: ClientEvent| {
+        window.harness.state_mut().chat_mut().unwrap().apply(event);
+        window.harness.run_steps(2);
+    };
+    window
+        .harness
+        .state_mut()
+        .chat_mut()
+        .unwrap()
+        .files
+        .saving(id);
+    let progress = |done: u64, bytes_per_sec: u64| ClientEvent::FileProgress {
+        id: id.into(),
+        peer: None,
+        done,
+        total: 2_000_000,
+        bytes_per_sec,
+    };
+    apply(&mut window, progress(680_000, 1_200_000));
+    assert!(bar(&window, "34% · 1.2 MB/s · about 2 s left"));
+
+    apply(
+        &mut window,
+        ClientEvent::LinkLost {
+            error: natter::network::client::ClientError::HostStopped,
+            attempt: 0,
+            retry_in: std::time::Duration::from_secs(1),
+        },
+    );
+    assert!(bar(&window, "34% · waiting for the host"));
+    assert!(has_button(&window, "Cancel"), "it can still be stopped");
+
+    apply(
+        &mut window,
+        ClientEvent::Connected {
+            nick: "alice".into(),
+            server: "Lab".into(),
+            welcome: String::new(),
+            users: vec!["alice".into(), "dana".into()],
+            unencrypted: Vec::new(),
+            resumed: false,
+            history_complete: true,
+            history: 0,
+        },
+    );
+    assert!(bar(
+        &window,
+        "34% · the host restarted; waiting for dana to offer it again"
+    ));
+    assert!(!has_button(&window, "Save"));
+
+    let offer = window.app().chat().unwrap().files.get(id).unwrap().clone();
+    let reoffer = ClientEvent::FileOffered {
+        offer: FileOffer {
+            id: id.into(),
+            from: offer.from,
+            name: offer.name,
+            size: 2_000_000,
+            sha256: "0".repeat(64),
+            time: "2026-12-02T09:31:00.000Z".into(),
+            to: None,
+        },
+        ours: false,
+    };
+    apply(&mut window, reoffer.clone());
+    apply(&mut window, progress(1_000_000, 900_000));
+    assert!(bar(&window, "50% · 900.0 kB/s · about 2 s left"));
+
+    // Stopped for good, then offered again: Save is there again.
+    apply(
+        &mut window,
+        ClientEvent::FileStopped {
+            id: id.into(),
+            peer: None,
+            reason: "The other side's link dropped and did not come back.".into(),
+            offer_open: false,
+        },
+    );
+    assert!(!has_button(&window, "Save"));
+    apply(&mut window, reoffer);
+    assert!(has_button(&window, "Save"));
+}

@@ -253,3 +253,65 @@ fn a_websocket_member_that_stops_reading_is_dropped_once_its_queue_fills() {
     assert_eq!(reason, LeaveReason::Dropped);
     assert!(detail.contains("stopped reading"), "{detail}");
 }
+
+/// A browser joins as `nick`, resuming `resume` (a session token) if given; returns the socket
+/// and the `accepted` frame.
+fn join_resuming(
+    addr: SocketAddr,
+    nick: &str,
+    resume: Option<&str>,
+) -> (WebSocket<TcpStream>, ServerFrame) {
+    let mut socket = websocket(addr, Some(&format!("http://{addr}"))).unwrap();
+    assert!(matches!(frame(&mut socket), ServerFrame::Welcome { .. }));
+    let resume = resume.map_or(String::new(), |session| {
+        format!(r#","resume":{{"session":"{session}","last_id":0}}"#)
+    });
+    send(
+        &mut socket,
+        &format!(r#"{{"type":"hello","version":1,"nick":"{nick}"{resume}}}"#),
+    );
+    let accepted = frame_where(&mut socket, |f| {
+        matches!(f, ServerFrame::Accepted { .. }).then_some(f)
+    });
+    (socket, accepted)
+}
+
+#[test]
+fn a_websocket_member_resuming_within_the_grace_is_not_seen_to_leave_and_a_close_frame_is_a_leave_at_once()
+ {
+    let server = start_server(ServerConfig {
+        member_grace: WAIT * 6,
+        ..test_config()
+    });
+    let addr = server.local_addr();
+    let (mut bob, _) = RawPeer::join(addr, "bob");
+    let (mut page, accepted) = join_resuming(addr, "eve", None);
+    let ServerFrame::Accepted { session, .. } = accepted else {
+        unreachable!()
+    };
+    bob.frame_where(|f| matches!(f, ServerFrame::Join { nick, .. } if nick == "eve").then_some(()));
+
+    // The browser's link breaks (no close frame): the host closes its side once it noticed.
+    page.get_mut().shutdown(std::net::Shutdown::Write).unwrap();
+    while page.read().is_ok() {}
+    let (mut page, accepted) = join_resuming(addr, "eve", Some(&session));
+    assert!(
+        matches!(&accepted, ServerFrame::Accepted { resumed: true, nick, .. } if nick == "eve"),
+        "{accepted:?}"
+    );
+    bob.say("after the resume", "b1");
+    let seen = bob.frame_where(|f| match f {
+        ServerFrame::Join { nick, .. } | ServerFrame::Leave { nick, .. } => Some(nick),
+        ServerFrame::Chat(m) if m.text == "after the resume" => Some(String::new()),
+        _ => None,
+    });
+    assert_eq!(seen, "", "bob read a join or leave of {seen}");
+
+    // Closing the page sends a close frame: it will not resume, so the leave is not held.
+    page.close(None).unwrap();
+    let detail = bob.frame_where(|f| match f {
+        ServerFrame::Leave { nick, detail, .. } if nick == "eve" => Some(detail),
+        _ => None,
+    });
+    assert_eq!(detail, "closed the connection");
+}

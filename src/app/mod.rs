@@ -15,6 +15,7 @@
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -129,6 +130,8 @@ pub struct NatterApp {
     /// frames.
     view: ChatView,
     focused: bool,
+    /// `focused`, for the network's wake-up (see [`WAKE_DELAY_UNFOCUSED`]).
+    looked_at: Arc<AtomicBool>,
     /// egui's clock at the last key, click or pointer move: the text cursor blinks only
     /// for a while after it (see `settle_cursor`).
     last_input_at: f64,
@@ -137,11 +140,30 @@ pub struct NatterApp {
     background: Vec<JoinHandle<()>>,
 }
 
+/// How soon the window draws after news from the network. Not zero: egui answers
+/// `request_repaint()` with two frames (the second "to let things settle"), and on a software
+/// renderer each frame of a busy chat is most of the cost; any delay asks for one frame, and
+/// wakes within it share it. Measured with scripts/measure_window.sh: ten messages a second
+/// drew 195 frames for 100 messages before (issue 29, "light").
+const WAKE_DELAY: Duration = Duration::from_millis(1);
+/// The same while another window has the focus: news within it shares one frame, so a window
+/// nobody looks at draws no more than one looked at (each message also changes its title's
+/// count, which costs a frame of its own). A quarter of a second late is not seen there.
+const WAKE_DELAY_UNFOCUSED: Duration = Duration::from_millis(250);
+
 impl NatterApp {
     /// Builds the app from eframe's creation context: fonts, stored settings, theme.
     pub fn new(cc: &eframe::CreationContext<'_>) -> Self {
         let ctx = cc.egui_ctx.clone();
-        Self::with_wake(cc, Arc::new(move || ctx.request_repaint()))
+        let looked_at = Arc::new(AtomicBool::new(true));
+        let wake_looked_at = Arc::clone(&looked_at);
+        let wake = move || match wake_looked_at.load(Ordering::Relaxed) {
+            true => ctx.request_repaint_after(WAKE_DELAY),
+            false => ctx.request_repaint_after(WAKE_DELAY_UNFOCUSED),
+        };
+        let mut app = Self::with_wake(cc, Arc::new(wake));
+        app.looked_at = looked_at;
+        app
     }
 
     /// Like [`NatterApp::new`] with a wake-up of the caller's choosing; UI tests pass one that
@@ -178,6 +200,7 @@ impl NatterApp {
             kept: Kept::default(),
             view: ChatView::default(),
             focused: true,
+            looked_at: Arc::new(AtomicBool::new(true)),
             last_input_at: 0.0,
             wake,
             background: Vec::new(),
@@ -206,6 +229,7 @@ impl NatterApp {
             self.settings.log_dir = Some(folder);
         }
         self.focused = ctx.input(|i| i.focused);
+        self.looked_at.store(self.focused, Ordering::Relaxed);
         if let Some(rect) = ctx.input(|i| i.viewport().inner_rect) {
             self.settings.window_size = Some([rect.width(), rect.height()]);
         }
@@ -252,10 +276,14 @@ impl NatterApp {
         let hosting = self.hosting.is_hosting();
         self.connect.follow(&news, hosting, &mut self.settings);
         if news.unseen > 0 {
+            // Once, when the first unread message comes: the desktop keeps the window marked
+            // until it is looked at, and each command costs the window another frame.
+            if self.notifications.unread() == 0 {
+                ctx.send_viewport_cmd(ViewportCommand::RequestUserAttention(
+                    egui::UserAttentionType::Informational,
+                ));
+            }
             self.notifications.unseen(news.unseen);
-            ctx.send_viewport_cmd(ViewportCommand::RequestUserAttention(
-                egui::UserAttentionType::Informational,
-            ));
         }
         self.notify_arrivals(&news.arrived);
         if news.ended_before_connecting {
@@ -473,6 +501,17 @@ impl eframe::App for NatterApp {
         self.draw(ui, &mut actions);
         for action in actions {
             self.apply(action);
+        }
+        // One line per pass, for scripts/measure_window.sh (RUST_LOG=natter::frames=trace): how
+        // many frames one message costs, and how many passes were measured again and never
+        // shown (a discarded pass lays out but paints nothing). Nothing is formatted unless
+        // asked for.
+        let ctx = ui.ctx();
+        match ctx.will_discard() {
+            true => {
+                log::trace!(target: "natter::frames", "pass {} discarded", ctx.cumulative_pass_nr())
+            }
+            false => log::trace!(target: "natter::frames", "frame {}", ctx.cumulative_pass_nr()),
         }
     }
 

@@ -157,6 +157,7 @@ fn open_window(
     let options = eframe::NativeOptions {
         viewport,
         renderer: renderer.eframe(),
+        wgpu_options: wgpu_options(),
         ..Default::default()
     };
     let opened = Arc::clone(opened);
@@ -177,6 +178,21 @@ fn open_window(
             Ok(Box::new(app))
         }),
     )
+}
+
+/// wgpu with its native APIs only (Vulkan, Metal, DirectX 12), unless `WGPU_BACKEND` names
+/// others: where none works, glow draws instead (see [`Renderer::to_try`]), so wgpu's own
+/// OpenGL backend would only be probed for nothing, loading the system's OpenGL driver beside
+/// Vulkan's (6 MB resident on Mesa's software renderer, scripts/measure_window.sh).
+fn wgpu_options() -> eframe::egui_wgpu::WgpuConfiguration {
+    use eframe::egui_wgpu::{WgpuConfiguration, WgpuSetup, wgpu};
+    let mut config = WgpuConfiguration::default();
+    if let WgpuSetup::CreateNew(setup) = &mut config.wgpu_setup
+        && wgpu::Backends::from_env().is_none()
+    {
+        setup.instance_descriptor.backends = wgpu::Backends::PRIMARY;
+    }
+    config
 }
 
 /// The renderer and, for wgpu, the graphics API and adapter it found.

@@ -340,6 +340,7 @@ impl ChatState {
 
     /// Back after a lost link: what is being re-sent and whether anything was missed.
     fn on_reconnected(&mut self, resumed: bool, history_complete: bool) {
+        self.files.host_back(resumed);
         let pending = self.pending.len();
         let mut text = "Reconnected.".to_string();
         if pending > 0 {
@@ -481,6 +482,7 @@ impl ChatState {
     /// The link is down, or one more attempt failed. Only the first says so in the chat;
     /// later ones update the status line in place.
     fn on_link_lost(&mut self, error: &impl std::fmt::Display, attempt: u32, retry_in: Duration) {
+        self.files.host_away();
         if !matches!(self.link, LinkState::Reconnecting { .. }) {
             self.system(format!("{error} Reconnecting…"));
         }

@@ -46,6 +46,18 @@ impl Progress {
         }
         text
     }
+
+    /// [`Progress::text`], or "34% · waiting for the host" while it `waiting`: a speed and
+    /// time left from before would be a guess at best.
+    pub fn text_waiting(&self, waiting: Option<&str>) -> String {
+        match waiting {
+            Some(why) => {
+                let percent = (self.fraction() * 100.0).floor() as u32;
+                format!("{percent}% · {why}")
+            }
+            None => self.text(),
+        }
+    }
 }
 
 /// "1.2 MB/s".
@@ -131,6 +143,10 @@ pub struct SharedFile {
     pub side: Side,
     /// A problem opening the saved file or its folder, shown on the line.
     pub note: Option<String>,
+    /// Why a transfer under way does not move, shown instead of its speed: "waiting for the
+    /// host" while the link is down; after a host restart, waiting for the sender to offer it
+    /// again. Cleared when it moves (or stops).
+    pub waiting: Option<String>,
 }
 
 impl SharedFile {
@@ -150,6 +166,16 @@ impl SharedFile {
                 None => format!("You offer {}{size}", self.name),
             },
             Side::Incoming { .. } => format!("{} offers {}{size}", self.from, self.name),
+        }
+    }
+
+    /// Whether data of it is on its way: ours to someone, or someone's to us.
+    fn under_way(&self) -> bool {
+        match &self.side {
+            Side::Incoming { state } => matches!(state, Incoming::Saving(_)),
+            Side::Outgoing { receivers, .. } => receivers
+                .iter()
+                .any(|(_, r)| matches!(r, Receiver::Receiving(_))),
         }
     }
 
@@ -203,6 +229,7 @@ impl SharedFiles {
                 receivers: Vec::new(),
             },
             note: None,
+            waiting: None,
         };
         self.files.insert(id.clone(), transfer);
         Change::New(id)
@@ -213,10 +240,21 @@ impl SharedFiles {
         if let Some(known) = self.files.get_mut(&offer.id) {
             known.size = Some(offer.size);
             known.name = offer.name;
-            if let Side::Outgoing { state, .. } = &mut known.side
-                && *state == Outgoing::Preparing
-            {
-                *state = Outgoing::Offered;
+            match &mut known.side {
+                Side::Outgoing { state, .. } if *state == Outgoing::Preparing => {
+                    *state = Outgoing::Offered;
+                }
+                // Offered again (after a host restart): a stopped one may be saved again, and
+                // one kept half-saved goes on (the network asks for the rest).
+                Side::Incoming { state } => match state {
+                    Incoming::Stopped { .. } => *state = Incoming::Offered,
+                    Incoming::Saving(progress) => {
+                        progress.bytes_per_sec = 0;
+                        known.waiting = None;
+                    }
+                    _ => {}
+                },
+                Side::Outgoing { .. } => {}
             }
             return Change::Updated(offer.id);
         }
@@ -237,6 +275,7 @@ impl SharedFiles {
             to: offer.to,
             side,
             note: None,
+            waiting: None,
         };
         self.files.insert(offer.id.clone(), transfer);
         Change::New(offer.id)
@@ -269,6 +308,7 @@ impl SharedFiles {
         let Some(transfer) = self.files.get_mut(id) else {
             return;
         };
+        transfer.waiting = None;
         match (&mut transfer.side, peer) {
             (Side::Incoming { state, .. }, None) => {
                 if matches!(state, Incoming::Saving(_)) {
@@ -308,6 +348,7 @@ impl SharedFiles {
         let Some(transfer) = self.files.get_mut(id) else {
             return Change::Nothing;
         };
+        transfer.waiting = None;
         match (&mut transfer.side, peer) {
             (Side::Outgoing { receivers, .. }, Some(peer)) => {
                 set_receiver(receivers, peer, Receiver::Stopped(reason));
@@ -316,6 +357,50 @@ impl SharedFiles {
             (Side::Incoming { state }, _) => *state = Incoming::Stopped { reason, offer_open },
         }
         Change::Updated(id.to_string())
+    }
+
+    /// The link to the host is down: every transfer under way waits for it (it cannot move,
+    /// and a speed from before would mislead).
+    pub fn host_away(&mut self) {
+        for transfer in self.files.values_mut() {
+            if transfer.under_way() {
+                transfer.waiting = Some("waiting for the host".into());
+            }
+        }
+    }
+
+    /// The link is back. `resumed`: the host knew our stay, so transfers go on from where
+    /// they were. Otherwise the host restarted and forgot them: what we were saving is kept
+    /// and waits for its sender to offer it again (the network does that by itself; see
+    /// `network::client::transfers`), and our own deliveries are told stopped by the network.
+    pub fn host_back(&mut self, resumed: bool) {
+        for transfer in self.files.values_mut() {
+            let saving = matches!(
+                transfer.side,
+                Side::Incoming {
+                    state: Incoming::Saving(_)
+                }
+            );
+            transfer.waiting = (saving && !resumed).then(|| {
+                format!(
+                    "the host restarted; waiting for {} to offer it again",
+                    transfer.from
+                )
+            });
+            if let Side::Incoming {
+                state: Incoming::Saving(progress),
+            } = &mut transfer.side
+            {
+                progress.bytes_per_sec = 0;
+            }
+            if let Side::Outgoing { receivers, .. } = &mut transfer.side {
+                for (_, receiver) in receivers.iter_mut() {
+                    if let Receiver::Receiving(progress) = receiver {
+                        progress.bytes_per_sec = 0;
+                    }
+                }
+            }
+        }
     }
 
     /// Whether no file was offered in this chat.

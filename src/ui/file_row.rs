@@ -33,10 +33,11 @@ pub fn file_row(
         // Under the headline, in line with its text rather than the time.
         ui.horizontal(|ui| {
             ui.add_space(ui.text_style_height(&egui::TextStyle::Body) * 3.0);
+            let waiting = transfer.waiting.as_deref();
             ui.vertical(|ui| match &transfer.side {
-                Side::Incoming { state, .. } => incoming(ui, id, state, actions),
+                Side::Incoming { state, .. } => incoming(ui, id, state, waiting, actions),
                 Side::Outgoing { state, receivers } => {
-                    outgoing(ui, id, state, receivers, actions);
+                    outgoing(ui, id, state, receivers, waiting, actions);
                 }
             });
         });
@@ -107,13 +108,19 @@ fn headline(ui: &mut egui::Ui, line: &ChatLine, transfer: &SharedFile, my_nick: 
         .widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, &accessible));
 }
 
-fn incoming(ui: &mut egui::Ui, id: &str, state: &Incoming, actions: &mut Vec<UiAction>) {
+fn incoming(
+    ui: &mut egui::Ui,
+    id: &str,
+    state: &Incoming,
+    waiting: Option<&str>,
+    actions: &mut Vec<UiAction>,
+) {
     let file = |action: FileAction| UiAction::File(action);
     match state {
         Incoming::Offered => save_or_decline(ui, id, actions),
         Incoming::Saving(progress) => {
             ui.horizontal(|ui| {
-                progress_bar(ui, progress);
+                progress_bar(ui, progress, waiting);
                 if ui
                     .button("Cancel")
                     .on_hover_text("Stop saving; nothing is kept")
@@ -171,6 +178,7 @@ fn outgoing(
     id: &str,
     state: &Outgoing,
     receivers: &[(String, Receiver)],
+    waiting: Option<&str>,
     actions: &mut Vec<UiAction>,
 ) {
     match state {
@@ -193,7 +201,7 @@ fn outgoing(
         ui.horizontal(|ui| match receiver {
             Receiver::Receiving(progress) => {
                 nick_then(ui, nick, ":");
-                progress_bar(ui, progress);
+                progress_bar(ui, progress, waiting);
             }
             Receiver::HasIt => nick_then(ui, nick, " has it"),
             Receiver::Declined => nick_then(ui, nick, " declined"),
@@ -233,10 +241,11 @@ fn nick_then(ui: &mut egui::Ui, nick: &str, rest: &str) {
         .widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Label, true, &accessible));
 }
 
-fn progress_bar(ui: &mut egui::Ui, progress: &Progress) {
+/// The bar with "42% · 1.2 MB/s · about 5 s left", or why it does not move.
+fn progress_bar(ui: &mut egui::Ui, progress: &Progress, waiting: Option<&str>) {
     ui.add(
         egui::ProgressBar::new(progress.fraction())
             .desired_width(BAR_WIDTH)
-            .text(progress.text()),
+            .text(progress.text_waiting(waiting)),
     );
 }

@@ -10,6 +10,7 @@ pub mod app_window;
 pub mod lab;
 pub mod processes;
 pub mod tls_peer;
+pub mod xvfb;
 
 // Each test crate uses some of these; the others would be unused imports there.
 #[allow(unused_imports)]
@@ -36,6 +37,9 @@ pub fn test_config() -> ServerConfig {
             burst: 100_000.0,
             per_second: 100_000.0,
         },
+        // A dropped link is announced as left at once, as most tests wait for that leave;
+        // tests/resume_grace.rs holds it for a grace of its own.
+        member_grace: Duration::ZERO,
         // A key of its own, as the window and `natter serve` have one: links are encrypted.
         ..ServerConfig::default()
             .with_new_identity()

@@ -75,6 +75,11 @@ pub struct ServerConfig {
     pub max_transfers: usize,
     /// How long an offer or a delivery waits for a side whose link dropped to come back.
     pub file_grace: Duration,
+    /// How long a Natter client (or browser) whose link dropped without a goodbye stays in
+    /// the room, unannounced, for its session to resume: one that resumes within it was never
+    /// seen to leave; one that does not is announced as left when it runs out. Zero: the
+    /// leave is announced at once.
+    pub member_grace: Duration,
     /// A delivery through which no data moved for this long (both sides in the room) is
     /// ended, both sides told why: a place is not held by a transfer that does not go on.
     pub file_idle: Duration,
@@ -171,6 +176,9 @@ impl Default for ServerConfig {
             max_file_bytes: crate::network::protocol::DEFAULT_MAX_FILE_BYTES,
             max_transfers: crate::network::protocol::DEFAULT_MAX_TRANSFERS,
             file_grace: Duration::from_secs(120),
+            // A Natter client redials 0.5, 1.5, 3.5, 6.5, 9.5 and 12.5 s after the drop (its
+            // backoff, `ClientOptions`): six tries fit, and the host noticing late costs some.
+            member_grace: Duration::from_secs(15),
             file_idle: Duration::from_secs(60),
             max_transfers_per_address: None,
             host_token: None,

@@ -20,6 +20,10 @@ pub(super) const MAX_OPEN_OFFERS: usize = 32;
 pub(super) struct Offer {
     pub(super) name: String,
     pub(super) size: u64,
+    /// As relayed: 64 lowercase hex digits.
+    pub(super) sha256: String,
+    /// When it was offered (RFC 3339), as its `file_offer` said.
+    pub(super) time: String,
     /// The offering stay.
     pub(super) sender: String,
     /// The one stay a private offer is for; `None`: the room.
@@ -128,6 +132,11 @@ impl Ledger {
 
     pub(super) fn offer(&self, file: &str) -> Option<&Offer> {
         self.offers.get(file)
+    }
+
+    /// Every offer open now, by file id.
+    pub(super) fn offers(&self) -> impl Iterator<Item = (&String, &Offer)> {
+        self.offers.iter()
     }
 
     pub(super) fn add_offer(&mut self, file: &str, offer: Offer) -> Result<(), OfferRefused> {
@@ -357,6 +366,8 @@ mod tests {
         Offer {
             name: "photo.jpg".into(),
             size: 100,
+            sha256: "0".repeat(64),
+            time: String::new(),
             sender: sender.into(),
             to: to.map(str::to_string),
             sender_gone_since: None,

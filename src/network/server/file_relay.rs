@@ -70,9 +70,13 @@ impl Handler {
             self.host_cancels(&request.id, &silenced.message);
             return None;
         }
+        let sha256 = request.sha256.to_ascii_lowercase();
+        let time = now_rfc3339();
         let offer = Offer {
             name: name.clone(),
             size: request.size,
+            sha256: sha256.clone(),
+            time: time.clone(),
             sender: self.session_token.clone(),
             to: to.map(|m| room.members[m].session.clone()),
             sender_gone_since: None,
@@ -97,8 +101,8 @@ impl Handler {
             from,
             name,
             size: request.size,
-            sha256: request.sha256.to_ascii_lowercase(),
-            time: now_rfc3339(),
+            sha256,
+            time,
             to: to.map(|m| room.members[m].nick.clone()),
         };
         log::info!(
@@ -418,6 +422,32 @@ pub(super) fn back_in_room(room: &mut Room, session: &str) {
             offset,
         };
         send_to_session(room, session, &frame);
+    }
+}
+
+/// A newcomer that takes files is shown every offer open to it, after its history: offers
+/// made before it came count too. Why: after a host restart senders offer their files again
+/// as their links come back, and a receiver whose link comes back later must still see them
+/// to go on saving.
+pub(super) fn show_open_offers(room: &Room, newcomer: &Member) {
+    if !newcomer.files || room.ledger.is_empty() {
+        return;
+    }
+    for (id, offer) in room.ledger.offers() {
+        let sender = room.members.iter().find(|m| m.session == offer.sender);
+        let (Some(sender), true) = (sender, offer.for_session(&newcomer.session)) else {
+            continue;
+        };
+        let frame = ServerFrame::FileOffer(FileOffer {
+            id: id.clone(),
+            from: sender.nick.clone(),
+            name: offer.name.clone(),
+            size: offer.size,
+            sha256: offer.sha256.clone(),
+            time: offer.time.clone(),
+            to: offer.to.as_ref().map(|_| newcomer.nick.clone()),
+        });
+        newcomer.recipient.send(encode(&frame).into());
     }
 }
 

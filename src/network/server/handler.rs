@@ -58,6 +58,9 @@ pub(super) struct Handler {
     pub(super) encrypted: bool,
     /// Others were told this member joined (see `Member::announced`).
     pub(super) announced: bool,
+    /// The peer said it is leaving (`bye`, a WebSocket close): it will not resume, so its
+    /// leave is announced at once (see `away`).
+    pub(super) said_goodbye: bool,
     /// The host's address this connection came to (a plain peer's greeting names the page there).
     pub(super) local: Option<std::net::SocketAddr>,
     pub(super) bucket: TokenBucket,
@@ -90,6 +93,7 @@ impl Handler {
             hears_moderation: false,
             encrypted,
             announced: true,
+            said_goodbye: false,
             local: None,
             bucket: TokenBucket::new(state.config.rate),
             connected_at: now,
@@ -510,6 +514,7 @@ impl Handler {
             hears_encryption: self.hears_encryption,
             hears_moderation: self.hears_moderation,
             announced: self.announced,
+            away: None,
         });
         super::file_relay::back_in_room(room, &self.session_token);
     }
@@ -532,7 +537,8 @@ impl Handler {
         });
     }
 
-    /// Takes this connection out of the room and tells everyone why.
+    /// Takes this connection out of the room and tells everyone why; a link that dropped and
+    /// may resume stays in it, unannounced, for the grace (see `away`).
     pub(super) fn leave_room(&mut self, reason: LeaveReason, detail: &str) {
         let Some(nick) = self.nick.take() else {
             return;
@@ -540,21 +546,25 @@ impl Handler {
         let mut room = lock(&self.state.room);
         // Gone already if the same session's new connection took over: the room saw no change.
         if let Some(position) = room.members.iter().position(|m| m.id == self.id) {
+            if self.may_resume(reason) && room.members[position].announced {
+                super::away::hold(&mut room.members[position], reason, detail);
+                drop(room);
+                log::info!(
+                    "connection {} from {}: {}'s link dropped ({}); held {} s for a resume",
+                    self.id,
+                    self.recipient.connection.peer,
+                    single_line(&nick),
+                    single_line(detail),
+                    self.config().member_grace.as_secs_f32()
+                );
+                return;
+            }
             let member = room.members.remove(position);
             if !member.announced {
                 // Nobody was told it came: nobody is told it went.
                 return;
             }
-            room.free_nick(&member.nick, super::private::NAME_GRACE);
-            super::file_relay::out_of_room(&mut room, &member.session, &member.nick, reason);
-            let frame = ServerFrame::Leave {
-                nick: member.nick.clone(),
-                reason,
-                detail: detail.to_string(),
-                time: now_rfc3339(),
-            };
-            let due = room.announce(&frame, plain::leave(&member.nick, reason, detail));
-            self.state.presence_due_by(due);
+            announce_leave(&self.state, &mut room, &member, reason, detail);
         }
         drop(room);
         log::info!(
@@ -570,6 +580,40 @@ impl Handler {
             detail: detail.to_string(),
         });
     }
+
+    /// Whether a stay that ends for `reason` may still come back: a Natter client's or a
+    /// browser's link that broke or closed without a goodbye, while the server runs on.
+    fn may_resume(&self, reason: LeaveReason) -> bool {
+        reason == LeaveReason::Left
+            && !self.said_goodbye
+            && self.dialect == Dialect::Json
+            && !self.config().member_grace.is_zero()
+            && !self
+                .state
+                .stopping
+                .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Tells everyone that `member`, just taken out of the room (and announced when it came),
+/// left, and ends or holds its transfers.
+pub(super) fn announce_leave(
+    state: &ServerState,
+    room: &mut Room,
+    member: &Member,
+    reason: LeaveReason,
+    detail: &str,
+) {
+    room.free_nick(&member.nick, super::private::NAME_GRACE);
+    super::file_relay::out_of_room(room, &member.session, &member.nick, reason);
+    let frame = ServerFrame::Leave {
+        nick: member.nick.clone(),
+        reason,
+        detail: detail.to_string(),
+        time: now_rfc3339(),
+    };
+    let due = room.announce(&frame, plain::leave(&member.nick, reason, detail));
+    state.presence_due_by(due);
 }
 
 /// What someone who finds the room full is told.

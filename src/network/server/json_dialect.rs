@@ -111,6 +111,7 @@ impl Handler {
             }
             ClientFrame::Pong {} => None,
             ClientFrame::Bye {} => {
+                self.said_goodbye = true;
                 self.files_left();
                 Some(End::new(LeaveReason::Left, "said goodbye"))
             }
@@ -211,8 +212,9 @@ impl Handler {
         let state = Arc::clone(&self.state);
         let mut room = lock(&state.room);
         // A session coming back takes over from its own old connection, which may not have
-        // noticed the drop yet; the room sees no leave and no join, so the stay keeps its
-        // nickname and its place in the list whatever name this hello asks for.
+        // noticed the drop yet, or from its stay held since the drop (see `away`); the room
+        // sees no leave and no join, so the stay keeps its nickname and its place in the list
+        // whatever name this hello asks for.
         let replaced = resume
             .as_ref()
             .and_then(|r| take_member(&mut room, &r.session));
@@ -231,6 +233,11 @@ impl Handler {
         let place = replaced.as_ref().map(|(position, _)| *position);
         self.accept(&room, &nick, place, resume.as_ref(), fresh_token);
         self.enter_room(&mut room, &nick, replaced.is_none());
+        if replaced.is_none()
+            && let Some(newcomer) = room.members.last()
+        {
+            super::file_relay::show_open_offers(&room, newcomer);
+        }
         if let Some(position) = place
             && let Some(member) = room.members.pop()
         {

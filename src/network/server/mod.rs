@@ -15,6 +15,7 @@
 //! - `history_file`: the history kept in a file across a restart, when asked;
 //! - `rate`: token buckets: each member's budget, and new connections per address;
 //! - `session`: session tokens and which ones this run issued;
+//! - `away`: members whose link dropped, held in the room for their resume's grace;
 //! - `io_thread` / `conn_io`: the fixed few threads that own every connection, both directions;
 //! - `outbox`: each connection's bounded outgoing queue, and the room's pressure;
 //! - `presence`: joins and leaves, gathered when they come in a burst;
@@ -34,6 +35,7 @@
 //! alone.
 
 mod bans;
+mod away;
 mod config;
 mod conn_io;
 mod connection;

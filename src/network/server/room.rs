@@ -44,6 +44,9 @@ pub(super) struct Member {
     /// anyone (a browser's preconnect, a port check) leaves no trace. Until then it reads
     /// the room like everyone, but is in nobody's list.
     pub(super) announced: bool,
+    /// Its link dropped without a goodbye and the room was not told: it waits here for its
+    /// session to resume (see `away`).
+    pub(super) away: Option<super::away::Away>,
 }
 
 /// A message kept for late joiners, with the stay that sent it, so a resuming sender gets

@@ -23,7 +23,7 @@ use crate::network::WakeUp;
 use crate::network::panics::guarded;
 use crate::network::protocol::{ClientFrame, FileLimits, ServerFrame, encode};
 use crate::network::text::single_line;
-use receiving::Receiving;
+use receiving::{Receiving, Reoffer};
 use sending::Sending;
 
 /// Tests only: declining this file id panics the files thread, for the tests of what a panic
@@ -288,12 +288,19 @@ impl Files {
         self.link = Some(Link { writer, nick });
         self.limits = limits.unwrap_or_default();
         if !resumed {
-            let reason = "The host no longer knows this transfer (it restarted); offer or save the file again.";
-            for (id, peer) in self.sending.forget_all() {
-                self.stopped(id, peer, reason.into());
+            // The host restarted: our offers go out again under their ids (below), so each
+            // receiver that kept a part asks again from it; what we save waits for that.
+            for (id, peer) in self.sending.host_forgot() {
+                let reason =
+                    format!("the host restarted; it goes on when {peer} asks for it again");
+                self.stopped(id, Some(peer), reason);
             }
-            for id in self.receiving.forget_all() {
-                self.stopped(id, None, reason.into());
+            let waiting = self.receiving.host_forgot();
+            if !waiting.is_empty() {
+                log::info!(
+                    "the host restarted: {} download(s) wait for their senders to offer them again",
+                    waiting.len()
+                );
             }
         }
         for frame in self.receiving.resume_requests() {
@@ -407,6 +414,7 @@ impl Files {
             ServerFrame::FileOffer(offer) => {
                 let ours = self.link.as_ref().is_some_and(|l| l.nick == offer.from)
                     && self.sending.confirm(&offer.id);
+                let mut changed = false;
                 if !ours {
                     log::debug!(
                         "file {} offered by {} ({} bytes)",
@@ -414,9 +422,21 @@ impl Files {
                         single_line(&offer.from),
                         offer.size
                     );
-                    self.receiving.offered(offer.clone());
+                    match self.receiving.offered(offer.clone()) {
+                        Reoffer::Plain => {}
+                        Reoffer::GoesOn(accept) => {
+                            log::info!("file {} offered again: saving goes on", offer.id);
+                            self.write(accept);
+                        }
+                        Reoffer::Changed => changed = true,
+                    }
                 }
+                let id = offer.id.clone();
                 self.post(ClientEvent::FileOffered { offer, ours });
+                if changed {
+                    let reason = "It was offered again after the host restarted, but it is not the same file any more; what was saved of it is removed.";
+                    self.stopped(id, None, reason.into());
+                }
             }
             ServerFrame::FileAccept {
                 id,

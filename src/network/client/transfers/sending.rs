@@ -126,8 +126,20 @@ impl Sending {
         self.offers.remove(id).is_some()
     }
 
-    /// Forgets everything (the host forgot it): each offer's id, with no receiver, and each
-    /// delivery's id and receiver.
+    /// The host restarted and knows none of our transfers: every offer is to be made again
+    /// (under the same id, so receivers that kept a part go on from it) and every delivery
+    /// is gone, until its receiver asks again. Each gone delivery's id and receiver.
+    pub(super) fn host_forgot(&mut self) -> Vec<(String, String)> {
+        for offer in self.offers.values_mut() {
+            offer.confirmed = false;
+        }
+        (std::mem::take(&mut self.deliveries).into_values())
+            .map(|d| (d.id, d.peer))
+            .collect()
+    }
+
+    /// Forgets everything (after an internal error): each offer's id, with no receiver, and
+    /// each delivery's id and receiver.
     pub(super) fn forget_all(&mut self) -> Vec<(String, Option<String>)> {
         let mut forgotten: Vec<(String, Option<String>)> = std::mem::take(&mut self.deliveries)
             .into_values()

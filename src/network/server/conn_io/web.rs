@@ -87,7 +87,11 @@ impl Conn {
         if end.is_none() {
             end = match after {
                 None => None,
-                Some(None) => Some(handler.on_closed("closed the connection")),
+                Some(None) => {
+                    // A close frame: the page is going away on purpose, it will not resume.
+                    handler.said_goodbye = true;
+                    Some(handler.on_closed("closed the connection"))
+                }
                 Some(Some("")) => Some(handler.line_too_long()),
                 Some(Some(why)) => Some(handler.refuse(
                     ErrorCode::BadFrame,

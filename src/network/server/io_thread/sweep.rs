@@ -1,6 +1,7 @@
 //! An I/O thread's sweep, twice a second: members that read too slowly to keep up are
 //! dropped, and memory is handed back after a crowd came or went. Owns only those two checks;
-//! the thread's loop calls [`Worker::sweep`].
+//! the thread's loop calls [`Worker::sweep`], which also has transfers and held members whose
+//! grace ran out ended (`file_relay`, `away`).
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,7 @@ impl Worker {
         self.next_sweep = now + SWEEP;
         self.trim_after_a_crowd();
         crate::network::server::file_relay::expire_transfers(&self.state, now);
+        crate::network::server::away::expire(&self.state, now);
         let stall = self.state.config.write_stall;
         for conn in self.conns.values() {
             let outbox = &conn.connection.outbox;
