@@ -34,8 +34,8 @@
 //! others after `hold_grace`, and a full queue or a write stalled past the deadline drops it
 //! alone.
 
-mod bans;
 mod away;
+mod bans;
 mod config;
 mod conn_io;
 mod connection;
