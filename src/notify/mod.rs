@@ -19,7 +19,7 @@ use crate::network::lock;
 #[cfg(feature = "window")]
 pub use desktop::DesktopSink;
 // The Windows identity's test checks the toast's app id.
-#[cfg(all(windows, test))]
+#[cfg(all(windows, test, feature = "window"))]
 pub(crate) use desktop::toast;
 
 /// Notifications shown in any one second; more in that second are collapsed into one.
