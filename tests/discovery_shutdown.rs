@@ -39,9 +39,12 @@ fn stopping_the_server_and_the_finder_joins_the_announce_and_find_threads() {
         }),
         ..test_config()
     });
-    // A thread names itself once it runs: the room heard means both discovery threads have.
+    // A thread names itself once it runs: the room heard means both discovery threads have,
+    // and someone let in means the listener has (`Started` comes before it is spawned).
     woken.recv_timeout(WAIT).expect("the room is heard");
     assert_eq!(finder.rooms().len(), 1);
+    let (someone, _) = common::RawPeer::join(server.local_addr(), "someone");
+    drop(someone);
     let running = natter_threads();
     for name in ["natter-announce", "natter-find", "natter-listen"] {
         assert!(running.iter().any(|t| t == name), "{name}: {running:?}");
