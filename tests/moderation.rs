@@ -17,7 +17,7 @@ use natter::network::server::{ServerConfig, ServerEvent, ServerHandle};
 
 const TOKEN: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
-fn config() -> ServerConfig {
+pub(crate) fn config() -> ServerConfig {
     ServerConfig {
         host_token: Some(TOKEN.into()),
         ..test_config()
@@ -29,7 +29,7 @@ fn ip(last: u8) -> IpAddr {
 }
 
 /// A Natter client that listed `moderation`, joined from `from`.
-fn member(addr: SocketAddr, nick: &str, from: u8) -> RawPeer {
+pub(crate) fn member(addr: SocketAddr, nick: &str, from: u8) -> RawPeer {
     let peer = RawPeer::connect_from(addr, ip(from));
     let mut peer = peer.say_hello(nick, &[FEATURE_MODERATION]);
     peer.accepted();
@@ -38,7 +38,7 @@ fn member(addr: SocketAddr, nick: &str, from: u8) -> RawPeer {
 }
 
 /// The host's own link: a member that presented the host token.
-fn host(addr: SocketAddr, nick: &str) -> RawPeer {
+pub(crate) fn host(addr: SocketAddr, nick: &str) -> RawPeer {
     let mut peer = member(addr, nick, 1);
     peer.send(&ClientFrame::HostToken {
         token: TOKEN.into(),
@@ -49,7 +49,7 @@ fn host(addr: SocketAddr, nick: &str) -> RawPeer {
 }
 
 /// A plain-text peer from `from` that named itself `nick` (so the room was told it joined).
-fn plain(addr: SocketAddr, nick: &str, from: u8) -> RawPeer {
+pub(crate) fn plain(addr: SocketAddr, nick: &str, from: u8) -> RawPeer {
     let mut peer = RawPeer::connect_from(addr, ip(from));
     peer.send_raw(format!("/nick {nick}\n").as_bytes());
     peer.text_until(&format!("is now {nick}"));

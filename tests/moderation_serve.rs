@@ -130,3 +130,51 @@ fn serve_goes_on_when_its_standard_input_closes() {
         "natter serve still runs"
     );
 }
+
+/// The table of "Running a room", typed into `natter serve`: each command does what it says,
+/// the room (here a plain member) reads it as one line, and serve prints it too.
+#[test]
+fn every_command_typed_into_serve_is_carried_out_told_to_the_room_and_printed() {
+    let mut serve = ServeProcess::start(&[]);
+    let addr = serve.addr;
+    let _bob = member(addr, "bob", 2);
+    serve.line_with("bob joined");
+    let mut carol = from(addr, 3);
+    carol.send_raw(b"/nick carol\n");
+    carol.text_until("is now carol");
+    let _zed = member(addr, "zed", 6);
+    serve.line_with("zed joined");
+    // (typed into serve, what carol reads next and serve prints)
+    let typed = [
+        ("/op bob", "host made bob a co-host"),
+        ("/deop bob", "host made bob a member again"),
+        ("/mute bob 5", "host muted bob for 5 minutes"),
+        ("/unmute bob", "host unmuted bob"),
+        ("/lecture on", "host started a lecture"),
+        ("/voice bob", "host gave bob a voice"),
+        ("/unvoice bob", "host took bob's voice"),
+        ("/lecture off", "host ended the lecture"),
+        ("/ban zed 10", "host banned zed for 10 minutes"),
+        ("/kick bob see you", "host kicked bob (see you)"),
+    ];
+    for (command, told) in typed {
+        serve.type_line(command);
+        let read = carol.text_until("* host ");
+        assert!(
+            read.lines()
+                .any(|line| line.starts_with(&format!("* {told}"))),
+            "after {command:?} carol read {read:?}, not {told:?}"
+        );
+        serve.line_with(told);
+    }
+    serve.type_line("/bans");
+    assert!(
+        serve
+            .line_with("Banned (1): ")
+            .contains("127.0.0.6 (zed), by host")
+    );
+    serve.type_line("/unban 127.0.0.6");
+    serve.line_with("Lifted the ban on 127.0.0.6");
+    serve.type_line("/bans");
+    serve.line_with("Nobody is banned.");
+}

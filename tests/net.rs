@@ -26,6 +26,7 @@ mod history;
 mod lab;
 mod logging;
 mod moderation;
+mod moderation_commands;
 mod moderation_serve;
 mod nicknames;
 mod overload;
