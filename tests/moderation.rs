@@ -15,7 +15,7 @@ use natter::network::protocol::{
 };
 use natter::network::server::{ServerConfig, ServerEvent, ServerHandle};
 
-const TOKEN: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+pub(crate) const TOKEN: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
 pub(crate) fn config() -> ServerConfig {
     ServerConfig {

@@ -180,3 +180,52 @@ fn a_member_that_says_goodbye_is_announced_as_left_at_once_whatever_the_grace() 
     });
     assert_eq!(detail, "said goodbye");
 }
+
+/// A member kicked while it is held in its grace is taken out at once: the room reads the kick
+/// and one leave, and the grace running out later adds no second one. Dave, dropped at the
+/// same moment and not kicked, is announced when the grace ends; by then bob's would have been.
+#[test]
+fn a_member_kicked_while_held_in_its_grace_is_announced_as_left_once() {
+    use natter::network::protocol::ModCommand;
+    let server = start_server(ServerConfig {
+        member_grace: Duration::from_secs(2),
+        ..crate::moderation::config()
+    });
+    let addr = server.local_addr();
+    let mut dana = crate::moderation::host(addr, "dana");
+    let mut watcher = crate::moderation::member(addr, "watcher", 3);
+    let (bob, _) = RawPeer::join(addr, "bob");
+    let (dave, _) = RawPeer::join(addr, "dave");
+    drop_link(bob);
+    drop_link(dave);
+    dana.send(&ClientFrame::Moderate(ModCommand::Kick {
+        nick: "bob".into(),
+        reason: String::new(),
+    }));
+    let mut seen = Vec::new();
+    while !seen.iter().any(|s| s == "-dave") {
+        match watcher.frame() {
+            ServerFrame::Moderation(notice) => seen.push(notice.text),
+            ServerFrame::Leave { nick, .. } => seen.push(format!("-{nick}")),
+            ServerFrame::Presence { events, .. } => {
+                seen.extend(events.into_iter().filter_map(|event| match event {
+                    PresenceEvent::Leave { leave, .. } => Some(format!("-{leave}")),
+                    PresenceEvent::Join { .. } => None,
+                }))
+            }
+            _ => {}
+        }
+    }
+    // Anything the same sweep announced comes before the watcher's own line.
+    seen.extend(presence_until(&mut watcher, "after dave"));
+    assert!(
+        seen.iter().any(|s| s == "dana kicked bob"),
+        "bob was kicked while held: {seen:?}"
+    );
+    assert_eq!(
+        seen.iter().filter(|s| *s == "-bob").count(),
+        1,
+        "bob left once: {seen:?}"
+    );
+    drop(server);
+}
