@@ -38,6 +38,8 @@
 
 use std::thread;
 
+#[path = "common/apt.rs"]
+mod apt;
 #[path = "load/compare.rs"]
 mod compare;
 #[path = "load/irc.rs"]

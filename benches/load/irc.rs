@@ -10,51 +10,12 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::apt::ensure_installed;
 use crate::link::Link;
 use crate::server::{SERVER_CPU, Server, pin_to};
 
 /// The one channel every bench client joins.
 pub(crate) const ROOM: &str = "#room";
-
-/// Whether `program` runs (`--version` answers).
-fn runs(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
-/// Installs Debian's `package` with apt-get unless `program` already runs (idempotent); once
-/// more after `apt-get update` when the package lists are stale. Panics with what to do when
-/// it cannot (not root, not Debian, no registry).
-pub(crate) fn ensure_installed(program: &str, package: &str) {
-    if runs(program) {
-        return;
-    }
-    println!("installing {package} (apt-get install -y {package}) ...");
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", package])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !install() {
-        let _ = Command::new("apt-get")
-            .arg("update")
-            .stdout(Stdio::null())
-            .status();
-        install();
-    }
-    assert!(
-        runs(program),
-        "{program} is missing and `apt-get install {package}` did not install it: install it \
-         (as root) and run the bench again"
-    );
-}
 
 /// A port on 127.0.0.1 that nothing listens on right now (ngIRCd takes no port 0).
 fn free_port() -> u16 {
@@ -65,7 +26,7 @@ fn free_port() -> u16 {
 /// ngIRCd on 127.0.0.1 with room for `clients`, pinned to the server's CPU, killed when the
 /// returned server is dropped (and by the kernel when the bench ends any other way).
 pub(crate) fn start_ngircd(clients: usize) -> Server {
-    ensure_installed("ngircd", "ngircd");
+    ensure_installed("ngircd", "ngircd", "--version");
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let config = dir.path().join("ngircd.conf");
