@@ -55,6 +55,9 @@ impl Target {
     }
 }
 
+/// How long members may take to join before the traffic starts anyway.
+const JOIN_LIMIT: Duration = Duration::from_secs(120);
+
 /// What a rate or blast run measured.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Traffic {
@@ -161,7 +164,11 @@ pub(crate) fn run_traffic(args: &Args, clients: usize, target: Target) -> Traffi
     let base = Instant::now();
     let tally = Arc::new(Tally::default());
     let send_for = Duration::from_secs_f64(args.seconds);
-    let until = Instant::now() + send_for + Duration::from_secs(30);
+    // Joining has a bound of its own: ngIRCd's listen backlog of 10 overflows while members
+    // join one after another, and each dropped SYN costs the kernel's 1 s retry (500 members
+    // took 35 s), which must not eat the time the readers count deliveries in.
+    let joined_by = Instant::now() + JOIN_LIMIT;
+    let until = joined_by + send_for + Duration::from_secs(30);
     let mut readers = Readers::start(clients, base, &tally, until);
     let mut writers: Vec<Link> = (0..clients)
         .map(|i| {
@@ -170,10 +177,12 @@ pub(crate) fn run_traffic(args: &Args, clients: usize, target: Target) -> Traffi
             link
         })
         .collect();
-    wait_for(until, || tally.ready.load(Ordering::Relaxed) >= clients);
+    wait_for(joined_by, || tally.ready.load(Ordering::Relaxed) >= clients);
+    let joined_in = base.elapsed().as_secs_f64();
     let (_, _, cpu_before) = server.stats();
     let start = Instant::now();
     let send_until = start + send_for;
+    let delivered_by = send_until + Duration::from_secs(30);
     let sent = match (args.mode, args.window) {
         (Mode::Blast, None) => blast_all(&writers, args.messages, base, send_until),
         (Mode::Blast, Some(window)) => {
@@ -196,7 +205,7 @@ pub(crate) fn run_traffic(args: &Args, clients: usize, target: Target) -> Traffi
         }
     };
     let expected = sent * recipients;
-    wait_for(until, || {
+    wait_for(delivered_by, || {
         tally.deliveries.load(Ordering::Relaxed) >= expected
             || tally.dropped.load(Ordering::Relaxed) > 0
                 && Instant::now() > send_until + Duration::from_secs(3)
@@ -214,7 +223,7 @@ pub(crate) fn run_traffic(args: &Args, clients: usize, target: Target) -> Traffi
     latencies.sort_unstable();
     let got = tally.deliveries.load(Ordering::Relaxed);
     println!(
-        "{} clients={clients:4} sent={sent} deliveries={got}/{expected} delivered/s={:.0} \
+        "{} clients={clients:4} joined_in={joined_in:.2}s sent={sent} deliveries={got}/{expected} delivered/s={:.0} \
          p50={:.2}ms p99={:.2}ms max={:.2}ms lost={} dropped={} server_cpu={cpu:.2}s \
          ({:.0}% of one core, {:.0} ns/delivery) rss={} MB peak_rss={} MB threads={threads}",
         target.label(),
@@ -269,10 +278,11 @@ pub(crate) fn run_storm(args: &Args, clients: usize, target: Target) -> Storm {
         .map(|t| {
             let addr = server.addr;
             let readers = Arc::clone(&readers);
-
             thread::spawn(move || {
+                // Bounded: a server that takes connections slowly gets no more after `until`.
                 (t..clients)
                     .step_by(connecting)
+                    .take_while(|_| Instant::now() < until)
                     .map(|i| {
                         let link = target.connect(addr, &format!("s{i}"));
                         readers.lock().unwrap().add(&link);
