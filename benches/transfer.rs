@@ -14,8 +14,9 @@
 //! Before it, the same file goes through a raw relay on 127.0.0.1 (`nc` → `socat` → `nc -l`
 //! writing it to disk, no TLS, no hashing; socat and netcat-openbsd installed with apt-get when
 //! missing) as the baseline: the bench prints both throughputs and their ratio, and the CPU
-//! seconds per GiB of host, sender and receiver for both (Natter's from /proc over the
-//! transfer, the relay's from the kernel's account of each process).
+//! seconds per GiB of host, sender and receiver for both (Natter's from /proc from the go to
+//! offer, the sender's hashing included, to the checked file in place; the relay's from the
+//! kernel's account of each process).
 //!
 //! Bounded: the transfer must end within 300 s; the chat stops with it. Loopback only; the
 //! file and the download live in a temporary folder that is removed.
@@ -95,6 +96,9 @@ fn connect(addr: &str, nick: &str) -> client::ClientHandle {
 fn run_sender(addr: &str, path: &Path) {
     let client = connect(addr, "sender");
     println!("ready");
+    // Offer only when told: the bench takes its baselines (memory, CPU) first. A file that
+    // goes through in less than the baseline's wait was otherwise gone before it was measured.
+    let _ = std::io::stdin().read_line(&mut String::new());
     let started = Instant::now();
     client.send(ClientCommand::File(FileCommand::Offer {
         path: path.to_path_buf(),
@@ -147,6 +151,9 @@ fn run_receiver(addr: &str, folder: &Path) {
             _ => {}
         }
     }
+    // Stay until the bench has heard the sender's `delivered`: a receiver that leaves at once
+    // can be gone before the host tells the sender, which then reads "receiver left".
+    let _ = std::io::stdin().read_line(&mut String::new());
     client.disconnect();
 }
 
@@ -155,6 +162,8 @@ fn spawn_role(role: &str, addr: &str, path: &Path) -> (Child, crossbeam_channel:
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--role", role, "--addr", addr, "--path"])
         .arg(path)
+        // The receiver leaves when this closes (dropped with `child.stdin`).
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -332,10 +341,11 @@ fn main() {
     let pids = [host.id(), sender.id(), receiver.id()];
     let base: Vec<u64> = pids.iter().map(|&p| rss_kb(p)).collect();
     let before_us = now_us();
+    let cpu_before: Vec<f64> = pids.iter().map(|&p| cpu_s(p)).collect();
+    writeln!(sender.stdin.as_mut().unwrap(), "go").unwrap();
     let mut peak = base.clone();
     let offered = expect_line(&sender_out, "offered");
     let start: u64 = expect_line(&receiver_out, "start")[6..].parse().unwrap();
-    let cpu_before: Vec<f64> = pids.iter().map(|&p| cpu_s(p)).collect();
     let saved = loop {
         for (i, &pid) in pids.iter().enumerate() {
             peak[i] = peak[i].max(rss_kb(pid));
@@ -350,6 +360,7 @@ fn main() {
         .map(|(&p, before)| cpu_s(p) - before)
         .collect();
     expect_line(&sender_out, "delivered");
+    drop(receiver.stdin.take());
     stop.store(true, Ordering::Relaxed);
     let samples = chatting.join().unwrap();
     let _ = (sender.wait(), receiver.wait(), host.kill(), host.wait());
@@ -389,7 +400,8 @@ fn main() {
         natter_mbs / raw_mbs,
     );
     println!(
-        "CPU s/GiB  Natter (Save to saved; the host's includes the {members} members' chat): \
+        "CPU s/GiB  Natter (offer to saved, the sender's hashing included; the host's includes \
+         the {members} members' chat): \
          host={:.2} sender={:.2} receiver={:.2}; raw relay: socat={:.2} nc_send={:.2} nc_receive={:.2}",
         cpu[0] / gib,
         cpu[1] / gib,
