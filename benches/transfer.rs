@@ -11,6 +11,13 @@
 //! peak resident memory each of host, sender and receiver added during the transfer, and the
 //! chat latency (send to receipt by every member) before and during the transfer.
 //!
+//! Before it, the same file goes through a raw relay on 127.0.0.1 (`nc` → `socat` → `nc -l`
+//! writing it to disk, no TLS, no hashing; socat and netcat-openbsd installed with apt-get when
+//! missing) as the baseline: the bench prints both throughputs and their ratio, and the CPU
+//! seconds per GiB of host, sender and receiver for both (Natter's from /proc from the go to
+//! offer, the sender's hashing included, to the checked file in place; the relay's from the
+//! kernel's account of each process).
+//!
 //! Bounded: the transfer must end within 300 s; the chat stops with it. Loopback only; the
 //! file and the download live in a temporary folder that is removed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -24,6 +31,11 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use natter::network::client::{self, ClientCommand, ClientEvent, ConnectOptions, FileCommand};
+
+#[path = "common/apt.rs"]
+mod apt;
+#[path = "transfer/relay.rs"]
+mod relay;
 
 const LIMIT: Duration = Duration::from_secs(300);
 
@@ -46,6 +58,19 @@ fn rss_kb(pid: u32) -> u64 {
     (status.lines().find_map(|l| l.strip_prefix("VmRSS:")))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
+}
+
+/// CPU seconds (user + system) a running process has used so far, from /proc/PID/stat.
+fn cpu_s(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    // Linux reports CPU in clock ticks of 1/100 s on every common configuration.
+    ticks as f64 / 100.0
 }
 
 fn connect(addr: &str, nick: &str) -> client::ClientHandle {
@@ -71,6 +96,9 @@ fn connect(addr: &str, nick: &str) -> client::ClientHandle {
 fn run_sender(addr: &str, path: &Path) {
     let client = connect(addr, "sender");
     println!("ready");
+    // Offer only when told: the bench takes its baselines (memory, CPU) first. A file that
+    // goes through in less than the baseline's wait was otherwise gone before it was measured.
+    let _ = std::io::stdin().read_line(&mut String::new());
     let started = Instant::now();
     client.send(ClientCommand::File(FileCommand::Offer {
         path: path.to_path_buf(),
@@ -123,6 +151,9 @@ fn run_receiver(addr: &str, folder: &Path) {
             _ => {}
         }
     }
+    // Stay until the bench has heard the sender's `delivered`: a receiver that leaves at once
+    // can be gone before the host tells the sender, which then reads "receiver left".
+    let _ = std::io::stdin().read_line(&mut String::new());
     client.disconnect();
 }
 
@@ -131,6 +162,8 @@ fn spawn_role(role: &str, addr: &str, path: &Path) -> (Child, crossbeam_channel:
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--role", role, "--addr", addr, "--path"])
         .arg(path)
+        // The receiver leaves when this closes (dropped with `child.stdin`).
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -292,6 +325,8 @@ fn main() {
             file.write_all(&block[..(i as usize % 7)]).unwrap();
         }
     }
+    // The baseline first, on the same file, while the machine is as it is now.
+    let raw = relay::raw_relay(&source, work.path(), LIMIT);
     let downloads = work.path().join("downloads");
     std::fs::create_dir(&downloads).unwrap();
     let (mut host, addr) = start_host(work.path());
@@ -306,6 +341,8 @@ fn main() {
     let pids = [host.id(), sender.id(), receiver.id()];
     let base: Vec<u64> = pids.iter().map(|&p| rss_kb(p)).collect();
     let before_us = now_us();
+    let cpu_before: Vec<f64> = pids.iter().map(|&p| cpu_s(p)).collect();
+    writeln!(sender.stdin.as_mut().unwrap(), "go").unwrap();
     let mut peak = base.clone();
     let offered = expect_line(&sender_out, "offered");
     let start: u64 = expect_line(&receiver_out, "start")[6..].parse().unwrap();
@@ -319,12 +356,18 @@ fn main() {
             break at.parse::<u64>().unwrap();
         }
     };
+    let cpu: Vec<f64> = (pids.iter().zip(&cpu_before))
+        .map(|(&p, before)| cpu_s(p) - before)
+        .collect();
     expect_line(&sender_out, "delivered");
+    drop(receiver.stdin.take());
     stop.store(true, Ordering::Relaxed);
     let samples = chatting.join().unwrap();
     let _ = (sender.wait(), receiver.wait(), host.kill(), host.wait());
     let secs = (saved - start) as f64 / 1e6;
     let bytes = mib * 1024 * 1024;
+    let gib = bytes as f64 / (1u64 << 30) as f64;
+    let (natter_mbs, raw_mbs) = (bytes as f64 / secs / 1e6, bytes as f64 / raw.secs / 1e6);
     let quiet: Vec<u64> = samples
         .iter()
         .filter(|(at, _)| *at < before_us)
@@ -349,5 +392,22 @@ fn main() {
         added(1),
         added(2),
         peak,
+    );
+    println!(
+        "raw relay (nc -> socat -> nc -l to disk, no TLS, no hashing): {:.2}s {raw_mbs:.0} MB/s; \
+         Natter {natter_mbs:.0} MB/s = {:.2} of the raw relay",
+        raw.secs,
+        natter_mbs / raw_mbs,
+    );
+    println!(
+        "CPU s/GiB  Natter (offer to saved, the sender's hashing included; the host's includes \
+         the {members} members' chat): \
+         host={:.2} sender={:.2} receiver={:.2}; raw relay: socat={:.2} nc_send={:.2} nc_receive={:.2}",
+        cpu[0] / gib,
+        cpu[1] / gib,
+        cpu[2] / gib,
+        raw.cpu[0] / gib,
+        raw.cpu[1] / gib,
+        raw.cpu[2] / gib,
     );
 }

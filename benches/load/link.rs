@@ -1,5 +1,5 @@
-//! One bench client's connection: bare TCP, TLS 1.3 over it or a WebSocket (`--dialect ws`), the hello, and whole writes
-//! to a non-blocking socket.
+//! One bench client's connection: bare TCP, TLS 1.3 over it or a WebSocket (`--dialect ws`),
+//! the hello, its chat lines (Natter's or IRC's), and whole writes to a non-blocking socket.
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -18,6 +18,8 @@ pub(crate) struct Link {
     pub(crate) tls: Option<Arc<Mutex<ClientConnection>>>,
     /// A WebSocket member: lines go out as frames and come in as frames.
     pub(crate) ws: bool,
+    /// An IRC client of ngIRCd (`--against ngircd`): lines are IRC commands.
+    pub(crate) irc: bool,
 }
 
 impl Link {
@@ -26,7 +28,22 @@ impl Link {
             stream: self.stream.try_clone().unwrap(),
             tls: self.tls.clone(),
             ws: self.ws,
+            irc: self.irc,
         }
+    }
+
+    /// A chat message in this client's dialect, its text `b` and the time since `base` in µs.
+    pub(crate) fn chat_line(&self, base: Instant) -> Vec<u8> {
+        let text = format!("b{}", base.elapsed().as_micros());
+        if self.irc {
+            return format!("PRIVMSG {} :{text}\r\n", crate::irc::ROOM).into_bytes();
+        }
+        encode(&ClientFrame::Chat {
+            text,
+            client_id: None,
+            action: false,
+            to: None,
+        })
     }
 
     /// Writes `line` whole to the (non-blocking) socket, waiting for room (bounded by `until`).
@@ -87,6 +104,7 @@ pub(crate) fn connect(addr: SocketAddr, nick: &str, tls: bool, websocket: bool) 
         stream,
         tls: session,
         ws: websocket,
+        irc: false,
     };
     assert!(link.write_whole(&encode(&hello), Instant::now() + Duration::from_secs(10)));
     link

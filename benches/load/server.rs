@@ -16,18 +16,20 @@ fn pinning() -> bool {
     std::env::var_os("BENCH_NO_PIN").is_none()
 }
 
-/// Pins the child to CPU `cpu` (Linux).
-fn pin_to(command: &mut Command, cpu: usize) {
-    if !pinning() {
-        return;
-    }
+/// Pins the child to CPU `cpu` (Linux), and has the kernel kill it when the bench's main
+/// thread ends, so that a server outlives no bench, not even one that was killed or aborted.
+pub(crate) fn pin_to(command: &mut Command, cpu: usize) {
+    let pin = pinning();
     use std::os::unix::process::CommandExt;
-    // SAFETY: sched_setaffinity is async-signal-safe and touches only the child's own mask.
+    // SAFETY: prctl and sched_setaffinity are async-signal-safe and touch only the child.
     unsafe {
         command.pre_exec(move || {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(cpu, &mut set);
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if pin {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(cpu, &mut set);
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            }
             Ok(())
         });
     }
@@ -49,12 +51,12 @@ pub(crate) fn keep_off_server_cpu() {
     }
 }
 
-/// `natter serve` on 127.0.0.1, killed when dropped.
+/// A server on 127.0.0.1 (`natter serve`, or ngIRCd: see `irc.rs`), killed when dropped.
 pub(crate) struct Server {
     pub(crate) child: Child,
     pub(crate) addr: SocketAddr,
-    /// Holds the server's identity file: never the user's own.
-    pub(crate) _identity: tempfile::TempDir,
+    /// Holds the server's files (Natter's identity, ngIRCd's config): never the user's own.
+    pub(crate) _dir: tempfile::TempDir,
 }
 
 impl Server {
@@ -108,8 +110,17 @@ impl Server {
         Server {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port.expect("serve says its port"))),
-            _identity: identity,
+            _dir: identity,
         }
+    }
+
+    /// The server's peak resident memory so far (VmHWM), in kB.
+    pub(crate) fn peak_kb(&self) -> u64 {
+        let pid = self.child.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        (status.lines().find_map(|l| l.strip_prefix("VmHWM:")))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
     }
 
     /// (resident kB, threads, CPU seconds) of the server process.
