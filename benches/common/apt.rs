@@ -16,10 +16,10 @@ fn runs(program: &str, probe: &str) -> bool {
 
 /// Installs Debian's `package` with apt-get unless `program` already runs (idempotent); once
 /// more after `apt-get update` when the package lists are stale. Panics with what to do when
-/// it cannot (not root, not Debian, no registry).
-pub(crate) fn ensure_installed(program: &str, package: &str, probe: &str) {
+/// it cannot (not root, not Debian, no registry). True when it installed it just now.
+pub(crate) fn ensure_installed(program: &str, package: &str, probe: &str) -> bool {
     if runs(program, probe) {
-        return;
+        return false;
     }
     println!("installing {package} (apt-get install -y {package}) ...");
     let install = || {
@@ -42,4 +42,5 @@ pub(crate) fn ensure_installed(program: &str, package: &str, probe: &str) {
         "{program} is missing and `apt-get install {package}` did not install it: install it \
          (as root) and run the bench again"
     );
+    true
 }

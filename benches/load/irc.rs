@@ -26,7 +26,28 @@ fn free_port() -> u16 {
 /// ngIRCd on 127.0.0.1 with room for `clients`, pinned to the server's CPU, killed when the
 /// returned server is dropped (and by the kernel when the bench ends any other way).
 pub(crate) fn start_ngircd(clients: usize) -> Server {
-    ensure_installed("ngircd", "ngircd", "--version");
+    if ensure_installed("ngircd", "ngircd", "--version") {
+        // Debian's package starts its own ngIRCd on port 6667 of every interface where
+        // services start on install: a bench must not leave an IRC server open to the network.
+        let stopped = Command::new("systemctl")
+            .args(["disable", "--now", "ngircd"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+            || Command::new("service")
+                .args(["ngircd", "stop"])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+        println!(
+            "ngircd installed; its system service {}",
+            if stopped {
+                "was stopped and disabled"
+            } else {
+                "was not running"
+            }
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let config = dir.path().join("ngircd.conf");
