@@ -4,6 +4,8 @@
 //! cargo bench --bench transfer -- [--mib 1024] [--members 50] [--rate 2]
 //! ```
 //!
+//! Linux only: it reads /proc and runs nc and socat for its baseline (not built for Windows).
+//!
 //! `natter serve` runs in its own process; the sender and the receiver are Natter clients in
 //! processes of their own (this program, run again with `--role`), so each one's memory is
 //! its own; the chatting members live in this process. Reports the transfer's throughput
