@@ -46,6 +46,8 @@ mod compare;
 mod irc;
 #[path = "load/link.rs"]
 mod link;
+#[path = "common/procfs.rs"]
+mod procfs;
 #[path = "load/read.rs"]
 mod read;
 #[path = "load/run.rs"]

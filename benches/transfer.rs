@@ -36,6 +36,8 @@ use natter::network::client::{self, ClientCommand, ClientEvent, ConnectOptions, 
 
 #[path = "common/apt.rs"]
 mod apt;
+#[path = "common/procfs.rs"]
+mod procfs;
 #[path = "transfer/relay.rs"]
 mod relay;
 
@@ -56,23 +58,12 @@ fn now_us() -> u64 {
 
 /// (resident kB now, threads) of a process.
 fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    (status.lines().find_map(|l| l.strip_prefix("VmRSS:")))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
+    procfs::status_field(pid, "VmRSS:")
 }
 
-/// CPU seconds (user + system) a running process has used so far, from /proc/PID/stat.
+/// CPU seconds (user + system) a running process has used so far.
 fn cpu_s(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
-        .sum();
-    // Linux reports CPU in clock ticks of 1/100 s on every common configuration.
-    ticks as f64 / 100.0
+    procfs::cpu_seconds(pid)
 }
 
 fn connect(addr: &str, nick: &str) -> client::ClientHandle {

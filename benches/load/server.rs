@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 
+use crate::procfs;
+
 /// With two cores or more the server runs on this one and the bench on the others, so the
 /// clients' work does not land on the server's core.
 pub(crate) const SERVER_CPU: usize = 0;
@@ -116,33 +118,17 @@ impl Server {
 
     /// The server's peak resident memory so far (VmHWM), in kB.
     pub(crate) fn peak_kb(&self) -> u64 {
-        let pid = self.child.id();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        (status.lines().find_map(|l| l.strip_prefix("VmHWM:")))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
+        procfs::status_field(self.child.id(), "VmHWM:")
     }
 
     /// (resident kB, threads, CPU seconds) of the server process.
     pub(crate) fn stats(&self) -> (u64, u64, f64) {
         let pid = self.child.id();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-                .unwrap_or(0)
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: u64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
-            .sum();
-        // Linux reports CPU in clock ticks of 1/100 s on every common configuration.
-        (field("VmRSS:"), field("Threads:"), ticks as f64 / 100.0)
+        (
+            procfs::status_field(pid, "VmRSS:"),
+            procfs::status_field(pid, "Threads:"),
+            procfs::cpu_seconds(pid),
+        )
     }
 }
 
