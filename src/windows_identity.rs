@@ -76,9 +76,14 @@ pub fn register_for_toasts(id: &str) -> io::Result<()> {
     if display_name(id).is_some() {
         return Ok(());
     }
+    set_display_name(id, DISPLAY_NAME)
+}
+
+/// Writes the name `id` is registered under for toasts (made with its key if missing).
+fn set_display_name(id: &str, shown: &str) -> io::Result<()> {
     let key = wide(&key(id));
     let name = wide("DisplayName");
-    let value = wide(DISPLAY_NAME);
+    let value = wide(shown);
     let bytes = u32::try_from(value.len() * 2).unwrap_or(u32::MAX);
     // SAFETY: all three strings are NUL-terminated and outlive the call; `bytes` is the
     // value's size including its NUL, as REG_SZ wants.
@@ -178,22 +183,7 @@ mod tests {
         register_for_toasts(&id).unwrap();
         assert_eq!(display_name(&id).as_deref(), Some("Natter"));
         // The installer's registration (here: another name) is left as it is.
-        let key = wide(&key(&id));
-        let name = wide("DisplayName");
-        let value = wide("Natter (installed)");
-        let bytes = u32::try_from(value.len() * 2).unwrap();
-        // SAFETY: NUL-terminated strings that outlive the call, the value's size in bytes.
-        let result = unsafe {
-            RegSetKeyValueW(
-                HKEY_CURRENT_USER,
-                key.as_ptr(),
-                name.as_ptr(),
-                REG_SZ,
-                value.as_ptr().cast(),
-                bytes,
-            )
-        };
-        assert_eq!(result, ERROR_SUCCESS);
+        set_display_name(&id, "Natter (installed)").unwrap();
         register_for_toasts(&id).unwrap();
         assert_eq!(display_name(&id).as_deref(), Some("Natter (installed)"));
     }

@@ -205,11 +205,9 @@ fn a_private_offer_appears_only_in_the_private_conversation_of_its_two_people() 
     assert!(chat.files.is_empty(), "carol knows no file");
 }
 
-/// A window in a chat whose events the test makes up: drawing one state exactly.
-fn chat_with_offer() -> (Window, &'static str) {
-    let mut window = Window::new();
-    let mut chat = ChatState::new("alice");
-    chat.apply(ClientEvent::Connected {
+/// Alice's link to the room "Lab", with dana in it.
+fn alice_connected_to_lab() -> ClientEvent {
+    ClientEvent::Connected {
         nick: "alice".into(),
         server: "Lab".into(),
         welcome: String::new(),
@@ -218,7 +216,14 @@ fn chat_with_offer() -> (Window, &'static str) {
         resumed: false,
         history_complete: true,
         history: 0,
-    });
+    }
+}
+
+/// A window in a chat whose events the test makes up: drawing one state exactly.
+fn chat_with_offer() -> (Window, &'static str) {
+    let mut window = Window::new();
+    let mut chat = ChatState::new("alice");
+    chat.apply(alice_connected_to_lab());
     assert_eq!(chat.link, LinkState::Online);
     chat.apply(ClientEvent::FileOffered {
         offer: FileOffer {
@@ -338,19 +343,7 @@ fn a_save_under_way_waits_for_the_host_while_it_is_away_and_for_the_sender_after
     assert!(bar(&window, "34% · waiting for the host"));
     assert!(has_button(&window, "Cancel"), "it can still be stopped");
 
-    apply(
-        &mut window,
-        ClientEvent::Connected {
-            nick: "alice".into(),
-            server: "Lab".into(),
-            welcome: String::new(),
-            users: vec!["alice".into(), "dana".into()],
-            unencrypted: Vec::new(),
-            resumed: false,
-            history_complete: true,
-            history: 0,
-        },
-    );
+    apply(&mut window, alice_connected_to_lab());
     assert!(bar(
         &window,
         "34% · the host restarted; waiting for dana to offer it again"

@@ -44,11 +44,7 @@ fn join_keeping_within(dir: &Path, cap: u64, nick: &str, address: &str) -> Windo
     let options = window.harness.state_mut().options_mut();
     options.kept_dir = Some(dir.to_path_buf());
     options.kept_cap = cap;
-    window.open_tab("Connect");
-    window.type_into("Your nickname", nick);
-    window.type_into("Host address", address);
-    window.click("Connect");
-    window.until("the chat is open", |h| h.state().in_chat());
+    window.connect(nick, address);
     window
 }
 

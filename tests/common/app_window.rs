@@ -147,12 +147,17 @@ impl Window {
     /// Opens a window that connects to `address` through the Connect tab.
     pub fn join(nick: &str, address: &str) -> Window {
         let mut window = Window::new();
-        window.open_tab("Connect");
-        window.type_into("Your nickname", nick);
-        window.type_into("Host address", address);
-        window.click("Connect");
-        window.until("the chat is open", |h| h.state().in_chat());
+        window.connect(nick, address);
         window
+    }
+
+    /// Connects this window to `address` through the Connect tab, and waits for the chat.
+    pub fn connect(&mut self, nick: &str, address: &str) {
+        self.open_tab("Connect");
+        self.type_into("Your nickname", nick);
+        self.type_into("Host address", address);
+        self.click("Connect");
+        self.until("the chat is open", |h| h.state().in_chat());
     }
 
     pub fn start_hosting(&mut self, nick: &str) {
