@@ -20,6 +20,9 @@ use crate::ws;
 #[derive(Default)]
 pub(crate) struct Tally {
     pub(crate) deliveries: AtomicU64,
+    /// When the latest delivery was read, in µs since the run's base: a short run's end is
+    /// this, not the moment a 5 ms poll noticed the count was complete.
+    pub(crate) last_delivery_us: AtomicU64,
     /// Connections the server closed.
     pub(crate) dropped: AtomicUsize,
     /// Clients that have seen every member (storm).
@@ -109,12 +112,16 @@ fn read_loop(
                     (None, None) => client.pending.extend_from_slice(&chunk[..n]),
                 }
                 let lines = take_lines(&mut client.pending);
+                let before = tally.deliveries.load(Ordering::Relaxed);
                 for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
                     if client.irc {
                         look_at_irc(line, now_us, client, &tally, &mut latencies);
                     } else {
                         look_at(line, now_us, client, &tally, &mut latencies);
                     }
+                }
+                if tally.deliveries.load(Ordering::Relaxed) != before {
+                    tally.last_delivery_us.fetch_max(now_us, Ordering::Relaxed);
                 }
                 if !client.ready && client.members >= everyone {
                     client.ready = true;

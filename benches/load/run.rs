@@ -210,7 +210,15 @@ pub(crate) fn run_traffic(args: &Args, clients: usize, target: Target) -> Traffi
             || tally.dropped.load(Ordering::Relaxed) > 0
                 && Instant::now() > send_until + Duration::from_secs(3)
     });
-    let elapsed = start.elapsed().as_secs_f64();
+    // Until the last delivery was read when all arrived (a blast at N=10 lasts a few
+    // milliseconds, so the 5 ms poll above would be a large share of it), else until now.
+    let got = tally.deliveries.load(Ordering::Relaxed);
+    let elapsed = if got >= expected {
+        let last = Duration::from_micros(tally.last_delivery_us.load(Ordering::Relaxed));
+        (base + last).saturating_duration_since(start).as_secs_f64()
+    } else {
+        start.elapsed().as_secs_f64()
+    };
     let (rss_kb, threads, cpu_after) = server.stats();
     let peak_kb = server.peak_kb();
     let cpu = cpu_after - cpu_before;
