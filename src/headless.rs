@@ -94,8 +94,49 @@ pub fn describe(event: &ServerEvent) -> Option<String> {
 
 /// `text` after the local time, as every event line is printed, made safe for the console.
 fn stamped(text: &str) -> String {
-    let now = chrono::Local::now().format("%H:%M:%S");
-    format!("[{now}] {}", for_console(text))
+    STAMP.with_borrow_mut(|stamp| {
+        format!(
+            "[{}] {}",
+            stamp.at(std::time::SystemTime::now()),
+            for_console(text)
+        )
+    })
+}
+
+thread_local! {
+    static STAMP: std::cell::RefCell<Stamp> = const { std::cell::RefCell::new(Stamp::new()) };
+}
+
+/// The console's time stamp, made once a second: a room in full flow prints thousands of
+/// lines a second, and asking the time zone and formatting for each took a fifth of the
+/// host's CPU.
+struct Stamp {
+    /// The whole second since the Unix epoch that `text` shows, if any yet.
+    second: Option<u64>,
+    text: String,
+}
+
+impl Stamp {
+    const fn new() -> Stamp {
+        Stamp {
+            second: None,
+            text: String::new(),
+        }
+    }
+
+    /// `HH:MM:SS` in local time for `now`.
+    fn at(&mut self, now: std::time::SystemTime) -> &str {
+        let second = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        if self.second != Some(second) {
+            self.second = Some(second);
+            self.text = chrono::DateTime::<chrono::Local>::from(now)
+                .format("%H:%M:%S")
+                .to_string();
+        }
+        &self.text
+    }
 }
 
 /// Indent of a message's further lines: the width of the time stamp.
@@ -311,4 +352,28 @@ fn phone_lines(bind: IpAddr, port: u16) -> Vec<String> {
     )];
     lines.extend(crate::phone::qr_lines(&url));
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    fn local(t: SystemTime) -> String {
+        chrono::DateTime::<chrono::Local>::from(t)
+            .format("%H:%M:%S")
+            .to_string()
+    }
+
+    #[test]
+    fn the_time_stamp_is_made_once_a_second_and_again_when_the_second_changes() {
+        let t0 = UNIX_EPOCH + Duration::from_millis(1_700_000_000_100);
+        let mut stamp = Stamp::new();
+        assert_eq!(stamp.at(t0), local(t0));
+        // Within the same second the made stamp is reused, not made again.
+        stamp.text = "kept".into();
+        assert_eq!(stamp.at(t0 + Duration::from_millis(800)), "kept");
+        let t1 = t0 + Duration::from_millis(900);
+        assert_eq!(stamp.at(t1), local(t1));
+    }
 }
