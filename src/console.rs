@@ -203,11 +203,12 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
-    /// A writer that blocks until the test opens its gate, and keeps what it was given.
+    /// A writer that blocks until the test opens its gate, and keeps what it was given, each
+    /// write apart.
     #[derive(Clone)]
     struct Gated {
         gate: Receiver<()>,
-        written: Arc<Mutex<Vec<u8>>>,
+        written: Arc<Mutex<Vec<Vec<u8>>>>,
     }
 
     impl Write for Gated {
@@ -216,7 +217,7 @@ mod tests {
             self.written
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .extend_from_slice(buf);
+                .push(buf.to_vec());
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -250,7 +251,7 @@ mod tests {
         let written = written
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+            .concat();
         let text = String::from_utf8_lossy(&written).into_owned();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.first(), Some(&"line 0"), "{text}");
@@ -274,33 +275,13 @@ mod tests {
         assert!(lines.len() < 20, "{text}");
     }
 
-    /// A writer that blocks until its gate opens and keeps each write apart.
-    struct Writes {
-        gate: Receiver<()>,
-        calls: Arc<Mutex<Vec<Vec<u8>>>>,
-    }
-
-    impl Write for Writes {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let _ = self.gate.recv();
-            self.calls
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(buf.to_vec());
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn lines_waiting_together_are_written_in_one_write_and_all_in_order() {
         let (open_gate, gate) = crossbeam_channel::unbounded::<()>();
         let calls = Arc::new(Mutex::new(Vec::new()));
-        let out = Writes {
+        let out = Gated {
             gate,
-            calls: Arc::clone(&calls),
+            written: Arc::clone(&calls),
         };
         let mut console = Console::start(out, 100, 1 << 20).unwrap_or_else(|e| panic!("{e}"));
         for n in 0..10 {
