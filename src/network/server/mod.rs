@@ -18,6 +18,7 @@
 //! - `away`: members whose link dropped, held in the room for their resume's grace;
 //! - `io_thread` / `conn_io`: the fixed few threads that own every connection, both directions;
 //! - `outbox`: each connection's bounded outgoing queue, and the room's pressure;
+//! - `fanout`: broadcast lines kept once, queued to members as spans;
 //! - `presence`: joins and leaves, gathered when they come in a burst;
 //! - `lazy_channel`: bounded channels that take memory only as they fill;
 //! - `moderation` / `moderation_handler` / `moderation_words` / `bans`: running the room
@@ -40,6 +41,7 @@ mod bans;
 mod config;
 mod conn_io;
 mod connection;
+mod fanout;
 mod file_ledger;
 mod file_relay;
 mod handler;
