@@ -63,10 +63,22 @@ impl Fanout {
     }
 }
 
+/// A line written only when its outbox hands it to the socket: members' lines that differ
+/// (each joiner's own part of a burst of joins) need not all wait in memory at once.
+pub(super) trait Deferred: Send + Sync {
+    /// Part `part` of this source, as the line to send.
+    fn line(&self, part: u32) -> Arc<[u8]>;
+}
+
 /// What an outbox queues.
 pub(super) enum Entry {
     /// A line for this member alone (or shared by a plain `Arc`).
     Line(Arc<[u8]>),
+    /// A line written when taken (see [`Deferred`]).
+    Deferred {
+        source: Arc<dyn Deferred>,
+        part: u32,
+    },
     /// Broadcast lines `start..end` of `chunk`.
     Span {
         chunk: Arc<Chunk>,
@@ -79,7 +91,7 @@ impl Entry {
     /// Lines in this entry.
     pub(super) fn lines(&self) -> usize {
         match self {
-            Entry::Line(_) => 1,
+            Entry::Line(_) | Entry::Deferred { .. } => 1,
             Entry::Span { start, end, .. } => end.saturating_sub(*start) as usize,
         }
     }
@@ -106,8 +118,8 @@ impl Entry {
         }
     }
 
-    /// Takes the first line of a span (the span is then one shorter); `None` for a
-    /// [`Entry::Line`] (taken whole by the caller) or an empty span.
+    /// Takes the first line of a span (the span is then one shorter); `None` for a line or a
+    /// deferred line (taken whole by the caller) or an empty span.
     pub(super) fn take_first(&mut self) -> Option<Arc<[u8]>> {
         let Entry::Span { chunk, start, end } = self else {
             return None;

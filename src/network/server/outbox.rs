@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::fanout::{Entry, SharedLine};
+use super::fanout::{Deferred, Entry, SharedLine};
 use super::io_thread::IoShared;
 use crate::network::lock;
 
@@ -108,8 +108,9 @@ impl Queue {
         loop {
             let front = self.lines.front_mut()?;
             let line = match front {
-                Entry::Line(_) => match self.lines.pop_front() {
+                Entry::Line(_) | Entry::Deferred { .. } => match self.lines.pop_front() {
                     Some(Entry::Line(line)) => Some(line),
+                    Some(Entry::Deferred { source, part }) => Some(source.line(part)),
                     _ => None,
                 },
                 Entry::Span { .. } => {
@@ -203,6 +204,26 @@ impl Outbox {
             queue.lines.push_back(Entry::Line(line));
             queue.count += 1;
         }
+        self.pushed(&mut queue);
+        Ok(())
+    }
+
+    /// Queues a line written only when taken (see `fanout::Deferred`).
+    pub(super) fn push_deferred(
+        &self,
+        source: Arc<dyn Deferred>,
+        part: u32,
+    ) -> Result<(), QueueFull> {
+        let shared = &self.shared;
+        let mut queue = lock(&shared.queue);
+        if queue.killed || queue.ending.is_some() {
+            return Ok(());
+        }
+        if queue.count >= shared.marks.capacity {
+            return Err(QueueFull);
+        }
+        queue.lines.push_back(Entry::Deferred { source, part });
+        queue.count += 1;
         self.pushed(&mut queue);
         Ok(())
     }
@@ -356,6 +377,15 @@ impl Outbox {
     /// File data waits (see `Queue::bulk`).
     pub(super) fn has_bulk(&self) -> bool {
         !lock(&self.shared.queue).bulk.is_empty()
+    }
+
+    /// Lines waiting that are written only when taken (see `fanout::Deferred`).
+    #[cfg(test)]
+    pub(super) fn deferred_waiting(&self) -> usize {
+        let queue = lock(&self.shared.queue);
+        (queue.lines.iter())
+            .filter(|entry| matches!(entry, Entry::Deferred { .. }))
+            .count()
     }
 
     /// Lines waiting.
