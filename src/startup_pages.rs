@@ -54,6 +54,7 @@ pub fn hand_back() -> HandedBack {
 
 /// One mapping of /proc/self/smaps that may be let go of.
 #[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(not(all(target_os = "linux", target_env = "gnu")), allow(dead_code))]
 struct Mapping {
     start: usize,
     end: usize,

@@ -1,7 +1,8 @@
 //! Lines sent to many members, kept once for all of them.
 //!
 //! Owns [`Fanout`] (the room's current [`Chunk`] of broadcast lines) and [`Entry`], what an
-//! outbox queues: a line of its own, or a span of consecutive lines of one chunk. Why: a
+//! outbox queues: a line of its own, a span of consecutive lines of one chunk, or a line
+//! written only when taken ([`Deferred`], e.g. a joiner's own part of a burst). Why: a
 //! broadcast used to put a pointer (16 bytes) into every member's queue, so in a blast of 500
 //! members, each queue a thousand lines deep, 16 MB of pointers to the same few lines. A span
 //! stands for up to [`CHUNK_LINES`] broadcast lines in a row, so a member's queue holds a few

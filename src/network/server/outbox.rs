@@ -4,7 +4,9 @@
 //! that owns the socket (a push schedules a write there), and [`Pressure`]: how many members'
 //! queues are over their high mark. While any is, the I/O threads read from nobody, so senders
 //! are slowed by their own TCP window instead of readers being dropped (PROTOCOL.md §9).
-//! Does not write to sockets (see `io_thread`) nor know what a line means.
+//! Does not write to sockets (see `io_thread`) nor know what a line means. What it queues are
+//! `fanout` entries: a broadcast line is a span of the room's shared chunk, not a copy of a
+//! pointer per member, and capacity and marks count lines, whatever the entries.
 //!
 //! Guarantees:
 //! - [`Outbox::push`] never blocks on the peer: it appends or says the queue is full.
