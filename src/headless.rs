@@ -248,6 +248,13 @@ pub fn serve(
             file.display()
         ));
     }
+    // Started: what only starting touched of the program's code need not stay resident.
+    let handed = crate::startup_pages::hand_back();
+    log::debug!(
+        "started: let go of {} kB of the program's pages in {} mappings",
+        handed.kb,
+        handed.mappings
+    );
     let events = handle.events().clone();
     let mut failure = None;
     // Commands typed by the person hosting; a closed standard input just stops them coming.

@@ -31,6 +31,7 @@ pub mod phone;
 pub mod rooms;
 pub mod save;
 pub mod settings;
+pub mod startup_pages;
 pub mod trust;
 #[cfg(feature = "window")]
 pub mod ui;

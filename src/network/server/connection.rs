@@ -68,6 +68,26 @@ impl Recipient {
         }
     }
 
+    /// Queues a broadcast line kept once for everyone (see `fanout`); as [`Recipient::send`].
+    pub(super) fn send_shared(&self, line: &super::fanout::SharedLine) {
+        if self.queue.push_shared(line).is_err() {
+            self.connection.close(
+                LeaveReason::Dropped,
+                "stopped reading: too many messages waiting",
+            );
+        }
+    }
+
+    /// Queues a line written only when taken (see `fanout::Deferred`); as [`Recipient::send`].
+    pub(super) fn send_deferred(&self, source: Arc<dyn super::fanout::Deferred>, part: u32) {
+        if self.queue.push_deferred(source, part).is_err() {
+            self.connection.close(
+                LeaveReason::Dropped,
+                "stopped reading: too many messages waiting",
+            );
+        }
+    }
+
     /// Queues file data, written only when no other line waits; bounded by the sender's
     /// window (see `files`), not by the queue's capacity.
     pub(super) fn send_bulk(&self, line: Arc<[u8]>) {

@@ -28,6 +28,9 @@ use crate::network::protocol::{
 };
 use crate::network::text::{NickKey, clean_text, normalize_nick, single_line};
 
+/// Lines held back by pressure ([`Handler::pending`]) keep room for this many once handled.
+const KEEP_PENDING: usize = 16;
+
 /// A message's line for everyone, and the sender's own copy when it differs (its
 /// `client_id`).
 type RelayedLines = (Arc<[u8]>, Option<Arc<[u8]>>);
@@ -200,6 +203,8 @@ impl Handler {
                 return end;
             }
         }
+        // A read's worth of lines held back by pressure made room for a hundred or more.
+        super::outbox::give_back_room(&mut self.pending, KEEP_PENDING);
         None
     }
 

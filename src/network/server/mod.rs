@@ -18,7 +18,9 @@
 //! - `away`: members whose link dropped, held in the room for their resume's grace;
 //! - `io_thread` / `conn_io`: the fixed few threads that own every connection, both directions;
 //! - `outbox`: each connection's bounded outgoing queue, and the room's pressure;
+//! - `fanout`: broadcast lines kept once, queued to members as spans;
 //! - `presence`: joins and leaves, gathered when they come in a burst;
+//! - `lazy_channel`: bounded channels that take memory only as they fill;
 //! - `moderation` / `moderation_handler` / `moderation_words` / `bans`: running the room
 //!   (roles, mutes, kicks, lectures, bans kept across restarts), a connection's and the
 //!   console's side of it, and its words;
@@ -39,12 +41,14 @@ mod bans;
 mod config;
 mod conn_io;
 mod connection;
+mod fanout;
 mod file_ledger;
 mod file_relay;
 mod handler;
 mod history_file;
 mod io_thread;
 mod json_dialect;
+mod lazy_channel;
 mod listener;
 mod moderation;
 mod moderation_handler;
@@ -296,7 +300,7 @@ pub fn start(
     wake: WakeUp,
 ) -> io::Result<ServerHandle> {
     let local_addr = listener.local_addr()?;
-    let (events_tx, events) = crossbeam_channel::bounded(8192);
+    let (events_tx, events) = lazy_channel::bounded(8192);
     let io_threads = config.io_threads;
     let tls = (config.identity.as_deref())
         .map(crate::network::tls::server_config)

@@ -4,7 +4,9 @@
 //! that owns the socket (a push schedules a write there), and [`Pressure`]: how many members'
 //! queues are over their high mark. While any is, the I/O threads read from nobody, so senders
 //! are slowed by their own TCP window instead of readers being dropped (PROTOCOL.md §9).
-//! Does not write to sockets (see `io_thread`) nor know what a line means.
+//! Does not write to sockets (see `io_thread`) nor know what a line means. What it queues are
+//! `fanout` entries: a broadcast line is a span of the room's shared chunk, not a copy of a
+//! pointer per member, and capacity and marks count lines, whatever the entries.
 //!
 //! Guarantees:
 //! - [`Outbox::push`] never blocks on the peer: it appends or says the queue is full.
@@ -17,6 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::fanout::{Deferred, Entry, SharedLine};
 use super::io_thread::IoShared;
 use crate::network::lock;
 
@@ -68,8 +71,14 @@ impl Marks {
     }
 }
 
+/// A queue emptied with more room than this gives it back (a burst's room is not kept).
+const KEEP_ENTRIES: usize = 64;
+
 struct Queue {
-    lines: VecDeque<Arc<[u8]>>,
+    /// What waits, in order: lines of this member's own and spans of broadcast lines
+    /// (see `fanout`), [`Queue::count`] lines in all.
+    lines: VecDeque<Entry>,
+    count: usize,
     /// File data: written only when `lines` is empty, so chat never waits behind a file.
     /// Not counted against the capacity: each sender's window bounds it (see `files`).
     bulk: VecDeque<Arc<[u8]>>,
@@ -85,6 +94,49 @@ struct Queue {
     exempt: bool,
     /// Currently counted in [`Pressure`].
     counted: bool,
+}
+
+/// An emptied queue with room for more than `keep` gives its room back: a burst's room is
+/// not kept for good by every connection that saw one.
+pub(super) fn give_back_room<T>(queue: &mut VecDeque<T>, keep: usize) {
+    if queue.is_empty() && queue.capacity() > keep {
+        *queue = VecDeque::new();
+    }
+}
+
+impl Queue {
+    /// The first line waiting (a span gives up its first line).
+    fn take_line(&mut self) -> Option<Arc<[u8]>> {
+        loop {
+            let front = self.lines.front_mut()?;
+            let line = match front {
+                Entry::Line(_) | Entry::Deferred { .. } => match self.lines.pop_front() {
+                    Some(Entry::Line(line)) => Some(line),
+                    Some(Entry::Deferred { source, part }) => Some(source.line(part)),
+                    _ => None,
+                },
+                Entry::Span { .. } => {
+                    let line = front.take_first();
+                    if front.lines() == 0 {
+                        self.lines.pop_front();
+                    }
+                    line
+                }
+            };
+            // Every line taken counts, even one a span could not give (it cannot happen:
+            // a span covers only lines already set).
+            self.count = self.count.saturating_sub(1);
+            if line.is_some() {
+                return line;
+            }
+        }
+    }
+
+    fn forget_all(&mut self) {
+        self.lines = VecDeque::new();
+        self.count = 0;
+        self.bulk = VecDeque::new();
+    }
 }
 
 struct Shared {
@@ -111,6 +163,7 @@ impl Outbox {
     ) -> Self {
         let queue = Queue {
             lines: VecDeque::new(),
+            count: 0,
             bulk: VecDeque::new(),
             ending: None,
             killed: false,
@@ -147,17 +200,61 @@ impl Outbox {
             return Ok(());
         }
         for line in lines {
-            if queue.lines.len() >= shared.marks.capacity {
+            if queue.count >= shared.marks.capacity {
                 return Err(QueueFull);
             }
-            queue.lines.push_back(line);
+            queue.lines.push_back(Entry::Line(line));
+            queue.count += 1;
         }
-        if queue.over_since.is_none() && queue.lines.len() >= shared.marks.high {
-            queue.over_since = Some(Instant::now());
-            self.recount(&mut queue);
-        }
-        self.schedule(&mut queue);
+        self.pushed(&mut queue);
         Ok(())
+    }
+
+    /// Queues a line written only when taken (see `fanout::Deferred`).
+    pub(super) fn push_deferred(
+        &self,
+        source: Arc<dyn Deferred>,
+        part: u32,
+    ) -> Result<(), QueueFull> {
+        let shared = &self.shared;
+        let mut queue = lock(&shared.queue);
+        if queue.killed || queue.ending.is_some() {
+            return Ok(());
+        }
+        if queue.count >= shared.marks.capacity {
+            return Err(QueueFull);
+        }
+        queue.lines.push_back(Entry::Deferred { source, part });
+        queue.count += 1;
+        self.pushed(&mut queue);
+        Ok(())
+    }
+
+    /// Queues a broadcast line: it extends the last span when it follows it in its chunk.
+    pub(super) fn push_shared(&self, line: &SharedLine) -> Result<(), QueueFull> {
+        let shared = &self.shared;
+        let mut queue = lock(&shared.queue);
+        if queue.killed || queue.ending.is_some() {
+            return Ok(());
+        }
+        if queue.count >= shared.marks.capacity {
+            return Err(QueueFull);
+        }
+        if !queue.lines.back_mut().is_some_and(|last| last.extend(line)) {
+            queue.lines.push_back(Entry::span(line));
+        }
+        queue.count += 1;
+        self.pushed(&mut queue);
+        Ok(())
+    }
+
+    /// After a push: the queue may be over its high mark now, and has work for its owner.
+    fn pushed(&self, queue: &mut Queue) {
+        if queue.over_since.is_none() && queue.count >= self.shared.marks.high {
+            queue.over_since = Some(Instant::now());
+            self.recount(queue);
+        }
+        self.schedule(queue);
     }
 
     /// Queues file data behind every line, now and to come (see `Queue::bulk`).
@@ -190,8 +287,7 @@ impl Outbox {
     pub(super) fn kill(&self) {
         let mut queue = lock(&self.shared.queue);
         queue.killed = true;
-        queue.lines.clear();
-        queue.bulk.clear();
+        queue.forget_all();
         queue.over_since = None;
         self.recount(&mut queue);
         // Told even if already scheduled: a write waiting for room would not look soon.
@@ -236,12 +332,13 @@ impl Outbox {
         let mut queue = lock(&self.shared.queue);
         let mut bytes = 0;
         while bytes < max_bytes {
-            let Some(line) = queue.lines.pop_front() else {
+            let Some(line) = queue.take_line() else {
                 break;
             };
             bytes += line.len();
             taken.push(line);
         }
+        give_back_room(&mut queue.lines, KEEP_ENTRIES);
         // File data only once every line is out: chat that arrives meanwhile goes first.
         while bytes < max_bytes && queue.lines.is_empty() {
             let Some(line) = queue.bulk.pop_front() else {
@@ -250,7 +347,7 @@ impl Outbox {
             bytes += line.len();
             taken.push(line);
         }
-        if queue.over_since.is_some() && queue.lines.len() <= self.shared.marks.low {
+        if queue.over_since.is_some() && queue.count <= self.shared.marks.low {
             queue.over_since = None;
             self.recount(&mut queue);
         }
@@ -284,17 +381,25 @@ impl Outbox {
         !lock(&self.shared.queue).bulk.is_empty()
     }
 
+    /// Lines waiting that are written only when taken (see `fanout::Deferred`).
+    #[cfg(test)]
+    pub(super) fn deferred_waiting(&self) -> usize {
+        let queue = lock(&self.shared.queue);
+        (queue.lines.iter())
+            .filter(|entry| matches!(entry, Entry::Deferred { .. }))
+            .count()
+    }
+
     /// Lines waiting.
     pub(super) fn len(&self) -> usize {
-        lock(&self.shared.queue).lines.len()
+        lock(&self.shared.queue).count
     }
 
     /// Forgets everything queued and stops counting in the pressure: the connection is gone.
     pub(super) fn discard(&self) {
         let mut queue = lock(&self.shared.queue);
         queue.killed = true;
-        queue.lines.clear();
-        queue.bulk.clear();
+        queue.forget_all();
         queue.over_since = None;
         self.recount(&mut queue);
     }
@@ -339,7 +444,105 @@ impl Pressure {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fanout::{CHUNK_LINES, Fanout};
     use super::*;
+
+    fn outbox(capacity: usize) -> (mio::Poll, Outbox) {
+        let (poll, io) = super::super::io_thread::tests::idle_shared();
+        let outbox = Outbox::new(
+            1,
+            Marks::for_capacity(capacity),
+            Arc::new(io),
+            Pressure::new(),
+        );
+        (poll, outbox)
+    }
+
+    fn entries(outbox: &Outbox) -> usize {
+        lock(&outbox.shared.queue).lines.len()
+    }
+
+    #[test]
+    fn a_thousand_broadcast_lines_in_a_row_are_queued_as_one_entry_per_chunk_and_come_out_in_order()
+    {
+        let (_poll, outbox) = outbox(4096);
+        let mut fanout = Fanout::default();
+        let lines: Vec<Arc<[u8]>> = (0..1000)
+            .map(|i| format!("{i}\n").into_bytes().into())
+            .collect();
+        for line in &lines {
+            outbox.push_shared(&fanout.add(Arc::clone(line))).unwrap();
+        }
+        assert_eq!(outbox.len(), 1000);
+        assert_eq!(entries(&outbox), 1000usize.div_ceil(CHUNK_LINES));
+        let mut taken = Vec::new();
+        assert_eq!(outbox.take_lines(&mut taken, usize::MAX), Take::Took);
+        assert_eq!(taken, lines);
+        assert_eq!(outbox.len(), 0);
+    }
+
+    #[test]
+    fn own_lines_between_broadcast_lines_keep_their_place_and_every_line_counts_against_the_capacity()
+     {
+        let (_poll, outbox) = outbox(16);
+        let mut fanout = Fanout::default();
+        let line = |t: &str| -> Arc<[u8]> { t.as_bytes().into() };
+        outbox.push_shared(&fanout.add(line("b1"))).unwrap();
+        outbox.push_shared(&fanout.add(line("b2"))).unwrap();
+        outbox.push(line("own")).unwrap();
+        outbox.push_shared(&fanout.add(line("b3"))).unwrap();
+        let _skipped = fanout.add(line("not for this member"));
+        outbox.push_shared(&fanout.add(line("b5"))).unwrap();
+        assert_eq!(outbox.len(), 5);
+        for i in 5..16 {
+            outbox
+                .push_shared(&fanout.add(line(&i.to_string())))
+                .unwrap();
+        }
+        assert_eq!(
+            outbox.push_shared(&fanout.add(line("one too many"))),
+            Err(QueueFull)
+        );
+        let mut taken = Vec::new();
+        assert_eq!(outbox.take_lines(&mut taken, 1), Take::Took);
+        assert_eq!(outbox.take_lines(&mut taken, 1), Take::Took);
+        assert_eq!(outbox.take_lines(&mut taken, 1), Take::Took);
+        assert_eq!(outbox.take_lines(&mut taken, 1), Take::Took);
+        assert_eq!(outbox.take_lines(&mut taken, 1), Take::Took);
+        assert_eq!(
+            taken,
+            [line("b1"), line("b2"), line("own"), line("b3"), line("b5")]
+        );
+        assert_eq!(outbox.len(), 11);
+    }
+
+    #[test]
+    fn an_emptied_deque_gives_back_more_room_than_it_may_keep_and_a_non_empty_one_keeps_its_room() {
+        let mut deque: VecDeque<Vec<u8>> = (0..200).map(|_| vec![0]).collect();
+        give_back_room(&mut deque, 16);
+        assert!(
+            deque.capacity() >= 200,
+            "a queue still holding lines keeps its room"
+        );
+        deque.clear();
+        give_back_room(&mut deque, 16);
+        assert_eq!(deque.capacity(), 0);
+        let mut small: VecDeque<u8> = VecDeque::with_capacity(8);
+        give_back_room(&mut small, 16);
+        assert!(small.capacity() >= 8, "room within the limit is kept");
+    }
+
+    #[test]
+    fn a_queue_emptied_after_a_burst_gives_back_the_room_the_burst_took() {
+        let (_poll, outbox) = outbox(4096);
+        let line: Arc<[u8]> = b"line\n".as_slice().into();
+        outbox.push_all(std::iter::repeat_n(line, 1000)).unwrap();
+        assert!(lock(&outbox.shared.queue).lines.capacity() >= 1000);
+        let mut taken = Vec::new();
+        assert_eq!(outbox.take_lines(&mut taken, usize::MAX), Take::Took);
+        assert_eq!(taken.len(), 1000);
+        assert!(lock(&outbox.shared.queue).lines.capacity() <= KEEP_ENTRIES);
+    }
 
     #[test]
     fn a_line_pushed_after_file_data_is_taken_first_and_file_data_only_once_no_line_waits() {

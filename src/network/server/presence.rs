@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::fanout::Deferred;
 use super::room::Member;
 use crate::network::protocol::{Dialect, PresenceEvent, ServerFrame, encode, now_rfc3339};
 
@@ -88,21 +89,53 @@ impl Presence {
         if self.pending.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.pending);
+        let batch = Arc::new(Batch {
+            events: std::mem::take(&mut self.pending),
+            time: now_rfc3339(),
+        });
         self.last_sent = Some(now);
-        let time = now_rfc3339();
         let mut lines: HashMap<(usize, Form), Arc<[u8]>> = HashMap::new();
         for member in members {
-            let first = batch.partition_point(|a| a.seq <= member.presence_seq);
-            if first == batch.len() {
+            let first = batch
+                .events
+                .partition_point(|a| a.seq <= member.presence_seq);
+            if first == batch.events.len() {
                 continue;
             }
             let form = Form::of(member);
+            // A member that joined during the burst gets a line of its own: written when
+            // its turn to send comes (see `Batch`), not now.
+            if first > 0
+                && form == Form::Batched
+                && let Ok(part) = u32::try_from(first)
+            {
+                member
+                    .recipient
+                    .send_deferred(Arc::clone(&batch) as Arc<dyn Deferred>, part);
+                continue;
+            }
             let line = lines
                 .entry((first, form))
-                .or_insert_with(|| form.write(&batch[first..], &time));
+                .or_insert_with(|| form.write(&batch.events[first..], &batch.time));
             member.recipient.send(Arc::clone(line));
         }
+    }
+}
+
+/// One flushed batch, kept until every member's line of it is written. Why: in a storm, each
+/// member who joined during the batch is owed only the events after its own join, a line of
+/// its own; written at once, 500 joiners' lines (1.7 MB) all waited in memory together.
+struct Batch {
+    events: Vec<Announcement>,
+    /// When the batch was sent.
+    time: String,
+}
+
+impl Deferred for Batch {
+    /// The `presence` frame of the events from index `part` on.
+    fn line(&self, part: u32) -> Arc<[u8]> {
+        let events = self.events.get(part as usize..).unwrap_or_default();
+        Form::Batched.write(events, &self.time)
     }
 }
 
@@ -193,6 +226,81 @@ mod tests {
             time: "2026-12-02T01:00:00.000Z".into(),
             unencrypted: false,
         }
+    }
+
+    fn member(id: u64, presence_seq: u64) -> (mio::Poll, Member) {
+        use super::super::connection::{Connection, Recipient};
+        use super::super::outbox::{Marks, Outbox, Pressure};
+        let (poll, io) = super::super::io_thread::tests::idle_shared();
+        let outbox = Outbox::new(1, Marks::for_capacity(64), Arc::new(io), Pressure::new());
+        let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 9));
+        let recipient = Recipient {
+            queue: outbox.clone(),
+            connection: Arc::new(Connection::new(peer, outbox)),
+        };
+        let nick = format!("m{id}");
+        let member = Member {
+            id,
+            key: crate::network::text::NickKey::of(&nick),
+            nick,
+            dialect: Dialect::Json,
+            session: String::new(),
+            recipient,
+            presence_seq,
+            batches_presence: true,
+            named_at: Instant::now(),
+            unencrypted: false,
+            files: false,
+            hears_encryption: false,
+            hears_moderation: false,
+            announced: true,
+            away: None,
+        };
+        (poll, member)
+    }
+
+    fn taken(member: &Member) -> ServerFrame {
+        let mut taken = Vec::new();
+        member.recipient.queue.take_lines(&mut taken, usize::MAX);
+        assert_eq!(taken.len(), 1);
+        decode(&taken[0][..taken[0].len() - 1]).unwrap()
+    }
+
+    fn joined(frame: &ServerFrame) -> Vec<String> {
+        match frame {
+            ServerFrame::Presence { events, .. } => (events.iter())
+                .map(|e| match e {
+                    PresenceEvent::Join { join, .. } => join.clone(),
+                    other => panic!("{other:?}"),
+                })
+                .collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_member_who_joined_during_a_burst_is_queued_its_part_unwritten_and_reads_only_the_later_events()
+     {
+        let t0 = Instant::now();
+        let mut presence = Presence::default();
+        presence.add(&join("first"), String::new(), t0);
+        for nick in ["a", "b", "c"] {
+            presence.add(&join(nick), String::new(), t0);
+        }
+        // One member entered before the burst, one right after "b" joined (seq 3).
+        let (_p1, before) = member(1, 1);
+        let (_p2, during) = member(2, 3);
+        let members = [before, during];
+        presence.flush(&members, t0);
+        let [before, during] = &members;
+        assert_eq!(before.recipient.queue.deferred_waiting(), 0);
+        assert_eq!(
+            during.recipient.queue.deferred_waiting(),
+            1,
+            "the joiner's own part is written when taken"
+        );
+        assert_eq!(joined(&taken(before)), ["a", "b", "c"]);
+        assert_eq!(joined(&taken(during)), ["c"]);
     }
 
     #[test]

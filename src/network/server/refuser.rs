@@ -17,10 +17,11 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{Receiver, TryRecvError, TrySendError};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
 use super::json_dialect::welcome_frame;
+use super::lazy_channel::LazySender;
 use super::state::ServerState;
 use crate::network::plain;
 use crate::network::protocol::{Dialect, ErrorCode, ServerFrame, detect_dialect, encode};
@@ -72,7 +73,7 @@ impl Answer {
 
 /// The refusing thread's inbox. Dropping it lets the thread finish and end.
 pub(super) struct Refuser {
-    inbox: Option<Sender<Refusal>>,
+    inbox: Option<LazySender<Refusal>>,
     /// Wakes the thread to look at its inbox (and, once the inbox is gone, to finish).
     waker: Option<Arc<Waker>>,
     thread: Option<JoinHandle<()>>,
@@ -84,7 +85,7 @@ const INBOX: Token = Token(usize::MAX);
 impl Refuser {
     /// Starts the refusing thread. Should that fail, refusals are plain lines written at once.
     pub(super) fn start(state: &Arc<ServerState>) -> Refuser {
-        let (inbox, refusals) = crossbeam_channel::bounded(WAITING_ROOM);
+        let (inbox, refusals) = super::lazy_channel::bounded(WAITING_ROOM);
         let state = Arc::clone(state);
         let poll = Poll::new().and_then(|poll| {
             let waker = Waker::new(poll.registry(), INBOX)?;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::connection::{ConnId, Recipient};
+use super::fanout::Fanout;
 use super::presence::{Decision, Presence};
 use crate::network::protocol::{ChatMessage, Dialect, ServerFrame, encode};
 use crate::network::text::{MAX_NICK_CHARS, NickKey};
@@ -81,6 +82,8 @@ pub(super) struct Room {
     pub(super) history: VecDeque<StoredMessage>,
     pub(super) members: Vec<Member>,
     pub(super) presence: Presence,
+    /// Broadcast lines, kept once for every member's queue.
+    fanout: Fanout,
     /// Nicknames let go of (by a rename or a leave) lately, with when: see `private`.
     pub(super) freed_nicks: VecDeque<(NickKey, Instant)>,
     /// Files on offer and deliveries under way.
@@ -179,14 +182,17 @@ impl Room {
     ) {
         self.flush_presence();
         let plain = OnceCell::<Arc<[u8]>>::new();
+        let mut shared = None;
         for member in self.members.iter().filter(|m| Some(m.id) != skip) {
-            let line = match member.dialect {
-                Dialect::Json => Arc::clone(json),
-                Dialect::Plain => {
-                    Arc::clone(plain.get_or_init(|| plain_text().into_bytes().into()))
+            match member.dialect {
+                Dialect::Json => {
+                    let line = shared.get_or_insert_with(|| self.fanout.add(Arc::clone(json)));
+                    member.recipient.send_shared(line);
                 }
-            };
-            member.recipient.send(line);
+                Dialect::Plain => member.recipient.send(Arc::clone(
+                    plain.get_or_init(|| plain_text().into_bytes().into()),
+                )),
+            }
         }
     }
 

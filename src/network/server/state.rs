@@ -10,13 +10,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-use crossbeam_channel::Sender;
-
 use super::ServerEvent;
 use super::bans::BanList;
 use super::config::ServerConfig;
 use super::connection::{ConnId, Connection};
 use super::io_thread::IoThreads;
+use super::lazy_channel::LazySender;
 use super::outbox::Pressure;
 use super::room::Room;
 use super::session::{self, IssuedSessions};
@@ -38,7 +37,7 @@ pub(super) struct ServerState {
     pub(super) connections_changed: Condvar,
     /// How many members' queues hold the readers back (see `outbox`).
     pub(super) pressure: Arc<Pressure>,
-    events: Sender<ServerEvent>,
+    events: LazySender<ServerEvent>,
     wake: WakeUp,
     pub(super) next_conn_id: AtomicU64,
     /// The session tokens this run issued, so that only those can resume.
@@ -73,7 +72,7 @@ impl ServerState {
     pub(super) fn new(
         config: ServerConfig,
         local_addr: SocketAddr,
-        events: Sender<ServerEvent>,
+        events: LazySender<ServerEvent>,
         wake: WakeUp,
         tls: Option<Arc<rustls::ServerConfig>>,
         stop_listener: mio::Waker,
