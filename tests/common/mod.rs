@@ -23,7 +23,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use natter::network::no_wake_up;
-use natter::network::protocol::{ClientFrame, ErrorCode, Resume, ServerFrame, decode, encode};
+use natter::network::protocol::{
+    ClientFrame, DATA_BYTES, ErrorCode, FrameSplitter, HostData, Piece, Resume, ServerFrame,
+    decode, encode,
+};
 use natter::network::server::{self, ServerConfig, ServerEvent, ServerHandle};
 
 /// Long enough for a loaded CI machine, short enough that a hang fails fast.
@@ -116,6 +119,8 @@ pub fn closed_port() -> ClosedPort {
 #[derive(Debug)]
 pub enum Seen {
     Line(Vec<u8>),
+    /// A `file_data` frame (to a peer that listed `file_data`): its header and bytes.
+    Data(HostData, Vec<u8>),
     Closed,
 }
 
@@ -159,7 +164,7 @@ impl RawPeer {
         thread::Builder::new()
             .name("test-peer-read".into())
             .spawn(move || {
-                let mut splitter = natter::network::protocol::LineSplitter::new(1 << 20);
+                let mut splitter = FrameSplitter::<HostData>::new(1 << 20, DATA_BYTES);
                 let mut buf = [0u8; 8192];
                 loop {
                     match reader.read(&mut buf) {
@@ -176,7 +181,16 @@ impl RawPeer {
                                 let _ = tx.send(Seen::Closed);
                                 return;
                             }
-                            for line in out {
+                            for piece in out {
+                                let line = match piece {
+                                    Piece::Line(line) => line,
+                                    Piece::Data(header, bytes) => {
+                                        if tx.send(Seen::Data(header, bytes)).is_err() {
+                                            return;
+                                        }
+                                        continue;
+                                    }
+                                };
                                 if auto_pong && line == br#"{"type":"ping"}"# {
                                     let _ = ponger.write_all(&encode(&ClientFrame::Pong {}));
                                 }
@@ -294,6 +308,7 @@ impl RawPeer {
         loop {
             let line = match self.lines.recv_timeout(WAIT) {
                 Ok(Seen::Line(line)) => line,
+                Ok(Seen::Data(..)) => continue,
                 Ok(Seen::Closed) | Err(RecvTimeoutError::Disconnected) => panic!(
                     "{}: closed without an error {code:?}; got {seen:?}",
                     self.nick
@@ -336,9 +351,22 @@ impl RawPeer {
     pub fn line(&self) -> Option<Vec<u8>> {
         match self.lines.recv_timeout(WAIT) {
             Ok(Seen::Line(line)) => Some(line),
+            Ok(Seen::Data(header, _)) => panic!("{}: file_data {header:?} came", self.nick),
             Ok(Seen::Closed) => None,
             Err(RecvTimeoutError::Timeout) => panic!("{}: nothing within {WAIT:?}", self.nick),
             Err(RecvTimeoutError::Disconnected) => None,
+        }
+    }
+
+    /// The next `file_data` frame (lines before it are skipped), or panics after WAIT or when
+    /// the connection closes.
+    pub fn data(&self) -> (HostData, Vec<u8>) {
+        loop {
+            match self.lines.recv_timeout(WAIT) {
+                Ok(Seen::Data(header, bytes)) => return (header, bytes),
+                Ok(Seen::Line(_)) => {}
+                Ok(Seen::Closed) | Err(_) => panic!("{}: no file_data within {WAIT:?}", self.nick),
+            }
         }
     }
 
