@@ -110,7 +110,8 @@ impl DataHeader for HostData {
     }
 }
 
-/// What the splitter cut from the stream: a line, or a `file_data` frame whole.
+/// What the splitter cut from the stream: a line, or a `file_data` frame whole. A frame's
+/// bytes follow the splitter's headroom (see [`FrameSplitter::with_headroom`]).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Piece<H> {
     Line(Vec<u8>),
@@ -133,7 +134,8 @@ pub enum SplitError {
     TooLong { length: u64, max: usize },
 }
 
-/// The data frame being read: its header, the bytes so far, how many it has in all.
+/// The data frame being read: its header, the bytes so far (after the headroom), and the
+/// buffer's length once the frame is whole (headroom and data).
 struct Counting<H> {
     header: H,
     data: Vec<u8>,
@@ -151,6 +153,10 @@ pub struct FrameSplitter<H> {
     counting: Option<Counting<H>>,
     /// Reused for the one line each newline completes.
     found: Vec<Vec<u8>>,
+    /// Bytes left free before each frame's data (see [`FrameSplitter::with_headroom`]).
+    headroom: usize,
+    /// A frame's buffer given back ([`FrameSplitter::recycle`]), for the next frame.
+    spare: Vec<u8>,
 }
 
 impl<H: DataHeader> FrameSplitter<H> {
@@ -161,7 +167,21 @@ impl<H: DataHeader> FrameSplitter<H> {
             max_data: Some(max_data),
             counting: None,
             found: Vec::new(),
+            headroom: 0,
+            spare: Vec::new(),
         }
+    }
+
+    /// Each frame's data comes after `headroom` zero bytes, where a relay can write the
+    /// header it passes the data on with: one buffer from the socket to the next socket.
+    pub fn with_headroom(self, headroom: usize) -> Self {
+        FrameSplitter { headroom, ..self }
+    }
+
+    /// Gives a frame's buffer back for the next frame: a file's frames then take no new
+    /// allocation each (a fresh 256 KiB is fresh pages, faulted in one by one).
+    pub fn recycle(&mut self, buffer: Vec<u8>) {
+        self.spare = buffer;
     }
 
     /// Lines only: a `file_data` header is a line like any other.
@@ -204,6 +224,8 @@ impl<H: DataHeader> FrameSplitter<H> {
             let pushed = self.lines.push(line, &mut found);
             for line in found.drain(..) {
                 if !line.starts_with(HEADER_START) {
+                    // File data has stopped for now: the spare buffer is not kept idle.
+                    self.spare = Vec::new();
                     out.push(Piece::Line(line));
                     continue;
                 }
@@ -216,10 +238,14 @@ impl<H: DataHeader> FrameSplitter<H> {
                         max: max_data,
                     });
                 };
+                let mut data = std::mem::take(&mut self.spare);
+                data.clear();
+                data.reserve_exact(self.headroom + length);
+                data.resize(self.headroom, 0);
                 self.counting = Some(Counting {
                     header,
-                    data: Vec::with_capacity(length),
-                    length,
+                    data,
+                    length: self.headroom + length,
                 });
             }
             self.found = found;

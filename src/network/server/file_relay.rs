@@ -546,5 +546,6 @@ pub(super) fn file_limits(config: &ServerConfig) -> FileLimits {
 }
 
 mod relay_data;
+pub(super) use relay_data::DATA_HEADROOM;
 #[cfg(test)]
 mod tests;

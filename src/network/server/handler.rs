@@ -90,7 +90,8 @@ impl Handler {
             id,
             dialect,
             splitter: match dialect {
-                Dialect::Json => FrameSplitter::new(state.config.max_line_bytes, DATA_BYTES),
+                Dialect::Json => FrameSplitter::new(state.config.max_line_bytes, DATA_BYTES)
+                    .with_headroom(super::file_relay::DATA_HEADROOM),
                 Dialect::Plain => FrameSplitter::lines_only(state.config.max_line_bytes),
             },
             pending: VecDeque::new(),

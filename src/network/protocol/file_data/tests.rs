@@ -138,3 +138,28 @@ fn lines_only_reads_a_header_as_a_plain_line() {
         ]
     );
 }
+
+#[test]
+fn with_headroom_data_follows_that_many_zero_bytes_and_a_recycled_buffer_is_used_again() {
+    let mut splitter = FrameSplitter::<ClientData>::new(100, 4096).with_headroom(4);
+    let mut stream = ClientData::line(1, 0, 3).into_bytes();
+    stream.extend_from_slice(b"abc");
+    let mut pieces = split(&mut splitter, &[&stream]);
+    let Some(Piece::Data(_, buffer)) = pieces.pop() else {
+        panic!("no data frame");
+    };
+    assert_eq!(buffer, b"\0\0\0\0abc");
+    let reused = buffer.as_ptr();
+    splitter.recycle(buffer);
+    stream = ClientData::line(1, 3, 2).into_bytes();
+    stream.extend_from_slice(b"de");
+    let Some(Piece::Data(_, buffer)) = split(&mut splitter, &[&stream]).pop() else {
+        panic!("no data frame");
+    };
+    assert_eq!(buffer, b"\0\0\0\0de");
+    assert_eq!(
+        buffer.as_ptr(),
+        reused,
+        "the recycled buffer holds the next frame"
+    );
+}

@@ -15,11 +15,15 @@ use crate::network::protocol::{ClientData, ErrorCode, HostData, WINDOW_BYTES};
 use crate::network::server::connection::{End, Recipient};
 use crate::network::server::handler::Handler;
 
+/// Room before a `file_data` frame's bytes as the splitter hands them over, for the header
+/// the host sends them on with (an id of 64, an offset of 20 digits: 140 bytes at most).
+pub(in crate::network::server) const DATA_HEADROOM: usize = 160;
+
 /// A sender's data as it came.
 enum Data<'a> {
     /// A `file_chunk`'s base64, checked.
     Base64(&'a [u8]),
-    /// A `file_data` frame's bytes.
+    /// A `file_data` frame's bytes, after [`DATA_HEADROOM`] bytes of room.
     Raw(Vec<u8>),
 }
 
@@ -52,7 +56,7 @@ impl Handler {
             let message = "List \"file_data\" (with \"files\") in your hello's features to send file_data frames; a browser sends none.";
             return Some(self.refuse(ErrorCode::BadFrame, message));
         }
-        let len = data.len() as u64;
+        let len = data.len().saturating_sub(DATA_HEADROOM) as u64;
         self.relay(header.delivery, header.offset, len, Data::Raw(data))
     }
 
@@ -92,15 +96,28 @@ impl Handler {
                     .unwrap_or_default();
                 send_raw(&receiver, &file, offset, &bytes);
             }
-            (Data::Raw(bytes), true) => send_raw(&receiver, &file, offset, &bytes),
-            (Data::Raw(bytes), false) => {
+            (Data::Raw(mut buffer), true) => {
+                // The header goes into the room before the bytes: one copy, into the line.
+                let header =
+                    HostData::line(&file, offset, buffer.len().saturating_sub(DATA_HEADROOM));
+                match DATA_HEADROOM.checked_sub(header.len()) {
+                    Some(start) => {
+                        buffer[start..DATA_HEADROOM].copy_from_slice(header.as_bytes());
+                        receiver.send_bulk(buffer[start..].into());
+                    }
+                    None => send_raw(&receiver, &file, offset, &buffer[DATA_HEADROOM..]),
+                }
+                self.splitter.recycle(buffer);
+            }
+            (Data::Raw(buffer), false) => {
                 // An old client takes lines of at most `chunk_bytes` bytes of data each.
                 let mut at = offset;
-                for piece in bytes.chunks(chunk_bytes.max(1)) {
+                for piece in buffer[DATA_HEADROOM..].chunks(chunk_bytes.max(1)) {
                     let text = base64_simd::STANDARD.encode_type::<String>(piece);
                     receiver.send_bulk(chunk_line(&file, at, text.as_bytes()).into());
                     at += piece.len() as u64;
                 }
+                self.splitter.recycle(buffer);
             }
         }
         None
