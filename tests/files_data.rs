@@ -81,7 +81,7 @@ fn a_natter_sender_sends_raw_frames_larger_than_a_chunk_and_a_raw_receiver_gets_
     let server = start_server(test_config());
     let addr = server.local_addr();
     let outbox = tempfile::tempdir().unwrap();
-    let bytes = content(600_000);
+    let bytes = content(2_600_000);
     let path = file_with(outbox.path(), "photo.jpg", &bytes);
     let dana = natter(addr.to_string(), "dana");
     let mut bob = joined(addr, "bob", NEW);

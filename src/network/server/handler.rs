@@ -56,6 +56,9 @@ pub(super) struct Handler {
     pub(super) takes_data: bool,
     /// A browser's WebSocket: no raw bytes either way.
     pub(super) websocket: bool,
+    /// `file_data` frames this sender's data went out in, used again once written (see
+    /// `file_relay::relay_data`).
+    pub(super) data_frames: Vec<Arc<[u8]>>,
     /// Its `hello` listed `encryption`.
     pub(super) hears_encryption: bool,
     /// Its `hello` listed `moderation`.
@@ -101,6 +104,7 @@ impl Handler {
             takes_files: false,
             takes_data: false,
             websocket: false,
+            data_frames: Vec::new(),
             hears_encryption: false,
             hears_moderation: false,
             encrypted,

@@ -7,6 +7,7 @@
 //! old clients and new ones send to each other. The data goes into the receiver's bulk queue,
 //! written only when no chat waits (see `outbox`). Not the window's record (`file_ledger`).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::file_limits;
@@ -18,6 +19,10 @@ use crate::network::server::handler::Handler;
 /// Room before a `file_data` frame's bytes as the splitter hands them over, for the header
 /// the host sends them on with (an id of 64, an offset of 20 digits: 140 bytes at most).
 pub(in crate::network::server) const DATA_HEADROOM: usize = 160;
+
+/// Frames kept per sender for use again once written: a fresh 256 KiB for every frame was
+/// the host's largest cost after AES (its pages faulted in one by one as the data was copied).
+const FRAMES_KEPT: usize = 16;
 
 /// A sender's data as it came.
 enum Data<'a> {
@@ -64,7 +69,7 @@ impl Handler {
     /// meanwhile (a cancel crossed it) is dropped without a word; data beyond the file or the
     /// window is a broken client, and ends its link.
     fn relay(&mut self, delivery: u64, offset: u64, len: u64, data: Data) -> Option<End> {
-        let (file, receiver, raw) = {
+        let (file, receiver, raw, size) = {
             let mut room = lock(&self.state.room);
             let session = self.session_token.clone();
             // A delivery that ended meanwhile: its data is dropped without a word.
@@ -79,9 +84,9 @@ impl Handler {
             }
             d.relayed = d.relayed.max(end);
             d.moved_at = Instant::now();
-            let (file, to) = (d.file.clone(), d.receiver.clone());
+            let (file, to, size) = (d.file.clone(), d.receiver.clone(), d.size);
             let receiver = room.members.iter().find(|m| m.session == to)?;
-            (file, receiver.recipient.clone(), receiver.takes_data)
+            (file, receiver.recipient.clone(), receiver.takes_data, size)
         };
         // Made after the room's lock is let go: a chunk is up to 256 kB.
         let chunk_bytes = file_limits(self.config()).chunk_bytes;
@@ -97,17 +102,30 @@ impl Handler {
                 send_raw(&receiver, &file, offset, &bytes);
             }
             (Data::Raw(mut buffer), true) => {
-                // The header goes into the room before the bytes: one copy, into the line.
-                let header =
-                    HostData::line(&file, offset, buffer.len().saturating_sub(DATA_HEADROOM));
-                match DATA_HEADROOM.checked_sub(header.len()) {
-                    Some(start) => {
-                        buffer[start..DATA_HEADROOM].copy_from_slice(header.as_bytes());
-                        receiver.send_bulk(buffer[start..].into());
+                let bytes_len = buffer.len().saturating_sub(DATA_HEADROOM);
+                let header = HostData::line(&file, offset, bytes_len);
+                let kept = &mut self.data_frames;
+                let refilled = refill(kept, header.as_bytes(), &buffer[DATA_HEADROOM..]);
+                let frame = refilled.unwrap_or_else(|| {
+                    // The header goes into the room before the bytes: one copy.
+                    let frame: Arc<[u8]> = match DATA_HEADROOM.checked_sub(header.len()) {
+                        Some(start) => {
+                            buffer[start..DATA_HEADROOM].copy_from_slice(header.as_bytes());
+                            buffer[start..].into()
+                        }
+                        None => framed(&header, &buffer[DATA_HEADROOM..]),
+                    };
+                    if kept.len() < FRAMES_KEPT {
+                        kept.push(Arc::clone(&frame));
                     }
-                    None => send_raw(&receiver, &file, offset, &buffer[DATA_HEADROOM..]),
-                }
+                    frame
+                });
+                receiver.send_bulk(frame);
                 self.splitter.recycle(buffer);
+                if offset.saturating_add(bytes_len as u64) >= size {
+                    // The file's last frame: nothing is kept once it is written.
+                    self.data_frames.clear();
+                }
             }
             (Data::Raw(buffer), false) => {
                 // An old client takes lines of at most `chunk_bytes` bytes of data each.
@@ -127,12 +145,29 @@ impl Handler {
 /// Queues a `file_data` frame, header and bytes as one item: nothing may come between them.
 fn send_raw(receiver: &Recipient, file: &str, offset: u64, bytes: &[u8]) {
     let header = HostData::line(file, offset, bytes.len());
-    // Two copies at memory speed; collecting the bytes into the `Arc` one by one was the
-    // host's costliest line.
+    receiver.send_bulk(framed(&header, bytes));
+}
+
+/// `header` and `bytes` in one item. Two copies at memory speed; collecting the bytes into
+/// the `Arc` one by one was the host's costliest line.
+fn framed(header: &str, bytes: &[u8]) -> Arc<[u8]> {
     let mut frame = Vec::with_capacity(header.len() + bytes.len());
     frame.extend_from_slice(header.as_bytes());
     frame.extend_from_slice(bytes);
-    receiver.send_bulk(frame.into());
+    frame.into()
+}
+
+/// A kept frame of the right length that has been written (nobody else holds it), filled
+/// again with `header` and `bytes`.
+fn refill(kept: &mut [Arc<[u8]>], header: &[u8], bytes: &[u8]) -> Option<Arc<[u8]>> {
+    let len = header.len() + bytes.len();
+    let frame = kept
+        .iter_mut()
+        .find(|f| f.len() == len && Arc::strong_count(f) == 1)?;
+    let target = Arc::get_mut(frame)?;
+    target[..header.len()].copy_from_slice(header);
+    target[header.len()..].copy_from_slice(bytes);
+    Some(Arc::clone(frame))
 }
 
 /// The `file_chunk` line to a receiver, byte for byte what encoding the frame gives, without
