@@ -1,11 +1,12 @@
 //! Property tests of every parser a peer reaches (JSON frames, plain lines, file chunk lines,
 //! discovery datagrams, offered file names, nicknames, the dialect sniffer, window commands,
-//! mentions), the line splitter, `file_data`'s frame splitter and the text cleaner (the socket-level chaos test is `chaos.rs`). Text
-//! generators mix arbitrary Unicode with every code point whose case mapping changes its UTF-8
-//! length (computed from std's tables when the tests run). PROPTEST_CASES sets how many inputs
-//! each property gets (default 1024, a second or two of every CI run; ten times that or more
-//! is the long run: `PROPTEST_CASES=10240 cargo test --release --test net fuzz::`);
-//! docs/HARDENING.md has the commands for long runs and the coverage-guided fuzzing in `fuzz/`.
+//! mentions), the line splitter, `file_data`'s frame splitter and the text cleaner (the
+//! socket-level chaos test is `chaos.rs`). Text generators mix arbitrary Unicode with every
+//! code point whose case mapping changes its UTF-8 length (computed from std's tables when the
+//! tests run). PROPTEST_CASES sets how many inputs each property gets (default 1024, a second
+//! or two of every CI run; ten times that or more is the long run:
+//! `PROPTEST_CASES=10240 cargo test --release --test net fuzz::`); docs/HARDENING.md has the
+//! commands for long runs and the coverage-guided fuzzing in `fuzz/`.
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
