@@ -444,15 +444,24 @@ pub struct CuttableProxy {
     pub addr: SocketAddr,
     links: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
     accepted: Receiver<()>,
+    /// Bytes the links still pass from the server to their clients (see
+    /// [`CuttableProxy::limit_downloads`]).
+    download_budget: Budget,
 }
+
+/// Bytes a proxy's links may still pass to their clients, and the wake-up of those waiting.
+type Budget = std::sync::Arc<(std::sync::Mutex<u64>, std::sync::Condvar)>;
 
 impl CuttableProxy {
     pub fn start(target: SocketAddr) -> CuttableProxy {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let download_budget: Budget =
+            std::sync::Arc::new((std::sync::Mutex::new(u64::MAX), std::sync::Condvar::new()));
         let (accepted_tx, accepted) = crossbeam_channel::unbounded();
         let shared = links.clone();
+        let budget = download_budget.clone();
         thread::Builder::new()
             .name("test-proxy".into())
             .spawn(move || {
@@ -462,15 +471,20 @@ impl CuttableProxy {
                         return;
                     };
                     let pairs = [
-                        (client.try_clone().unwrap(), upstream.try_clone().unwrap()),
-                        (upstream.try_clone().unwrap(), client.try_clone().unwrap()),
+                        (
+                            client.try_clone().unwrap(),
+                            upstream.try_clone().unwrap(),
+                            None,
+                        ),
+                        (
+                            upstream.try_clone().unwrap(),
+                            client.try_clone().unwrap(),
+                            Some(budget.clone()),
+                        ),
                     ];
                     shared.lock().unwrap().extend([client, upstream]);
-                    for (mut from, mut to) in pairs {
-                        thread::spawn(move || {
-                            let _ = std::io::copy(&mut from, &mut to);
-                            let _ = to.shutdown(Shutdown::Both);
-                        });
+                    for (from, to, budget) in pairs {
+                        thread::spawn(move || relay(from, to, budget));
                     }
                     if accepted_tx.send(()).is_err() {
                         return;
@@ -482,7 +496,22 @@ impl CuttableProxy {
             addr,
             links,
             accepted,
+            download_budget,
         }
+    }
+
+    /// From now on the links pass at most `bytes` more from the server to their clients, then
+    /// hold the rest without closing, until [`CuttableProxy::unlimit_downloads`] or
+    /// [`CuttableProxy::cut`]: a transfer is then under way and cannot end however fast it
+    /// goes.
+    pub fn limit_downloads(&self, bytes: u64) {
+        *self.download_budget.0.lock().unwrap() = bytes;
+    }
+
+    /// What the links held goes on, and everything after it.
+    pub fn unlimit_downloads(&self) {
+        *self.download_budget.0.lock().unwrap() = u64::MAX;
+        self.download_budget.1.notify_all();
     }
 
     /// Waits until the proxy has relayed one more new connection.
@@ -497,7 +526,37 @@ impl CuttableProxy {
         for link in self.links.lock().unwrap().drain(..) {
             let _ = link.shutdown(Shutdown::Both);
         }
+        self.unlimit_downloads();
     }
+}
+
+/// Copies `from` to `to` until either ends, then closes `to`; with a `budget`, passing only
+/// as many bytes as it has left, and waiting while it has none.
+fn relay(mut from: TcpStream, mut to: TcpStream, budget: Option<Budget>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    'copy: loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let mut start = 0;
+        while start < n {
+            let mut pass = n - start;
+            if let Some((left, more)) = budget.as_deref() {
+                let mut left = left.lock().unwrap();
+                while *left == 0 {
+                    left = more.wait(left).unwrap();
+                }
+                pass = pass.min(usize::try_from(*left).unwrap_or(usize::MAX));
+                *left -= pass as u64;
+            }
+            if to.write_all(&buf[start..start + pass]).is_err() {
+                break 'copy;
+            }
+            start += pass;
+        }
+    }
+    let _ = to.shutdown(Shutdown::Both);
 }
 
 /// The message inside a `chat` frame, for `frame_where`.
