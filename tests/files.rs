@@ -225,24 +225,27 @@ fn declining_writes_nothing_and_tells_the_sender_who_declined() {
     assert!(names_in(downloads.path()).is_empty());
 }
 
-/// Starts a large delivery from dana to bob and waits until bob has some of it.
-fn transfer_under_way(
-    addr: &str,
-    bob_address: &str,
-    size: usize,
-) -> (
+/// Two clients and a transfer between them: the sender, the receiver, the file's id, the two
+/// folders and the bytes.
+type UnderWay = (
     ClientHandle,
     ClientHandle,
     String,
     tempfile::TempDir,
     tempfile::TempDir,
     Vec<u8>,
-) {
+);
+
+/// Starts a large delivery from dana to bob and waits until bob has some of it. Bob joins
+/// through `proxy`, whose links pass 4 MiB more once he joined (the offer, then part of the
+/// file): the file is not whole whatever the speed, until the proxy lets more through.
+fn transfer_under_way(addr: &str, proxy: &CuttableProxy, size: usize) -> UnderWay {
     let (outbox, downloads) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let bytes = content(size);
     let path = file_with(outbox.path(), "big.bin", &bytes);
     let dana = natter(addr, "dana");
-    let bob = natter(bob_address, "bob");
+    let bob = natter(proxy.addr.to_string(), "bob");
+    proxy.limit_downloads(4 * 1024 * 1024);
     offer(&dana, &path, None);
     let offer = offered(&bob);
     save(&bob, &offer.id, downloads.path());
@@ -257,7 +260,10 @@ fn transfer_under_way(
 fn a_receiver_who_cancels_midway_keeps_no_partial_file_may_save_again_and_the_sender_is_told() {
     let server = start_server(test_config());
     let addr = server.local_addr().to_string();
-    let (dana, bob, id, _outbox, downloads, _) = transfer_under_way(&addr, &addr, 64 * 1024 * 1024);
+    // Through a proxy that holds bob's link after 4 MiB: the file is not whole, however fast.
+    let proxy = CuttableProxy::start(server.local_addr());
+    let (dana, bob, id, _outbox, downloads, _) =
+        transfer_under_way(&addr, &proxy, 64 * 1024 * 1024);
     bob.send(ClientCommand::File(FileCommand::Cancel { id }));
     let (_, reason, offer_open) = stopped(&bob);
     assert!(reason.contains("You stopped"), "{reason}");
@@ -273,8 +279,13 @@ fn a_receiver_who_cancels_midway_keeps_no_partial_file_may_save_again_and_the_se
 fn a_sender_who_stops_offering_midway_leaves_the_receiver_no_partial_file_and_no_offer() {
     let server = start_server(test_config());
     let addr = server.local_addr().to_string();
-    let (dana, bob, id, _outbox, downloads, _) = transfer_under_way(&addr, &addr, 64 * 1024 * 1024);
+    // Through a proxy that holds bob's link after 4 MiB: the file is not whole, however fast.
+    let proxy = CuttableProxy::start(server.local_addr());
+    let (dana, bob, id, _outbox, downloads, _) =
+        transfer_under_way(&addr, &proxy, 64 * 1024 * 1024);
     dana.send(ClientCommand::File(FileCommand::Cancel { id }));
+    // What the host sends bob goes on, the cancel among it.
+    proxy.unlimit_downloads();
     let (_, reason, offer_open) = stopped(&bob);
     assert!(reason.contains("dana"), "{reason}");
     assert!(!offer_open, "a withdrawn offer cannot be saved again");
@@ -287,7 +298,7 @@ fn a_cut_link_mid_transfer_resumes_and_the_file_arrives_whole() {
     let addr = server.local_addr().to_string();
     let proxy = CuttableProxy::start(server.local_addr());
     let (_dana, bob, _id, _outbox, downloads, bytes) =
-        transfer_under_way(&addr, &proxy.addr.to_string(), 32 * 1024 * 1024);
+        transfer_under_way(&addr, &proxy, 32 * 1024 * 1024);
     proxy.wait_accept();
     proxy.cut();
     recv_where(

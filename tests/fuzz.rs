@@ -1,18 +1,19 @@
 //! Property tests of every parser a peer reaches (JSON frames, plain lines, file chunk lines,
 //! discovery datagrams, offered file names, nicknames, the dialect sniffer, window commands,
-//! mentions), the line splitter and the text cleaner (the socket-level chaos test is `chaos.rs`). Text
-//! generators mix arbitrary Unicode with every code point whose case mapping changes its UTF-8
-//! length (computed from std's tables when the tests run). PROPTEST_CASES sets how many inputs
-//! each property gets (default 1024, a second or two of every CI run; ten times that or more
-//! is the long run: `PROPTEST_CASES=10240 cargo test --release --test net fuzz::`);
-//! docs/HARDENING.md has the commands for long runs and the coverage-guided fuzzing in `fuzz/`.
+//! mentions), the line splitter, `file_data`'s frame splitter and the text cleaner (the
+//! socket-level chaos test is `chaos.rs`). Text generators mix arbitrary Unicode with every
+//! code point whose case mapping changes its UTF-8 length (computed from std's tables when the
+//! tests run). PROPTEST_CASES sets how many inputs each property gets (default 1024, a second
+//! or two of every CI run; ten times that or more is the long run:
+//! `PROPTEST_CASES=10240 cargo test --release --test net fuzz::`); docs/HARDENING.md has the
+//! commands for long runs and the coverage-guided fuzzing in `fuzz/`.
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use natter::network::plain::parse_line;
 use natter::network::protocol::{
-    ChatMessage, ClientFrame, ErrorCode, LeaveReason, LineSplitter, Resume, ServerFrame, decode,
-    encode,
+    ChatMessage, ClientData, ClientFrame, ErrorCode, FrameSplitter, LeaveReason, LineSplitter,
+    Piece, Resume, ServerFrame, decode, encode,
 };
 use natter::network::text::{clean_text, normalize_nick};
 use proptest::prelude::*;
@@ -68,6 +69,22 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
         Just(ClientFrame::Ping {}),
         Just(ClientFrame::Pong {}),
         Just(ClientFrame::Bye {}),
+    ]
+}
+
+/// A piece of a client's stream: a line, a `file_data` header with its bytes (of any length,
+/// so some lie about it), a header in another spelling, or garbage.
+fn stream_part() -> impl Strategy<Value = Vec<u8>> {
+    let byte = prop_oneof![any::<u8>(), Just(b'\n'), Just(b'{')];
+    prop_oneof![
+        "[a-z{}\":,]{0,20}\n".prop_map(String::into_bytes),
+        (0u64..40, proptest::collection::vec(byte.clone(), 0..40)).prop_map(|(length, bytes)| {
+            let mut part = ClientData::line(1, 0, length as usize).into_bytes();
+            part.extend_from_slice(&bytes);
+            part
+        }),
+        "\\{\"type\":\"file_data\",[ -~]{0,20}\n".prop_map(String::into_bytes),
+        proptest::collection::vec(byte, 0..40),
     ]
 }
 
@@ -202,6 +219,47 @@ proptest! {
         for line in &got {
             prop_assert!(line.len() <= max);
             prop_assert!(!line.contains(&b'\n'));
+        }
+    }
+
+    /// `file_data`'s counted bytes (PROTOCOL.md §13): however the stream of lines, headers
+    /// (some lying), raw bytes and garbage is cut into reads, the same pieces and the same
+    /// error come out, no data frame is longer than the limit or lost its bytes to a newline.
+    #[test]
+    fn the_frame_splitter_is_independent_of_chunking_and_holds_its_limits(
+        parts in proptest::collection::vec(stream_part(), 0..8),
+        cuts in proptest::collection::vec(0usize..400, 0..8),
+        max_data in 1usize..32,
+    ) {
+        let bytes: Vec<u8> = parts.concat();
+        let split = |cuts: &[usize]| {
+            let mut splitter = FrameSplitter::<ClientData>::new(64, max_data);
+            let mut got = Vec::new();
+            let mut start = 0;
+            for &cut in cuts.iter().chain([bytes.len()].iter()) {
+                let cut = cut.min(bytes.len());
+                if cut < start { continue; }
+                if let Err(e) = splitter.push(&bytes[start..cut], &mut got) {
+                    return (got, Err(e));
+                }
+                start = cut;
+            }
+            (got, Ok(()))
+        };
+        let (expected, whole) = split(&[]);
+        let mut cuts = cuts;
+        cuts.sort_unstable();
+        let (got, chunked) = split(&cuts);
+        prop_assert_eq!(&whole, &chunked);
+        prop_assert_eq!(&got, &expected);
+        for piece in &got {
+            match piece {
+                Piece::Line(line) => prop_assert!(line.len() <= 64 && !line.contains(&b'\n')),
+                Piece::Data(header, data) => {
+                    prop_assert!(!data.is_empty() && data.len() <= max_data);
+                    prop_assert_eq!(header.length as usize, data.len());
+                }
+            }
         }
     }
 

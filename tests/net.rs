@@ -18,6 +18,7 @@ mod client_redial;
 mod contract;
 mod discovery;
 mod files;
+mod files_data;
 mod files_restart;
 mod files_wire;
 mod fuzz;

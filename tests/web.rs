@@ -315,3 +315,64 @@ fn a_websocket_member_resuming_within_the_grace_is_not_seen_to_leave_and_a_close
     });
     assert_eq!(detail, "closed the connection");
 }
+
+/// PROTOCOL.md §13 and §14: a WebSocket carries text messages only, so a member there that
+/// lists `file_data` still gets a file's data as base64 `file_chunk`s (the host converts a raw
+/// sender's `file_data`), and a `file_data` header it sends is a line of an unknown type.
+#[test]
+fn a_websocket_member_listing_file_data_gets_base64_chunks_and_cannot_send_raw_data() {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let mut mallory = RawPeer::hello_with_features(addr, "mallory", &["files", "file_data"]);
+    mallory.accepted();
+    let mut socket = websocket(addr, Some(&format!("http://{addr}"))).unwrap();
+    assert!(matches!(frame(&mut socket), ServerFrame::Welcome { .. }));
+    send(
+        &mut socket,
+        r#"{"type":"hello","version":1,"nick":"noa","features":["files","file_data"]}"#,
+    );
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+    let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+    mallory.send(&natter::network::protocol::ClientFrame::FileOffer(
+        natter::network::protocol::OfferRequest {
+            id: "f1".into(),
+            name: "f1.bin".into(),
+            size: bytes.len() as u64,
+            sha256: digest.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
+            to: None,
+        },
+    ));
+    frame_where(&mut socket, |f| match f {
+        ServerFrame::FileOffer(o) if o.id == "f1" => Some(()),
+        _ => None,
+    });
+    send(
+        &mut socket,
+        r#"{"type":"file_accept","id":"f1","offset":0}"#,
+    );
+    let delivery = mallory.frame_where(|f| match f {
+        ServerFrame::FileAccept { delivery, .. } => Some(delivery),
+        _ => None,
+    });
+    let header = natter::network::protocol::ClientData::line(delivery, 0, bytes.len());
+    let mut frame_bytes = header.into_bytes();
+    frame_bytes.extend_from_slice(&bytes);
+    mallory.send_raw(&frame_bytes);
+    let mut got = Vec::new();
+    while got.len() < bytes.len() {
+        let (offset, text) = frame_where(&mut socket, |f| match f {
+            ServerFrame::FileChunk { offset, data, .. } => Some((offset, data)),
+            _ => None,
+        });
+        assert_eq!(offset, got.len() as u64);
+        got.extend(base64_simd::STANDARD.decode_to_vec(text).unwrap());
+    }
+    assert!(got == bytes, "the bytes differ");
+    let header = natter::network::protocol::ClientData::line(1, 0, 3);
+    send(&mut socket, header.trim_end());
+    let code = frame_where(&mut socket, |f| match f {
+        ServerFrame::Error { code, .. } => Some(code),
+        _ => None,
+    });
+    assert_eq!(code, ErrorCode::UnknownType);
+}

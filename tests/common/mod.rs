@@ -23,7 +23,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use natter::network::no_wake_up;
-use natter::network::protocol::{ClientFrame, ErrorCode, Resume, ServerFrame, decode, encode};
+use natter::network::protocol::{
+    ClientFrame, DATA_BYTES, ErrorCode, FrameSplitter, HostData, Piece, Resume, ServerFrame,
+    decode, encode,
+};
 use natter::network::server::{self, ServerConfig, ServerEvent, ServerHandle};
 
 /// Long enough for a loaded CI machine, short enough that a hang fails fast.
@@ -116,6 +119,8 @@ pub fn closed_port() -> ClosedPort {
 #[derive(Debug)]
 pub enum Seen {
     Line(Vec<u8>),
+    /// A `file_data` frame (to a peer that listed `file_data`): its header and bytes.
+    Data(HostData, Vec<u8>),
     Closed,
 }
 
@@ -159,7 +164,7 @@ impl RawPeer {
         thread::Builder::new()
             .name("test-peer-read".into())
             .spawn(move || {
-                let mut splitter = natter::network::protocol::LineSplitter::new(1 << 20);
+                let mut splitter = FrameSplitter::<HostData>::new(1 << 20, DATA_BYTES);
                 let mut buf = [0u8; 8192];
                 loop {
                     match reader.read(&mut buf) {
@@ -176,7 +181,16 @@ impl RawPeer {
                                 let _ = tx.send(Seen::Closed);
                                 return;
                             }
-                            for line in out {
+                            for piece in out {
+                                let line = match piece {
+                                    Piece::Line(line) => line,
+                                    Piece::Data(header, bytes) => {
+                                        if tx.send(Seen::Data(header, bytes)).is_err() {
+                                            return;
+                                        }
+                                        continue;
+                                    }
+                                };
                                 if auto_pong && line == br#"{"type":"ping"}"# {
                                     let _ = ponger.write_all(&encode(&ClientFrame::Pong {}));
                                 }
@@ -294,6 +308,7 @@ impl RawPeer {
         loop {
             let line = match self.lines.recv_timeout(WAIT) {
                 Ok(Seen::Line(line)) => line,
+                Ok(Seen::Data(..)) => continue,
                 Ok(Seen::Closed) | Err(RecvTimeoutError::Disconnected) => panic!(
                     "{}: closed without an error {code:?}; got {seen:?}",
                     self.nick
@@ -336,9 +351,22 @@ impl RawPeer {
     pub fn line(&self) -> Option<Vec<u8>> {
         match self.lines.recv_timeout(WAIT) {
             Ok(Seen::Line(line)) => Some(line),
+            Ok(Seen::Data(header, _)) => panic!("{}: file_data {header:?} came", self.nick),
             Ok(Seen::Closed) => None,
             Err(RecvTimeoutError::Timeout) => panic!("{}: nothing within {WAIT:?}", self.nick),
             Err(RecvTimeoutError::Disconnected) => None,
+        }
+    }
+
+    /// The next `file_data` frame (lines before it are skipped), or panics after WAIT or when
+    /// the connection closes.
+    pub fn data(&self) -> (HostData, Vec<u8>) {
+        loop {
+            match self.lines.recv_timeout(WAIT) {
+                Ok(Seen::Data(header, bytes)) => return (header, bytes),
+                Ok(Seen::Line(_)) => {}
+                Ok(Seen::Closed) | Err(_) => panic!("{}: no file_data within {WAIT:?}", self.nick),
+            }
         }
     }
 
@@ -416,15 +444,24 @@ pub struct CuttableProxy {
     pub addr: SocketAddr,
     links: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
     accepted: Receiver<()>,
+    /// Bytes the links still pass from the server to their clients (see
+    /// [`CuttableProxy::limit_downloads`]).
+    download_budget: Budget,
 }
+
+/// Bytes a proxy's links may still pass to their clients, and the wake-up of those waiting.
+type Budget = std::sync::Arc<(std::sync::Mutex<u64>, std::sync::Condvar)>;
 
 impl CuttableProxy {
     pub fn start(target: SocketAddr) -> CuttableProxy {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let download_budget: Budget =
+            std::sync::Arc::new((std::sync::Mutex::new(u64::MAX), std::sync::Condvar::new()));
         let (accepted_tx, accepted) = crossbeam_channel::unbounded();
         let shared = links.clone();
+        let budget = download_budget.clone();
         thread::Builder::new()
             .name("test-proxy".into())
             .spawn(move || {
@@ -434,15 +471,20 @@ impl CuttableProxy {
                         return;
                     };
                     let pairs = [
-                        (client.try_clone().unwrap(), upstream.try_clone().unwrap()),
-                        (upstream.try_clone().unwrap(), client.try_clone().unwrap()),
+                        (
+                            client.try_clone().unwrap(),
+                            upstream.try_clone().unwrap(),
+                            None,
+                        ),
+                        (
+                            upstream.try_clone().unwrap(),
+                            client.try_clone().unwrap(),
+                            Some(budget.clone()),
+                        ),
                     ];
                     shared.lock().unwrap().extend([client, upstream]);
-                    for (mut from, mut to) in pairs {
-                        thread::spawn(move || {
-                            let _ = std::io::copy(&mut from, &mut to);
-                            let _ = to.shutdown(Shutdown::Both);
-                        });
+                    for (from, to, budget) in pairs {
+                        thread::spawn(move || relay(from, to, budget));
                     }
                     if accepted_tx.send(()).is_err() {
                         return;
@@ -454,7 +496,22 @@ impl CuttableProxy {
             addr,
             links,
             accepted,
+            download_budget,
         }
+    }
+
+    /// From now on the links pass at most `bytes` more from the server to their clients, then
+    /// hold the rest without closing, until [`CuttableProxy::unlimit_downloads`] or
+    /// [`CuttableProxy::cut`]: a transfer is then under way and cannot end however fast it
+    /// goes.
+    pub fn limit_downloads(&self, bytes: u64) {
+        *self.download_budget.0.lock().unwrap() = bytes;
+    }
+
+    /// What the links held goes on, and everything after it.
+    pub fn unlimit_downloads(&self) {
+        *self.download_budget.0.lock().unwrap() = u64::MAX;
+        self.download_budget.1.notify_all();
     }
 
     /// Waits until the proxy has relayed one more new connection.
@@ -469,7 +526,37 @@ impl CuttableProxy {
         for link in self.links.lock().unwrap().drain(..) {
             let _ = link.shutdown(Shutdown::Both);
         }
+        self.unlimit_downloads();
     }
+}
+
+/// Copies `from` to `to` until either ends, then closes `to`; with a `budget`, passing only
+/// as many bytes as it has left, and waiting while it has none.
+fn relay(mut from: TcpStream, mut to: TcpStream, budget: Option<Budget>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    'copy: loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let mut start = 0;
+        while start < n {
+            let mut pass = n - start;
+            if let Some((left, more)) = budget.as_deref() {
+                let mut left = left.lock().unwrap();
+                while *left == 0 {
+                    left = more.wait(left).unwrap();
+                }
+                pass = pass.min(usize::try_from(*left).unwrap_or(usize::MAX));
+                *left -= pass as u64;
+            }
+            if to.write_all(&buf[start..start + pass]).is_err() {
+                break 'copy;
+            }
+            start += pass;
+        }
+    }
+    let _ = to.shutdown(Shutdown::Both);
 }
 
 /// The message inside a `chat` frame, for `frame_where`.

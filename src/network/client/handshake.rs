@@ -13,8 +13,8 @@ use super::error::ClientError;
 use super::from_host::decode_from_host;
 use super::host_stream::HostStream;
 use crate::network::protocol::{
-    ChatMessage, ClientFrame, FileLimits, LineSplitter, PROTOCOL_VERSION, Resume, ServerFrame,
-    encode,
+    ChatMessage, ClientFrame, DATA_BYTES, FileLimits, FrameSplitter, HostData, PROTOCOL_VERSION,
+    Piece, Resume, ServerFrame, SplitError, encode,
 };
 use crate::network::timed_read::ReadOutcome;
 
@@ -271,9 +271,9 @@ impl Handshake {
 pub(super) struct Established {
     pub(super) stream: HostStream,
     /// Bytes already read past the handshake, with their partial last line.
-    pub(super) splitter: LineSplitter,
-    /// Complete lines read during the handshake that belong to what follows it.
-    pub(super) early_lines: Vec<Vec<u8>>,
+    pub(super) splitter: FrameSplitter<HostData>,
+    /// Complete lines (and file data) read during the handshake that belong to what follows it.
+    pub(super) early_lines: Vec<Piece<HostData>>,
     /// The host speaks plain text, not Natter.
     pub(super) plain: bool,
 }
@@ -314,11 +314,16 @@ pub(super) fn greet(
         .map_err(|e| ClientError::lost(&e))?;
     let deadline = Instant::now() + timeout;
     let mut handshake = Handshake::new();
-    let mut splitter = LineSplitter::new(HOST_LINE_LIMIT);
-    let mut lines: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut splitter = FrameSplitter::new(HOST_LINE_LIMIT, DATA_BYTES);
+    let mut lines: VecDeque<Piece<HostData>> = VecDeque::new();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        while let Some(line) = lines.pop_front() {
+        while let Some(piece) = lines.pop_front() {
+            // File data comes only to a member, behind every line before it: never before
+            // `accepted` and its history, after which this loop has returned.
+            let Piece::Line(line) = piece else {
+                return Err(lost("the host sent file data before letting us in"));
+            };
             let progress = handshake.on_line(&line)?;
             if let Some(session) = handshake.session() {
                 remember_session(resume, session);
@@ -329,7 +334,7 @@ pub(super) fn greet(
                     let _ = stream.write_all(&encode(&ClientFrame::Pong {}));
                 }
                 Progress::NotNatter => {
-                    lines.push_front(line);
+                    lines.push_front(Piece::Line(line));
                     return Ok((established(stream, splitter, lines, true), None));
                 }
                 Progress::Joined(joined) => {
@@ -349,8 +354,8 @@ pub(super) fn greet(
         match stream.read_within(&mut buf, left) {
             ReadOutcome::Bytes(n) => {
                 let mut complete = Vec::new();
-                if splitter.push(&buf[..n], &mut complete).is_err() {
-                    return Err(lost("the host sent a line that is too long"));
+                if let Err(e) = splitter.push(&buf[..n], &mut complete) {
+                    return Err(lost(&split_error(&e)));
                 }
                 lines.extend(complete);
             }
@@ -362,7 +367,7 @@ pub(super) fn greet(
                 let Some(partial) = splitter.take_partial() else {
                     return Err(lost("the host closed the connection at once"));
                 };
-                lines.push_back(partial);
+                lines.push_back(Piece::Line(partial));
                 return Ok((established(stream, splitter, lines, true), None));
             }
             ReadOutcome::Failed(e) => return Err(ClientError::lost(&e)),
@@ -394,15 +399,27 @@ pub(super) fn looks_like(first_line: &[u8], hello: &[u8]) -> Option<&'static str
 
 fn established(
     stream: HostStream,
-    splitter: LineSplitter,
-    lines: VecDeque<Vec<u8>>,
+    mut splitter: FrameSplitter<HostData>,
+    lines: VecDeque<Piece<HostData>>,
     plain: bool,
 ) -> Established {
+    if plain {
+        // A plain host's lines are text, whatever they look like.
+        splitter.stop_data();
+    }
     Established {
         stream,
         splitter,
         early_lines: lines.into(),
         plain,
+    }
+}
+
+/// What a stream that cannot be split is, in the words a link's end is shown with.
+pub(super) fn split_error(e: &SplitError) -> String {
+    match e {
+        SplitError::LineTooLong { .. } => "the host sent a line that is too long".to_string(),
+        other => format!("the host sent bad file data: {other}"),
     }
 }
 

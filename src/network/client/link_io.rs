@@ -29,6 +29,8 @@ const SOCKET: Token = Token(0);
 const WAKER: Token = Token(1);
 /// Bytes read in one turn before what waits to be written gets its turn.
 const READ_PER_TURN: usize = 256 * 1024;
+/// Most bytes one read takes from a TLS link's socket.
+const NET_READ_BYTES: usize = 256 * 1024;
 /// How long a closing link waits for the host to take what is left (its `bye` above all).
 const CLOSE_FLUSH: Duration = Duration::from_secs(1);
 /// A host that takes none of what waits to be written for this long is given up on, as the
@@ -91,6 +93,13 @@ pub(super) struct LinkIo {
     out: Vec<u8>,
     written: usize,
     reader: Reader,
+    /// Where the plaintext read from the host lands (64 KiB).
+    read_buf: Vec<u8>,
+    /// Bytes read from a TLS link's socket, from `net_at` to `net_len` not yet given to the
+    /// session.
+    net_buf: Vec<u8>,
+    net_at: usize,
+    net_len: usize,
     idle_timeout: Duration,
     last_heard: Instant,
     /// When the socket last took bytes, or had nothing to take.
@@ -134,6 +143,10 @@ impl LinkIo {
             out: Vec::new(),
             written: 0,
             reader,
+            read_buf: vec![0; 64 * 1024],
+            net_buf: vec![0; NET_READ_BYTES],
+            net_at: 0,
+            net_len: 0,
             idle_timeout,
             last_heard: Instant::now(),
             last_written: Instant::now(),
@@ -290,10 +303,17 @@ impl LinkIo {
     /// Reads what the host sent, up to a turn's worth, and passes it on. True when more may
     /// be waiting (the turn's worth was read).
     fn read(&mut self) -> Result<bool, Stop> {
-        let mut buf = [0u8; 64 * 1024];
+        // Kept between turns: zeroing 64 KiB on every turn showed in the profile.
+        let mut buf = std::mem::take(&mut self.read_buf);
+        let read = self.read_into(&mut buf);
+        self.read_buf = buf;
+        read
+    }
+
+    fn read_into(&mut self, buf: &mut [u8]) -> Result<bool, Stop> {
         let mut total = 0;
         while total < READ_PER_TURN {
-            let n = match self.read_some(&mut buf) {
+            let n = match self.read_some(buf) {
                 Ok(Some(0)) => {
                     self.reader.closed();
                     return Err(Stop::Ended);
@@ -333,15 +353,25 @@ impl LinkIo {
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Some(0)),
                 Err(e) => return Err(e),
             }
-            // No plaintext waits, so the session takes the next records from the socket
-            // itself: nothing is kept for later by hand.
-            match session.read_tls(&mut self.tcp) {
-                // 0: the host closed; the session learns it, and its reader says so above.
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+            // No plaintext waits: the session takes the next records, from what was read
+            // from the socket before, or from a new read. The socket is read here in large
+            // gulps, not by the session: it reads at most 4 KiB at a time, a system call per
+            // 4 KiB of a file.
+            if self.net_at == self.net_len {
+                let n = match self.tcp.read(&mut self.net_buf) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                (self.net_at, self.net_len) = (0, n);
             }
+            let mut records = &self.net_buf[self.net_at..self.net_len];
+            let before = records.len();
+            // Nothing read: the host closed; the session learns it, and its reader says so
+            // above.
+            session.read_tls(&mut records)?;
+            self.net_at += before - records.len();
             if let Err(e) = session.process_new_packets() {
                 // The alert that says why goes out if it can.
                 let _ = session.write_tls(&mut self.tcp);

@@ -14,7 +14,7 @@ use super::error::ClientError;
 use super::from_host::decode_from_host;
 use super::transfers::FilesInput;
 use crate::network::protocol::chunk_line::HostChunk;
-use crate::network::protocol::{LineSplitter, ServerFrame};
+use crate::network::protocol::{FrameSplitter, HostData, Piece, ServerFrame};
 use crate::network::text::clean_text;
 
 /// How long a plain host's unfinished line ("Enter your name: ") waits before it is shown.
@@ -30,8 +30,8 @@ pub(super) enum Incoming {
     Frame(ServerFrame),
     /// A line from a plain host, escapes stripped.
     Text(String),
-    /// File data (`file_chunk`), decoded here so the files thread only checks and writes it;
-    /// `None`: `data` was not base64.
+    /// File data (`file_chunk` decoded here, so the files thread only checks and writes it, or
+    /// `file_data` as it came); `None`: `data` was not base64.
     Chunk {
         id: String,
         offset: u64,
@@ -61,9 +61,9 @@ pub(super) enum Flow {
 
 /// Everything the link's reading needs, besides the socket.
 pub(super) struct Reader {
-    pub(super) splitter: LineSplitter,
-    /// Lines the handshake already read.
-    pub(super) early_lines: Vec<Vec<u8>>,
+    pub(super) splitter: FrameSplitter<HostData>,
+    /// Lines (and file data) the handshake already read.
+    pub(super) early_lines: Vec<Piece<HostData>>,
     pub(super) plain: bool,
     pub(super) incoming: Sender<Incoming>,
     /// The files thread: file data goes straight there, not through the supervisor, so a
@@ -80,13 +80,13 @@ impl Reader {
 
     /// Bytes from the host: every line they complete is passed on.
     pub(super) fn on_bytes(&mut self, bytes: &[u8]) -> Flow {
-        let mut lines = Vec::new();
-        let pushed = self.splitter.push(bytes, &mut lines);
-        if !self.forward(lines) {
+        let mut pieces = Vec::new();
+        let pushed = self.splitter.push(bytes, &mut pieces);
+        if !self.forward(pieces) {
             return Flow::Stop;
         }
-        if pushed.is_err() {
-            self.end(lost("the host sent a line that is too long"));
+        if let Err(e) = pushed {
+            self.end(lost(&super::handshake::split_error(&e)));
             return Flow::Stop;
         }
         Flow::Go
@@ -97,8 +97,8 @@ impl Reader {
     pub(super) fn on_quiet(&mut self, quiet: Duration, idle_timeout: Duration) -> Flow {
         if self.plain {
             if self.splitter.has_partial() && quiet >= PLAIN_PROMPT_PAUSE {
-                let partial: Vec<_> = self.splitter.take_partial().into_iter().collect();
-                return flow(self.forward(partial));
+                let partial = self.splitter.take_partial().map(Piece::Line);
+                return flow(self.forward(partial.into_iter().collect()));
             }
             return Flow::Go;
         }
@@ -128,16 +128,26 @@ impl Reader {
     /// The link ended with `error`: a plain host's unfinished line is shown first.
     pub(super) fn end(&mut self, error: ClientError) {
         if self.plain {
-            let partial: Vec<_> = self.splitter.take_partial().into_iter().collect();
-            self.forward(partial);
+            let partial = self.splitter.take_partial().map(Piece::Line);
+            self.forward(partial.into_iter().collect());
         }
         let _ = self.incoming.send(Incoming::Ended(error));
     }
 
-    /// Passes lines on; false once reading should stop (a bad frame, or nobody listening).
-    fn forward(&self, lines: Vec<Vec<u8>>) -> bool {
-        for line in lines {
-            let item = match self.to_item(&line) {
+    /// Passes lines and file data on; false once reading should stop (a bad frame, or nobody
+    /// listening).
+    fn forward(&self, pieces: Vec<Piece<HostData>>) -> bool {
+        for piece in pieces {
+            let item = match piece {
+                Piece::Line(line) => self.to_item(&line),
+                // Raw already: nothing to decode.
+                Piece::Data(header, bytes) => Incoming::Chunk {
+                    id: header.id,
+                    offset: header.offset,
+                    bytes: Some(bytes),
+                },
+            };
+            let item = match item {
                 Incoming::Chunk { id, offset, bytes } if self.files.is_some() => {
                     if let Some(files) = &self.files {
                         let _ = files.send(FilesInput::Chunk { id, offset, bytes });
@@ -183,5 +193,38 @@ fn flow(go_on: bool) -> Flow {
 fn lost(detail: &str) -> ClientError {
     ClientError::Lost {
         detail: detail.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::protocol::DATA_BYTES;
+
+    #[test]
+    fn file_data_from_the_host_goes_to_the_files_thread_as_it_came_newlines_and_all() {
+        let (incoming, _frames) = crossbeam_channel::unbounded();
+        let (files, chunks) = crossbeam_channel::unbounded();
+        let mut reader = Reader {
+            splitter: FrameSplitter::new(1 << 16, DATA_BYTES),
+            early_lines: Vec::new(),
+            plain: false,
+            incoming,
+            files: Some(files),
+        };
+        let data: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+        let mut stream = HostData::line("f1", 7, data.len()).into_bytes();
+        stream.extend_from_slice(&data);
+        for part in stream.chunks(4096) {
+            assert!(matches!(reader.on_bytes(part), Flow::Go));
+        }
+        match chunks.try_recv() {
+            Ok(FilesInput::Chunk { id, offset, bytes }) => {
+                assert_eq!((id.as_str(), offset), ("f1", 7));
+                assert!(bytes == Some(data), "the bytes differ");
+            }
+            _ => panic!("no chunk reached the files thread"),
+        }
+        assert!(chunks.try_recv().is_err(), "one frame, one chunk");
     }
 }

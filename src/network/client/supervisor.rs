@@ -22,9 +22,9 @@ use super::transfers::{FileCommand, FilesInput, FilesThread};
 use super::{ClientCommand, ClientEvent, ConnectOptions};
 use crate::network::WakeUp;
 use crate::network::protocol::{
-    ChatMessage, ClientFrame, FEATURE_ENCRYPTION, FEATURE_FILES, FEATURE_MODERATION,
-    FEATURE_PRESENCE, FileLimits, PROTOCOL_VERSION, PresenceEvent, Resume, ServerFrame, encode,
-    now_rfc3339,
+    ChatMessage, ClientFrame, FEATURE_ENCRYPTION, FEATURE_FILE_DATA, FEATURE_FILES,
+    FEATURE_MODERATION, FEATURE_PRESENCE, FileLimits, PROTOCOL_VERSION, Piece, PresenceEvent,
+    Resume, ServerFrame, encode, now_rfc3339,
 };
 use crate::network::text::single_line;
 use crate::network::tls::Fingerprint;
@@ -288,6 +288,7 @@ impl Supervisor {
             features: vec![
                 FEATURE_PRESENCE.to_string(),
                 FEATURE_FILES.to_string(),
+                FEATURE_FILE_DATA.to_string(),
                 FEATURE_ENCRYPTION.to_string(),
                 FEATURE_MODERATION.to_string(),
             ],
@@ -419,13 +420,16 @@ impl Supervisor {
         let looks_like = established
             .early_lines
             .first()
-            .and_then(|first| looks_like(first, &echoed));
+            .and_then(|first| match first {
+                Piece::Line(first) => looks_like(first, &echoed),
+                Piece::Data(..) => None,
+            });
         self.post(ClientEvent::PlainMode {
             address: self.options.address.clone(),
             looks_like: looks_like.map(str::to_string),
         });
         // An echo server sends our hello straight back; nobody needs to see that.
-        established.early_lines.retain(|line| *line != echoed);
+        (established.early_lines).retain(|line| !matches!(line, Piece::Line(l) if *l == echoed));
     }
 
     /// Posts a chat message; our own confirmed messages stop being unconfirmed.

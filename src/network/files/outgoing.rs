@@ -105,6 +105,41 @@ impl OutgoingFile {
             }),
         }
     }
+    /// Appends the bytes from `offset` to `out`: `len` of them, fewer only where the offered
+    /// size ends; returns how many. They are read straight into `out`'s spare room (no
+    /// buffer to fill first and copy from), so a chunk can follow its header in one buffer.
+    pub fn append_chunk(
+        &mut self,
+        offset: u64,
+        len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, FileError> {
+        let remaining = self.size.saturating_sub(offset);
+        let wanted = usize::try_from(remaining).map_or(len, |left| left.min(len));
+        if wanted == 0 {
+            return Ok(0);
+        }
+        out.reserve_exact(wanted);
+        let before = out.len();
+        let result = (self.file.seek(SeekFrom::Start(offset)))
+            .and_then(|_| (&mut self.file).take(wanted as u64).read_to_end(out));
+        match result {
+            Ok(read) if read == wanted => Ok(read),
+            Ok(_) => {
+                out.truncate(before);
+                Err(FileError::Changed {
+                    path: self.path.clone(),
+                })
+            }
+            Err(source) => {
+                out.truncate(before);
+                Err(FileError::Read {
+                    path: self.path.clone(),
+                    source,
+                })
+            }
+        }
+    }
 }
 
 /// Reads `file` from where it stands to its end, returning how many bytes and their SHA-256.
@@ -196,6 +231,35 @@ mod tests {
             outgoing.read_chunk(u64::MAX, &mut buf).expect("past end"),
             0
         );
+    }
+
+    #[test]
+    fn append_chunk_puts_the_bytes_at_each_offset_after_what_the_buffer_holds() {
+        let dir = test_dir();
+        let data = sample_data();
+        let path = write_test_file(dir.path(), "big.bin", &data);
+        let mut outgoing = OutgoingFile::open(&path).expect("open");
+        for offset in [0usize, 100_001, data.len() - 10] {
+            let mut out = b"header\n".to_vec();
+            let read = (outgoing.append_chunk(offset as u64, 65_536, &mut out)).expect("read");
+            let end = (offset + 65_536).min(data.len());
+            assert_eq!(read, end - offset, "at offset {offset}");
+            assert_eq!(&out[..7], b"header\n");
+            assert_eq!(&out[7..], &data[offset..end], "at offset {offset}");
+        }
+        let mut out = Vec::new();
+        assert_eq!(
+            outgoing
+                .append_chunk(data.len() as u64, 10, &mut out)
+                .expect("end"),
+            0
+        );
+        fs::write(&path, b"ab").expect("shorten the file");
+        let error = outgoing
+            .append_chunk(0, 10, &mut out)
+            .expect_err("file shrank");
+        assert!(matches!(error, FileError::Changed { .. }), "{error}");
+        assert!(out.is_empty(), "nothing of a short read is kept");
     }
 
     #[test]

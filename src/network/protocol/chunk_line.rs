@@ -70,18 +70,18 @@ impl<'a> HostChunk<'a> {
     }
 }
 
-/// What is left of a line to read.
-struct Scan<'a>(&'a [u8]);
+/// What is left of a line to read (also `file_data`'s headers).
+pub(super) struct Scan<'a>(pub(super) &'a [u8]);
 
 impl<'a> Scan<'a> {
-    fn literal(&mut self, literal: &[u8]) -> Option<()> {
+    pub(super) fn literal(&mut self, literal: &[u8]) -> Option<()> {
         self.0 = self.0.strip_prefix(literal)?;
         Some(())
     }
 
     /// A whole number as JSON writes it (no sign, no leading zero, no fraction), up to
     /// `u64::MAX`.
-    fn number(&mut self) -> Option<u64> {
+    pub(super) fn number(&mut self) -> Option<u64> {
         let digits = self.0.iter().take_while(|b| b.is_ascii_digit()).count();
         let (number, rest) = self.0.split_at(digits);
         if number.is_empty() || (number.len() > 1 && number[0] == b'0') {
@@ -94,7 +94,7 @@ impl<'a> Scan<'a> {
 
     /// The rest of a string up to its closing quote, if it has no escape and no control
     /// character (both need the decoder).
-    fn unescaped(&mut self) -> Option<&'a [u8]> {
+    pub(super) fn unescaped(&mut self) -> Option<&'a [u8]> {
         let end = memchr::memchr(b'"', self.0)?;
         let (text, rest) = self.0.split_at(end);
         // No early exit: a loop without branches is vectorised, and runs at memory speed.
@@ -106,7 +106,7 @@ impl<'a> Scan<'a> {
         Some(text)
     }
 
-    fn end(&mut self) -> Option<()> {
+    pub(super) fn end(&mut self) -> Option<()> {
         (self.0 == b"}").then_some(())
     }
 }

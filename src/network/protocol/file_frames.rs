@@ -35,6 +35,10 @@ pub struct FileLimits {
     pub window_bytes: u64,
     /// See [`CHUNK_BYTES`].
     pub chunk_bytes: usize,
+    /// The host takes and sends `file_data` frames of at most this many bytes (absent: it
+    /// knows only `file_chunk`). See [`super::DATA_BYTES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_bytes: Option<usize>,
 }
 
 impl Default for FileLimits {
@@ -44,6 +48,7 @@ impl Default for FileLimits {
             max_transfers: DEFAULT_MAX_TRANSFERS,
             window_bytes: WINDOW_BYTES,
             chunk_bytes: CHUNK_BYTES,
+            data_bytes: None,
         }
     }
 }

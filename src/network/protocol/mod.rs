@@ -10,10 +10,12 @@ use serde::{Deserialize, Serialize};
 
 pub mod chunk_line;
 mod codec;
+mod file_data;
 mod file_frames;
 mod moderation_frames;
 
 pub use codec::*;
+pub use file_data::*;
 pub use file_frames::*;
 pub use moderation_frames::*;
 

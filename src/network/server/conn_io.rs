@@ -39,6 +39,13 @@ const KEEP_OUT_CAPACITY: usize = 256;
 /// At most this much is read from one connection in one turn, so a blaster cannot starve
 /// the others on its thread (and one turn's fan-out stays well under a queue's capacity).
 pub(super) const READ_BUDGET: usize = 16 * 1024;
+/// A turn's reading in the middle of file data (`file_data`): larger, since a frame's bytes
+/// are relayed to one receiver, and a small budget cost a pass through the thread's loop and
+/// a system call per 16 KiB of a file.
+const DATA_READ_BUDGET: usize = 256 * 1024;
+/// The I/O thread's buffer for one read: a file's data comes in reads this large, lines in
+/// reads of at most [`READ_BUDGET`].
+pub(super) const READ_SCRATCH: usize = 64 * 1024;
 /// Whether new data after a read that emptied the socket brings a new readiness event by
 /// itself: yes with epoll and kqueue (edge-triggered); no with Windows' AFD polls, which mio
 /// re-arms only when an operation says "would block" (a short read that stopped there left
@@ -111,6 +118,9 @@ pub(super) struct Conn {
     handler_due: Option<Instant>,
     /// Readiness was reported and not yet read to the end.
     pub(super) readable: bool,
+    /// The poll said the peer closed its side: a short read does not mean all was read (its
+    /// end comes with no new readiness event).
+    pub(super) read_closed: bool,
     /// When the thread plans to write this connection (`None`: not planned).
     pub(super) write_due: Option<Instant>,
     /// The deadline the thread's timer heap holds for this connection.
@@ -147,6 +157,7 @@ impl Conn {
             exempt: false,
             handler_due: None,
             readable: false,
+            read_closed: false,
             write_due: None,
             timer: None,
             tls: None,
@@ -203,27 +214,27 @@ impl Conn {
     /// Reads what the peer sent, at most `budget` bytes. Returns false if readiness is not
     /// used up (more may be waiting).
     pub(super) fn read(&mut self, state: &Arc<ServerState>, scratch: &mut [u8]) -> bool {
-        let mut budget = READ_BUDGET;
-        while budget > 0 && !self.is_done() {
+        let mut taken = 0;
+        while taken < self.read_budget() && !self.is_done() {
             // Lines left waiting by pressure come first; while some still wait, read nothing
             // more (the peer's TCP window fills and slows it down).
             if !self.handle_pending() {
                 return false;
             }
-            let want = scratch.len().min(budget);
+            let want = scratch.len().min(self.read_budget() - taken);
             match (&self.stream).read(&mut scratch[..want]) {
                 Ok(0) => {
                     self.on_closed(state, "closed the connection");
                     return true;
                 }
                 Ok(n) => {
-                    budget -= n;
+                    taken += n;
                     self.take_in(state, &scratch[..n]);
                     // A short read emptied the socket. With epoll and kqueue more data
                     // raises a new edge, so the read that would only say "would block" is
                     // skipped (one syscall less per message). Not on Windows: mio arms
                     // its next readiness event there only when a read says "would block".
-                    if SHORT_READ_REARMS && n < want && !self.is_done() {
+                    if SHORT_READ_REARMS && n < want && !self.read_closed && !self.is_done() {
                         return self.handle_pending();
                     }
                 }
@@ -236,6 +247,15 @@ impl Conn {
             }
         }
         self.is_done()
+    }
+
+    /// How much one turn may read: [`READ_BUDGET`], or [`DATA_READ_BUDGET`] in the middle of
+    /// a `file_data` frame, whose bytes go to one receiver and make no fan-out.
+    fn read_budget(&self) -> usize {
+        match &self.phase {
+            Phase::Serving(handler) if handler.splitter.in_data() => DATA_READ_BUDGET,
+            _ => READ_BUDGET,
+        }
     }
 
     /// Reads what is already there, without waiting, while the dialect is undecided.
@@ -348,6 +368,9 @@ impl Conn {
         );
         let mut handler = Box::new(Handler::new(state, recipient, self.id, dialect, encrypted));
         handler.local = self.stream.local_addr().ok();
+        if self.ws.is_some() {
+            handler.on_websocket();
+        }
         let end = handler.start(first);
         self.phase = Phase::Serving(handler);
         self.after_handler(end, now);

@@ -5,8 +5,8 @@
 //! get the file), routing a receiver's requests and acknowledgements to the sender and the
 //! sender's data to that one receiver, holding every sender to its window so the host keeps
 //! at most a window of each delivery, and telling the side still there when the other side
-//! stops, leaves or does not come back. File data goes into the receiver's bulk queue, which
-//! is written only when no chat waits (see `outbox`). The record itself is `file_ledger`.
+//! stops, leaves or does not come back. The data is relayed in `relay_data`; the record of
+//! offers and deliveries is `file_ledger`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,8 +22,8 @@ use super::state::ServerState;
 use crate::network::lock;
 use crate::network::plain;
 use crate::network::protocol::{
-    CHUNK_BYTES, Dialect, ErrorCode, FileLimits, FileOffer, LeaveReason, OfferRequest, ServerFrame,
-    WINDOW_BYTES, encode, now_rfc3339, valid_file_id, valid_sha256,
+    CHUNK_BYTES, DATA_BYTES, Dialect, ErrorCode, FileLimits, FileOffer, LeaveReason, OfferRequest,
+    ServerFrame, WINDOW_BYTES, encode, now_rfc3339, valid_file_id, valid_sha256,
 };
 use crate::network::text::{MAX_QUOTED_CHARS, quote, single_line};
 
@@ -225,40 +225,6 @@ impl Handler {
             };
             send_to_session(&room, &offer.sender, &frame);
         }
-        None
-    }
-
-    /// The sender's data for one delivery, relayed to its receiver alone. Data for a delivery
-    /// that ended meanwhile (a cancel crossed it) is dropped without a word; data beyond the
-    /// file or the window is a broken client, and ends its link.
-    pub(super) fn file_chunk(&mut self, delivery: u64, offset: u64, data: &[u8]) -> Option<End> {
-        let chunk_bytes = file_limits(self.config()).chunk_bytes;
-        let Some(len) = decoded_len(data, chunk_bytes) else {
-            let message = format!("A file_chunk's data is base64 of at most {chunk_bytes} bytes.");
-            return Some(self.refuse(ErrorCode::BadFrame, &message));
-        };
-        let (file, receiver) = {
-            let mut room = lock(&self.state.room);
-            let session = self.session_token.clone();
-            // A delivery that ended meanwhile: its data is dropped without a word.
-            let d = (room.ledger.delivery_mut(delivery)).filter(|d| d.sender == session)?;
-            let end = offset.saturating_add(len);
-            if end > d.size || end > d.acked.saturating_add(WINDOW_BYTES) {
-                drop(room);
-                let message = format!(
-                    "A file_chunk went past the file's end or more than {} bytes past the receiver's last file_ack.",
-                    WINDOW_BYTES
-                );
-                return Some(self.refuse(ErrorCode::BadFrame, &message));
-            }
-            d.relayed = d.relayed.max(end);
-            d.moved_at = Instant::now();
-            let (file, to) = (d.file.clone(), d.receiver.clone());
-            let receiver = room.members.iter().find(|m| m.session == to);
-            (file, receiver?.recipient.clone())
-        };
-        // Made after the room's lock is let go: a chunk is 43 kB of text.
-        receiver.send_bulk(chunk_line(&file, offset, data).into());
         None
     }
 
@@ -567,31 +533,6 @@ fn tell_member(member: &Member, line: &Arc<[u8]>, plain_line: &str) {
     }
 }
 
-/// The `file_chunk` line to a receiver, byte for byte what encoding the frame gives, without
-/// escaping 43 kB one character at a time: `data` is base64 (checked by [`decoded_len`]) and
-/// ids are letters, digits, `-` and `_` (checked when offered), so neither needs escaping.
-fn chunk_line(file: &str, offset: u64, data: &[u8]) -> Vec<u8> {
-    let mut line = Vec::with_capacity(data.len() + file.len() + 64);
-    line.extend_from_slice(br#"{"type":"file_chunk","id":""#);
-    line.extend_from_slice(file.as_bytes());
-    line.extend_from_slice(format!(r#"","offset":{offset},"data":""#).as_bytes());
-    line.extend_from_slice(data);
-    line.extend_from_slice(b"\"}\n");
-    line
-}
-
-/// How many bytes the base64 `data` stands for, if it is well-formed (the standard alphabet,
-/// padded) and at most a chunk. The receiver decodes; the host only checks, to hold the sender
-/// to its window.
-fn decoded_len(data: &[u8], chunk_bytes: usize) -> Option<u64> {
-    if data.len() > chunk_bytes.div_ceil(3) * 4 {
-        return None;
-    }
-    base64_simd::STANDARD.check(data).ok()?;
-    let len = base64_simd::STANDARD.decoded_length(data).ok()?;
-    (len <= chunk_bytes).then_some(len as u64)
-}
-
 /// What `welcome` says about files: a chunk's line must fit in the host's longest line.
 pub(super) fn file_limits(config: &ServerConfig) -> FileLimits {
     let fits = config.max_line_bytes.saturating_sub(CHUNK_FRAME_SLACK) / 4 * 3;
@@ -600,8 +541,11 @@ pub(super) fn file_limits(config: &ServerConfig) -> FileLimits {
         max_transfers: config.max_transfers,
         window_bytes: WINDOW_BYTES,
         chunk_bytes: CHUNK_BYTES.min(fits),
+        data_bytes: Some(DATA_BYTES),
     }
 }
 
+mod relay_data;
+pub(super) use relay_data::DATA_HEADROOM;
 #[cfg(test)]
 mod tests;

@@ -24,7 +24,8 @@ use super::state::ServerState;
 use crate::network::lock;
 use crate::network::plain;
 use crate::network::protocol::{
-    ChatMessage, Dialect, ErrorCode, LeaveReason, LineSplitter, ServerFrame, encode, now_rfc3339,
+    ChatMessage, ClientData, DATA_BYTES, Dialect, ErrorCode, FrameSplitter, LeaveReason, Piece,
+    ServerFrame, SplitError, encode, now_rfc3339,
 };
 use crate::network::text::{NickKey, clean_text, normalize_nick, single_line};
 
@@ -41,10 +42,11 @@ pub(super) struct Handler {
     pub(super) recipient: Recipient,
     pub(super) id: ConnId,
     pub(super) dialect: Dialect,
-    pub(super) splitter: LineSplitter,
-    /// Complete lines read but not yet handled: handling waits while the room is under
-    /// pressure, so the peer is slowed by its own TCP window.
-    pending: VecDeque<Vec<u8>>,
+    /// Lines, and `file_data` frames from a Natter client (not over a WebSocket).
+    pub(super) splitter: FrameSplitter<ClientData>,
+    /// Complete lines (and data frames) read but not yet handled: handling waits while the
+    /// room is under pressure, so the peer is slowed by its own TCP window.
+    pending: VecDeque<Piece<ClientData>>,
     /// Set once the peer is in the room.
     pub(super) nick: Option<String>,
     /// The resume token of this stay (empty until the peer is in the room).
@@ -53,6 +55,13 @@ pub(super) struct Handler {
     pub(super) batches_presence: bool,
     /// The peer's `hello` listed `files`: it is sent file frames.
     pub(super) takes_files: bool,
+    /// Its `hello` listed `file_data` (and it is no WebSocket): its file data goes raw.
+    pub(super) takes_data: bool,
+    /// A browser's WebSocket: no raw bytes either way.
+    pub(super) websocket: bool,
+    /// `file_data` frames this sender's data went out in, used again once written (see
+    /// `file_relay::relay_data`).
+    pub(super) data_frames: Vec<Arc<[u8]>>,
     /// Its `hello` listed `encryption`.
     pub(super) hears_encryption: bool,
     /// Its `hello` listed `moderation`.
@@ -86,12 +95,19 @@ impl Handler {
             recipient,
             id,
             dialect,
-            splitter: LineSplitter::new(state.config.max_line_bytes),
+            splitter: match dialect {
+                Dialect::Json => FrameSplitter::new(state.config.max_line_bytes, DATA_BYTES)
+                    .with_headroom(super::file_relay::DATA_HEADROOM),
+                Dialect::Plain => FrameSplitter::lines_only(state.config.max_line_bytes),
+            },
             pending: VecDeque::new(),
             nick: None,
             session_token: String::new(),
             batches_presence: false,
             takes_files: false,
+            takes_data: false,
+            websocket: false,
+            data_frames: Vec::new(),
             hears_encryption: false,
             hears_moderation: false,
             encrypted,
@@ -165,24 +181,44 @@ impl Handler {
         if self.dialect == Dialect::Plain {
             self.flush_partial_plain_line();
         }
+        if self.splitter.in_data() {
+            // What came of the frame is dropped: the receiver asks again from what it has.
+            return End::new(
+                LeaveReason::Left,
+                format!("{detail} in the middle of file data"),
+            );
+        }
         End::new(LeaveReason::Left, detail)
     }
 
-    /// Splits `bytes` into lines and handles each complete one, in the peer's dialect.
+    /// The connection is a browser's WebSocket: its messages are lines, never raw bytes.
+    pub(super) fn on_websocket(&mut self) {
+        self.websocket = true;
+        self.splitter.stop_data();
+    }
+
+    /// Splits `bytes` into lines (and data frames) and handles each complete one, in the
+    /// peer's dialect.
     pub(super) fn feed(&mut self, bytes: &[u8]) -> Option<End> {
-        let mut lines = Vec::new();
-        if self.splitter.push(bytes, &mut lines).is_err() {
-            return Some(self.line_too_long());
+        let mut pieces = Vec::new();
+        match self.splitter.push(bytes, &mut pieces) {
+            Ok(()) => {
+                self.pending.extend(pieces);
+                self.handle_pending(false)
+            }
+            Err(SplitError::LineTooLong { .. }) => Some(self.line_too_long()),
+            Err(e) => {
+                let message = format!("Could not read your frame: {e}.");
+                Some(self.refuse(ErrorCode::BadFrame, &message))
+            }
         }
-        self.pending.extend(lines);
-        self.handle_pending(false)
     }
 
     /// Handles the lines read but not handled yet, in order. While the room is under pressure
     /// (some member's queue is over its high mark) the rest wait, unless `all`: so the
     /// fan-out of one read never overshoots a queue's mark by more than a line.
     pub(super) fn handle_pending(&mut self, all: bool) -> Option<End> {
-        while let Some(line) = self.pending.pop_front() {
+        while let Some(piece) = self.pending.pop_front() {
             // Put out of the room by a host (kicked, banned): nothing it sends counts.
             if let Some((reason, detail)) = self.recipient.connection.end_reason() {
                 self.pending.clear();
@@ -192,12 +228,15 @@ impl Handler {
                 });
             }
             if !all && self.state.pressure.is_on() {
-                self.pending.push_front(line);
+                self.pending.push_front(piece);
                 return None;
             }
-            let end = match self.dialect {
-                Dialect::Json => self.handle_json_line(&line),
-                Dialect::Plain => self.handle_plain_line(&line),
+            let end = match (self.dialect, piece) {
+                (Dialect::Json, Piece::Line(line)) => self.handle_json_line(&line),
+                (Dialect::Json, Piece::Data(header, data)) => self.file_data_frame(header, data),
+                (Dialect::Plain, Piece::Line(line)) => self.handle_plain_line(&line),
+                // A plain peer's splitter reads lines only.
+                (Dialect::Plain, Piece::Data(..)) => None,
             };
             if end.is_some() {
                 return end;
@@ -516,6 +555,7 @@ impl Handler {
             named_at: Instant::now(),
             unencrypted,
             files: self.takes_files,
+            takes_data: self.takes_data,
             hears_encryption: self.hears_encryption,
             hears_moderation: self.hears_moderation,
             announced: self.announced,

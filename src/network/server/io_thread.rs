@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
-use super::conn_io::{Conn, Flushed, READ_BUDGET};
+use super::conn_io::{Conn, Flushed, READ_SCRATCH};
 use super::connection::{ConnId, Connection};
 use super::outbox::Pressure;
 use super::state::ServerState;
@@ -238,7 +238,7 @@ impl Worker {
             timers: BinaryHeap::new(),
             to_read: Vec::new(),
             written: HashSet::new(),
-            scratch: vec![0; READ_BUDGET],
+            scratch: vec![0; READ_SCRATCH],
             next_sweep: Instant::now() + SWEEP,
             conns_at_trim: 0,
             conns_at_sweep: 0,
@@ -322,6 +322,9 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
+        // The peer's FIN may have come with its last bytes, in one edge: the read that finds
+        // it must not be skipped after a short read (see `Conn::read`).
+        conn.read_closed |= event.is_read_closed();
         if (event.is_readable() || event.is_read_closed() || event.is_error()) && !conn.readable {
             conn.readable = true;
             self.to_read.push(token);

@@ -14,9 +14,9 @@ use super::room::{Member, Room};
 use crate::network::lock;
 use crate::network::protocol::chunk_line::ClientChunk;
 use crate::network::protocol::{
-    AcceptedRef, ClientFrame, DecodeError, ErrorCode, FEATURE_ENCRYPTION, FEATURE_FILES,
-    FEATURE_MODERATION, FEATURE_PRESENCE, LeaveReason, MAX_CLIENT_ID_BYTES, PROTOCOL_VERSION,
-    Resume, ServerFrame, decode, encode,
+    AcceptedRef, ClientFrame, DecodeError, ErrorCode, FEATURE_ENCRYPTION, FEATURE_FILE_DATA,
+    FEATURE_FILES, FEATURE_MODERATION, FEATURE_PRESENCE, LeaveReason, MAX_CLIENT_ID_BYTES,
+    PROTOCOL_VERSION, Resume, ServerFrame, decode, encode,
 };
 use crate::network::text::normalize_nick;
 
@@ -91,6 +91,9 @@ impl Handler {
             } => {
                 self.batches_presence = features.iter().any(|f| f == FEATURE_PRESENCE);
                 self.takes_files = features.iter().any(|f| f == FEATURE_FILES);
+                self.takes_data = self.takes_files
+                    && !self.websocket
+                    && features.iter().any(|f| f == FEATURE_FILE_DATA);
                 self.hears_encryption = features.iter().any(|f| f == FEATURE_ENCRYPTION);
                 self.hears_moderation = features.iter().any(|f| f == FEATURE_MODERATION);
                 self.hello(version, &nick, resume)
@@ -153,7 +156,7 @@ impl Handler {
     }
 
     /// Why this client may not use file frames yet, if it may not (and it is told so).
-    fn file_frames_refused(&mut self) -> Option<End> {
+    pub(super) fn file_frames_refused(&mut self) -> Option<End> {
         if self.nick.is_none() {
             return Some(self.refuse(ErrorCode::NotReady, "Send hello before any file frame."));
         }

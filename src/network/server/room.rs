@@ -36,6 +36,8 @@ pub(super) struct Member {
     pub(super) unencrypted: bool,
     /// Its `hello` listed `files`: it is sent file frames.
     pub(super) files: bool,
+    /// Its `hello` listed `file_data` too: file data goes to it raw, not as base64.
+    pub(super) takes_data: bool,
     /// Its `hello` listed `encryption`: it is sent `encryption` frames.
     pub(super) hears_encryption: bool,
     /// Its `hello` listed `moderation`: it is sent `moderation`, `roles` and `notice` frames.

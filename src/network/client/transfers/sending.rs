@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::meter::Meter;
 use crate::network::client::ClientEvent;
 use crate::network::files::{OutgoingFile, sha256_hex};
-use crate::network::protocol::{ClientFrame, FileLimits, OfferRequest};
+use crate::network::protocol::{ClientData, ClientFrame, DATA_BYTES, FileLimits, OfferRequest};
 
 struct OwnOffer {
     file: OutgoingFile,
@@ -36,6 +36,7 @@ pub(super) type Failed = (u64, String, String, String);
 pub(super) struct Sending {
     offers: HashMap<String, OwnOffer>,
     deliveries: BTreeMap<u64, Delivery>,
+    /// A chunk's bytes on their way to base64 (a host without `file_data`).
     buf: Vec<u8>,
 }
 
@@ -151,10 +152,16 @@ impl Sending {
 
     /// The next chunk of every delivery that may send one now: within the window past what
     /// its receiver confirmed. A file that cannot be read any more fails its deliveries.
-    /// Each chunk comes as its `file_chunk` line, ready to write.
+    /// Each chunk comes ready to write: a `file_data` frame, its bytes read from the file
+    /// straight behind its header, when the host takes them (`data_bytes` in its welcome),
+    /// else a `file_chunk` line.
     pub(super) fn next_chunks(&mut self, limits: &FileLimits) -> Vec<Result<Vec<u8>, Failed>> {
         let mut out = Vec::new();
-        let chunk = limits.chunk_bytes.max(1);
+        let chunk = match limits.data_bytes {
+            Some(data_bytes) => data_bytes.min(DATA_BYTES),
+            None => limits.chunk_bytes,
+        }
+        .max(1);
         for (&number, d) in self.deliveries.iter_mut() {
             let room = (d.acked + limits.window_bytes)
                 .min(d.size)
@@ -166,10 +173,17 @@ impl Sending {
                 continue;
             };
             let want = room.min(chunk as u64) as usize;
-            self.buf.resize(want, 0);
-            match offer.file.read_chunk(d.next, &mut self.buf[..want]) {
-                Ok(n) if n > 0 => {
-                    out.push(Ok(chunk_line(number, d.next, &self.buf[..n])));
+            let read = match limits.data_bytes {
+                Some(_) => data_frame(&mut offer.file, number, d.next, want),
+                None => {
+                    self.buf.resize(want, 0);
+                    (offer.file.read_chunk(d.next, &mut self.buf[..want]))
+                        .map(|n| (n, chunk_line(number, d.next, &self.buf[..n])))
+                }
+            };
+            match read {
+                Ok((n, frame)) if n > 0 => {
+                    out.push(Ok(frame));
                     d.next += n as u64;
                 }
                 Ok(_) => {
@@ -203,6 +217,22 @@ impl Sending {
             })
             .collect()
     }
+}
+
+/// The `file_data` frame of `want` bytes at `offset` of `delivery`, read from `file` into its
+/// place behind the header (no copy), and how many bytes it carries.
+fn data_frame(
+    file: &mut OutgoingFile,
+    delivery: u64,
+    offset: u64,
+    want: usize,
+) -> Result<(usize, Vec<u8>), crate::network::files::FileError> {
+    let header = ClientData::line(delivery, offset, want);
+    let mut frame = Vec::with_capacity(header.len() + want);
+    frame.extend_from_slice(header.as_bytes());
+    // `want` is within the offered size: all of it is read, or it fails.
+    let n = file.append_chunk(offset, want, &mut frame)?;
+    Ok((n, frame))
 }
 
 /// The `file_chunk` line for `data` at `offset` of `delivery`: byte for byte what encoding the

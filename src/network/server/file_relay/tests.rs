@@ -1,5 +1,6 @@
 //! The chunk line made by hand and the length of chunk data, against the codec.
 
+use super::relay_data::{chunk_line, decoded_len};
 use super::*;
 
 #[test]
