@@ -203,16 +203,36 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
-    /// A writer that blocks until the test opens its gate, and keeps what it was given, each
-    /// write apart.
+    /// Each write's bytes, apart.
+    type Writes = Arc<Mutex<Vec<Vec<u8>>>>;
+
+    /// A writer that says when a write begins, blocks until the test opens its gate, and keeps
+    /// what it was given, each write apart.
     #[derive(Clone)]
     struct Gated {
         gate: Receiver<()>,
-        written: Arc<Mutex<Vec<Vec<u8>>>>,
+        entered: Sender<()>,
+        written: Writes,
+    }
+
+    impl Gated {
+        /// A closed gate, its opener, and the news of each write begun.
+        fn closed() -> (Gated, Sender<()>, Receiver<()>, Writes) {
+            let (open_gate, gate) = crossbeam_channel::unbounded();
+            let (entered, writes_begun) = crossbeam_channel::unbounded();
+            let written = Arc::new(Mutex::new(Vec::new()));
+            let out = Gated {
+                gate,
+                entered,
+                written: Arc::clone(&written),
+            };
+            (out, open_gate, writes_begun, written)
+        }
     }
 
     impl Write for Gated {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let _ = self.entered.send(());
             let _ = self.gate.recv();
             self.written
                 .lock()
@@ -227,15 +247,15 @@ mod tests {
 
     #[test]
     fn a_blocked_output_never_blocks_print_and_the_dropped_lines_are_counted_in_place() {
-        let (open_gate, gate) = crossbeam_channel::unbounded();
-        let written = Arc::new(Mutex::new(Vec::new()));
-        let out = Gated {
-            gate,
-            written: Arc::clone(&written),
-        };
+        let (out, open_gate, writes_begun, written) = Gated::closed();
         let mut console = Console::start(out, 4, 1 << 20).unwrap_or_else(|e| panic!("{e}"));
+        // The output blocks on the first line: the printing thread waits at the gate with it.
+        console.print("line 0".into());
+        writes_begun
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("the first line was never written: {e}"));
         let started = Instant::now();
-        for n in 0..1000 {
+        for n in 1..1000 {
             console.print(format!("line {n}"));
         }
         assert!(started.elapsed() < Duration::from_secs(1), "print blocked");
@@ -277,12 +297,7 @@ mod tests {
 
     #[test]
     fn lines_waiting_together_are_written_in_one_write_and_all_in_order() {
-        let (open_gate, gate) = crossbeam_channel::unbounded::<()>();
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let out = Gated {
-            gate,
-            written: Arc::clone(&calls),
-        };
+        let (out, open_gate, _writes_begun, calls) = Gated::closed();
         let mut console = Console::start(out, 100, 1 << 20).unwrap_or_else(|e| panic!("{e}"));
         for n in 0..10 {
             console.print(format!("line {n}"));
@@ -302,11 +317,7 @@ mod tests {
 
     #[test]
     fn the_queue_holds_at_most_its_bytes_whatever_the_line_count() {
-        let (_closed_gate, gate) = crossbeam_channel::unbounded::<()>();
-        let out = Gated {
-            gate,
-            written: Arc::new(Mutex::new(Vec::new())),
-        };
+        let (out, _closed_gate, _writes_begun, _written) = Gated::closed();
         let mut console = Console::start(out, 1000, 100).unwrap_or_else(|e| panic!("{e}"));
         for _ in 0..10 {
             console.print("x".repeat(40));

@@ -251,6 +251,7 @@ mod tests {
             named_at: Instant::now(),
             unencrypted: false,
             files: false,
+            takes_data: false,
             hears_encryption: false,
             hears_moderation: false,
             announced: true,
