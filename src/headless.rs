@@ -13,7 +13,7 @@ use crate::network::doctor;
 use crate::network::interfaces::{AddressKind, local_ipv4_addresses};
 use crate::network::protocol::Dialect;
 use crate::network::server::{self, ServerConfig, ServerEvent};
-use crate::network::text::clean_text;
+use crate::network::text::clean_text_into;
 use crate::network::tls::{Identity, Origin};
 
 /// One line for the console per server event, or `None` for the last one.
@@ -92,14 +92,17 @@ pub fn describe(event: &ServerEvent) -> Option<String> {
     Some(stamped(&text))
 }
 
-/// `text` after the local time, as every event line is printed, made safe for the console.
+/// `text` after the local time, as every event line is printed, made safe for the console;
+/// built in one string, since a room in full flow prints thousands a second.
 fn stamped(text: &str) -> String {
     STAMP.with_borrow_mut(|stamp| {
-        format!(
-            "[{}] {}",
-            stamp.at(std::time::SystemTime::now()),
-            for_console(text)
-        )
+        let stamp = stamp.at(std::time::SystemTime::now());
+        let mut line = String::with_capacity(stamp.len() + 3 + text.len());
+        line.push('[');
+        line.push_str(stamp);
+        line.push_str("] ");
+        for_console(text, &mut line);
+        line
     })
 }
 
@@ -145,8 +148,14 @@ const CONTINUATION: &str = "\n           ";
 /// The last guard before the console: no escape or control byte (peer text is cleaned where
 /// it enters, this makes sure), and a message's further lines indented so that none can pass
 /// for a log line of its own.
-fn for_console(text: &str) -> String {
-    clean_text(text).replace('\n', CONTINUATION)
+fn for_console(text: &str, line: &mut String) {
+    let start = line.len();
+    clean_text_into(text, line);
+    if line[start..].contains('\n') {
+        let indented = line[start..].replace('\n', CONTINUATION);
+        line.truncate(start);
+        line.push_str(&indented);
+    }
 }
 
 /// This computer's name, announced as the host of a `natter serve` room: the kernel's host

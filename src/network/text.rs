@@ -19,6 +19,12 @@ const RESERVED: [&str; 5] = ["host", "server", "system", "natter", "admin"];
 /// including right-to-left marks that Hebrew and Arabic text needs, is kept.
 pub fn clean_text(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
+    clean_text_into(input, &mut out);
+    out
+}
+
+/// [`clean_text`], appended to `out` (one allocation for a line built of several parts).
+pub fn clean_text_into(input: &str, out: &mut String) {
     let mut chars = input.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -31,7 +37,6 @@ pub fn clean_text(input: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 /// Longest piece of someone's text quoted inside another message (an error, a leave notice,
