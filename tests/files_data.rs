@@ -10,9 +10,11 @@ use crate::common;
 use crate::files::{content, file_with, natter, offer, offered, save, saved};
 
 use common::{RawPeer, start_server, test_config};
+use natter::network::client::ClientHandle;
 use natter::network::protocol::{
     CHUNK_BYTES, ClientData, ClientFrame, DATA_BYTES, ErrorCode, OfferRequest, ServerFrame,
 };
+use natter::network::server::ServerHandle;
 
 /// What a client lists to send and take raw data.
 const NEW: &[&str] = &["files", "file_data"];
@@ -62,6 +64,37 @@ fn data_frame(delivery: u64, offset: u64, bytes: &[u8]) -> Vec<u8> {
 
 /// `file_data` frames for `id` until `len` bytes came from `from`: the bytes, and the longest
 /// frame's length. Each must start where the last ended.
+/// What keeps a room with a Natter sender alive: the host, the sender's file and the sender.
+struct Room {
+    _server: ServerHandle,
+    _outbox: tempfile::TempDir,
+    _dana: ClientHandle,
+}
+
+/// Dana (the Natter client) offers a file of `size` bytes, and bob, a raw peer taking
+/// `file_data`, accepts it from `offset`: the room, the file's bytes, bob and the offer's id.
+fn dana_offers_and_raw_bob_accepts(size: usize, offset: u64) -> (Room, Vec<u8>, RawPeer, String) {
+    let server = start_server(test_config());
+    let addr = server.local_addr();
+    let outbox = tempfile::tempdir().unwrap();
+    let bytes = content(size);
+    let path = file_with(outbox.path(), "photo.jpg", &bytes);
+    let dana = natter(addr.to_string(), "dana");
+    let mut bob = joined(addr, "bob", NEW);
+    offer(&dana, &path, None);
+    let id = offer_id(&bob);
+    bob.send(&ClientFrame::FileAccept {
+        id: id.clone(),
+        offset,
+    });
+    let room = Room {
+        _server: server,
+        _outbox: outbox,
+        _dana: dana,
+    };
+    (room, bytes, bob, id)
+}
+
 fn raw_data(peer: &RawPeer, id: &str, from: u64, len: usize) -> (Vec<u8>, usize) {
     let (mut got, mut longest) = (Vec::new(), 0);
     while got.len() < len {
@@ -78,19 +111,7 @@ fn raw_data(peer: &RawPeer, id: &str, from: u64, len: usize) -> (Vec<u8>, usize)
 #[test]
 fn a_natter_sender_sends_raw_frames_larger_than_a_chunk_and_a_raw_receiver_gets_them_byte_for_byte()
 {
-    let server = start_server(test_config());
-    let addr = server.local_addr();
-    let outbox = tempfile::tempdir().unwrap();
-    let bytes = content(2_600_000);
-    let path = file_with(outbox.path(), "photo.jpg", &bytes);
-    let dana = natter(addr.to_string(), "dana");
-    let mut bob = joined(addr, "bob", NEW);
-    offer(&dana, &path, None);
-    let id = offer_id(&bob);
-    bob.send(&ClientFrame::FileAccept {
-        id: id.clone(),
-        offset: 0,
-    });
+    let (_room, bytes, bob, id) = dana_offers_and_raw_bob_accepts(2_600_000, 0);
     let (got, longest) = raw_data(&bob, &id, 0, bytes.len());
     assert!(got == bytes, "the bytes differ");
     assert_eq!(
@@ -172,19 +193,7 @@ fn base64_chunks_from_a_sender_without_file_data_reach_a_file_data_receiver_raw(
 
 #[test]
 fn a_receiver_that_asks_from_an_offset_gets_raw_frames_from_that_offset_on() {
-    let server = start_server(test_config());
-    let addr = server.local_addr();
-    let outbox = tempfile::tempdir().unwrap();
-    let bytes = content(700_000);
-    let path = file_with(outbox.path(), "photo.jpg", &bytes);
-    let dana = natter(addr.to_string(), "dana");
-    let mut bob = joined(addr, "bob", NEW);
-    offer(&dana, &path, None);
-    let id = offer_id(&bob);
-    bob.send(&ClientFrame::FileAccept {
-        id: id.clone(),
-        offset: 300_001,
-    });
+    let (_room, bytes, bob, id) = dana_offers_and_raw_bob_accepts(700_000, 300_001);
     let (got, _) = raw_data(&bob, &id, 300_001, bytes.len() - 300_001);
     assert!(got == bytes[300_001..], "the bytes differ");
 }

@@ -216,33 +216,28 @@ impl Outbox {
         source: Arc<dyn Deferred>,
         part: u32,
     ) -> Result<(), QueueFull> {
-        let shared = &self.shared;
-        let mut queue = lock(&shared.queue);
-        if queue.killed || queue.ending.is_some() {
-            return Ok(());
-        }
-        if queue.count >= shared.marks.capacity {
-            return Err(QueueFull);
-        }
-        queue.lines.push_back(Entry::Deferred { source, part });
-        queue.count += 1;
-        self.pushed(&mut queue);
-        Ok(())
+        self.push_one(|lines| lines.push_back(Entry::Deferred { source, part }))
     }
 
     /// Queues a broadcast line: it extends the last span when it follows it in its chunk.
     pub(super) fn push_shared(&self, line: &SharedLine) -> Result<(), QueueFull> {
-        let shared = &self.shared;
-        let mut queue = lock(&shared.queue);
+        self.push_one(|lines| {
+            if !lines.back_mut().is_some_and(|last| last.extend(line)) {
+                lines.push_back(Entry::span(line));
+            }
+        })
+    }
+
+    /// Counts one more line, which `add` puts in the queue, if there is room for it.
+    fn push_one(&self, add: impl FnOnce(&mut VecDeque<Entry>)) -> Result<(), QueueFull> {
+        let mut queue = lock(&self.shared.queue);
         if queue.killed || queue.ending.is_some() {
             return Ok(());
         }
-        if queue.count >= shared.marks.capacity {
+        if queue.count >= self.shared.marks.capacity {
             return Err(QueueFull);
         }
-        if !queue.lines.back_mut().is_some_and(|last| last.extend(line)) {
-            queue.lines.push_back(Entry::span(line));
-        }
+        add(&mut queue.lines);
         queue.count += 1;
         self.pushed(&mut queue);
         Ok(())
