@@ -95,6 +95,37 @@ fn dana_offers_and_raw_bob_accepts(size: usize, offset: u64) -> (Room, Vec<u8>, 
     (room, bytes, bob, id)
 }
 
+/// Mallory (a raw peer listing `sender` features) offers `bytes` as "f1" and bob (listing
+/// `receiver` features) accepts it from the start: mallory, bob, the offer's id and the
+/// delivery.
+fn offered_and_accepted(
+    addr: std::net::SocketAddr,
+    sender: &[&str],
+    receiver: &[&str],
+    bytes: &[u8],
+) -> (RawPeer, RawPeer, String, u64) {
+    let mut mallory = joined(addr, "mallory", sender);
+    let mut bob = joined(addr, "bob", receiver);
+    raw_offer(&mut mallory, "f1", bytes);
+    let id = offer_id(&bob);
+    bob.send(&ClientFrame::FileAccept {
+        id: id.clone(),
+        offset: 0,
+    });
+    let delivery = delivery_of(&mallory);
+    (mallory, bob, id, delivery)
+}
+
+/// Bob still chats: the line he says comes back to him.
+fn assert_still_chats(bob: &mut RawPeer) {
+    bob.say("still here", "b1");
+    let text = bob.frame_where(|f| match f {
+        ServerFrame::Chat(m) if m.from == "bob" => Some(m.text),
+        _ => None,
+    });
+    assert_eq!(text, "still here");
+}
+
 fn raw_data(peer: &RawPeer, id: &str, from: u64, len: usize) -> (Vec<u8>, usize) {
     let (mut got, mut longest) = (Vec::new(), 0);
     while got.len() < len {
@@ -147,12 +178,7 @@ fn raw_data_reaches_a_receiver_without_file_data_as_base64_chunks_of_at_most_chu
     let server = start_server(test_config());
     let addr = server.local_addr();
     let bytes = content(200_000);
-    let mut mallory = joined(addr, "mallory", NEW);
-    let mut bob = joined(addr, "bob", OLD);
-    raw_offer(&mut mallory, "f1", &bytes);
-    let id = offer_id(&bob);
-    bob.send(&ClientFrame::FileAccept { id, offset: 0 });
-    let delivery = delivery_of(&mallory);
+    let (mut mallory, bob, _, delivery) = offered_and_accepted(addr, NEW, OLD, &bytes);
     mallory.send_raw(&data_frame(delivery, 0, &bytes));
     let mut got = Vec::new();
     while got.len() < bytes.len() {
@@ -173,15 +199,7 @@ fn base64_chunks_from_a_sender_without_file_data_reach_a_file_data_receiver_raw(
     let server = start_server(test_config());
     let addr = server.local_addr();
     let bytes = content(40_000);
-    let mut mallory = joined(addr, "mallory", OLD);
-    let mut bob = joined(addr, "bob", NEW);
-    raw_offer(&mut mallory, "f1", &bytes);
-    let id = offer_id(&bob);
-    bob.send(&ClientFrame::FileAccept {
-        id: id.clone(),
-        offset: 0,
-    });
-    let delivery = delivery_of(&mallory);
+    let (mut mallory, bob, id, delivery) = offered_and_accepted(addr, OLD, NEW, &bytes);
     mallory.send(&ClientFrame::FileChunk {
         delivery,
         offset: 0,
@@ -216,12 +234,7 @@ fn a_header_announcing_more_than_the_limit_drops_its_sender_with_bad_frame_and_t
         mallory.line().is_none(),
         "mallory is closed after the error"
     );
-    bob.say("still here", "b1");
-    let text = bob.frame_where(|f| match f {
-        ServerFrame::Chat(m) if m.from == "bob" => Some(m.text),
-        _ => None,
-    });
-    assert_eq!(text, "still here");
+    assert_still_chats(&mut bob);
 }
 
 #[test]
@@ -229,12 +242,7 @@ fn a_sender_that_closes_inside_a_frame_leaves_saying_so_and_nothing_of_the_frame
     let server = start_server(test_config());
     let addr = server.local_addr();
     let bytes = content(1000);
-    let mut mallory = joined(addr, "mallory", NEW);
-    let mut bob = joined(addr, "bob", NEW);
-    raw_offer(&mut mallory, "f1", &bytes);
-    let id = offer_id(&bob);
-    bob.send(&ClientFrame::FileAccept { id, offset: 0 });
-    let delivery = delivery_of(&mallory);
+    let (mut mallory, mut bob, _, delivery) = offered_and_accepted(addr, NEW, NEW, &bytes);
     let frame = data_frame(delivery, 0, &bytes);
     mallory.send_raw(&frame[..frame.len() - 500]);
     mallory.vanish();
@@ -244,12 +252,7 @@ fn a_sender_that_closes_inside_a_frame_leaves_saying_so_and_nothing_of_the_frame
         _ => None,
     });
     assert!(detail.contains("in the middle of file data"), "{detail}");
-    bob.say("still here", "b1");
-    let text = bob.frame_where(|f| match f {
-        ServerFrame::Chat(m) if m.from == "bob" => Some(m.text),
-        _ => None,
-    });
-    assert_eq!(text, "still here");
+    assert_still_chats(&mut bob);
 }
 
 #[test]

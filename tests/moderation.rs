@@ -82,7 +82,7 @@ fn notice(peer: &RawPeer) -> ModNotice {
 }
 
 /// The next `moderation` frame addressed to `peer` (others' on the way are skipped).
-fn notice_to_me(peer: &RawPeer) -> ModNotice {
+pub(crate) fn notice_to_me(peer: &RawPeer) -> ModNotice {
     loop {
         let notice = notice(peer);
         if notice.you {

@@ -7,9 +7,10 @@
 use std::net::{IpAddr, SocketAddr};
 
 use crate::common;
+use crate::moderation::notice_to_me;
 
 use common::{RawPeer, ServeProcess};
-use natter::network::protocol::{ErrorCode, FEATURE_MODERATION, ModNotice, ServerFrame};
+use natter::network::protocol::{ErrorCode, FEATURE_MODERATION, ServerFrame};
 
 fn from(addr: SocketAddr, last: u8) -> RawPeer {
     RawPeer::connect_from(addr, IpAddr::from([127, 0, 0, last]))
@@ -19,13 +20,6 @@ fn member(addr: SocketAddr, nick: &str, last: u8) -> RawPeer {
     let mut peer = from(addr, last).say_hello(nick, &[FEATURE_MODERATION]);
     peer.accepted();
     peer
-}
-
-fn notice_to_me(peer: &RawPeer) -> ModNotice {
-    peer.frame_where(|frame| match frame {
-        ServerFrame::Moderation(notice) if notice.you => Some(notice),
-        _ => None,
-    })
 }
 
 #[test]
