@@ -14,6 +14,7 @@ use ring::digest;
 
 use super::FileError;
 use super::name::{clean_file_name, with_number};
+use super::writeback::Writeback;
 
 /// Highest number tried after a name is taken (`photo (9999).jpg`); past that the folder is
 /// more likely under attack or in a loop than full of honest downloads.
@@ -42,6 +43,7 @@ pub struct IncomingFile {
     temp: TempPath,
     hasher: digest::Context,
     written: u64,
+    writeback: Writeback,
     size: u64,
     sha256: [u8; 32],
 }
@@ -66,6 +68,7 @@ impl IncomingFile {
             temp,
             hasher: digest::Context::new(&digest::SHA256),
             written: 0,
+            writeback: Writeback::default(),
             size,
             sha256,
         })
@@ -142,7 +145,8 @@ impl IncomingFile {
             return Err(FileError::HashMismatch { name });
         }
         // On disk before it carries its real name, so a crash never leaves a file that looks
-        // finished but is not; closed so that Windows lets it be renamed.
+        // finished but is not (the writeback of all but the last window started on the way,
+        // so this waits for little); closed so that Windows lets it be renamed.
         file.sync_all().map_err(|source| FileError::Write {
             name: name.clone(),
             source,
@@ -173,6 +177,7 @@ impl IncomingFile {
         })?;
         self.hasher.update(data);
         self.written += data.len() as u64;
+        self.writeback.appended(&self.file, self.written);
         Ok(())
     }
 }

@@ -8,6 +8,7 @@
 mod incoming;
 mod name;
 mod outgoing;
+mod writeback;
 
 pub use incoming::{Chunk, IncomingFile};
 pub use name::{clean_file_name, with_number};

@@ -50,6 +50,23 @@ fn file_written_in_three_chunks_is_saved_byte_identical_and_no_part_file_remains
 }
 
 #[test]
+fn file_longer_than_two_writeback_windows_is_saved_byte_identical() {
+    let dir = test_dir();
+    let len = 2 * super::super::writeback::WINDOW as usize + 3;
+    let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+    let mut incoming =
+        IncomingFile::create(dir.path(), "film.mkv", data.len() as u64, sha256(&data))
+            .expect("create");
+    for (at, piece) in data.chunks(262_144).enumerate() {
+        let chunk = incoming.write_chunk((at * 262_144) as u64, piece);
+        assert_eq!(chunk.expect("write chunk"), Chunk::Appended);
+    }
+    let path = incoming.finish().expect("finish");
+    assert_eq!(fs::read(&path).expect("read saved file"), data);
+    assert_eq!(names_in(dir.path()), ["film.mkv"]);
+}
+
+#[test]
 fn temp_file_is_hidden_in_the_folder_while_the_download_runs() {
     let dir = test_dir();
     let incoming = IncomingFile::create(dir.path(), "a.txt", 3, sha256(b"abc")).expect("create");
