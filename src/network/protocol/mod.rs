@@ -321,6 +321,40 @@ pub struct ChatMessage {
     pub to: Option<String>,
 }
 
+/// A `chat` frame encoded from a borrowed message: the same bytes as [`ServerFrame::Chat`]
+/// with `client_id` set to the one given (the sender's own copy) or left out. The host
+/// encodes one or two of these for every message it relays; copying the message into a
+/// `ServerFrame` first cost a tenth of its time in a small busy room.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "chat")]
+pub struct ChatRef<'a> {
+    id: u64,
+    time: &'a str,
+    from: &'a str,
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_false")]
+    action: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<&'a str>,
+}
+
+impl<'a> ChatRef<'a> {
+    /// `message` as a frame, carrying `client_id` instead of the message's own.
+    pub fn new(message: &'a ChatMessage, client_id: Option<&'a str>) -> ChatRef<'a> {
+        ChatRef {
+            id: message.id,
+            time: &message.time,
+            from: &message.from,
+            text: &message.text,
+            client_id,
+            action: message.action,
+            to: message.to.as_deref(),
+        }
+    }
+}
+
 /// For serde: leave a false flag out of the frame, so old peers see nothing new.
 fn is_false(flag: &bool) -> bool {
     !*flag

@@ -9,6 +9,34 @@ fn split_all(splitter: &mut LineSplitter, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
 }
 
 #[test]
+fn the_borrowed_chat_frame_encodes_byte_for_byte_like_the_owned_one() {
+    let plain = ChatMessage {
+        id: 7,
+        time: "2026-12-05T22:00:00.000Z".into(),
+        from: "dana \"x\"".into(),
+        text: "שלום 你好\n\u{7}".into(),
+        client_id: None,
+        action: false,
+        to: None,
+    };
+    let private_action = ChatMessage {
+        action: true,
+        to: Some("bob".into()),
+        ..plain.clone()
+    };
+    for message in [plain, private_action] {
+        let owned = encode(&ServerFrame::Chat(message.clone()));
+        assert_eq!(encode(&ChatRef::new(&message, None)), owned);
+        let own_copy = ChatMessage {
+            client_id: Some("c-1".into()),
+            ..message.clone()
+        };
+        let owned = encode(&ServerFrame::Chat(own_copy));
+        assert_eq!(encode(&ChatRef::new(&message, Some("c-1"))), owned);
+    }
+}
+
+#[test]
 fn the_borrowed_accepted_frame_encodes_byte_for_byte_like_the_owned_one() {
     let owned = ServerFrame::Accepted {
         nick: "dana \"x\"".into(),

@@ -24,8 +24,8 @@ use super::state::ServerState;
 use crate::network::lock;
 use crate::network::plain;
 use crate::network::protocol::{
-    ChatMessage, ClientData, DATA_BYTES, Dialect, ErrorCode, FrameSplitter, LeaveReason, Piece,
-    ServerFrame, SplitError, encode, now_rfc3339,
+    ChatMessage, ChatRef, ClientData, DATA_BYTES, Dialect, ErrorCode, FrameSplitter, LeaveReason,
+    Piece, ServerFrame, SplitError, encode, now_rfc3339,
 };
 use crate::network::text::{NickKey, clean_text, normalize_nick, single_line};
 
@@ -392,13 +392,11 @@ impl Handler {
         message: &ChatMessage,
         client_id: &Option<String>,
     ) -> Result<RelayedLines, usize> {
-        let line = encode(&ServerFrame::Chat(message.clone()));
-        let own_line = (self.dialect == Dialect::Json && client_id.is_some()).then(|| {
-            encode(&ServerFrame::Chat(ChatMessage {
-                client_id: client_id.clone(),
-                ..message.clone()
-            }))
-        });
+        let line = encode(&ChatRef::new(message, None));
+        let own_line = (self.dialect == Dialect::Json)
+            .then_some(client_id.as_deref())
+            .flatten()
+            .map(|id| encode(&ChatRef::new(message, Some(id))));
         // Newlines excluded, as the limit is counted.
         let longest = line.len().max(own_line.as_ref().map_or(0, Vec::len)) - 1;
         if longest > self.config().max_line_bytes {

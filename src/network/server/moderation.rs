@@ -91,9 +91,9 @@ impl Moderation {
     }
 
     /// The end of `session`'s mute, if it is muted (`Some(None)`: until lifted). Forgets a
-    /// mute that is over.
-    fn muted(&mut self, session: &str, now: Instant) -> Option<Option<SystemTime>> {
-        let over = (self.mutes.get(session)?.until).is_some_and(|until| until <= now);
+    /// mute that is over. Reads the clock only for a timed mute: this runs for every message.
+    fn muted(&mut self, session: &str) -> Option<Option<SystemTime>> {
+        let over = (self.mutes.get(session)?.until).is_some_and(|until| until <= Instant::now());
         if over {
             self.mutes.remove(session);
             return None;
@@ -108,7 +108,7 @@ impl Room {
     /// a lecture lets through).
     pub(super) fn silenced(&mut self, session: &str, to_moderator: bool) -> Option<Silenced> {
         let moderation = &mut self.moderation;
-        if let Some(ends) = moderation.muted(session, Instant::now()) {
+        if let Some(ends) = moderation.muted(session) {
             let mute = moderation.mutes.get_mut(session)?;
             let tell = !std::mem::replace(&mut mute.told, true);
             return Some(Silenced {
@@ -135,7 +135,7 @@ impl Room {
     /// The roles as the member with `session` sees them.
     fn roles_for(&mut self, session: &str, host: &Option<String>, ops: &[String]) -> RoomRoles {
         let you = self.moderation.role(session);
-        let muted = self.moderation.muted(session, Instant::now());
+        let muted = self.moderation.muted(session);
         RoomRoles {
             you,
             host: host.clone(),
@@ -351,7 +351,7 @@ fn unmute(room: &mut Room, giver: &Giver, nick: &str) -> Result<String, String> 
         let m = &room.members[position];
         (m.id, m.nick.clone(), m.session.clone())
     };
-    if room.moderation.muted(&session, Instant::now()).is_none() {
+    if room.moderation.muted(&session).is_none() {
         return Err(words::not_muted(&nick));
     }
     room.moderation.mutes.remove(&session);
