@@ -3,6 +3,7 @@
 //! Owns the wording of what the headless host prints. Runs the same `network::server` the
 //! window uses, so both behave the same.
 
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,7 +42,18 @@ pub fn describe(event: &ServerEvent) -> Option<String> {
         ServerEvent::Renamed { from, to } => format!("{from} is now {to}"),
         ServerEvent::Moderation { text } => text.clone(),
         ServerEvent::Message(message) => {
-            format!("#{} {}: {}", message.id, message.from, message.text)
+            // The line a room in full flow prints thousands of a second: built straight into
+            // the stamped line, not formatted into a copy first.
+            let id = message.id;
+            return Some(stamped_with(
+                message.from.len() + message.text.len(),
+                |line| {
+                    let _ = write!(line, "#{id} ");
+                    for_console(&message.from, line);
+                    line.push_str(": ");
+                    for_console(&message.text, line);
+                },
+            ));
         }
         ServerEvent::PeerError {
             peer,
@@ -95,13 +107,18 @@ pub fn describe(event: &ServerEvent) -> Option<String> {
 /// `text` after the local time, as every event line is printed, made safe for the console;
 /// built in one string, since a room in full flow prints thousands a second.
 fn stamped(text: &str) -> String {
+    stamped_with(text.len(), |line| for_console(text, line))
+}
+
+/// The local time and what `fill` writes after it (about `len` bytes), in one string.
+fn stamped_with(len: usize, fill: impl FnOnce(&mut String)) -> String {
     STAMP.with_borrow_mut(|stamp| {
         let stamp = stamp.at(std::time::SystemTime::now());
-        let mut line = String::with_capacity(stamp.len() + 3 + text.len());
+        let mut line = String::with_capacity(stamp.len() + 3 + 24 + len);
         line.push('[');
         line.push_str(stamp);
         line.push_str("] ");
-        for_console(text, &mut line);
+        fill(&mut line);
         line
     })
 }
@@ -379,6 +396,23 @@ mod tests {
         chrono::DateTime::<chrono::Local>::from(t)
             .format("%H:%M:%S")
             .to_string()
+    }
+
+    #[test]
+    fn a_message_line_is_the_stamp_then_id_sender_and_text_cleaned_and_indented() {
+        let message = crate::network::protocol::ChatMessage {
+            id: 7,
+            time: "2026-12-05T22:00:00.000Z".into(),
+            from: "dana\u{1b}[31m".into(),
+            text: "שלום\nsecond line\u{7}".into(),
+            client_id: None,
+            action: false,
+            to: None,
+        };
+        let line = describe(&ServerEvent::Message(message)).expect("a message is printed");
+        let (stamp, rest) = line.split_once("] ").expect("a stamp in brackets");
+        assert_eq!(stamp.len(), "[HH:MM:SS".len());
+        assert_eq!(rest, format!("#7 dana: שלום{CONTINUATION}second line"));
     }
 
     #[test]
