@@ -18,7 +18,8 @@
 //! missing) as the baseline: the bench prints both throughputs and their ratio, and the CPU
 //! seconds per GiB of host, sender and receiver for both (Natter's from /proc from the go to
 //! offer, the sender's hashing included, to the checked file in place; the relay's from the
-//! kernel's account of each process).
+//! kernel's account of each process). Last, the crypto a gigabyte needs is timed on this
+//! machine, and the best ratio to the relay its cores allow printed (`transfer/floor.rs`).
 //!
 //! Bounded: the transfer must end within 300 s; the chat stops with it. Loopback only; the
 //! file and the download live in a temporary folder that is removed.
@@ -36,6 +37,8 @@ use natter::network::client::{self, ClientCommand, ClientEvent, ConnectOptions, 
 
 #[path = "common/apt.rs"]
 mod apt;
+#[path = "transfer/floor.rs"]
+mod floor;
 #[path = "common/procfs.rs"]
 mod procfs;
 #[path = "transfer/relay.rs"]
@@ -402,5 +405,17 @@ fn main() {
         raw.cpu[0] / gib,
         raw.cpu[1] / gib,
         raw.cpu[2] / gib,
+    );
+    let crypto = floor::Crypto::measure();
+    let relay_cpu = raw.cpu.iter().sum::<f64>() / gib;
+    let least = crypto.floor(relay_cpu);
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "floor on this machine: SHA-256 {:.2} and AES-256-GCM {:.2} CPU s/GiB a pass; the relay's \
+         {relay_cpu:.2} + 4 AES-GCM passes + 1 SHA-256 = {least:.2} CPU s/GiB on {cores} cores: \
+         at best {:.2} of the raw relay",
+        crypto.sha256,
+        crypto.aes_gcm,
+        floor::best_ratio(least, cores, raw.secs / gib),
     );
 }
