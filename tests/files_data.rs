@@ -29,12 +29,11 @@ fn joined(addr: std::net::SocketAddr, nick: &str, features: &[&str]) -> RawPeer 
 
 /// `sender` offers `bytes` as file `id` to the room.
 fn raw_offer(sender: &mut RawPeer, id: &str, bytes: &[u8]) {
-    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
     sender.send(&ClientFrame::FileOffer(OfferRequest {
         id: id.into(),
         name: format!("{id}.bin"),
         size: bytes.len() as u64,
-        sha256: digest.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
+        sha256: common::sha256_hex_of(bytes),
         to: None,
     }));
 }

@@ -20,8 +20,7 @@ use natter::network::protocol::{ClientFrame, ServerFrame};
 
 /// A raw sender offers `name` with `bytes` and serves the first request in one chunk.
 fn raw_offer_and_serve(sender: &mut RawPeer, id: &str, name: &str, bytes: &[u8]) {
-    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
-    let sha256: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let sha256 = common::sha256_hex_of(bytes);
     sender.send(&ClientFrame::FileOffer(
         natter::network::protocol::OfferRequest {
             id: id.into(),
@@ -165,13 +164,12 @@ fn a_chunk_spelt_with_spaces_and_its_keys_reordered_is_relayed_like_natters_own(
             });
             bob.send(&ClientFrame::FileAccept { id, offset: 0 });
         });
-        let sha256 = ring::digest::digest(&ring::digest::SHA256, bytes);
         mallory.send(&ClientFrame::FileOffer(
             natter::network::protocol::OfferRequest {
                 id: "f1".into(),
                 name: "spelt.txt".into(),
                 size: bytes.len() as u64,
-                sha256: sha256.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
+                sha256: common::sha256_hex_of(bytes),
                 to: None,
             },
         ));

@@ -332,13 +332,12 @@ fn a_websocket_member_listing_file_data_gets_base64_chunks_and_cannot_send_raw_d
         r#"{"type":"hello","version":1,"nick":"noa","features":["files","file_data"]}"#,
     );
     let bytes: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
-    let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
     mallory.send(&natter::network::protocol::ClientFrame::FileOffer(
         natter::network::protocol::OfferRequest {
             id: "f1".into(),
             name: "f1.bin".into(),
             size: bytes.len() as u64,
-            sha256: digest.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
+            sha256: common::sha256_hex_of(&bytes),
             to: None,
         },
     ));

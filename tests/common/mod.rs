@@ -559,6 +559,14 @@ fn relay(mut from: TcpStream, mut to: TcpStream, budget: Option<Budget>) {
     let _ = to.shutdown(Shutdown::Both);
 }
 
+/// The SHA-256 of `bytes` in the hex form an offer carries (`files::sha256_hex`).
+pub fn sha256_hex_of(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    natter::network::files::sha256_hex(&out)
+}
+
 /// The message inside a `chat` frame, for `frame_where`.
 pub fn chat_of(frame: ServerFrame) -> Option<natter::network::protocol::ChatMessage> {
     match frame {
