@@ -45,15 +45,14 @@ pub fn describe(event: &ServerEvent) -> Option<String> {
             // The line a room in full flow prints thousands of a second: built straight into
             // the stamped line, not formatted into a copy first.
             let id = message.id;
-            return Some(stamped_with(
-                message.from.len() + message.text.len(),
-                |line| {
-                    let _ = write!(line, "#{id} ");
-                    for_console(&message.from, line);
-                    line.push_str(": ");
-                    for_console(&message.text, line);
-                },
-            ));
+            // "#", an id of at most 20 digits, a space and ": " besides the two texts.
+            let len = 24 + message.from.len() + message.text.len();
+            return Some(stamped_with(len, |line| {
+                let _ = write!(line, "#{id} ");
+                for_console(&message.from, line);
+                line.push_str(": ");
+                for_console(&message.text, line);
+            }));
         }
         ServerEvent::PeerError {
             peer,
@@ -114,7 +113,7 @@ fn stamped(text: &str) -> String {
 fn stamped_with(len: usize, fill: impl FnOnce(&mut String)) -> String {
     STAMP.with_borrow_mut(|stamp| {
         let stamp = stamp.at(std::time::SystemTime::now());
-        let mut line = String::with_capacity(stamp.len() + 3 + 24 + len);
+        let mut line = String::with_capacity(stamp.len() + 3 + len);
         line.push('[');
         line.push_str(stamp);
         line.push_str("] ");
